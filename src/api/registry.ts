@@ -52,6 +52,12 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */
   defaultPropagation?: 'Background' | 'Orphan' | 'Foreground';
+  /**
+   * Advertise strategic merge patch for this kind in OpenAPI (default true). kubectl apply then
+   * computes its patches from our schema, so turn it off while the schema is incomplete: kubectl
+   * falls back to its compiled-in types instead of warning about unknown fields.
+   */
+  openapiStrategicMerge?: boolean;
 
   /** Fill defaults in place, on create and update, before validation. */
   defaults?(obj: T): void;

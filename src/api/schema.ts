@@ -15,6 +15,8 @@ export interface Schema {
   additionalProperties?: Schema | boolean;
   /** A named definition, e.g. "io.k8s.api.core.v1.Container". */
   $ref?: string;
+  /** Alternatives, as upstream writes Quantity (string or number) and IntOrString. */
+  oneOf?: Schema[];
   enum?: string[];
   default?: unknown;
   'x-kubernetes-patch-strategy'?: string;

@@ -1,0 +1,98 @@
+// Admission: the checks and defaults that need more than the object itself —
+// namespace lifecycle, service cluster IPs, and the pod defaults upstream's admission
+// plugins apply (service account name, not-ready/unreachable tolerations).
+import { errors } from '../api/errors.js';
+import type { KubeObject } from '../api/object.js';
+import { resourceRef, type AnyKindDef } from '../api/registry.js';
+import { field } from '../api/validation.js';
+import type { ApiServer } from './handler.js';
+import type { Admission } from './resource-storage.js';
+import { ServiceIPAllocator } from './service-ips.js';
+
+/** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
+export const DEFAULT_TOLERATION_SECONDS = 300;
+
+export function installAdmission(api: ApiServer): void {
+  const storage = api.storage;
+  const namespaces = api.registry.resource('', 'v1', 'namespaces')!;
+  const services = api.registry.resource('', 'v1', 'services')!;
+  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items);
+
+  const namespaceLifecycle: Admission = {
+    async create(kind, obj) {
+      if (!kind.namespaced) return;
+      const nsName = obj.metadata.namespace!;
+      const ns = await storage.tryGet(namespaces, undefined, nsName);
+      if (!ns) throw errors.notFound(resourceRef(namespaces), nsName);
+      if (ns.metadata.deletionTimestamp && kind.plural !== 'events') {
+        throw errors.forbidden(
+          resourceRef(kind),
+          obj.metadata.name ?? obj.metadata.generateName,
+          `unable to create new content in namespace ${nsName} because it is being terminated`,
+        );
+      }
+    },
+  };
+
+  const serviceIPs: Admission = {
+    async create(kind, obj) {
+      if (kind !== services) return;
+      await allocateServiceIP(ips, obj);
+    },
+    async update(kind, obj, old) {
+      if (kind !== services) return;
+      // clusterIP is immutable (validation reports changes); keep the allocated one when a PUT omits it
+      if (!obj.spec?.clusterIP && old.spec?.clusterIP && obj.spec?.type !== 'ExternalName') {
+        obj.spec.clusterIP = old.spec.clusterIP;
+        obj.spec.clusterIPs = old.spec.clusterIPs;
+      }
+    },
+    async deleted(kind, obj) {
+      if (kind === services) ips.release(obj.spec?.clusterIP);
+    },
+  };
+
+  const podDefaults: Admission = {
+    async create(kind, obj) {
+      if (kind.plural !== 'pods' || kind.group !== '') return;
+      const spec = (obj.spec ??= {});
+      if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || 'default';
+      spec.serviceAccount = spec.serviceAccountName;
+      addDefaultTolerations(spec);
+    },
+  };
+
+  storage.admission.push(namespaceLifecycle, serviceIPs, podDefaults);
+}
+
+function addDefaultTolerations(spec: any): void {
+  const tolerations: any[] = (spec.tolerations ??= []);
+  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+    const covered = tolerations.some(
+      (t) => (t.key === key || (!t.key && t.operator === 'Exists')) && (!t.effect || t.effect === 'NoExecute'),
+    );
+    if (!covered) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  }
+}
+
+async function allocateServiceIP(ips: ServiceIPAllocator, svc: KubeObject): Promise<void> {
+  const spec = (svc.spec ??= {});
+  if (spec.type === 'ExternalName') return;
+  if (spec.clusterIP === 'None') {
+    spec.clusterIPs = ['None'];
+    return;
+  }
+  const name = svc.metadata.name ?? '';
+  try {
+    spec.clusterIP = await ips.allocate(spec.clusterIP || undefined);
+  } catch (e) {
+    throw errors.invalid({ group: '', resource: 'services', kind: 'Service' }, name, [
+      field.invalid('spec.clusterIPs', spec.clusterIPs ?? [spec.clusterIP], (e as Error).message),
+    ]);
+  }
+  spec.clusterIPs = [spec.clusterIP];
+  spec.ipFamilies ??= ['IPv4'];
+  spec.ipFamilyPolicy ??= 'SingleStack';
+}
+
+export type { AnyKindDef };

@@ -1,0 +1,31 @@
+// Objects every cluster has from the start: the four system namespaces and the
+// `kubernetes` service.
+import { isApiError } from '../api/errors.js';
+import type { ApiServer } from './handler.js';
+import { KUBERNETES_SERVICE_IP } from './service-ips.js';
+
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function bootstrapObjects(api: ApiServer): Promise<void> {
+  const ns = api.registry.resource('', 'v1', 'namespaces')!;
+  for (const name of SYSTEM_NAMESPACES) {
+    if (!(await api.storage.tryGet(ns, undefined, name))) await ignoreExists(api.storage.create(ns, undefined, { metadata: { name } }));
+  }
+  const svc = api.registry.resource('', 'v1', 'services')!;
+  if (!(await api.storage.tryGet(svc, 'default', 'kubernetes'))) {
+    await ignoreExists(
+      api.storage.create(svc, 'default', {
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+      }),
+    );
+  }
+}
+
+async function ignoreExists(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isApiError(e, 'AlreadyExists')) throw e;
+  }
+}

@@ -1,0 +1,501 @@
+// The API server's request handler: one function from ApiRequest to ApiResponse, generic
+// over the kinds registry. The HTTP front end (http.ts) and the in-process client transport
+// both call it, so every caller gets the same semantics.
+import { ApiError, errors, type Status } from '../api/errors.js';
+import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
+import { applyPatch } from '../api/patch/index.js';
+import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
+import type { Store } from '../store/store.js';
+import {
+  aggregatedDiscovery,
+  aggregatedVersionWanted,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+} from './discovery.js';
+import { openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
+import { toTable, wantsTable, type IncludeObject } from './tables.js';
+import { watchResource, type WatchOptions } from './watch.js';
+import { ScaleSubresource } from './scale.js';
+import { checkUnknownFields } from './field-validation.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-petset',
+  gitCommit: 'petset',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-20T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+/** Extra handlers for subresources served by other parts (binding, eviction, log, proxy...). */
+export type SubresourceHandler = (
+  req: ApiRequest,
+  route: ResourceRoute,
+  server: ApiServer,
+) => Promise<ApiResponse>;
+
+export interface ResourceRoute {
+  kind: AnyKindDef;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  /** path below the subresource (proxy) */
+  subpath?: string;
+  watch: boolean;
+}
+
+export interface ApiServerOptions {
+  /** what /api's serverAddressByClientCIDRs reports */
+  serverAddress?: string;
+  /** readiness checks beyond "the store answers" */
+  readyChecks?: Array<{ name: string; check: () => boolean }>;
+  bookmarkIntervalMs?: number;
+}
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export class ApiServer {
+  readonly storage: ResourceStorage;
+  readonly subresources = new Map<string, SubresourceHandler>();
+  private readonly scale: ScaleSubresource;
+
+  constructor(
+    readonly registry: Registry,
+    readonly store: Store,
+    readonly options: ApiServerOptions = {},
+  ) {
+    this.storage = new ResourceStorage(store, registry);
+    this.scale = new ScaleSubresource(this.storage);
+  }
+
+  /** Registers a handler for `<plural>/<subresource>` of the core or any group, e.g. "pods/binding". */
+  addSubresource(resourceAndSub: string, h: SubresourceHandler): void {
+    this.subresources.set(resourceAndSub, h);
+  }
+
+  readonly handle = async (req: ApiRequest): Promise<ApiResponse> => {
+    try {
+      return await this.dispatch(req);
+    } catch (e) {
+      return errorResponse(e);
+    }
+  };
+
+  private async dispatch(req: ApiRequest): Promise<ApiResponse> {
+    const path = req.path.length > 1 && req.path.endsWith('/') && !req.path.includes('/proxy') ? req.path.slice(0, -1) : req.path;
+    if (req.bodyBytes !== undefined && req.bodyBytes > MAX_BODY_BYTES) {
+      throw errors.requestEntityTooLarge(`limit is ${MAX_BODY_BYTES}`);
+    }
+    switch (path) {
+      case '/version':
+        return json(200, SERVER_VERSION);
+      case '/healthz':
+      case '/livez':
+        return text(200, 'ok');
+      case '/readyz':
+        return this.readyz(req);
+      case '/api':
+        return this.discoveryRoot(req, true);
+      case '/apis':
+        return this.discoveryRoot(req, false);
+      case '/openapi/v2':
+        return this.openapiV2(req);
+      case '/openapi/v3':
+        return json(200, openApiV3Index(this.registry));
+    }
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiV3Document(this.registry, path.slice('/openapi/v3/'.length));
+      if (!doc) throw notFoundPath(path);
+      return json(200, doc, { 'Cache-Control': 'public, immutable' });
+    }
+    if (path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) return text(200, 'ok');
+
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (parts[0] === 'api') {
+      group = '';
+      version = parts[1];
+      rest = parts.slice(2);
+    } else if (parts[0] === 'apis') {
+      group = parts[1];
+      version = parts[2];
+      rest = parts.slice(3);
+      if (group && !version) {
+        const g = apiGroup(this.registry, group);
+        if (!g) throw notFoundPath(path);
+        return json(200, g);
+      }
+    } else {
+      throw notFoundPath(path);
+    }
+    if (!version) throw notFoundPath(path);
+    if (rest.length === 0) {
+      const list = apiResourceList(this.registry, group, version);
+      if (!list) throw notFoundPath(path);
+      return json(200, list);
+    }
+    const route = this.route(group, version, rest, path);
+    return this.serveResource(req, route);
+  }
+
+  private route(group: string, version: string, rest: string[], path: string): ResourceRoute {
+    let watch = false;
+    if (rest[0] === 'watch') {
+      watch = true;
+      rest = rest.slice(1);
+    }
+    let namespace: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3 && this.registry.resource(group, version, rest[2])) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const kind = this.registry.resource(group, version, rest[0]);
+    if (!kind) throw notFoundPath(path);
+    if (namespace !== undefined && !kind.namespaced) throw notFoundPath(path);
+    return { kind, namespace, name: rest[1], subresource: rest[2], subpath: rest.slice(3).join('/'), watch };
+  }
+
+  private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
+    const { kind, namespace, name, subresource } = route;
+    const q = req.query;
+    const ctx = writeContext(req);
+
+    if (subresource) {
+      const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`);
+      if (custom) return custom(req, route, this);
+      if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
+      if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, ctx);
+      if (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '') return this.serveObject(req, route, ctx, 'finalize');
+      throw notFoundPath(req.path);
+    }
+
+    if (!name) {
+      switch (req.method) {
+        case 'GET':
+          if (route.watch || isTrue(q.get('watch'))) return this.watch(req, route);
+          return this.list(req, route);
+        case 'POST': {
+          if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          this.validateFields(req, kind, ctx);
+          const created = await this.storage.create(kind, namespace, req.body, ctx);
+          return withWarnings(json(201, created), ctx);
+        }
+        case 'DELETE':
+          return this.deleteCollection(req, route, ctx);
+        default:
+          throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
+      }
+    }
+    if (route.watch) return this.watch(req, { ...route, name: undefined }, name);
+    return this.serveObject(req, route, ctx);
+  }
+
+  /** GET / PUT / PATCH / DELETE of one object (or its status / namespace finalize). */
+  private async serveObject(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
+    const { kind, namespace, name } = route;
+    const n = name!;
+    switch (req.method) {
+      case 'GET': {
+        const obj = await this.storage.get(kind, namespace, n);
+        if (wantsTable(req.headers.accept)) {
+          return tableResponse(toTable(kind, [obj], includeObject(req), { resourceVersion: obj.metadata.resourceVersion }));
+        }
+        return json(200, obj);
+      }
+      case 'PUT': {
+        this.validateFields(req, kind, ctx);
+        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
+        const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
+        return withWarnings(json(200, updated), ctx);
+      }
+      case 'PATCH':
+        return this.patch(req, route, ctx, sub);
+      case 'DELETE': {
+        if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
+        const options = deleteOptions(req);
+        if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
+        const res = await this.storage.delete(kind, namespace, n, options, ctx);
+        if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
+        const status: Status = {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: n, group: kind.group || undefined, kind: kind.plural, uid: res.object.metadata.uid },
+        };
+        if (!status.details!.group) delete status.details!.group;
+        return json(200, status);
+      }
+      default:
+        throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
+    }
+  }
+
+  private async patch(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
+    const { kind, namespace, name } = route;
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const body = req.body;
+    if (contentType === CONTENT.applyPatch) return this.serverSideApply(req, route, ctx, sub);
+    if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
+      throw errors.unsupportedMediaType([CONTENT.jsonPatch, CONTENT.mergePatch, CONTENT.applyPatch, CONTENT.strategicPatch]);
+    }
+    const schema = this.registry.schema(kind);
+    const wantRV = isPlainObject(body) && isPlainObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
+    const updated = await this.storage.guaranteedUpdate(
+      kind,
+      namespace,
+      name!,
+      (current) => {
+        const patched = applyPatch(contentType, current, body, schema, this.registry.definitions) as KubeObject;
+        if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
+        if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
+        return patched;
+      },
+      ctx,
+      sub,
+    );
+    return withWarnings(json(200, updated), ctx);
+  }
+
+  /**
+   * Server-side apply, approximated: the applied configuration is merged into the live
+   * object with strategic-merge rules (creating it when absent). Field ownership
+   * (managedFields, conflicts, pruning of fields a manager stopped sending) is not tracked.
+   */
+  private async serverSideApply(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
+    const { kind, namespace, name } = route;
+    if (!isPlainObject(req.body)) throw errors.badRequest('the body of an apply patch must be an object');
+    const applied = clone(req.body) as KubeObject;
+    const existing = await this.storage.tryGet(kind, namespace, name!);
+    if (!existing && !sub) {
+      applied.metadata = { ...(applied.metadata ?? {}), name };
+      const created = await this.storage.create(kind, namespace, applied, ctx);
+      return withWarnings(json(201, created), ctx);
+    }
+    const schema = this.registry.schema(kind);
+    delete (applied as any).metadata?.resourceVersion;
+    const updated = await this.storage.guaranteedUpdate(
+      kind,
+      namespace,
+      name!,
+      (current) => applyPatch(CONTENT.strategicPatch, current, applied, schema, this.registry.definitions) as KubeObject,
+      ctx,
+      sub,
+    );
+    return withWarnings(json(200, updated), ctx);
+  }
+
+  private async list(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
+    const q = req.query;
+    const list = await this.storage.list(route.kind, route.namespace, {
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector: q.get('fieldSelector') ?? undefined,
+      limit: q.get('limit') ? Number(q.get('limit')) : undefined,
+      continue: q.get('continue') ?? undefined,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+    });
+    if (wantsTable(req.headers.accept)) {
+      return tableResponse(toTable(route.kind, list.items, includeObject(req), list.metadata));
+    }
+    return json(200, list);
+  }
+
+  private watch(req: ApiRequest, route: ResourceRoute, legacyName?: string): ApiResponse {
+    const q = req.query;
+    let fieldSelector = q.get('fieldSelector') ?? undefined;
+    if (legacyName) fieldSelector = [fieldSelector, `metadata.name=${legacyName}`].filter(Boolean).join(',');
+    const opts: WatchOptions = {
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector,
+      allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
+      timeoutSeconds: q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+      sendInitialEvents: q.has('sendInitialEvents') ? isTrue(q.get('sendInitialEvents')) : undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+      bookmarkIntervalMs: this.options.bookmarkIntervalMs,
+    };
+    const table = wantsTable(req.headers.accept);
+    const include = includeObject(req);
+    const format = table
+      ? (obj: KubeObject, first: boolean) => toTable(route.kind, [obj], include, { resourceVersion: obj.metadata.resourceVersion }, first)
+      : (obj: KubeObject) => obj;
+    const stream = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    return {
+      status: 200,
+      headers: { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json' },
+      stream,
+    };
+  }
+
+  private async deleteCollection(req: ApiRequest, route: ResourceRoute, ctx: WriteContext): Promise<ApiResponse> {
+    const { kind, namespace } = route;
+    const q = req.query;
+    const list = await this.storage.list(kind, namespace, {
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector: q.get('fieldSelector') ?? undefined,
+    });
+    const options = deleteOptions(req);
+    const deleted: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        const res = await this.storage.delete(kind, item.metadata.namespace, item.metadata.name!, clone(options), ctx);
+        deleted.push(res.object);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+    return json(200, { ...this.storage.listOf(kind, deleted, Number(list.metadata.resourceVersion)) });
+  }
+
+  /**
+   * Namespaces are emptied by the namespace controller: while spec.finalizers holds
+   * "kubernetes", DELETE only marks the namespace Terminating; finalize removes it.
+   */
+  private async deleteNamespace(name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject> {
+    const kind = this.registry.resource('', 'v1', 'namespaces')!;
+    const current = await this.storage.get(kind, undefined, name);
+    if (!(current.spec?.finalizers ?? []).length) return (await this.storage.delete(kind, undefined, name, options, ctx)).object;
+    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
+      if (ns.metadata.deletionTimestamp) return ns;
+      ns.metadata.deletionTimestamp = timestamp();
+      ns.metadata.deletionGracePeriodSeconds = 0;
+      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
+      return ns;
+    });
+  }
+
+  private async finalizeNamespace(name: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
+    const kind = this.registry.resource('', 'v1', 'namespaces')!;
+    const incoming = this.storage.checkBody(kind, body);
+    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
+      const finalizers: string[] = incoming.spec?.finalizers ?? [];
+      ns.spec = { ...(ns.spec ?? {}), finalizers };
+      if (!finalizers.length) delete ns.spec.finalizers;
+      return ns;
+    });
+  }
+
+  private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
+    const mode = req.query.get('fieldValidation') ?? 'Warn';
+    if (mode === 'Ignore' || !isPlainObject(req.body)) return;
+    if (mode !== 'Strict' && mode !== 'Warn') {
+      throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+    }
+    const unknown = checkUnknownFields(req.body, this.registry.schema(kind), this.registry.definitions);
+    if (!unknown.length) return;
+    if (mode === 'Strict') {
+      throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
+    ctx.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  }
+
+  private async readyz(req: ApiRequest): Promise<ApiResponse> {
+    const checks: Array<{ name: string; ok: boolean }> = [{ name: 'ping', ok: true }];
+    try {
+      await this.store.revision();
+      checks.push({ name: 'store', ok: true });
+    } catch {
+      checks.push({ name: 'store', ok: false });
+    }
+    for (const c of this.options.readyChecks ?? []) checks.push({ name: c.name, ok: c.check() });
+    const ok = checks.every((c) => c.ok);
+    if (!req.query.has('verbose')) return text(ok ? 200 : 500, ok ? 'ok' : 'readyz check failed');
+    const lines = checks.map((c) => (c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: reason withheld`));
+    lines.push(ok ? 'readyz check passed' : 'readyz check failed');
+    return text(ok ? 200 : 500, lines.join('\n') + '\n');
+  }
+
+  private discoveryRoot(req: ApiRequest, legacy: boolean): ApiResponse {
+    const v = aggregatedVersionWanted(req.headers.accept);
+    if (v) {
+      return json(200, aggregatedDiscovery(this.registry, legacy, v), {
+        'Content-Type': `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+      });
+    }
+    if (legacy) return json(200, apiVersions(this.options.serverAddress ?? '127.0.0.1:6443'));
+    return json(200, apiGroupList(this.registry));
+  }
+
+  private openapiV2(req: ApiRequest): ApiResponse {
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('protobuf')) {
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+        body: openApiV2Protobuf(this.registry),
+      };
+    }
+    return json(200, openApiV2Json(this.registry));
+  }
+}
+
+/* ---------- helpers ---------- */
+
+function isTrue(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}
+
+function writeContext(req: ApiRequest): WriteContext {
+  const dry = req.query.getAll('dryRun');
+  for (const d of dry) {
+    if (d !== 'All') throw errors.invalid({ group: '', resource: 'DryRun', kind: 'DryRun' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
+  }
+  return { dryRun: dry.length > 0, fieldManager: req.query.get('fieldManager') ?? undefined, user: req.user, warnings: [] };
+}
+
+function deleteOptions(req: ApiRequest): DeleteOptions {
+  const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
+  const q = req.query;
+  if (q.has('gracePeriodSeconds')) o.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+  if (q.has('propagationPolicy')) o.propagationPolicy = q.get('propagationPolicy')!;
+  if (q.has('orphanDependents')) o.orphanDependents = isTrue(q.get('orphanDependents'));
+  if (q.has('dryRun')) o.dryRun = q.getAll('dryRun');
+  return o;
+}
+
+function includeObject(req: ApiRequest): IncludeObject {
+  const v = req.query.get('includeObject');
+  return v === 'Object' || v === 'None' ? v : 'Metadata';
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, body, headers: { 'Content-Type': 'application/json', ...headers } };
+}
+
+function text(status: number, body: string): ApiResponse {
+  return { status, body, headers: { 'Content-Type': 'text/plain; charset=utf-8' } };
+}
+
+function tableResponse(t: unknown): ApiResponse {
+  return json(200, t, { 'Content-Type': 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+}
+
+function withWarnings(res: ApiResponse, ctx: WriteContext): ApiResponse {
+  if (ctx.warnings?.length) res.warnings = ctx.warnings;
+  return res;
+}
+
+function notFoundPath(path: string): ApiError {
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: `404 page not found: ${path}` }] });
+}
+
+export function errorResponse(e: unknown): ApiResponse {
+  const err = e instanceof ApiError ? e : errors.internal(e);
+  if (!(e instanceof ApiError)) console.error('petset: internal error:', e);
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (err.details?.retryAfterSeconds) headers['Retry-After'] = String(err.details.retryAfterSeconds);
+  return { status: err.code, body: err.toStatus(), headers };
+}
+
+export { kindApiVersion };

@@ -1,0 +1,243 @@
+// The HTTP(S) front end: authentication, body parsing and limits, response encoding
+// (JSON, text, bytes, chunked watch streams, Warning headers). All API semantics live in
+// the handler; this file only translates.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import yaml from 'js-yaml';
+import { ApiError, errors } from '../api/errors.js';
+import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
+import { errorResponse } from './handler.js';
+
+export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
+
+export interface HttpServerOptions {
+  handler: ApiHandler;
+  /** omit for plain HTTP (tests only: kubectl sends no token over http) */
+  tls?: { cert: string; key: string; ca?: string };
+  authenticate: Authenticator;
+  host?: string;
+  port?: number;
+  /** hook for upgrade requests (exec, attach, port-forward, proxy websockets) */
+  onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, user: UserInfo) => void;
+}
+
+export interface RunningHttpServer {
+  server: http.Server;
+  host: string;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT = 3 * 1024 * 1024;
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+/** A bearer-token authenticator over a fixed token table. */
+export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator {
+  return (req) => {
+    const h = req.headers.authorization;
+    if (h && h.startsWith('Bearer ')) {
+      const user = tokens.get(h.slice(7).trim());
+      if (user) return user;
+    }
+    const sock = req.socket as TLSSocket;
+    if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
+      const cert = sock.getPeerCertificate();
+      const cn = cert?.subject?.CN;
+      if (cn) {
+        const o = cert.subject.O;
+        return { name: Array.isArray(cn) ? cn[0] : cn, groups: Array.isArray(o) ? o : o ? [o] : [] };
+      }
+    }
+    return undefined;
+  };
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handleHttp(opts, req, res).catch((e) => {
+      if (!res.headersSent) send(res, errorResponse(e));
+      else res.destroy();
+    });
+  };
+  const server = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: false }, onRequest)
+    : http.createServer(onRequest);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.requestTimeout = 0; // watches and logs stream for a long time
+  if (opts.onUpgrade) {
+    const onUpgrade = opts.onUpgrade;
+    server.on('upgrade', (req: http.IncomingMessage, socket, head) => {
+      const user = opts.authenticate(req);
+      if (!user) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' + JSON.stringify(errors.unauthorized().toStatus()));
+        return;
+      }
+      onUpgrade(req, socket, head, user);
+    });
+  }
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.address;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    host,
+    port: addr.port,
+    url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const user = opts.authenticate(req);
+  if (!user && !PUBLIC_PATHS.has(url.pathname)) {
+    req.resume();
+    send(res, errorResponse(errors.unauthorized()));
+    return;
+  }
+  const raw = await readBody(req);
+  if (raw === 'too-large') {
+    send(res, errorResponse(errors.requestEntityTooLarge(`limit is ${BODY_LIMIT}`)));
+    return;
+  }
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  let body: unknown;
+  try {
+    body = raw.length ? parseBody(raw, headers['content-type'] ?? '') : undefined;
+  } catch (e) {
+    send(res, errorResponse(e));
+    return;
+  }
+  const apiReq: ApiRequest = {
+    method: (req.method ?? 'GET').toUpperCase() as ApiRequest['method'],
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+    body,
+    bodyBytes: raw.length,
+    user,
+  };
+  const out = await opts.handler(apiReq);
+  if (out.stream) {
+    streamResponse(req, res, out);
+    return;
+  }
+  send(res, out);
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > BODY_LIMIT) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      if (!tooLarge) chunks.push(c);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(raw: Buffer, contentType: string): unknown {
+  const ct = contentType.split(';')[0].trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (ct === CONTENT.protobuf) {
+    throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+  }
+  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml' || ct === CONTENT.applyPatch) {
+    try {
+      return yaml.load(text);
+    } catch (e) {
+      throw errors.badRequest(`error decoding YAML: ${(e as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
+  }
+}
+
+// Events are serialised once per object even when many watchers receive them.
+const serialized = new WeakMap<object, string>();
+
+function serialize(obj: unknown): string {
+  if (typeof obj !== 'object' || obj === null) return JSON.stringify(obj);
+  let s = serialized.get(obj);
+  if (s === undefined) {
+    s = JSON.stringify(obj);
+    serialized.set(obj, s);
+  }
+  return s;
+}
+
+function warningHeaders(res: http.ServerResponse, warnings: string[] | undefined): void {
+  if (!warnings?.length) return;
+  res.setHeader(
+    'Warning',
+    warnings.map((w) => `299 - "${w.replace(/["\\]/g, (c) => '\\' + c)}"`),
+  );
+}
+
+function send(res: http.ServerResponse, out: ApiResponse): void {
+  const headers = { ...(out.headers ?? {}) };
+  let payload: Buffer | string;
+  if (Buffer.isBuffer(out.body)) payload = out.body;
+  else if (typeof out.body === 'string') payload = out.body;
+  else if (out.body === undefined) payload = '';
+  else payload = JSON.stringify(out.body);
+  if (!headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  warningHeaders(res, out.warnings);
+  res.writeHead(out.status, { ...headers, 'Content-Length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out: ApiResponse): void {
+  const stream = out.stream!;
+  res.writeHead(out.status, { 'Content-Type': 'application/json', ...(out.headers ?? {}), 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders();
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stream.stop();
+  };
+  req.socket.on('close', close);
+  res.on('close', close);
+  stream.start(
+    (chunk) => {
+      if (closed) return;
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) res.write(chunk);
+      else res.write(`{"type":"${chunk.type}","object":${serialize(chunk.object)}}\n`);
+    },
+    () => {
+      if (closed) return;
+      closed = true;
+      res.end();
+    },
+  );
+}

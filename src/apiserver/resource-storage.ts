@@ -1,0 +1,682 @@
+// Generic storage for every kind: the create / update / delete semantics of Kubernetes'
+// generic registry store (system metadata, optimistic concurrency, generation, status
+// subresource rules, graceful deletion, finalizers, garbage-collection finalizers),
+// written once over the revisioned key-value Store.
+import { randomUUID, randomBytes } from 'node:crypto';
+import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
+import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
+import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
+import type { UserInfo } from '../api/request.js';
+import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
+import { objectKey, resourcePrefix } from './keys.js';
+import { compileSelectors, type CompiledSelectors } from './filter.js';
+
+export interface WriteContext {
+  dryRun?: boolean;
+  fieldManager?: string;
+  user?: UserInfo;
+  /** filled with Warning: header texts */
+  warnings?: string[];
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: string[];
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface DeleteResult {
+  /** the object: its last state if removed, its marked state if deletion is pending */
+  object: KubeObject;
+  /** true when the object left the store in this call */
+  removed: boolean;
+}
+
+/** Admission hooks: checks and mutations that need other objects (namespace lifecycle, IP allocation...). */
+export interface Admission {
+  create?(kind: AnyKindDef, obj: KubeObject, ctx: WriteContext): Promise<void>;
+  update?(kind: AnyKindDef, obj: KubeObject, old: KubeObject, ctx: WriteContext, subresource?: string): Promise<void>;
+  /** after an object left the store (release allocated IPs ...) */
+  deleted?(kind: AnyKindDef, obj: KubeObject): Promise<void>;
+}
+
+const MAX_UPDATE_RETRIES = 16;
+
+export class ResourceStorage {
+  admission: Admission[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly registry: Registry,
+  ) {}
+
+  /* ---------- encoding ---------- */
+
+  encode(obj: KubeObject): string {
+    const rv = obj.metadata.resourceVersion;
+    delete obj.metadata.resourceVersion;
+    const s = JSON.stringify(obj);
+    if (rv !== undefined) obj.metadata.resourceVersion = rv;
+    return s;
+  }
+
+  decode(kv: KeyValue): KubeObject {
+    const obj = JSON.parse(kv.value) as KubeObject;
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  /* ---------- reads ---------- */
+
+  async get(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.store.get(objectKey(kind, namespace, name));
+    if (!kv) throw errors.notFound(resourceRef(kind), name);
+    return this.decode(kv);
+  }
+
+  async tryGet(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const kv = await this.store.get(objectKey(kind, namespace, name));
+    return kv ? this.decode(kv) : undefined;
+  }
+
+  async list(kind: AnyKindDef, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
+    const sel = compileSelectors(kind, opts.labelSelector, opts.fieldSelector);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    validateListOptions(opts);
+    let startKey: string | undefined;
+    let atRevision = 0;
+    if (opts.continue) {
+      const tok = decodeContinue(opts.continue);
+      startKey = tok.start;
+      atRevision = tok.rv;
+    } else if (limit && opts.resourceVersion && opts.resourceVersion !== '0' && opts.resourceVersionMatch !== 'NotOlderThan') {
+      // legacy rule: limit + a specific resourceVersion reads exactly at that version
+      atRevision = parseRV(opts.resourceVersion);
+    } else if (opts.resourceVersionMatch === 'Exact' && opts.resourceVersion) {
+      atRevision = parseRV(opts.resourceVersion);
+    }
+    if (opts.resourceVersion && opts.resourceVersion !== '0' && !atRevision) {
+      const want = parseRV(opts.resourceVersion);
+      const cur = await this.store.revision();
+      if (want > cur) {
+        throw new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${cur}`, {
+          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+          retryAfterSeconds: 1,
+        });
+      }
+    }
+
+    const prefix = resourcePrefix(kind, namespace);
+    const items: KubeObject[] = [];
+    let revision: number;
+    let more = false;
+    let lastKey = '';
+    const nameOnly = sel.exactName;
+    if (nameOnly !== undefined && !atRevision && (namespace !== undefined || !kind.namespaced)) {
+      // metadata.name=X: one key, no scan (kubectl waits and informers on one object use this)
+      revision = await this.store.revision();
+      const kv = await this.store.get(objectKey(kind, namespace, nameOnly));
+      if (kv) {
+        const obj = this.decode(kv);
+        if (sel.matches(obj)) items.push(obj);
+      }
+    } else {
+      let res;
+      try {
+        res = await this.store.list(prefix, { startKey, revision: atRevision || undefined });
+      } catch (e) {
+        if (e instanceof CompactedError) {
+          if (opts.continue) {
+            throw new ApiError(
+              410,
+              'Expired',
+              'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+              undefined,
+              { continue: encodeContinue(-1, startKey ?? '') },
+            );
+          }
+          throw errors.gone('The resourceVersion for the provided list is too old.');
+        }
+        throw e;
+      }
+      revision = res.revision;
+      let i = 0;
+      for (; i < res.items.length; i++) {
+        const kv = res.items[i];
+        if (limit && items.length >= limit) {
+          more = true;
+          break;
+        }
+        const obj = this.decode(kv);
+        if (!sel.matches(obj)) continue;
+        items.push(obj);
+        lastKey = kv.key;
+      }
+      if (more && sel.empty) {
+        const remaining = res.items.length - i;
+        const out = this.listOf(kind, items, revision);
+        out.metadata.continue = encodeContinue(revision, lastKey + '\u0000');
+        out.metadata.remainingItemCount = remaining;
+        return out;
+      }
+    }
+    const out = this.listOf(kind, items, revision);
+    if (more) out.metadata.continue = encodeContinue(revision, lastKey + '\u0000');
+    return out;
+  }
+
+  listOf(kind: AnyKindDef, items: KubeObject[], revision: number): KubeList {
+    return { apiVersion: kindApiVersion(kind), kind: `${kind.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+  }
+
+  /* ---------- create ---------- */
+
+  async create(kind: AnyKindDef, namespace: string | undefined, input: unknown, ctx: WriteContext = {}): Promise<KubeObject> {
+    const obj = this.checkBody(kind, input);
+    const meta = obj.metadata;
+    this.fillNamespace(kind, obj, namespace);
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    meta.uid = randomUUID();
+    meta.creationTimestamp = timestamp();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.resourceVersion;
+    delete meta.selfLink;
+    if (kind.tracksGeneration) meta.generation = 1;
+    else delete meta.generation;
+    kind.prepareForCreate?.(obj);
+    kind.defaults?.(obj);
+    for (const a of this.admission) await a.create?.(kind, obj, ctx);
+    const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
+    errs.push(...(kind.validate?.(obj) ?? []));
+    if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
+    ctx.warnings?.push(...(kind.warnings?.(obj) ?? []));
+
+    const key = objectKey(kind, meta.namespace, meta.name!);
+    if (ctx.dryRun) {
+      const existing = await this.store.get(key);
+      if (existing) throw errors.alreadyExists(resourceRef(kind), meta.name!, !!this.decode(existing).metadata.deletionTimestamp);
+      return obj;
+    }
+    try {
+      const kv = await this.store.create(key, this.encode(obj));
+      obj.metadata.resourceVersion = String(kv.modRevision);
+      return obj;
+    } catch (e) {
+      if (e instanceof KeyExistsError) {
+        const existing = e.existing ?? (await this.store.get(key));
+        const deleting = existing ? !!this.decode(existing).metadata.deletionTimestamp : false;
+        if (meta.generateName && !input_hasName(input)) {
+          throw new ApiError(
+            409,
+            'AlreadyExists',
+            `${resourceRef(kind).group ? `${kind.plural}.${kind.group}` : kind.plural} "${meta.name}" already exists, the server was not able to generate a unique name for the object`,
+            { name: meta.name, group: kind.group, kind: kind.plural, retryAfterSeconds: 1 },
+          );
+        }
+        throw errors.alreadyExists(resourceRef(kind), meta.name!, deleting);
+      }
+      throw e;
+    }
+  }
+
+  /* ---------- update (PUT) and patch ---------- */
+
+  /**
+   * Read-modify-write with retries on store conflicts. `mutate` gets a private copy of the
+   * current object and returns the desired object (or throws an ApiError).
+   */
+  async guaranteedUpdate(
+    kind: AnyKindDef,
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    ctx: WriteContext,
+    subresource?: string,
+  ): Promise<KubeObject> {
+    const key = objectKey(kind, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw errors.notFound(resourceRef(kind), name);
+      const current = this.decode(kv);
+      const desired = await mutate(clone(current));
+      const next = await this.prepareUpdate(kind, desired, current, ctx, subresource);
+      if (deepEqual(next, current)) return current; // a no-op keeps the resourceVersion and emits nothing
+      if (ctx.dryRun) {
+        next.metadata.resourceVersion = current.metadata.resourceVersion;
+        return next;
+      }
+      try {
+        if (shouldDeleteDuringUpdate(next)) {
+          const gone = await this.store.delete(key, kv.modRevision);
+          for (const a of this.admission) await a.deleted?.(kind, next);
+          next.metadata.resourceVersion = String(gone.modRevision);
+          return next;
+        }
+        const written = await this.store.update(key, this.encode(next), kv.modRevision);
+        next.metadata.resourceVersion = String(written.modRevision);
+        return next;
+      } catch (e) {
+        if ((e instanceof ConflictError || e instanceof KeyNotFoundError) && attempt < MAX_UPDATE_RETRIES) continue;
+        if (e instanceof KeyNotFoundError) throw errors.notFound(resourceRef(kind), name);
+        throw e;
+      }
+    }
+  }
+
+  /** PUT: replace the object, with the resourceVersion in the body as precondition. */
+  async update(
+    kind: AnyKindDef,
+    namespace: string | undefined,
+    name: string,
+    input: unknown,
+    ctx: WriteContext = {},
+    subresource?: string,
+  ): Promise<KubeObject> {
+    const obj = this.checkBody(kind, input);
+    this.fillNamespace(kind, obj, namespace);
+    if (obj.metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+    }
+    const wantRV = obj.metadata.resourceVersion;
+    if (!wantRV && kind.allowUnconditionalUpdate === false) {
+      throw errors.invalid({ group: kind.group, resource: kind.plural, kind: kind.plural }, name, [
+        field.invalid('metadata.resourceVersion', 0, 'must be specified for an update'),
+      ]);
+    }
+    return this.guaranteedUpdate(
+      kind,
+      namespace,
+      name,
+      (current) => {
+        if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
+        const next = clone(obj);
+        next.metadata.resourceVersion = current.metadata.resourceVersion;
+        return next;
+      },
+      ctx,
+      subresource,
+    );
+  }
+
+  /**
+   * The server's half of every write to an existing object: system fields are kept,
+   * status/spec are separated by subresource, defaults, generation and validation.
+   */
+  private async prepareUpdate(
+    kind: AnyKindDef,
+    input: KubeObject,
+    current: KubeObject,
+    ctx: WriteContext,
+    subresource?: string,
+  ): Promise<KubeObject> {
+    let obj = input;
+    if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    obj.apiVersion = kindApiVersion(kind);
+    obj.kind = kind.kind;
+    const m = obj.metadata;
+    const cm = current.metadata;
+    if (m.name !== cm.name) {
+      throw errors.badRequest(`the name of the object (${m.name ?? ''}) does not match the name on the URL (${cm.name})`);
+    }
+    if (!m.uid) m.uid = cm.uid;
+    m.namespace = cm.namespace;
+    if (!kind.namespaced) delete m.namespace;
+    m.creationTimestamp = cm.creationTimestamp;
+    setOrDelete(m, 'deletionTimestamp', cm.deletionTimestamp);
+    setOrDelete(m, 'deletionGracePeriodSeconds', cm.deletionGracePeriodSeconds);
+    setOrDelete(m, 'generation', cm.generation);
+    delete m.selfLink;
+
+    if (subresource === 'status') {
+      // the status subresource changes status (and labels/annotations); never spec or owners
+      const next = clone(current);
+      next.status = obj.status;
+      next.metadata.labels = m.labels;
+      next.metadata.annotations = m.annotations;
+      if (!next.metadata.labels) delete next.metadata.labels;
+      if (!next.metadata.annotations) delete next.metadata.annotations;
+      obj = next;
+    } else if (kind.subresources?.status) {
+      setOrDelete(obj, 'status', current.status);
+      kind.prepareForUpdate?.(obj, current);
+    } else {
+      kind.prepareForUpdate?.(obj, current);
+    }
+    kind.defaults?.(obj);
+    if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
+      obj.metadata.generation = (cm.generation ?? 0) + 1;
+    }
+    for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
+
+    const errs: FieldErrorLike[] = [
+      ...validateObjectMeta(obj.metadata, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain),
+      ...validateObjectMetaUpdate(obj.metadata, cm),
+    ];
+    if (cm.deletionTimestamp) {
+      const added = (obj.metadata.finalizers ?? []).filter((f) => !(cm.finalizers ?? []).includes(f));
+      if (added.length) {
+        errs.push(
+          field.forbidden(
+            'metadata.finalizers',
+            `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+          ),
+        );
+      }
+    }
+    if (subresource === 'status') errs.push(...(kind.validateStatusUpdate?.(obj, current) ?? []));
+    else {
+      errs.push(...(kind.validate?.(obj) ?? []));
+      errs.push(...(kind.validateUpdate?.(obj, current) ?? []));
+    }
+    if (errs.length) throw errors.invalid(resourceRef(kind), cm.name!, errs);
+    if (subresource !== 'status') ctx.warnings?.push(...(kind.warnings?.(obj) ?? []));
+    obj.metadata.resourceVersion = current.metadata.resourceVersion;
+    return obj;
+  }
+
+  /**
+   * A server-internal read-modify-write that bypasses the update pipeline (used for state
+   * only the server may set, such as a namespace's deletion marks). An object marked for
+   * deletion with no finalizers left (metadata or, for namespaces, spec) is removed.
+   */
+  async rawUpdate(
+    kind: AnyKindDef,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    mutate: (current: KubeObject) => KubeObject,
+  ): Promise<KubeObject> {
+    const key = objectKey(kind, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw errors.notFound(resourceRef(kind), name);
+      const current = this.decode(kv);
+      const next = mutate(clone(current));
+      if (deepEqual(next, current) || ctx.dryRun) return next;
+      try {
+        if (shouldDeleteDuringUpdate(next)) {
+          const gone = await this.store.delete(key, kv.modRevision);
+          next.metadata.resourceVersion = String(gone.modRevision);
+          for (const a of this.admission) await a.deleted?.(kind, next);
+          return next;
+        }
+        const w = await this.store.update(key, this.encode(next), kv.modRevision);
+        next.metadata.resourceVersion = String(w.modRevision);
+        return next;
+      } catch (e) {
+        if (e instanceof ConflictError && attempt < MAX_UPDATE_RETRIES) continue;
+        throw e;
+      }
+    }
+  }
+
+  /* ---------- delete ---------- */
+
+  async delete(
+    kind: AnyKindDef,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+    ctx: WriteContext = {},
+  ): Promise<DeleteResult> {
+    validateDeleteOptions(options);
+    const key = objectKey(kind, namespace, name);
+    const ref = resourceRef(kind);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw errors.notFound(ref, name);
+      const current = this.decode(kv);
+      checkPreconditions(kind, current, options);
+      const plan = planDeletion(kind, current, options);
+      if (plan.action === 'none') return { object: current, removed: false };
+      if (ctx.dryRun) return { object: plan.marked ?? current, removed: plan.action === 'remove' };
+      try {
+        let last = current;
+        let lastRev = kv.modRevision;
+        if (plan.marked) {
+          // persist the marks first, so watchers see MODIFIED (then DELETED when removal follows)
+          const written = await this.store.update(key, this.encode(plan.marked), kv.modRevision);
+          last = plan.marked;
+          last.metadata.resourceVersion = String(written.modRevision);
+          lastRev = written.modRevision;
+          if (plan.action === 'mark') return { object: last, removed: false };
+        }
+        const gone = await this.store.delete(key, lastRev);
+        last.metadata.resourceVersion = String(gone.modRevision);
+        for (const a of this.admission) await a.deleted?.(kind, last);
+        return { object: last, removed: true };
+      } catch (e) {
+        if (e instanceof ConflictError && attempt < MAX_UPDATE_RETRIES) continue;
+        if (e instanceof KeyNotFoundError) throw errors.notFound(ref, name);
+        throw e;
+      }
+    }
+  }
+
+  /* ---------- helpers ---------- */
+
+  /** Checks the body is an object of this kind and returns a private copy with apiVersion/kind set. */
+  checkBody(kind: AnyKindDef, input: unknown): KubeObject {
+    if (!isPlainObject(input)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
+    const obj = clone(input) as KubeObject;
+    const want = kindApiVersion(kind);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
+      throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+    }
+    if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== kind.kind) {
+      throw errors.badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${kind.kind})`);
+    }
+    obj.apiVersion = want;
+    obj.kind = kind.kind;
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (!isPlainObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
+    return obj;
+  }
+
+  private fillNamespace(kind: AnyKindDef, obj: KubeObject, namespace: string | undefined): void {
+    const m = obj.metadata;
+    if (!kind.namespaced) {
+      delete m.namespace;
+      return;
+    }
+    if (!m.namespace) m.namespace = namespace;
+    else if (namespace !== undefined && m.namespace !== namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+  }
+
+  compile(kind: AnyKindDef, labelSelector?: string, fieldSelector?: string): CompiledSelectors {
+    return compileSelectors(kind, labelSelector, fieldSelector);
+  }
+}
+
+/* ---------- deletion planning (pure) ---------- */
+
+interface DeletionPlan {
+  action: 'none' | 'mark' | 'remove';
+  /** the object with deletion marks to persist before (or instead of) removal */
+  marked?: KubeObject;
+}
+
+const ORPHAN = 'orphan';
+const FOREGROUND = 'foregroundDeletion';
+
+/** Decides what a DELETE does to this object, following the generic store's algorithm. */
+export function planDeletion(kind: AnyKindDef, current: KubeObject, options: DeleteOptions, now = Date.now()): DeletionPlan {
+  const m = current.metadata;
+  const finalizers = m.finalizers ?? [];
+
+  if (m.deletionTimestamp) {
+    const grace = m.deletionGracePeriodSeconds ?? 0;
+    if (!grace) return finalizers.length ? { action: 'none' } : { action: 'remove' };
+    const requested = kind.gracePeriod && options.gracePeriodSeconds !== undefined ? kind.gracePeriod(current, options.gracePeriodSeconds) : undefined;
+    if (requested === undefined || requested >= grace) return { action: 'none' };
+    // a shorter grace moves the deadline earlier (never into the past)
+    const marked = clone(current);
+    const deadline = Math.max(now, Date.parse(m.deletionTimestamp) - (grace - requested) * 1000);
+    marked.metadata.deletionTimestamp = timestamp(new Date(requested === 0 ? now : deadline));
+    marked.metadata.deletionGracePeriodSeconds = requested;
+    if (requested === 0 && finalizers.length === 0) return { action: 'remove', marked };
+    return { action: 'mark', marked };
+  }
+
+  const gcFinalizers = gcFinalizersFor(kind, finalizers, options);
+  const marked = clone(current);
+  let changed = false;
+  if (gcFinalizers) {
+    marked.metadata.finalizers = gcFinalizers;
+    if (!gcFinalizers.length) delete marked.metadata.finalizers;
+    changed = true;
+  }
+  const finals = marked.metadata.finalizers ?? [];
+
+  if (kind.gracePeriod) {
+    const grace = kind.gracePeriod(current, options.gracePeriodSeconds);
+    marked.metadata.deletionTimestamp = timestamp(new Date(now + grace * 1000));
+    marked.metadata.deletionGracePeriodSeconds = grace;
+    if ((m.generation ?? 0) > 0) marked.metadata.generation = (m.generation ?? 0) + 1;
+    if (grace > 0 || finals.length) return { action: 'mark', marked };
+    return { action: 'remove', marked };
+  }
+  if (finals.length) {
+    marked.metadata.deletionTimestamp = timestamp(new Date(now));
+    marked.metadata.deletionGracePeriodSeconds = 0;
+    if ((m.generation ?? 0) > 0) marked.metadata.generation = (m.generation ?? 0) + 1;
+    return { action: 'mark', marked };
+  }
+  return changed ? { action: 'remove' } : { action: 'remove' };
+}
+
+/** The finalizers after applying the propagation policy, or undefined when they do not change. */
+function gcFinalizersFor(kind: AnyKindDef, finalizers: string[], options: DeleteOptions): string[] | undefined {
+  let orphan: boolean;
+  let foreground: boolean;
+  if (options.propagationPolicy) {
+    orphan = options.propagationPolicy === 'Orphan';
+    foreground = options.propagationPolicy === 'Foreground';
+  } else if (options.orphanDependents !== undefined) {
+    orphan = options.orphanDependents;
+    foreground = false;
+  } else if (finalizers.includes(ORPHAN) || finalizers.includes(FOREGROUND)) {
+    orphan = finalizers.includes(ORPHAN);
+    foreground = finalizers.includes(FOREGROUND);
+  } else {
+    orphan = kind.defaultPropagation === 'Orphan';
+    foreground = kind.defaultPropagation === 'Foreground';
+  }
+  const next = finalizers.filter((f) => f !== ORPHAN && f !== FOREGROUND);
+  if (orphan) next.push(ORPHAN);
+  if (foreground) next.push(FOREGROUND);
+  const same = next.length === finalizers.length && next.every((f) => finalizers.includes(f));
+  return same ? undefined : next;
+}
+
+function shouldDeleteDuringUpdate(obj: KubeObject): boolean {
+  const m = obj.metadata;
+  if (!m.deletionTimestamp || (m.finalizers && m.finalizers.length) || m.deletionGracePeriodSeconds) return false;
+  // a namespace also waits for its spec.finalizers (emptied by the namespace controller)
+  return !(obj.kind === 'Namespace' && obj.spec?.finalizers?.length);
+}
+
+function checkPreconditions(kind: AnyKindDef, current: KubeObject, options: DeleteOptions): void {
+  const p = options.preconditions;
+  if (!p) return;
+  const name = current.metadata.name!;
+  const kindRef = { group: kind.group, resource: kind.kind };
+  if (p.uid && p.uid !== current.metadata.uid) {
+    throw errors.conflict(
+      kindRef,
+      name,
+      `the UID in the precondition (${p.uid}) does not match the UID in record (${current.metadata.uid}). The object might have been deleted and then recreated`,
+    );
+  }
+  if (p.resourceVersion && p.resourceVersion !== current.metadata.resourceVersion) {
+    throw errors.conflict(
+      kindRef,
+      name,
+      `the ResourceVersion in the precondition (${p.resourceVersion}) does not match the ResourceVersion in record (${current.metadata.resourceVersion}). The object might have been modified`,
+    );
+  }
+}
+
+function validateDeleteOptions(o: DeleteOptions): void {
+  const errs: FieldErrorLike[] = [];
+  if (o.orphanDependents !== undefined && o.propagationPolicy !== undefined) {
+    errs.push(field.invalid('propagationPolicy', o.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set'));
+  }
+  if (o.propagationPolicy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(o.propagationPolicy)) {
+    errs.push(field.notSupported('propagationPolicy', o.propagationPolicy, ['Foreground', 'Background', 'Orphan']));
+  }
+  for (const d of o.dryRun ?? []) if (d !== 'All') errs.push(field.notSupported('dryRun', d, ['All']));
+  if (errs.length) throw errors.invalid({ group: '', resource: 'DeleteOptions', kind: 'DeleteOptions' }, '', errs);
+  if (o.gracePeriodSeconds !== undefined && o.gracePeriodSeconds < 0) o.gracePeriodSeconds = 1;
+}
+
+function validateListOptions(o: ListOptions): void {
+  if (o.continue && o.resourceVersion && o.resourceVersion !== '0') {
+    throw errors.badRequest('specifying resource version is not allowed when using continue');
+  }
+  if (o.resourceVersionMatch) {
+    if (!o.resourceVersion) throw errors.badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (o.continue) throw errors.badRequest('resourceVersionMatch is forbidden when continue is provided');
+    if (!['Exact', 'NotOlderThan'].includes(o.resourceVersionMatch)) {
+      throw errors.badRequest(`resourceVersionMatch: Unsupported value: "${o.resourceVersionMatch}": supported values: "Exact", "NotOlderThan"`);
+    }
+    if (o.resourceVersionMatch === 'Exact' && o.resourceVersion === '0') {
+      throw errors.badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    }
+  }
+}
+
+export function parseRV(rv: string): number {
+  const n = Number(rv);
+  if (!/^\d+$/.test(rv) || !Number.isSafeInteger(n)) {
+    throw errors.badRequest(`invalid resource version: ${rv}`);
+  }
+  return n;
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('unknown format');
+    return { rv: t.rv < 0 ? 0 : t.rv, start: t.start };
+  } catch (e) {
+    throw errors.badRequest(`invalid continue token: ${(e as Error).message}`);
+  }
+}
+
+function setOrDelete(o: Record<string, any>, k: string, v: unknown): void {
+  if (v === undefined) delete o[k];
+  else o[k] = v;
+}
+
+function randomSuffix(): string {
+  // upstream uses 5 characters from an alphabet without vowels and look-alike digits
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const bytes = randomBytes(5);
+  let s = '';
+  for (const b of bytes) s += alphabet[b % alphabet.length];
+  return s;
+}
+
+function input_hasName(input: unknown): boolean {
+  return isPlainObject(input) && isPlainObject(input.metadata) && !!input.metadata.name;
+}

@@ -1,0 +1,48 @@
+// A small flag parser: `--name value`, `--name=value`, repeated flags, short aliases.
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+export function parseArgs(argv: string[], aliases: Record<string, string> = {}, booleans: string[] = []): ParsedArgs {
+  const out: ParsedArgs = { positional: [], flags: new Map() };
+  const add = (k: string, v: string) => {
+    const name = aliases[k] ?? k;
+    out.flags.set(name, [...(out.flags.get(name) ?? []), v]);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.positional.push(...argv.slice(i + 1));
+      break;
+    }
+    const m = /^--?([^=]+)(?:=(.*))?$/.exec(a);
+    if (!m || a === '-') {
+      out.positional.push(a);
+      continue;
+    }
+    const key = aliases[m[1]] ?? m[1];
+    if (m[2] !== undefined) add(key, m[2]);
+    else if (booleans.includes(key)) add(key, 'true');
+    else {
+      const v = argv[i + 1];
+      if (v === undefined) throw new Error(`flag --${key} needs a value`);
+      add(key, v);
+      i++;
+    }
+  }
+  return out;
+}
+
+export function flag(a: ParsedArgs, name: string): string | undefined {
+  const v = a.flags.get(name);
+  return v ? v[v.length - 1] : undefined;
+}
+
+export function flagInt(a: ParsedArgs, name: string, def: number): number {
+  const v = flag(a, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${v}"`);
+  return n;
+}

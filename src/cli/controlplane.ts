@@ -1,0 +1,88 @@
+// Wires petset's parts into one process: store, API server (HTTPS), admission, and the
+// controllers, all talking through the API. The only file that knows every part.
+import path from 'node:path';
+import { ApiServer } from '../apiserver/handler.js';
+import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
+import { installAdmission } from '../apiserver/admission.js';
+import { bootstrapObjects } from '../apiserver/bootstrap.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/store.js';
+import { defaultRegistry } from '../api/kinds/index.js';
+import { Client } from '../client/client.js';
+import { InProcessTransport } from '../client/inprocess-transport.js';
+import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { startControllers, type RunningControllers } from '../controllers/manager.js';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** run the controllers (default true) */
+  controllers?: boolean;
+}
+
+export interface ControlPlane {
+  api: ApiServer;
+  http: RunningHttpServer;
+  store: Store;
+  /** an in-process admin client with the same semantics as HTTPS callers */
+  client: Client;
+  kubeconfigPath: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const lock: DataDirLock = lockDataDir(opts.dataDir);
+  let store: Store | undefined;
+  let http: RunningHttpServer | undefined;
+  let controllers: RunningControllers | undefined;
+  try {
+    const host = opts.host ?? '127.0.0.1';
+    const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
+    store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
+    const registry = defaultRegistry();
+    const api = new ApiServer(registry, store);
+    installAdmission(api);
+    await bootstrapObjects(api);
+    const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
+    http = await startHttpServer({
+      handler: api.handle,
+      tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
+      authenticate: tokenAuthenticator(tokens),
+      host,
+      port: opts.port ?? 0,
+    });
+    api.options.serverAddress = `${http.host}:${http.port}`;
+    const hostForUrl = host.includes(':') ? `[${host}]` : host;
+    const url = `https://${hostForUrl}:${http.port}`;
+    const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
+    writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+    const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
+      userAgent: 'petset-controlplane',
+    });
+    if (opts.controllers !== false) controllers = await startControllers(client);
+    const running = { store, http, controllers };
+    return {
+      api,
+      http,
+      store,
+      client,
+      kubeconfigPath,
+      url,
+      async stop() {
+        await running.controllers?.stop();
+        await running.http.close();
+        await running.store.close();
+        lock.release();
+      },
+    };
+  } catch (e) {
+    await controllers?.stop().catch(() => {});
+    await http?.close().catch(() => {});
+    await store?.close().catch(() => {});
+    lock.release();
+    throw e;
+  }
+}

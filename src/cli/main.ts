@@ -1,0 +1,34 @@
+// The `petset` command.
+import { up } from './up.js';
+
+const USAGE = `petset: StatefulSets the Kubernetes way, on one machine.
+
+Usage: petset <command> [flags]
+
+Commands:
+  up        start the control plane (API server, controllers) in the foreground
+  version   print the version
+
+Run 'petset <command> --help' for a command's flags.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'up':
+      return up(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write('petset 0.1.0 (Kubernetes API v1.32)\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`petset: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,55 @@
+// `petset up`: the whole control plane in the foreground.
+import { flag, flagInt, parseArgs } from './args.js';
+import { defaultDataDir } from './datadir.js';
+import { startControlPlane } from './controlplane.js';
+import { applyObjects, readManifests } from './manifests.js';
+
+export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [-f MANIFEST]...
+
+Starts the petset control plane in the foreground and serves the Kubernetes API over HTTPS.
+  --data-dir DIR   where state, certificates and the kubeconfig live (default ~/.petset)
+  --port N         API port; 0 picks a free one (default 6443)
+  --host ADDR      address to listen on (default 127.0.0.1)
+  -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+`;
+
+export async function up(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help']);
+  if (flag(args, 'help')) {
+    process.stdout.write(UP_USAGE);
+    return 0;
+  }
+  const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
+  const port = flagInt(args, 'port', 6443);
+  const host = flag(args, 'host') ?? '127.0.0.1';
+  const files = args.flags.get('filename') ?? [];
+  const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
+
+  const started = Date.now();
+  const cp = await startControlPlane({ dataDir, port, host });
+  const out = process.stdout;
+  out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
+  out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out.write(`\n${signal} received, stopping petset...\n`);
+    await cp.stop();
+    out.write('petset stopped; all state is kept in ' + dataDir + '\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (manifests.length) {
+    try {
+      for (const line of await applyObjects(cp.client, cp.api.registry, manifests)) out.write(line + '\n');
+    } catch (e) {
+      process.stderr.write(`error applying manifests: ${(e as Error).message}\n`);
+    }
+  }
+  await new Promise(() => {}); // serve until a signal arrives
+  return 0;
+}

@@ -1,0 +1,66 @@
+// Calls the API server's handler directly. Everything crossing the boundary is copied,
+// so neither side can mutate what the other holds (the same isolation HTTP gives).
+import { ApiError } from '../api/errors.js';
+import { clone } from '../api/object.js';
+import type { ApiHandler, ApiRequest, ApiResponse, ApiStream, UserInfo, WatchEvent } from '../api/request.js';
+import type { Transport } from './transport.js';
+
+export class InProcessTransport implements Transport {
+  constructor(
+    private readonly handler: ApiHandler,
+    private readonly user?: UserInfo,
+  ) {}
+
+  async request(req: ApiRequest): Promise<ApiResponse> {
+    const { body, bytes } = copyBody(req.body);
+    const inbound: ApiRequest = {
+      method: req.method,
+      path: req.path,
+      query: new URLSearchParams(req.query),
+      headers: { ...req.headers },
+      user: req.user ?? this.user,
+    };
+    if (body !== undefined) {
+      inbound.body = body;
+      inbound.bodyBytes = req.bodyBytes ?? bytes;
+    }
+    let res: ApiResponse;
+    try {
+      res = await this.handler(inbound);
+    } catch (e) {
+      // A handler that throws its Status instead of returning it still answers like a server.
+      if (e instanceof ApiError) return { status: e.code, body: e.toStatus() };
+      throw e;
+    }
+    const out: ApiResponse = { status: res.status };
+    if (res.headers) out.headers = { ...res.headers };
+    if (res.warnings) out.warnings = [...res.warnings];
+    if (res.body !== undefined) out.body = copyBody(res.body).body;
+    if (res.stream) out.stream = copyingStream(res.stream);
+    return out;
+  }
+}
+
+function copyBody(body: unknown): { body: unknown; bytes: number } {
+  if (body === undefined) return { body, bytes: 0 };
+  if (Buffer.isBuffer(body)) return { body: Buffer.from(body), bytes: body.length };
+  if (typeof body === 'string') return { body, bytes: Buffer.byteLength(body) };
+  const json = JSON.stringify(body);
+  return { body: JSON.parse(json), bytes: Buffer.byteLength(json) };
+}
+
+/** The server may hand the same object to every watcher; each gets its own copy. */
+function copyingStream(stream: ApiStream): ApiStream {
+  return {
+    start(send, end) {
+      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: clone(chunk.object) } : chunk), end);
+    },
+    stop() {
+      stream.stop();
+    },
+  };
+}
+
+function isEvent(chunk: WatchEvent | string | Buffer): chunk is WatchEvent {
+  return typeof chunk === 'object' && !Buffer.isBuffer(chunk);
+}

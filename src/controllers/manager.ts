@@ -1,0 +1,46 @@
+// The controller manager: one shared informer factory, every controller started on it,
+// all writes through the API client.
+import { defaultRegistry } from '../api/kinds/index.js';
+import type { Registry } from '../api/registry.js';
+import type { Client } from '../client/client.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { NamespaceController } from './namespace/controller.js';
+
+export interface ControllerContext {
+  client: Client;
+  informers: SharedInformerFactory;
+  registry: Registry;
+}
+
+export interface Controller {
+  readonly name: string;
+  /** registers informers and handlers; workers run until stop() */
+  start(ctx: ControllerContext): void;
+  stop(): void;
+}
+
+export interface RunningControllers {
+  controllers: Controller[];
+  informers: SharedInformerFactory;
+  stop(): Promise<void>;
+}
+
+export function defaultControllers(): Controller[] {
+  return [new NamespaceController()];
+}
+
+export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {
+  const informers = new SharedInformerFactory(client);
+  const ctx: ControllerContext = { client, informers, registry: defaultRegistry() };
+  for (const c of controllers) c.start(ctx);
+  informers.start();
+  await informers.waitForSync();
+  return {
+    controllers,
+    informers,
+    async stop() {
+      for (const c of controllers) c.stop();
+      informers.stop();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The namespace controller: when a namespace is Terminating, delete everything in it, and
+// once nothing is left, finalize it so the API server removes it.
+import { isApiError } from '../../api/errors.js';
+import type { KubeObject } from '../../api/object.js';
+import { resources, type ResourceType } from '../../client/client.js';
+import type { Informer } from '../../client/informer.js';
+import { runWorkers, WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../manager.js';
+
+const RECHECK_MS = 1000;
+
+export class NamespaceController implements Controller {
+  readonly name = 'namespace';
+  private queue = new WorkQueue<string>();
+  private namespaces?: Informer;
+
+  start(ctx: ControllerContext): void {
+    this.namespaces = ctx.informers.informerFor(resources.namespaces);
+    const enqueue = (ns: KubeObject) => {
+      if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!);
+    };
+    this.namespaces.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
+    const types: ResourceType[] = ctx.registry.kinds
+      .filter((k) => k.namespaced)
+      .map((k) => ({ group: k.group, version: k.version, resource: k.plural, namespaced: true, kind: k.kind }));
+    void runWorkers(this.queue, 2, (name) => this.sync(ctx, types, name));
+  }
+
+  stop(): void {
+    this.queue.shutDown();
+  }
+
+  /** Deletes the namespace's content; finalizes when none is left. */
+  private async sync(ctx: ControllerContext, types: ResourceType[], name: string) {
+    const ns = this.namespaces?.get(name);
+    if (!ns || !ns.metadata.deletionTimestamp) return;
+    if (!(ns.spec?.finalizers ?? []).includes('kubernetes')) return;
+    let remaining = 0;
+    for (const t of types) {
+      const rc = ctx.client.resource(t, name);
+      const list = await rc.list();
+      if (!list.items.length) continue;
+      remaining += list.items.length;
+      for (const item of list.items) {
+        if (item.metadata.deletionTimestamp) continue;
+        try {
+          await rc.delete(item.metadata.name!, { propagationPolicy: 'Background' });
+        } catch (e) {
+          if (!isApiError(e, 'NotFound')) throw e;
+        }
+      }
+    }
+    if (remaining > 0) return { requeueAfter: RECHECK_MS };
+    const finalizers = (ns.spec?.finalizers ?? []).filter((f: string) => f !== 'kubernetes');
+    await ctx.client.request({
+      method: 'PUT',
+      path: `/api/v1/namespaces/${encodeURIComponent(name)}/finalize`,
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers } },
+    });
+  }
+}

@@ -1,0 +1,545 @@
+// The embedded store: a kine-like revision log in SQLite plus an in-memory copy of the current
+// state. Every write appends one row to `log` (the row's rowid is the global revision); the
+// latest row of a key is its current value, or a delete marker. Reads of the latest state and
+// live watch events never touch SQLite; only historical lists and old watch replays do.
+//
+// Writes are group-committed: everything requested before the event loop next reaches its
+// check phase shares one transaction and therefore one fsync.
+
+import Database from 'better-sqlite3';
+import {
+  CompactedError,
+  ConflictError,
+  KeyExistsError,
+  KeyNotFoundError,
+  prefixEnd,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type WatchHandler,
+  type Watcher,
+} from './store.js';
+
+export interface AutoCompactOptions {
+  /** How often to compact (default 5 minutes). */
+  intervalMinutes?: number;
+  /** The newest this many revisions are never compacted away (default 10,000). */
+  minRetainedRevisions?: number;
+}
+
+export interface SqliteStoreOptions {
+  /**
+   * Periodic compaction (on by default). Each run compacts up to the revision that was current
+   * at the previous run, but never into the newest `minRetainedRevisions`: history stays
+   * readable for at least one interval and at least that many revisions.
+   */
+  autoCompact?: false | AutoCompactOptions;
+  /** Recent events kept in memory so most watches replay without reading the log (default 10,000). */
+  eventCacheSize?: number;
+}
+
+export interface SqliteStoreStats {
+  /** write transactions committed (one per batch) */
+  transactions: number;
+  /** revisions written */
+  writes: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+type WriteOp =
+  | { kind: 'create'; key: string; value: string }
+  | { kind: 'update'; key: string; value: string; expected?: number }
+  | { kind: 'delete'; key: string; expected?: number };
+
+interface QueuedWrite {
+  op: WriteOp;
+  resolve(kv: KeyValue): void;
+  reject(err: Error): void;
+}
+
+interface LogRow {
+  rev: number;
+  key: string;
+  created: number;
+  deleted: number;
+  value: string;
+}
+
+interface EventRow extends LogRow {
+  prev_rev: number | null;
+  prev_value: string | null;
+  prev_created: number | null;
+}
+
+interface ActiveWatch {
+  prefix: string;
+  handler: WatchHandler;
+  /** events waiting for the initial (asynchronous) delivery; undefined once delivering live */
+  backlog: StoreEvent[] | undefined;
+  stopped: boolean;
+}
+
+export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(path, opts);
+}
+
+export class SqliteStore implements Store {
+  readonly stats: SqliteStoreStats = { transactions: 0, writes: 0 };
+  /** The underlying connection, for diagnostics and fault-injection in tests. */
+  readonly database: Database.Database;
+
+  private readonly current = new Map<string, KeyValue>();
+  /**
+   * The keys of `current` as of the last range scan, sorted. Writes only note which keys
+   * appeared or vanished (`reshaped`); the next scan merges them in, so a create costs O(1)
+   * rather than an O(n) array insert.
+   */
+  private sortedKeys: string[] = [];
+  private readonly reshaped = new Set<string>();
+  private rev = 0;
+  private compacted = 0;
+  private readonly recent: EventRing;
+  private watches: ActiveWatch[] = [];
+  private queue: QueuedWrite[] = [];
+  private flushHandle: NodeJS.Immediate | undefined;
+  private compactTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private readonly insertRow: Database.Statement;
+  private readonly commitRows: (events: StoreEvent[]) => void;
+  private readonly compactRows: (revision: number) => void;
+
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    // A short busy wait only: the file is either free or held by another live petset.
+    const db = new Database(path, { timeout: 500 });
+    this.database = db;
+    try {
+      if (path !== ':memory:' && path !== '') {
+        // One process owns the file: a second store on it would serve a stale in-memory copy.
+        // Exclusive locking also lets WAL run without the shared-memory index.
+        db.pragma('locking_mode = EXCLUSIVE');
+        db.pragma('journal_mode = WAL');
+      }
+      // FULL: a commit is on disk (WAL fsync'd) before the write is acknowledged.
+      db.pragma('synchronous = FULL');
+      this.initSchema();
+      this.loadState();
+    } catch (err) {
+      db.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new Error(`store ${path} is in use by another process`, { cause: err });
+      }
+      throw err;
+    }
+
+    this.insertRow = db.prepare(
+      'INSERT INTO log (rev, key, created, deleted, value, prev_rev) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.commitRows = db.transaction((events: StoreEvent[]) => {
+      for (const e of events) {
+        this.insertRow.run(
+          e.revision,
+          e.kv.key,
+          e.kv.createRevision,
+          e.type === 'delete' ? 1 : 0,
+          e.kv.value,
+          e.prev?.modRevision ?? null,
+        );
+      }
+    });
+    const dropSuperseded = db.prepare(
+      `DELETE FROM log WHERE rev <= @c AND (deleted = 1 OR rev <
+         (SELECT MAX(newer.rev) FROM log AS newer WHERE newer.key = log.key AND newer.rev <= @c))`,
+    );
+    const setMeta = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
+    this.compactRows = db.transaction((revision: number) => {
+      dropSuperseded.run({ c: revision });
+      setMeta.run('compacted', revision);
+      // The newest row may have been a delete marker that is now gone.
+      setMeta.run('revision', this.rev);
+    });
+
+    this.recent = new EventRing(opts.eventCacheSize ?? 10_000);
+    if (opts.autoCompact !== false) this.startAutoCompact(opts.autoCompact ?? {});
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.assertOpen();
+    return this.current.get(key);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.assertOpen();
+    const at = opts.revision ?? 0;
+    if (at > this.rev) {
+      throw new RangeError(`revision ${at} is in the future (latest is ${this.rev})`);
+    }
+    if (at > 0 && at < this.rev) return this.listAt(prefix, at, opts);
+
+    const from = opts.startKey !== undefined && opts.startKey > prefix ? opts.startKey : prefix;
+    const keys = this.keysInOrder();
+    const begin = lowerBound(keys, from);
+    const end = lowerBound(keys, prefixEnd(prefix));
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const stop = Math.min(end, begin + limit);
+    const items: KeyValue[] = [];
+    for (let i = begin; i < stop; i++) items.push(this.current.get(keys[i]!)!);
+    const remaining = Math.max(0, end - stop);
+    return { items, revision: this.rev, more: remaining > 0, remaining };
+  }
+
+  create(key: string, value: string): Promise<KeyValue> {
+    return this.enqueue({ kind: 'create', key, value });
+  }
+
+  update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.enqueue({ kind: 'update', key, value, expected: expectedModRevision });
+  }
+
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.enqueue({ kind: 'delete', key, expected: expectedModRevision });
+  }
+
+  watch(prefix: string, afterRevision: number, handler: WatchHandler): Watcher {
+    this.assertOpen();
+    if (afterRevision < this.compacted) throw new CompactedError(afterRevision, this.compacted);
+    const backlog = this.recent.since(afterRevision, this.rev) ?? this.readEvents(prefix, afterRevision);
+    const watch: ActiveWatch = {
+      prefix,
+      handler,
+      backlog: backlog.filter((e) => e.kv.key.startsWith(prefix)),
+      stopped: false,
+    };
+    this.watches.push(watch);
+    // The caller gets its Watcher before the first callback; events committed meanwhile queue
+    // up behind the replay, so order holds.
+    queueMicrotask(() => {
+      const events = watch.backlog!;
+      watch.backlog = undefined;
+      if (events.length) this.deliver(watch, events);
+    });
+    return {
+      stop: () => {
+        if (watch.stopped) return;
+        watch.stopped = true;
+        this.watches = this.watches.filter((w) => w !== watch);
+      },
+    };
+  }
+
+  async revision(): Promise<number> {
+    this.assertOpen();
+    return this.rev;
+  }
+
+  async compactedRevision(): Promise<number> {
+    this.assertOpen();
+    return this.compacted;
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.assertOpen();
+    if (revision > this.rev) {
+      throw new RangeError(`cannot compact to ${revision}: latest revision is ${this.rev}`);
+    }
+    if (revision <= this.compacted) return;
+    this.compactRows(revision);
+    this.compacted = revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearInterval(this.compactTimer);
+    for (const w of this.watches) w.stopped = true;
+    this.watches = [];
+    this.database.close();
+  }
+
+  private initSchema(): void {
+    const db = this.database;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`store schema version ${version} is newer than this program supports`);
+    }
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS log (
+        rev INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        prev_rev INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      PRAGMA user_version = ${SCHEMA_VERSION};
+    `);
+  }
+
+  private loadState(): void {
+    const db = this.database;
+    const meta = new Map(
+      (db.prepare('SELECT name, value FROM meta').all() as { name: string; value: number }[]).map(
+        (m) => [m.name, m.value],
+      ),
+    );
+    const maxRev = (db.prepare('SELECT MAX(rev) AS rev FROM log').get() as { rev: number | null }).rev;
+    this.rev = Math.max(maxRev ?? 0, meta.get('revision') ?? 0);
+    this.compacted = meta.get('compacted') ?? 0;
+
+    const rows = db
+      .prepare(
+        `SELECT key, value, created, rev FROM log
+         WHERE rev IN (SELECT MAX(rev) FROM log GROUP BY key) AND deleted = 0`,
+      )
+      .all() as LogRow[];
+    for (const r of rows) {
+      this.current.set(r.key, kv(r.key, r.value, r.created, r.rev));
+      this.sortedKeys.push(r.key);
+    }
+    this.sortedKeys.sort(compareKeys);
+  }
+
+  private listAt(prefix: string, at: number, opts: ListOptions): ListResult {
+    if (at < this.compacted) throw new CompactedError(at, this.compacted);
+    const from = opts.startKey !== undefined && opts.startKey > prefix ? opts.startKey : prefix;
+    const range = { from, end: prefixEnd(prefix), at };
+    const liveAt = `FROM log WHERE deleted = 0 AND rev IN
+      (SELECT MAX(rev) FROM log WHERE key >= @from AND key < @end AND rev <= @at GROUP BY key)`;
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
+    const rows = this.database
+      .prepare(`SELECT key, value, created, rev ${liveAt} ORDER BY key LIMIT @limit`)
+      .all({ ...range, limit }) as LogRow[];
+    const items = rows.map((r) => kv(r.key, r.value, r.created, r.rev));
+    if (limit < 0 || items.length < limit) return { items, revision: at, more: false, remaining: 0 };
+    const total = (this.database.prepare(`SELECT COUNT(*) AS n ${liveAt}`).get(range) as { n: number }).n;
+    const remaining = total - items.length;
+    return { items, revision: at, more: remaining > 0, remaining };
+  }
+
+  private readEvents(prefix: string, afterRevision: number): StoreEvent[] {
+    const rows = this.database
+      .prepare(
+        `SELECT l.rev, l.key, l.created, l.deleted, l.value,
+                l.prev_rev, p.value AS prev_value, p.created AS prev_created
+         FROM log l LEFT JOIN log p ON p.rev = l.prev_rev
+         WHERE l.rev > ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
+      )
+      .all(afterRevision, prefix, prefixEnd(prefix)) as EventRow[];
+    return rows.map((r) => {
+      const prev =
+        r.prev_rev !== null && r.prev_value !== null
+          ? kv(r.key, r.prev_value, r.prev_created!, r.prev_rev)
+          : undefined;
+      return event(r.deleted ? 'delete' : 'put', kv(r.key, r.value, r.created, r.rev), prev);
+    });
+  }
+
+  private enqueue(op: WriteOp): Promise<KeyValue> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.flushHandle ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits every queued write in one transaction, then tells watchers and callers. */
+  private flush(): void {
+    clearImmediate(this.flushHandle);
+    this.flushHandle = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+
+    // Preconditions see the batch's own earlier writes, exactly as if run one by one.
+    const staged = new Map<string, KeyValue | null>();
+    const lookup = (key: string) => (staged.has(key) ? (staged.get(key) ?? undefined) : this.current.get(key));
+    const outcomes: (KeyValue | Error)[] = [];
+    const events: StoreEvent[] = [];
+    let rev = this.rev;
+    for (const { op } of batch) {
+      const existing = lookup(op.key);
+      const refused = checkPrecondition(op, existing);
+      if (refused) {
+        outcomes.push(refused);
+        continue;
+      }
+      rev++;
+      const e =
+        op.kind === 'create'
+          ? event('put', kv(op.key, op.value, rev, rev))
+          : op.kind === 'update'
+            ? event('put', kv(op.key, op.value, existing!.createRevision, rev), existing)
+            : event('delete', kv(op.key, existing!.value, existing!.createRevision, rev), existing);
+      events.push(e);
+      staged.set(op.key, e.type === 'put' ? e.kv : null);
+      outcomes.push(e.kv);
+    }
+
+    if (events.length > 0) {
+      try {
+        this.commitRows(events);
+      } catch (err) {
+        for (const w of batch) w.reject(err as Error);
+        return;
+      }
+      this.stats.transactions++;
+      this.stats.writes += events.length;
+      this.rev = rev;
+      this.applyToMemory(staged);
+      for (const e of events) this.recent.push(e);
+      this.publish(events);
+    }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) w.reject(outcome);
+      else w.resolve(outcome);
+    });
+  }
+
+  private applyToMemory(staged: Map<string, KeyValue | null>): void {
+    for (const [key, value] of staged) {
+      if (this.current.has(key) !== (value !== null)) this.reshaped.add(key);
+      if (value) this.current.set(key, value);
+      else this.current.delete(key);
+    }
+  }
+
+  private keysInOrder(): string[] {
+    if (this.reshaped.size === 0) return this.sortedKeys;
+    const old = this.sortedKeys;
+    const dropped = new Set<number>();
+    for (const key of this.reshaped) {
+      const i = lowerBound(old, key);
+      if (old[i] === key) dropped.add(i);
+    }
+    const added = [...this.reshaped].filter((k) => this.current.has(k)).sort(compareKeys);
+    this.reshaped.clear();
+    const merged: string[] = [];
+    let a = 0;
+    for (let i = 0; i < old.length; i++) {
+      if (dropped.has(i)) continue;
+      const key = old[i]!;
+      while (a < added.length && added[a]! < key) merged.push(added[a++]!);
+      merged.push(key);
+    }
+    while (a < added.length) merged.push(added[a++]!);
+    this.sortedKeys = merged;
+    return merged;
+  }
+
+  private publish(events: StoreEvent[]): void {
+    // A snapshot: handlers may start or stop watches while we deliver.
+    for (const w of this.watches.slice()) {
+      const matching = w.prefix === '' ? events : events.filter((e) => e.kv.key.startsWith(w.prefix));
+      if (matching.length === 0) continue;
+      if (w.backlog) w.backlog.push(...matching);
+      else this.deliver(w, matching);
+    }
+  }
+
+  private deliver(w: ActiveWatch, events: StoreEvent[]): void {
+    if (w.stopped) return;
+    try {
+      w.handler.onEvents(events);
+    } catch (err) {
+      // A handler that throws has lost events; end its watch rather than skip silently.
+      w.stopped = true;
+      this.watches = this.watches.filter((x) => x !== w);
+      w.handler.onError?.(err as Error);
+    }
+  }
+
+  private startAutoCompact(opts: AutoCompactOptions): void {
+    const keep = opts.minRetainedRevisions ?? 10_000;
+    let previousRun = this.rev;
+    this.compactTimer = setInterval(
+      () => {
+        const target = Math.min(previousRun, this.rev - keep);
+        previousRun = this.rev;
+        if (target <= this.compacted) return;
+        try {
+          this.compactRows(target);
+          this.compacted = target;
+        } catch (err) {
+          // Not fatal: history just grows until the next run succeeds.
+          process.emitWarning(`petset store: auto-compaction failed: ${(err as Error).message}`);
+        }
+      },
+      (opts.intervalMinutes ?? 5) * 60_000,
+    );
+    this.compactTimer.unref();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+}
+
+function checkPrecondition(op: WriteOp, existing: KeyValue | undefined): Error | undefined {
+  if (op.kind === 'create') return existing ? new KeyExistsError(op.key, existing) : undefined;
+  if (!existing) return new KeyNotFoundError(op.key);
+  if (op.expected !== undefined && op.expected !== existing.modRevision) {
+    return new ConflictError(op.key, existing);
+  }
+  return undefined;
+}
+
+/** Recent events, one per revision with no gaps, in a fixed-size circular buffer. */
+class EventRing {
+  private readonly slots: StoreEvent[] = [];
+  private head = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(e: StoreEvent): void {
+    if (this.capacity <= 0) return;
+    if (this.slots.length < this.capacity) {
+      this.slots.push(e);
+    } else {
+      this.slots[this.head] = e;
+      this.head = (this.head + 1) % this.capacity;
+    }
+  }
+
+  /** Events after `after`, or undefined when some of them are older than the buffer. */
+  since(after: number, latest: number): StoreEvent[] | undefined {
+    if (after >= latest) return [];
+    const count = this.slots.length;
+    if (count === 0) return undefined;
+    const oldest = this.slots[this.head]!.revision;
+    if (after + 1 < oldest) return undefined;
+    const out: StoreEvent[] = [];
+    for (let i = after + 1 - oldest; i < count; i++) out.push(this.slots[(this.head + i) % count]!);
+    return out;
+  }
+}
+
+function kv(key: string, value: string, createRevision: number, modRevision: number): KeyValue {
+  return Object.freeze({ key, value, createRevision, modRevision });
+}
+
+function event(type: StoreEvent['type'], value: KeyValue, prev?: KeyValue): StoreEvent {
+  return Object.freeze(prev ? { type, kv: value, prev, revision: value.modRevision } : { type, kv: value, revision: value.modRevision });
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** index of the first key >= target */
+function lowerBound(keys: string[], target: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,471 @@
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite.js';
+import {
+  CompactedError,
+  ConflictError,
+  KeyExistsError,
+  KeyNotFoundError,
+  type StoreEvent,
+} from '../../src/store/store.js';
+
+const opened: SqliteStore[] = [];
+const dirs: string[] = [];
+
+function memStore(opts: SqliteStoreOptions = {}): SqliteStore {
+  const store = openSqliteStore(':memory:', { autoCompact: false, ...opts });
+  opened.push(store);
+  return store;
+}
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'petset-store-'));
+  dirs.push(dir);
+  return join(dir, 'state.db');
+}
+
+function fileStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+  const store = openSqliteStore(path, { autoCompact: false, ...opts });
+  opened.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Collects watch events; `until(n)` waits for at least n of them. */
+function collector() {
+  const events: StoreEvent[] = [];
+  const batches: StoreEvent[][] = [];
+  const errors: Error[] = [];
+  let wake = () => {};
+  return {
+    events,
+    batches,
+    errors,
+    handler: {
+      onEvents(batch: StoreEvent[]) {
+        batches.push(batch);
+        events.push(...batch);
+        wake();
+      },
+      onError(err: Error) {
+        errors.push(err);
+      },
+    },
+    async until(n: number) {
+      while (events.length < n) await new Promise<void>((r) => (wake = r));
+    },
+  };
+}
+
+const summary = (events: StoreEvent[]) =>
+  events.map((e) => `${e.type} ${e.kv.key}=${e.kv.value}@${e.revision}${e.prev ? ` prev=${e.prev.value}@${e.prev.modRevision}` : ''}`);
+
+describe('sqlite store: reads and writes', () => {
+  test('create, get, update, delete and their errors', async () => {
+    const store = memStore();
+    assert.equal(await store.revision(), 0);
+
+    const a = await store.create('/a', 'one');
+    assert.deepEqual(a, { key: '/a', value: 'one', createRevision: 1, modRevision: 1 });
+    assert.deepEqual(await store.get('/a'), a);
+    assert.equal(await store.get('/missing'), undefined);
+
+    const exists = await store.create('/a', 'again').catch((e) => e);
+    assert.ok(exists instanceof KeyExistsError);
+    assert.deepEqual(exists.existing, a);
+
+    const a2 = await store.update('/a', 'two', 1);
+    assert.deepEqual(a2, { key: '/a', value: 'two', createRevision: 1, modRevision: 2 });
+    const conflict = await store.update('/a', 'stale', 1).catch((e) => e);
+    assert.ok(conflict instanceof ConflictError);
+    assert.deepEqual(conflict.current, a2);
+    await assert.rejects(store.update('/nope', 'x'), KeyNotFoundError);
+    await assert.rejects(store.delete('/nope'), KeyNotFoundError);
+    await assert.rejects(store.delete('/a', 1), ConflictError);
+    // refused writes take no revision
+    assert.equal(await store.revision(), 2);
+
+    const a3 = await store.update('/a', 'three');
+    assert.equal(a3.modRevision, 3);
+    const gone = await store.delete('/a', 3);
+    assert.deepEqual(gone, { key: '/a', value: 'three', createRevision: 1, modRevision: 4 });
+    assert.equal(await store.get('/a'), undefined);
+    assert.equal(await store.revision(), 4);
+
+    const again = await store.create('/a', 'reborn');
+    assert.deepEqual(again, { key: '/a', value: 'reborn', createRevision: 5, modRevision: 5 });
+  });
+
+  test('list: prefix, order, limit and continuation', async () => {
+    const store = memStore();
+    for (const k of ['/p/c', '/p/a', '/q/x', '/p/b', '/p', '/pz', '/p/d']) await store.create(k, k);
+    const all = await store.list('/p/');
+    assert.deepEqual(all.items.map((i) => i.key), ['/p/a', '/p/b', '/p/c', '/p/d']);
+    assert.equal(all.more, false);
+    assert.equal(all.revision, 7);
+
+    const page1 = await store.list('/p/', { limit: 3 });
+    assert.deepEqual(page1.items.map((i) => i.key), ['/p/a', '/p/b', '/p/c']);
+    assert.equal(page1.more, true);
+    assert.equal(page1.remaining, 1);
+    const page2 = await store.list('/p/', { limit: 3, startKey: page1.items.at(-1)!.key + '\0' });
+    assert.deepEqual(page2.items.map((i) => i.key), ['/p/d']);
+    assert.equal(page2.more, false);
+    assert.equal(page2.remaining, 0);
+
+    assert.equal((await store.list('')).items.length, 7);
+    assert.deepEqual((await store.list('/p/', { startKey: '/a' })).items.length, 4);
+  });
+
+  test('lists agree with a simple model under random writes, now and at past revisions', async () => {
+    const store = memStore();
+    const model = new Map<string, string>();
+    const snapshots: { rev: number; keys: string[] }[] = [];
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const modelKeys = (prefix: string) => [...model.keys()].filter((k) => k.startsWith(prefix)).sort();
+    for (let round = 0; round < 40; round++) {
+      const writes = Array.from({ length: 1 + random(20) }, () => `/m/${random(5)}/${random(40)}`);
+      for (const key of writes) {
+        if (model.has(key)) {
+          model.delete(key);
+          await store.delete(key);
+        } else {
+          model.set(key, key);
+          await store.create(key, key);
+        }
+      }
+      const prefix = `/m/${random(5)}/`;
+      assert.deepEqual((await store.list(prefix)).items.map((i) => i.key), modelKeys(prefix));
+      snapshots.push({ rev: await store.revision(), keys: modelKeys('/m/') });
+    }
+    for (const { rev, keys } of snapshots) {
+      assert.deepEqual((await store.list('/m/', { revision: rev })).items.map((i) => i.key), keys);
+    }
+  });
+
+  test('list at a past revision, paged, and its errors', async () => {
+    const store = memStore();
+    await store.create('/r/a', 'a1'); // 1
+    await store.create('/r/b', 'b1'); // 2
+    await store.create('/r/c', 'c1'); // 3
+    await store.update('/r/a', 'a2'); // 4
+    await store.delete('/r/b'); // 5
+    await store.create('/r/d', 'd1'); // 6
+    await store.create('/s/x', 'x1'); // 7
+
+    const view = async (rev: number) =>
+      (await store.list('/r/', { revision: rev })).items.map((i) => `${i.key}=${i.value}@${i.modRevision}`);
+    assert.deepEqual(await view(3), ['/r/a=a1@1', '/r/b=b1@2', '/r/c=c1@3']);
+    assert.deepEqual(await view(5), ['/r/a=a2@4', '/r/c=c1@3']);
+    assert.deepEqual(await view(7), ['/r/a=a2@4', '/r/c=c1@3', '/r/d=d1@6']);
+
+    const page1 = await store.list('/r/', { revision: 3, limit: 2 });
+    assert.equal(page1.revision, 3);
+    assert.deepEqual(page1.items.map((i) => i.key), ['/r/a', '/r/b']);
+    assert.equal(page1.more, true);
+    assert.equal(page1.remaining, 1);
+    const page2 = await store.list('/r/', { revision: 3, limit: 2, startKey: '/r/b\0' });
+    assert.deepEqual(page2.items.map((i) => i.key), ['/r/c']);
+    assert.equal(page2.more, false);
+
+    await assert.rejects(store.list('/r/', { revision: 8 }), RangeError);
+
+    await store.compact(5);
+    assert.equal(await store.compactedRevision(), 5);
+    const compacted = await store.list('/r/', { revision: 4 }).catch((e) => e);
+    assert.ok(compacted instanceof CompactedError);
+    assert.equal(compacted.compacted, 5);
+    // the compaction point itself and everything after stay readable
+    assert.deepEqual(await view(5), ['/r/a=a2@4', '/r/c=c1@3']);
+    assert.deepEqual(await view(6), ['/r/a=a2@4', '/r/c=c1@3', '/r/d=d1@6']);
+  });
+
+  test('compaction drops superseded history and delete markers, keeps live keys', async () => {
+    const store = memStore();
+    await store.create('/k/live', 'v1'); // 1
+    await store.update('/k/live', 'v2'); // 2
+    await store.create('/k/dead', 'x'); // 3
+    await store.delete('/k/dead'); // 4
+    await store.update('/k/live', 'v3'); // 5
+    const rows = () => (store.database.prepare('SELECT rev FROM log ORDER BY rev').all() as { rev: number }[]).map((r) => r.rev);
+    await store.compact(4);
+    assert.deepEqual(rows(), [2, 5]);
+    assert.deepEqual(await store.get('/k/live'), { key: '/k/live', value: 'v3', createRevision: 1, modRevision: 5 });
+    await store.compact(2); // older than the current compaction: nothing to do
+    assert.equal(await store.compactedRevision(), 4);
+    await assert.rejects(store.compact(6), RangeError);
+  });
+
+  test('auto-compaction keeps one interval and the newest revisions', async () => {
+    const store = memStore({ autoCompact: { intervalMinutes: 0.0005, minRetainedRevisions: 5 } });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => store.create(`/ac/${i}`, 'v')));
+    // the first run only marks revision 30; the next compacts to min(30, 30 - 5)
+    while ((await store.compactedRevision()) === 0) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await store.compactedRevision(), 25);
+    assert.equal((await store.list('/ac/')).items.length, 30);
+  });
+
+  test('revision and data survive reopening, even after compacting a trailing delete', async () => {
+    const path = tempFile();
+    const first = fileStore(path);
+    assert.equal(first.database.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(first.database.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL');
+    await first.create('/a', '1');
+    await first.create('/b', '2');
+    await first.update('/a', '3');
+    await first.delete('/b'); // 4: the newest row is a delete marker
+    await first.compact(4); // ...which compaction removes
+    await first.close();
+
+    const second = fileStore(path);
+    assert.equal(await second.revision(), 4);
+    assert.equal(await second.compactedRevision(), 4);
+    assert.deepEqual(await second.get('/a'), { key: '/a', value: '3', createRevision: 1, modRevision: 3 });
+    assert.equal(await second.get('/b'), undefined);
+    assert.equal((await second.create('/c', '4')).modRevision, 5);
+    await second.close();
+
+    const third = fileStore(path);
+    assert.equal(await third.revision(), 5);
+    assert.deepEqual((await third.list('/')).items.map((i) => i.key), ['/a', '/c']);
+  });
+
+  test('a second process-level opener of the same file is refused', async () => {
+    const path = tempFile();
+    fileStore(path);
+    assert.throws(() => openSqliteStore(path, { autoCompact: false }), /in use by another process/);
+  });
+
+  test('close commits writes still queued', async () => {
+    const path = tempFile();
+    const store = fileStore(path);
+    const pending = [store.create('/x', '1'), store.create('/y', '2')];
+    await store.close();
+    await Promise.all(pending);
+    await assert.rejects(store.create('/z', '3'), /closed/);
+    const reopened = fileStore(path);
+    assert.deepEqual((await reopened.list('/')).items.map((i) => i.key), ['/x', '/y']);
+  });
+});
+
+describe('sqlite store: group commit', () => {
+  test('concurrent writes share one transaction', async () => {
+    const store = memStore();
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => store.create(`/n/${i}`, 'v')));
+    assert.equal(store.stats.transactions, 1);
+    assert.equal(store.stats.writes, 1000);
+    assert.deepEqual(
+      results.map((r) => r.modRevision),
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
+    await store.create('/n/after', 'v');
+    assert.equal(store.stats.transactions, 2);
+  });
+
+  test('conflicting writes in one batch behave as if sequential', async () => {
+    const store = memStore();
+    const base = await store.create('/c', 'base'); // rev 1
+    const outcomes = await Promise.allSettled([
+      store.create('/c', 'dup'), // exists
+      store.update('/c', 'first', base.modRevision), // ok, rev 2
+      store.update('/c', 'second', base.modRevision), // stale now
+      store.create('/d', 'd'), // rev 3
+      store.delete('/d'), // rev 4, sees the create above
+      store.create('/d', 'd again'), // rev 5
+      store.update('/c', 'third', 2), // rev 6, sees 'first'
+    ]);
+    assert.equal(store.stats.transactions, 2);
+    const shown = outcomes.map((o) =>
+      o.status === 'fulfilled' ? `${o.value.value}@${o.value.modRevision}` : o.reason.constructor.name,
+    );
+    assert.deepEqual(shown, [
+      'KeyExistsError',
+      'first@2',
+      'ConflictError',
+      'd@3',
+      'd@4',
+      'd again@5',
+      'third@6',
+    ]);
+    assert.equal(await store.revision(), 6);
+  });
+
+  test('a failed transaction rejects the whole batch and changes nothing', async () => {
+    const store = memStore();
+    await store.create('/ok', '1');
+    const w = collector();
+    store.watch('/', 1, w.handler);
+    store.database.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON log WHEN NEW.key = '/bad' BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+    );
+    const outcomes = await Promise.allSettled([
+      store.update('/ok', '2'),
+      store.create('/bad', 'x'),
+      store.create('/ok', 'dup'),
+    ]);
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && /refused/.test(String(o.reason))));
+    assert.equal(await store.revision(), 1);
+    assert.equal((await store.get('/ok'))!.value, '1');
+    assert.equal(await store.get('/bad'), undefined);
+
+    const next = await store.update('/ok', '3');
+    assert.equal(next.modRevision, 2);
+    await w.until(1);
+    assert.deepEqual(summary(w.events), ['put /ok=3@2 prev=1@1']);
+  });
+});
+
+describe('sqlite store: watch', () => {
+  async function history(store: SqliteStore) {
+    await store.create('/w/a', 'a1'); // 1
+    await store.create('/other/z', 'z1'); // 2
+    await store.update('/w/a', 'a2'); // 3
+    await store.create('/w/b', 'b1'); // 4
+    await store.delete('/w/a'); // 5
+  }
+  const expectedAfter1 = ['put /w/a=a2@3 prev=a1@1', 'put /w/b=b1@4', 'delete /w/a=a2@5 prev=a2@3'];
+
+  test('replays history after a revision, then delivers live batches', async () => {
+    const store = memStore();
+    await history(store);
+    const w = collector();
+    store.watch('/w/', 1, w.handler);
+    assert.equal(w.events.length, 0, 'nothing is delivered before watch() returns');
+    await w.until(3);
+    assert.deepEqual(summary(w.events), expectedAfter1);
+    const del = w.events[2]!;
+    assert.deepEqual(del.kv, { key: '/w/a', value: 'a2', createRevision: 1, modRevision: 5 });
+
+    await Promise.all([store.create('/w/c', 'c1'), store.create('/other/y', 'y'), store.update('/w/b', 'b2')]);
+    await w.until(5);
+    assert.deepEqual(summary(w.batches.at(-1)!), ['put /w/c=c1@6', 'put /w/b=b2@8 prev=b1@4']);
+  });
+
+  test('replay from the log matches replay from memory, including after reopening', async () => {
+    const path = tempFile();
+    const first = fileStore(path, { eventCacheSize: 2 });
+    await history(first);
+    const fromLog = collector();
+    first.watch('/w/', 1, fromLog.handler);
+    await fromLog.until(3);
+    assert.deepEqual(summary(fromLog.events), expectedAfter1);
+    await first.close();
+
+    const second = fileStore(path);
+    const afterReopen = collector();
+    second.watch('/w/', 1, afterReopen.handler);
+    await afterReopen.until(3);
+    assert.deepEqual(summary(afterReopen.events), expectedAfter1);
+  });
+
+  test('events committed between watch() and the replay follow the replay in order', async () => {
+    const store = memStore();
+    await history(store);
+    const w = collector();
+    store.watch('/w/', 3, w.handler);
+    const live = store.create('/w/late', 'l');
+    await live;
+    await w.until(3);
+    assert.deepEqual(
+      w.events.map((e) => e.revision),
+      [4, 5, 6],
+    );
+  });
+
+  test('stop, throwing handlers and compaction', async () => {
+    const store = memStore();
+    await history(store);
+    const stopped = collector();
+    const watcher = store.watch('/', 5, stopped.handler);
+    watcher.stop();
+    const healthy = collector();
+    store.watch('/', 5, healthy.handler);
+    const errors: Error[] = [];
+    store.watch('/', 5, {
+      onEvents() {
+        throw new Error('handler broke');
+      },
+      onError: (e) => errors.push(e),
+    });
+    await store.create('/w/x', 'x');
+    await store.create('/w/y', 'y');
+    await healthy.until(2);
+    assert.equal(stopped.events.length, 0);
+    assert.deepEqual(errors.map((e) => e.message), ['handler broke']);
+
+    await store.compact(4);
+    assert.throws(() => store.watch('/', 3, collector().handler), CompactedError);
+    const atCompaction = collector();
+    store.watch('/w/', 4, atCompaction.handler);
+    await atCompaction.until(3);
+    assert.deepEqual(
+      atCompaction.events.map((e) => e.revision),
+      [5, 6, 7],
+    );
+  });
+
+  test('fan-out to many watchers happens synchronously with the commit', async () => {
+    const store = memStore();
+    const watchers = Array.from({ length: 100 }, () => collector());
+    for (const w of watchers) store.watch('/f/', 0, w.handler);
+    await new Promise((r) => setImmediate(r));
+    await store.create('/f/a', 'v');
+    // the write's promise resolves after every watcher saw it
+    assert.ok(watchers.every((w) => w.events.length === 1));
+  });
+});
+
+describe('sqlite store: durability', () => {
+  test('every acknowledged write survives SIGKILL of the writing process', async () => {
+    const path = tempFile();
+    const moduleUrl = new URL('../../src/store/sqlite.js', import.meta.url).href;
+    const child = `
+      const { openSqliteStore } = await import(${JSON.stringify(moduleUrl)});
+      const store = openSqliteStore(${JSON.stringify(path)}, { autoCompact: false });
+      let n = 0;
+      async function writer(w) {
+        for (;;) {
+          const kv = await store.create('/d/' + w + '/' + n++, 'v');
+          process.stdout.write(kv.key + ' ' + kv.modRevision + '\\n');
+        }
+      }
+      for (let w = 0; w < 16; w++) writer(w);
+    `;
+    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let stderr = '';
+    proc.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on('close', (_code, sig) => resolve(sig)));
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.length > 20_000 && !proc.killed) proc.kill('SIGKILL');
+    });
+    const signal = await exited;
+    assert.equal(signal, 'SIGKILL', `child ended on its own: ${stderr}`);
+
+    const acknowledged = out.split('\n').slice(0, -1).map((line) => line.split(' '));
+    assert.ok(acknowledged.length > 500, `only ${acknowledged.length} writes acknowledged`);
+    const store = fileStore(path);
+    let maxRev = 0;
+    for (const [key, rev] of acknowledged) {
+      const kv = await store.get(key!);
+      assert.equal(kv?.modRevision, Number(rev), `acknowledged ${key} at ${rev} was lost`);
+      maxRev = Math.max(maxRev, Number(rev));
+    }
+    assert.ok((await store.revision()) >= maxRev);
+    assert.ok((await store.create('/d/next', 'v')).modRevision > maxRev);
+  });
+});
