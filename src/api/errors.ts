@@ -204,7 +204,19 @@ const SHOWS_VALUE = new Set<FieldErrorType>([
   'FieldValueTypeInvalid',
 ]);
 
+/**
+ * A bad value already spelled the way upstream prints it: Go's %#v of maps and structs
+ * (e.g. `map[string]string{"app":"web"}`), which JSON cannot reproduce.
+ */
+export class GoValue {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
 function renderValue(v: unknown): string {
+  if (v instanceof GoValue) return v.text;
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);

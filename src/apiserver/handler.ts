@@ -3,7 +3,7 @@
 // both call it, so every caller gets the same semantics.
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
-import { applyPatch } from '../api/patch/index.js';
+import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { Store } from '../store/store.js';
@@ -15,13 +15,14 @@ import {
   apiResourceList,
   apiVersions,
 } from './discovery.js';
-import { openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
-import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
 import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
+import { SYSTEM_NAMESPACES } from './bootstrap.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -112,9 +113,9 @@ export class ApiServer {
         return json(200, openApiV3Index(this.registry));
     }
     if (path.startsWith('/openapi/v3/')) {
-      const doc = openApiV3Document(this.registry, path.slice('/openapi/v3/'.length));
-      if (!doc) throw notFoundPath(path);
-      return json(200, doc, { 'Cache-Control': 'public, immutable' });
+      const doc = openApiV3DocumentJson(this.registry, path.slice('/openapi/v3/'.length));
+      if (doc === undefined) throw notFoundPath(path);
+      return { status: 200, body: doc, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, immutable' } };
     }
     if (path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) return text(200, 'ok');
 
@@ -247,10 +248,12 @@ export class ApiServer {
     const body = req.body;
     if (contentType === CONTENT.applyPatch) return this.serverSideApply(req, route, ctx, sub);
     if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
-      throw errors.unsupportedMediaType([CONTENT.jsonPatch, CONTENT.mergePatch, CONTENT.applyPatch, CONTENT.strategicPatch]);
+      throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
     const schema = this.registry.schema(kind);
-    const wantRV = isPlainObject(body) && isPlainObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
+    // the HTTP front end hands patches over as raw text, so the patch code reports syntax errors as upstream does
+    const parsed = typeof body === 'string' ? tryParse(body) : body;
+    const wantRV = isPlainObject(parsed) && isPlainObject(parsed.metadata) ? (parsed.metadata.resourceVersion as string | undefined) : undefined;
     const updated = await this.storage.guaranteedUpdate(
       kind,
       namespace,
@@ -364,6 +367,7 @@ export class ApiServer {
    */
   private async deleteNamespace(name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject> {
     const kind = this.registry.resource('', 'v1', 'namespaces')!;
+    if (SYSTEM_NAMESPACES.includes(name)) throw errors.forbidden(resourceRef(kind), name, 'this namespace may not be deleted');
     const current = await this.storage.get(kind, undefined, name);
     if (!(current.spec?.finalizers ?? []).length) return (await this.storage.delete(kind, undefined, name, options, ctx)).object;
     return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
@@ -432,7 +436,7 @@ export class ApiServer {
     if (accept.includes('protobuf')) {
       return {
         status: 200,
-        headers: { 'Content-Type': 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+        headers: { 'Content-Type': OPENAPI_V2_PROTOBUF_CONTENT_TYPE },
         body: openApiV2Protobuf(this.registry),
       };
     }
@@ -441,6 +445,14 @@ export class ApiServer {
 }
 
 /* ---------- helpers ---------- */
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 function isTrue(v: string | null): boolean {
   return v === 'true' || v === '1';

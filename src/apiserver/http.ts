@@ -165,6 +165,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
 function parseBody(raw: Buffer, contentType: string): unknown {
   const ct = contentType.split(';')[0].trim().toLowerCase();
   const text = raw.toString('utf8');
+  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch) return text;
   if (ct === CONTENT.protobuf) {
     throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
   }

@@ -6,15 +6,19 @@
 // exactly one items schema, vendor extensions and defaults are YAML text.
 import type { Registry } from '../api/registry.js';
 import {
-  OPENAPI_INFO, allDefinitions, kindRoutes, publishSchema, reachableDefinitions,
+  OPENAPI_INFO, V2_REF, allDefinitions, kindRoutes, publishSchema, reachableDefinitions,
   type Operation, type Param,
 } from './openapi.js';
 
-export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/** What kubectl puts in Accept for /openapi/v2. */
+export const OPENAPI_V2_PROTOBUF_ACCEPT = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/**
+ * What to answer with: the same type with '.' for '@', as upstream does, because Go's
+ * mime.ParseMediaType rejects '@' and client-go then fails before reading the body.
+ */
+export const OPENAPI_V2_PROTOBUF_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
 type Json = Record<string, any>;
-
-const V2_REF = '#/definitions/';
 
 function v2Parameter(p: Param): Json {
   return {
@@ -66,7 +70,7 @@ function v2Document(registry: Registry): Json {
     paths[r.path] = item;
   }
   const definitions = Object.fromEntries(
-    reachableDefinitions(defs, routes).map((name) => [name, publishSchema(defs[name], V2_REF, false)]),
+    reachableDefinitions(defs, routes).map((name) => [name, publishSchema(defs[name], 2)]),
   );
   return { swagger: '2.0', info: OPENAPI_INFO, paths, definitions };
 }

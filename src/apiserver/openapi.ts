@@ -49,10 +49,12 @@ export interface Route {
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 const RAW_EXTENSION = 'io.k8s.apimachinery.pkg.runtime.RawExtension';
 const SCALE = 'io.k8s.api.autoscaling.v1.Scale';
+const V3_REF = '#/components/schemas/';
+export const V2_REF = '#/definitions/';
 
 const OBJECT_MEDIA = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
 const STREAM_MEDIA = [...OBJECT_MEDIA, 'application/json;stream=watch', 'application/vnd.kubernetes.protobuf;stream=watch'];
-export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const PATCH_MEDIA = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json'];
 
 /* ------------------------------------------------------------------ parameters */
@@ -107,7 +109,7 @@ export function groupVersionKey(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-export function listDefinitionName(k: AnyKindDef): string {
+function listDefinitionName(k: AnyKindDef): string {
   return `${k.definition}List`;
 }
 
@@ -352,7 +354,7 @@ export function allDefinitions(registry: Registry): Definitions {
   return defs;
 }
 
-export function refName(ref: string): string {
+function refName(ref: string): string {
   return ref.slice(ref.lastIndexOf('/') + 1);
 }
 
@@ -361,6 +363,7 @@ function collectRefs(schema: Schema, out: string[]): void {
   for (const p of Object.values(schema.properties ?? {})) collectRefs(p, out);
   if (schema.items) collectRefs(schema.items, out);
   if (typeof schema.additionalProperties === 'object') collectRefs(schema.additionalProperties, out);
+  for (const alternative of schema.oneOf ?? []) collectRefs(alternative, out);
 }
 
 /** Names of the definitions the routes use, directly or through $refs, sorted. Throws on a dangling $ref. */
@@ -387,33 +390,37 @@ export function reachableDefinitions(defs: Definitions, routes: Route[]): string
 }
 
 /**
- * A schema with its $refs pointing at refPrefix. v3 cannot put siblings (a field's description or
- * default) next to $ref, so like upstream it wraps such refs in a one-element allOf; Swagger 2.0
- * keeps them side by side.
+ * A schema as published in OpenAPI v3 or Swagger 2.0, $refs pointing into the document.
+ * v3 cannot put siblings (a field's description or default) next to $ref, so like upstream it
+ * wraps such refs in a one-element allOf; Swagger 2.0 keeps them side by side. Swagger 2.0 has no
+ * oneOf either: like upstream (Quantity, IntOrString) it publishes the string alternative, which
+ * kubectl's v2 validation accepts any value for.
  */
-export function publishSchema(schema: Schema, refPrefix: string, wrapRefs: boolean): Record<string, unknown> {
+export function publishSchema(schema: Schema, openapi: 2 | 3): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (value === undefined || key === '$ref') continue;
     if (key === 'properties') {
       out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, Schema>).map(([name, p]) => [name, publishSchema(p, refPrefix, wrapRefs)]),
+        Object.entries(value as Record<string, Schema>).map(([name, p]) => [name, publishSchema(p, openapi)]),
       );
     } else if (key === 'items' || (key === 'additionalProperties' && typeof value === 'object')) {
-      out[key] = publishSchema(value as Schema, refPrefix, wrapRefs);
+      out[key] = publishSchema(value as Schema, openapi);
+    } else if (key === 'oneOf') {
+      if (openapi === 3) out.oneOf = (value as Schema[]).map((alternative) => publishSchema(alternative, openapi));
+      else if (!schema.type && (value as Schema[]).some((alternative) => alternative.type === 'string')) out.type = 'string';
     } else {
       out[key] = value;
     }
   }
   if (!schema.$ref) return out;
-  const ref = { $ref: refPrefix + refName(schema.$ref) };
+  const ref = { $ref: (openapi === 3 ? V3_REF : V2_REF) + refName(schema.$ref) };
   if (Object.keys(out).length === 0) return ref;
-  return wrapRefs ? { allOf: [ref], ...out } : { ...ref, ...out };
+  return openapi === 3 ? { allOf: [ref], ...out } : { ...ref, ...out };
 }
 
 /* ------------------------------------------------------------------ v3 documents */
 
-const V3_REF = '#/components/schemas/';
 
 function v3Parameter(p: Param): Record<string, unknown> {
   return {
@@ -461,7 +468,7 @@ function v3Document(defs: Definitions, kinds: AnyKindDef[]): Record<string, unkn
     paths[r.path] = item;
   }
   const schemas = Object.fromEntries(
-    reachableDefinitions(defs, routes).map((name) => [name, publishSchema(defs[name], V3_REF, true)]),
+    reachableDefinitions(defs, routes).map((name) => [name, publishSchema(defs[name], 3)]),
   );
   return { openapi: '3.0.0', info: OPENAPI_INFO, paths, components: { schemas } };
 }

@@ -198,6 +198,7 @@ export class ResourceStorage {
     else delete meta.generation;
     kind.prepareForCreate?.(obj);
     kind.defaults?.(obj);
+    normalizeMeta(obj);
     for (const a of this.admission) await a.create?.(kind, obj, ctx);
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
@@ -356,6 +357,7 @@ export class ResourceStorage {
       kind.prepareForUpdate?.(obj, current);
     }
     kind.defaults?.(obj);
+    normalizeMeta(obj);
     if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
     }
@@ -661,6 +663,13 @@ function decodeContinue(token: string): { rv: number; start: string } {
   } catch (e) {
     throw errors.badRequest(`invalid continue token: ${(e as Error).message}`);
   }
+}
+
+/** Empty metadata collections are omitted, as Go's omitempty does on the way to storage. */
+function normalizeMeta(obj: KubeObject): void {
+  const m = obj.metadata;
+  for (const k of ['labels', 'annotations'] as const) if (m[k] && Object.keys(m[k]!).length === 0) delete m[k];
+  for (const k of ['ownerReferences', 'finalizers', 'managedFields'] as const) if (Array.isArray(m[k]) && (m[k] as unknown[]).length === 0) delete m[k];
 }
 
 function setOrDelete(o: Record<string, any>, k: string, v: unknown): void {

@@ -133,7 +133,8 @@ export class Client {
       if (res.stream) res.stream.stop();
       const err = apiErrorFromResponse(res);
       if (err.code !== 429 || attempt >= retries) throw err;
-      await sleep(1000 * (err.details?.retryAfterSeconds ?? (Number(res.headers?.['retry-after']) || 1)));
+      const fromHeader = Number(res.headers?.['retry-after'] ?? NaN);
+      await sleep(1000 * (err.details?.retryAfterSeconds ?? (Number.isFinite(fromHeader) ? fromHeader : 1)));
     }
   }
 
@@ -204,7 +205,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     return p;
   }
 
-  get(name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
+  async get(name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
     return this.client.request<T>({ method: 'GET', path: this.objectPath(name), query: { resourceVersion: opts.resourceVersion } });
   }
 
@@ -234,19 +235,19 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     return first;
   }
 
-  create(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async create(obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ method: 'POST', path: this.path(undefined, undefined, this.nsFor(obj)), query: this.writeQuery(opts), body: obj });
   }
 
-  update(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async update(obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ method: 'PUT', path: this.objectPath(obj.metadata.name, undefined, obj), query: this.writeQuery(opts), body: obj });
   }
 
-  updateStatus(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async updateStatus(obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ method: 'PUT', path: this.objectPath(obj.metadata.name, 'status', obj), query: this.writeQuery(opts), body: obj });
   }
 
-  patch(name: string, body: unknown, type: PatchType = 'merge', opts: PatchOptions = {}): Promise<T> {
+  async patch(name: string, body: unknown, type: PatchType = 'merge', opts: PatchOptions = {}): Promise<T> {
     const query = this.writeQuery(opts);
     if (opts.force) query.force = true;
     if (type === 'apply' && !query.fieldManager) throw new Error('server-side apply needs a fieldManager');
@@ -260,11 +261,11 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
   }
 
   /** Answers with the object (for kinds deleted gracefully or by finalizers) or a Success Status. */
-  delete(name: string, opts: DeleteOptions = {}): Promise<T | Status> {
+  async delete(name: string, opts: DeleteOptions = {}): Promise<T | Status> {
     return this.client.request<T | Status>({ method: 'DELETE', path: this.objectPath(name), body: deleteBody(opts) });
   }
 
-  deleteCollection(opts: ListOptions & DeleteOptions = {}): Promise<KubeList<T> | Status> {
+  async deleteCollection(opts: ListOptions & DeleteOptions = {}): Promise<KubeList<T> | Status> {
     const { labelSelector, fieldSelector, limit, resourceVersion, timeoutSeconds } = opts;
     return this.client.request({
       method: 'DELETE',
@@ -281,26 +282,26 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     return new Watch<T>(res.stream);
   }
 
-  getSubresource<R = unknown>(name: string, subresource: string): Promise<R> {
+  async getSubresource<R = unknown>(name: string, subresource: string): Promise<R> {
     return this.client.request<R>({ method: 'GET', path: this.objectPath(name, subresource) });
   }
 
   /** POST to a subresource, e.g. pods/{name}/binding or pods/{name}/eviction. */
-  createSubresource<R = unknown>(name: string, subresource: string, body: unknown, opts: WriteOptions = {}): Promise<R> {
+  async createSubresource<R = unknown>(name: string, subresource: string, body: unknown, opts: WriteOptions = {}): Promise<R> {
     return this.client.request<R>({ method: 'POST', path: this.objectPath(name, subresource), query: this.writeQuery(opts), body });
   }
 
-  updateSubresource<R = unknown>(name: string, subresource: string, body: unknown, opts: WriteOptions = {}): Promise<R> {
+  async updateSubresource<R = unknown>(name: string, subresource: string, body: unknown, opts: WriteOptions = {}): Promise<R> {
     return this.client.request<R>({ method: 'PUT', path: this.objectPath(name, subresource), query: this.writeQuery(opts), body });
   }
 
-  getScale(name: string): Promise<KubeObject> {
+  async getScale(name: string): Promise<KubeObject> {
     return this.getSubresource<KubeObject>(name, 'scale');
   }
 
   /** Sets spec.replicas through the scale subresource (a merge patch, as kubectl scale does). */
-  patchScale(name: string, replicas: number, opts: WriteOptions = {}): Promise<KubeObject> {
-    return this.patch(name, { spec: { replicas } }, 'merge', { ...opts, subresource: 'scale' }) as Promise<KubeObject>;
+  async patchScale(name: string, replicas: number, opts: WriteOptions = {}): Promise<KubeObject> {
+    return this.patch(name, { spec: { replicas } }, 'merge', { ...opts, subresource: 'scale' });
   }
 
   private nsFor(obj?: T): string | undefined {

@@ -158,6 +158,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (backoff) await this.sleep(backoff);
       if (this.stopped) break;
       let phase: 'list' | 'watch' = 'list';
+      const listed = needList;
       try {
         if (needList) {
           await this.relist();
@@ -168,9 +169,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       } catch (e) {
         if (this.stopped) break;
         if (isApiError(e) && e.code === 410) {
-          // History is gone: only a fresh list can bring the cache up to date.
+          // History is gone: only a fresh list can bring the cache up to date. Relist at
+          // once, unless a fresh list just led here (the server cannot serve it yet).
           needList = true;
-          backoff = phase === 'watch' ? 0 : nextBackoff(backoff);
+          backoff = listed ? nextBackoff(backoff) : 0;
         } else {
           console.warn(`[client] ${this.describe()}: ${phase} failed: ${e instanceof Error ? e.message : String(e)}`);
           backoff = nextBackoff(backoff);

@@ -5,6 +5,9 @@
 //
 // Writes are group-committed: everything requested before the event loop next reaches its
 // check phase shares one transaction and therefore one fsync.
+//
+// Compaction to C follows etcd: the state at C and later stays listable, watches may start
+// after C; anything older fails with CompactedError.
 
 import Database from 'better-sqlite3';
 import {
@@ -48,6 +51,8 @@ export interface SqliteStoreStats {
 }
 
 const SCHEMA_VERSION = 1;
+/** Rows examined per garbage-removal transaction, small enough not to stall the event loop. */
+const SWEEP_ROWS = 500;
 
 type WriteOp =
   | { kind: 'create'; key: string; value: string }
@@ -109,8 +114,16 @@ export class SqliteStore implements Store {
   private closed = false;
 
   private readonly insertRow: Database.Statement;
+  private readonly selectLiveAt: Database.Statement;
+  private readonly countLiveAt: Database.Statement;
+  private readonly selectEventsAfter: Database.Statement;
   private readonly commitRows: (events: StoreEvent[]) => void;
-  private readonly compactRows: (revision: number) => void;
+  private readonly recordCompaction: (revision: number) => void;
+  private readonly sweepBoundary: Database.Statement;
+  private readonly dropSuperseded: Database.Statement;
+  /** the compaction whose garbage has been fully removed */
+  private swept = 0;
+  private sweeping: Promise<void> | undefined;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     // A short busy wait only: the file is either free or held by another live petset.
@@ -150,20 +163,41 @@ export class SqliteStore implements Store {
         );
       }
     });
-    const dropSuperseded = db.prepare(
-      `DELETE FROM log WHERE rev <= @c AND (deleted = 1 OR rev <
+    // Walks the key index in order and stops at the limit, so a page costs O(page).
+    this.selectLiveAt = db.prepare(
+      `SELECT key, value, created, rev FROM log AS l
+       WHERE key >= @from AND key < @end AND deleted = 0
+         AND rev = (SELECT MAX(x.rev) FROM log AS x WHERE x.key = l.key AND x.rev <= @at)
+       ORDER BY key LIMIT @limit`,
+    );
+    // SQLite takes a bare column beside MAX() from the row holding the maximum.
+    this.countLiveAt = db.prepare(
+      `SELECT COUNT(*) AS n FROM (SELECT deleted, MAX(rev) FROM log
+         WHERE key >= @from AND key < @end AND rev <= @at GROUP BY key)
+       WHERE deleted = 0`,
+    );
+    this.selectEventsAfter = db.prepare(
+      `SELECT l.rev, l.key, l.created, l.deleted, l.value,
+              l.prev_rev, p.value AS prev_value, p.created AS prev_created
+       FROM log l LEFT JOIN log p ON p.rev = l.prev_rev
+       WHERE l.rev > ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
+    );
+    this.sweepBoundary = db.prepare('SELECT rev FROM log WHERE rev > ? ORDER BY rev LIMIT 1 OFFSET ?');
+    this.dropSuperseded = db.prepare(
+      `DELETE FROM log WHERE rev > @lo AND rev <= @hi AND (deleted = 1 OR rev <
          (SELECT MAX(newer.rev) FROM log AS newer WHERE newer.key = log.key AND newer.rev <= @c))`,
     );
     const setMeta = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
-    this.compactRows = db.transaction((revision: number) => {
-      dropSuperseded.run({ c: revision });
+    this.recordCompaction = db.transaction((revision: number) => {
       setMeta.run('compacted', revision);
-      // The newest row may have been a delete marker that is now gone.
+      // The newest row may be a delete marker the sweep will remove.
       setMeta.run('revision', this.rev);
     });
 
     this.recent = new EventRing(opts.eventCacheSize ?? 10_000);
     if (opts.autoCompact !== false) this.startAutoCompact(opts.autoCompact ?? {});
+    // A sweep cut short by a restart carries on.
+    if (this.compacted > 0) this.sweepHistory().catch(warnCompactionFailed);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -245,9 +279,11 @@ export class SqliteStore implements Store {
     if (revision > this.rev) {
       throw new RangeError(`cannot compact to ${revision}: latest revision is ${this.rev}`);
     }
-    if (revision <= this.compacted) return;
-    this.compactRows(revision);
-    this.compacted = revision;
+    if (revision > this.compacted) {
+      this.recordCompaction(revision);
+      this.compacted = revision;
+    }
+    await this.sweepHistory();
   }
 
   async close(): Promise<void> {
@@ -275,7 +311,8 @@ export class SqliteStore implements Store {
         value TEXT NOT NULL,
         prev_rev INTEGER
       );
-      CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
+      -- covers "which revision of each key is live at R", so counting needs no row reads
+      CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev, deleted);
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
@@ -309,28 +346,17 @@ export class SqliteStore implements Store {
     if (at < this.compacted) throw new CompactedError(at, this.compacted);
     const from = opts.startKey !== undefined && opts.startKey > prefix ? opts.startKey : prefix;
     const range = { from, end: prefixEnd(prefix), at };
-    const liveAt = `FROM log WHERE deleted = 0 AND rev IN
-      (SELECT MAX(rev) FROM log WHERE key >= @from AND key < @end AND rev <= @at GROUP BY key)`;
     const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
-    const rows = this.database
-      .prepare(`SELECT key, value, created, rev ${liveAt} ORDER BY key LIMIT @limit`)
-      .all({ ...range, limit }) as LogRow[];
+    const rows = this.selectLiveAt.all({ ...range, limit }) as LogRow[];
     const items = rows.map((r) => kv(r.key, r.value, r.created, r.rev));
     if (limit < 0 || items.length < limit) return { items, revision: at, more: false, remaining: 0 };
-    const total = (this.database.prepare(`SELECT COUNT(*) AS n ${liveAt}`).get(range) as { n: number }).n;
+    const total = (this.countLiveAt.get(range) as { n: number }).n;
     const remaining = total - items.length;
     return { items, revision: at, more: remaining > 0, remaining };
   }
 
   private readEvents(prefix: string, afterRevision: number): StoreEvent[] {
-    const rows = this.database
-      .prepare(
-        `SELECT l.rev, l.key, l.created, l.deleted, l.value,
-                l.prev_rev, p.value AS prev_value, p.created AS prev_created
-         FROM log l LEFT JOIN log p ON p.rev = l.prev_rev
-         WHERE l.rev > ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
-      )
-      .all(afterRevision, prefix, prefixEnd(prefix)) as EventRow[];
+    const rows = this.selectEventsAfter.all(afterRevision, prefix, prefixEnd(prefix)) as EventRow[];
     return rows.map((r) => {
       const prev =
         r.prev_rev !== null && r.prev_value !== null
@@ -358,7 +384,8 @@ export class SqliteStore implements Store {
 
     // Preconditions see the batch's own earlier writes, exactly as if run one by one.
     const staged = new Map<string, KeyValue | null>();
-    const lookup = (key: string) => (staged.has(key) ? (staged.get(key) ?? undefined) : this.current.get(key));
+    const lookup = (key: string) =>
+      staged.has(key) ? (staged.get(key) ?? undefined) : this.current.get(key);
     const outcomes: (KeyValue | Error)[] = [];
     const events: StoreEvent[] = [];
     let rev = this.rev;
@@ -462,23 +489,46 @@ export class SqliteStore implements Store {
       () => {
         const target = Math.min(previousRun, this.rev - keep);
         previousRun = this.rev;
-        if (target <= this.compacted) return;
-        try {
-          this.compactRows(target);
-          this.compacted = target;
-        } catch (err) {
-          // Not fatal: history just grows until the next run succeeds.
-          process.emitWarning(`petset store: auto-compaction failed: ${(err as Error).message}`);
-        }
+        if (target > this.compacted) this.compact(target).catch(warnCompactionFailed);
       },
       (opts.intervalMinutes ?? 5) * 60_000,
     );
     this.compactTimer.unref();
   }
 
+  /**
+   * Removes the rows compaction made unreadable: superseded values and delete markers at or
+   * below the compacted revision. Reads below it are refused from the moment it is recorded,
+   * so the removal can trail behind in small transactions while writes and watches go on.
+   */
+  private sweepHistory(): Promise<void> {
+    this.sweeping ??= (async () => {
+      while (!this.closed && this.swept < this.compacted) {
+        // Each pass starts from the oldest row: a row kept by an earlier compaction (the live
+        // value then) may be superseded by now.
+        const target = this.compacted;
+        let lo = 0;
+        while (!this.closed && lo < target) {
+          const next = this.sweepBoundary.get(lo, SWEEP_ROWS - 1) as { rev: number } | undefined;
+          const hi = Math.min(target, next?.rev ?? target);
+          this.dropSuperseded.run({ lo, hi, c: target });
+          lo = hi;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (!this.closed) this.swept = target;
+      }
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error('store is closed');
   }
+}
+
+function warnCompactionFailed(err: Error): void {
+  // Not fatal: history just grows until a later compaction succeeds.
+  process.emitWarning(`petset store: compaction failed: ${err.message}`);
 }
 
 function checkPrecondition(op: WriteOp, existing: KeyValue | undefined): Error | undefined {
@@ -525,7 +575,8 @@ function kv(key: string, value: string, createRevision: number, modRevision: num
 }
 
 function event(type: StoreEvent['type'], value: KeyValue, prev?: KeyValue): StoreEvent {
-  return Object.freeze(prev ? { type, kv: value, prev, revision: value.modRevision } : { type, kv: value, revision: value.modRevision });
+  const revision = value.modRevision;
+  return Object.freeze(prev ? { type, kv: value, prev, revision } : { type, kv: value, revision });
 }
 
 function compareKeys(a: string, b: string): number {

@@ -2,6 +2,7 @@
 // semantics (CRUD, resourceVersions, list pages, watch with history and 410) to exercise
 // transports, informers and the event recorder. Not a model of the real server.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApiError, errors, type Status } from '../../src/api/errors.js';
 import { apiVersionOf, clone, isPlainObject, timestamp, type KubeObject } from '../../src/api/object.js';
@@ -41,7 +42,7 @@ const KINDS: Record<string, string> = {
 
 export class FakeApi {
   rv = 100;
-  /** watches asking for an RV at or below this get 410 */
+  /** watches asking for an RV below this get 410 */
   compactedRv = 0;
   readonly objects = new Map<string, KubeObject>();
   readonly history: HistoryEntry[] = [];
@@ -58,7 +59,14 @@ export class FakeApi {
   readonly handler: ApiHandler = async (req) => {
     this.requests.push(req);
     for (let i = 0; i < this.canned.length; i++) {
-      const res = this.canned[i](req);
+      const answer = this.canned[i];
+      let res: ApiResponse | undefined;
+      try {
+        res = answer(req);
+      } catch (e) {
+        this.canned.splice(i, 1);
+        throw e;
+      }
       if (res) {
         this.canned.splice(i, 1);
         return res;
@@ -221,7 +229,7 @@ export class FakeApi {
   private watch(t: Target, collection: string, q: URLSearchParams): ApiResponse {
     const from = q.get('resourceVersion') ?? '';
     const fromRv = Number(from);
-    const expired = from !== '' && from !== '0' && fromRv <= this.compactedRv;
+    const expired = from !== '' && from !== '0' && fromRv < this.compactedRv;
     if (expired && this.expiredAsResponse) throw errors.gone(`too old resource version: ${from} (${this.compactedRv + 1})`);
     const w: Watcher = { collection, namespace: t.namespace, labelSelector: q.get('labelSelector') ?? undefined, send: () => {}, end: () => {}, stopped: false };
     return {
@@ -311,9 +319,12 @@ function parsePath(p: string): Target {
 }
 
 /** Serves an ApiHandler over HTTP the way the API server would (newline-delimited watch). */
-export async function serveHttp(handler: ApiHandler, seen?: (req: http.IncomingMessage) => void): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
-  const server = http.createServer(async (req, res) => {
-    seen?.(req);
+export async function serveHttp(
+  handler: ApiHandler,
+  opts: { seen?: (req: http.IncomingMessage) => void; tls?: https.ServerOptions } = {},
+): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
+  const listener: http.RequestListener = async (req, res) => {
+    opts.seen?.(req);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -344,11 +355,12 @@ export async function serveHttp(handler: ApiHandler, seen?: (req: http.IncomingM
     }
     res.writeHead(answer.status);
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, listener) : http.createServer(listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     server,
     close: () =>
       new Promise<void>((r) => {

@@ -150,6 +150,16 @@ describe('sqlite store: reads and writes', () => {
     }
     for (const { rev, keys } of snapshots) {
       assert.deepEqual((await store.list('/m/', { revision: rev })).items.map((i) => i.key), keys);
+      const paged: string[] = [];
+      let startKey: string | undefined;
+      for (;;) {
+        const page = await store.list('/m/', { revision: rev, limit: 7, startKey });
+        paged.push(...page.items.map((i) => i.key));
+        assert.equal(page.remaining, keys.length - paged.length);
+        if (!page.more) break;
+        startKey = page.items.at(-1)!.key + '\0';
+      }
+      assert.deepEqual(paged, keys);
     }
   });
 
@@ -204,6 +214,28 @@ describe('sqlite store: reads and writes', () => {
     await store.compact(2); // older than the current compaction: nothing to do
     assert.equal(await store.compactedRevision(), 4);
     await assert.rejects(store.compact(6), RangeError);
+
+    await store.update('/k/live', 'v4'); // 6: the row kept at 5 is now superseded
+    await store.compact(6);
+    assert.deepEqual(rows(), [6]);
+  });
+
+  test('removal of compacted history resumes after a restart', async () => {
+    const path = tempFile();
+    const first = fileStore(path);
+    const keys = Array.from({ length: 1500 }, (_, i) => `/big/${i}`);
+    await Promise.all(keys.map((k) => first.create(k, 'v1')));
+    await Promise.all(keys.map((k) => first.update(k, 'v2')));
+    const rowCount = (s: SqliteStore) =>
+      (s.database.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n;
+    const compacting = first.compact(await first.revision());
+    await first.close(); // cuts the removal short after its first slice
+    await compacting;
+    const second = fileStore(path);
+    assert.equal(await second.compactedRevision(), 3000);
+    assert.ok(rowCount(second) > 1500, 'the first run was interrupted');
+    while (rowCount(second) > 1500) await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await second.list('/big/')).items.length, 1500);
   });
 
   test('auto-compaction keeps one interval and the newest revisions', async () => {

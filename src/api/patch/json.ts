@@ -63,7 +63,7 @@ function applyOperation(doc: unknown, op: Record<string, unknown>): void {
     case 'replace': {
       const path = pathOf(op, 'path', kind);
       const target = locate(doc, path, `replace operation does not apply: doc is missing path: ${path}`);
-      if (Array.isArray(target.parent)) target.parent[existingIndex(target)] = value;
+      if (Array.isArray(target.parent)) target.parent[existingIndex(target.parent, target.key)] = value;
       else target.parent[target.key] = value;
       return;
     }
@@ -139,14 +139,14 @@ function index(token: string, min: number, max: number): number | undefined {
   return n < 0 ? n + max + 1 : n;
 }
 
-function existingIndex({ parent, key }: Location): number {
-  const n = index(key, -parent.length, (parent as unknown[]).length - 1);
+function existingIndex(parent: unknown[], key: string): number {
+  const n = index(key, -parent.length, parent.length - 1);
   if (n === undefined) throw rejectedPatch(`Unable to access invalid index: ${key}`);
   return n;
 }
 
 function read(loc: Location): unknown {
-  if (Array.isArray(loc.parent)) return loc.parent[existingIndex(loc)] ?? null;
+  if (Array.isArray(loc.parent)) return loc.parent[existingIndex(loc.parent, loc.key)] ?? null;
   return ownValue(loc.parent, loc.key) ?? null;
 }
 
@@ -162,7 +162,7 @@ function insert({ parent, key }: Location, value: unknown): void {
 
 function remove(loc: Location): void {
   if (Array.isArray(loc.parent)) {
-    loc.parent.splice(existingIndex(loc), 1);
+    loc.parent.splice(existingIndex(loc.parent, loc.key), 1);
     return;
   }
   if (!Object.hasOwn(loc.parent, loc.key)) throw rejectedPatch(`Unable to remove nonexistent key: ${loc.key}: missing value`);

@@ -1,0 +1,61 @@
+// The registry of every kind petset serves. Adding a kind: one file in this folder, one
+// line below.
+import { Registry, type AnyKindDef } from '../registry.js';
+import type { Definitions } from '../schema.js';
+import { metaDefinitions } from '../schemas/meta.js';
+import { podDefinitions } from '../schemas/core-pod.js';
+import { coreDefinitions } from '../schemas/core.js';
+import { appsDefinitions } from '../schemas/apps.js';
+import { otherDefinitions } from '../schemas/others.js';
+import { namespaceKind } from './namespace.js';
+import { podKind } from './pod.js';
+import { serviceKind } from './service.js';
+import { endpointsKind } from './endpoints.js';
+import { configMapKind } from './configmap.js';
+import { secretKind } from './secret.js';
+import { eventKind } from './event.js';
+import { nodeKind } from './node.js';
+import { persistentVolumeKind } from './persistentvolume.js';
+import { persistentVolumeClaimKind } from './persistentvolumeclaim.js';
+import { serviceAccountKind } from './serviceaccount.js';
+import { statefulSetKind } from './statefulset.js';
+import { controllerRevisionKind } from './controllerrevision.js';
+import { storageClassKind } from './storageclass.js';
+import { leaseKind } from './lease.js';
+import { endpointSliceKind } from './endpointslice.js';
+import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
+
+export const allKinds: AnyKindDef[] = [
+  namespaceKind,
+  podKind,
+  serviceKind,
+  endpointsKind,
+  configMapKind,
+  secretKind,
+  eventKind,
+  nodeKind,
+  persistentVolumeKind,
+  persistentVolumeClaimKind,
+  serviceAccountKind,
+  statefulSetKind,
+  controllerRevisionKind,
+  storageClassKind,
+  leaseKind,
+  endpointSliceKind,
+  podDisruptionBudgetKind,
+];
+
+export const allDefinitions: Definitions = {
+  ...metaDefinitions,
+  ...podDefinitions,
+  ...coreDefinitions,
+  ...appsDefinitions,
+  ...otherDefinitions,
+};
+
+let shared: Registry | undefined;
+
+/** The registry is immutable, so one instance serves every part of the process. */
+export function defaultRegistry(): Registry {
+  return (shared ??= new Registry(allKinds, allDefinitions));
+}

@@ -1,0 +1,168 @@
+// The StatefulSet controller: informers on sets, pods, revisions and claims; a work queue of
+// set keys; each key reconciled by decide() and the plan performed through the client.
+import { ApiError } from '../../api/errors.js';
+import type { KubeObject } from '../../api/object.js';
+import { controllerRef } from '../../api/object.js';
+import { labelSelectorFromObject } from '../../api/selectors.js';
+import { resources, type Client, type ResourceType } from '../../client/client.js';
+import { EventRecorder } from '../../client/events.js';
+import { keyOf, type Informer } from '../../client/informer.js';
+import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../manager.js';
+import { perform, type ApiAction } from './act.js';
+import { decide, type Gates } from './decide.js';
+import { EVENT_SOURCE } from './events.js';
+import { SET_KIND } from './identity.js';
+
+export interface StatefulSetControllerOptions {
+  /** concurrent reconciles (upstream's --concurrent-statefulset-syncs defaults to 5) */
+  workers?: number;
+  gates?: Partial<Gates>;
+  /** the clock, in ms since the epoch */
+  now?: () => number;
+}
+
+const RESOURCE_BY_NAME: Record<ApiAction['resource'], ResourceType> = {
+  pods: resources.pods,
+  persistentvolumeclaims: resources.persistentVolumeClaims,
+  controllerrevisions: resources.controllerRevisions,
+  statefulsets: resources.statefulSets,
+};
+
+function isReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions as any[] | undefined)?.some((c) => c?.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export class StatefulSetController implements Controller {
+  readonly name = 'statefulset';
+  private readonly queue = new WorkQueue<string>();
+  private sets!: Informer;
+  private pods!: Informer;
+  private revisions!: Informer;
+  private claims!: Informer;
+
+  constructor(private readonly options: StatefulSetControllerOptions = {}) {}
+
+  start(ctx: ControllerContext): void {
+    this.sets = ctx.informers.informerFor(resources.statefulSets);
+    this.pods = ctx.informers.informerFor(resources.pods);
+    this.revisions = ctx.informers.informerFor(resources.controllerRevisions);
+    this.claims = ctx.informers.informerFor(resources.persistentVolumeClaims);
+    const enqueueSet = (set: KubeObject) => this.queue.add(keyOf(set));
+    this.sets.addEventHandler({ onAdd: enqueueSet, onUpdate: (_old, set) => enqueueSet(set), onDelete: enqueueSet });
+    this.pods.addEventHandler({
+      onAdd: (pod) => (pod.metadata.deletionTimestamp ? this.enqueueOwner(pod) : this.podAdded(pod)),
+      onUpdate: (old, pod) => this.podUpdated(old, pod),
+      onDelete: (pod) => this.enqueueOwner(pod),
+    });
+    const recorder = new EventRecorder(ctx.client, EVENT_SOURCE);
+    void runWorkers(this.queue, this.options.workers ?? 5, (key) => this.sync(ctx.client, recorder, key));
+  }
+
+  stop(): void {
+    this.queue.shutDown();
+  }
+
+  /** The set controlling this pod, if it is still the same object. */
+  private owner(pod: KubeObject): KubeObject | undefined {
+    const ref = controllerRef(pod);
+    if (!ref || ref.kind !== SET_KIND) return undefined;
+    const set = this.sets.get(`${pod.metadata.namespace}/${ref.name}`);
+    return set && set.metadata.uid === ref.uid ? set : undefined;
+  }
+
+  private enqueueOwner(pod: KubeObject): void {
+    const set = this.owner(pod);
+    if (set) this.queue.add(keyOf(set));
+  }
+
+  /** Orphans wake every set in their namespace whose selector matches (adoption candidates). */
+  private enqueueMatchingSets(pod: KubeObject): void {
+    for (const set of this.sets.list(pod.metadata.namespace ?? '')) {
+      try {
+        if (labelSelectorFromObject(set.spec?.selector).matches(pod.metadata.labels)) this.queue.add(keyOf(set));
+      } catch {
+        // an unusable selector adopts nothing
+      }
+    }
+  }
+
+  private podAdded(pod: KubeObject): void {
+    if (controllerRef(pod)) this.enqueueOwner(pod);
+    else this.enqueueMatchingSets(pod);
+  }
+
+  private podUpdated(old: KubeObject, pod: KubeObject): void {
+    if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
+    const oldRef = controllerRef(old);
+    const ref = controllerRef(pod);
+    if (oldRef && oldRef.uid !== ref?.uid) this.enqueueOwner(old);
+    if (ref) {
+      const set = this.owner(pod);
+      if (!set) return;
+      this.queue.add(keyOf(set));
+      const minReadySeconds: number = set.spec?.minReadySeconds ?? 0;
+      // Availability arrives by the clock alone: look again once it can have happened.
+      if (minReadySeconds > 0 && !isReady(old) && isReady(pod)) this.queue.addAfter(keyOf(set), minReadySeconds * 1000 + 1000);
+      return;
+    }
+    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(pod.metadata.labels ?? {});
+    if (labelsChanged || oldRef) this.enqueueMatchingSets(pod);
+  }
+
+  private async sync(client: Client, recorder: EventRecorder, key: string): Promise<ReconcileResult | void> {
+    const set = this.sets.get(key);
+    if (!set) return;
+    const namespace = set.metadata.namespace ?? '';
+    const plan = decide({
+      set,
+      pods: this.pods.list(namespace),
+      revisions: this.revisions.list(namespace),
+      claims: this.claims.list(namespace),
+      now: (this.options.now ?? Date.now)(),
+      gates: this.options.gates,
+    });
+    if (plan.error && !plan.error.retry) {
+      console.warn(`[statefulset] ${key}: ${plan.error.message}`);
+      return;
+    }
+    const errors = await perform(plan, {
+      call: (action) => this.call(client, action),
+      record: (type, reason, message) => recorder.event(set, type, reason, message),
+    });
+    if (errors.length) throw new Error(errors.join('; '));
+    if (plan.requeueAfterSeconds) return { requeueAfter: plan.requeueAfterSeconds * 1000 };
+  }
+
+  private async call(client: Client, action: ApiAction): Promise<void> {
+    const rc = client.resource(RESOURCE_BY_NAME[action.resource], action.namespace);
+    switch (action.verb) {
+      case 'create':
+        await rc.create(action.body);
+        return;
+      case 'update':
+        await rc.update(action.body);
+        return;
+      case 'updateStatus':
+        await rc.updateStatus(action.body);
+        return;
+      case 'patch':
+        await rc.patch(action.name, action.patch, action.patchType);
+        return;
+      case 'delete':
+        await rc.delete(action.name);
+        return;
+      case 'verifyOwner': {
+        // Adoption must not act on a stale cache: the set may be gone or replaced.
+        const fresh = await rc.get(action.name);
+        const where = `${action.namespace}/${action.name}`;
+        if (fresh.metadata.uid !== action.uid) {
+          throw new ApiError(409, 'Conflict', `original StatefulSet ${where} is gone: got uid ${fresh.metadata.uid}, wanted ${action.uid}`);
+        }
+        if (fresh.metadata.deletionTimestamp) {
+          throw new ApiError(409, 'Conflict', `${where} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,412 @@
+// One reconcile of one StatefulSet, decided from observed state only: claim pods and
+// revisions, pick revisions, then walk the replicas the way upstream's controller does and
+// return the writes it would attempt in this pass, in order, with the status it would write.
+import type { KubeObject } from '../../api/object.js';
+import { clone } from '../../api/object.js';
+import type { Action, Step, Unit } from './actions.js';
+import { sequential } from './actions.js';
+import { claimPods, claimRevisions, labelSelector } from './adoption.js';
+import { PodControl } from './control.js';
+import {
+  endOrdinal,
+  isCreated,
+  isFailed,
+  isPending,
+  isRunningAndAvailable,
+  isRunningAndReady,
+  isSucceeded,
+  isTerminating,
+  isUnavailable,
+  newStatefulSetPod,
+  ordinalOf,
+  podRevision,
+  replicaCount,
+  startOrdinal,
+} from './identity.js';
+import type { RevisionChoice } from './revision.js';
+import { chooseRevisions, revisionsToTruncate, templateOf } from './revision.js';
+
+/** Upstream's slow-start batches never grow beyond this. */
+export const MAX_BATCH_SIZE = 500;
+
+/**
+ * The MaxUnavailableStatefulSet feature gate. Upstream demoted it to off by default (March
+ * 2026) after a regression; the classic one-pod-at-a-time rolling update is the default.
+ */
+export const MAX_UNAVAILABLE_STATEFULSET = false;
+
+export interface Gates {
+  maxUnavailableStatefulSet: boolean;
+}
+
+export interface SyncInput {
+  set: KubeObject;
+  /** every pod in the set's namespace (claiming happens here) */
+  pods: KubeObject[];
+  /** every ControllerRevision in the set's namespace */
+  revisions: KubeObject[];
+  /** every PersistentVolumeClaim in the set's namespace */
+  claims: KubeObject[];
+  /** milliseconds since the epoch */
+  now: number;
+  gates?: Partial<Gates>;
+}
+
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+  availableReplicas: number;
+}
+
+export interface Plan {
+  /** claim, revision, pods, status, history — each present, possibly empty */
+  steps: Step[];
+  /** the status this pass computes when every action succeeds (before "write only if different") */
+  status?: StatefulSetStatus;
+  /** replaces the status step when the pods step failed: rolling-update deletions did not count */
+  statusIfPodsFail?: Step;
+  /** check again after this long: pods may become available by the clock alone */
+  requeueAfterSeconds?: number;
+  /** the pass cannot get past the steps given; retry says whether backing off and trying again can help */
+  error?: { message: string; retry: boolean };
+}
+
+interface Counts {
+  replicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  currentReplicas: number;
+  updatedReplicas: number;
+}
+
+function count(pods: KubeObject[], minReadySeconds: number, now: number, current: string, update: string): Counts {
+  const c: Counts = { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 };
+  for (const pod of pods) {
+    if (isCreated(pod)) c.replicas++;
+    if (isRunningAndReady(pod)) {
+      c.readyReplicas++;
+      if (isRunningAndAvailable(pod, minReadySeconds, now)) c.availableReplicas++;
+    }
+    if (isCreated(pod) && !isTerminating(pod)) {
+      if (podRevision(pod) === current) c.currentReplicas++;
+      if (podRevision(pod) === update) c.updatedReplicas++;
+    }
+  }
+  return c;
+}
+
+/** Batches of 1, 2, 4 … (at most MAX_BATCH_SIZE) over all slots, as upstream's slowStartBatch. */
+function slowStart(units: Unit[]): Unit[][] {
+  const batches: Unit[][] = [];
+  for (let i = 0, size = 1; i < units.length; i += size, size = Math.min(size * 2, MAX_BATCH_SIZE)) {
+    const batch = units.slice(i, i + size).filter((u) => u.length);
+    if (batch.length) batches.push(batch);
+  }
+  return batches;
+}
+
+function batchesFor(units: Unit[], monotonic: boolean): Unit[][] {
+  return monotonic ? units.filter((u) => u.length).map((u) => [u]) : slowStart(units);
+}
+
+/** rollingUpdate.maxUnavailable against the replica count: percentages round down, never below 1. */
+export function resolveMaxUnavailable(value: unknown, replicas: number): number {
+  let n = 1;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^[0-9]+%$/.test(value)) n = Math.floor((parseInt(value, 10) * replicas) / 100);
+  return Math.max(1, n);
+}
+
+interface PodPass {
+  batches: Unit[][];
+  counts: Counts;
+  /** deletions made by the rolling update (each lowers currentReplicas) */
+  rollingDeletes: number;
+}
+
+class PodSync {
+  private readonly minReadySeconds: number;
+  private readonly monotonic: boolean;
+  private readonly control: PodControl;
+  private readonly updateSet: KubeObject;
+
+  constructor(
+    private readonly set: KubeObject,
+    private readonly revisions: RevisionChoice,
+    private readonly templates: { current: any; update: any },
+    claims: KubeObject[],
+    private readonly now: number,
+    private readonly gates: Gates,
+  ) {
+    this.minReadySeconds = set.spec?.minReadySeconds ?? 0;
+    this.monotonic = set.spec?.podManagementPolicy !== 'Parallel';
+    this.control = new PodControl(set, claims);
+    this.updateSet = { ...set, spec: { ...set.spec, template: templates.update } };
+  }
+
+  private unavailable(pod: KubeObject): boolean {
+    return isUnavailable(pod, this.minReadySeconds, this.now);
+  }
+
+  private count(pods: KubeObject[]): Counts {
+    const { current, update } = this.revisions;
+    return count(pods, this.minReadySeconds, this.now, current.metadata.name ?? '', update.metadata.name ?? '');
+  }
+
+  /** The pod for an empty slot: current revision below the partition (or below the current replicas when there is no rollingUpdate block), else the update revision. */
+  private newPod(ordinal: number): KubeObject {
+    const strategy = this.set.spec?.updateStrategy ?? {};
+    const start = startOrdinal(this.set);
+    const ru = strategy.rollingUpdate;
+    const useCurrent =
+      (strategy.type === 'RollingUpdate' && !ru && ordinal < start + (this.set.status?.currentReplicas ?? 0)) ||
+      (!!ru && ordinal < start + (ru.partition ?? 0));
+    const revision = useCurrent ? this.revisions.current : this.revisions.update;
+    const template = useCurrent ? this.templates.current : this.templates.update;
+    return newStatefulSetPod(this.set, template, revision.metadata.name ?? '', ordinal);
+  }
+
+  run(claimed: KubeObject[]): PodPass {
+    const set = this.set;
+    const start = startOrdinal(set);
+    const n = replicaCount(set);
+    const replicas: (KubeObject | undefined)[] = new Array(n).fill(undefined);
+    const condemned: KubeObject[] = [];
+    for (const pod of claimed) {
+      const ordinal = ordinalOf(pod);
+      if (ordinal >= start && ordinal <= endOrdinal(set)) replicas[ordinal - start] = pod;
+      else if (ordinal >= 0) condemned.push(pod);
+    }
+    const slots = replicas.map((pod, i) => pod ?? this.newPod(start + i));
+    condemned.sort((a, b) => ordinalOf(b) - ordinalOf(a));
+    const firstUnavailable =
+      slots.find((p) => this.unavailable(p)) ?? [...condemned].reverse().find((p) => this.unavailable(p));
+
+    const pass: PodPass = { batches: [], counts: this.count([...slots, ...condemned]), rollingDeletes: 0 };
+    if (set.metadata.deletionTimestamp) return { ...pass, counts: this.count(claimed) };
+
+    // Replicas in ascending order; monotonic mode stops at the first slot that must wait.
+    const replicaUnits: Unit[] = [];
+    for (const pod of slots) {
+      const { unit, stop } = this.processReplica(pod);
+      replicaUnits.push(unit);
+      if (stop && this.monotonic) {
+        pass.batches.push(...batchesFor(replicaUnits, true));
+        return pass;
+      }
+    }
+    pass.batches.push(...batchesFor(replicaUnits, this.monotonic));
+
+    // Scaled-down pods' claims get the scale-down ownerRefs before the pods go.
+    const claimUnits = condemned.map((pod) =>
+      this.control.claimsMatchRetention(this.updateSet, pod) ? [] : this.control.fixClaimOwners(this.updateSet, pod),
+    );
+    pass.batches.push(...batchesFor(claimUnits, this.monotonic));
+
+    const condemnedUnits: Unit[] = [];
+    for (const pod of condemned) {
+      const { unit, stop } = this.processCondemned(pod, firstUnavailable);
+      condemnedUnits.push(unit);
+      if (stop && this.monotonic) {
+        pass.batches.push(...batchesFor(condemnedUnits, true));
+        return pass;
+      }
+    }
+    pass.batches.push(...batchesFor(condemnedUnits, this.monotonic));
+
+    if (set.spec?.updateStrategy?.type === 'OnDelete') return pass;
+    const deletes = this.gates.maxUnavailableStatefulSet ? this.rollWithMaxUnavailable(slots) : this.roll(slots);
+    pass.batches.push(...deletes.map((a) => [[a]]));
+    pass.rollingDeletes = deletes.length;
+    return pass;
+  }
+
+  private processReplica(pod: KubeObject): { unit: Unit; stop: boolean } {
+    if (isFailed(pod) || isSucceeded(pod)) {
+      // Recreated on a later pass, once the old object is gone.
+      return { unit: isTerminating(pod) ? [] : [this.control.deletePod(pod, 'deleteFailedPod')], stop: true };
+    }
+    if (!isCreated(pod)) {
+      if (this.control.hasStaleClaim(pod)) return { unit: [], stop: true };
+      // In burst mode a freshly built pod needs nothing more this pass.
+      return { unit: this.control.createPod(pod), stop: true };
+    }
+    const unit: Unit = isPending(pod) ? this.control.recoverPendingPod(pod) : [];
+    if (this.monotonic && (isTerminating(pod) || !isRunningAndReady(pod) || !isRunningAndAvailable(pod, this.minReadySeconds, this.now))) {
+      return { unit, stop: true };
+    }
+    unit.push(...this.control.repairPod(this.updateSet, pod));
+    return { unit, stop: false };
+  }
+
+  private processCondemned(pod: KubeObject, firstUnavailable: KubeObject | undefined): { unit: Unit; stop: boolean } {
+    if (isTerminating(pod)) return { unit: [], stop: true };
+    if (this.monotonic && pod !== firstUnavailable && !isRunningAndAvailable(pod, this.minReadySeconds, this.now)) {
+      return { unit: [], stop: true };
+    }
+    return { unit: [this.control.deletePod(pod, 'deleteCondemnedPod')], stop: true };
+  }
+
+  private outdated(pod: KubeObject): boolean {
+    return podRevision(pod) !== this.revisions.update.metadata.name && !isTerminating(pod);
+  }
+
+  private updateMin(): number {
+    return this.set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+  }
+
+  /** One pod per pass, highest index first, waiting while any pod above it is unavailable. */
+  private roll(slots: KubeObject[]): Action[] {
+    for (let i = slots.length - 1; i >= this.updateMin(); i--) {
+      if (this.outdated(slots[i])) return [this.control.deletePod(slots[i], 'deleteOutdatedPod', ['NotFound'])];
+      if (this.unavailable(slots[i])) return [];
+    }
+    return [];
+  }
+
+  /** Up to maxUnavailable pods at once, counting every unavailable slot against the budget. */
+  private rollWithMaxUnavailable(slots: KubeObject[]): Action[] {
+    const min = this.updateMin();
+    const max = resolveMaxUnavailable(this.set.spec?.updateStrategy?.rollingUpdate?.maxUnavailable, replicaCount(this.set));
+    let unavailable = slots.filter((p) => this.unavailable(p)).length;
+    if (!this.monotonic) {
+      // Stale pods that never became available are what the update replaces; they must not block it.
+      unavailable -= slots.filter((p, i) => i >= min && this.outdated(p) && this.unavailable(p)).length;
+    }
+    const deletes: Action[] = [];
+    for (let i = slots.length - 1; i >= min && deletes.length < max - unavailable; i--) {
+      if (this.outdated(slots[i])) deletes.push(this.control.deletePod(slots[i], 'deleteOutdatedPod', ['NotFound']));
+    }
+    return deletes;
+  }
+}
+
+/** The status as written: the whole object, zero counters omitted as Go's omitempty does. */
+function encodeStatus(s: Required<StatefulSetStatus>): StatefulSetStatus {
+  const out: StatefulSetStatus = { replicas: s.replicas, availableReplicas: s.availableReplicas, collisionCount: s.collisionCount };
+  if (s.observedGeneration) out.observedGeneration = s.observedGeneration;
+  if (s.readyReplicas) out.readyReplicas = s.readyReplicas;
+  if (s.currentReplicas) out.currentReplicas = s.currentReplicas;
+  if (s.updatedReplicas) out.updatedReplicas = s.updatedReplicas;
+  if (s.currentRevision) out.currentRevision = s.currentRevision;
+  if (s.updateRevision) out.updateRevision = s.updateRevision;
+  return out;
+}
+
+/** A finished roll-out makes the update revision current (every strategy, as upstream now does). */
+function completeRollout(set: KubeObject, s: Required<StatefulSetStatus>): Required<StatefulSetStatus> {
+  const want = replicaCount(set);
+  if (s.updatedReplicas === want && s.readyReplicas === want && s.replicas === want) {
+    return { ...s, currentRevision: s.updateRevision, currentReplicas: s.updatedReplicas };
+  }
+  return s;
+}
+
+/** Only these fields justify a write; collisionCount and conditions alone never do. */
+function statusChanged(set: KubeObject, s: Required<StatefulSetStatus>): boolean {
+  const old = set.status ?? {};
+  return (
+    s.observedGeneration > (old.observedGeneration ?? 0) ||
+    s.replicas !== (old.replicas ?? 0) ||
+    s.currentReplicas !== (old.currentReplicas ?? 0) ||
+    s.readyReplicas !== (old.readyReplicas ?? 0) ||
+    s.updatedReplicas !== (old.updatedReplicas ?? 0) ||
+    s.availableReplicas !== (old.availableReplicas ?? 0) ||
+    s.currentRevision !== (old.currentRevision ?? '') ||
+    s.updateRevision !== (old.updateRevision ?? '')
+  );
+}
+
+function statusStep(set: KubeObject, s: Required<StatefulSetStatus>): Step {
+  const actions: Action[] = [];
+  if (statusChanged(set, s)) {
+    actions.push({
+      verb: 'updateStatus',
+      purpose: 'writeStatus',
+      resource: 'statefulsets',
+      apiVersion: 'apps/v1',
+      namespace: set.metadata.namespace ?? '',
+      name: set.metadata.name ?? '',
+      body: { ...clone(set), status: encodeStatus(s) },
+    });
+  }
+  return sequential('status', 'continue', actions);
+}
+
+function revisionAction(set: KubeObject, choice: RevisionChoice): Action[] {
+  const body = choice.create ?? choice.bump;
+  if (!body) return [];
+  return [
+    {
+      verb: choice.create ? 'create' : 'update',
+      purpose: choice.create ? 'createRevision' : 'bumpRevision',
+      resource: 'controllerrevisions',
+      apiVersion: 'apps/v1',
+      namespace: set.metadata.namespace ?? '',
+      name: body.metadata.name ?? '',
+      body,
+    },
+  ];
+}
+
+export function decide(input: SyncInput): Plan {
+  const { set, now } = input;
+  const gates: Gates = { maxUnavailableStatefulSet: MAX_UNAVAILABLE_STATEFULSET, ...input.gates };
+  const selector = labelSelector(set.spec?.selector);
+  if (typeof selector !== 'function') return { steps: [], error: { message: `invalid label selector: ${selector.error}`, retry: false } };
+
+  const revisionClaim = claimRevisions(set, input.revisions, selector);
+  const podClaim = claimPods(set, input.pods, selector);
+  const choice = chooseRevisions(set, revisionClaim.claimed, input.revisions);
+  const templates = { current: templateOf(choice.current), update: templateOf(choice.update) };
+  const claimStep = sequential('claim', 'abort', [...revisionClaim.actions, ...podClaim.actions]);
+  const revisionStep = sequential('revision', 'abort', revisionAction(set, choice));
+  if (!templates.current || !templates.update) {
+    const message = `a ControllerRevision of StatefulSet ${set.metadata.namespace}/${set.metadata.name} holds no pod template`;
+    return { steps: [claimStep, revisionStep], error: { message, retry: true } };
+  }
+
+  const pass = new PodSync(set, choice, templates, input.claims, now, gates).run(podClaim.claimed);
+  const base: Required<StatefulSetStatus> = {
+    observedGeneration: set.metadata.generation ?? 0,
+    currentRevision: choice.current.metadata.name ?? '',
+    updateRevision: choice.update.metadata.name ?? '',
+    collisionCount: choice.collisionCount,
+    ...pass.counts,
+  };
+  const final = completeRollout(set, { ...base, currentReplicas: base.currentReplicas - pass.rollingDeletes });
+
+  const live = new Set([choice.current.metadata.name ?? '', choice.update.metadata.name ?? '']);
+  for (const pod of podClaim.claimed) live.add(podRevision(pod));
+  const history = revisionsToTruncate(set, revisionClaim.claimed, live).map(
+    (r): Action => ({
+      verb: 'delete',
+      purpose: 'deleteRevision',
+      resource: 'controllerrevisions',
+      apiVersion: 'apps/v1',
+      namespace: r.metadata.namespace ?? '',
+      name: r.metadata.name ?? '',
+    }),
+  );
+
+  const minReadySeconds: number = set.spec?.minReadySeconds ?? 0;
+  const plan: Plan = {
+    steps: [
+      claimStep,
+      revisionStep,
+      { name: 'pods', onFailure: 'continue', batches: pass.batches },
+      statusStep(set, final),
+      sequential('history', 'continue', history),
+    ],
+    status: encodeStatus(final),
+  };
+  if (pass.rollingDeletes) plan.statusIfPodsFail = statusStep(set, completeRollout(set, base));
+  if (minReadySeconds > 0 && final.availableReplicas !== replicaCount(set)) plan.requeueAfterSeconds = minReadySeconds;
+  return plan;
+}
