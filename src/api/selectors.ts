@@ -121,8 +121,6 @@ function requirementString(r: LabelRequirement): string {
 
 /* ----- requirement construction and its error texts (labels.NewRequirement) ----- */
 
-const VALID_OPERATORS = ['in', 'notin', '=', '==', '!=', 'gt', 'lt', 'exists', '!'];
-
 function keyError(key: string, path: string): string | undefined {
   const errs = isQualifiedName(key);
   return errs.length ? invalidText(path, goQuote(key), errs.join('; ')) : undefined;
@@ -155,10 +153,6 @@ function newRequirement(key: string, op: LabelOperator, values: string[]): Label
         if (parseInt64(v) === undefined) errs.push(invalidText(`values[${i}]`, goQuote(v), "for 'Gt', 'Lt' operators, the value must be an integer"));
       });
       break;
-    default:
-      errs.push(
-        `operator: Unsupported value: ${goQuote(op)}: supported values: ${VALID_OPERATORS.map(goQuote).join(', ')}`,
-      );
   }
   values.forEach((v, i) => {
     const msgs = isValidLabelValue(v);
@@ -190,7 +184,7 @@ const SYMBOL_TOKENS: Record<string, Token> = {
 };
 
 const isWhitespace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
-const isSymbol = (c: string) => '=!(),><'.includes(c) && c !== '';
+const isSymbol = (c: string) => c.length === 1 && '=!(),><'.includes(c);
 
 /** Splits the input the way upstream's lexer does, quirks included (a NUL byte ends the input). */
 function scan(s: string): Scanned[] {
@@ -240,7 +234,7 @@ function scan(s: string): Scanned[] {
   }
 }
 
-const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
+const BINARY_OPERATORS: Partial<Record<Token, LabelOperator>> = { in: 'in', notin: 'notin', '=': '=', '==': '==', '!=': '!=', '>': 'gt', '<': 'lt' };
 
 class Parser {
   private pos = 0;
@@ -293,10 +287,8 @@ class Parser {
     if (ahead === 'end' || ahead === ',') return newRequirement(key, 'exists', []);
 
     const opTok = this.next(false);
-    const op = ({ in: 'in', notin: 'notin', '=': '=', '==': '==', '!=': '!=', '>': 'gt', '<': 'lt' } as const)[
-      opTok.tok as 'in' | 'notin' | '=' | '==' | '!=' | '>' | '<'
-    ];
-    if (!op) throw new Error(`found '${opTok.lit}', expected: ${BINARY_OPERATORS}`);
+    const op = BINARY_OPERATORS[opTok.tok];
+    if (!op) throw new Error(`found '${opTok.lit}', expected: in, notin, =, ==, !=, gt, lt`);
     const values = op === 'in' || op === 'notin' ? this.valueSet() : this.exactValue();
     return newRequirement(key, op, [...new Set(values)].sort(compare));
   }

@@ -60,33 +60,51 @@ export function createCA(commonName: string, validityDays = 3650): CertKeyPair {
 }
 
 export function createServingCert(ca: CertKeyPair, opts: ServingCertOptions): CertKeyPair {
-  const names = [...(opts.dnsNames ?? []).map((d) => der(0x82, Buffer.from(d, 'ascii'))), ...(opts.ipAddresses ?? []).map((ip) => der(0x87, ipBytes(ip)))];
-  return leaf(ca, [[OID.commonName, opts.commonName]], opts.validityDays ?? 365, OID.serverAuth, [
-    KEY_USAGE.digitalSignature,
-    KEY_USAGE.keyEncipherment,
-  ], names.length ? [extension(OID.subjectAltName, false, seq(...names))] : []);
+  const altNames = [
+    ...(opts.dnsNames ?? []).map((d) => der(0x82, Buffer.from(d, 'ascii'))),
+    ...(opts.ipAddresses ?? []).map((ip) => der(0x87, ipBytes(ip))),
+  ];
+  return leaf(ca, {
+    rdns: [[OID.commonName, opts.commonName]],
+    validityDays: opts.validityDays ?? 365,
+    purpose: OID.serverAuth,
+    extra: altNames.length ? [extension(OID.subjectAltName, false, seq(...altNames))] : [],
+  });
 }
 
 export function createClientCert(ca: CertKeyPair, opts: ClientCertOptions): CertKeyPair {
-  const rdns: [string, string][] = [...(opts.organizations ?? []).map((o): [string, string] => [OID.organization, o]), [OID.commonName, opts.commonName]];
-  return leaf(ca, rdns, opts.validityDays ?? 365, OID.clientAuth, [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment], []);
+  const orgs = (opts.organizations ?? []).map((o): [string, string] => [OID.organization, o]);
+  return leaf(ca, {
+    rdns: [...orgs, [OID.commonName, opts.commonName]],
+    validityDays: opts.validityDays ?? 365,
+    purpose: OID.clientAuth,
+    extra: [],
+  });
 }
 
-function leaf(ca: CertKeyPair, rdns: [string, string][], validityDays: number, purpose: string, usage: number[], more: Buffer[]): CertKeyPair {
+interface LeafParts {
+  rdns: [string, string][];
+  validityDays: number;
+  /** the extended key usage */
+  purpose: string;
+  extra: Buffer[];
+}
+
+function leaf(ca: CertKeyPair, p: LeafParts): CertKeyPair {
   const { publicKey, privateKey } = newKeyPair();
-  const issuerCert = readIssuer(ca.certPem);
+  const issuer = readIssuer(ca.certPem);
   const extensions = [
     extension(OID.basicConstraints, true, seq()),
-    extension(OID.keyUsage, true, keyUsage(usage)),
-    extension(OID.extKeyUsage, false, seq(oid(purpose))),
-    extension(OID.authorityKeyIdentifier, false, seq(der(0x80, issuerCert.keyId))),
-    ...more,
+    extension(OID.keyUsage, true, keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment])),
+    extension(OID.extKeyUsage, false, seq(oid(p.purpose))),
+    extension(OID.authorityKeyIdentifier, false, seq(der(0x80, issuer.keyId))),
+    ...p.extra,
   ];
   const cert = certificate({
-    issuer: issuerCert.subject,
-    subject: name(rdns),
+    issuer: issuer.subject,
+    subject: name(p.rdns),
     spki: publicKey.export({ type: 'spki', format: 'der' }),
-    validityDays,
+    validityDays: p.validityDays,
     extensions,
     signer: createPrivateKey(ca.keyPem),
   });

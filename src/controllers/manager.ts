@@ -5,6 +5,7 @@ import type { Registry } from '../api/registry.js';
 import type { Client } from '../client/client.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { NamespaceController } from './namespace/controller.js';
+import { StatefulSetController } from './statefulset/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -26,7 +27,7 @@ export interface RunningControllers {
 }
 
 export function defaultControllers(): Controller[] {
-  return [new NamespaceController()];
+  return [new NamespaceController(), new StatefulSetController()];
 }
 
 export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {

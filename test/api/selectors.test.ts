@@ -216,8 +216,8 @@ describe('labelSelectorFromObject', () => {
     badRequest(() => labelSelectorFromObject({ matchLabels: { '-bad': 'x' } }), `key: Invalid value: "-bad": ${NAME_PART_MSG}`);
     badRequest(() => labelSelectorFromObject({ matchLabels: { app: 'a b' } }), `values[0][app]: Invalid value: "a b": ${LABEL_VALUE_MSG}`);
     badRequest(
-      () => labelSelectorFromObject({ matchExpressions: [{ key: 'x/', operator: 'NotIn' }] }),
-      `[key: Invalid value: "x/": name part must be non-empty, values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty]`,
+      () => labelSelectorFromObject({ matchExpressions: [{ key: '-x', operator: 'NotIn' }] }),
+      `[key: Invalid value: "-x": ${NAME_PART_MSG}, values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty]`,
     );
   });
 

@@ -96,7 +96,7 @@ describe('pki', () => {
     before(async () => {
       server = https.createServer({ cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
         const socket = req.socket as TLSSocket;
-        if (req.url === '/version') {
+        if (req.url?.split('?')[0] === '/version') {
           res.setHeader('Content-Type', 'application/json');
           res.end(JSON.stringify({ major: '1', minor: '32', gitVersion: 'v1.32.0' }));
           return;
@@ -158,22 +158,26 @@ describe('pki', () => {
         clusters: [
           { name: 'by-ip', cluster: cluster({}) },
           { name: 'by-name', cluster: cluster({ 'tls-server-name': 'localhost' }) },
+          { name: 'wrong-name', cluster: cluster({ 'tls-server-name': 'example.com' }) },
         ],
         users: [{ name: 'admin', user: { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) } }],
         contexts: [
           { name: 'by-ip', context: { cluster: 'by-ip', user: 'admin' } },
           { name: 'by-name', context: { cluster: 'by-name', user: 'admin' } },
+          { name: 'wrong-name', context: { cluster: 'wrong-name', user: 'admin' } },
         ],
         'current-context': 'by-ip',
       };
       const file = join(dir, 'kubeconfig');
       writeFileSync(file, JSON.stringify(kubeconfig));
-      for (const context of ['by-ip', 'by-name']) {
-        const out = await run('kubectl', ['--kubeconfig', file, '--context', context, '--cache-dir', join(dir, 'cache'), 'get', '--raw', '/healthz'], {
-          timeout: 20_000,
-        });
-        assert.equal(out.stdout.trim(), 'ok admin/system:masters', context);
-      }
+      const kubectl = (context: string) => {
+        const args = ['--kubeconfig', file, '--context', context, '--cache-dir', join(dir, 'cache'), '--request-timeout', '10s', 'get', '--raw', '/healthz'];
+        const p = run('kubectl', args, { timeout: 20_000 });
+        p.child.stdin?.end(); // kubectl may prompt for credentials on stdin; never let it wait
+        return p;
+      };
+      for (const context of ['by-ip', 'by-name']) assert.equal((await kubectl(context)).stdout.trim(), 'ok admin/system:masters', context);
+      await assert.rejects(kubectl('wrong-name'), /x509: certificate is valid for localhost, not example\.com/);
     });
   });
 });

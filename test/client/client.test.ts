@@ -144,8 +144,11 @@ describe('Client CRUD through the in-process transport', () => {
       ['json', 'application/json-patch+json'],
     ] as const;
     for (const [type, ct] of cases) {
-      await pods.patch('web-0', { metadata: { labels: { [type]: 'x' } } }, type);
+      // the fake server only understands merge-style patches
+      const body = type === 'json' ? [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] : { metadata: { labels: { [type]: 'x' } } };
+      await pods.patch('web-0', body, type).catch((e) => assert.ok(type === 'json' && isApiError(e, 'UnsupportedMediaType')));
       assert.equal(api.requests.at(-1)!.headers['content-type'], ct);
+      assert.deepEqual(api.requests.at(-1)!.body, body);
     }
     await assert.rejects(pods.patch('web-0', {}, 'apply'), /fieldManager/);
     await pods.patch('web-0', { metadata: { labels: { a: 'b' } } }, 'apply', { fieldManager: 'me', force: true, dryRun: true });

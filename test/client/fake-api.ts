@@ -143,6 +143,7 @@ export class FakeApi {
       }
       case 'PATCH': {
         const old = this.mustGet(key(t.namespace, t.name!), ref, t.name!);
+        if (req.headers['content-type'] === 'application/json-patch+json') throw errors.unsupportedMediaType(['application/merge-patch+json']);
         const patch = t.subresource === 'scale' ? { spec: { replicas: (req.body as any).spec.replicas } } : req.body;
         const next = mergePatch(clone(old), patch) as KubeObject;
         const written = this.write(collection, next, 'MODIFIED');
@@ -338,7 +339,7 @@ export async function serveHttp(
       headers,
       body: raw ? JSON.parse(raw) : undefined,
       bodyBytes: raw.length,
-    });
+    }).catch((e: unknown) => ({ status: 500, body: errors.internal(e).toStatus() }) as ApiResponse);
     res.setHeader('content-type', 'application/json');
     for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
     if (answer.warnings) res.setHeader('warning', answer.warnings.map((w) => `299 - "${w.replace(/"/g, '\\"')}"`));

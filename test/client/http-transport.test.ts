@@ -52,7 +52,7 @@ describe('HttpTransport', () => {
     const list = await client.pods().list({ labelSelector: 'app=web' });
     assert.equal(list.items.length, 1);
     assert.equal(seen.at(-1)!.url, '/api/v1/pods?labelSelector=app%3Dweb');
-    await pods.patch('web-0', [{ op: 'add', path: '/metadata/labels/x', value: 'y' }], 'json').catch(() => undefined);
+    await assert.rejects(pods.patch('web-0', [{ op: 'add', path: '/metadata/labels/x', value: 'y' }], 'json'), (e) => isApiError(e, 'UnsupportedMediaType'));
     assert.equal(seen.at(-1)!.headers['content-type'], 'application/json-patch+json');
     await assert.rejects(pods.get('nope'), (e) => isApiError(e, 'NotFound') && e.message === 'pods "nope" not found' && e.code === 404);
     await assert.rejects(pods.create({ metadata: { name: 'web-0' } }), (e) => isApiError(e, 'AlreadyExists'));

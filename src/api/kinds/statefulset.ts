@@ -1,5 +1,6 @@
 // apps/v1 StatefulSet: defaults, validation and the create/update strategy, with upstream's
 // messages, plus the scale subresource and kubectl's columns.
+import { MAX_UNAVAILABLE_STATEFULSET } from '../features.js';
 import { GoValue } from '../errors.js';
 import { humanAge, isPlainObject, type KubeObject } from '../object.js';
 import { defaultPodTemplate } from '../pod-defaults.js';
@@ -70,11 +71,43 @@ function defaultClaimTemplate(claim: Obj): void {
   claim.status.phase ||= 'Pending';
 }
 
-/** maxUnavailable belongs to the MaxUnavailableStatefulSet gate, which is off here. */
+/** maxUnavailable belongs to the MaxUnavailableStatefulSet gate (src/api/features.ts). */
 function dropMaxUnavailable(sts: KubeObject, old?: KubeObject): void {
   const rollingUpdate = sts.spec?.updateStrategy?.rollingUpdate;
-  if (!isPlainObject(rollingUpdate) || old?.spec?.updateStrategy?.rollingUpdate?.maxUnavailable != null) return;
+  if (!isPlainObject(rollingUpdate)) return;
+  if (MAX_UNAVAILABLE_STATEFULSET) {
+    if (sts.spec.updateStrategy.type === 'RollingUpdate') rollingUpdate.maxUnavailable ??= 1;
+    return;
+  }
+  if (old?.spec?.updateStrategy?.rollingUpdate?.maxUnavailable != null) return;
   delete rollingUpdate.maxUnavailable;
+}
+
+/** A valid maxUnavailable: a positive integer, or a percentage from 1% to 100%. */
+function validateMaxUnavailable(v: unknown, path: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'number') {
+    if (v < 0) return [field.invalid(path, v, 'must be greater than or equal to 0')];
+    if (v === 0) return [field.invalid(path, v, 'cannot be 0')];
+    return [];
+  }
+  if (typeof v === 'string') {
+    const m = /^([0-9]+)%$/.exec(v);
+    if (!m) {
+      return [
+        field.invalid(
+          path,
+          v,
+          "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+        ),
+      ];
+    }
+    const pct = Number(m[1]);
+    if (pct === 0) return [field.invalid(path, v, 'cannot be 0')];
+    if (pct > 100) return [field.invalid(path, v, 'must not be greater than 100%')];
+    return [];
+  }
+  return [field.invalid(path, v, 'must be an integer or percentage (e.g \'5%\')')];
 }
 
 /* ---------- validation (pkg/apis/apps/validation ValidateStatefulSet) ---------- */
@@ -97,6 +130,7 @@ function validateStatefulSetSpec(spec: Obj): FieldError[] {
     errs.push(field.invalid('spec.updateStrategy.rollingUpdate', goRollingUpdate(rollingUpdate), "only allowed for updateStrategy 'RollingUpdate'"));
   } else if (rollingUpdate) {
     errs.push(...nonNegative(rollingUpdate.partition, 'spec.updateStrategy.rollingUpdate.partition'));
+    errs.push(...validateMaxUnavailable(rollingUpdate.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
   }
 
   const retention = spec.persistentVolumeClaimRetentionPolicy;

@@ -69,7 +69,3 @@ export interface Step {
 export function sequential(name: Step['name'], onFailure: Step['onFailure'], actions: Action[]): Step {
   return { name, onFailure, batches: actions.map((a) => [[a]]) };
 }
-
-export function allActions(steps: Step[]): Action[] {
-  return steps.flatMap((s) => s.batches.flat(2));
-}

@@ -29,11 +29,9 @@ import { chooseRevisions, revisionsToTruncate, templateOf } from './revision.js'
 /** Upstream's slow-start batches never grow beyond this. */
 export const MAX_BATCH_SIZE = 500;
 
-/**
- * The MaxUnavailableStatefulSet feature gate. Upstream demoted it to off by default (March
- * 2026) after a regression; the classic one-pod-at-a-time rolling update is the default.
- */
-export const MAX_UNAVAILABLE_STATEFULSET = false;
+/** The MaxUnavailableStatefulSet feature gate; see src/api/features.ts for why it is on. */
+export { MAX_UNAVAILABLE_STATEFULSET } from '../../api/features.js';
+import { MAX_UNAVAILABLE_STATEFULSET } from '../../api/features.js';
 
 export interface Gates {
   maxUnavailableStatefulSet: boolean;
@@ -65,7 +63,7 @@ export interface StatefulSetStatus {
 }
 
 export interface Plan {
-  /** claim, revision, pods, status, history — each present, possibly empty */
+  /** claim, revision, pods, status, history (only claim and revision when the pass cannot go on) */
   steps: Step[];
   /** the status this pass computes when every action succeeds (before "write only if different") */
   status?: StatefulSetStatus;
@@ -159,7 +157,10 @@ class PodSync {
     return count(pods, this.minReadySeconds, this.now, current.metadata.name ?? '', update.metadata.name ?? '');
   }
 
-  /** The pod for an empty slot: current revision below the partition (or below the current replicas when there is no rollingUpdate block), else the update revision. */
+  /**
+   * The pod for an empty slot: at the current revision below the partition (or, without a
+   * rollingUpdate block, below status.currentReplicas), else at the update revision.
+   */
   private newPod(ordinal: number): KubeObject {
     const strategy = this.set.spec?.updateStrategy ?? {};
     const start = startOrdinal(this.set);
@@ -238,16 +239,15 @@ class PodSync {
       return { unit: this.control.createPod(pod), stop: true };
     }
     const unit: Unit = isPending(pod) ? this.control.recoverPendingPod(pod) : [];
-    if (this.monotonic && (isTerminating(pod) || !isRunningAndReady(pod) || !isRunningAndAvailable(pod, this.minReadySeconds, this.now))) {
-      return { unit, stop: true };
-    }
+    // Monotonic mode waits here until the pod is Running, Ready, available and not terminating.
+    if (this.monotonic && this.unavailable(pod)) return { unit, stop: true };
     unit.push(...this.control.repairPod(this.updateSet, pod));
     return { unit, stop: false };
   }
 
   private processCondemned(pod: KubeObject, firstUnavailable: KubeObject | undefined): { unit: Unit; stop: boolean } {
     if (isTerminating(pod)) return { unit: [], stop: true };
-    if (this.monotonic && pod !== firstUnavailable && !isRunningAndAvailable(pod, this.minReadySeconds, this.now)) {
+    if (this.monotonic && pod !== firstUnavailable && this.unavailable(pod)) {
       return { unit: [], stop: true };
     }
     return { unit: [this.control.deletePod(pod, 'deleteCondemnedPod')], stop: true };

@@ -115,7 +115,11 @@ describe('StatefulSet defaults', () => {
     assert.deepEqual(created(b).spec.updateStrategy, { type: 'OnDelete' });
     const c = seedSet();
     c.spec.updateStrategy = { rollingUpdate: { partition: 2, maxUnavailable: 2 } };
-    assert.deepEqual(created(c).spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { partition: 2 } });
+    // the MaxUnavailableStatefulSet gate is on in petset, so maxUnavailable is kept
+    assert.deepEqual(created(c).spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { partition: 2, maxUnavailable: 2 } });
+    const d = seedSet();
+    d.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: {} };
+    assert.deepEqual(created(d).spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 1 } });
   });
 });
 

@@ -468,8 +468,8 @@ describe('TestStatefulSetControlRollingUpdateWithMaxUnavailable', () => {
     });
   }
 
-  it('is off by default: maxUnavailable is ignored and pods are replaced one at a time', async () => {
-    const c = cluster('monotonic', 'Retain', { replicas: 6, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 3, maxUnavailable: 2 } } });
+  it('with the gate off, maxUnavailable is ignored and pods are replaced one at a time', async () => {
+    const c = cluster('monotonic', 'Retain', { replicas: 6, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 3, maxUnavailable: 2 } } }, { maxUnavailableStatefulSet: false });
     await c.progress(seeded(21), () => {});
     c.setImage('nginx:2');
     assert.deepEqual(await deletedBy(c, () => c.sync()), ['web-5']);
