@@ -8,6 +8,7 @@ import { field } from '../api/validation.js';
 import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
 import { ServiceIPAllocator } from './service-ips.js';
+import { installStorageAdmission } from './storage-admission.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
@@ -63,6 +64,7 @@ export function installAdmission(api: ApiServer): void {
   };
 
   storage.admission.push(namespaceLifecycle, serviceIPs, podDefaults);
+  installStorageAdmission(api);
 }
 
 function addDefaultTolerations(spec: any): void {

@@ -6,9 +6,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import yaml from 'js-yaml';
-import { ApiError, errors } from '../api/errors.js';
+import { errors } from '../api/errors.js';
 import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import { errorResponse } from './handler.js';
+import { decodeKubernetesProtobuf } from './protobuf.js';
 
 export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
 
@@ -166,9 +167,8 @@ function parseBody(raw: Buffer, contentType: string): unknown {
   const ct = contentType.split(';')[0].trim().toLowerCase();
   const text = raw.toString('utf8');
   if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch) return text;
-  if (ct === CONTENT.protobuf) {
-    throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
-  }
+  // client-go's typed clients (kubectl create configmap/secret/namespace/...) send protobuf
+  if (ct === CONTENT.protobuf) return decodeKubernetesProtobuf(raw);
   if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml' || ct === CONTENT.applyPatch) {
     try {
       return yaml.load(text);

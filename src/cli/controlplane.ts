@@ -12,7 +12,8 @@ import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
 import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { startControllers, type RunningControllers } from '../controllers/manager.js';
+import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -20,6 +21,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** run the controllers (default true) */
   controllers?: boolean;
+  /** serve StorageClasses of provisioners nothing here runs (kubernetes.io/gce-pd ...) with the local one (default true) */
+  serveForeignProvisioners?: boolean;
 }
 
 export interface ControlPlane {
@@ -62,7 +65,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
-    if (opts.controllers !== false) controllers = await startControllers(client);
+    await ensureDefaultStorageClass(client);
+    if (opts.controllers !== false) {
+      controllers = await startControllers(client, [
+        ...defaultControllers(),
+        ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
+      ]);
+    }
     const running = { store, http, controllers };
     return {
       api,

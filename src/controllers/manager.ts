@@ -6,6 +6,7 @@ import type { Client } from '../client/client.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { NamespaceController } from './namespace/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
+import { GarbageCollector } from './garbagecollector/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -27,7 +28,7 @@ export interface RunningControllers {
 }
 
 export function defaultControllers(): Controller[] {
-  return [new NamespaceController(), new StatefulSetController()];
+  return [new NamespaceController(), new GarbageCollector(), new StatefulSetController()];
 }
 
 export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {

@@ -1,0 +1,384 @@
+// The node agent, petset's kubelet: registers its Node, renews its Lease, reports node
+// status, watches the pods bound to it and runs each through a pod worker on a
+// container runtime (simulated by default).
+//
+// Drills: crash() kills the agent and its pods on the spot, with no API calls;
+// partition() cuts it off from the API while its pods keep running; heal() reconnects,
+// and before anything else stops every local pod the API no longer lets it run (deleted,
+// force-deleted, or replaced by a namesake), then reports the node and resumes.
+import { randomUUID } from 'node:crypto';
+import { isApiError } from '../api/errors.js';
+import type { KubeObject } from '../api/object.js';
+import { Client, resources } from '../client/client.js';
+import { EventRecorder } from '../client/events.js';
+import { Informer } from '../client/informer.js';
+import { GatedTransport } from './gated-transport.js';
+import { HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, PodIPAllocator } from './network.js';
+import { machineCapacity, newNode, NODE_LEASE_NAMESPACE, nodeLabels, nodeLease, nodeStatus, nodeStatusDiffers, microTime, type NodeDescription } from './node-status.js';
+import { PodWorker, type BackOffSettings, type WorkerHost } from './pod-worker.js';
+import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js';
+import { SimRuntime, type SimDefaults } from './runtime/sim.js';
+import { PodStatusWriter } from './status-writer.js';
+import { TimerQueue } from './timers.js';
+
+export interface NodeAgentOptions {
+  /** how to reach the API; the agent wraps its transport (for drills) */
+  client: Client;
+  nodeName: string;
+  /**
+   * Picks the node's pod address range (see network.ts); unique per cluster. Default:
+   * the index of an existing Node of this name, else the lowest one no Node uses.
+   */
+  nodeIndex?: number;
+  /** default: a SimRuntime with `sim` as its node-wide defaults */
+  runtime?: ContainerRuntime;
+  sim?: SimDefaults;
+  /** overrides of the reported capacity (and allocatable), e.g. { cpu: '8', pods: '110' } */
+  capacity?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** default 40 */
+  leaseDurationSeconds?: number;
+  /** default 10 s (a quarter of the lease duration) */
+  leaseRenewIntervalMs?: number;
+  /** how often node status is computed (default 10 s) */
+  nodeStatusUpdateIntervalMs?: number;
+  /** how often it is written when nothing changed (default 5 min) */
+  nodeStatusReportIntervalMs?: number;
+  /** crash-loop back-off (default 10 s doubling to 300 s) */
+  backOff?: Partial<BackOffSettings>;
+  /**
+   * Turns a pod's volumes into host directories before its sandbox is created; a throw
+   * keeps the pod ContainerCreating with a FailedMount event, and it is retried.
+   */
+  volumePaths?: (pod: KubeObject) => Promise<Record<string, string>>;
+  /** record Events (default true; scale runs may turn them off) */
+  events?: boolean;
+  /** pod status writes in flight at once (default 4) */
+  statusConcurrency?: number;
+  /** how long a pod's status change waits for others to join it before it is written (default 0) */
+  statusBatchMs?: number;
+}
+
+const MAX_HELD_EVENTS = 1000;
+
+type AgentState = 'new' | 'running' | 'partitioned' | 'reconnecting' | 'dead';
+
+export class NodeAgent {
+  readonly nodeName: string;
+  readonly runtime: ContainerRuntime;
+  readonly timers = new TimerQueue();
+  nodeIndex = -1;
+  hostIP = '';
+  private state: AgentState = 'new';
+  private readonly gate: GatedTransport;
+  private readonly client: Client;
+  private readonly recorder?: EventRecorder;
+  private readonly writer: PodStatusWriter;
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly ports = new HostPortTable();
+  private ips?: PodIPAllocator;
+  private informer?: Informer;
+  private removeHandlers?: () => void;
+  private node?: KubeObject;
+  private lease?: KubeObject;
+  private lastStatusReport = 0;
+  private onlineWaiters: (() => void)[] = [];
+  private readonly heldEvents: Parameters<EventRecorder['event']>[] = [];
+  private readonly bootID = randomUUID();
+  private readonly backOff: BackOffSettings;
+  private readonly workerHost: WorkerHost;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    this.nodeName = opts.nodeName;
+    this.runtime = opts.runtime ?? new SimRuntime(opts.sim, this.timers);
+    this.gate = new GatedTransport(opts.client.transport);
+    this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
+    if (opts.events !== false) this.recorder = new EventRecorder(this.client, 'kubelet', { host: opts.nodeName });
+    this.writer = new PodStatusWriter(this.client, this.timers, () => this.reporting(), { concurrency: opts.statusConcurrency, batchMs: opts.statusBatchMs });
+    this.backOff = { initialMs: opts.backOff?.initialMs ?? 10_000, maxMs: opts.backOff?.maxMs ?? 300_000 };
+    this.workerHost = this.makeWorkerHost();
+  }
+
+  /** Registers the node and starts running the pods bound to it. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`node agent ${this.nodeName} was already started`);
+    this.nodeIndex = await this.pickNodeIndex();
+    this.hostIP = nodeAddressFor(this.nodeIndex);
+    this.ips = new PodIPAllocator(this.nodeIndex);
+    // whatever an earlier agent left in the runtime is not this agent's to run
+    for (const sb of await this.runtime.listSandboxes()) await this.runtime.removeSandbox(sb.id);
+    this.state = 'reconnecting';
+    await this.connect();
+    this.heartbeat(this.opts.leaseRenewIntervalMs ?? 10_000, () => this.renewLease());
+    this.heartbeat(this.opts.nodeStatusUpdateIntervalMs ?? 10_000, () => this.syncNodeStatus(false));
+  }
+
+  /** The agent and all its pods die at once; nothing is sent to the API. */
+  crash(): void {
+    if (this.state === 'dead') return;
+    this.state = 'dead';
+    this.gate.cut();
+    this.informer?.stop();
+    this.timers.close();
+    this.runtime.killAll();
+    for (const w of this.workers.values()) w.abandon();
+    this.workers.clear();
+  }
+
+  /** Shuts the agent down; like a crash, its pods stop without telling the API. */
+  async stop(): Promise<void> {
+    this.crash();
+  }
+
+  /** Cuts the agent off from the API: pods keep running, nothing is reported. */
+  partition(): void {
+    if (this.state !== 'running') return;
+    this.state = 'partitioned';
+    this.gate.cut();
+    this.disconnectInformer();
+  }
+
+  /** Reconnects; stops what the API no longer allows before reporting or starting anything. */
+  async heal(): Promise<void> {
+    if (this.state !== 'partitioned') return;
+    this.state = 'reconnecting';
+    this.gate.restore();
+    await this.connect();
+  }
+
+  get partitioned(): boolean {
+    return this.state === 'partitioned';
+  }
+
+  /** Pods this agent runs (or is still stopping), by uid. */
+  podUids(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  /** A container's output, for the pods/log subresource: the current instance, or the previous one. */
+  logs(namespace: string, podName: string, container: string, opts: LogOptions & { previous?: boolean } = {}): AsyncIterable<LogLine> {
+    const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
+    const ids = w?.containerIds(container) ?? {};
+    const id = opts.previous ? ids.previous : ids.current;
+    if (!id) throw new Error(`container "${container}" in pod "${podName}" has no ${opts.previous ? 'previous ' : ''}instance on node ${this.nodeName}`);
+    return this.runtime.logs(id, opts);
+  }
+
+  /** List pods, stop the unwanted ones, report the node, then run the rest. */
+  private async connect(): Promise<void> {
+    const informer = new Informer(this.client, resources.pods, { fieldSelector: `spec.nodeName=${this.nodeName}` });
+    this.informer = informer;
+    informer.start();
+    if (!(await informer.synced()) || this.state !== 'reconnecting') return;
+    const listed = new Map(informer.list().map((p) => [p.metadata.uid!, p]));
+    const stopping: Promise<void>[] = [];
+    for (const w of this.workers.values()) {
+      const pod = listed.get(w.uid);
+      if (!pod) w.apiDeleted();
+      else if (pod.metadata.deletionTimestamp) w.update(pod);
+      else continue;
+      stopping.push(w.stopped);
+    }
+    await Promise.all(stopping);
+    if (this.state !== 'reconnecting') return;
+    await this.retry(() => this.registerNode());
+    await this.retry(() => this.renewLease());
+    if (this.state !== 'reconnecting') return;
+    this.state = 'running';
+    for (const e of this.heldEvents.splice(0)) this.recorder?.event(...e);
+    for (const wake of this.onlineWaiters.splice(0)) wake();
+    // admission follows creation order, as the kubelet's does (it decides host-port conflicts)
+    const pods = informer.list().sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    for (const pod of pods) this.onPod(pod);
+    this.removeHandlers = informer.addEventHandler({
+      onAdd: (pod) => this.onPod(pod),
+      onUpdate: (_, pod) => this.onPod(pod),
+      onDelete: (pod) => this.workers.get(pod.metadata.uid!)?.apiDeleted(),
+    });
+    this.writer.resume();
+  }
+
+  private disconnectInformer(): void {
+    this.removeHandlers?.();
+    this.removeHandlers = undefined;
+    this.informer?.stop();
+    this.informer = undefined;
+  }
+
+  private onPod(pod: KubeObject): void {
+    const uid = pod.metadata.uid!;
+    const existing = this.workers.get(uid);
+    if (existing) return existing.update(pod);
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const w = new PodWorker(pod, this.workerHost);
+    this.workers.set(uid, w);
+    w.start();
+  }
+
+  private makeWorkerHost(): WorkerHost {
+    const agent = this;
+    return {
+      get hostIP() {
+        return agent.hostIP;
+      },
+      runtime: this.runtime,
+      timers: this.timers,
+      backOff: this.backOff,
+      allocateIP: () => this.ips!.allocate(),
+      releaseIP: (ip) => this.ips?.release(ip),
+      claimHostPorts: (pod) => this.ports.claim(pod.metadata.uid!, hostPortsOf(pod)),
+      releaseHostPorts: (uid) => this.ports.release(uid),
+      volumePaths: (pod) => (this.opts.volumePaths ? this.opts.volumePaths(pod) : Promise.resolve({})),
+      event: (pod, type, reason, message) => {
+        // while reconnecting, events about the pods being stopped wait for the node to report again
+        if (this.reporting()) this.recorder?.event(pod, type, reason, message);
+        else if (this.state === 'reconnecting' && this.heldEvents.length < MAX_HELD_EVENTS) this.heldEvents.push([pod, type, reason, message]);
+      },
+      statusChanged: (w) => this.writer.mark(w),
+      confirmDeletion: (w) => this.confirmDeletion(w),
+      finished: (w) => {
+        if (this.workers.get(w.uid) === w) this.workers.delete(w.uid);
+      },
+    };
+  }
+
+  /** The kubelet's last word on a deleted pod: terminal status, then DELETE at grace 0 with its uid. */
+  private async confirmDeletion(w: PodWorker): Promise<void> {
+    for (let attempt = 0; this.state !== 'dead' && !w.apiGone; attempt++) {
+      await this.online();
+      try {
+        await this.writer.flush(w);
+        await this.client.pods(w.namespace).delete(w.name, { gracePeriodSeconds: 0, preconditions: { uid: w.uid } });
+        return;
+      } catch (e) {
+        if (isApiError(e) && (e.code === 404 || e.code === 409)) return;
+        await this.timers.sleep(Math.min(200 * 2 ** attempt, 5000));
+      }
+    }
+  }
+
+  /** Whether the agent talks to the API: connected, and done stopping what it must not run. */
+  private reporting(): boolean {
+    return this.state === 'running' && this.gate.open;
+  }
+
+  private online(): Promise<void> {
+    if (this.reporting()) return Promise.resolve();
+    return new Promise((resolve) => this.onlineWaiters.push(resolve));
+  }
+
+  private describe(): NodeDescription {
+    return {
+      name: this.nodeName,
+      index: this.nodeIndex,
+      runtimeType: this.runtime.type,
+      runtimeVersion: this.runtime.version,
+      capacity: { ...machineCapacity(), ...this.opts.capacity },
+      labels: this.opts.labels ?? {},
+      bootID: this.bootID,
+    };
+  }
+
+  private async pickNodeIndex(): Promise<number> {
+    if (this.opts.nodeIndex !== undefined) return this.opts.nodeIndex;
+    const nodes = (await this.retry(() => this.client.nodes().listAll())).items;
+    const own = nodeIndexOfCIDR(nodes.find((n) => n.metadata.name === this.nodeName)?.spec?.podCIDR);
+    if (own !== undefined) return own;
+    const used = new Set(nodes.map((n) => nodeIndexOfCIDR(n.spec?.podCIDR)));
+    for (let i = 0; i <= MAX_NODE_INDEX; i++) if (!used.has(i)) return i;
+    throw new Error('every node index is taken');
+  }
+
+  private async registerNode(): Promise<void> {
+    const d = this.describe();
+    try {
+      this.node = await this.client.nodes().create(newNode(d));
+      this.lastStatusReport = Date.now();
+      return;
+    } catch (e) {
+      if (!isApiError(e, 'AlreadyExists')) throw e;
+    }
+    // registered before: make sure our labels are there, and report at once (the node
+    // lifecycle controller may have marked it unreachable meanwhile)
+    const existing = await this.client.nodes().get(this.nodeName);
+    const labels = nodeLabels(d);
+    const missing = Object.entries(labels).filter(([k, v]) => existing.metadata.labels?.[k] !== v);
+    this.node = missing.length ? await this.client.nodes().patch(this.nodeName, { metadata: { labels: Object.fromEntries(missing) } }) : existing;
+    await this.syncNodeStatus(true);
+  }
+
+  private async syncNodeStatus(force: boolean): Promise<void> {
+    if (!force && this.state !== 'running') return;
+    const current = await this.client.nodes().get(this.nodeName).catch((e: unknown) => {
+      if (isApiError(e, 'NotFound')) return undefined;
+      throw e;
+    });
+    if (!current) {
+      // someone deleted our Node: register again, as the kubelet does
+      return this.registerNode();
+    }
+    this.node = current;
+    const desired = nodeStatus(this.describe(), current.status);
+    const due = Date.now() - this.lastStatusReport >= (this.opts.nodeStatusReportIntervalMs ?? 300_000);
+    if (!force && !due && !nodeStatusDiffers(desired, current.status)) return;
+    this.node = await this.client.nodes().patch(this.nodeName, { status: desired }, 'strategic', { subresource: 'status' });
+    this.lastStatusReport = Date.now();
+  }
+
+  private async renewLease(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'reconnecting') return;
+    const leases = this.client.leases(NODE_LEASE_NAMESPACE);
+    const duration = this.opts.leaseDurationSeconds ?? 40;
+    if (this.lease) {
+      try {
+        this.lease = await leases.update({
+          ...this.lease,
+          spec: { ...this.lease.spec, holderIdentity: this.nodeName, leaseDurationSeconds: duration, renewTime: microTime() },
+        });
+        return;
+      } catch (e) {
+        if (!isApiError(e) || (e.code !== 409 && e.code !== 404)) throw e;
+        this.lease = undefined;
+      }
+    }
+    try {
+      this.lease = await leases.create(nodeLease(this.node!, duration));
+    } catch (e) {
+      if (!isApiError(e, 'AlreadyExists')) throw e;
+      const current = await leases.get(this.nodeName);
+      this.lease = await leases.update({ ...current, spec: { ...current.spec, holderIdentity: this.nodeName, leaseDurationSeconds: duration, renewTime: microTime() } });
+    }
+  }
+
+  /** Runs fn every intervalMs while the agent is connected; failures are logged and retried next time. */
+  private heartbeat(intervalMs: number, fn: () => Promise<void>): void {
+    const tick = async () => {
+      if (this.state === 'running') {
+        await fn().catch((e: unknown) => {
+          if (this.state === 'running') console.warn(`[agent ${this.nodeName}] ${e instanceof Error ? e.message : String(e)}`);
+        });
+      }
+      if (this.state !== 'dead') this.timers.after(intervalMs, () => void tick());
+    };
+    this.timers.after(intervalMs, () => void tick());
+  }
+
+  /** Retries fn with back-off until it succeeds or the agent stops trying to connect. */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.state === 'dead' || this.state === 'partitioned' || attempt >= 8) throw e;
+        await this.timers.sleep(Math.min(200 * 2 ** attempt, 5000));
+      }
+    }
+  }
+}
+
+export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
+  const a = new NodeAgent(opts);
+  await a.start();
+  return a;
+}

@@ -1,0 +1,113 @@
+// The boundary between the node agent and whatever runs containers. The agent owns the
+// pod lifecycle (ordering, restarts, back-off, probes' timing, termination, status); a
+// runtime only does what a CRI runtime does: sandboxes, containers, exit notifications,
+// handler execution (probes and hooks), and logs. The simulated runtime (./sim.ts)
+// decides everything from data; a process runtime (sandboxed processes) implements the
+// same interface.
+import type { KubeObject } from '../../api/object.js';
+
+export interface SandboxRequest {
+  /** the pod as the agent last saw it (annotations carry per-pod runtime settings) */
+  pod: KubeObject;
+  /** the pod's address, allocated by the agent from the node's loopback range */
+  ip: string;
+  /** HOSTNAME inside the pod: spec.hostname or the pod name (63 chars at most) */
+  hostname: string;
+  /** volume name → directory on the host, as resolved by the agent's volume hook */
+  volumePaths: Record<string, string>;
+}
+
+export interface ContainerRequest {
+  /** the container's spec, as in the pod */
+  container: Record<string, any>;
+  /** an init container (sidecars included) rather than a regular one */
+  init: boolean;
+  /** how many instances of this container ran in the pod before this one */
+  restartCount: number;
+}
+
+export interface StartedContainer {
+  /** the runtime's id, without the "<type>://" prefix */
+  id: string;
+  startedAt: Date;
+}
+
+export interface ContainerExit {
+  exitCode: number;
+  /** Completed, Error, OOMKilled, ... as a CRI runtime reports it */
+  reason: string;
+  signal?: number;
+  message?: string;
+  finishedAt: Date;
+}
+
+/** What a probe or lifecycle hook is run for; the simulated runtime picks its behaviour by it. */
+export type HandlerPurpose = 'startup' | 'readiness' | 'liveness' | 'preStop' | 'postStart';
+
+export interface HandlerRequest {
+  purpose: HandlerPurpose;
+  /** a probe or lifecycle handler: exec, httpGet, tcpSocket or grpc (sleep is the agent's) */
+  handler: Record<string, any>;
+  /** the pod's address: the default host of httpGet and tcpSocket handlers */
+  podIP: string;
+  timeoutMs: number;
+}
+
+export interface HandlerResult {
+  ok: boolean;
+  /** probe output or failure text, e.g. "HTTP probe failed with statuscode: 503" */
+  output: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tailLines?: number;
+  /** only lines written at or after this time */
+  since?: Date;
+}
+
+export interface LogLine {
+  time: Date;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface SandboxInfo {
+  id: string;
+  podUid: string;
+}
+
+export interface ContainerRuntime {
+  /** the container ID scheme, e.g. "petset-sim" gives containerID petset-sim://<id> */
+  readonly type: string;
+  /** reported as nodeInfo.containerRuntimeVersion, e.g. petset-sim://0.1 */
+  readonly version: string;
+
+  /** Sets up the pod's network identity and volumes; answers the sandbox id. */
+  createSandbox(req: SandboxRequest): Promise<string>;
+  /** The pod's metadata changed (the simulated runtime takes its behaviour from annotations). */
+  updateSandbox(sandboxId: string, pod: KubeObject): void;
+  /** Kills whatever still runs in the sandbox (no exit notifications) and frees it. */
+  removeSandbox(sandboxId: string): Promise<void>;
+  /** Sandboxes that exist, e.g. left over from an earlier agent on this node. */
+  listSandboxes(): Promise<SandboxInfo[]>;
+
+  /**
+   * Pulls, creates and starts a container; resolves once it runs. onExit is called once,
+   * when the container ends by itself or by stopContainer (never after removeSandbox).
+   * Rejects when the container cannot be started or the sandbox goes away first.
+   */
+  startContainer(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): Promise<StartedContainer>;
+  /**
+   * Sends the stop signal, then kills once graceMs have passed. Resolves after the
+   * container has exited (and onExit was called).
+   */
+  stopContainer(containerId: string, graceMs: number): Promise<void>;
+  /** Runs a probe or hook handler against a running container. Never rejects. */
+  runHandler(containerId: string, req: HandlerRequest): Promise<HandlerResult>;
+  /** The container's output, including that of exited containers until their sandbox is removed. */
+  logs(containerId: string, opts?: LogOptions): AsyncIterable<LogLine>;
+
+  /** The node dies: everything stops at once, with no notifications. */
+  killAll(): void;
+}

@@ -1,0 +1,356 @@
+// The scheduler: watches pods waiting for a node, filters and ranks the nodes, and binds
+// each pod through the pods/binding subresource. Pods are scheduled one at a time; a pod
+// being bound is "assumed" on its node so the next decision already counts it. A pod that
+// fits nowhere gets PodScheduled=False (Unschedulable) and a FailedScheduling event, and is
+// tried again when the cluster changes (or after a while), never sooner than its back-off.
+import { ApiError, isApiError } from '../api/errors.js';
+import { deepEqual, type KubeObject } from '../api/object.js';
+import { isPodTerminal, updatePodCondition } from '../api/pod-status.js';
+import { resources, type Client } from '../client/client.js';
+import { EventRecorder } from '../client/events.js';
+import { keyOf, type Informer, type SharedInformerFactory } from '../client/informer.js';
+import { runWorkers, WorkQueue } from '../client/workqueue.js';
+import { affinityState, buildNodeInfos, filterNode, fitErrorMessage, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
+import { podHostPorts, podRequests } from './resources.js';
+import { pickNode } from './score.js';
+import { bindingProgress, podClaims, reservedVolume, SELECTED_NODE_ANNOTATION, type VolumeCache, type VolumePlan } from './volumes.js';
+
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+export interface SchedulerOptions {
+  /** pods whose spec.schedulerName is this (default "default-scheduler") */
+  schedulerName?: string;
+  /** per-pod back-off after a failed attempt: initial, doubling up to max (1 s → 10 s) */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** unschedulable pods are retried at the latest after this long (5 min) */
+  unschedulableFlushMs?: number;
+  /** how long PreBind waits for the pod's claims to be bound (600 s) */
+  volumeBindTimeoutMs?: number;
+  /** how often the volume wait looks again (100 ms) */
+  volumePollMs?: number;
+}
+
+/** What the scheduler needs to run: a client and a shared informer factory (a ControllerContext will do). */
+export interface SchedulerContext {
+  client: Client;
+  informers: SharedInformerFactory;
+}
+
+type Decision = { node: string; volumes?: VolumePlan } | { message: string };
+
+export class Scheduler {
+  readonly name = 'scheduler';
+  private readonly opts: Required<SchedulerOptions>;
+  private readonly queue = new WorkQueue<string>();
+  /** pods on their way to a node: key → the pod with spec.nodeName set */
+  private readonly assumed = new Map<string, KubeObject>();
+  /** pods that fit nowhere, waiting for the cluster to change: key → when parked */
+  private readonly parked = new Map<string, number>();
+  private readonly failures = new Map<string, { count: number; until: number }>();
+  /** bumped by every cluster change that may make a parked pod schedulable */
+  private clusterEvents = 0;
+  private flushTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private client!: Client;
+  private recorder!: EventRecorder;
+  private pods!: Informer;
+  private nodes!: Informer;
+  private namespaces!: Informer;
+  private volumeCache!: VolumeCache;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.opts = {
+      schedulerName: options.schedulerName ?? DEFAULT_SCHEDULER_NAME,
+      initialBackoffMs: options.initialBackoffMs ?? 1000,
+      maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      unschedulableFlushMs: options.unschedulableFlushMs ?? 300_000,
+      volumeBindTimeoutMs: options.volumeBindTimeoutMs ?? 600_000,
+      volumePollMs: options.volumePollMs ?? 100,
+    };
+  }
+
+  start(ctx: SchedulerContext): void {
+    this.client = ctx.client;
+    this.recorder = new EventRecorder(ctx.client, this.opts.schedulerName);
+    const inf = ctx.informers;
+    this.pods = inf.informerFor(resources.pods);
+    this.nodes = inf.informerFor(resources.nodes);
+    this.namespaces = inf.informerFor(resources.namespaces);
+    const claims = inf.informerFor(resources.persistentVolumeClaims);
+    const volumes = inf.informerFor(resources.persistentVolumes);
+    const classes = inf.informerFor(resources.storageClasses);
+    this.volumeCache = {
+      claim: (ns, name) => claims.get(`${ns}/${name}`),
+      volume: (name) => volumes.get(name),
+      storageClass: (name) => classes.get(name),
+      volumes: () => volumes.list(),
+    };
+
+    this.pods.addEventHandler({
+      onAdd: (pod) => this.podAdded(pod),
+      onUpdate: (old, pod) => this.podUpdated(old, pod),
+      onDelete: (pod) => this.podDeleted(pod),
+    });
+    this.nodes.addEventHandler({
+      onAdd: () => this.clusterChanged(),
+      onUpdate: (old, node) => {
+        if (nodeChangeMatters(old, node)) this.clusterChanged();
+      },
+    });
+    for (const i of [claims, volumes, classes, this.namespaces]) {
+      i.addEventHandler({ onAdd: () => this.clusterChanged(), onUpdate: () => this.clusterChanged() });
+    }
+    this.flushTimer = setInterval(() => this.flushParked(), Math.min(this.opts.unschedulableFlushMs, 30_000));
+    this.flushTimer.unref();
+    // one pod at a time, as upstream's scheduling cycle: each decision sees the previous one
+    void runWorkers(this.queue, 1, (key) => this.scheduleOne(key));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.shutDown();
+    clearInterval(this.flushTimer);
+  }
+
+  /* ---------- queueing ---------- */
+
+  private isOurs(pod: KubeObject): boolean {
+    const spec = pod.spec ?? {};
+    return (
+      !spec.nodeName &&
+      (spec.schedulerName || DEFAULT_SCHEDULER_NAME) === this.opts.schedulerName &&
+      !pod.metadata.deletionTimestamp &&
+      !isPodTerminal(pod) &&
+      !(Array.isArray(spec.schedulingGates) && spec.schedulingGates.length)
+    );
+  }
+
+  /** Queues the pod, once its back-off has passed. */
+  private activate(key: string): void {
+    this.parked.delete(key);
+    const wait = (this.failures.get(key)?.until ?? 0) - Date.now();
+    if (wait > 0) this.queue.addAfter(key, wait);
+    else this.queue.add(key);
+  }
+
+  private clusterChanged(): void {
+    this.clusterEvents++;
+    for (const key of [...this.parked.keys()]) this.activate(key);
+  }
+
+  private flushParked(): void {
+    const cutoff = Date.now() - this.opts.unschedulableFlushMs;
+    for (const [key, since] of this.parked) if (since <= cutoff) this.activate(key);
+  }
+
+  private podAdded(pod: KubeObject): void {
+    if (this.isOurs(pod)) this.activate(keyOf(pod));
+    else if (pod.spec?.nodeName) this.clusterChanged();
+  }
+
+  private podUpdated(old: KubeObject, pod: KubeObject): void {
+    const key = keyOf(pod);
+    if (pod.spec?.nodeName) {
+      this.assumed.delete(key);
+      this.forget(key);
+      // a pod bound, relabelled or finished changes what fits where
+      if (!old.spec?.nodeName || !deepEqual(old.metadata.labels, pod.metadata.labels) || isPodTerminal(pod) !== isPodTerminal(old)) {
+        this.clusterChanged();
+      }
+      return;
+    }
+    if (!this.isOurs(pod)) {
+      this.forget(key);
+      return;
+    }
+    // our own status writes do not count as a reason to try again
+    if (!this.parked.has(key) || !deepEqual(withoutStatus(old), withoutStatus(pod))) this.activate(key);
+  }
+
+  private podDeleted(pod: KubeObject): void {
+    const key = keyOf(pod);
+    const wasAssigned = !!pod.spec?.nodeName || this.assumed.has(key);
+    this.assumed.delete(key);
+    this.forget(key);
+    if (wasAssigned) this.clusterChanged();
+  }
+
+  private forget(key: string): void {
+    this.parked.delete(key);
+    this.failures.delete(key);
+  }
+
+  /** Counts a failed attempt: the back-off doubles from the initial value up to the maximum. */
+  private backOff(key: string): void {
+    const count = (this.failures.get(key)?.count ?? 0) + 1;
+    const delay = Math.min(this.opts.initialBackoffMs * 2 ** (count - 1), this.opts.maxBackoffMs);
+    this.failures.set(key, { count, until: Date.now() + delay });
+  }
+
+  /* ---------- the scheduling cycle ---------- */
+
+  private async scheduleOne(key: string): Promise<void> {
+    const pod = this.pods.get(key);
+    if (!pod || !this.isOurs(pod) || this.assumed.has(key)) return;
+    const eventsBefore = this.clusterEvents;
+    const decision = this.decide(pod);
+    if ('message' in decision) {
+      this.backOff(key);
+      // a change that arrived while deciding may already have made room
+      if (this.clusterEvents !== eventsBefore) this.activate(key);
+      else this.parked.set(key, Date.now());
+      await this.recordFailure(pod, decision.message);
+      return;
+    }
+    this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: decision.node } });
+    void this.bind(pod, decision.node, decision.volumes);
+  }
+
+  /** Filters and ranks the nodes: the chosen node, or the FitError message. */
+  private decide(pod: KubeObject): Decision {
+    const nodes = this.nodes.list();
+    if (!nodes.length) return { message: REASONS.noNodes };
+    const infos = buildNodeInfos(nodes, this.assignedPods());
+    const { claims, error } = podClaims(pod, this.volumeCache);
+    if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error) };
+    const state: CycleState = {
+      pod,
+      requests: podRequests(pod),
+      ports: podHostPorts(pod),
+      claims,
+      volumes: this.volumeCache,
+      affinity: affinityState(pod, infos, (ns) => this.namespaces.get(ns)?.metadata.labels),
+      volumePlans: new Map(),
+    };
+    const statuses: FilterStatus[] = [];
+    const feasible: NodeInfo[] = [];
+    for (const info of infos) {
+      const status = filterNode(state, info);
+      if (status) statuses.push(status);
+      else feasible.push(info);
+    }
+    if (!feasible.length) return { message: fitErrorMessage(pod, infos.length, statuses) };
+    const chosen = pickNode(pod, feasible).name;
+    return { node: chosen, volumes: state.volumePlans.get(chosen) };
+  }
+
+  /** Every pod bound to a node, plus the ones assumed on one. */
+  private assignedPods(): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const pod of this.pods.list()) {
+      if (pod.spec?.nodeName) out.push(pod);
+      else {
+        const assumed = this.assumed.get(keyOf(pod));
+        if (assumed) out.push(assumed);
+      }
+    }
+    return out;
+  }
+
+  /* ---------- the binding cycle ---------- */
+
+  private async bind(pod: KubeObject, node: string, volumes?: VolumePlan): Promise<void> {
+    const key = keyOf(pod);
+    const { name, namespace } = pod.metadata;
+    try {
+      if (volumes && (volumes.staticBindings.length || volumes.provisions.length)) {
+        try {
+          await this.bindVolumes(node, volumes);
+        } catch (e) {
+          throw new Error(`running PreBind plugin "VolumeBinding": binding volumes: ${errorText(e)}`);
+        }
+      }
+      try {
+        await this.client.pods(namespace).createSubresource(name!, 'binding', {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name, namespace, uid: pod.metadata.uid },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
+        });
+      } catch (e) {
+        throw new Error(`running Bind plugin "DefaultBinder": ${errorText(e)}`);
+      }
+      this.forget(key);
+      this.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`);
+    } catch (e) {
+      this.assumed.delete(key);
+      if (this.stopped) return;
+      this.clusterChanged();
+      const current = this.pods.get(key);
+      if (!current || current.metadata.uid !== pod.metadata.uid || !this.isOurs(current)) return;
+      this.backOff(key);
+      this.activate(key);
+      await this.recordFailure(current, errorText(e), 'SchedulerError');
+    }
+  }
+
+  /** PreBind: reserve matching volumes, ask for the rest to be provisioned on the node, wait until all are bound. */
+  private async bindVolumes(node: string, plan: VolumePlan): Promise<void> {
+    for (const { claim, volume } of plan.staticBindings) {
+      const current = this.volumeCache.volume(volume.metadata.name!) ?? volume;
+      if (current.spec?.claimRef?.uid === claim.metadata.uid) continue;
+      await this.client.persistentVolumes().update(reservedVolume(current, claim));
+    }
+    for (const claim of plan.provisions) {
+      if (claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === node) continue;
+      await this.client
+        .persistentVolumeClaims(claim.metadata.namespace)
+        .patch(claim.metadata.name!, { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: node } } }, 'merge');
+    }
+    const deadline = Date.now() + this.opts.volumeBindTimeoutMs;
+    for (;;) {
+      const progress = bindingProgress(plan, this.volumeCache);
+      if (progress.error) throw new Error(progress.error);
+      if (progress.done) return;
+      if (this.stopped) throw new Error('scheduler stopped');
+      if (Date.now() >= deadline) throw new Error('context deadline exceeded');
+      await new Promise((r) => setTimeout(r, this.opts.volumePollMs));
+    }
+  }
+
+  /* ---------- reporting ---------- */
+
+  /** FailedScheduling event, and PodScheduled=False on the pod when it says something new. */
+  private async recordFailure(pod: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
+    this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
+    const pods = this.client.pods(pod.metadata.namespace);
+    let current = pod;
+    for (let attempt = 1; ; attempt++) {
+      const status = structuredClone(current.status ?? {});
+      if (!updatePodCondition(status, { type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null })) return;
+      try {
+        await pods.updateStatus({ ...current, status });
+        return;
+      } catch (e) {
+        if (isApiError(e, 'NotFound')) return;
+        if (!isApiError(e, 'Conflict') || attempt > 1) {
+          console.warn(`[scheduler] could not update status of pod ${keyOf(pod)}: ${errorText(e)}`);
+          return;
+        }
+      }
+      current = await pods.get(pod.metadata.name!).catch(() => pod);
+      if (current.metadata.uid !== pod.metadata.uid || current.spec?.nodeName) return;
+    }
+  }
+}
+
+/** Node changes that can let a pod fit: labels, taints, cordoning, capacity, readiness. */
+function nodeChangeMatters(old: KubeObject, node: KubeObject): boolean {
+  const ready = (n: KubeObject) => (n.status?.conditions ?? []).find((c: any) => c?.type === 'Ready')?.status;
+  return (
+    !deepEqual(old.metadata.labels, node.metadata.labels) ||
+    !deepEqual(old.spec?.taints, node.spec?.taints) ||
+    !!old.spec?.unschedulable !== !!node.spec?.unschedulable ||
+    !deepEqual(old.status?.allocatable, node.status?.allocatable) ||
+    ready(old) !== ready(node)
+  );
+}
+
+function withoutStatus(pod: KubeObject): KubeObject {
+  return { ...pod, status: undefined, metadata: { ...pod.metadata, resourceVersion: undefined, managedFields: undefined } };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof ApiError || e instanceof Error ? e.message : String(e);
+}
