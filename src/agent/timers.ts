@@ -16,15 +16,20 @@ export class TimerQueue {
   private timer?: NodeJS.Timeout;
   private armedAt = Infinity;
   private closed = false;
+  /** entries neither run nor cancelled; at zero the Node timer is dropped, so an idle queue holds no process open */
+  private live = 0;
 
   /** Runs fn after ms (0 or less: on the next turn). Answers a function that cancels it. */
   after(ms: number, fn: () => void): Cancel {
     if (this.closed) return () => {};
     const entry: Entry = { at: Date.now() + Math.max(0, ms), seq: this.seq++, fn };
     this.push(entry);
+    this.live++;
     this.arm();
     return () => {
+      if (!entry.fn) return;
       entry.fn = undefined;
+      if (--this.live === 0) this.reset();
     };
   }
 
@@ -35,9 +40,15 @@ export class TimerQueue {
   /** Drops everything pending; later calls to after() do nothing. */
   close(): void {
     this.closed = true;
+    this.reset();
+  }
+
+  private reset(): void {
     this.heap = [];
+    this.live = 0;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.armedAt = Infinity;
   }
 
   get size(): number {
@@ -50,7 +61,6 @@ export class TimerQueue {
     if (this.timer) clearTimeout(this.timer);
     this.armedAt = next.at;
     this.timer = setTimeout(() => this.fire(), Math.max(0, next.at - Date.now()));
-    this.timer.unref();
   }
 
   private fire(): void {
@@ -58,15 +68,19 @@ export class TimerQueue {
     this.armedAt = Infinity;
     const now = Date.now();
     while (this.heap.length && this.heap[0].at <= now) {
-      const { fn } = this.pop();
+      const entry = this.pop();
+      const fn = entry.fn;
       if (!fn) continue;
+      entry.fn = undefined;
+      this.live--;
       try {
         fn();
       } catch (e) {
         console.warn(`[agent] timer callback threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       }
     }
-    this.arm();
+    if (this.live === 0) this.reset();
+    else this.arm();
   }
 
   private less(a: Entry, b: Entry): boolean {

@@ -300,6 +300,42 @@ describe('node agent', () => {
     assert.equal(container(s.seen.at(-1))?.state.terminated.exitCode, 137);
   });
 
+  it('fails a pod that outlives its activeDeadlineSeconds', async () => {
+    await agentFor('node-deadline');
+    await pods().create(pod('deadline', 'node-deadline', { spec: { activeDeadlineSeconds: 1 } }));
+    const p = await podWhen('deadline', (x) => x.status?.phase === 'Failed', 'DeadlineExceeded', 4000);
+    assert.equal(p.status.reason, 'DeadlineExceeded');
+    assert.equal(p.status.message, 'Pod was active on the node longer than the specified deadline');
+    assert.equal(container(p)?.state.terminated.exitCode, 143);
+  });
+
+  it('runs sidecars beside the containers and stops them last', async () => {
+    await agentFor('node-side');
+    await pods().create(
+      pod('side', 'node-side', {
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          initContainers: [
+            { name: 'setup', image: 'busybox' },
+            { name: 'proxy', image: 'envoy', restartPolicy: 'Always' },
+          ],
+        },
+      }),
+    );
+    const p = await podWhen('side', ready, 'Ready');
+    assert.deepEqual(
+      p.status.initContainerStatuses.map((c: Obj) => [c.name, Object.keys(c.state)[0], c.ready]),
+      [
+        ['setup', 'terminated', true],
+        ['proxy', 'running', true],
+      ],
+    );
+    await pods().delete('side');
+    await gone('side');
+    const killing = (await eventsFor('side')).filter((e) => e.includes('Killing'));
+    assert.deepEqual(killing, ['Normal Killing Stopping container app', 'Normal Killing Stopping container proxy']);
+  });
+
   it('rejects a pod whose host port is taken on the node', async () => {
     await agentFor('node-ports');
     const withPort = (name: string) => pod(name, 'node-ports', { spec: { containers: [{ name: 'app', image: 'nginx:1.25', ports: [{ containerPort: 80, hostPort: 21017 }] }] } });
@@ -391,6 +427,23 @@ describe('node agent drills', () => {
     assert.ok(removedForced < firstApiWrite && removedDeleting < firstApiWrite, `stopped before reporting anything:\n${afterHeal.join('\n')}`);
     assert.ok(!afterHeal.includes(`remove ${kept.metadata.uid}`), 'the pod the API still allows keeps running');
     await waitFor(async () => (await srv.client.leases('kube-node-lease').get('node-part')).spec.renewTime > leaseBefore, 2000, 'heartbeats again');
+  });
+
+  it('a new agent for the same node brings its pods back as restarts', async () => {
+    const first = await agentFor('node-reboot');
+    await pods().create(pod('survivor', 'node-reboot'));
+    const before = await podWhen('survivor', ready, 'Ready');
+    await first.stop();
+    const second = await startNodeAgent({ client: srv.client, nodeName: 'node-reboot' });
+    agents.push(second);
+    assert.equal(second.nodeIndex, first.nodeIndex, 'the index comes back from the Node podCIDR');
+    const p = await podWhen('survivor', (x) => ready(x) && container(x)?.restartCount === 1, 'restarted');
+    const cs = container(p)!;
+    assert.equal(cs.lastState.terminated.exitCode, 255);
+    assert.equal(cs.lastState.terminated.reason, 'Unknown');
+    assert.equal(cs.lastState.terminated.containerID, container(before)?.containerID);
+    assert.notEqual(cs.containerID, container(before)?.containerID);
+    assert.equal(p.status.startTime, before.status.startTime);
   });
 
   it('a crash stops the pods at once and sends nothing', async () => {

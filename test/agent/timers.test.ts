@@ -56,3 +56,14 @@ describe('TimerQueue', () => {
     }
   });
 });
+
+describe('TimerQueue when idle', () => {
+  it('drops its Node timer once everything pending is cancelled', () => {
+    const q = new TimerQueue();
+    const cancel = q.after(3_600_000, () => assert.fail('cancelled'));
+    assert.equal(q.size, 1);
+    cancel();
+    cancel();
+    assert.equal(q.size, 0);
+  });
+});

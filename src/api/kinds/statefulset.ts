@@ -48,7 +48,10 @@ export function defaultStatefulSet(sts: KubeObject): void {
     if (!isPlainObject(strategy.rollingUpdate)) strategy.rollingUpdate = {};
   }
   // {type: RollingUpdate} without a rollingUpdate block stays without a partition, as upstream
-  if (strategy.type === 'RollingUpdate' && isPlainObject(strategy.rollingUpdate)) strategy.rollingUpdate.partition ??= 0;
+  if (strategy.type === 'RollingUpdate' && isPlainObject(strategy.rollingUpdate)) {
+    strategy.rollingUpdate.partition ??= 0;
+    if (MAX_UNAVAILABLE_STATEFULSET) strategy.rollingUpdate.maxUnavailable ??= 1;
+  }
 
   if (!isPlainObject(spec.persistentVolumeClaimRetentionPolicy)) spec.persistentVolumeClaimRetentionPolicy = {};
   spec.persistentVolumeClaimRetentionPolicy.whenDeleted ||= 'Retain';
@@ -75,10 +78,7 @@ function defaultClaimTemplate(claim: Obj): void {
 function dropMaxUnavailable(sts: KubeObject, old?: KubeObject): void {
   const rollingUpdate = sts.spec?.updateStrategy?.rollingUpdate;
   if (!isPlainObject(rollingUpdate)) return;
-  if (MAX_UNAVAILABLE_STATEFULSET) {
-    if (sts.spec.updateStrategy.type === 'RollingUpdate') rollingUpdate.maxUnavailable ??= 1;
-    return;
-  }
+  if (MAX_UNAVAILABLE_STATEFULSET) return; // defaulted with the rest of the strategy
   if (old?.spec?.updateStrategy?.rollingUpdate?.maxUnavailable != null) return;
   delete rollingUpdate.maxUnavailable;
 }

@@ -5,7 +5,7 @@ import { isApiError } from '../../api/errors.js';
 import { controllerRef, splitApiVersion, type KubeObject, type OwnerReference } from '../../api/object.js';
 import { setStatusCondition } from '../../api/conditions.js';
 import { DISRUPTION_ALLOWED, pdbSelectsPod } from '../../api/pdb.js';
-import { resources, type Client } from '../../client/client.js';
+import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';

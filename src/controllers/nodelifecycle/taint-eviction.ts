@@ -76,7 +76,11 @@ export class TaintEviction {
   /** Decides, for one pod on a node with these NoExecute taints, whether and when it must go. */
   private process(pod: KubeObject, taints: Taint[]): void {
     const key = keyOf(pod);
-    if (!taints.length || pod.metadata.deletionTimestamp) {
+    if (pod.metadata.deletionTimestamp) {
+      this.cancel(key, false);
+      return;
+    }
+    if (!taints.length) {
       this.cancel(key);
       return;
     }

@@ -95,11 +95,18 @@ describe('core kinds through the API server', () => {
   });
 
   it('claims: create Pending, bind through /status, then grow but not shrink', async () => {
+    await ok('POST', '/apis/storage.k8s.io/v1/storageclasses', {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'expandable' },
+      provisioner: 'petset.io/local-path',
+      allowVolumeExpansion: true,
+    });
     const base = {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'data-web-0' },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'expandable', resources: { requests: { storage: '1Gi' } } },
     };
     const pvc = await ok('POST', '/api/v1/namespaces/default/persistentvolumeclaims', base);
     assert.equal(pvc.status.phase, 'Pending');
@@ -151,7 +158,7 @@ describe('core kinds through the API server', () => {
       metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
       provisioner: 'petset.io/local-path',
     });
-    const table = await ok('GET', '/apis/storage.k8s.io/v1/storageclasses', undefined, { accept: TABLE });
+    const table = await ok('GET', '/apis/storage.k8s.io/v1/storageclasses/standard', undefined, { accept: TABLE });
     assert.deepEqual(table.rows[0].cells.slice(0, 5), ['standard (default)', 'petset.io/local-path', 'Delete', 'Immediate', false]);
   });
 });
