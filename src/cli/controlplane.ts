@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
 import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
 import { installAdmission } from '../apiserver/admission.js';
+import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
@@ -48,6 +49,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const registry = defaultRegistry();
     const api = new ApiServer(registry, store);
     installAdmission(api);
+    installPodSubresources(api);
     await bootstrapObjects(api);
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({

@@ -7,6 +7,9 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { NamespaceController } from './namespace/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
+import { NodeLifecycleController } from './nodelifecycle/controller.js';
+import { DisruptionController } from './disruption/controller.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 
 export interface ControllerContext {
   client: Client;
@@ -28,7 +31,14 @@ export interface RunningControllers {
 }
 
 export function defaultControllers(): Controller[] {
-  return [new NamespaceController(), new GarbageCollector(), new StatefulSetController()];
+  return [
+    new NamespaceController(),
+    new GarbageCollector(),
+    new StatefulSetController(),
+    new NodeLifecycleController(),
+    new DisruptionController(),
+    new Scheduler(),
+  ];
 }
 
 export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {

@@ -223,7 +223,7 @@ describe('node agent', () => {
     assert.equal(cs.restartCount, 0);
     assert.equal(condition(p, 'Ready')?.reason, 'PodFailed');
     assert.equal(condition(p, 'ContainersReady')?.reason, 'PodFailed');
-    assert.equal(condition(p, 'PodReadyToStartContainers')?.status, 'False');
+    await podWhen('once', (x) => condition(x, 'PodReadyToStartContainers')?.status === 'False', 'the sandbox to go');
 
     await pods().create(pod('done', 'node-never', { annotations: { 'petset.io/sim-crash-after': '50ms', 'petset.io/sim-exit-code': '0' }, spec: { restartPolicy: 'OnFailure' } }));
     const done = await podWhen('done', (x) => x.status?.phase === 'Succeeded', 'Succeeded');

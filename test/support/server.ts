@@ -2,6 +2,7 @@
 // bootstrap), with an in-process admin client: for tests of controllers and agents.
 import { ApiServer } from '../../src/apiserver/handler.js';
 import { installAdmission } from '../../src/apiserver/admission.js';
+import { installPodSubresources } from '../../src/apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../../src/apiserver/bootstrap.js';
 import { defaultRegistry } from '../../src/api/kinds/index.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
@@ -18,6 +19,7 @@ export async function startTestServer(opts: { bookmarkIntervalMs?: number } = {}
   const store = openSqliteStore(':memory:', { autoCompact: false });
   const api = new ApiServer(defaultRegistry(), store, { bookmarkIntervalMs: opts.bookmarkIntervalMs });
   installAdmission(api);
+  installPodSubresources(api);
   await bootstrapObjects(api);
   const client = new Client(new InProcessTransport(api.handle, { name: 'test-admin', groups: ['system:masters'] }));
   return {
