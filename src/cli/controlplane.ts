@@ -13,6 +13,7 @@ import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
 import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { LocalNodes, serveControlSocket } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 
@@ -22,6 +23,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** run the controllers (default true) */
   controllers?: boolean;
+  /** node agents to run in this process (default 1) */
+  nodes?: number;
   /** serve StorageClasses of provisioners nothing here runs (kubernetes.io/gce-pd ...) with the local one (default true) */
   serveForeignProvisioners?: boolean;
 }
@@ -34,6 +37,7 @@ export interface ControlPlane {
   client: Client;
   kubeconfigPath: string;
   url: string;
+  nodes: LocalNodes;
   stop(): Promise<void>;
 }
 
@@ -42,6 +46,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let store: Store | undefined;
   let http: RunningHttpServer | undefined;
   let controllers: RunningControllers | undefined;
+  let nodes: LocalNodes | undefined;
+  let closeControl: (() => Promise<void>) | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
@@ -74,7 +80,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    const running = { store, http, controllers };
+    nodes = new LocalNodes(api.handle);
+    await nodes.start(opts.nodes ?? 1);
+    closeControl = await serveControlSocket(opts.dataDir, nodes);
+    const running = { store, http, controllers, nodes, closeControl };
     return {
       api,
       http,
@@ -82,7 +91,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       client,
       kubeconfigPath,
       url,
+      nodes,
       async stop() {
+        await running.closeControl();
+        await running.nodes.stop();
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();
@@ -90,6 +102,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    await closeControl?.().catch(() => {});
+    await nodes?.stop().catch(() => {});
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
     await store?.close().catch(() => {});

@@ -1,12 +1,16 @@
 // The `petset` command.
 import { up } from './up.js';
+import { agentCommand } from './agent-cmd.js';
+import { nodeCommand } from './node-cmd.js';
 
 const USAGE = `petset: StatefulSets the Kubernetes way, on one machine.
 
 Usage: petset <command> [flags]
 
 Commands:
-  up        start the control plane (API server, controllers) in the foreground
+  up        start the control plane (API server, controllers, node agents) in the foreground
+  agent     run one node agent against an API server
+  node      failure drills on a running cluster: crash, partition, heal a node
   version   print the version
 
 Run 'petset <command> --help' for a command's flags.
@@ -17,6 +21,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'up':
       return up(rest);
+    case 'agent':
+      return agentCommand(rest);
+    case 'node':
+      return nodeCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write('petset 0.1.0 (Kubernetes API v1.32)\n');

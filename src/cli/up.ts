@@ -4,12 +4,16 @@ import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
 
-export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [-f MANIFEST]...
+export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
 Starts the petset control plane in the foreground and serves the Kubernetes API over HTTPS.
   --data-dir DIR   where state, certificates and the kubeconfig live (default ~/.petset)
   --port N         API port; 0 picks a free one (default 6443)
   --host ADDR      address to listen on (default 127.0.0.1)
+  --nodes N        simulated nodes to run, named node-1 ... node-N (default 1)
+  --runtime sim    how nodes run pods (only the simulated runtime for now)
+  --serve-foreign-storage-classes=false
+                   do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
 `;
 
@@ -23,12 +27,17 @@ export async function up(argv: string[]): Promise<number> {
   const port = flagInt(args, 'port', 6443);
   const host = flag(args, 'host') ?? '127.0.0.1';
   const files = args.flags.get('filename') ?? [];
+  const nodes = flagInt(args, 'nodes', 1);
+  const runtime = flag(args, 'runtime') ?? 'sim';
+  if (runtime !== 'sim') throw new Error(`--runtime ${runtime} is not available yet; use --runtime sim`);
+  const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
+  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal NAME --data-dir ${dataDir})\n`);
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;

@@ -5,6 +5,7 @@ import type { KubeObject } from '../../src/api/object.js';
 import type { ApiRequest, ApiResponse } from '../../src/api/request.js';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/agent/agent.js';
 import { SimRuntime } from '../../src/agent/runtime/sim.js';
+import { formatDuration } from '../../src/agent/timers.js';
 import type { ContainerRuntime } from '../../src/agent/runtime/runtime.js';
 import { Client } from '../../src/client/client.js';
 import type { Transport } from '../../src/client/transport.js';
@@ -204,7 +205,9 @@ describe('node agent', () => {
     const p = await podWhen('crasher', (x) => container(x)?.restartCount >= 2 && container(x)?.state?.waiting?.reason === 'CrashLoopBackOff', 'a crash loop');
     const cs = container(p)!;
     assert.equal(p.status.phase, 'Running');
-    assert.equal(cs.state.waiting.message, `back-off 800ms restarting failed container=app pod=crasher_default(${p.metadata.uid})`);
+    // the first restart is immediate; then 400 ms, doubling
+    const backOff = formatDuration(400 * 2 ** (cs.restartCount - 1));
+    assert.equal(cs.state.waiting.message, `back-off ${backOff} restarting failed container=app pod=crasher_default(${p.metadata.uid})`);
     assert.equal(cs.lastState.terminated.exitCode, 3);
     assert.equal(cs.lastState.terminated.reason, 'Error');
     assert.ok(cs.lastState.terminated.startedAt && cs.lastState.terminated.finishedAt);

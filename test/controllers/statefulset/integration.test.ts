@@ -263,7 +263,8 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     await patchSet(ns, { replicas: 0 });
     await waitForStatus(ns, () => true, 'replicas 0 observed');
     await holds('scale-down halts while pods are unready', async () => (await podNames(ns)).length === 3);
-    for (const name of ['web-0', 'web-1', 'web-2']) await setReady(ns, name);
+    // Each pod that turns healthy may release the top one at once: it is gone before we get to it.
+    for (const name of ['web-0', 'web-1', 'web-2']) await setReady(ns, name).catch((e) => assert.ok(isApiError(e, 'NotFound')));
     await waitForPods(ns, []);
     assert.deepEqual(watcher.names('DELETED'), ['web-2', 'web-1', 'web-0']);
     watcher.stop();
@@ -439,23 +440,32 @@ describe('StatefulSet integration (API server + controller manager)', () => {
 
   it('adopts a matching orphan and releases a pod whose labels stop matching', async () => {
     const ns = await freshNamespace();
-    const watcher = (await PodWatcher.start(ns)).autoReady(ns);
     const set = await client.statefulSets(ns).create(webSet(ns, { replicas: 1 }));
+    await waitForPods(ns, ['web-0']);
+    await setReady(ns, 'web-0');
     const ready = await waitForStatus(ns, (s) => s.readyReplicas === 1, 'web-0 ready');
     const ownerOf = async (name: string) => (await client.pods(ns).get(name)).metadata.ownerReferences?.find((r) => r.controller);
 
-    // An orphan that already looks like ordinal 1 of this revision is taken over, not replaced.
+    // With web-0 unready the set does not create web-1 itself, so the orphan fills that slot.
+    await setReady(ns, 'web-0', false);
+    await waitForStatus(ns, (s) => !s.readyReplicas, 'web-0 unready');
+    await patchSet(ns, { replicas: 2 });
+    await waitForStatus(ns, () => true, 'replicas 2 observed');
+    // It already looks like ordinal 1 of the current revision, so it is taken over, not replaced.
     const orphan = await client.pods(ns).create({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web-1', labels: { ...LABELS, 'controller-revision-hash': ready.updateRevision } },
       spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
     });
-    await patchSet(ns, { replicas: 2 });
-    const adopted = await waitFor(async () => (await ownerOf('web-1'))?.uid === set.metadata.uid && (await client.pods(ns).get('web-1')), 8000, 'web-1 adopted');
-    assert.equal(adopted.metadata.uid, orphan.metadata.uid);
+    await waitFor(async () => (await ownerOf('web-1'))?.uid === set.metadata.uid, 8000, 'web-1 adopted');
     assert.equal((await ownerOf('web-1'))?.kind, 'StatefulSet');
+    await setReady(ns, 'web-0');
+    await setReady(ns, 'web-1');
+    await waitForStatus(ns, (s) => s.readyReplicas === 2, '2 ready');
+    // Once it is healthy its identity labels are repaired in place.
     await waitFor(async () => (await client.pods(ns).get('web-1')).metadata.labels?.['statefulset.kubernetes.io/pod-name'] === 'web-1', 8000, 'identity repaired');
+    assert.equal((await client.pods(ns).get('web-1')).metadata.uid, orphan.metadata.uid);
 
     // Dropping the controller reference gets it back.
     await client.pods(ns).patch('web-0', { metadata: { ownerReferences: null } }, 'merge');
@@ -467,10 +477,9 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     await waitFor(async () => !(await ownerOf('web-0')), 8000, 'web-0 released');
     await holds('the released pod stays', async () => (await client.pods(ns).get('web-0')).metadata.uid === before.metadata.uid, 200);
 
-    await client.pods(ns).patch('web-0', { metadata: { labels: LABELS } }, 'merge');
+    await client.pods(ns).patch('web-0', { metadata: { labels: before.metadata.labels } }, 'merge');
     await waitFor(async () => (await ownerOf('web-0'))?.uid === set.metadata.uid, 8000, 'web-0 adopted again');
     assert.equal((await client.pods(ns).get('web-0')).metadata.uid, before.metadata.uid);
-    watcher.stop();
   });
 
   it('deletes pods with the set in the background and keeps them when orphaning', async () => {

@@ -1,0 +1,102 @@
+// The node agents `petset up --nodes N` runs in its own process, and the control socket
+// through which `petset node crash|partition|heal` reaches them.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { startNodeAgent, type NodeAgent } from '../agent/agent.js';
+import type { ApiHandler } from '../api/request.js';
+import { Client } from '../client/client.js';
+import { InProcessTransport } from '../client/inprocess-transport.js';
+
+export function nodeName(i: number): string {
+  return `node-${i}`;
+}
+
+/** Agents by node name; a crashed node can be brought back by heal. */
+export class LocalNodes {
+  private readonly agents = new Map<string, NodeAgent>();
+
+  constructor(private readonly handler: ApiHandler) {}
+
+  private client(name: string): Client {
+    return new Client(new InProcessTransport(this.handler, { name: `system:node:${name}`, groups: ['system:nodes', 'system:authenticated'] }), {
+      userAgent: `petset-agent/${name}`,
+    });
+  }
+
+  async start(count: number): Promise<void> {
+    for (let i = 1; i <= count; i++) await this.startOne(nodeName(i), i - 1);
+  }
+
+  private async startOne(name: string, index?: number): Promise<NodeAgent> {
+    const agent = await startNodeAgent({ client: this.client(name), nodeName: name, nodeIndex: index });
+    this.agents.set(name, agent);
+    return agent;
+  }
+
+  names(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  /** The drills: crash (the agent and its pods die), partition (cut off from the API), heal. */
+  async drill(name: string, action: string): Promise<string> {
+    const agent = this.agents.get(name);
+    if (!agent) throw new Error(`no node "${name}" runs in this petset (nodes: ${this.names().join(', ') || 'none'})`);
+    switch (action) {
+      case 'crash':
+        agent.crash();
+        this.crashed.add(name);
+        return `node ${name} crashed: its agent and pods are gone; the control plane will mark it NotReady after the grace period`;
+      case 'partition':
+        agent.partition();
+        return `node ${name} partitioned: its pods keep running but it can no longer reach the API`;
+      case 'heal':
+        if (this.crashed.delete(name)) {
+          await this.startOne(name, agent.nodeIndex >= 0 ? agent.nodeIndex : undefined);
+          return `node ${name} restarted`;
+        }
+        if (!agent.partitioned) return `node ${name} is not partitioned or crashed; nothing to heal`;
+        await agent.heal();
+        return `node ${name} healed: it reconnected and stopped the pods the API no longer lets it run`;
+      default:
+        throw new Error(`unknown drill "${action}": use crash, partition or heal`);
+    }
+  }
+
+  private readonly crashed = new Set<string>();
+
+  async stop(): Promise<void> {
+    for (const a of this.agents.values()) await a.stop();
+  }
+}
+
+export function controlSocketPath(dataDir: string): string {
+  return path.join(dataDir, 'control.sock');
+}
+
+/** A small HTTP server on a unix socket in the data directory, for the drill commands. */
+export async function serveControlSocket(dataDir: string, nodes: LocalNodes): Promise<() => Promise<void>> {
+  const sock = controlSocketPath(dataDir);
+  fs.rmSync(sock, { force: true });
+  const server = http.createServer((req, res) => {
+    const m = /^\/nodes\/([^/]+)\/(\w+)$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !m) {
+      res.writeHead(404).end('unknown request\n');
+      return;
+    }
+    nodes.drill(decodeURIComponent(m[1]), m[2]).then(
+      (msg) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end(msg + '\n'),
+      (e) => res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${(e as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(sock, () => resolve());
+  });
+  fs.chmodSync(sock, 0o600);
+  return () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      fs.rmSync(sock, { force: true });
+    });
+}
