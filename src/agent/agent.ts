@@ -364,13 +364,14 @@ export class NodeAgent {
     this.timers.after(intervalMs, () => void tick());
   }
 
-  /** Retries fn with back-off until it succeeds or the agent stops trying to connect. */
+  /** Retries fn with back-off until it succeeds, or rethrows once the agent is dead or cut off. */
   private async retry<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        if (this.state === 'dead' || this.state === 'partitioned' || attempt >= 8) throw e;
+        if (this.state === 'dead' || this.state === 'partitioned') throw e;
+        if (attempt === 3) console.warn(`[agent ${this.nodeName}] still retrying: ${e instanceof Error ? e.message : String(e)}`);
         await this.timers.sleep(Math.min(200 * 2 ** attempt, 5000));
       }
     }

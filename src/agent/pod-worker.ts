@@ -7,13 +7,12 @@
 // sync() only decides and dispatches; runtime calls run in the background and call
 // back, so a slow start never blocks a deletion. Every delay is an entry in the agent's
 // timer queue.
+import { createHash } from 'node:crypto';
 import { timestamp, type KubeObject } from '../api/object.js';
 import { Prober, PROBE_LABEL, withTimeout, type ProbeResult, type ProbeType } from './probes.js';
 import { isSidecar, podConditions, podHostname, podPhase, terminalStatuses, type ContainerStatus, type Terminated } from './pod-status.js';
 import type { ContainerExit, ContainerRuntime, HandlerRequest } from './runtime/runtime.js';
-import type { Cancel, TimerQueue } from './timers.js';
-import { formatDuration } from './timers.js';
-import { createHash } from 'node:crypto';
+import { formatDuration, type Cancel, type TimerQueue } from './timers.js';
 
 type Obj = Record<string, any>;
 
@@ -57,11 +56,12 @@ interface Container {
   id?: string;
   startedAt?: string;
   running: boolean;
-  /** how the current instance ended */
+  /** how the current instance ended, and when (to the millisecond, for the back-off) */
   exited?: Terminated;
-  /** how the previous instance ended (lastState) */
+  exitedAt?: number;
+  /** how the previous instance ended (lastState while a new one starts or runs) */
   lastTerminated?: Terminated;
-  /** shown instead of the terminated state while a restart waits (CrashLoopBackOff) */
+  /** shown while a restart waits out its back-off, with `exited` as lastState */
   waiting?: { reason: string; message: string };
   instances: number;
   restartCount: number;
@@ -144,6 +144,7 @@ export class PodWorker {
       c.restartCount = s.restartCount ?? 0;
       c.imageID = s.imageID ?? '';
       const ended = s.state?.terminated;
+      c.exitedAt = Date.now();
       if (c.init && !c.sidecar && ended?.exitCode === 0) c.exited = { ...ended };
       else c.exited = { exitCode: 255, reason: 'Unknown', startedAt: s.state?.running?.startedAt ?? ended?.startedAt, finishedAt: timestamp(), containerID: s.containerID };
     }
@@ -360,12 +361,10 @@ export class PodWorker {
   private startOrRestart(c: Container): void {
     if (!c.exited) return this.startContainer(c);
     const now = Date.now();
-    const finished = Date.parse(c.exited.finishedAt ?? '') || now;
+    const finished = c.exitedAt ?? now;
     if (c.backOff && finished - c.backOff.updatedAt > 2 * this.host.backOff.maxMs) c.backOff = undefined;
     if (c.backOff && now - finished < c.backOff.periodMs) {
       const period = formatDuration(c.backOff.periodMs);
-      c.lastTerminated = c.exited;
-      c.exited = undefined;
       c.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${period} restarting failed container=${c.name} pod=${this.podFullName()}` };
       this.host.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.podFullName()}`);
       c.wake = this.host.timers.after(finished + c.backOff.periodMs - now, () => {
@@ -416,6 +415,7 @@ export class PodWorker {
         const now = timestamp();
         c.instances++;
         c.exited = { exitCode: 128, reason: 'StartError', message: errorText(e), finishedAt: now };
+        c.exitedAt = Date.now();
         this.host.event(this.pod, 'Warning', 'Failed', `Error: ${errorText(e)}`);
       },
     ).finally(() => {
@@ -438,6 +438,7 @@ export class PodWorker {
       finishedAt: timestamp(exit.finishedAt),
       containerID: this.containerID(id),
     };
+    c.exitedAt = exit.finishedAt.getTime();
     if (exit.signal) c.exited.signal = exit.signal;
     if (exit.message) c.exited.message = exit.message;
     this.changed();
@@ -542,6 +543,8 @@ export class PodWorker {
     for (const c of this.all()) {
       c.wake?.();
       c.wake = undefined;
+      // nothing restarts any more: a container waiting out a back-off shows how it ended
+      if (c.exited) c.waiting = undefined;
       this.stopProbes(c);
     }
     this.sandboxWake?.();
@@ -586,14 +589,17 @@ export class PodWorker {
   private containerStatus(c: Container): ContainerStatus {
     const hasInits = this.inits.length > 0;
     let state: ContainerStatus['state'];
+    let last = c.lastTerminated;
     if (c.running) state = { running: { startedAt: c.startedAt! } };
-    else if (c.waiting) state = { waiting: { ...c.waiting } };
-    else if (c.exited) state = { terminated: { ...c.exited } };
+    else if (c.waiting) {
+      state = { waiting: { ...c.waiting } };
+      last = c.exited;
+    } else if (c.exited) state = { terminated: { ...c.exited } };
     else state = { waiting: { reason: hasInits && !c.init && c.instances === 0 ? 'PodInitializing' : 'ContainerCreating' } };
     const s: ContainerStatus = {
       name: c.name,
       state,
-      lastState: c.lastTerminated ? { terminated: { ...c.lastTerminated } } : {},
+      lastState: last ? { terminated: { ...last } } : {},
       ready: this.isReady(c),
       restartCount: c.restartCount,
       image: c.spec.image,

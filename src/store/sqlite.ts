@@ -4,11 +4,16 @@
 // live watch events never touch SQLite; only historical lists and old watch replays do.
 //
 // Writes are group-committed: everything requested before the event loop next reaches its
-// check phase shares one transaction and therefore one fsync.
+// check phase shares one transaction. A file store then makes the WAL durable with an fdatasync
+// on libuv's thread pool instead of inside the commit, so the event loop keeps serving requests
+// while the disk works; every transaction committed while one sync runs shares the next.
+// Nothing is acknowledged, readable or sent to watchers before its sync completes.
 //
 // Compaction to C follows etcd: the state at C and later stays listable, watches may start
 // after C; anything older fails with CompactedError.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   CompactedError,
@@ -65,6 +70,14 @@ interface QueuedWrite {
   reject(err: Error): void;
 }
 
+/** One committed transaction, held back until the WAL is on disk. */
+interface Commit {
+  batch: QueuedWrite[];
+  outcomes: (KeyValue | Error)[];
+  events: StoreEvent[];
+  staged: Map<string, KeyValue | null>;
+}
+
 interface LogRow {
   rev: number;
   key: string;
@@ -104,7 +117,19 @@ export class SqliteStore implements Store {
    */
   private sortedKeys: string[] = [];
   private readonly reshaped = new Set<string>();
+  /** the newest revision that is durable, readable and published */
   private rev = 0;
+  /** the newest revision committed to SQLite (ahead of `rev` while a sync is pending) */
+  private committedRev = 0;
+  /** per key, the newest value committed but not yet durable: later writes check against it */
+  private readonly undurable = new Map<string, KeyValue | null>();
+  private unsynced: Commit[] = [];
+  private syncing: { commits: Commit[]; done: Promise<void> } | undefined;
+  /** the WAL's descriptor; undefined when commits are synchronous (in-memory, non-WAL) */
+  private walFd: number | undefined;
+  private walPending = false;
+  /** set when a sync failed: the log may hold writes the memory does not, so writing stops */
+  private broken: Error | undefined;
   private compacted = 0;
   private readonly recent: EventRing;
   private watches: ActiveWatch[] = [];
@@ -130,14 +155,18 @@ export class SqliteStore implements Store {
     const db = new Database(path, { timeout: 500 });
     this.database = db;
     try {
+      let wal = false;
       if (path !== ':memory:' && path !== '') {
         // One process owns the file: a second store on it would serve a stale in-memory copy.
         // Exclusive locking also lets WAL run without the shared-memory index.
         db.pragma('locking_mode = EXCLUSIVE');
-        db.pragma('journal_mode = WAL');
+        wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
       }
-      // FULL: a commit is on disk (WAL fsync'd) before the write is acknowledged.
-      db.pragma('synchronous = FULL');
+      // A write is on disk before it is acknowledged. With WAL, NORMAL leaves the per-commit
+      // WAL sync to flush() (which does what FULL would, off the event loop); checkpoints still
+      // sync inside SQLite. Without WAL, FULL syncs inside the commit.
+      db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
+      this.walPending = wal;
       this.initSchema();
       this.loadState();
     } catch (err) {
@@ -180,7 +209,7 @@ export class SqliteStore implements Store {
       `SELECT l.rev, l.key, l.created, l.deleted, l.value,
               l.prev_rev, p.value AS prev_value, p.created AS prev_created
        FROM log l LEFT JOIN log p ON p.rev = l.prev_rev
-       WHERE l.rev > ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
+       WHERE l.rev > ? AND l.rev <= ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
     );
     this.sweepBoundary = db.prepare('SELECT rev FROM log WHERE rev > ? ORDER BY rev LIMIT 1 OFFSET ?');
     this.dropSuperseded = db.prepare(
@@ -291,6 +320,19 @@ export class SqliteStore implements Store {
     this.flush();
     this.closed = true;
     clearInterval(this.compactTimer);
+    // the descriptor must outlive a sync still running on the thread pool
+    if (this.syncing) await this.syncing.done;
+    if (this.unsynced.length && !this.broken) {
+      const commits = this.unsynced;
+      this.unsynced = [];
+      try {
+        fs.fdatasyncSync(this.walFd!);
+        this.settleSynced(commits);
+      } catch (err) {
+        this.failSync(err as Error, commits);
+      }
+    }
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
     for (const w of this.watches) w.stopped = true;
     this.watches = [];
     this.database.close();
@@ -327,6 +369,7 @@ export class SqliteStore implements Store {
     );
     const maxRev = (db.prepare('SELECT MAX(rev) AS rev FROM log').get() as { rev: number | null }).rev;
     this.rev = Math.max(maxRev ?? 0, meta.get('revision') ?? 0);
+    this.committedRev = this.rev;
     this.compacted = meta.get('compacted') ?? 0;
 
     const rows = db
@@ -356,7 +399,8 @@ export class SqliteStore implements Store {
   }
 
   private readEvents(prefix: string, afterRevision: number): StoreEvent[] {
-    const rows = this.selectEventsAfter.all(afterRevision, prefix, prefixEnd(prefix)) as EventRow[];
+    // rows past `rev` are not durable yet: they arrive through publish() once they are
+    const rows = this.selectEventsAfter.all(afterRevision, this.rev, prefix, prefixEnd(prefix)) as EventRow[];
     return rows.map((r) => {
       const prev =
         r.prev_rev !== null && r.prev_value !== null
@@ -368,13 +412,14 @@ export class SqliteStore implements Store {
 
   private enqueue(op: WriteOp): Promise<KeyValue> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       this.flushHandle ??= setImmediate(() => this.flush());
     });
   }
 
-  /** Commits every queued write in one transaction, then tells watchers and callers. */
+  /** Commits every queued write in one transaction; callers and watchers hear once it is durable. */
   private flush(): void {
     clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
@@ -382,13 +427,15 @@ export class SqliteStore implements Store {
     this.queue = [];
     if (batch.length === 0) return;
 
-    // Preconditions see the batch's own earlier writes, exactly as if run one by one.
+    // Preconditions see every earlier write, durable or not, exactly as if run one by one.
     const staged = new Map<string, KeyValue | null>();
-    const lookup = (key: string) =>
-      staged.has(key) ? (staged.get(key) ?? undefined) : this.current.get(key);
+    const lookup = (key: string) => {
+      const v = staged.has(key) ? staged.get(key) : this.undurable.has(key) ? this.undurable.get(key) : this.current.get(key);
+      return v ?? undefined;
+    };
     const outcomes: (KeyValue | Error)[] = [];
     const events: StoreEvent[] = [];
-    let rev = this.rev;
+    let rev = this.committedRev;
     for (const { op } of batch) {
       const existing = lookup(op.key);
       const refused = checkPrecondition(op, existing);
@@ -417,7 +464,68 @@ export class SqliteStore implements Store {
       }
       this.stats.transactions++;
       this.stats.writes += events.length;
-      this.rev = rev;
+      this.committedRev = rev;
+    }
+    const commit: Commit = { batch, outcomes, events, staged };
+    if (this.walPending) this.openWal();
+    // Refusals wait too: they may rest on writes not yet durable.
+    if (this.walFd === undefined || (events.length === 0 && !this.syncing && !this.unsynced.length)) {
+      this.settle(commit);
+      return;
+    }
+    for (const [key, value] of staged) this.undurable.set(key, value);
+    this.unsynced.push(commit);
+    this.sync();
+  }
+
+  /** SQLite creates the WAL with the first commit; from then on the store syncs it itself. */
+  private openWal(): void {
+    const walPath = this.database.name + '-wal';
+    if (!fs.existsSync(walPath)) return;
+    this.walPending = false;
+    this.walFd = fs.openSync(walPath, 'r+');
+    // what SQLite does for a new WAL under FULL: its directory entry is durable too
+    const dir = fs.openSync(path.dirname(walPath), 'r');
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+  }
+
+  private sync(): void {
+    if (this.syncing || !this.unsynced.length || this.closed) return;
+    const commits = this.unsynced;
+    this.unsynced = [];
+    const done = new Promise<void>((resolve) => {
+      fs.fdatasync(this.walFd!, (err) => {
+        this.syncing = undefined;
+        if (err) this.failSync(err, commits);
+        else this.settleSynced(commits);
+        resolve();
+        this.sync();
+      });
+    });
+    this.syncing = { commits, done };
+  }
+
+  private settleSynced(commits: Commit[]): void {
+    for (const c of commits) this.settle(c);
+    this.undurable.clear();
+    for (const c of this.unsynced) for (const [key, value] of c.staged) this.undurable.set(key, value);
+  }
+
+  private failSync(err: Error, commits: Commit[]): void {
+    this.broken = new Error(`store sync failed, writes are refused until restart: ${err.message}`, { cause: err });
+    for (const c of [...commits, ...this.unsynced]) for (const w of c.batch) w.reject(this.broken);
+    this.unsynced = [];
+    this.undurable.clear();
+  }
+
+  /** Makes a commit visible: memory, event cache, watchers, then the callers. */
+  private settle({ batch, outcomes, events, staged }: Commit): void {
+    if (events.length > 0) {
+      this.rev = events[events.length - 1]!.revision;
       this.applyToMemory(staged);
       for (const e of events) this.recent.push(e);
       this.publish(events);

@@ -74,7 +74,9 @@ describe('petset up lifecycle', () => {
       }
     };
     const workers = Array.from({ length: 16 }, worker);
-    await new Promise((r) => setTimeout(r, 700));
+    // kill it mid-burst, once a good number of writes has been acknowledged
+    const deadline = Date.now() + 15_000;
+    while (acknowledged.length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     killed = true;
     c1.proc.kill('SIGKILL');
     await Promise.all(workers);

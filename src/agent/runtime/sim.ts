@@ -2,6 +2,9 @@
 // test can run thousands of pods in one process and a failure drill can script exactly
 // how a container behaves. Behaviour is data, in kwok's manner: per-node defaults,
 // overridden per pod by annotations, overridden per container by a ".<container>" suffix.
+// Annotations are read when they matter (a start, a probe, a stop), so annotating a
+// running pod changes what happens next: `kubectl annotate pod web-0
+// petset.io/sim-ready=false --overwrite` breaks its readiness probe.
 //
 // Settings (annotation `petset.io/sim-<key>` on the pod, `petset.io/sim-<key>.<container>`
 // for one container, or `<key>` in the node's defaults):
@@ -57,11 +60,12 @@ interface SimSandbox {
   containers: Set<string>;
   /** starts that have not finished yet, so removal can fail them */
   pendingStarts: Set<() => void>;
+  /** instances per container name, oldest first: only the last two are kept (for logs --previous) */
+  history: Map<string, string[]>;
 }
 
 interface SimContainer {
   id: string;
-  sandbox: SimSandbox;
   name: string;
   settings: (key: string) => string | undefined;
   startedAt: Date;
@@ -101,7 +105,7 @@ export class SimRuntime implements ContainerRuntime {
 
   async createSandbox(req: SandboxRequest): Promise<string> {
     const id = newId();
-    this.sandboxes.set(id, { podUid: req.pod.metadata.uid ?? '', pod: req.pod, ip: req.ip, containers: new Set(), pendingStarts: new Set() });
+    this.sandboxes.set(id, { podUid: req.pod.metadata.uid ?? '', pod: req.pod, ip: req.ip, containers: new Set(), pendingStarts: new Set(), history: new Map() });
     return id;
   }
 
@@ -209,7 +213,6 @@ export class SimRuntime implements ContainerRuntime {
     const name: string = req.container.name;
     const c: SimContainer = {
       id: newId(),
-      sandbox: sb,
       name,
       settings,
       startedAt: new Date(),
@@ -222,6 +225,14 @@ export class SimRuntime implements ContainerRuntime {
     };
     this.containers.set(c.id, c);
     sb.containers.add(c.id);
+    const history = sb.history.get(name) ?? [];
+    history.push(c.id);
+    sb.history.set(name, history);
+    for (const old of history.splice(0, Math.max(0, history.length - 2))) {
+      const gone = this.containers.get(old);
+      if (gone) this.forget(gone);
+      sb.containers.delete(old);
+    }
     const instanceKey = `${sb.podUid}/${name}`;
     const instance = (this.instances.get(instanceKey) ?? 0) + 1;
     this.instances.set(instanceKey, instance);

@@ -113,14 +113,11 @@ describe('StatefulSet controller against the API server', () => {
   });
 
   it('scales down from the top and rolls out a template change', async () => {
-    const scaled = await sets().get('web');
-    scaled.spec.replicas = 1;
-    await sets().update(scaled);
+    // patches, not get+update: the controller writes status at the same time
+    await sets().patch('web', { spec: { replicas: 1 } }, 'merge');
     await eventually('scale down', async () => (await podNames()).join() === 'web-0');
 
-    const set = await sets().get('web');
-    set.spec.template.spec.containers[0].image = 'nginx:1.28';
-    await sets().update(set);
+    await sets().patch('web', [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'nginx:1.28' }], 'json');
     const pod = await eventually('replacement', async () => {
       const p = await pods()
         .get('web-0')

@@ -227,7 +227,7 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     assert.deepEqual(watcher.names('ADDED'), ['web-0', 'web-1', 'web-2']);
 
     await patchSet(ns, { replicas: 0 });
-    await waitForPods(ns, []);
+    await waitFor(() => watcher.names('DELETED').length === 3, 8000, 'three deletions');
     assert.deepEqual(watcher.names('DELETED'), ['web-2', 'web-1', 'web-0']);
     const s = await waitForStatus(ns, (st) => st.replicas === 0, 'status.replicas 0');
     assert.equal(s.readyReplicas, undefined);
@@ -265,7 +265,7 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     await holds('scale-down halts while pods are unready', async () => (await podNames(ns)).length === 3);
     // Each pod that turns healthy may release the top one at once: it is gone before we get to it.
     for (const name of ['web-0', 'web-1', 'web-2']) await setReady(ns, name).catch((e) => assert.ok(isApiError(e, 'NotFound')));
-    await waitForPods(ns, []);
+    await waitFor(() => watcher.names('DELETED').length === 3, 8000, 'three deletions');
     assert.deepEqual(watcher.names('DELETED'), ['web-2', 'web-1', 'web-0']);
     watcher.stop();
   });
@@ -291,19 +291,27 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     assert.match(original, REVISION_NAME);
     assert.deepEqual(Object.values(await podRevisions(ns)), [original, original, original]);
 
-    const deletedBefore = watcher.seen.filter((e) => e.type === 'DELETED').length;
+    // As upstream's e2e does: web-1 unready holds the roll-out, so the in-between state can be seen.
+    const deletions = () => watcher.seen.filter((e) => e.type === 'DELETED').map((e) => e.name);
+    await setReady(ns, 'web-1', false);
     await setImage(ns, 'nginx:1.28');
-    const updated = await waitForRolledOut(ns, 3);
-    const next = updated.updateRevision as string;
+    const pending = await waitForStatus(ns, (s) => s.updateRevision !== original, 'new revision');
+    const next = pending.updateRevision as string;
     assert.match(next, REVISION_NAME);
-    assert.notEqual(next, original);
-    const replaced = watcher.seen.filter((e) => e.type === 'DELETED').slice(deletedBefore).map((e) => e.name);
-    assert.deepEqual(replaced, ['web-2', 'web-1', 'web-0'], 'one at a time, highest ordinal first');
+    assert.equal(pending.currentRevision, original);
+    await holds('no pod is replaced while web-1 is unready', async () => deletions().length === 0, 200);
+    await setReady(ns, 'web-1');
+    await waitForRolledOut(ns, 3);
+    await waitFor(() => deletions().length === 3, 8000, 'three replacements');
+    assert.deepEqual(deletions(), ['web-2', 'web-1', 'web-0'], 'one at a time, highest ordinal first');
     assert.deepEqual(Object.values(await podImages(ns)), ['nginx:1.28', 'nginx:1.28', 'nginx:1.28']);
+    assert.deepEqual(Object.values(await podRevisions(ns)), [next, next, next]);
 
+    await setReady(ns, 'web-1', false);
     await setImage(ns, 'nginx:1.27');
     const rolling = await waitForStatus(ns, (s) => s.updateRevision === original, 'rollback observed');
     assert.equal(rolling.currentRevision, next, 'prior revision stays current while rolling back');
+    await setReady(ns, 'web-1');
     const back = await waitForRolledOut(ns, 3);
     assert.equal(back.currentRevision, original);
     assert.deepEqual(Object.values(await podRevisions(ns)), [original, original, original]);
@@ -338,9 +346,14 @@ describe('StatefulSet integration (API server + controller manager)', () => {
     assert.equal((await podImages(ns))['web-2'], 'nginx:1.28');
 
     // A pod deleted below the partition comes back at the current revision, above it at the update revision.
+    const uidOf = async (name: string) => (await client.pods(ns).get(name)).metadata.uid;
+    const gone = [await uidOf('web-0'), await uidOf('web-2')];
     await client.pods(ns).delete('web-0', { gracePeriodSeconds: 0 });
     await client.pods(ns).delete('web-2', { gracePeriodSeconds: 0 });
-    await waitFor(async () => watcher.seen.filter((e) => e.type === 'ADDED' && (e.name === 'web-0' || e.name === 'web-2')).length >= 4, 8000, 'recreations');
+    await waitFor(async () => {
+      const uids = (await client.pods(ns).list()).items.map((p) => p.metadata.uid);
+      return uids.length === 3 && !uids.some((u) => gone.includes(u));
+    }, 8000, 'web-0 and web-2 recreated');
     await expect(2);
     assert.deepEqual(await podImages(ns), { 'web-0': 'nginx:1.27', 'web-1': 'nginx:1.27', 'web-2': 'nginx:1.28' });
 
