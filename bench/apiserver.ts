@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,19 +71,76 @@ function rssMB(pid: number): number {
   return kb / 1024;
 }
 
-function request(r: Running, agent: https.Agent, method: string, p: string, body?: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${r.url}${p}`,
-      { method, ca: r.ca, agent, headers: { Authorization: `Bearer ${r.token}`, 'Content-Type': 'application/json' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/**
+ * One keep-alive HTTPS connection that speaks just enough HTTP/1.1 for load generation:
+ * pre-built request bytes out, one response (with Content-Length) at a time back. The load
+ * generator shares the two cores with the server, so it must cost far less than a request.
+ */
+class Connection {
+  private waiting: { resolve(status: number): void; reject(err: Error): void } | undefined;
+  private buffered: Buffer | undefined;
+
+  private constructor(readonly socket: tls.TLSSocket) {
+    socket.setNoDelay(true);
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  static open(r: Running): Promise<Connection> {
+    const { hostname, port } = new URL(r.url);
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: hostname, port: Number(port), ca: r.ca }, () => {
+        socket.off('error', reject);
+        resolve(new Connection(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends a request and resolves with the response's status code once its body is in. */
+  send(request: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      if (!this.socket.listenerCount('data')) this.socket.on('data', (d: Buffer) => this.onData(d));
+      this.socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    const buf = this.buffered ? Buffer.concat([this.buffered, d]) : d;
+    const headEnd = buf.indexOf('\r\n\r\n');
+    const head = headEnd < 0 ? '' : buf.toString('latin1', 0, headEnd);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    const total = length ? headEnd + 4 + Number(length[1]) : Infinity;
+    if (headEnd >= 0 && !length) return this.fail(new Error(`response without Content-Length: ${head}`));
+    if (buf.length < total) {
+      this.buffered = buf;
+      return;
+    }
+    this.buffered = buf.length > total ? buf.subarray(total) : undefined;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve(Number(head.slice(9, 12)));
+  }
+
+  private fail(err: Error): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(err);
+  }
+}
+
+function requestBytes(r: Running, method: string, p: string, body?: unknown): Buffer {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const host = new URL(r.url).host;
+  return Buffer.from(
+    `${method} ${p} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${r.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+  );
 }
 
 export const apiserverScenarios: Scenario[] = [
@@ -108,25 +166,31 @@ export const apiserverScenarios: Scenario[] = [
     name: 'apiserver-create-throughput',
     async run(report) {
       const r = await startUp();
-      const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+      const clients = 16;
+      const total = 6000;
+      const conns: Connection[] = [];
       try {
-        const total = 6000;
-        let next = 0;
+        conns.push(...(await Promise.all(Array.from({ length: clients }, () => Connection.open(r)))));
+        const path = '/api/v1/namespaces/default/configmaps';
         // warm the connections first
-        await Promise.all(Array.from({ length: 16 }, (_, i) => request(r, agent, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `warm-${i}` } })));
+        await Promise.all(conns.map((c, i) => c.send(requestBytes(r, 'POST', path, { metadata: { name: `warm-${i}` } }))));
+        const requests = Array.from({ length: total }, (_, n) =>
+          requestBytes(r, 'POST', path, { metadata: { name: `cm-${n}` }, data: { n: String(n) } }),
+        );
+        let next = 0;
         const t0 = performance.now();
-        const worker = async () => {
-          while (next < total) {
-            const n = next++;
-            const code = await request(r, agent, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `cm-${n}` }, data: { n: String(n) } });
-            if (code !== 201) throw new Error(`create answered ${code}`);
-          }
-        };
-        await Promise.all(Array.from({ length: 16 }, worker));
+        await Promise.all(
+          conns.map(async (c) => {
+            while (next < total) {
+              const code = await c.send(requests[next++]);
+              if (code !== 201) throw new Error(`create answered ${code}`);
+            }
+          }),
+        );
         const secs = (performance.now() - t0) / 1000;
         report({ name: 'create_throughput_16_clients', value: total / secs, unit: 'objects/s', goal: '>= 3000 objects/s' });
       } finally {
-        agent.destroy();
+        for (const c of conns) c.close();
         await r.stop();
       }
     },
@@ -137,61 +201,73 @@ export const apiserverScenarios: Scenario[] = [
       const r = await startUp();
       const watchers = 100;
       const events = 200;
+      const path = '/api/v1/namespaces/default/configmaps';
       const sentAt = new Map<string, number>();
-      const latencies: number[] = [];
-      const agent = new https.Agent({ keepAlive: true, maxSockets: watchers + 4 });
-      const reqs: import('node:http').ClientRequest[] = [];
+      // What each watcher received and when. Parsing waits until the end, so that it never
+      // delays the next watcher's socket.
+      const received: Array<Array<{ at: number; data: Buffer }>> = [];
+      const conns: Connection[] = [];
       try {
         await Promise.all(
-          Array.from(
-            { length: watchers },
-            () =>
-              new Promise<void>((resolve, reject) => {
-                const req = https.get(
-                  `${r.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1`,
-                  { ca: r.ca, agent, headers: { Authorization: `Bearer ${r.token}` } },
-                  (res) => {
-                    let buf = '';
-                    res.setEncoding('utf8');
-                    res.on('data', (chunk: string) => {
-                      const now = performance.now();
-                      buf += chunk;
-                      let nl: number;
-                      while ((nl = buf.indexOf('\n')) >= 0) {
-                        const line = buf.slice(0, nl);
-                        buf = buf.slice(nl + 1);
-                        const ev = JSON.parse(line);
-                        const t = sentAt.get(ev.object?.metadata?.name);
-                        if (t !== undefined && ev.type === 'ADDED') latencies.push(now - t);
-                      }
-                    });
-                    resolve();
-                  },
-                );
-                req.on('error', reject);
-                reqs.push(req);
-              }),
-          ),
+          Array.from({ length: watchers }, async () => {
+            const c = await Connection.open(r);
+            conns.push(c);
+            const chunks: Array<{ at: number; data: Buffer }> = [];
+            received.push(chunks);
+            await new Promise<void>((resolve) => {
+              c.socket.on('data', (data: Buffer) => {
+                chunks.push({ at: performance.now(), data });
+                if (chunks.length === 1) resolve(); // the response head: the watch is registered
+              });
+              c.socket.write(requestBytes(r, 'GET', `${path}?watch=true&resourceVersion=1`));
+            });
+          }),
         );
-        const writer = new https.Agent({ keepAlive: true, maxSockets: 1 });
+        const writer = await Connection.open(r);
+        conns.push(writer);
+        const creates = Array.from({ length: events }, (_, i) => requestBytes(r, 'POST', path, { metadata: { name: `w-${i}` } }));
         for (let i = 0; i < events; i++) {
-          const name = `w-${i}`;
-          sentAt.set(name, performance.now());
-          await request(r, writer, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name } });
+          sentAt.set(`w-${i}`, performance.now());
+          const code = await writer.send(creates[i]);
+          if (code !== 201) throw new Error(`create answered ${code}`);
           await new Promise((res) => setTimeout(res, 5));
         }
+        const latencies: number[] = [];
         const deadline = Date.now() + 10_000;
-        while (latencies.length < watchers * events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-        writer.destroy();
+        for (;;) {
+          await new Promise((res) => setTimeout(res, 50));
+          latencies.length = 0;
+          for (const chunks of received) latencies.push(...addedLatencies(chunks, sentAt));
+          if (latencies.length >= watchers * events || Date.now() > deadline) break;
+        }
         latencies.sort((a, b) => a - b);
         report({ name: 'watch_fanout_100_p50', value: percentile(latencies, 50), unit: 'ms' });
         report({ name: 'watch_fanout_100_p99', value: percentile(latencies, 99), unit: 'ms', goal: 'p99 < 10 ms' });
         report({ name: 'watch_fanout_100_delivered', value: latencies.length / (watchers * events), unit: 'fraction' });
       } finally {
-        for (const q of reqs) q.destroy();
-        agent.destroy();
+        for (const c of conns) c.close();
         await r.stop();
       }
     },
   },
 ];
+
+/**
+ * For each ADDED event of an object in `sentAt`, the time from sending its create to the
+ * arrival of the bytes that completed the event line (chunked framing lines are skipped).
+ */
+function addedLatencies(chunks: Array<{ at: number; data: Buffer }>, sentAt: Map<string, number>): number[] {
+  const out: number[] = [];
+  let partial = '';
+  for (const { at, data } of chunks) {
+    const lines = (partial + data.toString('latin1')).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{"type"')) continue;
+      const ev = JSON.parse(line);
+      const sent = sentAt.get(ev.object?.metadata?.name);
+      if (sent !== undefined && ev.type === 'ADDED') out.push(at - sent);
+    }
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runScenarios, type Scenario } from './harness.js';
 import { apiserverScenarios } from './apiserver.js';
+import { statefulsetScenarios } from './statefulset.js';
 import { measureDurableWrite } from './store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,6 +21,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

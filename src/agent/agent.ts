@@ -13,7 +13,7 @@ import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { GatedTransport } from './gated-transport.js';
-import { HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, PodIPAllocator } from './network.js';
+import { HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from './network.js';
 import { machineCapacity, newNode, NODE_LEASE_NAMESPACE, nodeLabels, nodeLease, nodeStatus, nodeStatusDiffers, microTime, type NodeDescription } from './node-status.js';
 import { PodWorker, type BackOffSettings, type WorkerHost } from './pod-worker.js';
 import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js';
@@ -302,6 +302,9 @@ export class NodeAgent {
     // registered before: make sure our labels are there, and report at once (the node
     // lifecycle controller may have marked it unreachable meanwhile)
     const existing = await this.client.nodes().get(this.nodeName);
+    if (existing.spec?.podCIDR && existing.spec.podCIDR !== podCIDRFor(this.nodeIndex)) {
+      console.warn(`[agent ${this.nodeName}] the Node's podCIDR ${existing.spec.podCIDR} is not node index ${this.nodeIndex}'s ${podCIDRFor(this.nodeIndex)}`);
+    }
     const labels = nodeLabels(d);
     const missing = Object.entries(labels).filter(([k, v]) => existing.metadata.labels?.[k] !== v);
     this.node = missing.length ? await this.client.nodes().patch(this.nodeName, { metadata: { labels: Object.fromEntries(missing) } }) : existing;

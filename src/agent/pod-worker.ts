@@ -449,7 +449,7 @@ export class PodWorker {
     const result = await this.runHook(c, 'postStart', handler, this.graceSeconds() * 1000);
     if (result.ok || !c.running) return;
     this.host.event(this.pod, 'Warning', 'FailedPostStartHook', this.hookFailure(c, handler, result.output));
-    await this.killContainer(c, Date.now() + this.graceSeconds() * 1000, `Container ${c.name} failed startup hook, will be restarted`);
+    await this.killContainer(c, Date.now() + this.graceSeconds() * 1000, 'FailedPostStartHook');
   }
 
   private startProbes(c: Container, startedAt: number): void {
@@ -551,7 +551,12 @@ export class PodWorker {
     this.deadlineWake?.();
     const deadline = this.deadline();
     const inflight = [this.sandboxing, ...this.all().map((c) => c.starting)].filter(Boolean);
-    if (inflight.length) await Promise.race([Promise.allSettled(inflight), this.host.timers.sleep(Math.max(0, deadline - Date.now()))]);
+    if (inflight.length) {
+      let cancel: Cancel | undefined;
+      const timeUp = new Promise<void>((resolve) => (cancel = this.host.timers.after(deadline - Date.now(), resolve)));
+      await Promise.race([Promise.allSettled(inflight), timeUp]);
+      cancel?.();
+    }
     if (this.dead) return;
     const stopping = (c: Container) => this.killContainer(c, deadline, `Stopping container ${c.name}`);
     await Promise.all(this.regular.map(stopping));

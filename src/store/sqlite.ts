@@ -13,7 +13,7 @@
 // after C; anything older fails with CompactedError.
 
 import fs from 'node:fs';
-import path from 'node:path';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   CompactedError,
@@ -127,7 +127,6 @@ export class SqliteStore implements Store {
   private syncing: { commits: Commit[]; done: Promise<void> } | undefined;
   /** the WAL's descriptor; undefined when commits are synchronous (in-memory, non-WAL) */
   private walFd: number | undefined;
-  private walPending = false;
   /** set when a sync failed: the log may hold writes the memory does not, so writing stops */
   private broken: Error | undefined;
   private compacted = 0;
@@ -162,13 +161,16 @@ export class SqliteStore implements Store {
         db.pragma('locking_mode = EXCLUSIVE');
         wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
       }
-      // A write is on disk before it is acknowledged. With WAL, NORMAL leaves the per-commit
-      // WAL sync to flush() (which does what FULL would, off the event loop); checkpoints still
-      // sync inside SQLite. Without WAL, FULL syncs inside the commit.
-      db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
-      this.walPending = wal;
+      // FULL: a commit is on disk before the write is acknowledged.
+      db.pragma('synchronous = FULL');
       this.initSchema();
       this.loadState();
+      // Opening the schema created the WAL. From here on the store syncs it itself after each
+      // commit, exactly what FULL does but off the event loop; checkpoints still sync in SQLite.
+      if (wal && fs.existsSync(path + '-wal')) {
+        this.walFd = openDurably(path + '-wal');
+        db.pragma('synchronous = NORMAL');
+      }
     } catch (err) {
       db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -467,7 +469,6 @@ export class SqliteStore implements Store {
       this.committedRev = rev;
     }
     const commit: Commit = { batch, outcomes, events, staged };
-    if (this.walPending) this.openWal();
     // Refusals wait too: they may rest on writes not yet durable.
     if (this.walFd === undefined || (events.length === 0 && !this.syncing && !this.unsynced.length)) {
       this.settle(commit);
@@ -476,21 +477,6 @@ export class SqliteStore implements Store {
     for (const [key, value] of staged) this.undurable.set(key, value);
     this.unsynced.push(commit);
     this.sync();
-  }
-
-  /** SQLite creates the WAL with the first commit; from then on the store syncs it itself. */
-  private openWal(): void {
-    const walPath = this.database.name + '-wal';
-    if (!fs.existsSync(walPath)) return;
-    this.walPending = false;
-    this.walFd = fs.openSync(walPath, 'r+');
-    // what SQLite does for a new WAL under FULL: its directory entry is durable too
-    const dir = fs.openSync(path.dirname(walPath), 'r');
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
   }
 
   private sync(): void {
@@ -637,6 +623,18 @@ export class SqliteStore implements Store {
 function warnCompactionFailed(err: Error): void {
   // Not fatal: history just grows until a later compaction succeeds.
   process.emitWarning(`petset store: compaction failed: ${err.message}`);
+}
+
+/** Opens a file SQLite created, and makes its directory entry durable as SQLite does under FULL. */
+function openDurably(file: string): number {
+  const fd = fs.openSync(file, 'r+');
+  const dir = fs.openSync(dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+  return fd;
 }
 
 function checkPrecondition(op: WriteOp, existing: KeyValue | undefined): Error | undefined {

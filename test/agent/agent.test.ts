@@ -234,7 +234,7 @@ describe('node agent', () => {
     assert.equal(condition(done, 'Ready')?.reason, 'PodCompleted');
   });
 
-  it('keeps a pod unready while its readiness probe fails, and restarts on liveness failure', async () => {
+  it('gates readiness on startup and readiness probes, and restarts on liveness failure', async () => {
     await agentFor('node-probe');
     const probe = { exec: { command: ['true'] }, periodSeconds: 1, failureThreshold: 1 };
     await pods().create(
@@ -249,6 +249,15 @@ describe('node agent', () => {
         spec: { containers: [{ name: 'app', image: 'nginx:1.25', livenessProbe: probe }] },
       }),
     );
+    await pods().create(
+      pod('slowstart', 'node-probe', {
+        annotations: { 'petset.io/sim-startup': 'after 500ms' },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.25', startupProbe: { ...probe, failureThreshold: 3 }, readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }] },
+      }),
+    );
+    const starting = await podWhen('slowstart', (x) => container(x)?.state?.running, 'slowstart running');
+    assert.equal(container(starting)?.started, false, 'not started before the startup probe passes');
+    assert.equal(container(starting)?.ready, false);
     const running = await podWhen('unready', (x) => container(x)?.state?.running, 'running');
     assert.equal(running.status.phase, 'Running');
     await new Promise((r) => setTimeout(r, 1300));
@@ -263,6 +272,10 @@ describe('node agent', () => {
     await pods().patch('unready', { metadata: { annotations: { 'petset.io/sim-ready': 'true' } } });
     p = await podWhen('unready', ready, 'Ready after the probe was fixed', 3000);
     assert.equal(container(p)?.ready, true);
+
+    const started = await podWhen('slowstart', ready, 'slowstart Ready', 4000);
+    assert.equal(container(started)?.started, true);
+    assert.equal(container(started)?.restartCount, 0);
 
     const restarted = await podWhen('unlive', (x) => container(x)?.restartCount >= 1, 'a liveness restart', 4000);
     assert.equal(restarted.status.phase, 'Running');

@@ -121,6 +121,22 @@ export function resolveMaxUnavailable(value: unknown, replicas: number): number 
   return Math.max(1, n);
 }
 
+/** The replica slots: claimed pods, and in-memory pods for empty slots built on first use. */
+class Slots {
+  constructor(
+    private readonly pods: (KubeObject | undefined)[],
+    private readonly build: (index: number) => KubeObject,
+  ) {}
+
+  at(i: number): KubeObject {
+    return (this.pods[i] ??= this.build(i));
+  }
+
+  all(): KubeObject[] {
+    return this.pods.map((_, i) => this.at(i));
+  }
+}
+
 interface PodPass {
   batches: Unit[][];
   counts: Counts;
@@ -184,18 +200,23 @@ class PodSync {
       if (ordinal >= start && ordinal <= endOrdinal(set)) replicas[ordinal - start] = pod;
       else if (ordinal >= 0) condemned.push(pod);
     }
-    const slots = replicas.map((pod, i) => pod ?? this.newPod(start + i));
+    // Empty slots get their in-memory pod only when a step looks at it: building all of them
+    // on every pass made scaling up a large set quadratic. Not-created pods count for nothing
+    // and are always unavailable, so counting and the first-unavailable search need none.
+    const existing = replicas.filter((p): p is KubeObject => !!p);
+    const anySlotUnavailable = existing.length < n || existing.some((p) => this.unavailable(p));
+    const slots = new Slots([...replicas], (i) => this.newPod(start + i));
     condemned.sort((a, b) => ordinalOf(b) - ordinalOf(a));
-    const firstUnavailable =
-      slots.find((p) => this.unavailable(p)) ?? [...condemned].reverse().find((p) => this.unavailable(p));
+    // Only a condemned pod is ever compared against it, so a slot's identity is not needed.
+    const firstUnavailable = anySlotUnavailable ? undefined : [...condemned].reverse().find((p) => this.unavailable(p));
 
-    const pass: PodPass = { batches: [], counts: this.count([...slots, ...condemned]), rollingDeletes: 0 };
+    const pass: PodPass = { batches: [], counts: this.count([...existing, ...condemned]), rollingDeletes: 0 };
     if (set.metadata.deletionTimestamp) return { ...pass, counts: this.count(claimed) };
 
     // Replicas in ascending order; monotonic mode stops at the first slot that must wait.
     const replicaUnits: Unit[] = [];
-    for (const pod of slots) {
-      const { unit, stop } = this.processReplica(pod);
+    for (let i = 0; i < n; i++) {
+      const { unit, stop } = this.processReplica(slots.at(i));
       replicaUnits.push(unit);
       if (stop && this.monotonic) {
         pass.batches.push(...batchesFor(replicaUnits, true));
@@ -222,7 +243,8 @@ class PodSync {
     pass.batches.push(...batchesFor(condemnedUnits, this.monotonic));
 
     if (set.spec?.updateStrategy?.type === 'OnDelete') return pass;
-    const deletes = this.gates.maxUnavailableStatefulSet ? this.rollWithMaxUnavailable(slots) : this.roll(slots);
+    const all = slots.all();
+    const deletes = this.gates.maxUnavailableStatefulSet ? this.rollWithMaxUnavailable(all) : this.roll(all);
     pass.batches.push(...deletes.map((a) => [[a]]));
     pass.rollingDeletes = deletes.length;
     return pass;
