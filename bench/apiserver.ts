@@ -33,10 +33,16 @@ function get(url: string, opts: https.RequestOptions): Promise<number> {
   });
 }
 
+/**
+ * Node options for the server, e.g. PETSET_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile it under a scenario's load.
+ */
+const serverNodeArgs = (process.env.PETSET_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Spawns `petset up` on a fresh data directory and measures the time until /readyz answers ok. */
 export async function startUp(dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'petset-bench-'))): Promise<Running> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [bin, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -63,6 +69,12 @@ export async function startUp(dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'p
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/** CPU time (user + system) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 function rssMB(pid: number): number {
@@ -178,6 +190,9 @@ export const apiserverScenarios: Scenario[] = [
           requestBytes(r, 'POST', path, { metadata: { name: `cm-${n}` }, data: { n: String(n) } }),
         );
         let next = 0;
+        // CPU per object says more than throughput on a machine shared with other work
+        const serverCpu0 = cpuMs(r.proc.pid!);
+        const clientCpu0 = process.cpuUsage();
         const t0 = performance.now();
         await Promise.all(
           conns.map(async (c) => {
@@ -188,7 +203,10 @@ export const apiserverScenarios: Scenario[] = [
           }),
         );
         const secs = (performance.now() - t0) / 1000;
+        const clientCpu = process.cpuUsage(clientCpu0);
         report({ name: 'create_throughput_16_clients', value: total / secs, unit: 'objects/s', goal: '>= 3000 objects/s' });
+        report({ name: 'create_server_cpu', value: ((cpuMs(r.proc.pid!) - serverCpu0) * 1000) / total, unit: 'us/object' });
+        report({ name: 'create_client_cpu', value: (clientCpu.user + clientCpu.system) / total, unit: 'us/object' });
       } finally {
         for (const c of conns) c.close();
         await r.stop();
@@ -226,12 +244,14 @@ export const apiserverScenarios: Scenario[] = [
         const writer = await Connection.open(r);
         conns.push(writer);
         const creates = Array.from({ length: events }, (_, i) => requestBytes(r, 'POST', path, { metadata: { name: `w-${i}` } }));
+        const serverCpu0 = cpuMs(r.proc.pid!);
         for (let i = 0; i < events; i++) {
           sentAt.set(`w-${i}`, performance.now());
           const code = await writer.send(creates[i]);
           if (code !== 201) throw new Error(`create answered ${code}`);
           await new Promise((res) => setTimeout(res, 5));
         }
+        const serverCpu = cpuMs(r.proc.pid!) - serverCpu0;
         const latencies: number[] = [];
         const deadline = Date.now() + 10_000;
         for (;;) {
@@ -244,6 +264,7 @@ export const apiserverScenarios: Scenario[] = [
         report({ name: 'watch_fanout_100_p50', value: percentile(latencies, 50), unit: 'ms' });
         report({ name: 'watch_fanout_100_p99', value: percentile(latencies, 99), unit: 'ms', goal: 'p99 < 10 ms' });
         report({ name: 'watch_fanout_100_delivered', value: latencies.length / (watchers * events), unit: 'fraction' });
+        report({ name: 'watch_fanout_100_server_cpu', value: (serverCpu * 1000) / events, unit: 'us/event' });
       } finally {
         for (const c of conns) c.close();
         await r.stop();

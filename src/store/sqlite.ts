@@ -6,8 +6,8 @@
 // Writes are group-committed: everything requested before the event loop next reaches its
 // check phase shares one transaction. A file store then makes the WAL durable with an fdatasync
 // on libuv's thread pool instead of inside the commit, so the event loop keeps serving requests
-// while the disk works; every transaction committed while one sync runs shares the next.
-// Nothing is acknowledged, readable or sent to watchers before its sync completes.
+// while the disk works; writes requested meanwhile form the next transaction, committed when the
+// sync ends. Nothing is acknowledged, readable or sent to watchers before it is on disk.
 //
 // Compaction to C follows etcd: the state at C and later stays listable, watches may start
 // after C; anything older fails with CompactedError.
@@ -117,14 +117,10 @@ export class SqliteStore implements Store {
    */
   private sortedKeys: string[] = [];
   private readonly reshaped = new Set<string>();
-  /** the newest revision that is durable, readable and published */
+  /** the newest revision that is durable, readable and published (the log may be one commit ahead) */
   private rev = 0;
-  /** the newest revision committed to SQLite (ahead of `rev` while a sync is pending) */
-  private committedRev = 0;
-  /** per key, the newest value committed but not yet durable: later writes check against it */
-  private readonly undurable = new Map<string, KeyValue | null>();
-  private unsynced: Commit[] = [];
-  private syncing: { commits: Commit[]; done: Promise<void> } | undefined;
+  /** the WAL sync of the last commit, while it runs */
+  private syncing: Promise<void> | undefined;
   /** the WAL's descriptor; undefined when commits are synchronous (in-memory, non-WAL) */
   private walFd: number | undefined;
   /** set when a sync failed: the log may hold writes the memory does not, so writing stops */
@@ -319,22 +315,14 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
     this.closed = true;
     clearInterval(this.compactTimer);
-    // the descriptor must outlive a sync still running on the thread pool
-    if (this.syncing) await this.syncing.done;
-    if (this.unsynced.length && !this.broken) {
-      const commits = this.unsynced;
-      this.unsynced = [];
-      try {
-        fs.fdatasyncSync(this.walFd!);
-        this.settleSynced(commits);
-      } catch (err) {
-        this.failSync(err as Error, commits);
-      }
-    }
+    // writes already requested still commit; the descriptor outlives their syncs
+    await this.syncing;
+    this.flush();
+    await this.syncing;
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    if (process.env.PETSET_TMP_STATS) console.error("STATS", JSON.stringify(this.stats));
     for (const w of this.watches) w.stopped = true;
     this.watches = [];
     this.database.close();
@@ -371,7 +359,6 @@ export class SqliteStore implements Store {
     );
     const maxRev = (db.prepare('SELECT MAX(rev) AS rev FROM log').get() as { rev: number | null }).rev;
     this.rev = Math.max(maxRev ?? 0, meta.get('revision') ?? 0);
-    this.committedRev = this.rev;
     this.compacted = meta.get('compacted') ?? 0;
 
     const rows = db
@@ -417,7 +404,7 @@ export class SqliteStore implements Store {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      this.flushHandle ??= setImmediate(() => this.flush());
+      if (!this.syncing) this.flushHandle ??= setImmediate(() => this.flush());
     });
   }
 
@@ -429,15 +416,13 @@ export class SqliteStore implements Store {
     this.queue = [];
     if (batch.length === 0) return;
 
-    // Preconditions see every earlier write, durable or not, exactly as if run one by one.
+    // Preconditions see the batch's own earlier writes, exactly as if run one by one.
     const staged = new Map<string, KeyValue | null>();
-    const lookup = (key: string) => {
-      const v = staged.has(key) ? staged.get(key) : this.undurable.has(key) ? this.undurable.get(key) : this.current.get(key);
-      return v ?? undefined;
-    };
+    const lookup = (key: string) =>
+      staged.has(key) ? (staged.get(key) ?? undefined) : this.current.get(key);
     const outcomes: (KeyValue | Error)[] = [];
     const events: StoreEvent[] = [];
-    let rev = this.committedRev;
+    let rev = this.rev;
     for (const { op } of batch) {
       const existing = lookup(op.key);
       const refused = checkPrecondition(op, existing);
@@ -457,55 +442,39 @@ export class SqliteStore implements Store {
       outcomes.push(e.kv);
     }
 
-    if (events.length > 0) {
-      try {
-        this.commitRows(events);
-      } catch (err) {
-        for (const w of batch) w.reject(err as Error);
-        return;
-      }
-      this.stats.transactions++;
-      this.stats.writes += events.length;
-      this.committedRev = rev;
-    }
     const commit: Commit = { batch, outcomes, events, staged };
-    // Refusals wait too: they may rest on writes not yet durable.
-    if (this.walFd === undefined || (events.length === 0 && !this.syncing && !this.unsynced.length)) {
+    if (events.length === 0) {
       this.settle(commit);
       return;
     }
-    for (const [key, value] of staged) this.undurable.set(key, value);
-    this.unsynced.push(commit);
-    this.sync();
-  }
-
-  private sync(): void {
-    if (this.syncing || !this.unsynced.length || this.closed) return;
-    const commits = this.unsynced;
-    this.unsynced = [];
-    const done = new Promise<void>((resolve) => {
+    try {
+      this.commitRows(events);
+    } catch (err) {
+      for (const w of batch) w.reject(err as Error);
+      return;
+    }
+    this.stats.transactions++;
+    this.stats.writes += events.length;
+    if (this.walFd === undefined) {
+      this.settle(commit);
+      return;
+    }
+    this.syncing = new Promise((resolve) => {
       fs.fdatasync(this.walFd!, (err) => {
         this.syncing = undefined;
-        if (err) this.failSync(err, commits);
-        else this.settleSynced(commits);
+        if (err) this.failSync(err, batch);
+        else this.settle(commit);
         resolve();
-        this.sync();
+        if (!this.closed) this.flush();
       });
     });
-    this.syncing = { commits, done };
   }
 
-  private settleSynced(commits: Commit[]): void {
-    for (const c of commits) this.settle(c);
-    this.undurable.clear();
-    for (const c of this.unsynced) for (const [key, value] of c.staged) this.undurable.set(key, value);
-  }
-
-  private failSync(err: Error, commits: Commit[]): void {
+  /** The log may now hold a write the memory does not: refuse writing until a restart reloads it. */
+  private failSync(err: Error, batch: QueuedWrite[]): void {
     this.broken = new Error(`store sync failed, writes are refused until restart: ${err.message}`, { cause: err });
-    for (const c of [...commits, ...this.unsynced]) for (const w of c.batch) w.reject(this.broken);
-    this.unsynced = [];
-    this.undurable.clear();
+    for (const w of [...batch, ...this.queue]) w.reject(this.broken);
+    this.queue = [];
   }
 
   /** Makes a commit visible: memory, event cache, watchers, then the callers. */

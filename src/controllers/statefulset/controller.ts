@@ -1,10 +1,10 @@
 // The StatefulSet controller: informers on sets, pods, revisions and claims; a work queue of
 // set keys; each key reconciled by decide() and the plan performed through the client.
-import { ApiError } from '../../api/errors.js';
+import { ApiError, isApiError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import { controllerRef } from '../../api/object.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
-import { resources, type Client, type ResourceType } from '../../client/client.js';
+import { resources, type Client, type ResourceClient, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
@@ -21,6 +21,9 @@ export interface StatefulSetControllerOptions {
   /** the clock, in ms since the epoch */
   now?: () => number;
 }
+
+/** client-go's DefaultRetry for status writes: 5 steps */
+const STATUS_WRITE_ATTEMPTS = 5;
 
 const RESOURCE_BY_NAME: Record<ApiAction['resource'], ResourceType> = {
   pods: resources.pods,
@@ -134,6 +137,24 @@ export class StatefulSetController implements Controller {
     if (plan.requeueAfterSeconds) return { requeueAfter: plan.requeueAfterSeconds * 1000 };
   }
 
+  /**
+   * PUT /status; on a conflict the computed status goes onto the newest copy of the same set,
+   * as upstream retries it (someone else's write to the set does not make the status wrong).
+   */
+  private async writeStatus(rc: ResourceClient, set: KubeObject): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rc.updateStatus(set);
+        return;
+      } catch (e) {
+        if (!isApiError(e, 'Conflict') || attempt >= STATUS_WRITE_ATTEMPTS) throw e;
+      }
+      const fresh = await rc.get(set.metadata.name ?? '');
+      if (fresh.metadata.uid !== set.metadata.uid) return;
+      set = { ...fresh, status: set.status };
+    }
+  }
+
   private async call(client: Client, action: ApiAction): Promise<void> {
     const rc = client.resource(RESOURCE_BY_NAME[action.resource], action.namespace);
     switch (action.verb) {
@@ -144,8 +165,7 @@ export class StatefulSetController implements Controller {
         await rc.update(action.body);
         return;
       case 'updateStatus':
-        await rc.updateStatus(action.body);
-        return;
+        return this.writeStatus(rc, action.body);
       case 'patch':
         await rc.patch(action.name, action.patch, action.patchType);
         return;

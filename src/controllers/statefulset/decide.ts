@@ -2,7 +2,6 @@
 // revisions, pick revisions, then walk the replicas the way upstream's controller does and
 // return the writes it would attempt in this pass, in order, with the status it would write.
 import type { KubeObject } from '../../api/object.js';
-import { clone } from '../../api/object.js';
 import type { Action, Step, Unit } from './actions.js';
 import { sequential } from './actions.js';
 import { claimPods, claimRevisions, labelSelector } from './adoption.js';
@@ -24,7 +23,7 @@ import {
   startOrdinal,
 } from './identity.js';
 import type { RevisionChoice } from './revision.js';
-import { chooseRevisions, revisionsToTruncate, templateOf } from './revision.js';
+import { chooseRevisions, revisionsToTruncate, sharedTemplateOf } from './revision.js';
 
 /** Upstream's slow-start batches never grow beyond this. */
 export const MAX_BATCH_SIZE = 500;
@@ -355,7 +354,8 @@ function statusStep(set: KubeObject, s: Required<StatefulSetStatus>): Step {
       apiVersion: 'apps/v1',
       namespace: set.metadata.namespace ?? '',
       name: set.metadata.name ?? '',
-      body: { ...clone(set), status: encodeStatus(s) },
+      // The transport copies what it sends, so the cached set is not at risk.
+      body: { ...set, status: encodeStatus(s) },
     });
   }
   return sequential('status', 'continue', actions);
@@ -386,7 +386,7 @@ export function decide(input: SyncInput): Plan {
   const revisionClaim = claimRevisions(set, input.revisions, selector);
   const podClaim = claimPods(set, input.pods, selector);
   const choice = chooseRevisions(set, revisionClaim.claimed, input.revisions);
-  const templates = { current: templateOf(choice.current), update: templateOf(choice.update) };
+  const templates = { current: sharedTemplateOf(choice.current), update: sharedTemplateOf(choice.update) };
   const claimStep = sequential('claim', 'abort', [...revisionClaim.actions, ...podClaim.actions]);
   const revisionStep = sequential('revision', 'abort', revisionAction(set, choice));
   if (!templates.current || !templates.update) {

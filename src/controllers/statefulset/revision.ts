@@ -131,6 +131,20 @@ export function templateOf(revision: KubeObject): Record<string, any> | undefine
   return template;
 }
 
+const sharedTemplates = new WeakMap<object, Record<string, any>>();
+
+/** templateOf, remembered per revision: the caller must treat the answer as read-only. */
+export function sharedTemplateOf(revision: KubeObject): Record<string, any> | undefined {
+  const data = revision.data;
+  if (!isPlainObject(data)) return undefined;
+  let template = sharedTemplates.get(data);
+  if (!template) {
+    template = templateOf(revision);
+    if (template) sharedTemplates.set(data, template);
+  }
+  return template;
+}
+
 /* ---------- hashing and names ---------- */
 
 /** FNV-1 (multiply, then xor), 32 bits. */
@@ -195,6 +209,8 @@ export function newRevision(set: KubeObject, number: number, collisionCount: num
     data: JSON.parse(data),
     revision: number,
   };
+  // Re-encoding parsed canonical bytes gives the same bytes: spare the comparisons doing it.
+  encodings.set(revision.data, data);
   if (set.metadata.annotations && Object.keys(set.metadata.annotations).length) {
     revision.metadata.annotations = { ...set.metadata.annotations };
   }
