@@ -241,6 +241,15 @@ describe('storage with petset up', () => {
     const { pv, dir } = await boundVolume(c, 'www-web-0');
     assert.equal(pv.metadata.name, volumes[0].pv);
     assert.equal(fs.readFileSync(path.join(dir, 'index.html'), 'utf8'), 'web-0\n');
+
+    // scaling back up makes fresh, empty claims
+    await c.kubectl(['scale', 'sts', 'web', '--replicas=3']);
+    await waitReady(c, 'web', 3);
+    for (const i of [1, 2]) {
+      const fresh = await boundVolume(c, `www-web-${i}`);
+      assert.notEqual(fresh.pv.metadata.name, volumes[i].pv);
+      assert.deepEqual(fs.readdirSync(fresh.dir), []);
+    }
   });
 
   it('keeps a claim for a class that does not exist Pending, with an event', async () => {
@@ -358,5 +367,53 @@ spec:
     const loser = await getJson(c, 'pvc', loserName);
     assert.equal(loser.status.phase, 'Pending');
     assert.equal((await getJson(c, 'pv', 'shared')).spec.claimRef.name, winnerName);
+  });
+
+  it('gives an Available volume that two claims match to only one of them', async () => {
+    const staticDir = path.join(dataDir, 'volumes', 'static-spare');
+    fs.mkdirSync(staticDir, { recursive: true });
+    const claim = (name: string) => `---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: ${name}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual-match
+  resources:
+    requests:
+      storage: 1Gi
+`;
+    await c.kubectl(['apply', '-f', '-'], {
+      input: `apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: spare
+spec:
+  capacity:
+    storage: 1Gi
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual-match
+  hostPath:
+    path: ${staticDir}
+${claim('racer-a')}${claim('racer-b')}`,
+    });
+    const pv = await eventually(
+      async () => {
+        const v = await getJson(c, 'pv', 'spare');
+        return v.status.phase === 'Bound' ? v : undefined;
+      },
+      15_000,
+      'the volume bound',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const claims = await Promise.all(['racer-a', 'racer-b'].map((n) => getJson(c, 'pvc', n)));
+    const bound = claims.filter((p) => p.status.phase === 'Bound');
+    assert.equal(bound.length, 1, 'exactly one claim bound');
+    assert.equal(bound[0].spec.volumeName, 'spare');
+    assert.equal(pv.spec.claimRef.uid, bound[0].metadata.uid);
+    const other = claims.find((p) => p !== bound[0]);
+    assert.equal(other.status.phase, 'Pending');
+    assert.equal(other.spec.volumeName, undefined);
   });
 });
