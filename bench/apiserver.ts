@@ -245,6 +245,7 @@ export const apiserverScenarios: Scenario[] = [
         conns.push(writer);
         const creates = Array.from({ length: events }, (_, i) => requestBytes(r, 'POST', path, { metadata: { name: `w-${i}` } }));
         const serverCpu0 = cpuMs(r.proc.pid!);
+        const clientCpu0 = process.cpuUsage();
         for (let i = 0; i < events; i++) {
           sentAt.set(`w-${i}`, performance.now());
           const code = await writer.send(creates[i]);
@@ -252,6 +253,7 @@ export const apiserverScenarios: Scenario[] = [
           await new Promise((res) => setTimeout(res, 5));
         }
         const serverCpu = cpuMs(r.proc.pid!) - serverCpu0;
+        const clientCpu = process.cpuUsage(clientCpu0);
         const latencies: number[] = [];
         const deadline = Date.now() + 10_000;
         for (;;) {
@@ -265,6 +267,7 @@ export const apiserverScenarios: Scenario[] = [
         report({ name: 'watch_fanout_100_p99', value: percentile(latencies, 99), unit: 'ms', goal: 'p99 < 10 ms' });
         report({ name: 'watch_fanout_100_delivered', value: latencies.length / (watchers * events), unit: 'fraction' });
         report({ name: 'watch_fanout_100_server_cpu', value: (serverCpu * 1000) / events, unit: 'us/event' });
+        report({ name: 'watch_fanout_100_client_cpu', value: (clientCpu.user + clientCpu.system) / events, unit: 'us/event' });
       } finally {
         for (const c of conns) c.close();
         await r.stop();

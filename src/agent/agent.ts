@@ -20,6 +20,7 @@ import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js
 import { SimRuntime, type SimDefaults } from './runtime/sim.js';
 import { PodStatusWriter } from './status-writer.js';
 import { TimerQueue } from './timers.js';
+import { PodVolumes } from './volumes.js';
 
 export interface NodeAgentOptions {
   /** how to reach the API; the agent wraps its transport (for drills) */
@@ -49,8 +50,11 @@ export interface NodeAgentOptions {
   /**
    * Turns a pod's volumes into host directories before its sandbox is created; a throw
    * keeps the pod ContainerCreating with a FailedMount event, and it is retried.
+   * Default: claims through their bound volumes, emptyDirs under dataDir (see volumes.ts).
    */
   volumePaths?: (pod: KubeObject) => Promise<Record<string, string>>;
+  /** the node's own files (emptyDirs in <dataDir>/pods/<uid>); default: a new directory under the system temp dir, removed by stop() */
+  dataDir?: string;
   /** record Events (default true; scale runs may turn them off) */
   events?: boolean;
   /** pod status writes in flight at once (default 4) */
@@ -87,6 +91,7 @@ export class NodeAgent {
   private readonly bootID = randomUUID();
   private readonly backOff: BackOffSettings;
   private readonly workerHost: WorkerHost;
+  private readonly volumes: PodVolumes;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
@@ -95,6 +100,7 @@ export class NodeAgent {
     this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
     if (opts.events !== false) this.recorder = new EventRecorder(this.client, 'kubelet', { host: opts.nodeName });
     this.writer = new PodStatusWriter(this.client, this.timers, () => this.reporting(), { concurrency: opts.statusConcurrency, batchMs: opts.statusBatchMs });
+    this.volumes = new PodVolumes({ client: this.client, nodeName: opts.nodeName, dataDir: opts.dataDir });
     this.backOff = { initialMs: opts.backOff?.initialMs ?? 10_000, maxMs: opts.backOff?.maxMs ?? 300_000 };
     this.workerHost = this.makeWorkerHost();
   }
@@ -128,6 +134,7 @@ export class NodeAgent {
   /** Shuts the agent down; like a crash, its pods stop without telling the API. */
   async stop(): Promise<void> {
     this.crash();
+    await this.volumes.close();
   }
 
   /** Cuts the agent off from the API: pods keep running, nothing is reported. */
@@ -153,6 +160,14 @@ export class NodeAgent {
   /** Pods this agent runs (or is still stopping), by uid. */
   podUids(): string[] {
     return [...this.workers.keys()];
+  }
+
+  /** The pods whose sandboxes the runtime still holds, named by the worker that made them (the uid alone when none does). */
+  async runtimePods(): Promise<Array<{ namespace: string; name: string; uid: string }>> {
+    return (await this.runtime.listSandboxes()).map(({ podUid }) => {
+      const w = this.workers.get(podUid);
+      return { namespace: w?.namespace ?? '', name: w?.name ?? '', uid: podUid };
+    });
   }
 
   /** A container's output, for the pods/log subresource: the current instance, or the previous one. */
@@ -181,6 +196,9 @@ export class NodeAgent {
     }
     await Promise.all(stopping);
     if (this.state !== 'reconnecting') return;
+    await this.volumes
+      .removeOrphans(new Set([...listed.keys(), ...this.workers.keys()]))
+      .catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing directories of deleted pods: ${e instanceof Error ? e.message : String(e)}`));
     await this.retry(() => this.registerNode());
     await this.retry(() => this.renewLease());
     if (this.state !== 'reconnecting') return;
@@ -228,8 +246,12 @@ export class NodeAgent {
       allocateIP: () => this.ips!.allocate(),
       releaseIP: (ip) => this.ips?.release(ip),
       claimHostPorts: (pod) => this.ports.claim(pod.metadata.uid!, hostPortsOf(pod)),
-      releaseHostPorts: (uid) => this.ports.release(uid),
-      volumePaths: (pod) => (this.opts.volumePaths ? this.opts.volumePaths(pod) : Promise.resolve({})),
+      // called once the pod's sandbox is gone, which also frees the claims it held here
+      releaseHostPorts: (uid) => {
+        this.ports.release(uid);
+        this.volumes.released(uid);
+      },
+      volumePaths: (pod) => (this.opts.volumePaths ? this.opts.volumePaths(pod) : this.volumes.paths(pod)),
       event: (pod, type, reason, message) => {
         // while reconnecting, events about the pods being stopped wait for the node to report again
         if (this.reporting()) this.recorder?.event(pod, type, reason, message);
@@ -239,6 +261,7 @@ export class NodeAgent {
       confirmDeletion: (w) => this.confirmDeletion(w),
       finished: (w) => {
         if (this.workers.get(w.uid) === w) this.workers.delete(w.uid);
+        void this.volumes.removePod(w.uid).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing the directory of pod ${w.namespace}/${w.name}: ${e instanceof Error ? e.message : String(e)}`));
       },
     };
   }

@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import yaml from 'js-yaml';
 import { errors } from '../api/errors.js';
-import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
+import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo, type WatchEvent } from '../api/request.js';
 import { errorResponse } from './handler.js';
+import { unsharedBodies } from './resource-storage.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
 
 export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
@@ -106,20 +107,23 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 }
 
 async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+  const { path, query } = splitTarget(req.url ?? '/');
   const user = opts.authenticate(req);
-  if (!user && !PUBLIC_PATHS.has(url.pathname)) {
+  if (!user && !PUBLIC_PATHS.has(path)) {
     req.resume();
     send(res, errorResponse(errors.unauthorized()));
     return;
   }
-  const raw = await readBody(req);
+  const raw = hasBody(req) ? await readBody(req) : NO_BODY;
   if (raw === 'too-large') {
     send(res, errorResponse(errors.requestEntityTooLarge(`limit is ${BODY_LIMIT}`)));
     return;
   }
   const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const k in req.headers) {
+    const v = req.headers[k];
+    headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
   let body: unknown;
   try {
     body = raw.length ? parseBody(raw, headers['content-type'] ?? '') : undefined;
@@ -129,8 +133,8 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
   }
   const apiReq: ApiRequest = {
     method: (req.method ?? 'GET').toUpperCase() as ApiRequest['method'],
-    path: url.pathname,
-    query: url.searchParams,
+    path,
+    query,
     headers,
     body,
     bodyBytes: raw.length,
@@ -142,6 +146,27 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
     return;
   }
   send(res, out);
+}
+
+// Targets made only of these characters (no dot segments, no "//", no percent-escapes, no
+// fragment) are what the WHATWG URL parser would return unchanged, so it need not run.
+const PLAIN_TARGET = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?(?:\?[A-Za-z0-9._~=&,:/-]*)?$/;
+
+function splitTarget(target: string): { path: string; query: URLSearchParams } {
+  if (PLAIN_TARGET.test(target)) {
+    const q = target.indexOf('?');
+    return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+  }
+  const url = new URL(target, 'http://x');
+  return { path: url.pathname, query: url.searchParams };
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** A request has a body only when it announces one (RFC 9112 section 6.3). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -158,7 +183,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
       }
       if (!tooLarge) chunks.push(c);
     });
-    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('end', () => resolve(tooLarge ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -177,23 +202,42 @@ function parseBody(raw: Buffer, contentType: string): unknown {
     }
   }
   try {
-    return JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    // plain JSON values, held by nothing else: storage may use them as they are
+    if (typeof parsed === 'object' && parsed !== null) unsharedBodies.add(parsed);
+    return parsed;
   } catch (e) {
     throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
   }
 }
 
-// Events are serialised once per object even when many watchers receive them.
-const serialized = new WeakMap<object, string>();
+/** A watch event's line, framed as one HTTP chunk; `line` marks the event text inside. */
+interface EventFrame {
+  frame: Buffer;
+  lineStart: number;
+  lineEnd: number;
+}
 
-function serialize(obj: unknown): string {
-  if (typeof obj !== 'object' || obj === null) return JSON.stringify(obj);
-  let s = serialized.get(obj);
-  if (s === undefined) {
-    s = JSON.stringify(obj);
-    serialized.set(obj, s);
+// Built once per object and event type, however many watchers receive it.
+const eventFrames = new WeakMap<object, Map<string, EventFrame>>();
+
+function eventFrame(ev: WatchEvent): EventFrame {
+  let byType = eventFrames.get(ev.object);
+  if (!byType) eventFrames.set(ev.object, (byType = new Map()));
+  let f = byType.get(ev.type);
+  if (!f) {
+    const line = Buffer.from(`{"type":"${ev.type}","object":${JSON.stringify(ev.object)}}\n`);
+    const head = `${line.length.toString(16)}\r\n`;
+    f = { frame: Buffer.concat([Buffer.from(head, 'latin1'), line, CRLF]), lineStart: head.length, lineEnd: head.length + line.length };
+    byType.set(ev.type, f);
   }
-  return s;
+  return f;
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+function chunkFrame(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
 }
 
 function warningHeaders(res: http.ServerResponse, warnings: string[] | undefined): void {
@@ -205,15 +249,10 @@ function warningHeaders(res: http.ServerResponse, warnings: string[] | undefined
 }
 
 function send(res: http.ServerResponse, out: ApiResponse): void {
-  const headers = { ...(out.headers ?? {}) };
-  let payload: Buffer | string;
-  if (Buffer.isBuffer(out.body)) payload = out.body;
-  else if (typeof out.body === 'string') payload = out.body;
-  else if (out.body === undefined) payload = '';
-  else payload = JSON.stringify(out.body);
-  if (!headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  const body = out.body;
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : body === undefined ? '' : JSON.stringify(body);
   warningHeaders(res, out.warnings);
-  res.writeHead(out.status, { ...headers, 'Content-Length': Buffer.byteLength(payload) });
+  res.writeHead(out.status, { 'Content-Type': 'application/json', ...out.headers, 'Content-Length': Buffer.byteLength(payload) });
   res.end(payload);
 }
 
@@ -221,6 +260,11 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
   const stream = out.stream!;
   res.writeHead(out.status, { 'Content-Type': 'application/json', ...(out.headers ?? {}), 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders();
+  // With the headers out and the connection this response's own (not queued behind another
+  // response), chunks go straight to the socket already framed: one write each, without
+  // ServerResponse's per-chunk cork, framing and re-encoding, and the same bytes for every
+  // watcher of an event.
+  const socket = res.socket && res.chunkedEncoding ? res.socket : undefined;
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -232,8 +276,16 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
   stream.start(
     (chunk) => {
       if (closed) return;
-      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) res.write(chunk);
-      else res.write(`{"type":"${chunk.type}","object":${serialize(chunk.object)}}\n`);
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+        const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        if (!data.length) return; // an empty chunk would end the response
+        if (socket) socket.write(chunkFrame(data));
+        else res.write(data);
+        return;
+      }
+      const f = eventFrame(chunk);
+      if (socket) socket.write(f.frame);
+      else res.write(f.frame.subarray(f.lineStart, f.lineEnd));
     },
     () => {
       if (closed) return;

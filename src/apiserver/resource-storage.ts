@@ -54,6 +54,12 @@ export interface Admission {
 
 const MAX_UPDATE_RETRIES = 16;
 
+/**
+ * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
+ * request): create and update take them over instead of working on a copy.
+ */
+export const unsharedBodies = new WeakSet<object>();
+
 export class ResourceStorage {
   admission: Admission[] = [];
 
@@ -187,9 +193,10 @@ export class ResourceStorage {
     const obj = this.checkBody(kind, input);
     const meta = obj.metadata;
     this.fillNamespace(kind, obj, namespace);
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    const generatedName = !meta.name && !!meta.generateName;
+    if (generatedName) meta.name = meta.generateName + randomSuffix();
     meta.uid = randomUUID();
-    meta.creationTimestamp = timestamp();
+    meta.creationTimestamp = currentTimestamp();
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.resourceVersion;
@@ -219,7 +226,7 @@ export class ResourceStorage {
       if (e instanceof KeyExistsError) {
         const existing = e.existing ?? (await this.store.get(key));
         const deleting = existing ? !!this.decode(existing).metadata.deletionTimestamp : false;
-        if (meta.generateName && !input_hasName(input)) {
+        if (generatedName) {
           throw new ApiError(
             409,
             'AlreadyExists',
@@ -473,7 +480,7 @@ export class ResourceStorage {
   /** Checks the body is an object of this kind and returns a private copy with apiVersion/kind set. */
   checkBody(kind: AnyKindDef, input: unknown): KubeObject {
     if (!isPlainObject(input)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
-    const obj = clone(input) as KubeObject;
+    const obj = (unsharedBodies.has(input) ? input : clone(input)) as KubeObject;
     const want = kindApiVersion(kind);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
@@ -686,6 +693,15 @@ function randomSuffix(): string {
   return s;
 }
 
-function input_hasName(input: unknown): boolean {
-  return isPlainObject(input) && isPlainObject(input.metadata) && !!input.metadata.name;
+let stampSecond = -1;
+let stamp = '';
+
+/** Timestamps have second precision, so one formatting per second serves every write in it. */
+function currentTimestamp(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampSecond) {
+    stampSecond = second;
+    stamp = timestamp(new Date(second * 1000));
+  }
+  return stamp;
 }

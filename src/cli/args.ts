@@ -46,3 +46,22 @@ export function flagInt(a: ParsedArgs, name: string, def: number): number {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${v}"`);
   return n;
 }
+
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go-style duration flag ("500ms", "5s", "1m30s") in milliseconds; a unit is required except for 0. */
+export function flagDuration(a: ParsedArgs, name: string, defMs: number): number {
+  const v = flag(a, name);
+  if (v === undefined) return defMs;
+  const text = v.trim();
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * DURATION_UNIT_MS[m[2]];
+    consumed = re.lastIndex;
+  }
+  if (!text || consumed !== text.length) throw new Error(`--${name} must be a duration such as 500ms, 5s or 1m30s, got "${v}"`);
+  return total;
+}

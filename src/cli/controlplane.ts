@@ -13,8 +13,9 @@ import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
 import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { LocalNodes, serveControlSocket } from './nodes.js';
+import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 
 export interface ControlPlaneOptions {
@@ -27,6 +28,10 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** serve StorageClasses of provisioners nothing here runs (kubernetes.io/gce-pd ...) with the local one (default true) */
   serveForeignProvisioners?: boolean;
+  /** node health timings (upstream's kube-controller-manager defaults otherwise) */
+  nodeLifecycle?: NodeLifecycleOptions;
+  /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
+  agentTimings?: AgentTimings;
 }
 
 export interface ControlPlane {
@@ -76,12 +81,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await ensureDefaultStorageClass(client);
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers(),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    nodes = new LocalNodes(api.handle);
-    await nodes.start(opts.nodes ?? 1);
+    nodes = new LocalNodes(api.handle, opts.dataDir);
+    await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl };
     return {

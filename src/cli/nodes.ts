@@ -3,10 +3,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startNodeAgent, type NodeAgent } from '../agent/agent.js';
+import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../agent/agent.js';
 import type { ApiHandler } from '../api/request.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
+
+/** The kubelet timings `petset up` passes to its agents. */
+export type AgentTimings = Pick<NodeAgentOptions, 'leaseDurationSeconds' | 'leaseRenewIntervalMs' | 'nodeStatusUpdateIntervalMs'>;
 
 export function nodeName(i: number): string {
   return `node-${i}`;
@@ -15,8 +18,13 @@ export function nodeName(i: number): string {
 /** Agents by node name; a crashed node can be brought back by heal. */
 export class LocalNodes {
   private readonly agents = new Map<string, NodeAgent>();
+  private timings: AgentTimings = {};
 
-  constructor(private readonly handler: ApiHandler) {}
+  /** each node keeps its own files (emptyDirs) in <dataDir>/nodes/<name> */
+  constructor(
+    private readonly handler: ApiHandler,
+    private readonly dataDir: string,
+  ) {}
 
   private client(name: string): Client {
     return new Client(new InProcessTransport(this.handler, { name: `system:node:${name}`, groups: ['system:nodes', 'system:authenticated'] }), {
@@ -24,18 +32,34 @@ export class LocalNodes {
     });
   }
 
-  async start(count: number): Promise<void> {
+  async start(count: number, timings: AgentTimings = {}): Promise<void> {
+    this.timings = timings;
     for (let i = 1; i <= count; i++) await this.startOne(nodeName(i), i - 1);
   }
 
   private async startOne(name: string, index?: number): Promise<NodeAgent> {
-    const agent = await startNodeAgent({ client: this.client(name), nodeName: name, nodeIndex: index });
+    const agent = await startNodeAgent({
+      ...this.timings,
+      client: this.client(name),
+      nodeName: name,
+      nodeIndex: index,
+      dataDir: path.join(this.dataDir, 'nodes', name),
+    });
     this.agents.set(name, agent);
     return agent;
   }
 
   names(): string[] {
     return [...this.agents.keys()];
+  }
+
+  /** What the node's runtime runs right now, as `petset node pods` prints it. */
+  async pods(name: string): Promise<string> {
+    const agent = this.agents.get(name);
+    if (!agent) throw new Error(`no node "${name}" runs in this petset (nodes: ${this.names().join(', ') || 'none'})`);
+    const rows = [['NAMESPACE', 'NAME', 'UID'], ...(await agent.runtimePods()).map((p) => [p.namespace, p.name, p.uid])];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i] + 3) : cell)).join('')).join('\n');
   }
 
   /** The drills: crash (the agent and its pods die), partition (cut off from the API), heal. */
@@ -80,11 +104,18 @@ export async function serveControlSocket(dataDir: string, nodes: LocalNodes): Pr
   fs.rmSync(sock, { force: true });
   const server = http.createServer((req, res) => {
     const m = /^\/nodes\/([^/]+)\/(\w+)$/.exec(req.url ?? '');
-    if (req.method !== 'POST' || !m) {
+    const answer = !m
+      ? undefined
+      : req.method === 'POST'
+        ? nodes.drill(decodeURIComponent(m[1]), m[2])
+        : req.method === 'GET' && m[2] === 'pods'
+          ? nodes.pods(decodeURIComponent(m[1]))
+          : undefined;
+    if (!answer) {
       res.writeHead(404).end('unknown request\n');
       return;
     }
-    nodes.drill(decodeURIComponent(m[1]), m[2]).then(
+    answer.then(
       (msg) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end(msg + '\n'),
       (e) => res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${(e as Error).message}\n`),
     );

@@ -1,5 +1,5 @@
 // `petset up`: the whole control plane in the foreground.
-import { flag, flagInt, parseArgs } from './args.js';
+import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
@@ -15,6 +15,16 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+
+Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
+as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
+  --node-monitor-period D          how often node health is checked (default 5s)
+  --node-monitor-grace-period D    silence after which a node turns NotReady (Unknown) (default 50s)
+  --node-startup-grace-period D    the same for a node that never posted Ready (default 1m0s)
+  --node-lease-duration-seconds N  the agents' Lease duration; renewed every quarter of it (default 40)
+  --node-status-update-frequency D how often the agents compute node status (default 10s)
+Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
+and unreachable (300 unless the pod sets its own).
 `;
 
 export async function up(argv: string[]): Promise<number> {
@@ -31,10 +41,22 @@ export async function up(argv: string[]): Promise<number> {
   const runtime = flag(args, 'runtime') ?? 'sim';
   if (runtime !== 'sim') throw new Error(`--runtime ${runtime} is not available yet; use --runtime sim`);
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
+  const nodeLifecycle = {
+    monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
+    gracePeriodMs: flagDuration(args, 'node-monitor-grace-period', 50_000),
+    startupGracePeriodMs: flagDuration(args, 'node-startup-grace-period', 60_000),
+  };
+  const leaseDurationSeconds = positive(flagInt(args, 'node-lease-duration-seconds', 40), 'node-lease-duration-seconds');
+  const agentTimings = {
+    leaseDurationSeconds,
+    // the kubelet renews at a quarter of the duration
+    leaseRenewIntervalMs: leaseDurationSeconds * 250,
+    nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
+  };
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal NAME --data-dir ${dataDir})\n`);
@@ -61,4 +83,9 @@ export async function up(argv: string[]): Promise<number> {
   }
   await new Promise(() => {}); // serve until a signal arrives
   return 0;
+}
+
+function positive(value: number, name: string): number {
+  if (value <= 0) throw new Error(`--${name} must be greater than zero`);
+  return value;
 }

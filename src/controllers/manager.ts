@@ -7,9 +7,9 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { NamespaceController } from './namespace/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
-import { NodeLifecycleController } from './nodelifecycle/controller.js';
+import { NodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle/controller.js';
 import { DisruptionController } from './disruption/controller.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 
 export interface ControllerContext {
   client: Client;
@@ -30,14 +30,20 @@ export interface RunningControllers {
   stop(): Promise<void>;
 }
 
-export function defaultControllers(): Controller[] {
+/** Timings and limits of the controllers that have any; upstream's defaults otherwise. */
+export interface ControllerOptions {
+  nodeLifecycle?: NodeLifecycleOptions;
+  scheduler?: SchedulerOptions;
+}
+
+export function defaultControllers(options: ControllerOptions = {}): Controller[] {
   return [
     new NamespaceController(),
     new GarbageCollector(),
     new StatefulSetController(),
-    new NodeLifecycleController(),
+    new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
-    new Scheduler(),
+    new Scheduler(options.scheduler),
   ];
 }
 

@@ -75,6 +75,8 @@ export interface CycleState {
   affinity: AffinityState;
   /** the volume plan of each node that passed the volume filter */
   volumePlans: Map<string, VolumePlan>;
+  /** why the pod's claims, as other pods already use them, keep it off a node (see volumeAccessCheck) */
+  volumeAccess: (nodeName: string) => string | undefined;
 }
 
 type Filter = (state: CycleState, info: NodeInfo) => FilterStatus | undefined;
@@ -120,6 +122,16 @@ const resourcesFit: Filter = (state, info) => {
   return reasons.length ? fail(false, ...reasons) : undefined;
 };
 
+/**
+ * VolumeRestrictions. ReadWriteOncePod is upstream's check; keeping a ReadWriteOnce claim
+ * on the one node already using it is petset's, standing in for the attach/detach
+ * controller's single attachment. Both leave room for preemption, as upstream's does.
+ */
+const volumeRestrictions: Filter = (state, info) => {
+  const reason = state.volumeAccess(info.name);
+  return reason ? fail(false, reason) : undefined;
+};
+
 const volumeBinding: Filter = (state, info) => {
   const { reasons, plan } = planVolumes(state.claims, info.node, state.volumes);
   if (plan) {
@@ -154,7 +166,7 @@ const interPodAffinity: Filter = (state, info) => {
   return undefined;
 };
 
-const FILTERS: Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, resourcesFit, volumeBinding, interPodAffinity];
+const FILTERS: Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, resourcesFit, volumeRestrictions, volumeBinding, interPodAffinity];
 
 /** The first failing filter's status, or undefined when the node fits. */
 export function filterNode(state: CycleState, info: NodeInfo): FilterStatus | undefined {

@@ -10,6 +10,7 @@ import { resources, type Client } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { keyOf, type Informer, type SharedInformerFactory } from '../client/informer.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
+import { volumeAccessCheck } from '../controllers/volume/access.js';
 import { affinityState, buildNodeInfos, filterNode, fitErrorMessage, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';
@@ -211,7 +212,8 @@ export class Scheduler {
   private decide(pod: KubeObject): Decision {
     const nodes = this.nodes.list();
     if (!nodes.length) return { message: REASONS.noNodes };
-    const infos = buildNodeInfos(nodes, this.assignedPods());
+    const assigned = this.assignedPods();
+    const infos = buildNodeInfos(nodes, assigned);
     const { claims, error } = podClaims(pod, this.volumeCache);
     if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error) };
     const state: CycleState = {
@@ -222,6 +224,7 @@ export class Scheduler {
       volumes: this.volumeCache,
       affinity: affinityState(pod, infos, (ns) => this.namespaces.get(ns)?.metadata.labels),
       volumePlans: new Map(),
+      volumeAccess: volumeAccessCheck(pod, (name) => this.volumeCache.claim(pod.metadata.namespace!, name), assigned),
     };
     const statuses: FilterStatus[] = [];
     const feasible: NodeInfo[] = [];

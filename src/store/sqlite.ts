@@ -4,16 +4,11 @@
 // live watch events never touch SQLite; only historical lists and old watch replays do.
 //
 // Writes are group-committed: everything requested before the event loop next reaches its
-// check phase shares one transaction. A file store then makes the WAL durable with an fdatasync
-// on libuv's thread pool instead of inside the commit, so the event loop keeps serving requests
-// while the disk works; writes requested meanwhile form the next transaction, committed when the
-// sync ends. Nothing is acknowledged, readable or sent to watchers before it is on disk.
+// check phase shares one transaction and therefore one fsync.
 //
 // Compaction to C follows etcd: the state at C and later stays listable, watches may start
 // after C; anything older fails with CompactedError.
 
-import fs from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   CompactedError,
@@ -70,14 +65,6 @@ interface QueuedWrite {
   reject(err: Error): void;
 }
 
-/** One committed transaction, held back until the WAL is on disk. */
-interface Commit {
-  batch: QueuedWrite[];
-  outcomes: (KeyValue | Error)[];
-  events: StoreEvent[];
-  staged: Map<string, KeyValue | null>;
-}
-
 interface LogRow {
   rev: number;
   key: string;
@@ -117,14 +104,7 @@ export class SqliteStore implements Store {
    */
   private sortedKeys: string[] = [];
   private readonly reshaped = new Set<string>();
-  /** the newest revision that is durable, readable and published (the log may be one commit ahead) */
   private rev = 0;
-  /** the WAL sync of the last commit, while it runs */
-  private syncing: Promise<void> | undefined;
-  /** the WAL's descriptor; undefined when commits are synchronous (in-memory, non-WAL) */
-  private walFd: number | undefined;
-  /** set when a sync failed: the log may hold writes the memory does not, so writing stops */
-  private broken: Error | undefined;
   private compacted = 0;
   private readonly recent: EventRing;
   private watches: ActiveWatch[] = [];
@@ -150,23 +130,16 @@ export class SqliteStore implements Store {
     const db = new Database(path, { timeout: 500 });
     this.database = db;
     try {
-      let wal = false;
       if (path !== ':memory:' && path !== '') {
         // One process owns the file: a second store on it would serve a stale in-memory copy.
         // Exclusive locking also lets WAL run without the shared-memory index.
         db.pragma('locking_mode = EXCLUSIVE');
-        wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+        db.pragma('journal_mode = WAL');
       }
-      // FULL: a commit is on disk before the write is acknowledged.
+      // FULL: a commit is on disk (WAL fsync'd) before the write is acknowledged.
       db.pragma('synchronous = FULL');
       this.initSchema();
       this.loadState();
-      // Opening the schema created the WAL. From here on the store syncs it itself after each
-      // commit, exactly what FULL does but off the event loop; checkpoints still sync in SQLite.
-      if (wal && fs.existsSync(path + '-wal')) {
-        this.walFd = openDurably(path + '-wal');
-        db.pragma('synchronous = NORMAL');
-      }
     } catch (err) {
       db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -207,7 +180,7 @@ export class SqliteStore implements Store {
       `SELECT l.rev, l.key, l.created, l.deleted, l.value,
               l.prev_rev, p.value AS prev_value, p.created AS prev_created
        FROM log l LEFT JOIN log p ON p.rev = l.prev_rev
-       WHERE l.rev > ? AND l.rev <= ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
+       WHERE l.rev > ? AND l.key >= ? AND l.key < ? ORDER BY l.rev`,
     );
     this.sweepBoundary = db.prepare('SELECT rev FROM log WHERE rev > ? ORDER BY rev LIMIT 1 OFFSET ?');
     this.dropSuperseded = db.prepare(
@@ -315,14 +288,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     clearInterval(this.compactTimer);
-    // writes already requested still commit; the descriptor outlives their syncs
-    await this.syncing;
-    this.flush();
-    await this.syncing;
-    if (this.walFd !== undefined) fs.closeSync(this.walFd);
-    if (process.env.PETSET_TMP_STATS) console.error("STATS", JSON.stringify(this.stats));
     for (const w of this.watches) w.stopped = true;
     this.watches = [];
     this.database.close();
@@ -388,8 +356,7 @@ export class SqliteStore implements Store {
   }
 
   private readEvents(prefix: string, afterRevision: number): StoreEvent[] {
-    // rows past `rev` are not durable yet: they arrive through publish() once they are
-    const rows = this.selectEventsAfter.all(afterRevision, this.rev, prefix, prefixEnd(prefix)) as EventRow[];
+    const rows = this.selectEventsAfter.all(afterRevision, prefix, prefixEnd(prefix)) as EventRow[];
     return rows.map((r) => {
       const prev =
         r.prev_rev !== null && r.prev_value !== null
@@ -401,14 +368,13 @@ export class SqliteStore implements Store {
 
   private enqueue(op: WriteOp): Promise<KeyValue> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      if (!this.syncing) this.flushHandle ??= setImmediate(() => this.flush());
+      this.flushHandle ??= setImmediate(() => this.flush());
     });
   }
 
-  /** Commits every queued write in one transaction; callers and watchers hear once it is durable. */
+  /** Commits every queued write in one transaction, then tells watchers and callers. */
   private flush(): void {
     clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
@@ -442,45 +408,16 @@ export class SqliteStore implements Store {
       outcomes.push(e.kv);
     }
 
-    const commit: Commit = { batch, outcomes, events, staged };
-    if (events.length === 0) {
-      this.settle(commit);
-      return;
-    }
-    try {
-      this.commitRows(events);
-    } catch (err) {
-      for (const w of batch) w.reject(err as Error);
-      return;
-    }
-    this.stats.transactions++;
-    this.stats.writes += events.length;
-    if (this.walFd === undefined) {
-      this.settle(commit);
-      return;
-    }
-    this.syncing = new Promise((resolve) => {
-      fs.fdatasync(this.walFd!, (err) => {
-        this.syncing = undefined;
-        if (err) this.failSync(err, batch);
-        else this.settle(commit);
-        resolve();
-        if (!this.closed) this.flush();
-      });
-    });
-  }
-
-  /** The log may now hold a write the memory does not: refuse writing until a restart reloads it. */
-  private failSync(err: Error, batch: QueuedWrite[]): void {
-    this.broken = new Error(`store sync failed, writes are refused until restart: ${err.message}`, { cause: err });
-    for (const w of [...batch, ...this.queue]) w.reject(this.broken);
-    this.queue = [];
-  }
-
-  /** Makes a commit visible: memory, event cache, watchers, then the callers. */
-  private settle({ batch, outcomes, events, staged }: Commit): void {
     if (events.length > 0) {
-      this.rev = events[events.length - 1]!.revision;
+      try {
+        this.commitRows(events);
+      } catch (err) {
+        for (const w of batch) w.reject(err as Error);
+        return;
+      }
+      this.stats.transactions++;
+      this.stats.writes += events.length;
+      this.rev = rev;
       this.applyToMemory(staged);
       for (const e of events) this.recent.push(e);
       this.publish(events);
@@ -592,18 +529,6 @@ export class SqliteStore implements Store {
 function warnCompactionFailed(err: Error): void {
   // Not fatal: history just grows until a later compaction succeeds.
   process.emitWarning(`petset store: compaction failed: ${err.message}`);
-}
-
-/** Opens a file SQLite created, and makes its directory entry durable as SQLite does under FULL. */
-function openDurably(file: string): number {
-  const fd = fs.openSync(file, 'r+');
-  const dir = fs.openSync(dirname(file), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
-  return fd;
 }
 
 function checkPrecondition(op: WriteOp, existing: KeyValue | undefined): Error | undefined {

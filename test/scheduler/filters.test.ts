@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/object.js';
+import { volumeAccessCheck } from '../../src/controllers/volume/access.js';
 import { affinityState, buildNodeInfos, filterNode, fitErrorMessage, type CycleState } from '../../src/scheduler/filters.js';
 import { nodeMatchesSelectorTerms } from '../../src/scheduler/node-selectors.js';
 import { podHostPorts, podRequests } from '../../src/scheduler/resources.js';
@@ -21,7 +22,7 @@ const pod = (name: string, spec: Record<string, unknown> = {}, labels: Record<st
 
 const noVolumes: VolumeCache = { claim: () => undefined, volume: () => undefined, storageClass: () => undefined, volumes: () => [] };
 
-function check(p: KubeObject, nodes: KubeObject[], assigned: KubeObject[] = []) {
+function check(p: KubeObject, nodes: KubeObject[], assigned: KubeObject[] = [], volumeAccess: CycleState['volumeAccess'] = () => undefined) {
   const infos = buildNodeInfos(nodes, assigned);
   const state: CycleState = {
     pod: p,
@@ -31,6 +32,7 @@ function check(p: KubeObject, nodes: KubeObject[], assigned: KubeObject[] = []) 
     volumes: noVolumes,
     affinity: affinityState(p, infos, () => ({})),
     volumePlans: new Map(),
+    volumeAccess,
   };
   const statuses = infos.map((i) => filterNode(state, i));
   return { infos, statuses, feasible: infos.filter((_, i) => !statuses[i]).map((i) => i.name) };
@@ -175,6 +177,26 @@ describe('scheduler volume checks', () => {
     const { claims } = podClaims(user('c'), cache);
     assert.deepEqual(planVolumes(claims!, node('n1'), cache).reasons, ['node(s) had volume node affinity conflict']);
     assert.deepEqual(planVolumes(claims!, node('n2'), cache).reasons, []);
+  });
+
+  it('keeps a ReadWriteOnce claim on the node using it, and a ReadWriteOncePod claim on no other pod', () => {
+    const nodes = [node('n1'), node('n2')];
+    const holder = { ...user('c'), metadata: { name: 'web-1', namespace: 'default', uid: 'u1' }, spec: { ...user('c').spec, nodeName: 'n1' } };
+    const verdicts = (modes: string[]) => {
+      const bound = claim('c', 'local', { spec: { accessModes: modes, volumeName: 'pv-1' }, status: { phase: 'Bound', accessModes: modes } });
+      const p = user('c');
+      return check(p, nodes, [holder], volumeAccessCheck(p, (n) => (n === 'c' ? bound : undefined), [holder])).statuses.map((st) => st?.reasons[0]);
+    };
+    assert.deepEqual(verdicts(['ReadWriteOnce']), [undefined, 'node(s) unavailable due to a ReadWriteOnce PersistentVolumeClaim in use on another node']);
+    assert.deepEqual(verdicts(['ReadWriteMany']), [undefined, undefined]);
+    const rwop = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
+    assert.deepEqual(verdicts(['ReadWriteOncePod']), [rwop, rwop]);
+    const p = user('c');
+    const statuses = ['n1', 'n2'].map(() => ({ reasons: [rwop], unresolvable: false }));
+    assert.equal(
+      fitErrorMessage(p, 2, statuses),
+      `0/2 nodes are available: 2 ${rwop}. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..`,
+    );
   });
 
   it('binds WaitForFirstConsumer claims to a local volume or provisions them', () => {

@@ -75,6 +75,8 @@ export interface LogLine {
 export interface SandboxInfo {
   id: string;
   podUid: string;
+  /** the volumePaths the sandbox was created with */
+  volumePaths: Record<string, string>;
 }
 
 export interface ContainerRuntime {

@@ -57,6 +57,7 @@ interface SimSandbox {
   podUid: string;
   pod: KubeObject;
   ip: string;
+  volumePaths: Record<string, string>;
   containers: Set<string>;
   /** starts that have not finished yet, so removal can fail them */
   pendingStarts: Set<() => void>;
@@ -105,7 +106,15 @@ export class SimRuntime implements ContainerRuntime {
 
   async createSandbox(req: SandboxRequest): Promise<string> {
     const id = newId();
-    this.sandboxes.set(id, { podUid: req.pod.metadata.uid ?? '', pod: req.pod, ip: req.ip, containers: new Set(), pendingStarts: new Set(), history: new Map() });
+    this.sandboxes.set(id, {
+      podUid: req.pod.metadata.uid ?? '',
+      pod: req.pod,
+      ip: req.ip,
+      volumePaths: { ...req.volumePaths },
+      containers: new Set(),
+      pendingStarts: new Set(),
+      history: new Map(),
+    });
     return id;
   }
 
@@ -127,7 +136,7 @@ export class SimRuntime implements ContainerRuntime {
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
-    return [...this.sandboxes].map(([id, sb]) => ({ id, podUid: sb.podUid }));
+    return [...this.sandboxes].map(([id, sb]) => ({ id, podUid: sb.podUid, volumePaths: { ...sb.volumePaths } }));
   }
 
   startContainer(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): Promise<StartedContainer> {

@@ -1,7 +1,8 @@
-// Access modes where they matter, as a pure check for the scheduler (filter) and the node
-// agent (admission): ReadWriteOncePod admits one pod in the whole cluster; ReadWriteOnce
-// admits pods on one node only. Upstream gets the second from attach/detach or from local
-// volumes' node affinity; petset's shared directories have neither, so it is checked here.
+// Access modes where they matter, as pure checks for the scheduler (filter) and the node
+// agent (before mounting): ReadWriteOncePod admits one pod in the whole cluster;
+// ReadWriteOnce admits pods on one node only. Upstream gets the second from attach/detach
+// or from local volumes' node affinity; petset's shared directories have neither, so it is
+// checked here.
 import type { KubeObject } from '../../api/object.js';
 import { isPodTerminated, podClaimNames } from './helpers.js';
 
@@ -10,36 +11,55 @@ export const READ_WRITE_ONCE_POD_CONFLICT = 'node has pod using PersistentVolume
 /** petset's own reason: a ReadWriteOnce volume already mounted on another node. */
 export const READ_WRITE_ONCE_CONFLICT = 'node(s) unavailable due to a ReadWriteOnce PersistentVolumeClaim in use on another node';
 
+/** How widely a claim may be shared: by one pod, by the pods of one node, or freely. */
+export function claimExclusivity(claim: KubeObject): 'pod' | 'node' | undefined {
+  if ((claim.spec?.accessModes ?? []).includes('ReadWriteOncePod')) return 'pod';
+  // What the bound volume offers decides whether several nodes may mount it.
+  const modes: string[] = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
+  return modes.includes('ReadWriteOnce') && !modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany') ? 'node' : undefined;
+}
+
 /**
- * Why `pod` may not run on `nodeName` because of how its claims are already used, or
- * undefined. `claimNamed` looks claims up in the pod's namespace; `pods` are the cluster's
- * pods (the pod itself is skipped). Only scheduled, unfinished pods hold a claim.
+ * Why `pod` may not run on a node because of how its claims are already used, per node
+ * name (undefined: no conflict). `claimNamed` looks claims up in the pod's namespace;
+ * `pods` are the cluster's pods (the pod itself is skipped). Only scheduled, unfinished
+ * pods hold a claim. The pods are read once, so one check serves every node of a cycle.
  */
+export function volumeAccessCheck(
+  pod: KubeObject,
+  claimNamed: (name: string) => KubeObject | undefined,
+  pods: Iterable<KubeObject>,
+): (nodeName: string) => string | undefined {
+  const wanted = new Set(podClaimNames(pod));
+  if (!wanted.size) return () => undefined;
+  const holderNodes = new Map<string, Set<string>>();
+  for (const other of pods) {
+    if (other.metadata.uid === pod.metadata.uid || other.metadata.namespace !== pod.metadata.namespace) continue;
+    if (!other.spec?.nodeName || isPodTerminated(other)) continue;
+    for (const name of podClaimNames(other)) {
+      if (!wanted.has(name)) continue;
+      const nodes = holderNodes.get(name) ?? new Set<string>();
+      nodes.add(other.spec.nodeName);
+      holderNodes.set(name, nodes);
+    }
+  }
+  const pinned: Set<string>[] = [];
+  for (const [name, nodes] of holderNodes) {
+    const claim = claimNamed(name);
+    const exclusivity = claim && claimExclusivity(claim);
+    if (exclusivity === 'pod') return () => READ_WRITE_ONCE_POD_CONFLICT;
+    if (exclusivity === 'node') pinned.push(nodes);
+  }
+  if (!pinned.length) return () => undefined;
+  return (nodeName) => (pinned.some((nodes) => [...nodes].some((n) => n !== nodeName)) ? READ_WRITE_ONCE_CONFLICT : undefined);
+}
+
+/** volumeAccessCheck for a single node. */
 export function volumeAccessConflict(
   pod: KubeObject,
   nodeName: string,
   claimNamed: (name: string) => KubeObject | undefined,
   pods: Iterable<KubeObject>,
 ): string | undefined {
-  const wanted = podClaimNames(pod);
-  if (!wanted.length) return undefined;
-  const holders = new Map<string, KubeObject[]>();
-  for (const other of pods) {
-    if (other.metadata.uid === pod.metadata.uid || other.metadata.namespace !== pod.metadata.namespace) continue;
-    if (!other.spec?.nodeName || isPodTerminated(other)) continue;
-    for (const name of podClaimNames(other)) {
-      if (wanted.includes(name)) holders.set(name, [...(holders.get(name) ?? []), other]);
-    }
-  }
-  for (const name of wanted) {
-    const users = holders.get(name);
-    const claim = claimNamed(name);
-    if (!users || !claim) continue;
-    if ((claim.spec?.accessModes ?? []).includes('ReadWriteOncePod')) return READ_WRITE_ONCE_POD_CONFLICT;
-    // What the bound volume offers decides whether several nodes may mount it.
-    const modes: string[] = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
-    const singleNode = modes.includes('ReadWriteOnce') && !modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany');
-    if (singleNode && users.some((u) => u.spec.nodeName !== nodeName)) return READ_WRITE_ONCE_CONFLICT;
-  }
-  return undefined;
+  return volumeAccessCheck(pod, claimNamed, pods)(nodeName);
 }
