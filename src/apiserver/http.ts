@@ -211,7 +211,7 @@ function parseBody(raw: Buffer, contentType: string): unknown {
   }
 }
 
-/** A watch event's line, framed as one HTTP chunk; `line` marks the event text inside. */
+/** A watch event's line framed as one HTTP chunk, and where the line lies inside the frame. */
 interface EventFrame {
   frame: Buffer;
   lineStart: number;
@@ -226,9 +226,10 @@ function eventFrame(ev: WatchEvent): EventFrame {
   if (!byType) eventFrames.set(ev.object, (byType = new Map()));
   let f = byType.get(ev.type);
   if (!f) {
-    const line = Buffer.from(`{"type":"${ev.type}","object":${JSON.stringify(ev.object)}}\n`);
-    const head = `${line.length.toString(16)}\r\n`;
-    f = { frame: Buffer.concat([Buffer.from(head, 'latin1'), line, CRLF]), lineStart: head.length, lineEnd: head.length + line.length };
+    const line = `{"type":"${ev.type}","object":${JSON.stringify(ev.object)}}\n`;
+    const length = Buffer.byteLength(line);
+    const head = `${length.toString(16)}\r\n`;
+    f = { frame: Buffer.from(`${head}${line}\r\n`), lineStart: head.length, lineEnd: head.length + length };
     byType.set(ev.type, f);
   }
   return f;
@@ -261,10 +262,30 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
   res.writeHead(out.status, { 'Content-Type': 'application/json', ...(out.headers ?? {}), 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders();
   // With the headers out and the connection this response's own (not queued behind another
-  // response), chunks go straight to the socket already framed: one write each, without
-  // ServerResponse's per-chunk cork, framing and re-encoding, and the same bytes for every
-  // watcher of an event.
+  // response), chunks go straight to the socket already framed, without ServerResponse's
+  // per-chunk cork, framing and re-encoding, and with the same bytes for every watcher of an
+  // event. A committed batch arrives as several chunks in one tick: the first leaves at once,
+  // the rest are held back and leave together when the tick ends.
   const socket = res.socket && res.chunkedEncoding ? res.socket : undefined;
+  let inTick = false;
+  let corked = false;
+  const endTick = () => {
+    inTick = false;
+    if (corked) {
+      corked = false;
+      socket!.uncork();
+    }
+  };
+  const write = (framed: Buffer) => {
+    if (!inTick) {
+      inTick = true;
+      process.nextTick(endTick);
+    } else if (!corked) {
+      corked = true;
+      socket!.cork();
+    }
+    socket!.write(framed);
+  };
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -279,12 +300,12 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
       if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
         const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         if (!data.length) return; // an empty chunk would end the response
-        if (socket) socket.write(chunkFrame(data));
+        if (socket) write(chunkFrame(data));
         else res.write(data);
         return;
       }
       const f = eventFrame(chunk);
-      if (socket) socket.write(f.frame);
+      if (socket) write(f.frame);
       else res.write(f.frame.subarray(f.lineStart, f.lineEnd));
     },
     () => {

@@ -477,7 +477,7 @@ export class ResourceStorage {
 
   /* ---------- helpers ---------- */
 
-  /** Checks the body is an object of this kind and returns a private copy with apiVersion/kind set. */
+  /** Checks the body is an object of this kind and returns one private to the caller, with apiVersion/kind set. */
   checkBody(kind: AnyKindDef, input: unknown): KubeObject {
     if (!isPlainObject(input)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
     const obj = (unsharedBodies.has(input) ? input : clone(input)) as KubeObject;

@@ -59,7 +59,7 @@ export async function up(argv: string[]): Promise<number> {
   const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
-  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal NAME --data-dir ${dataDir})\n`);
+  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;

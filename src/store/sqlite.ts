@@ -461,9 +461,12 @@ export class SqliteStore implements Store {
   }
 
   private publish(events: StoreEvent[]): void {
+    // many watches share a prefix (every watcher of one resource): filter once per prefix
+    const byPrefix = new Map<string, StoreEvent[]>([['', events]]);
     // A snapshot: handlers may start or stop watches while we deliver.
     for (const w of this.watches.slice()) {
-      const matching = w.prefix === '' ? events : events.filter((e) => e.kv.key.startsWith(w.prefix));
+      let matching = byPrefix.get(w.prefix);
+      if (!matching) byPrefix.set(w.prefix, (matching = events.filter((e) => e.kv.key.startsWith(w.prefix))));
       if (matching.length === 0) continue;
       if (w.backlog) w.backlog.push(...matching);
       else this.deliver(w, matching);
