@@ -39,8 +39,12 @@ function get(url: string, opts: https.RequestOptions): Promise<number> {
  */
 const serverNodeArgs = (process.env.PETSET_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-/** Spawns `petset up` on a fresh data directory and measures the time until /readyz answers ok. */
-export async function startUp(dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'petset-bench-'))): Promise<Running> {
+/**
+ * Spawns `petset up` and measures the time until /readyz answers ok. Without `keepDir`, the
+ * data directory is a fresh temporary one, removed again by stop().
+ */
+export async function startUp(keepDir?: string): Promise<Running> {
+  const dataDir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'petset-bench-'));
   const t0 = performance.now();
   const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -65,7 +69,10 @@ export async function startUp(dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'p
     readyMs,
     stop: () =>
       new Promise((resolve) => {
-        proc.once('exit', () => resolve());
+        proc.once('exit', () => {
+          if (!keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
+          resolve();
+        });
         proc.kill('SIGTERM');
       }),
   };
@@ -109,7 +116,10 @@ class Connection {
     });
   }
 
-  /** Sends a request and resolves with the response's status code once its body is in. */
+  /**
+   * Sends a request and resolves with the response's status code once its body is in.
+   * (Watchers read their socket themselves: the response parser attaches on the first send.)
+   */
   send(request: Buffer): Promise<number> {
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
@@ -232,7 +242,8 @@ export const apiserverScenarios: Scenario[] = [
             conns.push(c);
             const chunks: Array<{ at: number; data: Buffer }> = [];
             received.push(chunks);
-            await new Promise<void>((resolve) => {
+            await new Promise<void>((resolve, reject) => {
+              c.socket.once('close', () => reject(new Error('a watch connection closed before its response')));
               c.socket.on('data', (data: Buffer) => {
                 chunks.push({ at: performance.now(), data });
                 if (chunks.length === 1) resolve(); // the response head: the watch is registered
