@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../support/server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** the repository root, from dist/test/e2e or test/e2e */
@@ -95,20 +96,9 @@ export function runKubectl(
   });
 }
 
-/** Polls until fn returns a truthy value. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls until fn returns a truthy value (kubectl calls take a while, so poll gently). */
+export function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  return waitFor(fn, timeoutMs, what, 100);
 }
 
 export const DB_MANIFEST = `apiVersion: storage.k8s.io/v1
