@@ -69,6 +69,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       authenticate: tokenAuthenticator(tokens),
       host,
       port: opts.port ?? 0,
+    }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${host} is already in use; start with --port 0 to pick a free one, or choose another --port`);
+      if (e.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${host}: no such address on this machine; use --host 127.0.0.1`);
+      throw e;
     });
     api.options.serverAddress = `${http.host}:${http.port}`;
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
