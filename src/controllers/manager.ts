@@ -10,6 +10,8 @@ import { GarbageCollector } from './garbagecollector/controller.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle/controller.js';
 import { DisruptionController } from './disruption/controller.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
+import { EndpointsController } from './endpoints/endpoints.js';
+import { EndpointSliceController } from './endpoints/endpointslice.js';
 
 export interface ControllerContext {
   client: Client;
@@ -40,6 +42,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
   return [
     new NamespaceController(),
     new GarbageCollector(),
+    new EndpointsController(),
+    new EndpointSliceController(),
     new StatefulSetController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
