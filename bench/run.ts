@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { runScenarios, type Scenario } from './harness.js';
 import { apiserverScenarios } from './apiserver.js';
 import { statefulsetScenarios } from './statefulset.js';
+import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

@@ -5,6 +5,7 @@ import { errors } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
 import { resourceRef, type AnyKindDef } from '../api/registry.js';
 import { field } from '../api/validation.js';
+import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
 import { ServiceIPAllocator } from './service-ips.js';
@@ -19,13 +20,28 @@ export function installAdmission(api: ApiServer): void {
   const services = api.registry.resource('', 'v1', 'services')!;
   const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items);
 
+  // Whether each namespace is terminating, as of its last write: every namespaced create
+  // asks, and the namespace seldom changes, so it is decoded again only when it has.
+  const terminating = new Map<string, { modRevision: number; terminating: boolean }>();
+  const isTerminating = async (nsName: string): Promise<boolean> => {
+    const kv = await storage.store.get(objectKey(namespaces, undefined, nsName));
+    if (!kv) {
+      terminating.delete(nsName);
+      throw errors.notFound(resourceRef(namespaces), nsName);
+    }
+    let known = terminating.get(nsName);
+    if (known?.modRevision !== kv.modRevision) {
+      known = { modRevision: kv.modRevision, terminating: !!storage.decode(kv).metadata.deletionTimestamp };
+      terminating.set(nsName, known);
+    }
+    return known.terminating;
+  };
+
   const namespaceLifecycle: Admission = {
     async create(kind, obj) {
       if (!kind.namespaced) return;
       const nsName = obj.metadata.namespace!;
-      const ns = await storage.tryGet(namespaces, undefined, nsName);
-      if (!ns) throw errors.notFound(resourceRef(namespaces), nsName);
-      if (ns.metadata.deletionTimestamp && kind.plural !== 'events') {
+      if ((await isTerminating(nsName)) && kind.plural !== 'events') {
         throw errors.forbidden(
           resourceRef(kind),
           obj.metadata.name ?? obj.metadata.generateName,

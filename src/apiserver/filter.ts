@@ -5,46 +5,57 @@ import type { KubeObject } from '../api/object.js';
 import type { AnyKindDef } from '../api/registry.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 
+/** Reads one field label's value off an object ("" when absent). */
+export type FieldGetter = (obj: KubeObject) => string;
+
 export interface CompiledSelectors {
   /** no selector at all */
   empty: boolean;
   /** set when the field selector pins metadata.name to one value */
   exactName?: string;
+  /**
+   * A field the selector pins to one value (an "=" requirement): only objects with that value
+   * can match, which lets the watch fan-out go straight to the events that carry it. `sole`
+   * when that requirement is the whole selector.
+   */
+  exactField?: { value: string; get: FieldGetter; sole: boolean };
   matches(obj: KubeObject): boolean;
 }
 
-export function fieldValues(kind: AnyKindDef, obj: KubeObject): Record<string, string> {
-  const out: Record<string, string> = { 'metadata.name': obj.metadata.name ?? '' };
-  if (kind.namespaced) out['metadata.namespace'] = obj.metadata.namespace ?? '';
-  for (const [label, fn] of Object.entries(kind.fields ?? {})) out[label] = fn(obj);
-  return out;
-}
+// the same function for every kind and selector: watch fan-out indexes events by getter
+const metadataName: FieldGetter = (o) => o.metadata.name ?? '';
+const metadataNamespace: FieldGetter = (o) => o.metadata.namespace ?? '';
 
-export function supportedFieldLabels(kind: AnyKindDef): Set<string> {
-  const s = new Set(['metadata.name']);
-  if (kind.namespaced) s.add('metadata.namespace');
-  for (const k of Object.keys(kind.fields ?? {})) s.add(k);
-  return s;
+/** How to read a field label of a kind, or undefined when the kind does not support it. */
+export function fieldGetter(kind: AnyKindDef, label: string): FieldGetter | undefined {
+  if (label === 'metadata.name') return metadataName;
+  if (label === 'metadata.namespace' && kind.namespaced) return metadataNamespace;
+  return kind.fields && Object.hasOwn(kind.fields, label) ? kind.fields[label] : undefined;
 }
 
 export function compileSelectors(kind: AnyKindDef, labelSelector?: string, fieldSelector?: string): CompiledSelectors {
   const ls = labelSelector && labelSelector.trim() ? parseLabelSelector(labelSelector) : undefined;
   const fs = fieldSelector && fieldSelector.trim() ? parseFieldSelector(fieldSelector) : undefined;
   let exactName: string | undefined;
-  if (fs) {
-    const supported = supportedFieldLabels(kind);
-    for (const r of fs.requirements) {
-      if (!supported.has(r.field)) throw errors.badRequest(`field label not supported: ${r.field}`);
-      if (r.field === 'metadata.name' && r.operator !== '!=') exactName = r.value;
-    }
+  let exactField: CompiledSelectors['exactField'];
+  // each requirement reads only its own field: no need for all of the kind's field values
+  const fieldChecks: { get: FieldGetter; value: string; equal: boolean }[] = [];
+  for (const r of fs?.requirements ?? []) {
+    const get = fieldGetter(kind, r.field);
+    if (!get) throw errors.badRequest(`field label not supported: ${r.field}`);
+    const equal = r.operator !== '!=';
+    if (r.field === 'metadata.name' && equal) exactName = r.value;
+    if (equal) exactField ??= { value: r.value, get, sole: !ls && fs!.requirements.length === 1 };
+    fieldChecks.push({ get, value: r.value, equal });
   }
   if (!ls && !fs) return { empty: true, matches: () => true };
   return {
     empty: false,
     exactName,
+    exactField,
     matches(obj: KubeObject): boolean {
       if (ls && !ls.matches(obj.metadata.labels ?? {})) return false;
-      if (fs && !fs.matches(fieldValues(kind, obj))) return false;
+      for (const c of fieldChecks) if ((c.get(obj) === c.value) !== c.equal) return false;
       return true;
     },
   };

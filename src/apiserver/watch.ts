@@ -5,10 +5,10 @@ import { errors } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
 import { kindApiVersion, type AnyKindDef } from '../api/registry.js';
 import type { ApiStream, WatchEvent } from '../api/request.js';
-import { CompactedError, type StoreEvent, type Watcher } from '../store/store.js';
+import { CompactedError, type KeyValue, type StoreEvent, type Watcher } from '../store/store.js';
 import { resourcePrefix } from './keys.js';
 import { parseRV, type ResourceStorage } from './resource-storage.js';
-import type { CompiledSelectors } from './filter.js';
+import type { CompiledSelectors, FieldGetter } from './filter.js';
 
 export interface WatchOptions {
   resourceVersion?: string;
@@ -25,21 +25,79 @@ export interface WatchOptions {
 /** Turns an object into what the client asked for (the object itself, or a one-row Table). */
 export type EventFormatter = (obj: KubeObject, first: boolean) => unknown;
 
-interface Decoded {
-  obj: KubeObject;
-  prev?: KubeObject;
+/** A store event's objects, decoded once for every watcher of it. */
+class DecodedEvent {
+  readonly obj: KubeObject;
+  private prevObj?: KubeObject;
+
+  constructor(
+    private readonly storage: ResourceStorage,
+    private readonly ev: StoreEvent,
+  ) {
+    this.obj = storage.decode(ev.kv);
+  }
+
+  /** Decoded on first use: only watchers with selectors look at it. */
+  get prev(): KubeObject | undefined {
+    if (!this.prevObj && this.ev.prev) this.prevObj = this.storage.decode(this.ev.prev);
+    return this.prevObj;
+  }
 }
 
-// One decode per store event, shared by every watcher of it.
-const decodedCache = new WeakMap<StoreEvent, Decoded>();
+// The store delivers a commit to all its watchers in one go, so the decoded objects are
+// dropped once that delivery is over rather than kept alive as long as the store keeps the
+// event in its history.
+const decodedNow = new Map<StoreEvent, DecodedEvent>();
 
-function decodeEvent(storage: ResourceStorage, ev: StoreEvent): Decoded {
-  let d = decodedCache.get(ev);
+function decodeEvent(storage: ResourceStorage, ev: StoreEvent): DecodedEvent {
+  let d = decodedNow.get(ev);
   if (!d) {
-    d = { obj: storage.decode(ev.kv), prev: ev.prev ? storage.decode(ev.prev) : undefined };
-    decodedCache.set(ev, d);
+    if (decodedNow.size === 0) queueMicrotask(() => decodedNow.clear());
+    decodedNow.set(ev, (d = new DecodedEvent(storage, ev)));
   }
   return d;
+}
+
+// Field values by (immutable) KeyValue. An update's previous KeyValue is the one the last
+// event on its key carried, so its value is usually known without decoding it again.
+const fieldsByKeyValue = new WeakMap<FieldGetter, WeakMap<KeyValue, string>>();
+
+function fieldOf(get: FieldGetter, kv: KeyValue, decoded: () => KubeObject): string {
+  let values = fieldsByKeyValue.get(get);
+  if (!values) fieldsByKeyValue.set(get, (values = new WeakMap()));
+  let value = values.get(kv);
+  if (value === undefined) values.set(kv, (value = get(decoded())));
+  return value;
+}
+
+// Per delivered batch and field getter: field value → the batch's events whose object has
+// that value now or had it before. A watcher that pins the field to one value (each node's
+// agent watches spec.nodeName=<node>) looks only at those instead of testing every event.
+const batchIndexes = new WeakMap<StoreEvent[], Map<FieldGetter, Map<string, StoreEvent[]>>>();
+
+function eventsCarrying(storage: ResourceStorage, batch: StoreEvent[], field: { value: string; get: FieldGetter }): StoreEvent[] {
+  let byGetter = batchIndexes.get(batch);
+  if (!byGetter) batchIndexes.set(batch, (byGetter = new Map()));
+  let index = byGetter.get(field.get);
+  if (!index) {
+    index = new Map();
+    const add = (value: string, ev: StoreEvent) => {
+      const list = index!.get(value);
+      if (list) list.push(ev);
+      else index!.set(value, [ev]);
+    };
+    for (const ev of batch) {
+      const d = decodeEvent(storage, ev);
+      const now = fieldOf(field.get, ev.kv, () => d.obj);
+      add(now, ev);
+      if (ev.type === 'put' && ev.prev) {
+        const before = fieldOf(field.get, ev.prev, () => d.prev!);
+        if (before !== now) add(before, ev);
+      }
+    }
+    byGetter.set(field.get, index);
+  }
+  return index.get(field.value) ?? [];
 }
 
 export function validateWatchOptions(o: WatchOptions): void {
@@ -103,16 +161,20 @@ export function watchResource(
         if (annotations) metadata.annotations = annotations;
         send({ type: 'BOOKMARK', object: { kind: kind.kind, apiVersion: kindApiVersion(kind), metadata } as KubeObject });
       };
+      // a selector of one field value is answered from the values the fan-out index computed
+      const sole = sel.exactField?.sole ? sel.exactField : undefined;
+      const matches = (kv: KeyValue, decoded: () => KubeObject) => (sole ? fieldOf(sole.get, kv, decoded) === sole.value : sel.matches(decoded()));
       const onEvents = (events: StoreEvent[]) => {
         if (stopped) return;
-        for (const ev of events) {
-          const { obj, prev } = decodeEvent(storage, ev);
+        for (const ev of sel.exactField ? eventsCarrying(storage, events, sel.exactField) : events) {
+          const d = decodeEvent(storage, ev);
+          const obj = d.obj;
           if (ev.type === 'delete') {
-            if (sel.matches(obj)) emit('DELETED', obj);
+            if (matches(ev.kv, () => obj)) emit('DELETED', obj);
             continue;
           }
-          const now = sel.matches(obj);
-          const before = prev ? sel.matches(prev) : false;
+          const now = matches(ev.kv, () => obj);
+          const before = !!ev.prev && (sel.empty || matches(ev.prev, () => d.prev!));
           if (now && before) emit('MODIFIED', obj);
           else if (now) emit('ADDED', obj);
           else if (before) emit('DELETED', obj);

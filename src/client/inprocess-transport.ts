@@ -1,7 +1,6 @@
 // Calls the API server's handler directly. Everything crossing the boundary is copied,
 // so neither side can mutate what the other holds (the same isolation HTTP gives).
 import { ApiError } from '../api/errors.js';
-import { clone } from '../api/object.js';
 import type { ApiHandler, ApiRequest, ApiResponse, ApiStream, UserInfo, WatchEvent } from '../api/request.js';
 import type { Transport } from './transport.js';
 
@@ -49,16 +48,29 @@ function copyBody(body: unknown): { body: unknown; bytes: number } {
   return { body: JSON.parse(json), bytes: Buffer.byteLength(json) };
 }
 
-/** The server may hand the same object to every watcher; each gets its own copy. */
+/**
+ * The server hands the same object to every watcher of an event; each in-process watcher gets
+ * its own copy, parsed from one encoding of the object made for all of them.
+ */
 function copyingStream(stream: ApiStream): ApiStream {
   return {
     start(send, end) {
-      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: clone(chunk.object) } : chunk), end);
+      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: JSON.parse(encoded(chunk.object)) } : chunk), end);
     },
     stop() {
       stream.stop();
     },
   };
+}
+
+// Keyed by the server's object, which it never changes once sent (the HTTP front end caches
+// each event's encoded frame the same way).
+const encodings = new WeakMap<object, string>();
+
+function encoded(obj: object): string {
+  let json = encodings.get(obj);
+  if (json === undefined) encodings.set(obj, (json = JSON.stringify(obj)));
+  return json;
 }
 
 function isEvent(chunk: WatchEvent | string | Buffer): chunk is WatchEvent {
