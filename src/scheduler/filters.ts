@@ -1,7 +1,7 @@
 // The scheduler's filters, pure: given a pod and a snapshot of the nodes (with the pods
 // already on them), which nodes can take the pod, and if none can, upstream's FitError text.
 // Filters run in the default profile's order and a node stops at its first failure.
-import type { KubeObject } from '../api/object.js';
+import { controllerRef, type KubeObject } from '../api/object.js';
 import { isPodTerminal } from '../api/pod-status.js';
 import { LabelSelector, labelSelectorFromObject, type Labels } from '../api/selectors.js';
 import { findUntoleratedTaint, TAINT, taintsOf, taintText, tolerationsOf, tolerationsTolerate } from '../api/taints.js';
@@ -32,31 +32,85 @@ export interface NodeInfo {
   nonZeroRequested: Resources;
   allocatable: Resources;
   usedPorts: HostPort[];
+  /** the pods with required anti-affinity terms, the only ones other pods' placement must respect */
+  podsWithRequiredAntiAffinity: KubeObject[];
+  /** pods per controlling owner (namespace and uid, see controllerKey), for spreading */
+  podsByController: Map<string, number>;
+}
+
+/** What a pod adds to its node's info, worked out once per pod object (informers replace objects that change). */
+interface PodFacts {
+  requests: Resources;
+  nonZeroRequests: Resources;
+  ports: HostPort[];
+  requiredAntiAffinity: boolean;
+  controller?: string;
+}
+
+const podFacts = new WeakMap<KubeObject, PodFacts>();
+
+function factsOf(pod: KubeObject): PodFacts {
+  let f = podFacts.get(pod);
+  if (!f) {
+    f = {
+      requests: podRequests(pod),
+      nonZeroRequests: podRequests(pod, true),
+      ports: podHostPorts(pod),
+      requiredAntiAffinity: requiredTerms(pod, 'podAntiAffinity').length > 0,
+      controller: controllerKey(pod),
+    };
+    podFacts.set(pod, f);
+  }
+  return f;
+}
+
+/** Namespace and uid of the pod's controlling owner: pods with the same key belong to the same controller. */
+export function controllerKey(pod: KubeObject): string | undefined {
+  const ref = controllerRef(pod);
+  return ref ? `${pod.metadata.namespace ?? ''}\u0000${ref.uid}` : undefined;
+}
+
+/** One node's info from the pods assigned to it (terminal ones take no room). */
+export function nodeInfo(node: KubeObject, assignedPods: Iterable<KubeObject>): NodeInfo {
+  const info: NodeInfo = {
+    name: node.metadata.name!,
+    node,
+    pods: [],
+    requested: new Map(),
+    nonZeroRequested: new Map(),
+    allocatable: resourceList(node.status?.allocatable),
+    usedPorts: [],
+    podsWithRequiredAntiAffinity: [],
+    podsByController: new Map(),
+  };
+  for (const pod of assignedPods) {
+    if (isPodTerminal(pod)) continue;
+    const f = factsOf(pod);
+    info.pods.push(pod);
+    addInto(info.requested, f.requests);
+    addInto(info.nonZeroRequested, f.nonZeroRequests);
+    info.usedPorts.push(...f.ports);
+    if (f.requiredAntiAffinity) info.podsWithRequiredAntiAffinity.push(pod);
+    if (f.controller) info.podsByController.set(f.controller, (info.podsByController.get(f.controller) ?? 0) + 1);
+  }
+  return info;
+}
+
+export function byName(a: NodeInfo, b: NodeInfo): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** Node infos sorted by name, from the nodes and every pod assigned to one. */
 export function buildNodeInfos(nodes: KubeObject[], assignedPods: KubeObject[]): NodeInfo[] {
-  const infos = new Map<string, NodeInfo>();
-  for (const node of nodes) {
-    infos.set(node.metadata.name!, {
-      name: node.metadata.name!,
-      node,
-      pods: [],
-      requested: new Map(),
-      nonZeroRequested: new Map(),
-      allocatable: resourceList(node.status?.allocatable),
-      usedPorts: [],
-    });
-  }
+  const byNode = new Map<string, KubeObject[]>();
   for (const pod of assignedPods) {
-    const info = infos.get(pod.spec?.nodeName);
-    if (!info || isPodTerminal(pod)) continue;
-    info.pods.push(pod);
-    addInto(info.requested, podRequests(pod));
-    addInto(info.nonZeroRequested, podRequests(pod, true));
-    info.usedPorts.push(...podHostPorts(pod));
+    const name = pod.spec?.nodeName;
+    if (!name) continue;
+    const list = byNode.get(name);
+    if (list) list.push(pod);
+    else byNode.set(name, [pod]);
   }
-  return [...infos.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return nodes.map((node) => nodeInfo(node, byNode.get(node.metadata.name!) ?? [])).sort(byName);
 }
 
 export interface FilterStatus {
@@ -251,13 +305,18 @@ export function affinityState(pod: KubeObject, infos: NodeInfo[], namespaceLabel
     const k = pairKey(key, labels[key]);
     counts.set(k, (counts.get(k) ?? 0) + 1);
   };
+  const ownTerms = state.affinityTerms.length > 0 || state.antiAffinityTerms.length > 0;
   for (const info of infos) {
     const labels = info.node.metadata.labels ?? {};
-    for (const existing of info.pods) {
-      if (matchesAllTerms(state.affinityTerms, existing, namespaceLabels)) {
-        for (const t of state.affinityTerms) bump(state.affinityCounts, labels, t.topologyKey);
+    if (ownTerms) {
+      for (const existing of info.pods) {
+        if (matchesAllTerms(state.affinityTerms, existing, namespaceLabels)) {
+          for (const t of state.affinityTerms) bump(state.affinityCounts, labels, t.topologyKey);
+        }
+        for (const t of state.antiAffinityTerms) if (termMatches(t, existing, namespaceLabels)) bump(state.antiAffinityCounts, labels, t.topologyKey);
       }
-      for (const t of state.antiAffinityTerms) if (termMatches(t, existing, namespaceLabels)) bump(state.antiAffinityCounts, labels, t.topologyKey);
+    }
+    for (const existing of info.podsWithRequiredAntiAffinity) {
       for (const t of requiredTerms(existing, 'podAntiAffinity')) {
         if (termMatches(t, pod, namespaceLabels)) bump(state.existingAntiAffinityCounts, labels, t.topologyKey);
       }

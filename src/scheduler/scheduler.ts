@@ -11,7 +11,7 @@ import { EventRecorder } from '../client/events.js';
 import { keyOf, type Informer, type SharedInformerFactory } from '../client/informer.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { volumeAccessCheck } from '../controllers/volume/access.js';
-import { affinityState, buildNodeInfos, filterNode, fitErrorMessage, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
+import { affinityState, byName, filterNode, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';
 import { bindingProgress, podClaims, reservedVolume, SELECTED_NODE_ANNOTATION, type VolumeCache, type VolumePlan } from './volumes.js';
@@ -49,6 +49,11 @@ export class Scheduler {
   /** pods that fit nowhere, waiting for the cluster to change: key → when parked */
   private readonly parked = new Map<string, number>();
   private readonly failures = new Map<string, { count: number; until: number }>();
+  /** pods bound or assumed, by node name: key → pod */
+  private readonly podsOnNode = new Map<string, Map<string, KubeObject>>();
+  private readonly nodeOfPod = new Map<string, string>();
+  /** node infos kept between decisions; dropped when the node's pods change, rebuilt when the Node object does */
+  private readonly infos = new Map<string, NodeInfo>();
   /** bumped by every cluster change that may make a parked pod schedulable */
   private clusterEvents = 0;
   private flushTimer?: NodeJS.Timeout;
@@ -89,9 +94,18 @@ export class Scheduler {
     };
 
     this.pods.addEventHandler({
-      onAdd: (pod) => this.podAdded(pod),
-      onUpdate: (old, pod) => this.podUpdated(old, pod),
-      onDelete: (pod) => this.podDeleted(pod),
+      onAdd: (pod) => {
+        this.podAdded(pod);
+        this.place(keyOf(pod));
+      },
+      onUpdate: (old, pod) => {
+        this.podUpdated(old, pod);
+        this.place(keyOf(pod));
+      },
+      onDelete: (pod) => {
+        this.podDeleted(pod);
+        this.place(keyOf(pod));
+      },
     });
     this.nodes.addEventHandler({
       onAdd: () => this.clusterChanged(),
@@ -189,6 +203,36 @@ export class Scheduler {
     this.failures.set(key, { count, until: Date.now() + delay });
   }
 
+  /** Files the pod under the node it is bound or assumed on, if any. */
+  private place(key: string): void {
+    const informed = this.pods.get(key);
+    const pod = informed?.spec?.nodeName ? informed : this.assumed.get(key);
+    const node: string | undefined = pod?.spec?.nodeName;
+    const was = this.nodeOfPod.get(key);
+    if (was !== undefined && was !== node) {
+      const pods = this.podsOnNode.get(was)!;
+      pods.delete(key);
+      if (!pods.size) this.podsOnNode.delete(was);
+      this.infos.delete(was);
+    }
+    if (pod && node) {
+      let pods = this.podsOnNode.get(node);
+      if (!pods) this.podsOnNode.set(node, (pods = new Map()));
+      pods.set(key, pod);
+      this.nodeOfPod.set(key, node);
+      this.infos.delete(node);
+    } else {
+      this.nodeOfPod.delete(key);
+    }
+  }
+
+  private nodeInfo(node: KubeObject): NodeInfo {
+    const name = node.metadata.name!;
+    let info = this.infos.get(name);
+    if (info?.node !== node) this.infos.set(name, (info = nodeInfo(node, this.podsOnNode.get(name)?.values() ?? [])));
+    return info;
+  }
+
   /* ---------- the scheduling cycle ---------- */
 
   private async scheduleOne(key: string): Promise<void> {
@@ -205,6 +249,7 @@ export class Scheduler {
       return;
     }
     this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: decision.node } });
+    this.place(key);
     void this.bind(pod, decision.node, decision.volumes);
   }
 
@@ -212,8 +257,7 @@ export class Scheduler {
   private decide(pod: KubeObject): Decision {
     const nodes = this.nodes.list();
     if (!nodes.length) return { message: REASONS.noNodes };
-    const assigned = this.assignedPods();
-    const infos = buildNodeInfos(nodes, assigned);
+    const infos = nodes.map((n) => this.nodeInfo(n)).sort(byName);
     const { claims, error } = podClaims(pod, this.volumeCache);
     if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error) };
     const state: CycleState = {
@@ -224,7 +268,7 @@ export class Scheduler {
       volumes: this.volumeCache,
       affinity: affinityState(pod, infos, (ns) => this.namespaces.get(ns)?.metadata.labels),
       volumePlans: new Map(),
-      volumeAccess: volumeAccessCheck(pod, (name) => this.volumeCache.claim(pod.metadata.namespace!, name), assigned),
+      volumeAccess: volumeAccessCheck(pod, (name) => this.volumeCache.claim(pod.metadata.namespace!, name), this.assignedPods()),
     };
     const statuses: FilterStatus[] = [];
     const feasible: NodeInfo[] = [];
@@ -238,17 +282,9 @@ export class Scheduler {
     return { node: chosen, volumes: state.volumePlans.get(chosen) };
   }
 
-  /** Every pod bound to a node, plus the ones assumed on one. */
-  private assignedPods(): KubeObject[] {
-    const out: KubeObject[] = [];
-    for (const pod of this.pods.list()) {
-      if (pod.spec?.nodeName) out.push(pod);
-      else {
-        const assumed = this.assumed.get(keyOf(pod));
-        if (assumed) out.push(assumed);
-      }
-    }
-    return out;
+  /** Every pod bound to a node, plus the ones assumed on one (walked only for pods with claims). */
+  private *assignedPods(): Iterable<KubeObject> {
+    for (const pods of this.podsOnNode.values()) yield* pods.values();
   }
 
   /* ---------- the binding cycle ---------- */
@@ -278,6 +314,7 @@ export class Scheduler {
       this.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`);
     } catch (e) {
       this.assumed.delete(key);
+      this.place(key);
       if (this.stopped) return;
       this.clusterChanged();
       const current = this.pods.get(key);

@@ -2,9 +2,9 @@
 // (least allocated, spreading a controller's pods, preferred node affinity, PreferNoSchedule
 // taints), each normalized to 0..100 and weighted. Ties go to the first name, so the choice
 // is deterministic.
-import { controllerRef, type KubeObject } from '../api/object.js';
+import type { KubeObject } from '../api/object.js';
 import { taintsOf, tolerationsOf, tolerationsTolerate } from '../api/taints.js';
-import type { NodeInfo } from './filters.js';
+import { controllerKey, type NodeInfo } from './filters.js';
 import { preferredNodeAffinityWeight } from './node-selectors.js';
 import { podRequests } from './resources.js';
 
@@ -22,11 +22,6 @@ function leastAllocated(pod: Map<string, bigint>, info: NodeInfo): number {
   return sum / 2;
 }
 
-function sameController(pod: KubeObject, other: KubeObject): boolean {
-  const ref = controllerRef(pod);
-  return !!ref && other.metadata.namespace === pod.metadata.namespace && controllerRef(other)?.uid === ref.uid;
-}
-
 /** Scales raw values to 0..100 by the largest; reversed, the smallest raw value scores highest. */
 function normalize(raw: number[], reverse: boolean): number[] {
   const max = Math.max(0, ...raw);
@@ -38,8 +33,9 @@ function normalize(raw: number[], reverse: boolean): number[] {
 export function pickNode(pod: KubeObject, feasible: NodeInfo[]): NodeInfo {
   const requests = podRequests(pod, true);
   const tolerations = tolerationsOf(pod);
+  const controller = controllerKey(pod);
   const spread = normalize(
-    feasible.map((i) => i.pods.filter((p) => sameController(pod, p)).length),
+    feasible.map((i) => (controller ? (i.podsByController.get(controller) ?? 0) : 0)),
     true,
   );
   const affinity = normalize(
