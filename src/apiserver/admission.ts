@@ -56,14 +56,6 @@ export function installAdmission(api: ApiServer): void {
       if (kind !== services) return;
       await allocateServiceIP(ips, obj);
     },
-    async update(kind, obj, old) {
-      if (kind !== services) return;
-      // clusterIP is immutable (validation reports changes); keep the allocated one when a PUT omits it
-      if (!obj.spec?.clusterIP && old.spec?.clusterIP && obj.spec?.type !== 'ExternalName') {
-        obj.spec.clusterIP = old.spec.clusterIP;
-        obj.spec.clusterIPs = old.spec.clusterIPs;
-      }
-    },
     async deleted(kind, obj) {
       if (kind === services) ips.release(obj.spec?.clusterIP);
     },

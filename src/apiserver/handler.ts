@@ -4,7 +4,7 @@
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
-import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
@@ -510,4 +510,3 @@ export function errorResponse(e: unknown): ApiResponse {
   return { status: err.code, body: err.toStatus(), headers };
 }
 
-export { kindApiVersion };

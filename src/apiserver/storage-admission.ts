@@ -2,7 +2,7 @@
 // cluster's default one) and PersistentVolumeClaimResize (a claim may only grow when its
 // class allows expansion).
 import { errors } from '../api/errors.js';
-import { isDefaultStorageClass } from '../api/kinds/storageclass.js';
+import { newestDefaultClass } from '../api/kinds/storageclass.js';
 import { storageClassOf, BETA_STORAGE_CLASS_ANNOTATION } from '../api/kinds/support.js';
 import type { KubeObject } from '../api/object.js';
 import { compareQuantities, tryParseQuantity } from '../api/quantity.js';
@@ -22,7 +22,7 @@ export function installStorageAdmission(api: ApiServer): void {
       if (kind !== claims) return;
       const annotated = obj.metadata.annotations?.[BETA_STORAGE_CLASS_ANNOTATION] !== undefined;
       if (annotated || (obj.spec?.storageClassName !== undefined && obj.spec?.storageClassName !== null)) return;
-      const def = newestDefault((await storage.list(classes, undefined)).items);
+      const def = newestDefaultClass((await storage.list(classes, undefined)).items);
       if (def) (obj.spec ??= {}).storageClassName = def.metadata.name;
     },
   };
@@ -46,19 +46,4 @@ export function installStorageAdmission(api: ApiServer): void {
   };
 
   storage.admission.push(defaultStorageClass, claimResize);
-}
-
-/** Several classes marked default: the newest wins (then the first by name). */
-function newestDefault(classes: KubeObject[]): KubeObject | undefined {
-  let best: KubeObject | undefined;
-  let bestTime = -Infinity;
-  for (const sc of classes) {
-    if (!isDefaultStorageClass(sc)) continue;
-    const t = Date.parse(sc.metadata.creationTimestamp ?? '') || 0;
-    if (!best || t > bestTime || (t === bestTime && sc.metadata.name! < best.metadata.name!)) {
-      best = sc;
-      bestTime = t;
-    }
-  }
-  return best;
 }

@@ -19,6 +19,21 @@ export function isDefaultStorageClass(sc: KubeObject): boolean {
   return a[DEFAULT_CLASS_ANNOTATION] === 'true' || a[BETA_DEFAULT_CLASS_ANNOTATION] === 'true';
 }
 
+/** The class a claim without one gets: several marked default means the newest (then by name). */
+export function newestDefaultClass(classes: readonly KubeObject[]): KubeObject | undefined {
+  let best: KubeObject | undefined;
+  let bestTime = -Infinity;
+  for (const sc of classes) {
+    if (!isDefaultStorageClass(sc)) continue;
+    const t = Date.parse(sc.metadata.creationTimestamp ?? '') || 0;
+    if (!best || t > bestTime || (t === bestTime && sc.metadata.name! < best.metadata.name!)) {
+      best = sc;
+      bestTime = t;
+    }
+  }
+  return best;
+}
+
 function validateParameters(params: Record<string, unknown>): FieldError[] {
   const keys = Object.keys(params);
   if (keys.length > MAX_PARAMETERS) return [field.tooLong('parameters', MAX_PARAMETERS)];

@@ -5,7 +5,7 @@
 // conflict left half done.
 import { isApiError } from '../../api/errors.js';
 import { clone, deepEqual, timestamp, type KubeObject } from '../../api/object.js';
-import { isDefaultStorageClass } from '../../api/kinds/storageclass.js';
+import { newestDefaultClass } from '../../api/kinds/storageclass.js';
 import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
@@ -404,16 +404,5 @@ export class PersistentVolumeController implements Controller {
     else delete next.status.message;
     return this.client.persistentVolumes().updateStatus(next);
   }
-}
-
-/** The default class claims get: several marked default means the newest (then by name). */
-export function newestDefaultClass(classes: readonly KubeObject[]): KubeObject | undefined {
-  const defaults = classes.filter(isDefaultStorageClass);
-  defaults.sort((a, b) => {
-    const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
-    const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
-    return tb - ta || (a.metadata.name! < b.metadata.name! ? -1 : 1);
-  });
-  return defaults[0];
 }
 
