@@ -17,6 +17,8 @@ import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { DnsServer, type Upstream } from '../dns/server.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -32,6 +34,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
+  dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
 }
 
 export interface ControlPlane {
@@ -43,6 +47,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   url: string;
   nodes: LocalNodes;
+  /** the cluster DNS server, when it runs */
+  dns?: DnsServer;
   stop(): Promise<void>;
 }
 
@@ -53,6 +59,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let controllers: RunningControllers | undefined;
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
+  let dns: DnsServer | undefined;
+  let dnsInformers: SharedInformerFactory | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
@@ -89,10 +97,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
+    if (opts.dns !== false) {
+      // Cluster DNS is a client of the API like any other part, with informers of its own.
+      dnsInformers = new SharedInformerFactory(client);
+      dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
+    }
     nodes = new LocalNodes(api.handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl };
+    const running = { store, http, controllers, nodes, closeControl, dns, dnsInformers };
     return {
       api,
       http,
@@ -101,9 +114,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       kubeconfigPath,
       url,
       nodes,
+      dns,
       async stop() {
         await running.closeControl();
         await running.nodes.stop();
+        await running.dns?.close();
+        running.dnsInformers?.stop();
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();
@@ -113,6 +129,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   } catch (e) {
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
+    await dns?.close().catch(() => {});
+    dnsInformers?.stop();
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
     await store?.close().catch(() => {});
