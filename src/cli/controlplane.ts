@@ -18,6 +18,8 @@ import { defaultControllers, startControllers, type RunningControllers } from '.
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 import { SharedInformerFactory } from '../client/informer.js';
+import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
+import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
 
 export interface ControlPlaneOptions {
@@ -34,6 +36,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
+  maxWaitForUnmountMs?: number;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
   dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
 }
@@ -94,7 +98,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
-        ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
+        ...volumeControllers({
+          dataDir: opts.dataDir,
+          singleMachine: true,
+          serveForeignProvisioners: opts.serveForeignProvisioners !== false,
+          // every node runs on this machine: a volume whose lock no live sandbox holds is not in use anywhere
+          attachDetach: { maxWaitForUnmountMs: opts.maxWaitForUnmountMs, lockFree: volumeLockFree, fence: fenceVolumeOf },
+        }),
       ]);
     }
     if (opts.dns !== false) {
@@ -137,4 +147,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     lock.release();
     throw e;
   }
+}
+
+function volumeLockFree(pv: KubeObject): boolean | undefined {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? isVolumeFree(dir) : undefined;
+}
+
+/** An out-of-service node's sandboxes on the volume are stopped before it moves (see volume-locks.ts). */
+async function fenceVolumeOf(pv: KubeObject, node: string): Promise<boolean> {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? fenceVolume(dir, node) : true;
 }

@@ -28,6 +28,9 @@ as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --node-startup-grace-period D    the same for a node that never posted Ready (default 1m0s)
   --node-lease-duration-seconds N  the agents' Lease duration; renewed every quarter of it (default 40)
   --node-status-update-frequency D how often the agents compute node status (default 10s)
+  --max-wait-for-unmount-duration D
+                                   an unreachable node's ReadWriteOnce volumes are force-detached
+                                   after this (upstream's maxWaitForUnmountDuration, default 6m0s)
 Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
 and unreachable (300 unless the pod sets its own).
 `;
@@ -59,13 +62,14 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const dnsPort = flagInt(args, 'dns-port', 0);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
