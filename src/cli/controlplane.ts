@@ -21,6 +21,8 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
+import { ServiceProxy } from '../proxy/proxier.js';
+import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -38,6 +40,8 @@ export interface ControlPlaneOptions {
   agentTimings?: AgentTimings;
   /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
   maxWaitForUnmountMs?: number;
+  /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
+  proxy?: boolean;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
   dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
 }
@@ -53,6 +57,8 @@ export interface ControlPlane {
   nodes: LocalNodes;
   /** the cluster DNS server, when it runs */
   dns?: DnsServer;
+  /** the service proxy, when it runs */
+  proxy?: ServiceProxy;
   stop(): Promise<void>;
 }
 
@@ -65,6 +71,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let closeControl: (() => Promise<void>) | undefined;
   let dns: DnsServer | undefined;
   let dnsInformers: SharedInformerFactory | undefined;
+  let proxy: ServiceProxy | undefined;
+  let proxyInformers: SharedInformerFactory | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
@@ -95,6 +103,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       userAgent: 'petset-controlplane',
     });
     await ensureDefaultStorageClass(client);
+    // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
+    await reconcileKubernetesEndpoints(client, { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port });
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
@@ -112,10 +122,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       dnsInformers = new SharedInformerFactory(client);
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
     }
+    if (opts.proxy !== false) {
+      proxyInformers = new SharedInformerFactory(client);
+      proxy = new ServiceProxy(client);
+      await proxy.start(proxyInformers);
+    }
     nodes = new LocalNodes(api.handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl, dns, dnsInformers };
+    const running = { store, http, controllers, nodes, closeControl, dns, dnsInformers, proxy, proxyInformers };
     return {
       api,
       http,
@@ -125,11 +140,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       url,
       nodes,
       dns,
+      proxy,
       async stop() {
         await running.closeControl();
         await running.nodes.stop();
         await running.dns?.close();
         running.dnsInformers?.stop();
+        await running.proxy?.stop();
+        running.proxyInformers?.stop();
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();
@@ -141,6 +159,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await nodes?.stop().catch(() => {});
     await dns?.close().catch(() => {});
     dnsInformers?.stop();
+    await proxy?.stop().catch(() => {});
+    proxyInformers?.stop();
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
     await store?.close().catch(() => {});
