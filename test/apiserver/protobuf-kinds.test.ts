@@ -3,10 +3,12 @@
 // below are upstream's (k8s.io/api generated.proto).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { ApiError } from '../../src/api/errors.js';
 import { defaultRegistry } from '../../src/api/kinds/index.js';
 import { kindApiVersion } from '../../src/api/registry.js';
 import { decodeKubernetesProtobuf, protobufCoverage } from '../../src/apiserver/protobuf.js';
+import { kubectlFor, startCaptureServer } from './fixtures/kubectl-capture.js';
 
 function varint(n: bigint): Buffer {
   let v = BigInt.asUintN(64, n);
@@ -143,4 +145,149 @@ test('a field our schema keeps free-form cannot be read from protobuf: 415, not 
     () => decodeKubernetesProtobuf(envelope('v1', 'Pod', pb.msg(1, pb.bytes(1, 'p')), pb.msg(2, volume))),
     (e: unknown) => e instanceof ApiError && e.code === 415 && /gcePersistentDisk/.test(e.message),
   );
+});
+
+/* ------------------------------------------------------------------ the real kubectl */
+
+// A pod using most of PodSpec, through `kubectl run --overrides`: kubectl builds the typed Pod and
+// POSTs it as protobuf. The decoded body must equal kubectl's own JSON of the same pod.
+const RICH_POD = {
+  metadata: { labels: { tier: 'db' }, annotations: { note: 'n' } },
+  spec: {
+    initContainers: [{ name: 'init', image: 'busybox', command: ['true'], restartPolicy: 'Always' }],
+    containers: [
+      {
+        name: 'rich',
+        image: 'busybox',
+        args: ['sleep', '3600'],
+        workingDir: '/w',
+        ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP', hostPort: 5353 }],
+        env: [
+          { name: 'A', value: '' },
+          { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'C', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+          { name: 'D', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k', optional: false } } },
+          { name: 'E', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+        ],
+        envFrom: [{ prefix: 'P_', configMapRef: { name: 'cm' } }, { secretRef: { name: 's', optional: true } }],
+        resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { memory: '128Mi', 'example.com/gpu': '1' } },
+        resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }],
+        volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true, subPath: 'x', mountPropagation: 'HostToContainer' }],
+        livenessProbe: { exec: { command: ['cat', '/ok'] }, initialDelaySeconds: 3, failureThreshold: 0 },
+        readinessProbe: { httpGet: { path: '/ready', port: 'http', scheme: 'HTTP', httpHeaders: [{ name: 'X', value: '' }] }, periodSeconds: 2 },
+        startupProbe: { tcpSocket: { port: 8080 }, terminationGracePeriodSeconds: 0 },
+        lifecycle: { preStop: { sleep: { seconds: 5 } }, postStart: { httpGet: { port: 80, host: 'h' } } },
+        securityContext: {
+          runAsUser: 0,
+          runAsNonRoot: false,
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+          seLinuxOptions: { level: 's0:c1' },
+        },
+        stdin: true,
+        tty: true,
+        imagePullPolicy: 'IfNotPresent',
+      },
+    ],
+    volumes: [
+      { name: 'data', persistentVolumeClaim: { claimName: 'data-0', readOnly: false } },
+      { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '0' } },
+      { name: 'host', hostPath: { path: '/srv', type: 'DirectoryOrCreate' } },
+      { name: 'cfg', configMap: { name: 'cm', defaultMode: 420, items: [{ key: 'k', path: 'p', mode: 0 }], optional: false } },
+      { name: 'sec', secret: { secretName: 's', defaultMode: 256 } },
+      { name: 'dapi', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      {
+        name: 'proj',
+        projected: {
+          defaultMode: 420,
+          sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600, audience: 'a' } }, { configMap: { name: 'cm' } }],
+        },
+      },
+      { name: 'nfs', nfs: { server: 'nfs.example', path: '/x' } },
+      { name: 'eph', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } },
+    ],
+    restartPolicy: 'OnFailure',
+    terminationGracePeriodSeconds: 0,
+    activeDeadlineSeconds: 100,
+    dnsPolicy: 'None',
+    dnsConfig: { nameservers: ['192.0.2.53'], searches: ['svc.local'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] },
+    nodeSelector: { disk: 'ssd' },
+    serviceAccountName: 'sa',
+    automountServiceAccountToken: false,
+    hostNetwork: false,
+    shareProcessNamespace: true,
+    hostname: 'h',
+    subdomain: 'sub',
+    securityContext: { fsGroup: 2000, runAsGroup: 0, sysctls: [{ name: 'net.core.somaxconn', value: '1024' }], supplementalGroups: [1, 2] },
+    imagePullSecrets: [{ name: 'reg' }],
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }] }],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['n'] }] } }],
+      },
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { tier: 'db' } }, topologyKey: 'kubernetes.io/hostname' }],
+      },
+    },
+    tolerations: [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoExecute', tolerationSeconds: 0 }, { operator: 'Exists' }],
+    hostAliases: [{ ip: '192.0.2.1', hostnames: ['a', 'b'] }],
+    priorityClassName: 'high',
+    priority: 0,
+    readinessGates: [{ conditionType: 'example.com/ready' }],
+    enableServiceLinks: false,
+    preemptionPolicy: 'Never',
+    overhead: { cpu: '10m' },
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { tier: 'db' } }, minDomains: 1 }],
+    setHostnameAsFQDN: true,
+    os: { name: 'linux' },
+    hostUsers: false,
+    schedulingGates: [{ name: 'wait' }],
+  },
+};
+
+const KUBECTL_133 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
+
+/**
+ * Every leaf of `expected` is in `actual` with the same value, except the zero values of fields Go
+ * leaves out of JSON (omitempty), which `actual` may lack. Returns the differences.
+ */
+function missingFrom(actual: unknown, expected: unknown, path = ''): string[] {
+  if (expected === null || typeof expected !== 'object') {
+    if (actual === expected) return [];
+    if (actual === undefined && (expected === false || expected === 0 || expected === '')) return [];
+    return [`${path}: ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`];
+  }
+  if (actual === null || typeof actual !== 'object') return [`${path}: ${JSON.stringify(actual)} instead of an object`];
+  if (Array.isArray(expected) && (!Array.isArray(actual) || actual.length !== expected.length)) return [`${path}: ${JSON.stringify(actual)} instead of ${expected.length} items`];
+  return Object.entries(expected).flatMap(([k, v]) => missingFrom((actual as Record<string, unknown>)[k], v, `${path}.${k}`));
+}
+
+test('live: kubectl 1.33 `debug --copy-to` of a pod using most of PodSpec: its protobuf copy decodes to the same spec', { skip: !existsSync(KUBECTL_133) && `${KUBECTL_133} is not installed` }, async (t) => {
+  const source = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rich', namespace: 'default', uid: 'u1', resourceVersion: '5', ...RICH_POD.metadata }, spec: RICH_POD.spec, status: { phase: 'Running' } };
+  const server = await startCaptureServer(
+    (body, contentType) => (contentType.startsWith('application/vnd.kubernetes.protobuf') ? decodeKubernetesProtobuf(body) : JSON.parse(body.toString('utf8'))),
+    { '/api/v1/namespaces/default/pods/rich': source },
+  );
+  const kubectl = kubectlFor(server.url, KUBECTL_133);
+  t.after(async () => {
+    await server.close();
+    kubectl.cleanup();
+  });
+  const keep = ['--keep-labels', '--keep-annotations', '--keep-liveness', '--keep-readiness', '--keep-startup', '--keep-init-containers', '--same-node'];
+  const r = await kubectl.run(['debug', 'rich', '-n', 'default', '--copy-to=rich-copy', '--image=busybox', '--container=debugger', ...keep, '--', 'sleep', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  const req = server.requests.at(-1)!;
+  assert.equal(req.path, '/api/v1/namespaces/default/pods');
+  assert.equal(req.contentType, 'application/vnd.kubernetes.protobuf');
+  const copy = decodeKubernetesProtobuf(req.body) as { metadata: Record<string, unknown>; spec: { containers: Array<{ name: string }> } };
+  // kubectl 1.33 leaves the labels out of the copy whatever --keep-labels says
+  assert.deepEqual(copy.metadata, { name: 'rich-copy', namespace: 'default', annotations: RICH_POD.metadata.annotations, creationTimestamp: null });
+  assert.deepEqual(copy.spec.containers.map((c) => c.name), ['rich', 'debugger']);
+  const spec = { ...copy.spec, containers: copy.spec.containers.slice(0, 1) };
+  assert.deepEqual(missingFrom(spec, RICH_POD.spec, 'spec'), []);
 });
