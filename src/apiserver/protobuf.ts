@@ -328,6 +328,7 @@ interface FieldSpec {
 
 interface MessageType extends ValueType {
   spec: FieldSpec[];
+  byNumber: Map<number, FieldSpec>;
 }
 
 interface Codecs {
@@ -435,9 +436,13 @@ function buildCodecs(defs: Definitions): Codecs {
 /** A message whose field list is compiled on first use (schemas refer to themselves: JSONSchemaProps-like). */
 function lazyMessage(compileFields: () => FieldSpec[]): MessageType {
   let spec: FieldSpec[] | undefined;
+  let byNumber: Map<number, FieldSpec> | undefined;
   const type: MessageType = {
     get spec() {
       return (spec ??= compileFields());
+    },
+    get byNumber() {
+      return (byNumber ??= new Map(type.spec.map((f) => [f.number, f])));
     },
     wire: LENGTH_DELIMITED,
     read: (b, path) => decodeMessage(type, b as Buffer, path),
@@ -458,11 +463,11 @@ function opaqueType(where: string): ValueType {
 }
 
 function decodeMessage(type: MessageType, buf: Buffer, path: string): Record<string, unknown> {
-  const spec = type.spec;
+  const { spec, byNumber } = type;
   const seen = new Map<FieldSpec, unknown>();
   const r = new Reader(buf);
   for (const [number, wire] of r.fields()) {
-    const f = spec.find((s) => s.number === number);
+    const f = byNumber.get(number);
     if (!f) {
       r.skip(wire);
       continue;

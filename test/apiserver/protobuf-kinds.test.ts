@@ -291,3 +291,27 @@ test('live: kubectl 1.33 `debug --copy-to` of a pod using most of PodSpec: its p
   const spec = { ...copy.spec, containers: copy.spec.containers.slice(0, 1) };
   assert.deepEqual(missingFrom(spec, RICH_POD.spec, 'spec'), []);
 });
+
+test('damaged bodies are a 400 or 415 Status, never a crash', () => {
+  // a deterministic generator, so a failure reproduces
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const pod = pb.msg(2, pb.msg(1, pb.bytes(1, 'v'), pb.msg(2, pb.msg(2, pb.bytes(1, 'Memory'), pb.msg(2, pb.bytes(1, '1Gi'))))), pb.msg(2, pb.bytes(1, 'c'), pb.msg(10, pb.int(2, 3))));
+  const lease = pb.msg(2, pb.bytes(1, 'me'), pb.msg(4, pb.int(1, T), pb.int(2, 5)));
+  const bodies = [
+    envelope('v1', 'Pod', pb.msg(1, pb.bytes(1, 'p'), pb.entry(11, 'a', 'b')), pod),
+    envelope('coordination.k8s.io/v1', 'Lease', pb.msg(1, pb.bytes(1, 'l')), lease),
+    envelope('v1', 'DeleteOptions', pb.int(1, 0), pb.msg(2, pb.bytes(1, 'u')), pb.bytes(5, 'All')),
+  ];
+  for (let i = 0; i < 3000; i++) {
+    const body = Buffer.from(bodies[i % bodies.length]);
+    const flips = 1 + Math.floor(random() * 4);
+    for (let j = 0; j < flips; j++) body[4 + Math.floor(random() * (body.length - 4))] = Math.floor(random() * 256);
+    const cut = random() < 0.2 ? body.subarray(0, Math.floor(random() * body.length)) : body;
+    try {
+      decodeKubernetesProtobuf(cut);
+    } catch (e) {
+      assert.ok(e instanceof ApiError && (e.code === 400 || e.code === 415), `body ${cut.toString('hex')}: ${String(e)}`);
+    }
+  }
+});
