@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { eventually, repoRoot, startCluster, tempDir, type Cluster, type KubectlResult } from './harness.js';
 import { findHelm } from '../support/helm.js';
@@ -71,6 +72,34 @@ describe('protobuf clients against petset up', () => {
       assert.equal(still.stdout, `configmap/keep-${v}\n`);
     });
   }
+
+  it('a path that does not exist is 404 whatever the body; an existing one refuses what it cannot read', async () => {
+    const token = /token: (\S+)/.exec(fs.readFileSync(c.kubeconfig, 'utf8'))![1];
+    const post = (p: string, contentType: string, body: Buffer) =>
+      new Promise<{ status: number; reason: string }>((resolve, reject) => {
+        const req = https.request(
+          `${c.url}${p}`,
+          { method: 'POST', rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType } },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode!, reason: JSON.parse(text).reason }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // runtime.Unknown of batch/v1 Job, a kind petset does not serve
+    const typeMeta = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('batch/v1'), Buffer.from([0x12, 3]), Buffer.from('Job')]);
+    const job = Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta, Buffer.from([0x12, 0])]);
+    const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+    assert.deepEqual(await post('/apis/batch/v1/namespaces/default/jobs', PROTOBUF, job), { status: 404, reason: 'NotFound' });
+    assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', PROTOBUF, job), { status: 404, reason: 'NotFound' });
+    assert.deepEqual(await post('/api/v1/namespaces/default/pods/src/nosuch', PROTOBUF, job), { status: 404, reason: 'NotFound' });
+    assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', 'application/json', Buffer.from('{nope')), { status: 404, reason: 'NotFound' });
+    assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', PROTOBUF, job), { status: 415, reason: 'UnsupportedMediaType' });
+    assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', 'application/json', Buffer.from('{nope')), { status: 400, reason: 'BadRequest' });
+  });
 
   const helm = findHelm();
   after(() => helm.cleanup());
