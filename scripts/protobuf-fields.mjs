@@ -123,6 +123,48 @@ while (pending.length) {
     .join(' ');
 }
 
+// Cross-check against the package's generated.proto: every number must name the same field there.
+const protoMessages = new Map();
+function protoFields(prefix, name) {
+  let messages = protoMessages.get(prefix);
+  if (!messages) {
+    messages = new Map();
+    protoMessages.set(prefix, messages);
+    const [repo, dir] = packageOf(prefix);
+    const src = existsSync(join(repo, dir))
+      ? readFileSync(join(repo, dir, 'generated.proto'), 'utf8')
+      : execFileSync('git', ['--git-dir', repo, 'show', `HEAD:${dir}/generated.proto`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const re = /^message (\w+) \{\n([\s\S]*?)^\}/gm;
+    for (let m; (m = re.exec(src)); ) {
+      const fields = new Map();
+      for (const f of m[2].matchAll(/^\s*(?:optional |repeated )?(?:map<[^>]+>|[\w.]+) (\w+) = (\d+);/gm)) fields.set(Number(f[2]), f[1]);
+      messages.set(m[1], fields);
+    }
+  }
+  return messages.get(name);
+}
+const mismatches = [];
+let checked = 0;
+for (const [definition, entries] of Object.entries(table)) {
+  const [prefix, name] = split(definition);
+  const fields = protoFields(prefix, name);
+  if (!fields) {
+    mismatches.push(`${definition}: no message ${name} in generated.proto`);
+    continue;
+  }
+  for (const e of entries.split(' ')) {
+    const m = /^~(\d+)=|^(\w+)=(\d+)/.exec(e);
+    const number = Number(m[1] ?? m[3]);
+    checked++;
+    if (!fields.has(number)) mismatches.push(`${definition}: field ${number} (${e}) is not in generated.proto`);
+    else if (m[2] && fields.get(number) !== m[2]) mismatches.push(`${definition}: field ${number} is ${fields.get(number)} in generated.proto, ${m[2]} in JSON`);
+  }
+}
+if (mismatches.length) {
+  console.error(mismatches.join('\n'));
+  process.exit(1);
+}
+
 const lines = Object.keys(table)
   .sort()
   .map((d) => `  '${d}': '${table[d]}',`);
@@ -137,4 +179,4 @@ ${lines.join('\n')}
 };
 `;
 writeFileSync(new URL('../src/apiserver/protobuf-fields.ts', import.meta.url), out);
-console.log(`${Object.keys(table).length} types written; without a Go struct: ${missing.join(' ') || 'none'}`);
+console.log(`${Object.keys(table).length} types written, ${checked} field numbers agree with generated.proto; without a Go struct: ${missing.join(' ') || 'none'}`);
