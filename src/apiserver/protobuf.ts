@@ -72,6 +72,17 @@ class Reader {
   }
 
   varint(): bigint {
+    // the common case, up to 4 bytes, without BigInt arithmetic on every byte
+    const buf = this.buf;
+    let small = 0;
+    for (let i = 0; i < 4 && this.pos + i < buf.length; i++) {
+      const b = buf[this.pos + i];
+      small |= (b & 0x7f) << (7 * i);
+      if (b < 0x80) {
+        this.pos += i + 1;
+        return BigInt(small >>> 0);
+      }
+    }
     let value = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
       if (this.pos >= this.buf.length) throw malformed('truncated varint');
@@ -111,6 +122,15 @@ class Reader {
   }
 
   /** Yields (field number, wire type) and leaves the reader at the field's value. */
+  /** The next field's (number << 3 | wire type), or -1 at the end; cheaper than fields() in hot loops. */
+  key(): number {
+    if (this.done) return -1;
+    const key = this.varint();
+    if (key >> 3n === 0n) throw malformed('field number 0');
+    if (key > 0x7fffffffn) throw malformed('field number out of range');
+    return Number(key);
+  }
+
   *fields(): Generator<[number, number]> {
     while (!this.done) {
       const key = this.varint();
@@ -382,16 +402,16 @@ function buildCodecs(defs: Definitions): Codecs {
     if (!resolved) throw new Error(`protobuf: ${where} refers to ${property.$ref}, which has no definition`);
     if (!property.$ref && resolved.type === 'array') {
       const items = resolved.items ?? {};
-      return { number, name, type: () => valueType(items, `${where}[]`), shape: 'list', presence: 'omitempty' };
+      return { number, name, type: once(() => valueType(items, `${where}[]`)), shape: 'list', presence: 'omitempty' };
     }
     if (!property.$ref && resolved.type === 'object' && typeof resolved.additionalProperties === 'object') {
       const values = resolved.additionalProperties;
-      return { number, name, type: () => valueType(values, `${where}{}`), shape: 'map', presence: 'omitempty' };
+      return { number, name, type: once(() => valueType(values, `${where}{}`)), shape: 'map', presence: 'omitempty' };
     }
     const opaque = !property.$ref && !resolved.properties && resolved['x-kubernetes-preserve-unknown-fields'] === true;
     const struct = opaque || property.$ref !== undefined || resolved.type === 'object';
     const presence: Presence = pointer ? 'pointer' : struct || !omitempty ? 'always' : 'omitempty';
-    return { number, name, type: () => valueType(property, where), shape: 'single', presence, opaque };
+    return { number, name, type: once(() => valueType(property, where)), shape: 'single', presence, opaque };
   }
 
   function valueType(schema: Schema, where: string): ValueType {
@@ -433,6 +453,11 @@ function buildCodecs(defs: Definitions): Codecs {
   };
 }
 
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 /** A message whose field list is compiled on first use (schemas refer to themselves: JSONSchemaProps-like). */
 function lazyMessage(compileFields: () => FieldSpec[]): MessageType {
   let spec: FieldSpec[] | undefined;
@@ -466,7 +491,9 @@ function decodeMessage(type: MessageType, buf: Buffer, path: string): Record<str
   const { spec, byNumber } = type;
   const seen = new Map<FieldSpec, unknown>();
   const r = new Reader(buf);
-  for (const [number, wire] of r.fields()) {
+  for (let key = r.key(); key >= 0; key = r.key()) {
+    const number = key >>> 3;
+    const wire = key & 7;
     const f = byNumber.get(number);
     if (!f) {
       r.skip(wire);
