@@ -105,6 +105,7 @@ class Reader {
   value(wireType: number): bigint | Buffer {
     if (wireType === VARINT) return this.varint();
     if (wireType === LENGTH_DELIMITED) return this.bytes();
+    if (wireType !== FIXED64 && wireType !== FIXED32) throw malformed(`unsupported wire type ${wireType}`);
     const width = wireType === FIXED64 ? 8 : 4;
     if (this.pos + width > this.buf.length) throw malformed('truncated fixed-width field');
     this.pos += width;
@@ -121,7 +122,6 @@ class Reader {
     } else throw malformed(`unsupported wire type ${wireType}`);
   }
 
-  /** Yields (field number, wire type) and leaves the reader at the field's value. */
   /** The next field's (number << 3 | wire type), or -1 at the end; cheaper than fields() in hot loops. */
   key(): number {
     if (this.done) return -1;
@@ -131,6 +131,7 @@ class Reader {
     return Number(key);
   }
 
+  /** Yields (field number, wire type) and leaves the reader at the field's value. */
   *fields(): Generator<[number, number]> {
     while (!this.done) {
       const key = this.varint();
