@@ -301,12 +301,35 @@ const quantity: ValueType = {
   zero: () => '0',
 };
 
-/** runtime.RawExtension {1: raw}: the raw bytes are the embedded object's JSON. */
+/** How deep objects may sit inside RawExtensions inside objects: a bound on recursion, not on real use. */
+const MAX_EMBEDDED = 8;
+let embedded = 0;
+
+/**
+ * runtime.RawExtension {1: raw}: the embedded object's JSON, or, when a protobuf client encoded a
+ * typed object into it, that object's own protobuf envelope.
+ */
 const rawExtension: ValueType = {
   wire: LENGTH_DELIMITED,
   read(b, path) {
-    const value = fieldsV1.read(b, path);
-    return value === null ? null : value;
+    const r = new Reader(b as Buffer);
+    for (const [field, wire] of r.fields()) {
+      if (field !== 1 || wire !== LENGTH_DELIMITED) {
+        r.skip(wire);
+        continue;
+      }
+      const raw = r.bytes();
+      if (raw.subarray(0, MAGIC.length).equals(MAGIC)) {
+        if (++embedded > MAX_EMBEDDED) throw malformed(`${path}: objects embedded more than ${MAX_EMBEDDED} deep`);
+        try {
+          return decodeKubernetesProtobuf(raw);
+        } finally {
+          embedded--;
+        }
+      }
+      return fieldsV1.read(b, path);
+    }
+    return null;
   },
   zero: () => null,
 };
@@ -343,8 +366,6 @@ interface FieldSpec {
   type: () => ValueType;
   shape: Shape;
   presence: Presence;
-  /** set for a field whose schema cannot say how to read it: decoding refuses it */
-  opaque?: boolean;
 }
 
 interface MessageType extends ValueType {
@@ -412,7 +433,7 @@ function buildCodecs(defs: Definitions): Codecs {
     const opaque = !property.$ref && !resolved.properties && resolved['x-kubernetes-preserve-unknown-fields'] === true;
     const struct = opaque || property.$ref !== undefined || resolved.type === 'object';
     const presence: Presence = pointer ? 'pointer' : struct || !omitempty ? 'always' : 'omitempty';
-    return { number, name, type: once(() => valueType(property, where)), shape: 'single', presence, opaque };
+    return { number, name, type: once(() => valueType(property, where)), shape: 'single', presence };
   }
 
   function valueType(schema: Schema, where: string): ValueType {

@@ -315,3 +315,18 @@ test('damaged bodies are a 400 or 415 Status, never a crash', () => {
     }
   }
 });
+
+test('RawExtension holding a protobuf object: decoded like a body of its own', () => {
+  const inner = envelope('apps/v1', 'StatefulSet', pb.msg(2, pb.int(1, 3)));
+  const revision = decodeKubernetesProtobuf(envelope('apps/v1', 'ControllerRevision', pb.msg(1, pb.bytes(1, 'r')), pb.msg(2, pb.bytes(1, inner)), pb.int(3, 1))) as any;
+  assert.equal(revision.data.kind, 'StatefulSet');
+  assert.equal(revision.data.spec.replicas, 3);
+});
+
+test('objects nested through RawExtensions without end are a 400, not a stack overflow', () => {
+  let body = envelope('apps/v1', 'ControllerRevision');
+  for (let i = 0; i < 50; i++) body = envelope('apps/v1', 'ControllerRevision', pb.msg(2, pb.bytes(1, body)));
+  assert.throws(() => decodeKubernetesProtobuf(body), (e: unknown) => e instanceof ApiError && e.code === 400 && /embedded more than 8 deep/.test(e.message));
+  // and the counter is back at zero afterwards
+  assert.equal((decodeKubernetesProtobuf(envelope('apps/v1', 'ControllerRevision', pb.msg(2, pb.bytes(1, envelope('v1', 'ConfigMap'))))) as any).data.kind, 'ConfigMap');
+});
