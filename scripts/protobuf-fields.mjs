@@ -137,7 +137,9 @@ function protoFields(prefix, name) {
     const re = /^message (\w+) \{\n([\s\S]*?)^\}/gm;
     for (let m; (m = re.exec(src)); ) {
       const fields = new Map();
-      for (const f of m[2].matchAll(/^\s*(?:optional |repeated )?(?:map<[^>]+>|[\w.]+) (\w+) = (\d+);/gm)) fields.set(Number(f[2]), f[1]);
+      for (const f of m[2].matchAll(/^\s*(optional |repeated )?(map<[^>]+>|[\w.]+) (\w+) = (\d+);/gm)) {
+        fields.set(Number(f[4]), { name: f[3], repeated: f[1] === 'repeated ', type: f[2] });
+      }
       messages.set(m[1], fields);
     }
   }
@@ -145,6 +147,52 @@ function protoFields(prefix, name) {
 }
 const mismatches = [];
 let checked = 0;
+let typed = 0;
+const SCALARS = new Set(['string', 'bytes', 'bool', 'int32', 'int64', 'double', 'float']);
+
+/** The protobuf type a schema stands for, as generated.proto would write it (messages as "message"). */
+function protoTypeOf(schema) {
+  // named definitions are messages, Time, Quantity and IntOrString included
+  if (schema.$ref) return 'message';
+  switch (schema.type) {
+    case 'array':
+      return `repeated ${protoTypeOf(schema.items ?? {})}`;
+    case 'object':
+      return typeof schema.additionalProperties === 'object' ? `map<string, ${protoTypeOf(schema.additionalProperties)}>` : 'message';
+    case 'string':
+      return schema.format === 'byte' ? 'bytes' : 'string';
+    case 'boolean':
+      return 'bool';
+    case 'integer':
+      return schema.format === 'int32' ? 'int32' : 'int64';
+    case 'number':
+      return schema.format === 'float' ? 'float' : 'double';
+    default:
+      return 'message';
+  }
+}
+
+function protoTypeOfField(f) {
+  const one = (t) => (SCALARS.has(t) ? t : 'message');
+  const map = /^map<(\w+), ?(.+)>$/.exec(f.type);
+  const base = map ? `map<${map[1]}, ${one(map[2])}>` : one(f.type);
+  return f.repeated ? `repeated ${base}` : base;
+}
+
+// the JSON schema each Go struct's fields are described by: its own, or that of the struct inlining it
+const schemaOf = new Map(Object.keys(table).filter((d) => defs[d]).map((d) => [d, defs[d]]));
+for (let grew = true; grew; ) {
+  grew = false;
+  for (const [definition, entries] of Object.entries(table)) {
+    for (const inline of entries.matchAll(/~\d+=(\S+)/g)) {
+      if (schemaOf.has(definition) && !schemaOf.has(inline[1])) {
+        schemaOf.set(inline[1], schemaOf.get(definition));
+        grew = true;
+      }
+    }
+  }
+}
+
 for (const [definition, entries] of Object.entries(table)) {
   const [prefix, name] = split(definition);
   const fields = protoFields(prefix, name);
@@ -156,8 +204,18 @@ for (const [definition, entries] of Object.entries(table)) {
     const m = /^~(\d+)=|^(\w+)=(\d+)/.exec(e);
     const number = Number(m[1] ?? m[3]);
     checked++;
-    if (!fields.has(number)) mismatches.push(`${definition}: field ${number} (${e}) is not in generated.proto`);
-    else if (m[2] && fields.get(number) !== m[2]) mismatches.push(`${definition}: field ${number} is ${fields.get(number)} in generated.proto, ${m[2]} in JSON`);
+    const field = fields.get(number);
+    if (!field) mismatches.push(`${definition}: field ${number} (${e}) is not in generated.proto`);
+    else if (m[2] && field.name !== m[2]) mismatches.push(`${definition}: field ${number} is ${field.name} in generated.proto, ${m[2]} in JSON`);
+    const property = m[2] && schemaOf.get(definition)?.properties?.[m[2]];
+    if (field && property) {
+      typed++;
+      const want = protoTypeOfField(field);
+      const have = protoTypeOf(property);
+      // a free-form schema stands for any message; the decoder refuses it on the wire
+      const opaque = !property.$ref && property['x-kubernetes-preserve-unknown-fields'] && want === 'message';
+      if (want !== have && !opaque) mismatches.push(`${definition}.${m[2]}: ${want} in generated.proto, ${have} in the schema`);
+    }
   }
 }
 if (mismatches.length) {
@@ -179,4 +237,4 @@ ${lines.join('\n')}
 };
 `;
 writeFileSync(new URL('../src/apiserver/protobuf-fields.ts', import.meta.url), out);
-console.log(`${Object.keys(table).length} types written, ${checked} field numbers agree with generated.proto; without a Go struct: ${missing.join(' ') || 'none'}`);
+console.log(`${Object.keys(table).length} types written, ${checked} field numbers agree with generated.proto, ${typed} of them typed alike in the schemas; without a Go struct: ${missing.join(' ') || 'none'}`);
