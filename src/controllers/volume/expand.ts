@@ -10,7 +10,7 @@ import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
+import { WorkQueue } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../manager.js';
 import { ANN_PROVISIONED_BY, LOCAL_PATH_PROVISIONER, requestedStorage, volumeCapacity } from './helpers.js';
 
@@ -33,7 +33,7 @@ export class ExpandController implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    void runWorkers(this.queue, 1, (key) => this.sync(key), { onError });
+    ctx.runWorkers(this.queue, 1, (key) => this.sync(key), { onError });
   }
 
   stop(): void {
