@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/object.js';
 import type { Client } from '../client/client.js';
-import { claimExclusivity } from '../controllers/volume/access.js';
-import { isPodTerminated, podClaimNames } from '../controllers/volume/helpers.js';
+import { claimExclusivity, isPodTerminated, podClaimNames } from '../api/volume-access.js';
 
 export interface PodVolumesOptions {
   /** the agent's client: claims, volumes and the pods using them are read through it */

@@ -11,7 +11,7 @@ import { EventRecorder } from '../client/events.js';
 import type { ControllerContext } from '../client/controller-runner.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { WorkQueue } from '../client/workqueue.js';
-import { volumeAccessCheck } from '../controllers/volume/access.js';
+import { volumeAccessCheck } from '../api/volume-access.js';
 import { affinityState, byName, filterNode, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';

@@ -9,7 +9,7 @@ import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { countHealthy, expectedAndDesired, needsControllerScale, nextStatus, pendingDisruptions } from './status.js';
 
 export class DisruptionController implements Controller {

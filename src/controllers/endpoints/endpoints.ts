@@ -8,7 +8,7 @@ import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import {
   formatTriggerTime,
   HEADLESS_LABEL,

@@ -8,7 +8,7 @@ import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { formatTriggerTime, managedSelector, namespaceTerminating, podEndpointsChanged, selectedPods, serviceKeysForPod, TRIGGER_TIME_ANNOTATION, TriggerTimeTracker } from './common.js';
 import { CONTROLLER_NAME, DEFAULT_MAX_ENDPOINTS_PER_SLICE, MANAGED_BY_LABEL, planSlices, SERVICE_NAME_LABEL } from './slices.js';
 

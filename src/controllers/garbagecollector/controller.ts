@@ -10,7 +10,7 @@ import type { Client, ResourceClient, ResourceType } from '../../client/client.j
 import { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { decideDependent, type ClassifiedOwners, type PropagationPolicy } from './decide.js';
 import { AbsentOwners, DependencyGraph, FOREGROUND_FINALIZER, isDeletingDependents, ORPHAN_FINALIZER, type GraphNode, type Identity } from './graph.js';
 

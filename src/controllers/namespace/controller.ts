@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/object.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import type { Informer } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 
 const RECHECK_MS = 1000;
 

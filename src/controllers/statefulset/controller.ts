@@ -8,7 +8,7 @@ import { resources, type Client, type ResourceClient, type ResourceType } from '
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { perform, type ApiAction } from './act.js';
 import { decide, type Gates } from './decide.js';
 import { EVENT_SOURCE } from './events.js';

@@ -11,7 +11,7 @@ import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,

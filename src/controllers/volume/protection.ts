@@ -9,7 +9,7 @@ import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { removeFinalizer } from './finalizers.js';
 import { PODS_BY_CLAIM, claimKey, podClaimNames, podsByClaim } from './helpers.js';
 
