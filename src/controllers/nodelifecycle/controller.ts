@@ -125,7 +125,8 @@ export class NodeLifecycleController implements Controller {
     ctx.runWorkers(this.podQueue, 1, (key) => this.markPodNotReadyIfNodeIs(key));
 
     this.eviction = new TaintEviction(ctx.client, new EventRecorder(ctx.client, 'taint-eviction-controller'), this.nodes, this.pods, (n) => this.podsOn(n));
-    this.eviction.start();
+    // evictions act straight from the handlers: they begin once the nodes and pods are all known
+    void ctx.synced().then((ok) => ok && this.eviction?.start());
     this.podGC = new PodGarbageCollector(ctx.client, this.nodes, this.pods, {
       terminatedPodThreshold: this.opts.terminatedPodThreshold,
       orphanQuarantineMs: this.opts.orphanQuarantineMs,
