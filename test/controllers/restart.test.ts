@@ -2,7 +2,9 @@
 // controller that reconciled before its caches synced would write what half a cache says
 // (a StatefulSet status of 0 replicas while its 600 pods are still being listed, a bound
 // claim marked Lost while its volume is not listed yet, with a "Data on the volume is
-// lost!" event). Watches record every write from before the first restart to the end.
+// lost!" event, a pod found unschedulable while the nodes are not listed yet). Watches
+// record every write from before the first restart to the end. The nodes are Node
+// objects with no agent behind them: the scheduler binds the pods, nothing runs them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,6 @@ import { Client, type Watch } from '../../src/client/client.js';
 import { ControllerRunner, type Controller } from '../../src/client/controller-runner.js';
 import { fromKubeconfig } from '../../src/client/http-transport.js';
 import { defaultControllers } from '../../src/controllers/manager.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { volumeControllers } from '../../src/controllers/volume/index.js';
 import { waitFor } from '../support/server.js';
 
@@ -33,15 +34,13 @@ describe('restarting controllers over HTTPS on a 600-pod set', () => {
   const claimStates: KubeObject[] = [];
   const events: KubeObject[] = [];
   const podsDeleted: string[] = [];
+  const podStates: KubeObject[] = [];
 
   /** A fresh HTTPS client and fresh controllers, as after a process restart. */
   async function startControllersOverHttps(): Promise<ControllerRunner> {
     const client = new Client(fromKubeconfig(cp.kubeconfigPath));
-    // every controller of petset up but the scheduler (no nodes here: it would only park the 600 pods)
-    const controllers: Controller[] = [
-      ...defaultControllers().filter((c) => !(c instanceof Scheduler)),
-      ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
-    ];
+    // every controller of petset up, and the scheduler
+    const controllers: Controller[] = [...defaultControllers(), ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true })];
     const r = new ControllerRunner(client, defaultRegistry());
     assert.equal(await r.start(controllers), true);
     return r;
@@ -67,9 +66,19 @@ describe('restarting controllers over HTTPS on a 600-pod set', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('never writes a regressed status, a Lost claim or a "lost" event', async () => {
-    runner = await startControllersOverHttps();
+  it('never writes a regressed status, a Lost claim, a "lost" or FailedScheduling event', async () => {
     const client = cp.client;
+    for (const name of ['node-a', 'node-b', 'node-c']) {
+      await client.nodes().create({
+        metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+        status: {
+          capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
+          allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
+          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString() }],
+        },
+      });
+    }
+    runner = await startControllersOverHttps();
     for (let i = 0; i < CLAIMS; i++) {
       await client.persistentVolumeClaims(NS).create({
         metadata: { name: `data-${i}` },
@@ -88,6 +97,7 @@ describe('restarting controllers over HTTPS on a 600-pod set', () => {
     });
     await waitFor(async () => (await client.statefulSets(NS).get('big')).status?.replicas === REPLICAS, 120_000, `${REPLICAS} replicas`);
     await waitFor(async () => (await client.persistentVolumeClaims(NS).list()).items.every((c) => c.status?.phase === 'Bound'), 30_000, 'claims Bound');
+    await waitFor(async () => (await client.pods(NS).list()).items.every((p) => p.spec?.nodeName), 120_000, 'every pod bound');
     assert.equal((await client.pods(NS).list()).items.length, REPLICAS);
 
     const rv = (await client.statefulSets(NS).list()).metadata.resourceVersion;
@@ -97,12 +107,19 @@ describe('restarting controllers over HTTPS on a 600-pod set', () => {
     const podWatch = await client.pods(NS).watch({ resourceVersion: rv });
     watches.push(podWatch);
     void (async () => {
-      for await (const ev of podWatch) if (ev.type === 'DELETED') podsDeleted.push((ev.object as KubeObject).metadata.name!);
+      for await (const ev of podWatch) {
+        const pod = ev.object as KubeObject;
+        if (ev.type === 'DELETED') podsDeleted.push(pod.metadata.name!);
+        else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') podStates.push(pod);
+      }
     })();
 
     for (let round = 1; round <= 3; round++) {
       await runner.stop();
+      // waiting for the scheduler when it comes back
+      await client.pods(NS).create({ metadata: { name: `lonely-${round}` }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } });
       runner = await startControllersOverHttps();
+      await waitFor(async () => (await client.pods(NS).get(`lonely-${round}`)).spec?.nodeName, 30_000, `lonely-${round} bound`);
       // the restarted controllers work: a new replica and a new claim
       await client.statefulSets(NS).patch('big', { spec: { replicas: REPLICAS + round } }, 'merge');
       await waitFor(async () => (await client.statefulSets(NS).get('big')).status?.replicas === REPLICAS + round, 60_000, `${REPLICAS + round} replicas after restart ${round}`);
@@ -120,8 +137,14 @@ describe('restarting controllers over HTTPS on a 600-pod set', () => {
     const current = setStates.map((s) => s.status?.currentReplicas ?? 0);
     if (current.some((r) => r < REPLICAS)) problems.push(`status.currentReplicas regressed: ${current.join(' → ')}`);
     for (const c of claimStates) if (c.status?.phase === 'Lost') problems.push(`claim ${c.metadata.name} marked Lost`);
-    for (const e of events) if (/lost/i.test(`${e.reason} ${e.message}`)) problems.push(`event on ${e.involvedObject?.name}: ${e.reason} ${e.message}`);
+    for (const e of events) {
+      if (/lost/i.test(`${e.reason} ${e.message}`) || e.reason === 'FailedScheduling') problems.push(`event on ${e.involvedObject?.name}: ${e.reason} ${e.message}`);
+    }
     if (podsDeleted.length) problems.push(`pods deleted: ${podsDeleted.join(' ')}`);
+    for (const p of podStates) {
+      const scheduled = p.status?.conditions?.find((c: { type: string }) => c.type === 'PodScheduled');
+      if (scheduled?.status === 'False') problems.push(`pod ${p.metadata.name} marked ${scheduled.reason}: ${scheduled.message}`);
+    }
     assert.deepEqual(problems, []);
   });
 });
