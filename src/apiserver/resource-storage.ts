@@ -11,10 +11,16 @@ import type { UserInfo } from '../api/request.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
+import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
 
 export interface WriteContext {
   dryRun?: boolean;
+  /** the manager of this write (fieldManager parameter, else from the User-Agent) */
   fieldManager?: string;
+  /** metadata.managedFields already computed by server-side apply: record no Update entry */
+  appliedManagedFields?: boolean;
+  /** the subresource named in managedFields when it is not the storage's (scale) */
+  managerSubresource?: string;
   user?: UserInfo;
   /** filled with Warning: header texts */
   warnings?: string[];
@@ -207,6 +213,7 @@ export class ResourceStorage {
     kind.defaults?.(obj);
     normalizeMeta(obj);
     for (const a of this.admission) await a.create?.(kind, obj, ctx);
+    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? '');
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
@@ -332,6 +339,8 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    // what the request says about managedFields (`[]` resets them), before empty lists are dropped
+    const sentManagedFields = obj.metadata.managedFields;
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
     const m = obj.metadata;
@@ -354,6 +363,7 @@ export class ResourceStorage {
       next.status = obj.status;
       next.metadata.labels = m.labels;
       next.metadata.annotations = m.annotations;
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
@@ -369,6 +379,11 @@ export class ResourceStorage {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
     }
     for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
+    if (!ctx.appliedManagedFields) {
+      if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
+      const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
+      recordManagedFields(scope, current, obj, ctx.fieldManager ?? '');
+    }
 
     const errs: FieldErrorLike[] = [
       ...validateObjectMeta(obj.metadata, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain),

@@ -305,12 +305,13 @@ class ApplyConflicts extends Error {
  * Returns the merged object with its managedFields, or throws a 409 with upstream's conflict
  * text and causes, or a 400 for configurations the schema does not describe.
  */
-export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefined, config: Obj, manager: string, force: boolean): Obj {
+export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefined, config: Obj, manager: string, force: boolean, strict = true): Obj {
   const cmeta = config.metadata as Obj | undefined;
   if (cmeta && cmeta.managedFields !== undefined && cmeta.managedFields !== null) throw badRequest('metadata.managedFields must be nil');
   let configSet: FieldSet;
   try {
-    configSet = toFieldSet(config, scope.typed, true);
+    // strict: fields the schema does not declare are refused (otherwise owned as free-form)
+    configSet = toFieldSet(config, scope.typed, strict, true);
   } catch (e) {
     if (e instanceof SchemaError) throw badRequest(`failed to create typed patch object (${scope.kind}): ${e.message}`);
     throw e;

@@ -128,13 +128,13 @@ function pstr(path: Path): string {
  * list items and map entries are members themselves; a named field holding a non-empty
  * object is only a parent. Undeclared fields throw `field not declared in schema`.
  */
-export function toFieldSet(value: unknown, typed: Typed, strict = false): FieldSet {
+export function toFieldSet(value: unknown, typed: Typed, strict = false, exactLists = strict): FieldSet {
   const out = new FieldSet();
-  walkSet(value, nodeOf(typed.schema, typed.defs), typed.defs, [], out, strict);
+  walkSet(value, nodeOf(typed.schema, typed.defs), typed.defs, [], out, strict, exactLists);
   return out;
 }
 
-function walkSet(v: unknown, node: Node, defs: Definitions, path: Path, out: FieldSet, strict: boolean): void {
+function walkSet(v: unknown, node: Node, defs: Definitions, path: Path, out: FieldSet, strict: boolean, exactLists: boolean): void {
   if (isObj(v) && (node.t === 'struct' || node.t === 'map' || node.t === 'untyped')) {
     if (node.t !== 'untyped' && node.atomic) return void out.insert(path);
     for (const [k, child] of Object.entries(v)) {
@@ -142,19 +142,19 @@ function walkSet(v: unknown, node: Node, defs: Definitions, path: Path, out: Fie
       const p = [...path, fieldElement(k)];
       if (!e.known && strict) throw new SchemaError(`${pstr(p)}: field not declared in schema`);
       const childNode = nodeOf(e.schema, defs);
-      walkSet(child, childNode, defs, p, out, strict);
+      walkSet(child, childNode, defs, p, out, strict, exactLists);
       if (child === null || (isObj(child) && Object.keys(child).length === 0) || !e.named) out.insert(p);
     }
     return;
   }
   if (Array.isArray(v) && node.t === 'list' && node.rel !== 'atomic') {
     if (v.length === 0) return void out.insert(path);
-    const pes = strict ? listElements(node, v, path) : tryListElements(node, v);
+    const pes = exactLists ? listElements(node, v, path) : tryListElements(node, v);
     if (!pes) return void out.insert(path);
     const elem = nodeOf(node.elem, defs);
     v.forEach((item, i) => {
       const p = [...path, pes[i]];
-      if (node.rel === 'map') walkSet(item, elem, defs, p, out, strict);
+      if (node.rel === 'map') walkSet(item, elem, defs, p, out, strict, exactLists);
       out.insert(p);
     });
     return;
