@@ -415,7 +415,8 @@ function syncLastApplied(out: Obj, config: Obj): void {
   const copy = JSON.parse(JSON.stringify(config)) as Obj;
   const ca = (copy.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined;
   if (ca) delete ca[LAST_APPLIED_ANNOTATION];
-  annotations[LAST_APPLIED_ANNOTATION] = sortedJson(copy);
+  // encoded as the apiserver's JSON encoder writes it: sorted keys and a final newline
+  annotations[LAST_APPLIED_ANNOTATION] = sortedJson(copy) + '\n';
 }
 
 /** Go's encoding of a map sorts its keys. */
