@@ -212,8 +212,10 @@ export class ResourceStorage {
     kind.prepareForCreate?.(obj);
     kind.defaults?.(obj);
     normalizeMeta(obj);
-    for (const a of this.admission) await a.create?.(kind, obj, ctx);
+    // ownership is recorded before admission, as upstream's handler does: fields admission
+    // plugins add (service account, default tolerations) belong to no manager
     if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? '');
+    for (const a of this.admission) await a.create?.(kind, obj, ctx);
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
@@ -378,12 +380,12 @@ export class ResourceStorage {
     if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
     }
-    for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
     if (!ctx.appliedManagedFields) {
       if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
       const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
       recordManagedFields(scope, current, obj, ctx.fieldManager ?? '');
     }
+    for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
 
     const errs: FieldErrorLike[] = [
       ...validateObjectMeta(obj.metadata, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain),

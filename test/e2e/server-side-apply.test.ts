@@ -113,6 +113,82 @@ describe('kubectl apply --server-side against petset up', () => {
   }
 });
 
+// Upstream's test/cmd/apply.sh run_kubectl_server_side_apply_tests, step by step.
+describe('upstream test/cmd server-side apply assertions', () => {
+  let cluster: Cluster;
+  const work = tempDir('petset-ssa-cmd-');
+  before(async () => {
+    cluster = await startCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  const pod = (name: string, label: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    name: ${label}\nspec:\n  containers:\n  - name: kubernetes-pause\n    image: registry.k8s.io/pause:3.10\n`;
+
+  for (const v of versions) {
+    const present = fs.existsSync(binary(v));
+    it(`kubectl ${v}`, { skip: present ? false : `kubectl ${v} is not installed at ${binary(v)}` }, async () => {
+      const ns = `cmd-${v.replace('.', '-')}`;
+      const cacheDir = tempDir('kubectl-cache-');
+      const kubectl = (args: string[], opts: { input?: string; allowFail?: boolean } = {}) =>
+        run(binary(v), ['--kubeconfig', cluster.kubeconfig, '--cache-dir', cacheDir, '-n', ns, ...args], opts);
+      const file = (name: string, text: string) => {
+        const p = path.join(work, `${ns}-${name}.yaml`);
+        fs.writeFileSync(p, text);
+        return p;
+      };
+      await kubectl(['create', 'namespace', ns]);
+      const labelOf = async (name: string) => (await kubectl(['get', 'pod', name, '-o', 'jsonpath={.metadata.labels.name}'])).stdout;
+
+      // apply creates the pod, with kubectl as its manager; a custom manager with --force-conflicts
+      const p1 = file('p1', pod('test-pod', 'test-pod-label'));
+      await kubectl(['apply', '--server-side', '-f', p1]);
+      assert.equal(await labelOf('test-pod'), 'test-pod-label');
+      assert.match((await kubectl(['get', '--show-managed-fields', '-f', p1, '-o=jsonpath={.metadata.managedFields[*].manager}'])).stdout, /kubectl/);
+      await kubectl(['apply', '--server-side', '--field-manager=my-field-manager', '--force-conflicts', '-f', p1]);
+      assert.match((await kubectl(['get', '-f', p1, '-o=jsonpath={.metadata.managedFields[*].manager}'])).stdout, /my-field-manager/);
+
+      // --dry-run=server creates nothing and changes nothing
+      const p2 = file('p2', pod('dry-pod', 'test-pod-label'));
+      await kubectl(['apply', '--server-side', '--dry-run=server', '-f', p2]);
+      assert.equal((await kubectl(['get', 'pods', '-o', 'name'])).stdout.includes('dry-pod'), false);
+      await kubectl(['apply', '--server-side', '-f', p2]);
+      const rv = (await kubectl(['get', '-f', p2, '-o', 'go-template={{ .metadata.resourceVersion }}'])).stdout;
+      await kubectl(['apply', '--server-side', '--dry-run=server', '-f', file('p2-apply', pod('dry-pod', 'test-pod-applied'))]);
+      assert.equal(await labelOf('dry-pod'), 'test-pod-label');
+      const rvNow = (await kubectl(['get', '-f', p2, '-o', 'go-template={{ .metadata.resourceVersion }}'])).stdout;
+      // the controller may have written status meanwhile; the dry run itself never bumps it past that
+      assert.ok(Number(rvNow) >= Number(rv));
+
+      // upgrade client-side apply → server-side apply, and back
+      const p3 = file('p3', pod('up-pod', 'test-pod-label'));
+      const p3apply = file('p3-apply', pod('up-pod', 'test-pod-applied'));
+      await kubectl(['apply', '-f', p3]);
+      const notKubectl = await kubectl(['apply', '--server-side', '--field-manager=not-kubectl', '-f', p3apply], { allowFail: true });
+      assert.notEqual(notKubectl.code, 0, 'only the kubectl manager upgrades without conflicts');
+      await kubectl(['apply', '--server-side', '-f', p3apply]);
+      assert.match((await kubectl(['get', 'pods', 'up-pod', '-o', 'yaml'])).stdout, /kubectl.kubernetes.io\/last-applied-configuration/);
+      assert.match((await kubectl(['apply', 'view-last-applied', 'pod/up-pod', '-o', 'json'])).stdout, /"name": "test-pod-applied"/);
+      await kubectl(['apply', '--server-side', '-f', p3]);
+      assert.match((await kubectl(['apply', 'view-last-applied', 'pod/up-pod', '-o', 'json'])).stdout, /"name": "test-pod-label"/);
+      await kubectl(['apply', '-f', p3apply]);
+      assert.equal(await labelOf('up-pod'), 'test-pod-applied');
+
+      // a key kept across the upgrade, then dropped by a server-side apply, is removed
+      const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: test\ndata:\n${data}`;
+      await kubectl(['apply', '-f', '-'], { input: cm('  key: value\n  legacy: unused\n') });
+      assert.match((await kubectl(['get', 'configmap', 'test', '-o', 'yaml'])).stdout, /legacy: unused/);
+      await kubectl(['apply', '--server-side', '-f', '-'], { input: cm('  key: value\n  legacy: unused\n') });
+      assert.match((await kubectl(['get', 'configmap', 'test', '-o', 'yaml'])).stdout, /legacy: unused/);
+      await kubectl(['apply', '--server-side', '-f', '-'], { input: cm('  key: value\n') });
+      assert.doesNotMatch((await kubectl(['get', 'configmap', 'test', '-o', 'yaml'])).stdout, /legacy: unused/);
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    });
+  }
+});
+
 function statefulSet(replicas: number, image = 'nginx:1.25'): string {
   return `apiVersion: apps/v1
 kind: StatefulSet
