@@ -96,6 +96,16 @@ export class FieldSet {
     return out.pruned();
   }
 
+  /** Whether any member of this set is a member of `o` (no allocation: the common "nothing to do" test). */
+  overlaps(o: FieldSet): boolean {
+    for (const m of this.members) if (o.members.has(m)) return true;
+    for (const [pe, c] of this.children) {
+      const oc = o.children.get(pe);
+      if (oc && c.overlaps(oc)) return true;
+    }
+    return false;
+  }
+
   equals(o: FieldSet): boolean {
     return JSON.stringify(this.toFieldsV1()) === JSON.stringify(o.toFieldsV1());
   }
@@ -156,18 +166,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A cheap shape check (decoding runs on every write; values are parsed only when printed). */
 function checkElement(pe: string): void {
-  const kind = pe.slice(0, 2);
-  if (kind === 'f:') return;
-  if (kind === 'i:' && /^i:\d+$/.test(pe)) return;
-  if (kind === 'k:' || kind === 'v:') {
-    try {
-      const v = JSON.parse(pe.slice(2));
-      if (kind === 'k:' && !isObject(v)) throw new Error();
-      return;
-    } catch {
-      /* fall through */
-    }
+  const kind = pe.charCodeAt(0);
+  if (pe.charCodeAt(1) === 58 /* : */ && pe.length > 2) {
+    if (kind === 102 /* f */) return;
+    if (kind === 105 /* i */ && /^i:\d+$/.test(pe)) return;
+    if (kind === 107 /* k */ && pe[2] === '{' && pe.endsWith('}')) return;
+    if (kind === 118 /* v */) return;
   }
   throw new Error(`unknown path element: ${pe}`);
 }

@@ -50,6 +50,9 @@ interface Owner {
   subresource?: string;
   time?: string;
   set: FieldSet;
+  /** the stored entry and the set decoded from it, written back as they were when nothing changed */
+  raw?: ManagedFieldsEntry;
+  rawSet?: FieldSet;
 }
 
 /** Managers by identity: appliers are one manager whatever version they apply; updaters are one per version. */
@@ -129,6 +132,8 @@ function decodeManaged(entries: unknown): Managed {
       time: entry.time ?? undefined,
       set: FieldSet.fromFieldsV1(entry.fieldsV1 ?? {}),
     };
+    owner.raw = entry as ManagedFieldsEntry;
+    owner.rawSet = owner.set;
     const id = identity(owner);
     if (out.has(id)) throw new Error(`duplicate manager entry for ${entry.manager}`);
     out.set(id, owner);
@@ -157,6 +162,7 @@ function encodeManaged(managed: Managed): ManagedFieldsEntry[] {
     return (p.subresource ?? '') < (q.subresource ?? '') ? -1 : (p.subresource ?? '') > (q.subresource ?? '') ? 1 : 0;
   });
   return owners.map((o) => {
+    if (o.raw && o.set === o.rawSet && o.time === (o.raw.time ?? undefined)) return o.raw;
     const e: ManagedFieldsEntry = { manager: o.manager, operation: o.operation, apiVersion: o.apiVersion } as ManagedFieldsEntry;
     if (o.time) e.time = o.time;
     e.fieldsType = 'FieldsV1';
@@ -222,7 +228,7 @@ function takeOwnership(managed: Managed, self: string, cmp: ReturnType<typeof co
   const conflicts: Conflict[] = [];
   const conflictSets = new Map<string, FieldSet>();
   for (const [id, o] of managed) {
-    if (id === self) continue;
+    if (id === self || !o.set.overlaps(changed)) continue;
     const c = o.set.intersection(changed);
     if (!c.isEmpty()) {
       conflictSets.set(id, c);
@@ -230,15 +236,22 @@ function takeOwnership(managed: Managed, self: string, cmp: ReturnType<typeof co
     }
   }
   if (conflicts.length && !force) return conflicts;
+  const removed = cmp.removed.isEmpty() ? undefined : cmp.removed;
   for (const [id, o] of managed) {
     if (id === self) continue;
     const c = conflictSets.get(id);
     let set = c ? o.set.difference(c) : o.set;
-    if (!cmp.removed.isEmpty()) set = set.difference(cmp.removed);
+    if (removed && set.overlaps(removed)) set = set.difference(removed);
     o.set = set;
   }
   for (const [id, o] of managed) if (o.set.isEmpty()) managed.delete(id);
   return [];
+}
+
+/** Reset fields are top-level fields (status, spec): the comparison skips them. */
+function resetTop(scope: FieldManagerScope): Set<string> | undefined {
+  const top = (scope.resetFields ?? []).filter((p) => p.length === 1).map((p) => p[0].slice(2));
+  return top.length ? new Set(top) : undefined;
 }
 
 function resetSet(scope: FieldManagerScope): FieldSet {
@@ -255,9 +268,7 @@ function emptyObject(obj: Obj): Obj {
 /** Records an Update by `manager` going from `live` to `next` into managed (the set of fields it changed). */
 function recordUpdate(scope: FieldManagerScope, managed: Managed, live: Obj, next: Obj, manager: string): void {
   const reset = resetSet(scope);
-  const lv = reset.isEmpty() ? live : (removeItems(live, reset, scope.typed) as Obj);
-  const nv = reset.isEmpty() ? next : (removeItems(next, reset, scope.typed) as Obj);
-  const cmp = compare(lv, nv, scope.typed);
+  const cmp = compare(live, next, scope.typed, resetTop(scope));
   const CURRENT = '\u0000current-operation';
   takeOwnership(managed, CURRENT, cmp, true);
   const changed = cmp.added.union(cmp.modified).difference(STRIP).recursiveDifference(reset);

@@ -170,10 +170,13 @@ export interface Comparison {
   removed: FieldSet;
 }
 
-/** typed.Compare: paths added, changed and removed going from `lhs` to `rhs`. */
-export function compare(lhs: unknown, rhs: unknown, typed: Typed): Comparison {
+/**
+ * typed.Compare: paths added, changed and removed going from `lhs` to `rhs`. Top-level fields
+ * named in `skipTop` (the fields an endpoint resets) are left out.
+ */
+export function compare(lhs: unknown, rhs: unknown, typed: Typed, skipTop?: ReadonlySet<string>): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  walkCompare(lhs, rhs, nodeOf(typed.schema, typed.defs), typed.defs, [], c, true);
+  walkCompare(lhs, rhs, nodeOf(typed.schema, typed.defs), typed.defs, [], c, true, skipTop);
   return c;
 }
 
@@ -181,6 +184,7 @@ function isEmptyContainer(v: unknown): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0);
 }
 
+// `path` is one array pushed and popped along the walk; sets copy it only where objects differ.
 function leaf(l: unknown, r: unknown, path: Path, c: Comparison): void {
   if (l === undefined && r === undefined) return;
   if (l === undefined) c.added.insert(path);
@@ -188,37 +192,50 @@ function leaf(l: unknown, r: unknown, path: Path, c: Comparison): void {
   else if (!jsonEqual(l, r)) c.modified.insert(path);
 }
 
-function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path: Path, c: Comparison, root = false): void {
+function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path: Path, c: Comparison, root = false, skipTop?: ReadonlySet<string>): void {
+  if (l === r && l !== undefined) return;
   const mapLike = node.t === 'struct' || node.t === 'map' || node.t === 'untyped';
   const bothEmpty = isEmptyContainer(l) && isEmptyContainer(r);
+  let lpes: PathElement[] | undefined;
+  let rpes: PathElement[] | undefined;
   if (mapLike && (isObj(l) || isObj(r)) && !(node.t !== 'untyped' && node.atomic) && !bothEmpty && (l === undefined || isObj(l)) && (r === undefined || isObj(r))) {
-    const lo = (l ?? {}) as Obj;
-    const ro = (r ?? {}) as Obj;
-    for (const k of new Set([...Object.keys(lo), ...Object.keys(ro)])) {
+    const lo = (l ?? EMPTY_OBJ) as Obj;
+    const ro = (r ?? EMPTY_OBJ) as Obj;
+    // managedFields are bookkeeping about the object, never part of what is compared
+    const inMeta = path.length === 1 && path[0] === 'f:metadata';
+    const visit = (k: string) => {
+      if (skipTop?.has(k) || (inMeta && k === 'managedFields')) return;
       const e = entrySchema(node, k);
-      walkCompare(lo[k], ro[k], nodeOf(e.schema, defs), defs, [...path, fieldElement(k)], c);
-    }
+      path.push(fieldElement(k));
+      walkCompare(lo[k], ro[k], nodeOf(e.schema, defs), defs, path, c);
+      path.pop();
+    };
+    for (const k in lo) visit(k);
+    for (const k in ro) if (!Object.hasOwn(lo, k)) visit(k);
   } else if (
     node.t === 'list' &&
     node.rel !== 'atomic' &&
     !bothEmpty &&
     (l === undefined || Array.isArray(l)) &&
     (r === undefined || Array.isArray(r)) &&
-    tryListElements(node, (l ?? []) as unknown[]) &&
-    tryListElements(node, (r ?? []) as unknown[])
+    (lpes = tryListElements(node, (l ?? []) as unknown[])) &&
+    (rpes = tryListElements(node, (r ?? []) as unknown[]))
   ) {
     const la = (l ?? []) as unknown[];
     const ra = (r ?? []) as unknown[];
-    const lp = listElements(node, la, path);
-    const rp = listElements(node, ra, path);
+    const lp = lpes;
+    const rp = rpes;
     const lm = new Map(lp.map((pe, i) => [pe, la[i]]));
     const rm = new Map(rp.map((pe, i) => [pe, ra[i]]));
     const elem = nodeOf(node.elem, defs);
-    for (const pe of new Set([...lp, ...rp])) {
-      const p = [...path, pe];
-      if (node.rel === 'map') walkCompare(lm.get(pe), rm.get(pe), elem, defs, p, c);
-      else leaf(lm.get(pe), rm.get(pe), p, c);
-    }
+    const visit = (pe: PathElement) => {
+      path.push(pe);
+      if (node.rel === 'map') walkCompare(lm.get(pe), rm.get(pe), elem, defs, path, c);
+      else leaf(lm.get(pe), rm.get(pe), path, c);
+      path.pop();
+    };
+    for (const pe of lp) visit(pe);
+    for (const pe of rp) if (!lm.has(pe)) visit(pe);
   } else {
     if (!root) leaf(l, r, path, c);
     return;
@@ -228,6 +245,8 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
     else if (r === undefined && l !== undefined) c.removed.insert(path);
   }
 }
+
+const EMPTY_OBJ: Obj = Object.freeze({}) as Obj;
 
 /* ---------- merging an applied configuration ---------- */
 
