@@ -27,6 +27,12 @@ export function validatePatchOptions(query: URLSearchParams, apply: boolean): vo
   if (errs.length) throw errors.invalid({ group: 'meta.k8s.io', resource: 'PatchOptions', kind: 'PatchOptions' }, '', errs);
 }
 
+/** fieldManager checks of create and update (422 CreateOptions/UpdateOptions.meta.k8s.io). */
+export function validateWriteOptions(query: URLSearchParams, optionsKind: 'CreateOptions' | 'UpdateOptions'): void {
+  const errs = fieldManagerErrors(query.get('fieldManager') ?? '') as FieldErrorLike[];
+  if (errs.length) throw errors.invalid({ group: 'meta.k8s.io', resource: optionsKind, kind: optionsKind }, '', errs);
+}
+
 export async function serverSideApply(
   storage: ResourceStorage,
   req: ApiRequest,

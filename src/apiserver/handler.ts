@@ -23,7 +23,7 @@ import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
-import { serverSideApply, validatePatchOptions } from './apply.js';
+import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
 
 export const SERVER_VERSION = {
@@ -189,6 +189,7 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
           return withWarnings(json(201, created), ctx);
@@ -216,6 +217,7 @@ export class ApiServer {
         return json(200, obj);
       }
       case 'PUT': {
+        validateWriteOptions(req.query, 'UpdateOptions');
         this.validateFields(req, kind, ctx);
         if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);

@@ -60,6 +60,9 @@ export interface Admission {
 
 const MAX_UPDATE_RETRIES = 16;
 
+/** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
+const SERVER_MANAGER = 'kube-apiserver';
+
 /**
  * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
  * request): create and update take them over instead of working on a copy.
@@ -214,7 +217,7 @@ export class ResourceStorage {
     normalizeMeta(obj);
     // ownership is recorded before admission, as upstream's handler does: fields admission
     // plugins add (service account, default tolerations) belong to no manager
-    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? '');
+    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? SERVER_MANAGER);
     for (const a of this.admission) await a.create?.(kind, obj, ctx);
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
@@ -383,7 +386,7 @@ export class ResourceStorage {
     if (!ctx.appliedManagedFields) {
       if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
       const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
-      recordManagedFields(scope, current, obj, ctx.fieldManager ?? '');
+      recordManagedFields(scope, current, obj, ctx.fieldManager ?? SERVER_MANAGER);
     }
     for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
 

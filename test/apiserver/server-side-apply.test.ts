@@ -46,6 +46,15 @@ describe('server-side apply through the API server', () => {
     assert.equal(f.body.message, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch');
   });
 
+  it('checks fieldManager on every write; the server\'s own objects name kube-apiserver', async () => {
+    const long = 'm'.repeat(129);
+    const r = await call(req('POST', CM, { fieldManager: long }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'long' } }));
+    assert.equal(r.status, 422);
+    assert.match(r.body.message, /^CreateOptions\.meta\.k8s\.io "" is invalid: fieldManager: Too long: may not be (more than|longer than) 128/);
+    const ns = await call(req('GET', '/api/v1/namespaces/default', {}));
+    assert.deepEqual(ns.body.metadata.managedFields.map((e: any) => [e.manager, e.operation]), [['kube-apiserver', 'Update']]);
+  });
+
   it('creates via apply (201), from YAML, with an Apply entry; dryRun stores nothing', async () => {
     const yamlBody = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y1\ndata:\n  a: "1"\n';
     const dry = await call(applyReq(`${CM}/y1`, yamlBody, { dryRun: 'All' }));
