@@ -85,7 +85,19 @@ export async function serverSideApply(
     const created = await storage.create(kind, namespace, obj, applyCtx);
     return { object: created, created: true };
   }
-  const updated = await storage.guaranteedUpdate(kind, namespace, name, (current) => run(current), applyCtx, subresource);
+  // a resourceVersion in the configuration is a precondition, as in any other write
+  const wantRV = meta.resourceVersion;
+  const updated = await storage.guaranteedUpdate(
+    kind,
+    namespace,
+    name,
+    (current) => {
+      if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
+      return run(current);
+    },
+    applyCtx,
+    subresource,
+  );
   return { object: updated, created: false };
 }
 

@@ -148,4 +148,20 @@ describe('server-side apply through the API server', () => {
     assert.equal(c.status, 409);
     assert.equal(c.body.message, 'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas');
   });
+
+  it('applies to the status subresource as its own manager; a resourceVersion in the configuration is a precondition', async () => {
+    const created = await call(applyReq(`${STS}/w2`, sts('w2', 1)));
+    const statusCfg = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'w2' }, spec: { replicas: 9 }, status: { observedGeneration: 1, replicas: 0, availableReplicas: 0 } };
+    const st = await call(req('PATCH', `${STS}/w2/status`, { fieldManager: 'status-applier' }, JSON.stringify(statusCfg), { 'content-type': 'application/apply-patch+yaml' }));
+    assert.equal(st.status, 200);
+    assert.equal(st.body.status.observedGeneration, 1);
+    assert.equal(st.body.spec.replicas, 1, 'spec is not the status endpoint\'s to change');
+    const e = st.body.metadata.managedFields.find((x: any) => x.manager === 'status-applier');
+    assert.deepEqual([e.operation, e.subresource], ['Apply', 'status']);
+    assert.equal(e.fieldsV1['f:spec'], undefined);
+    const stale = { ...sts('w2', 2), metadata: { name: 'w2', resourceVersion: created.body.metadata.resourceVersion } };
+    const r = await call(applyReq(`${STS}/w2`, stale));
+    assert.equal(r.status, 409);
+    assert.match(r.body.message, /the object has been modified/);
+  });
 });
