@@ -56,6 +56,8 @@ const defs: Definitions = {
           free: s.any(''),
         },
         '',
+        // a non-pointer struct in Go: the zero value has it, so a create does not add it
+        { default: {} },
       ),
       status: s.obj({ ready: s.int32('') }, ''),
     },

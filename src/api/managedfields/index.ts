@@ -5,7 +5,7 @@
 // client-side-apply → server-side-apply upgrade. Pure: objects in, objects out.
 import { ApiError } from '../errors.js';
 import { FieldSet, pathString, type Path } from './fieldset.js';
-import { compare, ensureNamedFieldsAreMembers, jsonEqual, merge, removeItems, SchemaError, toFieldSet, type Obj, type Typed } from './typed.js';
+import { compare, ensureNamedFieldsAreMembers, jsonEqual, merge, removeItems, SchemaError, toFieldSet, zeroValue, type Obj, type Typed } from './typed.js';
 
 export { FieldSet, pathString } from './fieldset.js';
 export { compare, merge, removeItems, toFieldSet, SchemaError, type Typed } from './typed.js';
@@ -258,11 +258,9 @@ function resetSet(scope: FieldManagerScope): FieldSet {
   return FieldSet.of(scope.resetFields ?? []);
 }
 
-/** What a create is compared with: an empty object of the kind (its spec and status structs exist). */
-function emptyObject(obj: Obj): Obj {
-  const base: Obj = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: {} };
-  for (const k of ['spec', 'status']) if (typeof obj[k] === 'object' && obj[k] !== null && !Array.isArray(obj[k])) base[k] = {};
-  return base;
+/** What a create is compared with: the kind's zero value (its non-pointer structs exist, empty). */
+function emptyObject(scope: FieldManagerScope, obj: Obj): Obj {
+  return { ...zeroValue(scope.typed), apiVersion: obj.apiVersion, kind: obj.kind, metadata: {} };
 }
 
 /** Records an Update by `manager` going from `live` to `next` into managed (the set of fields it changed). */
@@ -299,7 +297,7 @@ export function updateManagedFields(scope: FieldManagerScope, live: Obj | undefi
     delete meta.managedFields;
     return;
   }
-  recordUpdate(scope, managed, live ?? emptyObject(next), next, manager);
+  recordUpdate(scope, managed, live ?? emptyObject(scope, next), next, manager);
   setManagedFields(next, managed);
 }
 
@@ -329,7 +327,7 @@ export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefin
   }
   const current = live ?? {};
   let managed = tryDecode((current.metadata as Obj | undefined)?.managedFields) ?? new Map();
-  if (managed.size === 0 && live) recordUpdate(scope, managed, emptyObject(live), live, BEFORE_FIRST_APPLY);
+  if (managed.size === 0 && live) recordUpdate(scope, managed, emptyObject(scope, live), live, BEFORE_FIRST_APPLY);
 
   let result: { obj: Obj; managed: Managed };
   try {

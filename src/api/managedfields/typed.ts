@@ -16,7 +16,7 @@ export type Obj = Record<string, unknown>;
 type Node =
   | { t: 'scalar' }
   | { t: 'untyped' }
-  | { t: 'struct'; fields: Record<string, Schema>; rest?: Schema; atomic: boolean }
+  | { t: 'struct'; fields: Record<string, Schema>; rest?: Schema; atomic: boolean; required: string[] }
   | { t: 'map'; elem?: Schema; atomic: boolean }
   | { t: 'list'; rel: 'atomic' | 'set' | 'map'; keys: string[]; elem?: Schema };
 
@@ -59,7 +59,7 @@ function computeNode(schema: Schema, defs: Definitions): Node {
   const atomic = s['x-kubernetes-map-type'] === 'atomic';
   if (s.properties) {
     const rest = s.additionalProperties && typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined;
-    return { t: 'struct', fields: s.properties, rest, atomic };
+    return { t: 'struct', fields: s.properties, rest, atomic, required: s.required ?? [] };
   }
   if (s.additionalProperties && typeof s.additionalProperties === 'object') return { t: 'map', elem: s.additionalProperties, atomic };
   if (s.type === 'object') return UNTYPED;
@@ -198,7 +198,7 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
   const bothEmpty = isEmptyContainer(l) && isEmptyContainer(r);
   let lpes: PathElement[] | undefined;
   let rpes: PathElement[] | undefined;
-  if (mapLike && (isObj(l) || isObj(r)) && !(node.t !== 'untyped' && node.atomic) && !bothEmpty && (l === undefined || isObj(l)) && (r === undefined || isObj(r))) {
+  if (mapLike && (isObj(l) || isObj(r)) && !(node.t !== 'untyped' && node.atomic) && !bothEmpty && (l == null || isObj(l)) && (r == null || isObj(r))) {
     const lo = (l ?? EMPTY_OBJ) as Obj;
     const ro = (r ?? EMPTY_OBJ) as Obj;
     // managedFields are bookkeeping about the object, never part of what is compared
@@ -216,8 +216,8 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
     node.t === 'list' &&
     node.rel !== 'atomic' &&
     !bothEmpty &&
-    (l === undefined || Array.isArray(l)) &&
-    (r === undefined || Array.isArray(r)) &&
+    (l == null || Array.isArray(l)) &&
+    (r == null || Array.isArray(r)) &&
     (lpes = tryListElements(node, (l ?? []) as unknown[])) &&
     (rpes = tryListElements(node, (r ?? []) as unknown[]))
   ) {
@@ -247,6 +247,34 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
 }
 
 const EMPTY_OBJ: Obj = Object.freeze({}) as Obj;
+
+/* ---------- the empty object of a type ---------- */
+
+const zeros = new WeakMap<Schema, Obj>();
+
+/**
+ * What a Go zero value of the type serializes to: the structs that are not pointers (published
+ * with `default: {}`) exist, empty, all the way down. A create is compared with this, so those
+ * structs are not recorded as added ("." entries) while pointer structs and maps are.
+ */
+export function zeroValue(typed: Typed): Obj {
+  if (!typed.schema) return {};
+  let z = zeros.get(typed.schema);
+  if (!z) zeros.set(typed.schema, (z = zeroOf(nodeOf(typed.schema, typed.defs), typed.defs, 0)));
+  return structuredClone(z);
+}
+
+function zeroOf(node: Node, defs: Definitions, depth: number): Obj {
+  const out: Obj = {};
+  if (node.t !== 'struct' || depth > 12) return out;
+  for (const [k, f] of Object.entries(node.fields)) {
+    const child = nodeOf(f, defs);
+    if (isObj(f.default) && !Object.keys(f.default).length && child.t === 'struct') out[k] = zeroOf(child, defs, depth + 1);
+    // a required (non-omitempty) slice, map or pointer is written as null
+    else if (node.required.includes(k) && child.t !== 'scalar') out[k] = null;
+  }
+  return out;
+}
 
 /* ---------- merging an applied configuration ---------- */
 
