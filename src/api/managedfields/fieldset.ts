@@ -48,18 +48,24 @@ export class FieldSet {
   }
 
   clone(): FieldSet {
-    return this.union(EMPTY);
+    const out = new FieldSet();
+    for (const m of this.members) out.members.add(m);
+    for (const [pe, c] of this.children) out.children.set(pe, c.clone());
+    return out;
   }
 
+  /** Sets are not changed once built, so a union with an empty set may share the other. */
   union(o: FieldSet): FieldSet {
+    if (o.members.size === 0 && o.children.size === 0) return this;
+    if (this.members.size === 0 && this.children.size === 0) return o;
     const out = new FieldSet();
     for (const m of this.members) out.members.add(m);
     for (const m of o.members) out.members.add(m);
     for (const [pe, c] of this.children) {
       const oc = o.children.get(pe);
-      out.children.set(pe, oc ? c.union(oc) : c.union(EMPTY_SHALLOW));
+      out.children.set(pe, oc ? c.union(oc) : c);
     }
-    for (const [pe, c] of o.children) if (!this.children.has(pe)) out.children.set(pe, c.union(EMPTY_SHALLOW));
+    for (const [pe, c] of o.children) if (!this.children.has(pe)) out.children.set(pe, c);
     return out.pruned();
   }
 
@@ -69,7 +75,7 @@ export class FieldSet {
     for (const m of this.members) if (!o.members.has(m)) out.members.add(m);
     for (const [pe, c] of this.children) {
       const oc = o.children.get(pe);
-      out.children.set(pe, oc ? c.difference(oc) : c.clone());
+      out.children.set(pe, oc ? c.difference(oc) : c);
     }
     return out.pruned();
   }
@@ -81,7 +87,7 @@ export class FieldSet {
     for (const [pe, c] of this.children) {
       if (o.members.has(pe)) continue;
       const oc = o.children.get(pe);
-      out.children.set(pe, oc ? c.recursiveDifference(oc) : c.clone());
+      out.children.set(pe, oc ? c.recursiveDifference(oc) : c);
     }
     return out.pruned();
   }
@@ -159,8 +165,6 @@ export class FieldSet {
   }
 }
 
-const EMPTY = new FieldSet();
-const EMPTY_SHALLOW = EMPTY;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -223,8 +223,7 @@ interface Conflict {
  * Takes what `cmp` changed away from every manager but `self`: fields others owned and this
  * write changed or added are conflicts (refused unless forced), removed fields leave their owners.
  */
-function takeOwnership(managed: Managed, self: string, cmp: ReturnType<typeof compare>, force: boolean): Conflict[] {
-  const changed = cmp.modified.union(cmp.added);
+function takeOwnership(managed: Managed, self: string, cmp: ReturnType<typeof compare>, force: boolean, changed = cmp.modified.union(cmp.added)): Conflict[] {
   const conflicts: Conflict[] = [];
   const conflictSets = new Map<string, FieldSet>();
   for (const [id, o] of managed) {
@@ -248,14 +247,25 @@ function takeOwnership(managed: Managed, self: string, cmp: ReturnType<typeof co
   return [];
 }
 
+const resetCache = new WeakMap<Path[], { set: FieldSet; top?: Set<string> }>();
+
+function resetInfo(scope: FieldManagerScope): { set: FieldSet; top?: Set<string> } {
+  const fields = scope.resetFields ?? [];
+  let r = resetCache.get(fields);
+  if (!r) {
+    const top = fields.filter((p) => p.length === 1).map((p) => p[0].slice(2));
+    resetCache.set(fields, (r = { set: FieldSet.of(fields), top: top.length ? new Set(top) : undefined }));
+  }
+  return r;
+}
+
 /** Reset fields are top-level fields (status, spec): the comparison skips them. */
 function resetTop(scope: FieldManagerScope): Set<string> | undefined {
-  const top = (scope.resetFields ?? []).filter((p) => p.length === 1).map((p) => p[0].slice(2));
-  return top.length ? new Set(top) : undefined;
+  return resetInfo(scope).top;
 }
 
 function resetSet(scope: FieldManagerScope): FieldSet {
-  return FieldSet.of(scope.resetFields ?? []);
+  return resetInfo(scope).set;
 }
 
 /** What a create is compared with: the kind's zero value (its non-pointer structs exist, empty). */
@@ -268,8 +278,9 @@ function recordUpdate(scope: FieldManagerScope, managed: Managed, live: Obj, nex
   const reset = resetSet(scope);
   const cmp = compare(live, next, scope.typed, resetTop(scope));
   const CURRENT = '\u0000current-operation';
-  takeOwnership(managed, CURRENT, cmp, true);
-  const changed = cmp.added.union(cmp.modified).difference(STRIP).recursiveDifference(reset);
+  const touched = cmp.added.union(cmp.modified);
+  takeOwnership(managed, CURRENT, cmp, true, touched);
+  const changed = touched.difference(STRIP).recursiveDifference(reset);
   if (changed.isEmpty()) return;
   const owner: Owner = { manager, operation: 'Update', apiVersion: scope.apiVersion, subresource: scope.subresource, time: scope.now, set: changed };
   const id = identity(owner);

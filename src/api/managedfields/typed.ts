@@ -194,6 +194,8 @@ function leaf(l: unknown, r: unknown, path: Path, c: Comparison): void {
 
 function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path: Path, c: Comparison, root = false, skipTop?: ReadonlySet<string>): void {
   if (l === r && l !== undefined) return;
+  // most of an object is unchanged by a write: a plain deep comparison skips it cheaply
+  if (!root && typeof l === 'object' && l !== null && typeof r === 'object' && r !== null && jsonEqual(l, r)) return;
   const mapLike = node.t === 'struct' || node.t === 'map' || node.t === 'untyped';
   const bothEmpty = isEmptyContainer(l) && isEmptyContainer(r);
   let lpes: PathElement[] | undefined;
@@ -256,12 +258,21 @@ const zeros = new WeakMap<Schema, Obj>();
  * What a Go zero value of the type serializes to: the structs that are not pointers (published
  * with `default: {}`) exist, empty, all the way down. A create is compared with this, so those
  * structs are not recorded as added ("." entries) while pointer structs and maps are.
+ * Shared and frozen: read it, never change it.
  */
 export function zeroValue(typed: Typed): Obj {
   if (!typed.schema) return {};
   let z = zeros.get(typed.schema);
-  if (!z) zeros.set(typed.schema, (z = zeroOf(nodeOf(typed.schema, typed.defs), typed.defs, 0)));
-  return structuredClone(z);
+  if (!z) zeros.set(typed.schema, (z = deepFreeze(zeroOf(nodeOf(typed.schema, typed.defs), typed.defs, 0))));
+  return z;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 function zeroOf(node: Node, defs: Definitions, depth: number): Obj {
