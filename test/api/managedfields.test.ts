@@ -30,7 +30,7 @@ const defs: Definitions = {
     '',
   ),
   Selector: s.obj({ matchLabels: s.stringMap('') }, '', { 'x-kubernetes-map-type': 'atomic' }),
-  Port: s.obj({ containerPort: s.int32(''), protocol: s.str(''), name: s.str('') }, ''),
+  Port: s.obj({ containerPort: s.int32(''), protocol: s.str('', { default: 'TCP' }), name: s.str('') }, ''),
   Container: s.obj(
     {
       name: s.str(''),
@@ -240,6 +240,13 @@ test('multi-key list maps, nested in list maps, are keyed by every key', () => {
   ]);
   const err = apiError(() => apply(b, thing({ containers: [{ name: 'a', ports: [{ containerPort: 80, protocol: 'UDP', name: 'x' }] }] }), 'one'));
   assert.equal(err.message, 'Apply failed with 1 conflict: conflict with "two": .spec.containers[name="a"].ports[containerPort=80,protocol="UDP"].name');
+});
+
+test('a list-map key left out takes its schema default, so a re-applied port without protocol is the same item', () => {
+  const live = thing({ containers: [{ name: 'a', ports: [{ containerPort: 80, protocol: 'TCP' }] }] });
+  const a = apply(live, thing({ containers: [{ name: 'a', ports: [{ containerPort: 80, name: 'http' }] }] }), 'one');
+  assert.deepEqual(a.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP', name: 'http' }]);
+  assert.ok((entry(a, 'one')!.fieldsV1 as any)['f:spec']['f:containers']['k:{"name":"a"}']['f:ports']['k:{"containerPort":80,"protocol":"TCP"}']);
 });
 
 test('patch-merge-key lists without a list type merge as maps (env by name)', () => {

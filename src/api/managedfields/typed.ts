@@ -18,7 +18,7 @@ type Node =
   | { t: 'untyped' }
   | { t: 'struct'; fields: Record<string, Schema>; rest?: Schema; atomic: boolean; required: string[] }
   | { t: 'map'; elem?: Schema; atomic: boolean }
-  | { t: 'list'; rel: 'atomic' | 'set' | 'map'; keys: string[]; elem?: Schema };
+  | { t: 'list'; rel: 'atomic' | 'set' | 'map'; keys: string[]; elem?: Schema; keyDefaults?: Record<string, unknown> };
 
 /** A schema together with the definitions its references point into. */
 export interface Typed {
@@ -54,7 +54,15 @@ function computeNode(schema: Schema, defs: Definitions): Node {
       rel = merge ? (key ? 'map' : 'set') : 'atomic';
       if (key) keys = [key];
     }
-    return { t: 'list', rel, keys, elem: s.items };
+    let keyDefaults: Record<string, unknown> | undefined;
+    if (rel === 'map') {
+      const item = resolveSchema(defs, s.items);
+      for (const k of keys) {
+        const d = item?.properties?.[k] ? resolveSchema(defs, item.properties[k])?.default : undefined;
+        if (d !== undefined) (keyDefaults ??= {})[k] = d;
+      }
+    }
+    return { t: 'list', rel, keys, elem: s.items, keyDefaults };
   }
   const atomic = s['x-kubernetes-map-type'] === 'atomic';
   if (s.properties) {
@@ -98,12 +106,15 @@ function listElements(node: Extract<Node, { t: 'list' }>, list: unknown[], path:
     let pe: PathElement;
     if (node.rel === 'map') {
       if (!isObj(item)) throw new SchemaError(`${pstr(path)}: expected map-like list item, got ${JSON.stringify(item)}`);
+      let keyed: Obj = item;
       for (const k of node.keys) {
         if (item[k] !== undefined && (typeof item[k] === 'object' && item[k] !== null)) {
           throw new SchemaError(`${pstr([...path, fieldElement(k)])}: expected a scalar key`);
         }
+        // a key field left out takes its schema default (ports: protocol TCP), as upstream keys them
+        if (item[k] === undefined && node.keyDefaults?.[k] !== undefined) keyed = { ...keyed, [k]: node.keyDefaults[k] };
       }
-      pe = keyElement(item, node.keys);
+      pe = keyElement(keyed, node.keys);
     } else if (node.rel === 'set') {
       pe = valueElement(item);
     } else {
