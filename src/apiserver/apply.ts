@@ -3,7 +3,7 @@
 // merge in src/api/managedfields decides the object and its managedFields, and the ordinary
 // write pipeline stores it (creating the object when it does not exist).
 import yaml from 'js-yaml';
-import { errors, type FieldErrorLike } from '../api/errors.js';
+import { errors, isApiError, type FieldErrorLike } from '../api/errors.js';
 import { applyConfiguration, fieldManagerErrors } from '../api/managedfields/index.js';
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef } from '../api/registry.js';
@@ -82,8 +82,13 @@ export async function serverSideApply(
     if (subresource) throw errors.notFound(resourceRef(kind), name);
     const obj = run(undefined);
     obj.metadata.name = name;
-    const created = await storage.create(kind, namespace, obj, applyCtx);
-    return { object: created, created: true };
+    try {
+      const created = await storage.create(kind, namespace, obj, applyCtx);
+      return { object: created, created: true };
+    } catch (e) {
+      // created by someone else meanwhile: apply onto that object instead
+      if (!isApiError(e, 'AlreadyExists')) throw e;
+    }
   }
   // a resourceVersion in the configuration is a precondition, as in any other write
   const wantRV = meta.resourceVersion;
