@@ -298,7 +298,12 @@ test('unknown fields and duplicate keys are refused with upstream texts; managed
   assert.equal(err.code, 400);
   assert.equal(err.message, 'failed to create typed patch object (default/t; example.com/v1, Kind=Thing): .spec.bogus: field not declared in schema');
   const dup = apiError(() => apply(undefined, thing({ containers: [{ name: 'a' }, { name: 'a' }] }), 'one'));
-  assert.match(dup.message, /\.spec\.containers\[name="a"\]: duplicate entries for key|duplicate entries for key/);
+  assert.equal(dup.message, 'failed to create typed patch object (default/t; example.com/v1, Kind=Thing): .spec.containers: duplicate entries for key [name="a"]');
+  const nokey = apiError(() => apply(undefined, thing({ containers: [{ image: 'x' }] }), 'one'));
+  assert.equal(
+    nokey.message,
+    'failed to create typed patch object (default/t; example.com/v1, Kind=Thing): .spec.containers: element 0: associative list with keys has an element that omits key field "name" (and doesn\'t have default value)',
+  );
   const mf = apiError(() => apply(undefined, thing({}, { managedFields: [] }), 'one'));
   assert.equal(mf.message, 'metadata.managedFields must be nil');
 });

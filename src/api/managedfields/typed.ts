@@ -9,7 +9,7 @@
 //     is a set, and anything else is atomic (as upstream converts its OpenAPI);
 //   - scalar, and untyped (free-form: maps granular, lists atomic).
 import { resolveSchema, type Definitions, type Schema } from '../schema.js';
-import { FieldSet, fieldElement, indexElement, keyElement, valueElement, type Path, type PathElement } from './fieldset.js';
+import { FieldSet, fieldElement, indexElement, keyElement, pathString, valueElement, type Path, type PathElement } from './fieldset.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -114,6 +114,10 @@ function listElements(node: Extract<Node, { t: 'list' }>, list: unknown[], path:
         // a key field left out takes its schema default (ports: protocol TCP), as upstream keys them
         if (item[k] === undefined && node.keyDefaults?.[k] !== undefined) keyed = { ...keyed, [k]: node.keyDefaults[k] };
       }
+      const missing = node.keys.find((k) => keyed[k] === undefined);
+      if (missing !== undefined) {
+        throw new SchemaError(`${pstr(path)}: element ${i}: associative list with keys has an element that omits key field ${JSON.stringify(missing)} (and doesn't have default value)`);
+      }
       pe = keyElement(keyed, node.keys);
     } else if (node.rel === 'set') {
       pe = valueElement(item);
@@ -121,7 +125,7 @@ function listElements(node: Extract<Node, { t: 'list' }>, list: unknown[], path:
       pe = indexElement(i);
     }
     if (node.rel !== 'atomic' && seen.has(pe)) {
-      throw new SchemaError(`${pstr([...path, pe])}: duplicate entries for ${node.rel === 'map' ? 'key' : 'value'}`);
+      throw new SchemaError(`${pstr(path)}: duplicate entries for key ${pathString([pe])}`);
     }
     seen.add(pe);
     return pe;
