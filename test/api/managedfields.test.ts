@@ -294,6 +294,8 @@ test('status in an apply to the main resource is ignored and not owned', () => {
 });
 
 test('unknown fields and duplicate keys are refused with upstream texts; managedFields in the config too', () => {
+  const nested = apiError(() => apply(undefined, thing({ containers: [{ name: 'a', bogus: 1 }] }), 'one'));
+  assert.match(nested.message, /: \.spec\.containers\[name="a"\]\.bogus: field not declared in schema$/);
   const err = apiError(() => apply(undefined, thing({ replicas: 1, bogus: true }), 'one'));
   assert.equal(err.code, 400);
   assert.equal(err.message, 'failed to create typed patch object (default/t; example.com/v1, Kind=Thing): .spec.bogus: field not declared in schema');

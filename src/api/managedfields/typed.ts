@@ -133,7 +133,7 @@ function listElements(node: Extract<Node, { t: 'list' }>, list: unknown[], path:
 }
 
 function pstr(path: Path): string {
-  return path.map((pe) => (pe.startsWith('f:') ? `.${pe.slice(2)}` : `[${pe.slice(2)}]`)).join('');
+  return pathString(path);
 }
 
 /* ---------- the fields an object sets ---------- */
