@@ -176,7 +176,7 @@ test('apply conflicts with a field an updater changed; the text and causes are u
   assert.equal(err.reason, 'Conflict');
   assert.equal(err.message, 'Apply failed with 1 conflict: conflict with "kubectl-edit" using example.com/v1: .spec.replicas');
   assert.deepEqual(err.toStatus().details, {
-    causes: [{ type: 'FieldManagerConflict', message: 'conflict with "kubectl-edit" using example.com/v1', field: '.spec.replicas' }],
+    causes: [{ reason: 'FieldManagerConflict', message: 'conflict with "kubectl-edit" using example.com/v1', field: '.spec.replicas' }],
   });
   const forced = apply(b, thing({ replicas: 2, paused: false }), 'kubectl', true);
   assert.equal(forced.spec.replicas, 2);

@@ -112,7 +112,7 @@ describe('server-side apply through the API server', () => {
     assert.equal(conflict.status, 409);
     assert.equal(conflict.body.reason, 'Conflict');
     assert.equal(conflict.body.message, 'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .data.b');
-    assert.deepEqual(conflict.body.details, { causes: [{ type: 'FieldManagerConflict', message: 'conflict with "kubectl-edit" using v1', field: '.data.b' }] });
+    assert.deepEqual(conflict.body.details, { causes: [{ reason: 'FieldManagerConflict', message: 'conflict with "kubectl-edit" using v1', field: '.data.b' }] });
     const forced = await call(applyReq(`${CM}/u1`, cfg, { force: 'true' }));
     assert.equal(forced.status, 200);
     assert.equal(forced.body.data.b, '3');

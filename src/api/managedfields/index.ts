@@ -482,9 +482,10 @@ function conflictError(conflicts: Conflict[]): ApiError {
     }
     message = `Apply failed with ${sorted.length} conflicts: ${lines.join('\n')}`;
   }
+  // StatusCause's Go field is Type, written as "reason" in JSON
   return new ApiError(409, 'Conflict', message, {
-    causes: sorted.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with ${printManager(c.owner)}`, field: pathString(c.path) })),
-  } as any);
+    causes: sorted.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.owner)}`, field: pathString(c.path) })),
+  });
 }
 
 function badRequest(message: string): ApiError {
