@@ -20,6 +20,7 @@ describe('kubectl apply --server-side against petset up', () => {
   });
   after(async () => {
     await cluster?.stop();
+    if (cluster) fs.rmSync(cluster.dataDir, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -122,6 +123,7 @@ describe('upstream test/cmd server-side apply assertions', () => {
   });
   after(async () => {
     await cluster?.stop();
+    if (cluster) fs.rmSync(cluster.dataDir, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });
   });
   const pod = (name: string, label: string) =>
