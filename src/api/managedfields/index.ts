@@ -325,7 +325,10 @@ class ApplyConflicts extends Error {
  * Returns the merged object with its managedFields, or throws a 409 with upstream's conflict
  * text and causes, or a 400 for configurations the schema does not describe.
  */
-export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefined, config: Obj, manager: string, force: boolean, strict = true): Obj {
+export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefined, appliedConfig: Obj, manager: string, force: boolean, strict = true): Obj {
+  // the result shares subtrees with the configuration, and the write pipeline goes on to default
+  // and admit it: work on a private copy so the caller's configuration (and any retry) stays as sent
+  const config = structuredClone(appliedConfig);
   const cmeta = config.metadata as Obj | undefined;
   if (cmeta && cmeta.managedFields !== undefined && cmeta.managedFields !== null) throw badRequest('metadata.managedFields must be nil');
   let configSet: FieldSet;
