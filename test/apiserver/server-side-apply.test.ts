@@ -164,4 +164,57 @@ describe('server-side apply through the API server', () => {
     assert.equal(r.status, 409);
     assert.match(r.body.message, /the object has been modified/);
   });
+
+  // ported from upstream's test/integration/apiserver/apply (TestApplyManagedFields and friends)
+  describe('upstream apply integration cases', () => {
+    const cmCfg = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'test-cm', namespace: 'default', labels: { 'test-label': 'test' } },
+      data: { key: 'value' },
+    };
+    const merge = (path: string, body: string, query: Record<string, string> = {}) =>
+      call(req('PATCH', path, query, body, { 'content-type': 'application/merge-patch+json' }));
+
+    it('TestApplyManagedFields: the updater takes the key it changed, entries merge per manager', async () => {
+      assert.equal((await call(req('PATCH', `${CM}/test-cm`, { fieldManager: 'apply_test' }, JSON.stringify(cmCfg), { 'content-type': 'application/apply-patch+yaml' }))).status, 201);
+      await merge(`${CM}/test-cm`, '{"data":{"new-key": "value"}}', { fieldManager: 'updater' });
+      const last = await merge(`${CM}/test-cm`, '{"data":{"key": "new value"}}', { fieldManager: 'updater' });
+      assert.deepEqual(last.body.data, { key: 'new value', 'new-key': 'value' });
+      assert.deepEqual(
+        last.body.metadata.managedFields.map(({ time: _t, ...e }: any) => e),
+        [
+          { manager: 'apply_test', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:test-label': {} } } } },
+          { manager: 'updater', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:key': {}, 'f:new-key': {} } } },
+        ],
+      );
+      assert.deepEqual(Object.keys(last.body.metadata.managedFields[0]), ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1']);
+    });
+
+    it('TestClearManagedFieldsWithMergePatch / StrategicMergePatch: [{}] clears them', async () => {
+      for (const [i, type] of ['application/merge-patch+json', 'application/strategic-merge-patch+json'].entries()) {
+        const name = `clear-${i}`;
+        const cfg = { ...cmCfg, metadata: { ...cmCfg.metadata, name } };
+        await call(req('PATCH', `${CM}/${name}`, { fieldManager: 'apply_test' }, JSON.stringify(cfg), { 'content-type': 'application/apply-patch+yaml' }));
+        const r = await call(req('PATCH', `${CM}/${name}`, {}, '{"metadata":{"managedFields": [{}]}}', { 'content-type': type }));
+        assert.equal(r.status, 200);
+        assert.equal((await call(req('GET', `${CM}/${name}`, {}))).body.metadata.managedFields, undefined);
+      }
+    });
+
+    it('TestApplyRemovesEmptyManagedFields: an apply that sets nothing leaves no entry', async () => {
+      const empty = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'empty-cm', namespace: 'default' } };
+      for (let i = 0; i < 2; i++) assert.ok((await call(applyReq(`${CM}/empty-cm`, empty))).status < 300);
+      assert.equal((await call(req('GET', `${CM}/empty-cm`, {}))).body.metadata.managedFields, undefined);
+    });
+
+    it('TestApplyRemoveContainerPort: a port no longer applied is removed', async () => {
+      const withPorts = sts('ports', 3) as any;
+      withPorts.spec.template.spec.containers[0].ports = [{ containerPort: 80, protocol: 'TCP' }];
+      await call(applyReq(`${STS}/ports`, withPorts));
+      const r = await call(applyReq(`${STS}/ports`, sts('ports', 3)));
+      assert.equal(r.status, 200);
+      assert.equal(r.body.spec.template.spec.containers[0].ports, undefined);
+    });
+  });
 });
