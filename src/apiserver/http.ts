@@ -193,10 +193,11 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
 function parseBody(raw: Buffer, contentType: string): unknown {
   const ct = contentType.split(';')[0].trim().toLowerCase();
   const text = raw.toString('utf8');
-  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch) return text;
+  // patches (apply included) are decoded by their handlers, which report errors as upstream does
+  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch || ct === CONTENT.applyPatch) return text;
   // client-go's typed clients (kubectl create configmap/secret/namespace/...) send protobuf
   if (ct === CONTENT.protobuf) return decodeKubernetesProtobuf(raw);
-  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml' || ct === CONTENT.applyPatch) {
+  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml') {
     try {
       return yaml.load(text);
     } catch (e) {

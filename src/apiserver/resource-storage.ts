@@ -11,10 +11,16 @@ import type { UserInfo } from '../api/request.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
+import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
 
 export interface WriteContext {
   dryRun?: boolean;
+  /** the manager of this write (fieldManager parameter, else from the User-Agent) */
   fieldManager?: string;
+  /** metadata.managedFields already computed by server-side apply: record no Update entry */
+  appliedManagedFields?: boolean;
+  /** the subresource named in managedFields when it is not the storage's (scale) */
+  managerSubresource?: string;
   user?: UserInfo;
   /** filled with Warning: header texts */
   warnings?: string[];
@@ -53,6 +59,9 @@ export interface Admission {
 }
 
 const MAX_UPDATE_RETRIES = 16;
+
+/** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
+const SERVER_MANAGER = 'kube-apiserver';
 
 /**
  * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
@@ -206,6 +215,9 @@ export class ResourceStorage {
     kind.prepareForCreate?.(obj);
     kind.defaults?.(obj);
     normalizeMeta(obj);
+    // ownership is recorded before admission, as upstream's handler does: fields admission
+    // plugins add (service account, default tolerations) belong to no manager
+    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? SERVER_MANAGER);
     for (const a of this.admission) await a.create?.(kind, obj, ctx);
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
@@ -332,6 +344,8 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    // what the request says about managedFields (`[]` resets them), before empty lists are dropped
+    const sentManagedFields = obj.metadata.managedFields;
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
     const m = obj.metadata;
@@ -354,6 +368,7 @@ export class ResourceStorage {
       next.status = obj.status;
       next.metadata.labels = m.labels;
       next.metadata.annotations = m.annotations;
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
@@ -367,6 +382,11 @@ export class ResourceStorage {
     normalizeMeta(obj);
     if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
+    }
+    if (!ctx.appliedManagedFields) {
+      if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
+      const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
+      recordManagedFields(scope, current, obj, ctx.fieldManager ?? SERVER_MANAGER);
     }
     for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
 
