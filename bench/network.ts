@@ -116,7 +116,10 @@ const proxyScenario: Scenario = {
   async run(report) {
     const r = await startUp(undefined, ['--nodes', '0']);
     const podIP = `127.66.${1 + Math.floor(Math.random() * 250)}.9`;
-    const echo = net.createServer((c) => c.pipe(c));
+    const echo = net.createServer((c) => {
+      c.on('error', () => {});
+      c.pipe(c);
+    });
     await new Promise<void>((res) => echo.listen(9000, podIP, () => res()));
     try {
       const svc = await api(r, 'POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo' }, spec: { ports: [{ name: 'tcp', port: 9000 }] } });
