@@ -84,6 +84,7 @@ export async function up(argv: string[]): Promise<number> {
     const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';
     out.write(`Cluster DNS (cluster.local) at ${dh}:${dp}, UDP and TCP; ${fwd}. Try: dig @${dh} -p ${dp} kubernetes.default.svc.cluster.local\n`);
   }
+  out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;

@@ -25,6 +25,7 @@ import { leaseKind } from './lease.js';
 import { endpointSliceKind } from './endpointslice.js';
 import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
 import { volumeAttachmentKind } from './volumeattachment.js';
+import { networkPolicyKind } from './networkpolicy.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -45,6 +46,7 @@ export const allKinds: AnyKindDef[] = [
   endpointSliceKind,
   podDisruptionBudgetKind,
   volumeAttachmentKind,
+  networkPolicyKind,
 ];
 
 export const allDefinitions: Definitions = {
