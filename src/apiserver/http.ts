@@ -108,7 +108,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
   const connOf = (socket: net.Socket): Conn => {
     let c = conns.get(socket);
-    if (!c) conns.set(socket, (c = { socket, lane: Promise.resolve(), pending: 0 }));
+    if (!c) {
+      conns.set(socket, (c = { socket, lane: Promise.resolve(), pending: 0 }));
+      socket.once('close', () => conns.delete(socket));
+    }
     return c;
   };
 
@@ -171,23 +174,26 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     upgradeHandler(req, socket, head, user);
   });
 
+  // every accepted TCP connection, and the ones that speak HTTP (TLS sockets for https)
+  const rawSockets = new Set<net.Socket>();
   const sockets = new Set<net.Socket>();
-  const track = (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => {
-      sockets.delete(s);
-      conns.delete(s);
-    });
+  const trackIn = (set: Set<net.Socket>) => (s: net.Socket) => {
+    set.add(s);
+    s.once('close', () => set.delete(s));
   };
-  // The listening socket is a plain TCP server that looks at a connection's first bytes:
-  // a TLS handshake goes on to the HTTPS server, plain HTTP gets Go's 400 answer.
-  const listener = tlsServer
-    ? net.createServer({ pauseOnConnect: true }, (s) => {
-        track(s);
-        sniffTls(s, tlsServer);
-      })
-    : server;
-  if (!tlsServer) server.on('connection', track);
+  const track = trackIn(rawSockets);
+  server.on(tlsServer ? 'secureConnection' : 'connection', trackIn(sockets));
+  server.on('connection', track);
+  if (tlsServer) {
+    // A connection's first bytes decide: a TLS handshake goes on to the TLS layer, plain HTTP
+    // gets Go's 400 answer. (The TLS server's own connection listener is called by the sniffer.)
+    const tlsListeners = tlsServer.listeners('connection').filter((l) => l !== track) as Array<(s: net.Socket) => void>;
+    for (const l of tlsListeners) tlsServer.off('connection', l);
+    tlsServer.on('connection', (s: net.Socket) => sniffTls(s, () => {
+      for (const l of tlsListeners) l.call(tlsServer, s);
+    }));
+  }
+  const listener = server;
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
     listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
@@ -209,20 +215,19 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     close: async () => {
       closing = true;
       const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
-      if (listener !== server) server.close();
       for (const end of [...streams]) end();
       for (const s of sockets) {
         const c = conns.get(s);
         if (!c || c.pending === 0) s.end();
       }
-      if (sockets.size) {
+      if (rawSockets.size) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          Promise.all([...sockets].map((s) => new Promise((r) => (s.destroyed ? r(undefined) : s.once('close', r))))),
+          Promise.all([...rawSockets].map((s) => new Promise((r) => (s.destroyed ? r(undefined) : s.once('close', r))))),
           new Promise((r) => (timer = setTimeout(r, timeouts.shutdownGraceMs))),
         ]);
         clearTimeout(timer);
-        for (const s of sockets) s.destroy();
+        for (const s of rawSockets) s.destroy();
       }
       await stopped;
     },
@@ -233,15 +238,15 @@ function checkingInterval(t: Required<HttpTimeouts>): number {
   return Math.max(20, Math.min(30_000, Math.floor(Math.min(t.requestMs, t.headersMs) / 4)));
 }
 
-/** Hands TLS to the HTTPS server; answers plain HTTP as Go does; drops anything else. */
-function sniffTls(s: net.Socket, tlsServer: https.Server): void {
+/** Hands TLS on; answers plain HTTP as Go does; drops anything else. */
+function sniffTls(s: net.Socket, toTls: () => void): void {
   let seen: Buffer = Buffer.alloc(0);
   const onData = (d: Buffer) => {
     seen = seen.length ? Buffer.concat([seen, d]) : d;
     if (seen[0] === 0x16) {
       done();
       s.unshift(seen);
-      tlsServer.emit('connection', s);
+      toTls();
       return;
     }
     if (seen.length < 5) return;
@@ -250,18 +255,20 @@ function sniffTls(s: net.Socket, tlsServer: https.Server): void {
     if (HTTP_METHOD_STARTS.includes(start)) s.end(PLAIN_HTTP_ANSWER);
     else s.destroy();
   };
+  const onTimeout = () => s.destroy();
   const done = () => {
     s.off('data', onData);
     s.off('error', onError);
+    s.setTimeout(0);
+    s.off('timeout', onTimeout);
     s.pause();
   };
   const onError = () => s.destroy();
   s.on('data', onData);
   s.on('error', onError);
   // a client that connects and says nothing is cut off like one that sends no headers
-  s.setTimeout(60_000, () => s.destroy());
-  s.once('secure', () => s.setTimeout(0));
-  s.resume();
+  s.setTimeout(60_000);
+  s.on('timeout', onTimeout);
 }
 
 function rawResponse(code: number, reason: string, body: unknown): string {

@@ -2,6 +2,7 @@
 // admission and bootstrap), for tests of the HTTP front end.
 import https from 'node:https';
 import tls from 'node:tls';
+import type { ApiHandler } from '../../src/api/request.js';
 import { ApiServer } from '../../src/apiserver/handler.js';
 import { installAdmission } from '../../src/apiserver/admission.js';
 import { bootstrapObjects } from '../../src/apiserver/bootstrap.js';
@@ -32,7 +33,11 @@ function testPki() {
   return pki;
 }
 
-export async function startHttpsTestServer(opts: Partial<HttpServerOptions> = {}): Promise<HttpsTestServer> {
+/** `wrap` puts something around the real handler (a stuck store, metrics). */
+export async function startHttpsTestServer(
+  opts: Partial<HttpServerOptions> & { wrap?: (h: ApiHandler) => ApiHandler } = {},
+): Promise<HttpsTestServer> {
+  const { wrap, ...httpOpts } = opts;
   const { ca, cert, key } = testPki();
   const store = openSqliteStore(':memory:', { autoCompact: false });
   const api = new ApiServer(defaultRegistry(), store);
@@ -40,12 +45,12 @@ export async function startHttpsTestServer(opts: Partial<HttpServerOptions> = {}
   await bootstrapObjects(api);
   const admin = { name: 'admin', groups: ['system:masters'] };
   const http = await startHttpServer({
-    handler: api.handle,
+    handler: wrap ? wrap(api.handle) : api.handle,
     tls: { cert, key, ca },
     authenticate: tokenAuthenticator(new Map([[TOKEN, admin]])),
     host: '127.0.0.1',
     port: 0,
-    ...opts,
+    ...httpOpts,
   });
   const agent = new https.Agent({ ca, keepAlive: true, maxSockets: 1 });
   const request: HttpsTestServer['request'] = (method, path, body, headers = {}) =>

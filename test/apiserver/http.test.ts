@@ -80,3 +80,133 @@ describe('HTTP front end over HTTPS', () => {
     assert.deepEqual(new Set(results.map((r) => (r as PromiseFulfilledResult<{ status: number }>).value.status)), new Set([201]));
   });
 });
+
+/** Collects everything a socket receives until it closes, and how it closed. */
+function drain(sock: import('node:net').Socket): Promise<{ text: string; error?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    sock.on('close', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), error }));
+  });
+}
+
+describe('HTTP front end timeouts (short, configured)', () => {
+  let srv: HttpsTestServer;
+  let release: () => void = () => {};
+  const stuck = new Promise<void>((r) => (release = r));
+  before(async () => {
+    // a handler stuck on something (a store that does not answer) for one namespace
+    srv = await startHttpsTestServer({
+      timeouts: { requestMs: 1500, headersMs: 1000 },
+      wrap: (h) => async (req) => {
+        if (req.path.startsWith('/api/v1/namespaces/stuck/')) await stuck;
+        return h(req);
+      },
+    });
+  });
+  after(async () => {
+    release();
+    await srv.stop();
+  });
+
+  it('cuts off 50 clients that send headers and a few body bytes, with the timeout Status', async () => {
+    // each client writes as soon as it is connected (the server's clock runs from the connection)
+    const results = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const s = await tlsConnect(srv);
+        const end = drain(s);
+        s.write(`POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-token\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":`);
+        return end;
+      }),
+    );
+    for (const r of results) {
+      assert.match(r.text, /^HTTP\/1\.1 504 /);
+      const status = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4));
+      assert.equal(status.reason, 'Timeout');
+      assert.equal(status.code, 504);
+      assert.equal(status.message, 'Timeout: request did not complete within requested timeout - context deadline exceeded');
+    }
+  });
+
+  it('disconnects 50 clients that never finish their headers', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const s = await tlsConnect(srv);
+        const end = drain(s);
+        s.write('GET /api/v1/namespaces HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bea');
+        return end;
+      }),
+    );
+    for (const r of results) assert.equal(r.error, undefined);
+    assert.equal(results.length, 50);
+  });
+});
+
+describe('HTTP front end request deadline', () => {
+  let srv: HttpsTestServer;
+  let release: () => void = () => {};
+  const stuck = new Promise<void>((r) => (release = r));
+  before(async () => {
+    srv = await startHttpsTestServer({
+      wrap: (h) => async (req) => {
+        if (req.path.startsWith('/api/v1/namespaces/stuck/')) await stuck;
+        return h(req);
+      },
+    });
+  });
+  after(async () => {
+    release();
+    await srv.stop();
+  });
+
+  it('answers a request the handler does not finish by ?timeout= with upstream\'s 504 Status', async () => {
+    const r = await srv.request('GET', '/api/v1/namespaces/stuck/configmaps?timeout=300ms');
+    assert.equal(r.status, 504);
+    assert.equal(r.json.kind, 'Status');
+    assert.equal(r.json.reason, 'Timeout');
+    assert.equal(r.json.message, 'Timeout: request did not complete within requested timeout - context deadline exceeded');
+    // the connection stays usable
+    const ok = await srv.request('GET', '/api/v1/namespaces/default/configmaps?timeout=32s');
+    assert.equal(ok.status, 200);
+  });
+
+  it('refuses a malformed ?timeout= as upstream does', async () => {
+    const r = await srv.request('GET', '/api/v1/namespaces/default/configmaps?timeout=abc');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.reason, 'BadRequest');
+    assert.equal(r.json.message, 'invalid timeout specified in the request URL - time: invalid duration "abc"');
+  });
+
+  it('gives plain HTTP on the HTTPS port Go\'s answer', async () => {
+    const net = await import('node:net');
+    const sock = net.connect(srv.http.port, '127.0.0.1');
+    const end = drain(sock);
+    sock.write('GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const r = await end;
+    assert.equal(r.text, 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+  });
+
+  it('ends watch streams with the chunked terminator when it closes, not a reset', async () => {
+    const sock = await tlsConnect(srv);
+    const end = drain(sock);
+    let head = '';
+    const headersIn = new Promise<void>((resolve) => {
+      const onData = (d: Buffer) => {
+        head += d.toString('latin1');
+        if (head.includes('"ADDED"')) {
+          sock.off('data', onData);
+          resolve();
+        }
+      };
+      sock.on('data', onData);
+    });
+    sock.write('GET /api/v1/namespaces?watch=true HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-token\r\n\r\n');
+    await headersIn;
+    await srv.http.close();
+    const r = await end;
+    assert.equal(r.error, undefined);
+    assert.ok(r.text.endsWith('0\r\n\r\n'), `stream ended with ${JSON.stringify(r.text.slice(-20))}`);
+  });
+});
