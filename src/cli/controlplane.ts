@@ -6,6 +6,7 @@ import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
+import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
@@ -32,6 +33,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** how long events live after their last write (kube-apiserver's --event-ttl, 1 h) */
+  eventTtlMs?: number;
 }
 
 export interface ControlPlane {
@@ -53,6 +56,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let controllers: RunningControllers | undefined;
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
+  let eventExpiry: EventExpiry | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
@@ -62,6 +66,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     installAdmission(api);
     installPodSubresources(api);
     await bootstrapObjects(api);
+    eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
       handler: api.handle,
@@ -92,7 +97,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     nodes = new LocalNodes(api.handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl };
+    const running = { store, http, controllers, nodes, closeControl, eventExpiry };
     return {
       api,
       http,
@@ -102,6 +107,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       url,
       nodes,
       async stop() {
+        running.eventExpiry.stop();
         await running.closeControl();
         await running.nodes.stop();
         await running.controllers?.stop();
@@ -111,6 +117,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    eventExpiry?.stop();
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
     await controllers?.stop().catch(() => {});
