@@ -7,6 +7,7 @@ import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
+import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
@@ -60,16 +61,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
-    store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
+    const metrics = new ApiMetrics();
+    store = instrumentStore(openSqliteStore(path.join(opts.dataDir, 'state.db')), metrics);
     const registry = defaultRegistry();
     const api = new ApiServer(registry, store);
+    // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
+    const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
     await bootstrapObjects(api);
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
-      handler: api.handle,
+      handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
       host,
@@ -84,7 +88,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
-    const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
+    const client = new Client(new InProcessTransport(handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
     await ensureDefaultStorageClass(client);
@@ -94,7 +98,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir);
+    nodes = new LocalNodes(handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl, eventExpiry };

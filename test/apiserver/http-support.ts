@@ -10,6 +10,7 @@ import { startHttpServer, tokenAuthenticator, type HttpServerOptions, type Runni
 import { defaultRegistry } from '../../src/api/kinds/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
 import { createCA, createServingCert } from '../../src/cli/pki.js';
+import { instrumentHandler, instrumentStore, type ApiMetrics } from '../../src/apiserver/metrics.js';
 
 export const TOKEN = 'test-token';
 
@@ -35,12 +36,14 @@ function testPki() {
 
 /** `wrap` puts something around the real handler (a stuck store, metrics). */
 export async function startHttpsTestServer(
-  opts: Partial<HttpServerOptions> & { wrap?: (h: ApiHandler) => ApiHandler } = {},
+  opts: Partial<HttpServerOptions> & { wrap?: (h: ApiHandler) => ApiHandler; metrics?: ApiMetrics } = {},
 ): Promise<HttpsTestServer> {
-  const { wrap, ...httpOpts } = opts;
+  const { wrap: wrapOpt, metrics, ...httpOpts } = opts;
   const { ca, cert, key } = testPki();
-  const store = openSqliteStore(':memory:', { autoCompact: false });
+  const rawStore = openSqliteStore(':memory:', { autoCompact: false });
+  const store = metrics ? instrumentStore(rawStore, metrics) : rawStore;
   const api = new ApiServer(defaultRegistry(), store);
+  const wrap = metrics ? (h: ApiHandler) => instrumentHandler(h, metrics, api.registry) : wrapOpt;
   installAdmission(api);
   await bootstrapObjects(api);
   const admin = { name: 'admin', groups: ['system:masters'] };
