@@ -1,0 +1,115 @@
+// The real kubectl (every installed 1.27-1.33) against `petset up` for the HTTP front end and
+// the API defects of issues 18 and 8: large bodies without resets, dry-run deletes, cluster
+// IPs of dry runs, watches with --request-timeout, /metrics, event expiry, plain HTTP on the
+// TLS port, and watches ended cleanly by SIGTERM.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
+
+const VERSIONED = '/usr/lib/google-cloud-sdk/bin';
+const versions = ['27', '28', '29', '30', '31', '32', '33'].filter((v) => fs.existsSync(path.join(VERSIONED, `kubectl.1.${v}`)));
+
+function kubectlAt(bin: string, c: Cluster, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, ['--kubeconfig', c.kubeconfig, ...args], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end(input ?? '');
+  });
+}
+
+describe('HTTP hardening and API defects with the real kubectl', () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ extraArgs: ['--event-ttl', '3s'] });
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  it('creates 40 ConfigMaps of 100 KB in one kubectl call without a connection reset', async () => {
+    const docs = Array.from({ length: 40 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  blob: "${'x'.repeat(100 * 1024)}"\n`).join('---\n');
+    const r = await c.kubectl(['create', '-f', '-'], { input: docs, timeoutMs: 120_000 });
+    assert.equal((r.stdout.match(/created/g) ?? []).length, 40, r.stderr);
+    assert.doesNotMatch(r.stderr, /reset/);
+  });
+
+  it('keeps the object on delete --dry-run=server, with every kubectl version', async () => {
+    if (!versions.length) console.log('skipped versioned kubectl: none installed under', VERSIONED);
+    await c.kubectl(['create', 'configmap', 'survivor', '--from-literal=a=b']);
+    for (const v of versions) {
+      const r = await kubectlAt(path.join(VERSIONED, `kubectl.1.${v}`), c, ['delete', 'configmap', 'survivor', '--dry-run=server']);
+      assert.equal(r.code, 0, `kubectl 1.${v}: ${r.stderr}`);
+      assert.match(r.stdout, /configmap "survivor" deleted \(server dry run\)/);
+      const still = await c.kubectl(['get', 'configmap', 'survivor', '-o', 'name']);
+      assert.equal(still.stdout.trim(), 'configmap/survivor', `kubectl 1.${v} deleted it`);
+    }
+    await c.kubectl(['delete', 'configmap', 'survivor']);
+    const gone = await c.kubectl(['get', 'configmap', 'survivor'], { allowFail: true });
+    assert.match(gone.stderr, /NotFound/);
+  });
+
+  it('leaves a fixed cluster IP free after a server-side dry run', async () => {
+    const r = await c.kubectl(['create', 'service', 'clusterip', 'dry', '--tcp=80:80', '--clusterip=127.96.20.20', '--dry-run=server', '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(r.stdout, '127.96.20.20');
+    const real = await c.kubectl(['create', 'service', 'clusterip', 'real', '--tcp=80:80', '--clusterip=127.96.20.20', '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(real.stdout, '127.96.20.20');
+  });
+
+  it('prints the rows and ends a watch with --request-timeout=1 as upstream does', async () => {
+    const started = Date.now();
+    const r = await c.kubectl(['get', 'configmaps', '--watch', '--request-timeout=1'], { timeoutMs: 30_000 });
+    assert.match(r.stdout, /^NAME\s+DATA\s+AGE/);
+    assert.match(r.stdout, /big-0\s/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  it('serves /metrics to kubectl get --raw', async () => {
+    const r = await c.kubectl(['get', '--raw', '/metrics']);
+    assert.match(r.stdout, /^apiserver_request_total\{.*code="201".*resource="configmaps".*verb="POST".*\} \d+$/m);
+    assert.match(r.stdout, /^# TYPE apiserver_request_duration_seconds histogram$/m);
+    assert.match(r.stdout, /^etcd_request_duration_seconds_count\{operation="create",type="configmaps"\} \d+$/m);
+    assert.match(r.stdout, /^apiserver_registered_watchers\{/m);
+  });
+
+  it('expires events after --event-ttl', async () => {
+    const ev = `apiVersion: v1\nkind: Event\nmetadata:\n  name: short-lived\n  namespace: default\ninvolvedObject:\n  kind: ConfigMap\n  name: big-0\n  namespace: default\nreason: Test\nmessage: expires soon\ntype: Normal\nsource:\n  component: test\n`;
+    await c.kubectl(['create', '-f', '-'], { input: ev });
+    await eventually(async () => (await c.kubectl(['get', 'events', '-o', 'name'])).stdout.includes('short-lived'), 10_000, 'the event to be listed');
+    await eventually(async () => !(await c.kubectl(['get', 'events', '-o', 'name'])).stdout.includes('short-lived'), 30_000, 'the event to expire');
+  });
+
+  it('answers plain HTTP on the HTTPS port as Go does', async () => {
+    const port = Number(new URL(c.url).port);
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write('GET /version HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let out = '';
+      s.on('data', (d) => (out += d));
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+    });
+    assert.equal(text, 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+  });
+
+  it('ends a running kubectl watch cleanly on SIGTERM (no connection reset)', async () => {
+    const watch = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'configmaps', '--watch', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    watch.stdout.on('data', (d) => (out += d));
+    watch.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => watch.once('exit', resolve));
+    try {
+      await eventually(() => out.includes('configmap/big-0'), 20_000, 'the watch to list');
+      await c.stop('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000).unref())]);
+      assert.notEqual(code, 'still running');
+      assert.doesNotMatch(err, /reset by peer|unexpected EOF/, err);
+    } finally {
+      if (watch.exitCode === null) watch.kill();
+    }
+  });
+});
