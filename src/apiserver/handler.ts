@@ -169,6 +169,11 @@ export class ApiServer {
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
     const q = req.query;
+    if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+      const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+      const e = errors.methodNotSupported(resourceRef(kind), verb);
+      throw new ApiError(405, 'MethodNotAllowed', `${e.message}: ${kind.readOnly}`, e.details);
+    }
     const ctx = writeContext(req);
 
     if (subresource) {

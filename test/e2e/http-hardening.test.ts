@@ -83,6 +83,34 @@ describe('HTTP hardening and API defects with the real kubectl', () => {
     await eventually(async () => !(await c.kubectl(['get', 'events', '-o', 'name'])).stdout.includes('short-lived'), 30_000, 'the event to expire');
   });
 
+  it('get all, apply --prune and cluster-info dump work with every kubectl version', async () => {
+    const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels: {app: prune}\ndata: {a: b}\n`;
+    const both = await c.kubectl(['apply', '--prune', '-l', 'app=prune', '-f', '-'], { input: cm('prune-a') + '---\n' + cm('prune-b') });
+    assert.match(both.stdout, /configmap\/prune-b created/);
+    const pruned = await c.kubectl(['apply', '--prune', '-l', 'app=prune', '-f', '-'], { input: cm('prune-a') });
+    assert.match(pruned.stdout, /configmap\/prune-b pruned/);
+    for (const v of versions) {
+      const bin = path.join(VERSIONED, `kubectl.1.${v}`);
+      const all = await kubectlAt(bin, c, ['get', 'all']);
+      assert.equal(all.code, 0, `kubectl 1.${v} get all: ${all.stderr}`);
+      assert.match(all.stdout, /service\/kubernetes/);
+      const prune = await kubectlAt(bin, c, ['apply', '--prune', '-l', 'app=prune', '-f', '-'], cm('prune-a'));
+      assert.equal(prune.code, 0, `kubectl 1.${v} apply --prune: ${prune.stderr}`);
+      const dumpDir = tempDir('dump-');
+      const dump = await kubectlAt(bin, c, ['cluster-info', 'dump', '--output-directory', dumpDir]);
+      assert.equal(dump.code, 0, `kubectl 1.${v} cluster-info dump: ${dump.stderr}`);
+      assert.ok(fs.existsSync(path.join(dumpDir, 'default', 'replication-controllers.json')));
+      fs.rmSync(dumpDir, { recursive: true, force: true });
+    }
+    // a kind listed but not run refuses writes with a reason instead of storing what nothing would act on
+    const deploy = await c.kubectl(['create', '-f', '-'], {
+      input: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n',
+      allowFail: true,
+    });
+    assert.notEqual(deploy.code, 0);
+    assert.match(deploy.stderr, /create is not supported on resources of kind "deployments.apps": petset lists this kind but runs no controller for it/);
+  });
+
   it('answers plain HTTP on the HTTPS port as Go does', async () => {
     const port = Number(new URL(c.url).port);
     const text = await new Promise<string>((resolve, reject) => {
