@@ -54,6 +54,8 @@ export interface RunningHttpServer {
 }
 
 const BODY_LIMIT = 3 * 1024 * 1024;
+/** requests of one connection whose bodies are read ahead of their turn */
+const MAX_BODIES_AHEAD = 8;
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = {
@@ -123,9 +125,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const conn = connOf(req.socket);
     conn.pending++;
-    const body = hasBody(req) ? readBody(req, conn) : Promise.resolve(NO_BODY);
-    body.catch(() => {}); // read errors are answered in turn
+    // A client that queues many requests has the later bodies read only in their turn, so
+    // one connection cannot make the server hold more than a few bodies at once.
+    let body: Promise<Buffer | 'too-large'> | undefined;
+    if (!hasBody(req)) body = Promise.resolve(NO_BODY);
+    else if (conn.pending <= MAX_BODIES_AHEAD) body = readBody(req, conn);
+    body?.catch(() => {}); // read errors are answered in turn
     const turn = conn.lane.then(async () => {
+      body ??= readBody(req, conn);
       try {
         if (closing) res.setHeader('Connection', 'close');
         await handleHttp(opts, timeouts, req, res, body, streams, () => closing);
