@@ -36,6 +36,8 @@ export interface ControlPlaneOptions {
   agentTimings?: AgentTimings;
   /** how long events live after their last write (kube-apiserver's --event-ttl, 1 h) */
   eventTtlMs?: number;
+  /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
+  requestTimeoutMs?: number;
 }
 
 export interface ControlPlane {
@@ -78,6 +80,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       authenticate: tokenAuthenticator(tokens),
       host,
       port: opts.port ?? 0,
+      timeouts: opts.requestTimeoutMs ? { requestMs: opts.requestTimeoutMs } : undefined,
     }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${host} is already in use; start with --port 0 to pick a free one, or choose another --port`);
       if (e.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${host}: no such address on this machine; use --host 127.0.0.1`);
