@@ -111,6 +111,26 @@ describe('HTTP hardening and API defects with the real kubectl', () => {
     assert.match(deploy.stderr, /create is not supported on resources of kind "deployments.apps": petset lists this kind but runs no controller for it/);
   });
 
+  it('streams a watch for the Python client (watch=True)', async (t) => {
+    const python = '/usr/bin/python3';
+    const probe = await new Promise<number>((resolve) => execFile(python, ['-c', 'import kubernetes'], (err) => resolve(err ? 1 : 0)));
+    if (probe !== 0) {
+      t.skip('the Python client is not installed (Debian package python3-kubernetes)');
+      return;
+    }
+    const script = [
+      'import sys',
+      'from kubernetes import client, config, watch',
+      'config.load_kube_config(config_file=sys.argv[1])',
+      'names = [e["object"].metadata.name for e in watch.Watch().stream(client.CoreV1Api().list_namespace, timeout_seconds=2)]',
+      'print(" ".join(sorted(names)))',
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(python, ['-c', script, c.kubeconfig], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(String(stderr))) : resolve(String(stdout)))),
+    );
+    for (const ns of ['default', 'kube-node-lease', 'kube-public', 'kube-system']) assert.ok(out.split(/\s+/).includes(ns), out);
+  });
+
   it('answers plain HTTP on the HTTPS port as Go does', async () => {
     const port = Number(new URL(c.url).port);
     const text = await new Promise<string>((resolve, reject) => {
