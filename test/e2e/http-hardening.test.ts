@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
+import yaml from 'js-yaml';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
@@ -144,15 +146,30 @@ describe('HTTP hardening and API defects with the real kubectl', () => {
   });
 
   it('ends a running kubectl watch cleanly on SIGTERM (no connection reset)', async () => {
-    const watch = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'configmaps', '--watch', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'namespaces', '--watch', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     watch.stdout.on('data', (d) => (out += d));
     watch.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => watch.once('exit', resolve));
+    // and a watch on the wire, to see how its stream ends
+    const kc = yaml.load(fs.readFileSync(c.kubeconfig, 'utf8')) as any;
+    const ca = Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8');
+    const token = kc.users[0].user.token as string;
+    const wire = tls.connect({ host: '127.0.0.1', port: Number(new URL(c.url).port), ca, servername: '127.0.0.1' });
+    let wireText = '';
+    let wireError: string | undefined;
+    wire.on('data', (d) => (wireText += d.toString('latin1')));
+    wire.on('error', (e: NodeJS.ErrnoException) => (wireError = e.code ?? e.message));
+    const wireClosed = new Promise<void>((resolve) => wire.on('close', () => resolve()));
+    wire.write(`GET /api/v1/namespaces?watch=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
     try {
-      await eventually(() => out.includes('configmap/big-0'), 20_000, 'the watch to list');
+      await eventually(() => out.includes('namespace/default'), 20_000, 'the watch to list');
+      await eventually(() => wireText.includes('"ADDED"'), 20_000, 'the wire watch to stream');
       await c.stop('SIGTERM');
+      await wireClosed;
+      assert.equal(wireError, undefined);
+      assert.ok(wireText.endsWith('0\r\n\r\n'), `the stream ended with ${JSON.stringify(wireText.slice(-20))}`);
       const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000).unref())]);
       assert.notEqual(code, 'still running');
       assert.doesNotMatch(err, /reset by peer|unexpected EOF/, err);
