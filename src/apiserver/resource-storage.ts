@@ -689,10 +689,13 @@ function decodeContinue(token: string): { rv: number; start: string } {
   if (bad >= 0) throw invalid(`: illegal base64 data at input byte ${bad}`);
   if (token.length % 4 === 1) throw invalid(`: illegal base64 data at input byte ${token.length - 1}`);
   let t: any;
+  const text = Buffer.from(token, 'base64url').toString('utf8');
   try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    t = JSON.parse(text);
   } catch {
-    throw invalid(': invalid character looking for beginning of value');
+    // Go's encoding/json words, never the JavaScript parser's
+    const first = text.trimStart()[0];
+    throw invalid(first && !'{["-0123456789tfn'.includes(first) ? `: invalid character '${first}' looking for beginning of value` : ': unexpected end of JSON input');
   }
   if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalid(': cannot unmarshal into Go value of type storage.continueToken');
   if (t.v !== 'meta.k8s.io/v1') throw invalid(': server does not recognize this encoded version');

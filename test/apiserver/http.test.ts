@@ -2,7 +2,23 @@
 // mistakes and shutdown, as a client on the wire sees them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseGoDuration } from '../../src/apiserver/http.js';
 import { startHttpsTestServer, tlsConnect, type HttpsTestServer } from './http-support.js';
+
+describe('Go durations (?timeout=)', () => {
+  it('reads what Go reads and refuses the rest with Go\'s words', () => {
+    assert.equal(parseGoDuration('32s'), 32_000);
+    assert.equal(parseGoDuration('1m30s'), 90_000);
+    assert.equal(parseGoDuration('1.5h'), 5_400_000);
+    assert.equal(parseGoDuration('300ms'), 300);
+    assert.equal(parseGoDuration('0'), 0);
+    assert.equal(parseGoDuration('-1s'), -1000);
+    assert.throws(() => parseGoDuration('abc'), { message: 'time: invalid duration "abc"' });
+    assert.throws(() => parseGoDuration('5'), { message: 'time: missing unit in duration "5"' });
+    assert.throws(() => parseGoDuration('5x'), { message: 'time: unknown unit "x" in duration "5x"' });
+    assert.throws(() => parseGoDuration(''), { message: 'time: invalid duration ""' });
+  });
+});
 
 const bigConfigMap = (name: string, bytes = 100 * 1024) => ({
   apiVersion: 'v1',
