@@ -400,7 +400,7 @@ export class PodWorker {
         c.running = true;
         c.started = !c.spec.startupProbe;
         c.readiness = 'failure';
-        c.imageID ||= imageIDFor(c.spec.image);
+        c.imageID = started.imageID ?? (c.imageID || imageIDFor(c.spec.image));
         this.host.event(this.pod, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
         this.host.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
         this.host.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
@@ -414,7 +414,7 @@ export class PodWorker {
         // the runtime could not start it: recorded as an instance that ended at once
         const now = timestamp();
         c.instances++;
-        c.exited = { exitCode: 128, reason: 'StartError', message: errorText(e), finishedAt: now };
+        c.exited = { exitCode: 128, reason: (e as { reason?: string }).reason ?? 'StartError', message: errorText(e), finishedAt: now };
         c.exitedAt = Date.now();
         this.host.event(this.pod, 'Warning', 'Failed', `Error: ${errorText(e)}`);
       },

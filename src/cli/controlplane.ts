@@ -32,6 +32,10 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** run the local nodes' pods as real processes (default: simulated) */
+  processRuntime?: { catalogFile?: string };
+  /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
+  stopGraceMs?: number;
 }
 
 export interface ControlPlane {
@@ -89,7 +93,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir);
+    nodes = new LocalNodes(api.handle, opts.dataDir, opts.processRuntime);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl };
@@ -103,7 +107,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       nodes,
       async stop() {
         await running.closeControl();
-        await running.nodes.stop();
+        await running.nodes.stop(opts.stopGraceMs ?? 10_000);
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();

@@ -36,7 +36,9 @@ export function tempDir(prefix = 'petset-test-'): string {
 export async function startCluster(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
-  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...(opts.extraArgs ?? [])], {
+  // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
+  const runtimeArgs = (opts.extraArgs ?? []).some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
+  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -326,6 +326,12 @@ export class ProcessRuntime implements ContainerRuntime {
     return out;
   }
 
+  /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
+  async stopAll(graceMs: number): Promise<void> {
+    await Promise.all([...this.containers.values()].filter((c) => !c.exited && !c.forgotten).map((c) => this.stopContainer(c.id, graceMs)));
+    for (const id of [...this.sandboxes.keys()]) await this.removeSandbox(id);
+  }
+
   killAll(): void {
     clearInterval(this.rotateTimer);
     const root = path.join(this.opts.stateDir, 'sandboxes');
