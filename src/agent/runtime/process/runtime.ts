@@ -456,7 +456,6 @@ export class ProcessRuntime implements ContainerRuntime {
       caps: [...new Set([...plan.caps, 'SETUID', 'SETGID', 'SETPCAP'])].filter((c) => this.availableCaps.includes(c)),
       readOnlyRoot: plan.readOnlyRoot,
       workingDir,
-      env,
       infoFd: 3,
       statusFd: 4,
     });
@@ -464,10 +463,11 @@ export class ProcessRuntime implements ContainerRuntime {
     if (sb.rec.netns) nsenter.push(`--net=${sb.rec.netns}`);
     const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...setprivArgs(plan), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
-    const child = spawn('/bin/sh', ['-c', 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; exec "$@"', 'sh', ...full], {
+    // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
+    const child = spawn('/bin/sh', ['-c', 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; exec "$@"', 'sh', ...full], {
       detached: true,
-      stdio: [stdinFd ?? 'ignore', logFd, logFd, 'pipe', statusFd],
-      env: { PATH: DEFAULT_PATH, PETSET_CGROUPS: procs.join(' ') },
+      stdio: [stdinFd ?? 'ignore', logFd, logFd, 'ignore', statusFd],
+      env: { ...env, PETSET_CGROUPS: procs.join(' ') },
     });
     fs.closeSync(logFd);
     fs.closeSync(statusFd);
@@ -494,7 +494,7 @@ export class ProcessRuntime implements ContainerRuntime {
     fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify({ id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt }));
     child.on('exit', (code, signal) => this.onChildExit(c, code, signal));
     child.on('error', () => this.onChildExit(c, 127, null));
-    const info = await readInfo(child);
+    const info = await readInfo(path.join(dir, 'status.json'), () => !!c.exited);
     child.unref();
     if (info) c.initPid = info;
     return { id, startedAt: c.startedAt, imageID };
@@ -872,27 +872,15 @@ async function waitUntil(fn: () => boolean, timeoutMs: number): Promise<boolean>
   return fn();
 }
 
-/** bwrap's --info-fd JSON: the sandbox init's host pid (undefined if bwrap failed first). */
-function readInfo(child: ChildProcess): Promise<number | undefined> {
-  const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
-  if (!pipe) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    let text = '';
-    const finish = () => {
-      const m = /"child-pid":\s*(\d+)/.exec(text);
-      resolve(m ? Number(m[1]) : undefined);
-    };
-    pipe.on('data', (d) => {
-      text += d;
-      if (/"child-pid":\s*\d+/.test(text)) {
-        (pipe as any).destroy?.();
-        finish();
-      }
-    });
-    pipe.on('end', finish);
-    pipe.on('close', finish);
-    pipe.on('error', finish);
-  });
+/** The sandbox init's host pid from bwrap's status file (undefined if bwrap failed first). */
+async function readInfo(statusFile: string, exited: () => boolean): Promise<number | undefined> {
+  for (let i = 0; i < 3000; i++) {
+    const m = /"child-pid":\s*(\d+)/.exec(readText(statusFile));
+    if (m) return Number(m[1]);
+    if (exited()) return undefined;
+    await new Promise((r) => setTimeout(r, i < 100 ? 5 : 20));
+  }
+  return undefined;
 }
 
 function shellQuote(s: string): string {

@@ -34,7 +34,6 @@ export interface SandboxArgsInput {
   caps: string[];
   readOnlyRoot: boolean;
   workingDir?: string;
-  env: Record<string, string>;
   /** fd numbers for --info-fd and --json-status-fd */
   infoFd: number;
   statusFd: number;
@@ -164,10 +163,8 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
   a.push('--cap-drop', 'ALL');
   for (const c of input.caps) a.push('--cap-add', 'CAP_' + c);
   if (input.readOnlyRoot) a.push('--remount-ro', '/');
-  a.push('--clearenv');
-  for (const [k, v] of Object.entries(input.env)) a.push('--setenv', k, v);
   if (input.workingDir) a.push('--chdir', input.workingDir);
-  a.push('--info-fd', String(input.infoFd), '--json-status-fd', String(input.statusFd));
+  a.push('--json-status-fd', String(input.statusFd));
   return a;
 }
 
