@@ -512,9 +512,11 @@ export class ProcessRuntime implements ContainerRuntime {
     if (oom) reason = 'OOMKilled';
     const tail = tailText(c.logPath, 2048);
     let message: string | undefined;
-    if (exitCode !== 0 && /bwrap: (execvp|Can't|Failed|No permission)/.test(tail) && !oom) {
+    // bwrap could not build the sandbox, or setpriv could not execute the command: the container never ran
+    const lastLine = tail.trimEnd().split('\n').pop() ?? '';
+    if (exitCode !== 0 && !oom && (/^bwrap: /.test(lastLine) || /^setpriv: failed to execute/.test(lastLine))) {
       reason = 'ContainerCannotRun';
-      message = tail.split('\n').filter((l) => l.startsWith('bwrap:')).pop();
+      message = lastLine;
     }
     const term = readText(path.join(c.dir, 'termination-log')).slice(0, TERMINATION_MESSAGE_MAX);
     if (term) message = term;
@@ -548,6 +550,8 @@ export class ProcessRuntime implements ContainerRuntime {
     const c = this.containers.get(containerId);
     if (!c || c.exited) return;
     const gone = new Promise<void>((resolve) => c.exitWaiters.push(resolve));
+    // whoever waits for the exit keeps the event loop alive until it is seen
+    c.child?.ref();
     const main = this.mainPid(c);
     if (main) killQuiet(main, 'SIGTERM');
     else if (c.initPid) killQuiet(c.initPid, 'SIGKILL');
@@ -557,6 +561,7 @@ export class ProcessRuntime implements ContainerRuntime {
     }, graceMs);
     await gone;
     clearTimeout(timer);
+    c.child?.unref();
   }
 
   private forget(c: Container): void {
