@@ -44,6 +44,12 @@ async function runToEnd(sb: string, container: Obj): Promise<{ exit: ContainerEx
   return { exit: exit!, output: lines.join('\n') };
 }
 
+async function logText(id: string): Promise<string> {
+  const lines: string[] = [];
+  for await (const l of rt.logs(id)) lines.push(l.text);
+  return lines.join('\n');
+}
+
 describe('process runtime', { skip: why }, () => {
   before(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'petset-process-rt-'));
@@ -217,13 +223,13 @@ describe('process runtime', { skip: why }, () => {
   it('stops gracefully with SIGTERM to the main process, and kills the whole sandbox after the grace period', async () => {
     const sb = await sandbox(pod('stop'), '127.64.200.19');
     let exit: ContainerExit | undefined;
-    const c1 = await rt.startContainer(sb, { container: { name: 'a', image: 'busybox', command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; sleep 1000 & wait'] }, init: false, restartCount: 0 }, (e) => (exit = e));
-    await waitFor(() => rt.hostPid(c1.id), 5000, 'the main process');
+    const c1 = await rt.startContainer(sb, { container: { name: 'a', image: 'busybox', command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; echo armed; sleep 1000 & wait'] }, init: false, restartCount: 0 }, (e) => (exit = e));
+    await waitFor(() => logText(c1.id).then((t) => t.includes('armed')), 5000, 'the trap to be set');
     await rt.stopContainer(c1.id, 10_000);
     assert.equal(exit?.exitCode, 0);
     let exit2: ContainerExit | undefined;
-    const c2 = await rt.startContainer(sb, { container: { name: 'b', image: 'busybox', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & wait; sleep 1000'] }, init: false, restartCount: 0 }, (e) => (exit2 = e));
-    await waitFor(() => rt.hostPid(c2.id), 5000, 'the main process');
+    const c2 = await rt.startContainer(sb, { container: { name: 'b', image: 'busybox', command: ['sh', '-c', 'trap "" TERM; echo armed; sleep 1000 & wait; sleep 1000'] }, init: false, restartCount: 0 }, (e) => (exit2 = e));
+    await waitFor(() => logText(c2.id).then((t) => t.includes('armed')), 5000, 'the trap to be set');
     const pid = rt.hostPid(c2.id)!;
     await rt.stopContainer(c2.id, 300);
     assert.equal(exit2?.exitCode, 137);
