@@ -137,7 +137,11 @@ export class ProcessRuntime implements ContainerRuntime {
     this.writeShims();
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
     this.availableCaps = capsOfMask(bnd);
-    this.rotateTimer = setInterval(() => this.rotateLogs(), 10_000);
+    this.rotateTimer = setInterval(() => {
+      this.rotateLogs();
+      // configMap/secret/downwardAPI volumes follow their sources, as the kubelet's periodic sync does
+      for (const id of this.sandboxes.keys()) void this.refreshVolumes(id);
+    }, 10_000);
     this.rotateTimer.unref();
   }
 
@@ -491,6 +495,7 @@ export class ProcessRuntime implements ContainerRuntime {
     };
     this.containers.set(id, c);
     sb.containers.add(id);
+    this.pruneInstances(sb, spec.name, id);
     fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify({ id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt }));
     child.on('exit', (code, signal) => this.onChildExit(c, code, signal));
     child.on('error', () => this.onChildExit(c, 127, null));
@@ -498,6 +503,17 @@ export class ProcessRuntime implements ContainerRuntime {
     child.unref();
     if (info) c.initPid = info;
     return { id, startedAt: c.startedAt, imageID };
+  }
+
+  /** Only the current and the previous instance of a container are kept (logs --previous). */
+  private pruneInstances(sb: Sandbox, name: string, current: string): void {
+    const older = [...sb.containers].map((id) => this.containers.get(id)!).filter((c) => c && c.name === name && c.id !== current && c.exited);
+    older.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    for (const old of older.slice(0, -1)) {
+      this.containers.delete(old.id);
+      sb.containers.delete(old.id);
+      fs.rmSync(old.dir, { recursive: true, force: true });
+    }
   }
 
   private onChildExit(c: Container, code: number | null, signal: NodeJS.Signals | null): void {

@@ -130,7 +130,8 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
   for (const t of HOST_TREES) a.push('--ro-bind', t, t);
   for (const d of realDirs()) a.push('--ro-bind', d, d);
   for (const [target, link] of rootLinks()) a.push('--symlink', target, link);
-  a.push('--unshare-pid', '--proc', '/proc', '--dev', '/dev');
+  // sysfs read-only, as Docker shows it (runtimes such as the JVM read cgroup and cpu files there)
+  a.push('--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys');
   a.push('--perms', '1777', '--tmpfs', '/dev/shm', '--perms', '1777', '--tmpfs', '/tmp', '--perms', '0755', '--tmpfs', '/run');
   a.push('--dir', '/var/lib', '--dir', '/var/log', '--dir', '/var/cache', '--dir', '/var/spool', '--perms', '1777', '--dir', '/var/tmp');
   a.push('--symlink', '/run', '/var/run', '--symlink', '/run/lock', '/var/lock', '--dir', '/run/lock');
