@@ -50,7 +50,7 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     program: '/usr/bin/pg_isready',
     entrypoint: [`${S}/postgres-entrypoint.sh`],
     cmd: ['postgres'],
-    env: { PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
+    env: { PGDATA: '/var/lib/postgresql/data', LANG: 'C.UTF-8' },
     dataPath: '/var/lib/postgresql/data',
     dataHint: 'postgres',
     aliases: { '/usr/local/bin/docker-entrypoint.sh': `${S}/postgres-entrypoint.sh`, 'docker-entrypoint.sh': `${S}/postgres-entrypoint.sh` },
