@@ -33,7 +33,8 @@ import type {
   StartedContainer,
 } from '../runtime.js';
 import { Cgroups } from './cgroups.js';
-import { ImageCatalog, type CatalogEntry } from './catalog.js';
+import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
+import { isLoopbackRegistry, OciPuller, parseImageRef, type PulledImage } from './oci.js';
 import { isConfigVolume, volumeFiles, writeAtomic, type ObjectSources } from './config-volumes.js';
 import { containerEnv, expand, type EnvSources } from './env.js';
 import { hostsFile, resolvConf, sandboxArgs, type MountSpec } from './sandbox-args.js';
@@ -56,6 +57,8 @@ export interface ProcessRuntimeOptions {
   clusterDNS?: string;
   /** more host paths pods must not see (petset's data dir) */
   hide?: string[];
+  /** where pulled images are cached (default <stateDir>/images) */
+  imageCacheDir?: string;
   /** a network namespace path containers enter (nsenter --net); none: the host network */
   netnsFor?: (pod: KubeObject) => string | undefined;
 }
@@ -103,6 +106,8 @@ interface Container {
   forgotten: boolean;
   stdinFd?: number;
   stdinPath?: string;
+  /** setpriv as the container runs it (the host's, through the host's loader, in an image's root) */
+  privPrefix: string[];
 }
 
 /** Why the process runtime cannot run here, or undefined when it can. */
@@ -125,6 +130,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly containers = new Map<string, Container>();
   private readonly shimDir: string;
+  private readonly puller: OciPuller;
   private readonly availableCaps: string[];
   private client?: Client;
   private rotateTimer?: NodeJS.Timeout;
@@ -134,6 +140,7 @@ export class ProcessRuntime implements ContainerRuntime {
     this.client = opts.client;
     fs.mkdirSync(path.join(opts.stateDir, 'sandboxes'), { recursive: true, mode: 0o700 });
     this.shimDir = path.join(opts.stateDir, 'shims');
+    this.puller = new OciPuller(opts.imageCacheDir ?? path.join(opts.stateDir, 'images'));
     this.writeShims();
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
     this.availableCaps = capsOfMask(bnd);
@@ -301,6 +308,7 @@ export class ProcessRuntime implements ContainerRuntime {
     await waitUntil(() => this.cgroups.pids(`petset/${sandboxId}`).length === 0, 5000);
     this.cgroups.remove(`petset/${sandboxId}`);
     for (const m of rec?.tmpfsMounts ?? []) run('umount', ['-l', m], true);
+    unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     this.sandboxes.delete(sandboxId);
   }
@@ -377,8 +385,8 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!sb || sb.removed) throw new Error(`sandbox ${sandboxId} not found`);
     const spec = req.container;
     const pod = sb.pod;
-    const { entry, imageID } = this.catalog.resolve(String(spec.image ?? ''));
-    const plan = securityPlan(pod, spec, this.availableCaps, 0);
+    const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''));
+    const plan = securityPlan(pod, spec, this.availableCaps, imageUser);
     const hostIP = nodeAddressOf(sb.rec.ip);
     const userEnv = await containerEnv({ pod, container: spec, podIP: sb.rec.ip, hostIP }, this.sources());
     await this.writeConfigVolumes(sb);
@@ -406,6 +414,8 @@ export class ProcessRuntime implements ContainerRuntime {
       mountPaths.push(path.posix.normalize(vm.mountPath));
     }
     const env: Record<string, string> = { PATH: entry.busybox ? `${SHIM_MOUNT}/busybox:${DEFAULT_PATH}` : DEFAULT_PATH, HOSTNAME: sb.rec.hostname, HOME: '/root', ...entry.env };
+    let root: string | undefined;
+    if (rootfs) root = this.overlay(rootfs, dir);
     // the image's data VOLUME: the mounted volume, or one that plainly stands for it, else a directory of the pod
     if (entry.dataPath && !mountPaths.some((p) => p === entry.dataPath || entry.dataPath!.startsWith(p + '/'))) {
       const writable = (spec.volumeMounts ?? []).filter((vm: Obj) => !vm.readOnly && entry.dataHint && String(vm.mountPath).includes(entry.dataHint));
@@ -459,13 +469,16 @@ export class ProcessRuntime implements ContainerRuntime {
       // setpriv needs these to switch users and shrink the bounding set; it leaves the container plan.caps
       caps: [...new Set([...plan.caps, 'SETUID', 'SETGID', 'SETPCAP'])].filter((c) => this.availableCaps.includes(c)),
       readOnlyRoot: plan.readOnlyRoot,
+      rootfs: root,
+      hostTools: rootfs ? HOST_TOOLS : undefined,
       workingDir,
       infoFd: 3,
       statusFd: 4,
     });
     const nsenter = ['/usr/bin/nsenter', `--uts=/proc/${sb.rec.pausePid}/ns/uts`, `--ipc=/proc/${sb.rec.pausePid}/ns/ipc`];
     if (sb.rec.netns) nsenter.push(`--net=${sb.rec.netns}`);
-    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...setprivArgs(plan), ...argv];
+    const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
+    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn('/bin/sh', ['-c', 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; exec "$@"', 'sh', ...full], {
@@ -492,6 +505,7 @@ export class ProcessRuntime implements ContainerRuntime {
       forgotten: false,
       stdinFd,
       stdinPath,
+      privPrefix,
     };
     this.containers.set(id, c);
     sb.containers.add(id);
@@ -503,6 +517,38 @@ export class ProcessRuntime implements ContainerRuntime {
     child.unref();
     if (info) c.initPid = info;
     return { id, startedAt: c.startedAt, imageID };
+  }
+
+  /** Host programs first; else an image from a registry on this machine (ErrImagePull when neither). */
+  private async resolveImage(image: string): Promise<{ entry: CatalogEntry; imageID: string; rootfs?: string; imageUser: number }> {
+    try {
+      return { ...this.catalog.resolve(image), imageUser: 0 };
+    } catch (e) {
+      const ref = parseImageRef(image);
+      if (!isLoopbackRegistry(ref.registry)) throw e;
+      let pulled: PulledImage;
+      try {
+        pulled = await this.puller.pull(image);
+      } catch (pe) {
+        throw new ImagePullError(`Failed to pull image "${image}": ${(pe as Error).message}. Fix: push the image to the registry at ${ref.registry}, or add a host-program catalog entry with --image-catalog FILE`);
+      }
+      const cfg = pulled.config;
+      const env: Record<string, string> = {};
+      for (const kv of cfg.Env ?? []) {
+        const i = kv.indexOf('=');
+        if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+      }
+      const entry: CatalogEntry = { images: [image], package: '', program: '', entrypoint: cfg.Entrypoint ?? [], cmd: cfg.Cmd ?? [], env, workingDir: cfg.WorkingDir || undefined };
+      return { entry, imageID: pulled.imageID, rootfs: pulled.rootfs, imageUser: imageUid(pulled.rootfs, cfg.User) };
+    }
+  }
+
+  /** A container's own writable layer over the shared image: overlay mounted under its directory. */
+  private overlay(rootfs: string, dir: string): string {
+    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => path.join(dir, d));
+    for (const d of [upper, work, merged]) fs.mkdirSync(d, { recursive: true });
+    run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${upper},workdir=${work}`, merged]);
+    return merged;
   }
 
   /** Only the current and the previous instance of a container are kept (logs --previous). */
@@ -543,6 +589,7 @@ export class ProcessRuntime implements ContainerRuntime {
     c.exited = exit;
     this.cgroups.kill(c.cgroup);
     this.cgroups.remove(c.cgroup);
+    unmountUnder(c.dir);
     if (c.stdinFd !== undefined) fs.closeSync(c.stdinFd);
     c.stdinFd = undefined;
     if (!c.forgotten) {
@@ -591,7 +638,7 @@ export class ProcessRuntime implements ContainerRuntime {
   /** nsenter into the container's namespaces, then its user and capabilities. */
   private enterArgs(c: Container, command: string[]): string[] {
     const pid = this.mainPid(c) ?? c.initPid;
-    return ['/usr/bin/nsenter', '-t', String(pid), '-m', '-p', '-u', '-i', '-r', '-w', ...(c.sandbox.rec.netns ? [`--net=${c.sandbox.rec.netns}`] : []), '--', ...setprivArgs(c.plan), ...command];
+    return ['/usr/bin/nsenter', '-t', String(pid), '-m', '-p', '-u', '-i', '-r', '-w', ...(c.sandbox.rec.netns ? [`--net=${c.sandbox.rec.netns}`] : []), '--', ...c.privPrefix, ...command];
   }
 
   async runHandler(containerId: string, req: HandlerRequest): Promise<HandlerResult> {
@@ -784,6 +831,33 @@ export class ProcessRuntime implements ContainerRuntime {
 }
 
 // ---- helpers ----
+
+/** The host's setpriv, run through the host's dynamic loader, for roots that are not the host's. */
+const HOST_TOOLS = '/.petset-host';
+
+function hostSetpriv(plan: SecurityPlan): string[] {
+  const args = setprivArgs(plan);
+  return [`${HOST_TOOLS}/ld.so`, '--library-path', `${HOST_TOOLS}/lib`, `${HOST_TOOLS}/setpriv`, ...args.slice(1)];
+}
+
+/** The uid an image's USER names (numeric, or a name in its /etc/passwd). */
+function imageUid(rootfs: string, user: string | undefined): number {
+  const name = (user ?? '').split(':')[0];
+  if (!name) return 0;
+  if (/^\d+$/.test(name)) return Number(name);
+  const line = readText(path.join(rootfs, 'etc/passwd')).split('\n').find((l) => l.split(':')[0] === name);
+  return line ? Number(line.split(':')[2]) : 0;
+}
+
+/** Unmounts every mount below dir (overlays of containers), deepest first. */
+function unmountUnder(dir: string): void {
+  const mounts = readText('/proc/self/mounts')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) run('umount', ['-l', m], true);
+}
 
 function configError(message: string, reason: string): Error {
   return Object.assign(new Error(message), { reason });

@@ -33,6 +33,10 @@ export interface SandboxArgsInput {
   dirs: string[];
   caps: string[];
   readOnlyRoot: boolean;
+  /** an image's root filesystem (this container's overlay) instead of the host whitelist */
+  rootfs?: string;
+  /** where the host's setpriv, loader and libraries are shown inside an image's root */
+  hostTools?: string;
   workingDir?: string;
   /** fd numbers for --info-fd and --json-status-fd */
   infoFd: number;
@@ -126,6 +130,7 @@ function shadowArgs(dir: string): string[] {
 }
 
 export function sandboxArgs(input: SandboxArgsInput): string[] {
+  if (input.rootfs) return imageSandboxArgs(input, input.rootfs);
   const a: string[] = ['--tmpfs', '/'];
   for (const t of HOST_TREES) a.push('--ro-bind', t, t);
   for (const d of realDirs()) a.push('--ro-bind', d, d);
@@ -161,6 +166,25 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
     a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.dest);
   }
   for (const h of input.hide) if (HOST_TREES.some((t) => under(h, t)) && fs.existsSync(h)) a.push('--tmpfs', h);
+  a.push('--cap-drop', 'ALL');
+  for (const c of input.caps) a.push('--cap-add', 'CAP_' + c);
+  if (input.readOnlyRoot) a.push('--remount-ro', '/');
+  if (input.workingDir) a.push('--chdir', input.workingDir);
+  a.push('--json-status-fd', String(input.statusFd));
+  return a;
+}
+
+/** The sandbox of a container from a pulled image: its own root, as a container runtime gives it. */
+function imageSandboxArgs(input: SandboxArgsInput, rootfs: string): string[] {
+  const a: string[] = ['--bind', rootfs, '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys'];
+  a.push('--perms', '1777', '--tmpfs', '/dev/shm');
+  a.push('--ro-bind', input.podFiles.hosts, '/etc/hosts', '--ro-bind', input.podFiles.resolv, '/etc/resolv.conf', '--ro-bind', input.podFiles.hostname, '/etc/hostname');
+  if (input.hostTools) {
+    const loader = fs.realpathSync('/lib64/ld-linux-x86-64.so.2');
+    a.push('--ro-bind', loader, `${input.hostTools}/ld.so`, '--ro-bind', path.dirname(fs.realpathSync('/usr/lib/x86_64-linux-gnu/libc.so.6')), `${input.hostTools}/lib`, '--ro-bind', '/usr/bin/setpriv', `${input.hostTools}/setpriv`);
+  }
+  for (const d of input.dirs) a.push('--dir', d);
+  for (const m of [...input.mounts].sort((x, y) => x.dest.split('/').length - y.dest.split('/').length)) a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.dest);
   a.push('--cap-drop', 'ALL');
   for (const c of input.caps) a.push('--cap-add', 'CAP_' + c);
   if (input.readOnlyRoot) a.push('--remount-ro', '/');
