@@ -290,6 +290,60 @@ describe('process runtime', { skip: why }, () => {
     assert.equal(exit.exitCode, 137);
   });
 
+  it('keeps logs with the time each line appeared, for tail, since and follow, across size rotation', async () => {
+    const small = new ProcessRuntime({ stateDir: path.join(root, 'state-logs'), logMaxBytes: 4096 });
+    try {
+      const sb = await small.createSandbox({ pod: pod('logs'), ip: '127.64.200.24', hostname: 'logs', volumePaths: {} });
+      const c = await small.startContainer(sb, { container: { name: 'a', image: 'busybox', command: ['sh', '-c', 'echo first; sleep 1; i=0; while [ $i -lt 300 ]; do echo "line $i padding padding padding"; i=$((i+1)); done; echo last; sleep 1000'] }, init: false, restartCount: 0 }, () => {});
+      const all = async (opts = {}) => {
+        const out: { time: Date; text: string }[] = [];
+        for await (const l of small.logs(c.id, opts)) out.push(l);
+        return out;
+      };
+      await waitFor(async () => (await all()).some((l) => l.text === 'last'), 10_000, 'the last line');
+      // rotated past 4 KiB: the newest lines are all there, in order, the oldest may be gone
+      await waitFor(() => fs.existsSync(path.join(small.sandboxDir(sb), 'containers', c.id, 'output.log.1')), 5000, 'a rotation');
+      const lines = await all();
+      assert.equal(lines[lines.length - 1].text, 'last');
+      assert.equal(lines[lines.length - 2].text, 'line 299 padding padding padding');
+      assert.deepEqual((await all({ tailLines: 2 })).map((l) => l.text), ['line 299 padding padding padding', 'last']);
+      const first = (await all()).find((l) => l.text === 'first');
+      if (first) {
+        const later = (await all()).find((l) => l.text === 'last')!;
+        assert.ok(later.time.getTime() - first.time.getTime() >= 900, 'lines a second apart have times a second apart');
+        assert.ok(!(await all({ since: new Date(first.time.getTime() + 500) })).some((l) => l.text === 'first'));
+      }
+      const follow = small.logs(c.id, { follow: true, tailLines: 0 })[Symbol.asyncIterator]();
+      const next = follow.next();
+      await small.runHandler(c.id, { purpose: 'readiness', handler: { exec: { command: ['sh', '-c', 'echo appended > /proc/1/fd/1'] } }, podIP: '', timeoutMs: 5000 });
+      // the init's stdout is the log file too; kill the main process to end the follow
+      await small.stopContainer(c.id, 500);
+      const got = await next;
+      assert.ok(!got.done);
+      await follow.return?.();
+      await small.removeSandbox(sb);
+    } finally {
+      small.killAll();
+    }
+  });
+
+  it('killAll kills every process of the node at once and leaves the records for the next agent', async () => {
+    const state = path.join(root, 'state3');
+    const first = new ProcessRuntime({ stateDir: state });
+    const sb = await first.createSandbox({ pod: pod('crash'), ip: '127.64.200.25', hostname: 'crash', volumePaths: {} });
+    let notified = false;
+    const c = await first.startContainer(sb, { container: { name: 'a', image: 'busybox', command: ['sleep', '1000'] }, init: false, restartCount: 0 }, () => (notified = true));
+    const pid = await waitFor(() => first.hostPid(c.id), 5000, 'the main process');
+    first.killAll();
+    await waitFor(() => !fs.existsSync(`/proc/${pid}`) || /\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 5000, 'the process to die');
+    const second = new ProcessRuntime({ stateDir: state });
+    assert.equal((await second.listSandboxes()).length, 1);
+    await second.removeSandbox(sb);
+    assert.deepEqual(await second.listSandboxes(), []);
+    assert.equal(notified, false, 'no exit notification after killAll');
+    second.killAll();
+  });
+
   it('leaves sandboxes running for a later runtime on the same state directory, which finds and removes them', async () => {
     const state = path.join(root, 'state2');
     const first = new ProcessRuntime({ stateDir: state });

@@ -57,6 +57,8 @@ export interface ProcessRuntimeOptions {
   clusterDNS?: string;
   /** more host paths pods must not see (petset's data dir) */
   hide?: string[];
+  /** a container's log file is rotated past this size (default 10 MiB); one rotated file is kept */
+  logMaxBytes?: number;
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
   /** a network namespace path containers enter (nsenter --net); none: the host network */
@@ -106,6 +108,9 @@ interface Container {
   forgotten: boolean;
   stdinFd?: number;
   stdinPath?: string;
+  /** log clock: logical byte offsets of the output and when they were first seen */
+  logMarks: { offset: number; time: number }[];
+  logBase: number;
   /** setpriv as the container runs it (the host's, through the host's loader, in an image's root) */
   privPrefix: string[];
 }
@@ -134,6 +139,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly availableCaps: string[];
   private client?: Client;
   private rotateTimer?: NodeJS.Timeout;
+  private logTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.catalog = opts.catalog ?? new ImageCatalog();
@@ -145,11 +151,17 @@ export class ProcessRuntime implements ContainerRuntime {
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
     this.availableCaps = capsOfMask(bnd);
     this.rotateTimer = setInterval(() => {
+      // rotation is checked every 10 s, or at every log tick when a small limit is set (tests)
       this.rotateLogs();
       // configMap/secret/downwardAPI volumes follow their sources, as the kubelet's periodic sync does
       for (const id of this.sandboxes.keys()) void this.refreshVolumes(id);
     }, 10_000);
     this.rotateTimer.unref();
+    this.logTimer = setInterval(() => {
+      for (const c of this.containers.values()) if (!c.exited && !c.forgotten) this.markLog(c);
+      if (this.opts.logMaxBytes) this.rotateLogs();
+    }, 250);
+    this.logTimer.unref();
   }
 
   /** The agent hands over its client once it has one (ConfigMaps, Secrets, Services). */
@@ -346,6 +358,7 @@ export class ProcessRuntime implements ContainerRuntime {
 
   killAll(): void {
     clearInterval(this.rotateTimer);
+    clearInterval(this.logTimer);
     const root = path.join(this.opts.stateDir, 'sandboxes');
     const ids = new Set([...this.sandboxes.keys(), ...safeReaddir(root)]);
     for (const c of this.containers.values()) this.forget(c);
@@ -506,6 +519,8 @@ export class ProcessRuntime implements ContainerRuntime {
       stdinFd,
       stdinPath,
       privPrefix,
+      logMarks: [],
+      logBase: 0,
     };
     this.containers.set(id, c);
     sb.containers.add(id);
@@ -586,6 +601,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const exit: ContainerExit = { exitCode, reason, finishedAt: new Date() };
     if (exitCode > 128 && exitCode < 160) exit.signal = exitCode - 128;
     if (message) exit.message = message;
+    this.markLog(c);
     c.exited = exit;
     this.cgroups.kill(c.cgroup);
     this.cgroups.remove(c.cgroup);
@@ -774,17 +790,24 @@ export class ProcessRuntime implements ContainerRuntime {
   async *logs(containerId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
     const c = this.containers.get(containerId);
     if (!c) throw new Error(`container ${containerId} not found`);
-    const rotated = readText(c.logPath + '.1');
-    let pos = fileSize(c.logPath);
-    const text = rotated + readText(c.logPath).slice(0);
-    let lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    // the kernel writes the file, so a line's time is not recorded: since= filters by the file's age
-    const mtime = fileMtime(c.logPath);
-    if (opts.since && mtime < opts.since) lines = [];
-    if (opts.tailLines !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tailLines));
-    for (const l of lines) yield { time: mtime, stream: 'stdout', text: l };
-    let partial = '';
+    this.markLog(c);
+    const rotated = readBytes(c.logPath + '.1');
+    const current = readBytes(c.logPath);
+    let pos = current.length;
+    const text = Buffer.concat([rotated, current]);
+    // logical offsets of the text: the rotated part ends where the current file begins
+    const startOffset = c.logBase - rotated.length;
+    const lines: LogLine[] = [];
+    let lineStart = 0;
+    for (let i = 0; i < text.length; i++) {
+      if (text[i] !== 0x0a) continue;
+      lines.push({ time: this.timeAt(c, startOffset + i + 1), stream: 'stdout', text: text.subarray(lineStart, i).toString('utf8') });
+      lineStart = i + 1;
+    }
+    let partial = text.subarray(lineStart).toString('utf8');
+    let out = opts.since ? lines.filter((l) => l.time >= opts.since!) : lines;
+    if (opts.tailLines !== undefined) out = out.slice(Math.max(0, out.length - opts.tailLines));
+    yield* out;
     while (opts.follow) {
       const size = fileSize(c.logPath);
       if (size < pos) pos = 0;
@@ -802,16 +825,44 @@ export class ProcessRuntime implements ContainerRuntime {
       if (c.exited || c.forgotten) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    if (partial) yield { time: new Date(), stream: 'stdout', text: partial };
+    if (partial && (!opts.since || new Date() >= opts.since)) yield { time: new Date(), stream: 'stdout', text: partial };
+  }
+
+  /**
+   * The kernel writes the log file, so lines carry no time of their own: the runtime notes
+   * how far the file had grown at each tick (250 ms), and a line's time is the first tick
+   * that saw it. Offsets are logical (they keep counting across rotations).
+   */
+  private markLog(c: Container): void {
+    const end = c.logBase + fileSize(c.logPath);
+    const last = c.logMarks[c.logMarks.length - 1];
+    if (!last || end > last.offset) c.logMarks.push({ offset: end, time: Date.now() });
+    if (c.logMarks.length > 4000) c.logMarks = c.logMarks.filter((_, i) => i % 2 === 1);
+  }
+
+  private timeAt(c: Container, offset: number): Date {
+    let lo = 0;
+    let hi = c.logMarks.length - 1;
+    if (hi < 0 || c.logMarks[hi].offset < offset) return new Date();
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c.logMarks[mid].offset >= offset) hi = mid;
+      else lo = mid + 1;
+    }
+    return new Date(c.logMarks[lo].time);
   }
 
   /** Copy-truncate rotation: the container keeps its O_APPEND descriptor. */
   private rotateLogs(): void {
     for (const c of this.containers.values()) {
-      if (c.exited || fileSize(c.logPath) < LOG_ROTATE_BYTES) continue;
+      if (c.exited) continue;
+      const size = fileSize(c.logPath);
+      if (size < (this.opts.logMaxBytes ?? LOG_ROTATE_BYTES)) continue;
       try {
+        this.markLog(c);
         fs.copyFileSync(c.logPath, c.logPath + '.1');
         fs.truncateSync(c.logPath, 0);
+        c.logBase += size;
       } catch {
         /* next round */
       }
@@ -909,11 +960,11 @@ function fileSize(file: string): number {
   }
 }
 
-function fileMtime(file: string): Date {
+function readBytes(file: string): Buffer {
   try {
-    return fs.statSync(file).mtime;
+    return fs.readFileSync(file);
   } catch {
-    return new Date();
+    return Buffer.alloc(0);
   }
 }
 
