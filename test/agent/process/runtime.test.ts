@@ -252,15 +252,39 @@ describe('process runtime', { skip: why }, () => {
     const r = await rt.exec!(c.id, { command: ['sh', '-c', 'cat; exit 7'], tty: false, stdin: Object.assign(new PassThrough(), {}).end('from stdin\n'), stdout: out });
     assert.equal(r.exitCode, 7);
     assert.equal(text, 'from stdin\n');
+    // a terminal, resized while it runs
+    const ttyOut = new PassThrough();
+    let screen = '';
+    ttyOut.on('data', (d) => (screen += d));
+    const ttyIn = new PassThrough();
+    let resized!: () => void;
+    const resizedOnce = new Promise<void>((r) => (resized = r));
+    async function* sizes() {
+      yield { width: 100, height: 30 };
+      await resizedOnce;
+      yield { width: 120, height: 40 };
+    }
+    const session = rt.exec!(c.id, { command: ['sh'], tty: true, stdin: ttyIn, stdout: ttyOut, resize: sizes() });
+    ttyIn.write('tty; stty size\n');
+    await waitFor(() => screen.includes('30 100'), 5000, 'the first size');
+    resized();
+    await waitFor(async () => {
+      ttyIn.write('stty size\n');
+      await new Promise((r) => setTimeout(r, 100));
+      return screen.includes('40 120');
+    }, 5000, 'the new size');
+    ttyIn.write('exit 4\n');
+    assert.equal((await session).exitCode, 4);
+    assert.match(screen, /\/dev\/pts\/\d+/);
     const attachOut = new PassThrough();
     let attached = '';
     attachOut.on('data', (d) => (attached += d));
     const input = new PassThrough();
-    const session = rt.attach!(c.id, { tty: false, stdin: input, stdout: attachOut });
+    const attachSession = rt.attach!(c.id, { tty: false, stdin: input, stdout: attachOut });
     input.write('hello via attach\n');
     await waitFor(() => attached.includes('got: hello via attach'), 5000, 'attach output');
     await rt.stopContainer(c.id, 2000);
-    await session;
+    await attachSession;
   });
 
   it('answers httpGet and tcpSocket handlers against the pod address', async () => {

@@ -710,9 +710,12 @@ export class ProcessRuntime implements ContainerRuntime {
   async exec(containerId: string, req: ExecRequest): Promise<{ exitCode: number; message?: string }> {
     const c = this.containers.get(containerId);
     if (!c || c.exited || !c.initPid) throw new Error(`container not found (${containerId}) or not running`);
-    const command = req.tty ? ['/usr/bin/script', '-qefc', req.command.map(shellQuote).join(' '), '/dev/null'] : req.command;
+    // a terminal: the pty helper (host root) or script(1); an image root has neither, so no tty there
+    const hostRoot = c.privPrefix[0] === '/usr/bin/setpriv';
+    const command = req.tty && hostRoot ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`, ...req.command] : req.command;
     const [cmd, ...rest] = this.enterArgs(c, command);
-    const child = spawn(cmd, rest, { env: { ...c.env, ...(req.tty ? { TERM: c.env.TERM ?? 'xterm' } : {}) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const tty = req.tty && hostRoot;
+    const child = spawn(cmd, rest, { env: { ...c.env, ...(tty ? { TERM: c.env.TERM ?? 'xterm' } : {}) }, stdio: ['pipe', 'pipe', 'pipe', tty ? 'pipe' : 'ignore'] });
     if (req.stdin) req.stdin.pipe(child.stdin!);
     else child.stdin!.end();
     child.stdin!.on('error', () => undefined);
@@ -721,6 +724,17 @@ export class ProcessRuntime implements ContainerRuntime {
     if (req.stderr) child.stderr!.pipe(req.stderr, { end: false });
     else if (req.stdout) child.stderr!.pipe(req.stdout, { end: false });
     else child.stderr!.resume();
+    const ctl = child.stdio[3] as NodeJS.WritableStream | null;
+    if (tty && ctl && req.resize) {
+      ctl.on('error', () => undefined);
+      void (async () => {
+        try {
+          for await (const size of req.resize!) ctl.write(`${size.width} ${size.height}\n`);
+        } catch {
+          /* the session ended */
+        }
+      })();
+    }
     return new Promise((resolve) => {
       child.on('close', (code, signal) => {
         req.stdin?.unpipe?.(child.stdin!);

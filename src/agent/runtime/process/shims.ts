@@ -231,6 +231,57 @@ unset ALLOW_NONE_AUTHENTICATION
 exec etcd "$@"
 `;
 
+const PTY = sh`# petset: runs a command on a new terminal for kubectl exec -t; fd 3 carries "COLS ROWS" resize lines
+import fcntl, os, pty, select, struct, sys, termios
+pid, master = pty.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    except OSError as e:
+        sys.stderr.write("exec %s: %s\n" % (sys.argv[1], e.strerror))
+        os._exit(127)
+fds = [0, master]
+try:
+    os.fstat(3)
+    fds.append(3)
+except OSError:
+    pass
+ctl = b""
+while True:
+    try:
+        ready, _, _ = select.select(fds, [], [])
+    except InterruptedError:
+        continue
+    if master in ready:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            break
+        os.write(1, data)
+    if 0 in ready:
+        data = os.read(0, 65536)
+        if data:
+            os.write(master, data)
+        else:
+            fds.remove(0)
+    if 3 in ready:
+        data = os.read(3, 4096)
+        if not data:
+            fds.remove(3)
+        ctl += data
+        while b"\n" in ctl:
+            line, ctl = ctl.split(b"\n", 1)
+            try:
+                cols, rows = [int(x) for x in line.split()]
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            except Exception:
+                pass
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
+`;
+
 /** Files under the shim directory: path relative to it → content and mode. */
 export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'mysql-entrypoint.sh': { content: MYSQL, mode: 0o755 },
@@ -241,4 +292,5 @@ export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'nginx/conf.d/default.conf': { content: NGINX_DEFAULT, mode: 0o644 },
   'agnhost': { content: AGNHOST, mode: 0o755 },
   'bitnami-etcd-run.sh': { content: BITNAMI_ETCD, mode: 0o755 },
+  'petset-tty.py': { content: PTY, mode: 0o644 },
 };
