@@ -287,6 +287,28 @@ describe('process runtime', { skip: why }, () => {
     await attachSession;
   });
 
+  it('runs a tty container on a terminal that attach drives and resizes (kubectl run -it)', async () => {
+    const sb = await sandbox(pod('bb'), '127.64.200.26');
+    let exit: ContainerExit | undefined;
+    const c = await rt.startContainer(sb, { container: { name: 'bb', image: 'busybox', stdin: true, tty: true, command: ['sh'] }, init: false, restartCount: 0 }, (e) => (exit = e));
+    const out = new PassThrough();
+    let screen = '';
+    out.on('data', (d) => (screen += d));
+    const input = new PassThrough();
+    async function* sizes() {
+      yield { width: 90, height: 20 };
+    }
+    const session = rt.attach!(c.id, { tty: true, stdin: input, stdout: out, resize: sizes() });
+    await waitFor(async () => {
+      input.write('stty size; hostname\n');
+      await new Promise((r) => setTimeout(r, 150));
+      return /20 90\r?\nbb/.test(screen);
+    }, 10_000, 'the terminal to answer');
+    input.write('exit 3\n');
+    await session;
+    assert.equal(exit?.exitCode, 3);
+  });
+
   it('answers httpGet and tcpSocket handlers against the pod address', async () => {
     const sb = await sandbox(pod('agn'), '127.64.200.21');
     const c = await rt.startContainer(sb, { container: { name: 'a', image: 'registry.k8s.io/e2e-test-images/agnhost:2.47', args: ['netexec', '--http-port=8080'], ports: [{ name: 'http', containerPort: 8080 }] }, init: false, restartCount: 0 }, () => {});

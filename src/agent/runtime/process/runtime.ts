@@ -108,6 +108,8 @@ interface Container {
   forgotten: boolean;
   stdinFd?: number;
   stdinPath?: string;
+  /** a tty container's resize FIFO (the pty helper reads "COLS ROWS" lines) */
+  resizePath?: string;
   /** log clock: logical byte offsets of the output and when they were first seen */
   logMarks: { offset: number; time: number }[];
   logBase: number;
@@ -472,6 +474,15 @@ export class ProcessRuntime implements ContainerRuntime {
       // opened read-write: the container never sees EOF between two writers (attach sessions)
       stdinFd = fs.openSync(stdinPath, 'r+');
     }
+    // tty: the main process runs on a terminal of the pty helper; resizes come through a FIFO on its fd 3
+    let resizeFd: number | undefined;
+    let resizePath: string | undefined;
+    const tty = !!spec.tty && !rootfs;
+    if (tty) {
+      resizePath = path.join(dir, 'resize');
+      run('mkfifo', ['-m', '0600', resizePath]);
+      resizeFd = fs.openSync(resizePath, 'r+');
+    }
     const bwrap = sandboxArgs({
       podFiles: { hosts: path.join(sb.dir, 'hosts'), resolv: path.join(sb.dir, 'resolv.conf'), hostname: path.join(sb.dir, 'hostname') },
       shimDir: this.shimDir,
@@ -491,16 +502,17 @@ export class ProcessRuntime implements ContainerRuntime {
     const nsenter = ['/usr/bin/nsenter', `--uts=/proc/${sb.rec.pausePid}/ns/uts`, `--ipc=/proc/${sb.rec.pausePid}/ns/ipc`];
     if (sb.rec.netns) nsenter.push(`--net=${sb.rec.netns}`);
     const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
-    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...argv];
+    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn('/bin/sh', ['-c', 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; exec "$@"', 'sh', ...full], {
       detached: true,
-      stdio: [stdinFd ?? 'ignore', logFd, logFd, 'ignore', statusFd],
+      stdio: [stdinFd ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
       env: { ...env, PETSET_CGROUPS: procs.join(' ') },
     });
     fs.closeSync(logFd);
     fs.closeSync(statusFd);
+    if (resizeFd !== undefined) fs.closeSync(resizeFd);
     const c: Container = {
       id,
       name: spec.name,
@@ -518,6 +530,7 @@ export class ProcessRuntime implements ContainerRuntime {
       forgotten: false,
       stdinFd,
       stdinPath,
+      resizePath,
       privPrefix,
       logMarks: [],
       logBase: 0,
@@ -756,6 +769,18 @@ export class ProcessRuntime implements ContainerRuntime {
     }
     const out = req.stdout ?? req.stderr;
     const done = new Promise<void>((resolve) => c.exitWaiters.push(resolve));
+    if (c.resizePath && req.resize) {
+      const ctl = fs.createWriteStream(c.resizePath, { flags: 'a' });
+      ctl.on('error', () => undefined);
+      void (async () => {
+        try {
+          for await (const size of req.resize!) ctl.write(`${size.width} ${size.height}\n`);
+        } catch {
+          /* the session ended */
+        }
+        ctl.end();
+      })();
+    }
     if (out) {
       let pos = fileSize(c.logPath);
       const pump = () => {
