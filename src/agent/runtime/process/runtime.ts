@@ -541,8 +541,8 @@ export class ProcessRuntime implements ContainerRuntime {
     fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify({ id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt }));
     child.on('exit', (code, signal) => this.onChildExit(c, code, signal));
     child.on('error', () => this.onChildExit(c, 127, null));
+    // the child stays referenced while it runs: the runtime is watching it (forget() lets go)
     const info = await readInfo(path.join(dir, 'status.json'), () => !!c.exited);
-    child.unref();
     if (info) c.initPid = info;
     return { id, startedAt: c.startedAt, imageID };
   }
@@ -642,8 +642,6 @@ export class ProcessRuntime implements ContainerRuntime {
     const c = this.containers.get(containerId);
     if (!c || c.exited) return;
     const gone = new Promise<void>((resolve) => c.exitWaiters.push(resolve));
-    // whoever waits for the exit keeps the event loop alive until it is seen
-    c.child?.ref();
     const main = this.mainPid(c);
     if (main) killQuiet(main, 'SIGTERM');
     else if (c.initPid) killQuiet(c.initPid, 'SIGKILL');
@@ -653,11 +651,11 @@ export class ProcessRuntime implements ContainerRuntime {
     }, graceMs);
     await gone;
     clearTimeout(timer);
-    c.child?.unref();
   }
 
   private forget(c: Container): void {
     c.forgotten = true;
+    c.child?.unref();
     if (c.initPid && !c.exited) killQuiet(c.initPid, 'SIGKILL');
     for (const w of c.exitWaiters.splice(0)) w();
   }
