@@ -142,6 +142,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private client?: Client;
   private rotateTimer?: NodeJS.Timeout;
   private logTimer?: NodeJS.Timeout;
+  private warnedLimits = false;
 
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.catalog = opts.catalog ?? new ImageCatalog();
@@ -461,7 +462,13 @@ export class ProcessRuntime implements ContainerRuntime {
     const workingDir: string = spec.workingDir || entry.workingDir || '/';
 
     const cgroup = `petset/${sb.rec.id}/${id}`;
-    this.cgroups.create(cgroup, limitsOf(spec));
+    const limits = limitsOf(spec);
+    const noLimits = (limits.memoryBytes || limits.cpuMilli) && this.cgroups.limitsUnavailable();
+    if (noLimits && !this.warnedLimits) {
+      this.warnedLimits = true;
+      console.warn(`[process-runtime] resource limits are not enforced on this machine: ${noLimits}; pods run without them`);
+    }
+    this.cgroups.create(cgroup, limits);
 
     const logPath = path.join(dir, 'output.log');
     const logFd = fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o640);
