@@ -11,6 +11,7 @@ import { volumeFiles, writeAtomic } from '../../../src/agent/runtime/process/con
 import { containerEnv, expand, serviceEnv } from '../../../src/agent/runtime/process/env.js';
 import { hostsFile, resolvConf } from '../../../src/agent/runtime/process/sandbox-args.js';
 import { DEFAULT_CAPS, securityPlan, setprivArgs } from '../../../src/agent/runtime/process/security.js';
+import { chooseRuntime } from '../../../src/cli/runtime-choice.js';
 
 const ALL = ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE', 'NET_ADMIN', 'SYS_ADMIN'];
 
@@ -99,6 +100,15 @@ describe('process runtime decisions', () => {
     assert.throws(() => cat.resolve('nope/nothing:1'), (e: any) => e.reason === 'ErrImagePull' && /no host-program catalog entry for "nope\/nothing"/.test(e.message));
     const extra = new ImageCatalog([{ images: ['myco/app'], package: '', program: '/nonexistent/app', entrypoint: [], cmd: ['app'] }]);
     assert.throws(() => extra.resolve('myco/app:2'), (e: any) => e.reason === 'ErrImagePull' && /not installed/.test(e.message));
+  });
+
+  it('picks the runtime for petset up: process where possible, sim with the reason otherwise', () => {
+    const cannot = () => 'the process runtime needs root';
+    assert.deepEqual(chooseRuntime('auto', () => undefined), { kind: 'process' });
+    assert.deepEqual(chooseRuntime('auto', cannot), { kind: 'sim', why: 'the process runtime needs root' });
+    assert.deepEqual(chooseRuntime('sim', () => undefined), { kind: 'sim' });
+    assert.throws(() => chooseRuntime('process', cannot), /--runtime process cannot run here: the process runtime needs root/);
+    assert.throws(() => chooseRuntime('docker'), /--runtime must be process, sim or auto/);
   });
 
   it('lays out config volumes atomically with ..data, items, modes, and swaps on change', async () => {
