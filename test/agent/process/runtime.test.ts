@@ -319,6 +319,24 @@ describe('process runtime', { skip: why }, () => {
     assert.equal(ok.output, 'agn');
     const tcp = await rt.runHandler(c.id, { purpose: 'liveness', handler: { tcpSocket: { port: 8081 } }, podIP: '127.64.200.21', timeoutMs: 2000 });
     assert.deepEqual(tcp, { ok: false, output: 'dial tcp 127.64.200.21:8081: connect: connection refused' });
+    // a gRPC health server (Node's HTTP/2 speaking the grpc.health.v1 protocol) on the pod's address
+    const http2 = await import('node:http2');
+    let serving = 2;
+    const grpc = http2.createServer();
+    grpc.on('stream', (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, serving]));
+      stream.resume();
+    });
+    await new Promise<void>((r) => grpc.listen(9555, '127.64.200.21', r));
+    try {
+      assert.deepEqual(await rt.runHandler(c.id, { purpose: 'readiness', handler: { grpc: { port: 9555 } }, podIP: '127.64.200.21', timeoutMs: 2000 }), { ok: false, output: 'service unhealthy (responded with "NOT_SERVING")' });
+      serving = 1;
+      assert.deepEqual(await rt.runHandler(c.id, { purpose: 'readiness', handler: { grpc: { port: 9555 } }, podIP: '127.64.200.21', timeoutMs: 2000 }), { ok: true, output: '' });
+    } finally {
+      await new Promise((r) => grpc.close(r));
+    }
     const sock = await rt.portForward!(sb, 8080);
     sock.write('GET /echo?msg=pf HTTP/1.0\r\n\r\n');
     let body = '';

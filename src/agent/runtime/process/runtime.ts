@@ -687,7 +687,7 @@ export class ProcessRuntime implements ContainerRuntime {
       }
       if (h.httpGet) return await httpProbe(h.httpGet, req.podIP, this.port(c, h.httpGet.port), req.timeoutMs);
       if (h.tcpSocket) return await tcpProbe(h.tcpSocket.host || req.podIP, this.port(c, h.tcpSocket.port), req.timeoutMs);
-      if (h.grpc) return { ok: false, output: 'grpc probes are not supported by the process runtime yet' };
+      if (h.grpc) return await grpcProbe(req.podIP, h.grpc.port, h.grpc.service ?? '', req.timeoutMs);
       return { ok: false, output: 'unknown handler' };
     } catch (e) {
       return { ok: false, output: (e as Error).message };
@@ -1098,6 +1098,49 @@ async function httpProbe(h: Obj, podIP: string, port: number, timeoutMs: number)
     });
     req.on('error', (e) => resolve({ ok: false, output: `Get "${scheme.toLowerCase()}://${host}:${port}${h.path || '/'}": ${e.message}` }));
     req.end();
+  });
+}
+
+/**
+ * The gRPC health checking protocol (grpc.health.v1.Health/Check) over Node's own HTTP/2:
+ * a length-prefixed protobuf HealthCheckRequest{service}, answered by HealthCheckResponse{status}.
+ */
+async function grpcProbe(host: string, port: number, service: string, timeoutMs: number): Promise<HandlerResult> {
+  const http2 = await import('node:http2');
+  return new Promise((resolve) => {
+    const svc = Buffer.from(service, 'utf8');
+    const msg = svc.length ? Buffer.concat([Buffer.from([0x0a, svc.length]), svc]) : Buffer.alloc(0);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), msg]);
+    frame.writeUInt32BE(msg.length, 1);
+    const target = `${host}:${port}`;
+    let done = false;
+    const finish = (r: HandlerResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      client.close();
+      client.destroy();
+      resolve(r);
+    };
+    const client = http2.connect(`http://${target}`);
+    const timer = setTimeout(() => finish({ ok: false, output: `timeout: failed to connect service "${target}" within ${timeoutMs / 1000}s: context deadline exceeded` }), timeoutMs);
+    client.on('error', (e) => finish({ ok: false, output: `timeout: failed to connect service "${target}" within ${timeoutMs / 1000}s: ${e.message}` }));
+    const stream = client.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('error', (e) => finish({ ok: false, output: e.message }));
+    let grpcStatus: string | undefined;
+    stream.on('response', (headers) => (grpcStatus = headers['grpc-status'] as string | undefined));
+    stream.on('trailers', (trailers) => (grpcStatus = (trailers['grpc-status'] as string | undefined) ?? grpcStatus));
+    stream.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (grpcStatus && grpcStatus !== '0') return finish({ ok: false, output: `rpc error: code = ${grpcStatus}` });
+      // HealthCheckResponse: field 1 (status) varint; 1 = SERVING
+      const status = body.length >= 7 && body[5] === 0x08 ? body[6] : 0;
+      const names = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+      finish(status === 1 ? { ok: true, output: '' } : { ok: false, output: `service unhealthy (responded with "${names[status] ?? status}")` });
+    });
+    stream.end(frame);
   });
 }
 
