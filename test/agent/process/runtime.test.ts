@@ -107,8 +107,10 @@ describe('process runtime', { skip: why }, () => {
   it('switches to runAsUser with a real uid, honours fsGroup, drops and adds capabilities, and readOnlyRootFilesystem', async () => {
     const vol = fs.mkdtempSync(path.join(root, 'vol-'));
     fs.chmodSync(vol, 0o777);
-    const sb = await sandbox(pod('u', { securityContext: { runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000 } }), '127.64.200.13', { data: vol });
+    fs.chmodSync(vol, 0o755); // only the fsGroup makes it writable for uid 1000
+    const sb = await sandbox(pod('u', { securityContext: { runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000 }, volumes: [{ name: 'data', emptyDir: {} }] }), '127.64.200.13', { data: vol });
     const { output } = await runToEnd(sb, { command: ['sh', '-c', 'id; grep CapEff /proc/self/status; touch /data/f; touch /x 2>&1 || echo root-ro'], volumeMounts: [{ name: 'data', mountPath: '/data' }], securityContext: { readOnlyRootFilesystem: true } });
+    assert.equal(fs.statSync(vol).gid, 2000, 'the volume belongs to the fsGroup');
     assert.match(output, /uid=1000(\(\w+\))? gid=3000 groups=2000/);
     assert.match(output, /CapEff:\s+0000000000000000/);
     assert.match(output, /root-ro/);
@@ -145,6 +147,7 @@ describe('process runtime', { skip: why }, () => {
       command: ['sh', '-c', [
         'echo sub > /srv/sub/f && echo wrote-sub',
         'touch /ro/x 2>&1 || echo ro-refused',
+        'touch /etc/myapp/conf.d/new 2>&1 || echo cfg-readonly',
         'cat /etc/myapp/conf.d/app.conf',
         'ls -a /etc/myapp/conf.d | tr "\\n" " "; echo',
         'cat /secrets/password; echo; stat -Lc %a /secrets/password',
@@ -167,6 +170,7 @@ describe('process runtime', { skip: why }, () => {
     assert.match(output, /wrote-sub/);
     assert.equal(fs.readFileSync(path.join(vol, 'a/b/f'), 'utf8'), 'sub\n');
     assert.match(output, /ro-refused/);
+    assert.match(output, /cfg-readonly/);
     assert.match(output, /port=8080/);
     assert.match(output, /\.\.data .*app\.conf .*greeting/);
     assert.match(output, /s3cret\n400/);

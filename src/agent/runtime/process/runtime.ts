@@ -251,6 +251,7 @@ export class ProcessRuntime implements ContainerRuntime {
         }
       }
       await this.writeConfigVolumes(sb);
+      applyFsGroup(pod, req.volumePaths);
       this.cgroups.create(`petset/${id}/pause`);
       await this.startPause(sb);
       this.saveRecord(sb);
@@ -426,7 +427,9 @@ export class ProcessRuntime implements ContainerRuntime {
         if (!fs.existsSync(full)) fs.mkdirSync(full, { recursive: true, mode: 0o777 });
         src = full;
       }
-      mounts.push({ source: src, dest: vm.mountPath, readOnly: !!vm.readOnly });
+      // configMap, secret, downwardAPI and projected volumes are always mounted read-only, as the kubelet does
+      const cfgVolume = (sb.pod.spec?.volumes ?? []).some((x: Obj) => x.name === vm.name && isConfigVolume(x));
+      mounts.push({ source: src, dest: vm.mountPath, readOnly: !!vm.readOnly || cfgVolume });
       mountPaths.push(path.posix.normalize(vm.mountPath));
     }
     const env: Record<string, string> = { PATH: entry.busybox ? `${SHIM_MOUNT}/busybox:${DEFAULT_PATH}` : DEFAULT_PATH, HOSTNAME: sb.rec.hostname, HOME: '/root', ...entry.env };
@@ -926,6 +929,30 @@ export class ProcessRuntime implements ContainerRuntime {
 }
 
 // ---- helpers ----
+
+/**
+ * fsGroup: the pod's writable volumes (emptyDir, claims) become group-owned by it, setgid
+ * directories and group read/write, as the kubelet does; only when the volume's root does
+ * not already match (fsGroupChangePolicy OnRootMismatch), since a walk of a big volume is slow.
+ */
+function applyFsGroup(pod: KubeObject, volumePaths: Record<string, string>): void {
+  const gid = pod.spec?.securityContext?.fsGroup;
+  if (typeof gid !== 'number') return;
+  for (const v of pod.spec?.volumes ?? []) {
+    const dir = volumePaths[v.name];
+    if (!dir || !(v.emptyDir || v.persistentVolumeClaim || v.ephemeral)) continue;
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || (st.gid === gid && (st.mode & 0o2000) !== 0)) continue;
+    const walk = (p: string) => {
+      const s = fs.lstatSync(p);
+      if (s.isSymbolicLink()) return;
+      fs.chownSync(p, s.uid, gid);
+      fs.chmodSync(p, (s.mode & 0o7777) | (s.isDirectory() ? 0o2070 : 0o060));
+      if (s.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    };
+    walk(dir);
+  }
+}
 
 /** The host's setpriv, run through the host's dynamic loader, for roots that are not the host's. */
 const HOST_TOOLS = '/.petset-host';
