@@ -69,7 +69,8 @@ describe('host-program catalog', { skip: why }, () => {
       ],
       volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }, { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true }],
     }, { volumes: [{ name: 'data', emptyDir: {} }, { name: 'init', emptyDir: {} }] }, { data, init });
-    const out = await until(id, ['mysql', '-uroot', '-prootpw', '-N', '-e', 'select @@hostname, (select v from shop.seeded)'], 90_000);
+    // over TCP: the entrypoint's temporary server (initdb.d still running) listens on the socket only
+    const out = await until(id, ['mysql', '-h', '127.64.201.10', '-uroot', '-prootpw', '-N', '-e', 'select @@hostname, (select v from shop.seeded)'], 90_000);
     assert.equal(out.trim(), 'mysql-0\t42');
     const fromHost = execFileSync('mysql', ['-h', '127.64.201.10', '-uapp', '-papppw', '-N', '-e', 'select database(), current_user()', 'shop'], { encoding: 'utf8' });
     assert.equal(fromHost.trim(), 'shop\tapp@%');

@@ -40,7 +40,8 @@ if [ ! -d "$DATADIR/mysql" ]; then
   i=0; until mysqladmin --socket="$SOCKET" ping >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 300 ] || { cat /tmp/.init-mysqld.log >&2; exit 1; }; sleep 0.1; done
   {
     echo "SET @@SESSION.SQL_LOG_BIN=0;"
-    echo "DROP USER IF EXISTS ''@'localhost'; DROP USER IF EXISTS ''@'$(hostname)';"
+    # as the official image: root only at localhost (and % below); install-db also made root@127.0.0.1, ::1 and the hostname
+    echo "DROP USER IF EXISTS ''@'localhost', ''@'$(hostname)', 'root'@'127.0.0.1', 'root'@'::1', 'root'@'$(hostname)';"
     echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$(q "$PW")'; GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
     if [ -n "$DB" ]; then echo "CREATE DATABASE IF NOT EXISTS \`$DB\`;"; fi
     if [ -n "$USER_" ] && [ -n "$UPW" ]; then
