@@ -144,6 +144,8 @@ export class NodeAgent {
     const graceful = this.runtime as { stopAll?: (graceMs: number) => Promise<void> };
     if (graceMs > 0 && this.state !== 'dead' && graceful.stopAll) {
       this.informer?.stop();
+      // the workers stop deciding first, so nothing restarts what is being stopped
+      for (const w of this.workers.values()) w.abandon();
       await graceful.stopAll(graceMs).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] stopping pods: ${e instanceof Error ? e.message : String(e)}`));
     }
     this.crash();
