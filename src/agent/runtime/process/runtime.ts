@@ -614,7 +614,7 @@ export class ProcessRuntime implements ContainerRuntime {
     let message: string | undefined;
     // bwrap could not build the sandbox, or setpriv could not execute the command: the container never ran
     const lastLine = tail.trimEnd().split('\n').pop() ?? '';
-    if (exitCode !== 0 && !oom && (/^bwrap: /.test(lastLine) || /^setpriv: failed to execute/.test(lastLine))) {
+    if (exitCode !== 0 && !oom && (/^(bwrap|nsenter): /.test(lastLine) || /^setpriv: failed to execute/.test(lastLine))) {
       reason = 'ContainerCannotRun';
       message = lastLine;
     }
