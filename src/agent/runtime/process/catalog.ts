@@ -183,9 +183,9 @@ export class ImageCatalog {
     const entry = this.entries.find((e) => e.images.includes(name));
     if (!entry) {
       throw new ImagePullError(
-        `Failed to pull image "${image}": petset's process runtime found no host-program catalog entry for "${name}" and does not pull from registries yet. ` +
+        `Failed to pull image "${image}": petset's process runtime found no host-program catalog entry for "${name}", and pulls images only from registries on this machine (e.g. localhost:5000/${name}). ` +
           `Fix: use an image of the catalog (${[...new Set(this.entries.flatMap((e) => e.images))].slice(0, 12).join(', ')}, ...), ` +
-          `add an entry with petset up --image-catalog FILE, or run this node with --runtime sim`,
+          `push the image to a registry on loopback, add an entry with petset up --image-catalog FILE, or run this node with --runtime sim`,
       );
     }
     if (!fs.existsSync(entry.program)) {
