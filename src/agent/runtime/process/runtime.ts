@@ -271,8 +271,8 @@ export class ProcessRuntime implements ContainerRuntime {
   /** The pod's namespaces holder: hostname set in a new UTS namespace, a new IPC namespace, then sleep. */
   private startPause(sb: Sandbox): Promise<void> {
     const procs = this.cgroups.procsFiles(`petset/${sb.rec.id}/pause`);
-    const script = 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; exec /usr/bin/unshare --uts --ipc -- /bin/sh -c \'hostname "$0" && echo ready && exec sleep infinity >/dev/null 2>&1 </dev/null\' "$0"';
-    const child = spawn('/bin/sh', ['-c', script, sb.rec.hostname], {
+    const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec /usr/bin/unshare --uts --ipc -- /bin/sh -c \'hostname "$0" && echo ready && exec sleep infinity >/dev/null 2>&1 </dev/null' "$0"`;
+    const child = spawn(LAUNCH_SHELL, ['-c', script, sb.rec.hostname], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: DEFAULT_PATH, PETSET_CGROUPS: procs.join(' ') },
@@ -515,7 +515,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
-    const child = spawn('/bin/sh', ['-c', 'for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; exec "$@"', 'sh', ...full], {
+    const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
       detached: true,
       stdio: [stdinFd ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
       env: { ...env, PETSET_CGROUPS: procs.join(' ') },
@@ -929,6 +929,13 @@ export class ProcessRuntime implements ContainerRuntime {
 }
 
 // ---- helpers ----
+
+/**
+ * The launcher shell closes descriptors above 4 that the agent inherited without
+ * close-on-exec (from whatever started it), so no pod holds one; bash can name fds above 9.
+ */
+const LAUNCH_SHELL = fs.existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+const CLOSE_FDS = LAUNCH_SHELL === '/bin/bash' ? 'for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 4 ] && [ -e "/proc/$$/fd/$fd" ] && eval "exec $fd>&-"; done;' : '';
 
 /**
  * fsGroup: the pod's writable volumes (emptyDir, claims) become group-owned by it, setgid
