@@ -133,5 +133,12 @@ describe('OCI images from a loopback registry', { skip: why }, () => {
       rt.startContainer(sb, { container: { name: 'missing', image: `${addr}/nothing:1` }, init: false, restartCount: 0 }, () => {}),
       (e: any) => e.reason === 'ErrImagePull' && /404/.test(e.message),
     );
+    // imagePullPolicy: Never uses what is present, and refuses what is not
+    const never = await rt.startContainer(sb, { container: { name: 'never', image: `${addr}/bbapp:1`, imagePullPolicy: 'Never', command: ['/bin/true'] }, init: false, restartCount: 0 }, () => {});
+    assert.equal(never.imageID, c.imageID);
+    await assert.rejects(
+      rt.startContainer(sb, { container: { name: 'absent', image: `${addr}/bbapp:2`, imagePullPolicy: 'Never' }, init: false, restartCount: 0 }, () => {}),
+      (e: any) => e.reason === 'ErrImageNeverPull' && e.message === `Container image "${addr}/bbapp:2" is not present with pull policy of Never`,
+    );
   });
 });

@@ -76,10 +76,31 @@ export class OciPuller {
 
   constructor(private readonly cacheDir: string) {}
 
+  /** The image as last pulled under this reference, without contacting the registry. */
+  cached(image: string): PulledImage | undefined {
+    try {
+      const rec = JSON.parse(fs.readFileSync(this.tagFile(image), 'utf8')) as { rootfs: string; imageID: string };
+      if (!fs.existsSync(rec.rootfs + '.complete')) return undefined;
+      return { ...rec, config: JSON.parse(fs.readFileSync(rec.rootfs + '.config.json', 'utf8')) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private tagFile(image: string): string {
+    return path.join(this.cacheDir, 'refs', createHash('sha256').update(image).digest('hex') + '.json');
+  }
+
   pull(image: string): Promise<PulledImage> {
     let p = this.inflight.get(image);
     if (!p) {
-      p = this.doPull(image).finally(() => this.inflight.delete(image));
+      p = this.doPull(image)
+        .then((pulled) => {
+          fs.mkdirSync(path.dirname(this.tagFile(image)), { recursive: true });
+          fs.writeFileSync(this.tagFile(image), JSON.stringify({ rootfs: pulled.rootfs, imageID: pulled.imageID }));
+          return pulled;
+        })
+        .finally(() => this.inflight.delete(image));
       this.inflight.set(image, p);
     }
     return p;

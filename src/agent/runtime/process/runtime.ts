@@ -402,7 +402,7 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!sb || sb.removed) throw new Error(`sandbox ${sandboxId} not found`);
     const spec = req.container;
     const pod = sb.pod;
-    const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''));
+    const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''), spec.imagePullPolicy);
     const plan = securityPlan(pod, spec, this.availableCaps, imageUser);
     const hostIP = nodeAddressOf(sb.rec.ip);
     const userEnv = await containerEnv({ pod, container: spec, podIP: sb.rec.ip, hostIP }, this.sources());
@@ -558,15 +558,20 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   /** Host programs first; else an image from a registry on this machine (ErrImagePull when neither). */
-  private async resolveImage(image: string): Promise<{ entry: CatalogEntry; imageID: string; rootfs?: string; imageUser: number }> {
+  private async resolveImage(image: string, policy?: string): Promise<{ entry: CatalogEntry; imageID: string; rootfs?: string; imageUser: number }> {
     try {
       return { ...this.catalog.resolve(image), imageUser: 0 };
     } catch (e) {
       const ref = parseImageRef(image);
       if (!isLoopbackRegistry(ref.registry)) throw e;
-      let pulled: PulledImage;
+      // imagePullPolicy as the kubelet defaults it: Always for :latest (or no tag), IfNotPresent otherwise
+      const pullPolicy = policy ?? (ref.reference === 'latest' ? 'Always' : 'IfNotPresent');
+      let pulled: PulledImage | undefined = pullPolicy === 'Always' ? undefined : this.puller.cached(image);
+      if (!pulled && pullPolicy === 'Never') {
+        throw Object.assign(new Error(`Container image "${image}" is not present with pull policy of Never`), { reason: 'ErrImageNeverPull' });
+      }
       try {
-        pulled = await this.puller.pull(image);
+        pulled ??= await this.puller.pull(image);
       } catch (pe) {
         throw new ImagePullError(`Failed to pull image "${image}": ${(pe as Error).message}. Fix: push the image to the registry at ${ref.registry}, or add a host-program catalog entry with --image-catalog FILE`);
       }
