@@ -30,6 +30,21 @@ export interface StartedContainer {
   /** the runtime's id, without the "<type>://" prefix */
   id: string;
   startedAt: Date;
+  /** the image actually run, for containerStatuses[].imageID (runtimes that know it) */
+  imageID?: string;
+}
+
+/** Streams of an exec or attach session (kubectl exec/attach over the API server). */
+export interface AttachRequest {
+  tty: boolean;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  resize?: AsyncIterable<{ width: number; height: number }>;
+}
+
+export interface ExecRequest extends AttachRequest {
+  command: string[];
 }
 
 export interface ContainerExit {
@@ -112,4 +127,11 @@ export interface ContainerRuntime {
 
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;
+
+  /** Runs a command inside a running container (kubectl exec). */
+  exec?(containerId: string, req: ExecRequest): Promise<{ exitCode: number; message?: string }>;
+  /** Connects to a running container's stdin and output (kubectl attach). */
+  attach?(containerId: string, req: AttachRequest): Promise<void>;
+  /** A connection to a port of the pod (kubectl port-forward). */
+  portForward?(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
 }
