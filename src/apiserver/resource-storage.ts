@@ -8,7 +8,7 @@ import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObj
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
-import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
+import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
 
@@ -116,12 +116,7 @@ export class ResourceStorage {
     if (opts.resourceVersion && opts.resourceVersion !== '0' && !atRevision) {
       const want = parseRV(opts.resourceVersion);
       const cur = await this.store.revision();
-      if (want > cur) {
-        throw new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${cur}`, {
-          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-          retryAfterSeconds: 1,
-        });
-      }
+      if (want > cur) throw tooLargeResourceVersion(want, cur);
     }
 
     const prefix = resourcePrefix(kind, namespace);
@@ -143,6 +138,7 @@ export class ResourceStorage {
       try {
         res = await this.store.list(prefix, { startKey, revision: atRevision || undefined });
       } catch (e) {
+        if (e instanceof FutureRevisionError) throw tooLargeResourceVersion(e.requested, e.current);
         if (e instanceof CompactedError) {
           if (opts.continue) {
             throw new ApiError(
@@ -704,4 +700,22 @@ function currentTimestamp(): string {
     stamp = timestamp(new Date(second * 1000));
   }
   return stamp;
+}
+
+/** Upstream's answer to a resourceVersion the store has not reached (storage/errors.go): 504, which clients retry. */
+export function tooLargeResourceVersion(want: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+/** Store failures that are the caller's to know about, as the API states them; undefined for the rest. */
+export function storeErrorToApi(e: unknown): ApiError | undefined {
+  if (e instanceof NoSpaceError) {
+    // etcd's NOSPACE alarm reaches clients as a 5xx naming the cause; 507 says which one
+    return new ApiError(507, 'InternalError', `Insufficient storage: ${e.message}`, { causes: [{ reason: 'InsufficientStorage', message: e.message }] });
+  }
+  if (e instanceof FutureRevisionError) return tooLargeResourceVersion(e.requested, e.current);
+  return undefined;
 }

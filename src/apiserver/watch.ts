@@ -7,7 +7,7 @@ import { kindApiVersion, type AnyKindDef } from '../api/registry.js';
 import type { ApiStream, WatchEvent } from '../api/request.js';
 import { CompactedError, type KeyValue, type StoreEvent, type Watcher } from '../store/store.js';
 import { resourcePrefix } from './keys.js';
-import { parseRV, type ResourceStorage } from './resource-storage.js';
+import { parseRV, tooLargeResourceVersion, type ResourceStorage } from './resource-storage.js';
 import type { CompiledSelectors, FieldGetter } from './filter.js';
 
 export interface WatchOptions {
@@ -114,6 +114,44 @@ export function validateWatchOptions(o: WatchOptions): void {
   }
 }
 
+/** How long a watch from a resourceVersion the server has not reached yet waits for it (upstream's blockTimeout). */
+const FUTURE_RV_WAIT_MS = 3000;
+
+/**
+ * Upstream's answer to a watch from a resourceVersion newer than the store's: wait a little
+ * for it (another server may simply be ahead), then 504 "Too large resource version" with
+ * cause ResourceVersionTooLarge, which clients answer by retrying or relisting.
+ */
+export async function awaitWatchRevision(storage: ResourceStorage, opts: WatchOptions, waitMs = FUTURE_RV_WAIT_MS): Promise<void> {
+  const rv = opts.resourceVersion ?? '';
+  if (rv === '' || rv === '0') return;
+  const want = parseRV(rv);
+  let current = await storage.store.revision();
+  if (want <= current) return;
+  await new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      w.stop();
+      resolve();
+    };
+    const timer = setTimeout(finish, waitMs);
+    timer.unref();
+    const w = storage.store.watch('', current, {
+      onEvents: (events) => {
+        current = events[events.length - 1]!.revision;
+        if (current >= want) finish();
+      },
+      onError: finish,
+      onCompacted: finish,
+    });
+  });
+  current = await storage.store.revision();
+  if (want > current) throw tooLargeResourceVersion(want, current);
+}
+
 export function watchResource(
   storage: ResourceStorage,
   kind: AnyKindDef,
@@ -198,25 +236,27 @@ export function watchResource(
           after = fromRev ?? (await storage.store.revision());
         }
         if (stopped) return;
+        const expired = (requested: number, compacted: number) => {
+          if (stopped) return;
+          send({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message: `too old resource version: ${requested} (${compacted + 1})`,
+              reason: 'Expired',
+              code: 410,
+            },
+          });
+          finish();
+        };
         try {
-          watcher = storage.store.watch(prefix, after, { onEvents, onError });
+          // the store reports a start older than its history as data: a 410 in the stream
+          watcher = storage.store.watch(prefix, after, { onEvents, onError, onCompacted: (compacted, requested) => expired(requested, compacted) });
         } catch (e) {
-          if (e instanceof CompactedError) {
-            send({
-              type: 'ERROR',
-              object: {
-                kind: 'Status',
-                apiVersion: 'v1',
-                metadata: {},
-                status: 'Failure',
-                message: `too old resource version: ${e.requested} (${e.compacted + 1})`,
-                reason: 'Expired',
-                code: 410,
-              },
-            });
-            finish();
-            return;
-          }
+          if (e instanceof CompactedError) return expired(e.requested, e.compacted);
           throw e;
         }
         if (opts.allowWatchBookmarks) {

@@ -11,7 +11,9 @@ import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
-import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
+import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDirLock } from './datadir.js';
+import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
+import { EventRecorder } from '../client/events.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
@@ -32,6 +34,10 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
+  log?: (line: string) => void;
+  /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
+  spaceReserveBytes?: number;
 }
 
 export interface ControlPlane {
@@ -47,6 +53,8 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  for (const w of secureDataDir(opts.dataDir)) log(w);
   const lock: DataDirLock = lockDataDir(opts.dataDir);
   let store: Store | undefined;
   let http: RunningHttpServer | undefined;
@@ -56,8 +64,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
-    store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
+    const dbFile = path.join(opts.dataDir, 'state.db');
+    const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes });
+    store = sqlite;
+    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
     const registry = defaultRegistry();
+    // nothing that reads objects runs before the ones it could not serve are set aside
+    const setAside: SetAside[] = sqlite.setAsideWhileLoading().map((q) => ({ ...q }));
+    for (const q of setAside) log(describe(q));
+    setAside.push(...(await quarantineUnservable(store, registry, log)));
     const api = new ApiServer(registry, store);
     installAdmission(api);
     installPodSubresources(api);
@@ -82,6 +97,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
+    if (setAside.length) {
+      const recorder = new EventRecorder(client, 'petset-apiserver');
+      for (const a of setAside) {
+        recorder.event(
+          involvedObjectOf(a),
+          'Warning',
+          'Quarantined',
+          `The stored object could not be served and was set aside at start-up (moved to the quarantine table of state.db): ${a.reason}`,
+        );
+      }
+    }
     await ensureDefaultStorageClass(client);
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [

@@ -22,6 +22,57 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Makes the data directory and everything petset keeps in it private to the user running
+ * petset (0700 directories, 0600 files), whatever modes they had: the SQLite file holds every
+ * Secret, and pki/ the CA key. Returns warning lines for the caller to print, one when others
+ * could read the directory before. Pods' own files (volumes, nodes/) are not walked: the
+ * private directory above them already keeps other users out.
+ */
+export function secureDataDir(dir: string): string[] {
+  const warnings: string[] = [];
+  let before: fs.Stats | undefined;
+  try {
+    before = fs.statSync(dir);
+  } catch {
+    /* made below */
+  }
+  if (before && !before.isDirectory()) throw new Error(`the data directory ${dir} is not a directory`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (before && (before.mode & 0o077) !== 0) {
+    warnings.push(
+      `warning: the data directory ${dir} was accessible to other users (mode ${(before.mode & 0o777).toString(8).padStart(4, '0')}); it holds Secrets and keys, so petset made it private (0700)`,
+    );
+  }
+  if (before && typeof process.getuid === 'function' && before.uid !== process.getuid()) {
+    warnings.push(`warning: the data directory ${dir} belongs to uid ${before.uid}, not to the user running petset (uid ${process.getuid()})`);
+  }
+  makePrivate(dir, 0o700);
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (name === 'pki') {
+      makePrivate(file, 0o700);
+      for (const f of fs.readdirSync(file)) makePrivate(path.join(file, f), 0o600);
+    } else {
+      makePrivate(file);
+    }
+  }
+  return warnings;
+}
+
+/** chmod to 0700 (directories) / 0600 (files) unless already that private; symlinks are left alone. */
+export function makePrivate(file: string, mode?: number): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink()) return;
+  const want = mode ?? (st.isDirectory() ? 0o700 : 0o600);
+  if ((st.mode & 0o077) !== 0 || (st.mode & 0o700) !== (want & 0o700)) fs.chmodSync(file, want);
+}
+
 /** Takes the directory for this process, or explains who has it. */
 export function lockDataDir(dir: string): DataDirLock {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -29,8 +80,16 @@ export function lockDataDir(dir: string): DataDirLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
+      try {
+        fs.writeSync(fd, String(process.pid));
+      } catch (e) {
+        // A full disk must not keep petset from starting (it is how space gets freed): the
+        // empty file still marks the directory taken, and the store's exclusive lock is what
+        // really keeps a second petset off it.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && (e as NodeJS.ErrnoException).code !== 'EDQUOT') throw e;
+      } finally {
+        fs.closeSync(fd);
+      }
       return {
         release() {
           try {
@@ -80,7 +139,7 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
   } else {
     ca = createCA('petset-ca');
     fs.writeFileSync(path.join(pki, 'ca.key'), ca.keyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(pki, 'ca.crt'), ca.certPem, { mode: 0o644 });
+    fs.writeFileSync(path.join(pki, 'ca.crt'), ca.certPem, { mode: 0o600 });
   }
   const hosts = ['localhost', '127.0.0.1', '::1', ...extraHosts];
   const hostsFile = path.join(pki, 'apiserver.hosts');
@@ -95,8 +154,8 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
       ipAddresses: hosts.filter((h) => /^[\d.:]+$/.test(h)),
     });
     fs.writeFileSync(path.join(pki, 'apiserver.key'), serving.keyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(pki, 'apiserver.crt'), serving.certPem, { mode: 0o644 });
-    fs.writeFileSync(hostsFile, hosts.join(','));
+    fs.writeFileSync(path.join(pki, 'apiserver.crt'), serving.certPem, { mode: 0o600 });
+    fs.writeFileSync(hostsFile, hosts.join(','), { mode: 0o600 });
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
   return { ca, serving, adminToken };

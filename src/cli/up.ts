@@ -1,4 +1,5 @@
 // `petset up`: the whole control plane in the foreground.
+import fs from 'node:fs';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
@@ -55,6 +56,7 @@ export async function up(argv: string[]): Promise<number> {
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
+  keepLoggingOnFullDisk();
 
   const started = Date.now();
   const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings });
@@ -84,6 +86,37 @@ export async function up(argv: string[]): Promise<number> {
   }
   await new Promise(() => {}); // serve until a signal arrives
   return 0;
+}
+
+/**
+ * A log on a full disk must not end the control plane (it is what frees space through the
+ * API): output redirected to a file is written directly, and a failed write drops that line
+ * instead of destroying the stream; later lines are written again once there is room.
+ */
+function keepLoggingOnFullDisk(): void {
+  for (const [stream, fd] of [
+    [process.stdout, 1],
+    [process.stderr, 2],
+  ] as const) {
+    stream.on('error', () => {});
+    let isFile = false;
+    try {
+      isFile = fs.fstatSync(fd).isFile();
+    } catch {
+      /* closed */
+    }
+    if (!isFile) continue;
+    stream.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown) => {
+      const done = typeof encoding === 'function' ? encoding : cb;
+      try {
+        fs.writeSync(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      } catch {
+        /* ENOSPC and the like: the line is lost, petset goes on */
+      }
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+  }
 }
 
 function positive(value: number, name: string): number {
