@@ -36,6 +36,8 @@ export interface ControlPlaneOptions {
   agentTimings?: AgentTimings;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
   log?: (line: string) => void;
+  /** how often old revisions are compacted (default 5 minutes, as kube-apiserver; 0 never) */
+  compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
 }
@@ -65,7 +67,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     const dbFile = path.join(opts.dataDir, 'state.db');
-    const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes });
+    const sqlite = openSqliteStore(dbFile, {
+      log,
+      spaceReserveBytes: opts.spaceReserveBytes,
+      autoCompact: opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 },
+    });
     store = sqlite;
     for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
     const registry = defaultRegistry();
@@ -116,7 +122,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ]);
     }
     nodes = new LocalNodes(api.handle, opts.dataDir);
-    await nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
+      // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
+      log('warning: the disk is full: the nodes will register once writes are possible again');
+      agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
+    }
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl };
     return {
@@ -144,5 +155,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await store?.close().catch(() => {});
     lock.release();
     throw e;
+  }
+}
+
+/** Waits for `work`; true when it finished, false as soon as the store's space alarm is raised first. */
+async function untilDoneOrDiskFull(work: Promise<unknown>, store: { spaceAlarmRaised: boolean }): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const alarm = new Promise<false>((resolve) => {
+    const check = () => (store.spaceAlarmRaised ? resolve(false) : (timer = setTimeout(check, 100)));
+    check();
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), alarm]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -16,6 +16,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --etcd-compaction-interval D
+                   how often old revisions are compacted, as kube-apiserver's flag (default 5m;
+                   0 never); watches from compacted resourceVersions get 410 Gone and relist
 
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
@@ -55,11 +58,13 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
+  if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
   keepLoggingOnFullDisk();
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, compactionIntervalMs });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);

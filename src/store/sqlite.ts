@@ -33,7 +33,10 @@ import {
 export interface AutoCompactOptions {
   /** How often to compact (default 5 minutes). */
   intervalMinutes?: number;
-  /** The newest this many revisions are never compacted away (default 10,000). */
+  /**
+   * The newest this many revisions are never compacted away (default 0: as upstream, history
+   * is kept for one to two intervals, whatever the number of revisions in it).
+   */
   minRetainedRevisions?: number;
 }
 
@@ -478,8 +481,6 @@ export class SqliteStore implements Store {
 
   private enqueue(op: WriteOp): Promise<KeyValue> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    // etcd's space alarm: only deletes (which make room) are let through
-    if (this.spaceAlarm && op.kind !== 'delete') return Promise.reject(new NoSpaceError(this.location));
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       this.flushHandle ??= setImmediate(() => this.flush());
@@ -490,12 +491,8 @@ export class SqliteStore implements Store {
   private flush(retryAfterAlarm = false): void {
     clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
-    let batch = this.queue;
+    const batch = this.queue;
     this.queue = [];
-    if (this.spaceAlarm) {
-      for (const w of batch) if (w.op.kind !== 'delete') w.reject(new NoSpaceError(this.location));
-      batch = batch.filter((w) => w.op.kind === 'delete');
-    }
     if (batch.length === 0) return;
 
     // Preconditions see the batch's own earlier writes, exactly as if run one by one.
@@ -510,6 +507,11 @@ export class SqliteStore implements Store {
       const refused = checkPrecondition(op, existing);
       if (refused) {
         outcomes.push(refused);
+        continue;
+      }
+      // etcd's space alarm: only deletes (which make room) are let through
+      if (this.spaceAlarm && op.kind !== 'delete') {
+        outcomes.push(new NoSpaceError(this.location));
         continue;
       }
       rev++;
@@ -613,7 +615,7 @@ export class SqliteStore implements Store {
   }
 
   private startAutoCompact(opts: AutoCompactOptions): void {
-    const keep = opts.minRetainedRevisions ?? 10_000;
+    const keep = opts.minRetainedRevisions ?? 0;
     let previousRun = this.rev;
     this.compactTimer = setInterval(
       () => {
