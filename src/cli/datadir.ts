@@ -119,12 +119,25 @@ export interface Credentials {
   adminToken: string;
 }
 
+/** Writes a whole file or nothing: a kill -9 mid-write must not leave a truncated key behind. */
+function writeAtomic(file: string, data: string, mode = 0o600): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
 function readOr(file: string, make: () => string, mode = 0o600): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
     const v = make();
-    fs.writeFileSync(file, v, { mode });
+    writeAtomic(file, v, mode);
     return v;
   }
 }
@@ -134,18 +147,20 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
   const pki = path.join(dir, 'pki');
   fs.mkdirSync(pki, { recursive: true, mode: 0o700 });
   let ca: CertKeyPair;
+  let newCA = false;
   if (fs.existsSync(path.join(pki, 'ca.crt')) && fs.existsSync(path.join(pki, 'ca.key'))) {
     ca = { certPem: fs.readFileSync(path.join(pki, 'ca.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'ca.key'), 'utf8') };
   } else {
     ca = createCA('petset-ca');
-    fs.writeFileSync(path.join(pki, 'ca.key'), ca.keyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(pki, 'ca.crt'), ca.certPem, { mode: 0o600 });
+    newCA = true;
+    writeAtomic(path.join(pki, 'ca.key'), ca.keyPem);
+    writeAtomic(path.join(pki, 'ca.crt'), ca.certPem);
   }
   const hosts = ['localhost', '127.0.0.1', '::1', ...extraHosts];
   const hostsFile = path.join(pki, 'apiserver.hosts');
   let serving: CertKeyPair;
   const sameHosts = fs.existsSync(hostsFile) && fs.readFileSync(hostsFile, 'utf8') === hosts.join(',');
-  if (sameHosts && fs.existsSync(path.join(pki, 'apiserver.crt'))) {
+  if (!newCA && sameHosts && fs.existsSync(path.join(pki, 'apiserver.crt')) && fs.existsSync(path.join(pki, 'apiserver.key'))) {
     serving = { certPem: fs.readFileSync(path.join(pki, 'apiserver.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'apiserver.key'), 'utf8') };
   } else {
     serving = createServingCert(ca, {
@@ -153,9 +168,12 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', ...hosts.filter((h) => !/^[\d.:]+$/.test(h))],
       ipAddresses: hosts.filter((h) => /^[\d.:]+$/.test(h)),
     });
-    fs.writeFileSync(path.join(pki, 'apiserver.key'), serving.keyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(pki, 'apiserver.crt'), serving.certPem, { mode: 0o600 });
-    fs.writeFileSync(hostsFile, hosts.join(','), { mode: 0o600 });
+    // the hosts file goes first and comes back last: a kill in between means "make it again",
+    // never a key paired with another certificate
+    fs.rmSync(hostsFile, { force: true });
+    writeAtomic(path.join(pki, 'apiserver.key'), serving.keyPem);
+    writeAtomic(path.join(pki, 'apiserver.crt'), serving.certPem);
+    writeAtomic(hostsFile, hosts.join(','));
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
   return { ca, serving, adminToken };
