@@ -113,11 +113,7 @@ export class ResourceStorage {
     } else if (opts.resourceVersionMatch === 'Exact' && opts.resourceVersion) {
       atRevision = parseRV(opts.resourceVersion);
     }
-    if (opts.resourceVersion && opts.resourceVersion !== '0' && !atRevision) {
-      const want = parseRV(opts.resourceVersion);
-      const cur = await this.store.revision();
-      if (want > cur) throw tooLargeResourceVersion(want, cur);
-    }
+    if (opts.resourceVersion && opts.resourceVersion !== '0') await this.awaitRevision(parseRV(opts.resourceVersion));
 
     const prefix = resourcePrefix(kind, namespace);
     const items: KubeObject[] = [];
@@ -177,6 +173,36 @@ export class ResourceStorage {
     const out = this.listOf(kind, items, revision);
     if (more) out.metadata.continue = encodeContinue(revision, lastKey + '\u0000');
     return out;
+  }
+
+  /**
+   * Waits up to upstream's 3 s (the watch cache's blockTimeout) for the store to reach `want`,
+   * then fails with 504 "Too large resource version" (clients retry or relist).
+   */
+  async awaitRevision(want: number, waitMs = 3000): Promise<void> {
+    let current = await this.store.revision();
+    if (want <= current) return;
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        w.stop();
+        resolve();
+      };
+      const timer = setTimeout(finish, waitMs);
+      timer.unref();
+      const w = this.store.watch('', current, {
+        onEvents: (events) => {
+          if (events[events.length - 1]!.revision >= want) finish();
+        },
+        onError: finish,
+        onCompacted: finish,
+      });
+    });
+    current = await this.store.revision();
+    if (want > current) throw tooLargeResourceVersion(want, current);
   }
 
   listOf(kind: AnyKindDef, items: KubeObject[], revision: number): KubeList {

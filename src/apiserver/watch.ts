@@ -7,7 +7,7 @@ import { kindApiVersion, type AnyKindDef } from '../api/registry.js';
 import type { ApiStream, WatchEvent } from '../api/request.js';
 import { CompactedError, type KeyValue, type StoreEvent, type Watcher } from '../store/store.js';
 import { resourcePrefix } from './keys.js';
-import { parseRV, tooLargeResourceVersion, type ResourceStorage } from './resource-storage.js';
+import { parseRV, type ResourceStorage } from './resource-storage.js';
 import type { CompiledSelectors, FieldGetter } from './filter.js';
 
 export interface WatchOptions {
@@ -114,42 +114,15 @@ export function validateWatchOptions(o: WatchOptions): void {
   }
 }
 
-/** How long a watch from a resourceVersion the server has not reached yet waits for it (upstream's blockTimeout). */
-const FUTURE_RV_WAIT_MS = 3000;
-
 /**
  * Upstream's answer to a watch from a resourceVersion newer than the store's: wait a little
  * for it (another server may simply be ahead), then 504 "Too large resource version" with
  * cause ResourceVersionTooLarge, which clients answer by retrying or relisting.
  */
-export async function awaitWatchRevision(storage: ResourceStorage, opts: WatchOptions, waitMs = FUTURE_RV_WAIT_MS): Promise<void> {
+export async function awaitWatchRevision(storage: ResourceStorage, opts: WatchOptions): Promise<void> {
   const rv = opts.resourceVersion ?? '';
   if (rv === '' || rv === '0') return;
-  const want = parseRV(rv);
-  let current = await storage.store.revision();
-  if (want <= current) return;
-  await new Promise<void>((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      w.stop();
-      resolve();
-    };
-    const timer = setTimeout(finish, waitMs);
-    timer.unref();
-    const w = storage.store.watch('', current, {
-      onEvents: (events) => {
-        current = events[events.length - 1]!.revision;
-        if (current >= want) finish();
-      },
-      onError: finish,
-      onCompacted: finish,
-    });
-  });
-  current = await storage.store.revision();
-  if (want > current) throw tooLargeResourceVersion(want, current);
+  await storage.awaitRevision(parseRV(rv));
 }
 
 export function watchResource(
