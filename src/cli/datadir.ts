@@ -13,12 +13,31 @@ export interface DataDirLock {
   release(): void;
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * Whether the petset that wrote a pid file still runs. A process killed with -9 stays a
+ * zombie until its parent reaps it, and answers kill(pid, 0) meanwhile: a restart right
+ * after a kill must not take it for a live petset. Nor is a pid reused by some other program.
+ */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true; // no /proc to ask: assume the worst
+  }
+  // "pid (comm) state ...": comm may hold spaces and parentheses, the state follows the last ')'
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X') return false;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline === '' || /petset|node/.test(cmdline);
+  } catch {
+    return true;
   }
 }
 
@@ -73,6 +92,19 @@ export function makePrivate(file: string, mode?: number): void {
   if ((st.mode & 0o077) !== 0 || (st.mode & 0o700) !== (want & 0o700)) fs.chmodSync(file, want);
 }
 
+/** How long a start waits for a petset that is still exiting (killed a moment ago) to be gone. */
+const TAKEOVER_WAIT_MS = 3000;
+
+function diesWithin(pid: number, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    Atomics.wait(nap, 0, 0, 50);
+    if (!pidAlive(pid)) return true;
+  }
+  return false;
+}
+
 /** Takes the directory for this process, or explains who has it. */
 export function lockDataDir(dir: string): DataDirLock {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -102,7 +134,7 @@ export function lockDataDir(dir: string): DataDirLock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(file, 'utf8').trim());
-      if (pid && pid !== process.pid && pidAlive(pid)) {
+      if (pid && pid !== process.pid && pidAlive(pid) && !diesWithin(pid, TAKEOVER_WAIT_MS)) {
         throw new Error(
           `the data directory ${dir} is in use by another petset (pid ${pid}). Stop that one first (kill ${pid}), or start this one with --data-dir pointing elsewhere.`,
         );
