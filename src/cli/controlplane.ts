@@ -99,7 +99,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
-    writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+    try {
+      writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+      // a full disk must not keep petset from serving (deletes through the API free space)
+      log(`warning: could not write ${kubeconfigPath}: the disk is full; it still names the previous address (this one is ${url})`);
+    }
     const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });

@@ -133,8 +133,20 @@ describe('double kill -9 during a Parallel scale-up with claims (slow)', () => {
       // first kill: somewhere in the scale-up (after some pods exist, before all are Ready)
       const firstKillAt = Math.max(1, Math.floor(REPLICAS * (0.1 + ((rep * 37) % 70) / 100)));
       await waitFor(async () => (await getJson(c, '/api/v1/namespaces/default/pods')).items.length >= firstKillAt, 60_000, `${firstKillAt} pods`, 25);
-      await c.stop('SIGKILL');
-      live.splice(live.indexOf(c), 1);
+      if (rep % 3 === 0) {
+        // as a shell does it: kill -9 and start again at once, before the old process is reaped
+        const killed = c;
+        killed.proc.kill('SIGKILL');
+        live.splice(live.indexOf(killed), 1);
+        c = await startCluster({ dataDir, extraArgs: args });
+        live.push(c);
+        await killed.stop('SIGKILL');
+        await c.stop('SIGKILL');
+        live.splice(live.indexOf(c), 1);
+      } else {
+        await c.stop('SIGKILL');
+        live.splice(live.indexOf(c), 1);
+      }
 
       // restart, and kill again ~0.2 s later: every other time while it is still starting
       if (rep % 2 === 0) {
