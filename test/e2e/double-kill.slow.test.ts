@@ -25,8 +25,15 @@ after(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function manifest(replicas: number): string {
-  return `apiVersion: v1
+/** Every other repetition the claims wait for their pod's node (WaitForFirstConsumer), as local-path classes do. */
+function manifest(replicas: number, waitForFirstConsumer: boolean): string {
+  return `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: drill}
+provisioner: petset.io/local-path
+volumeBindingMode: ${waitForFirstConsumer ? 'WaitForFirstConsumer' : 'Immediate'}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
@@ -52,6 +59,7 @@ spec:
   volumeClaimTemplates:
   - metadata: {name: data}
     spec:
+      storageClassName: drill
       accessModes: [ReadWriteOnce]
       resources: {requests: {storage: 1Gi}}
 `;
@@ -129,9 +137,9 @@ describe('double kill -9 during a Parallel scale-up with claims (slow)', () => {
       const args = ['--nodes', String(NODES)];
       let c = await startCluster({ dataDir, extraArgs: args });
       live.push(c);
-      await c.kubectl(['apply', '-f', '-'], { input: manifest(REPLICAS) });
+      await c.kubectl(['apply', '-f', '-'], { input: manifest(REPLICAS, Math.floor((rep - 1) / 2) % 2 === 1) });
       // first kill: somewhere in the scale-up (after some pods exist, before all are Ready)
-      const firstKillAt = Math.max(1, Math.floor(REPLICAS * (0.1 + ((rep * 37) % 70) / 100)));
+      const firstKillAt = Math.max(1, Math.floor((REPLICAS * ((rep * 37) % 90)) / 100));
       await waitFor(async () => (await getJson(c, '/api/v1/namespaces/default/pods')).items.length >= firstKillAt, 60_000, `${firstKillAt} pods`, 25);
       if (rep % 3 === 0) {
         // as a shell does it: kill -9 and start again at once, before the old process is reaped
