@@ -52,6 +52,7 @@ function placeOf(kind: AnyKindDef, key: string): { namespace?: string; name: str
   const rest = key.slice(resourcePrefix(kind).length);
   if (!kind.namespaced) return { name: rest };
   const i = rest.indexOf('/');
+  if (i < 0) return { name: '' };
   return { namespace: rest.slice(0, i), name: rest.slice(i + 1) };
 }
 

@@ -111,3 +111,21 @@ describe('sqlite store: hardening', () => {
     assert.equal((await store.list('/ac/')).items.length, 10);
   });
 });
+
+describe('start-up quarantine decisions', () => {
+  test('whyUnservable names what is wrong with a stored value, and passes a good one', async () => {
+    const { whyUnservable } = await import('../../src/cli/quarantine.js');
+    const { defaultRegistry } = await import('../../src/api/kinds/index.js');
+    const registry = defaultRegistry();
+    const cm = registry.kind('', 'v1', 'ConfigMap')!;
+    const key = '/registry/core/configmaps/default/a';
+    const good = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default', uid: 'u' }, data: { k: 'v' } });
+    assert.equal(whyUnservable(cm, key, good), undefined);
+    assert.match(whyUnservable(cm, key, '{"metadata":')!, /not JSON/);
+    assert.match(whyUnservable(cm, key, '[1]')!, /not a JSON object/);
+    assert.match(whyUnservable(cm, key, '{"metadata":7}')!, /no metadata/);
+    assert.match(whyUnservable(cm, key, JSON.stringify({ metadata: { name: 'b', namespace: 'default' } }))!, /metadata\.name "b" is not its key's "a"/);
+    assert.match(whyUnservable(cm, key, JSON.stringify({ metadata: { name: 'a', namespace: 'other' } }))!, /metadata\.namespace "other"/);
+    assert.match(whyUnservable(cm, key, JSON.stringify({ kind: 'Secret', metadata: { name: 'a', namespace: 'default' } }))!, /kind "Secret" is not ConfigMap/);
+  });
+});
