@@ -17,7 +17,7 @@ import {
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
-import { ResourceStorage, storeErrorToApi, type DeleteOptions, type WriteContext } from './resource-storage.js';
+import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
@@ -207,6 +207,9 @@ export class ApiServer {
     const n = name!;
     switch (req.method) {
       case 'GET': {
+        // "not older than" a resourceVersion this server has not reached: upstream's 504 after a short wait
+        const rv = req.query.get('resourceVersion');
+        if (rv && rv !== '0') await this.storage.awaitRevision(parseRV(rv));
         const obj = await this.storage.get(kind, namespace, n);
         if (wantsTable(req.headers.accept)) {
           return tableResponse(toTable(kind, [obj], includeObject(req), { resourceVersion: obj.metadata.resourceVersion }));

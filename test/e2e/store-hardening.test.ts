@@ -287,14 +287,31 @@ describe('petset up: resourceVersions outside the history', () => {
     const c = await start(dir);
     const cur = Number(JSON.parse((await httpsGet(c, '/api/v1/namespaces/default/configmaps')).body).metadata.resourceVersion);
     const future = cur + 1_000_000;
-    for (const q of [`watch=true&resourceVersion=${future}`, `resourceVersion=${future}&resourceVersionMatch=Exact`, `resourceVersion=${future}&resourceVersionMatch=NotOlderThan`, `resourceVersion=${future}&limit=5`]) {
-      const r = await httpsGet(c, `/api/v1/namespaces/default/configmaps?${q}`);
+    for (const p of [
+      `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${future}`,
+      `/api/v1/namespaces/default/configmaps?resourceVersion=${future}&resourceVersionMatch=Exact`,
+      `/api/v1/namespaces/default/configmaps?resourceVersion=${future}&resourceVersionMatch=NotOlderThan`,
+      `/api/v1/namespaces/default/configmaps?resourceVersion=${future}&limit=5`,
+      `/api/v1/namespaces/default?resourceVersion=${future}`,
+    ]) {
+      const q = p;
+      const r = await httpsGet(c, p);
       assert.equal(r.status, 504, q);
       const s = JSON.parse(r.body);
       assert.equal(s.reason, 'Timeout', q);
       assert.match(s.message, new RegExp(`^Timeout: Too large resource version: ${future}, current: \\d+$`), q);
       assert.equal(s.details.causes[0].reason, 'ResourceVersionTooLarge', q);
     }
+    // a resourceVersion reached within the wait is served as usual
+    const now = Number(JSON.parse((await httpsGet(c, '/api/v1/namespaces/default/configmaps')).body).metadata.resourceVersion);
+    const watching = httpsGet(c, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${now + 1}&timeoutSeconds=4`);
+    // (the first write may be the one at now + 1 itself, which a watch from it does not show)
+    for (const name of ['soon-1', 'soon-2']) {
+      assert.equal((await httpsPost(c, '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } })).status, 201);
+    }
+    const w = await watching;
+    assert.equal(w.status, 200);
+    assert.ok(lines(w.body).some((e) => e.object.metadata?.name === 'soon-2'), w.body);
     await stop(c);
   });
 });
