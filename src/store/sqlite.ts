@@ -488,7 +488,7 @@ export class SqliteStore implements Store {
   }
 
   /** Commits every queued write in one transaction, then tells watchers and callers. */
-  private flush(retryAfterAlarm = false): void {
+  private flush(reserveReleases = 0): void {
     clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
     const batch = this.queue;
@@ -531,11 +531,13 @@ export class SqliteStore implements Store {
         this.commitRows(events);
       } catch (err) {
         if (this.isDiskFull(err)) {
-          if (!this.spaceAlarm && !retryAfterAlarm) {
-            // raise the alarm (which gives back the reserve), then let this batch's deletes through
-            this.raiseSpaceAlarm(err as Error);
+          // raise the alarm (which gives back part of the reserve), or give back the rest, then
+          // let this batch's deletes through
+          if (reserveReleases < 2 && (!this.spaceAlarm || this.reserveSize() > 0)) {
+            if (!this.spaceAlarm) this.raiseSpaceAlarm(err as Error);
+            else fs.rmSync(this.reserveFile!, { force: true });
             this.queue = [...batch, ...this.queue];
-            this.flush(true);
+            this.flush(reserveReleases + 1);
             return;
           }
           for (const w of batch) w.reject(new NoSpaceError(this.location, err));
@@ -675,7 +677,11 @@ export class SqliteStore implements Store {
   private raiseSpaceAlarm(cause: Error): void {
     if (this.spaceAlarm) return;
     this.spaceAlarm = true;
-    if (this.reserveFile) fs.rmSync(this.reserveFile, { force: true });
+    // Half the reserve goes now, so deletes can commit; the other half stays for a restart on
+    // a disk that something else fills meanwhile (or goes when deletes need it too).
+    const size = this.reserveSize();
+    if (size > this.reserveBytes / 2) fs.truncateSync(this.reserveFile!, Math.floor(this.reserveBytes / 2));
+    else if (this.reserveFile) fs.rmSync(this.reserveFile, { force: true });
     this.log(
       `petset store: space alarm: the disk holding ${this.location} is full (${cause.message}); writes are refused, reads and deletes go on; writes resume once space is freed`,
     );
@@ -694,28 +700,34 @@ export class SqliteStore implements Store {
     this.log(`petset store: space alarm cleared: there is room on the disk holding ${this.location} again; writes resume`);
   }
 
-  /** Creates the reserve file; false (and no file) when the disk has no room for it. */
+  private reserveSize(): number {
+    if (!this.reserveFile) return 0;
+    return fs.statSync(this.reserveFile, { throwIfNoEntry: false })?.size ?? 0;
+  }
+
+  /**
+   * Fills the reserve file up to its size (written, so the blocks are really taken); false when
+   * the disk has no room for it, with whatever part was reserved before still reserved.
+   */
   private writeReserve(): boolean {
     if (!this.reserveFile || this.reserveBytes <= 0) return true;
+    const had = this.reserveSize();
+    if (had >= this.reserveBytes) return true;
+    const fd = fs.openSync(this.reserveFile, had > 0 ? 'r+' : 'w', 0o600);
     try {
-      const st = fs.statSync(this.reserveFile, { throwIfNoEntry: false });
-      if (st && st.size >= this.reserveBytes) return true;
-      const fd = fs.openSync(this.reserveFile, 'w', 0o600);
-      try {
-        const chunk = Buffer.alloc(Math.min(this.reserveBytes, 1 << 20));
-        for (let done = 0; done < this.reserveBytes; done += chunk.length) {
-          fs.writeSync(fd, chunk, 0, Math.min(chunk.length, this.reserveBytes - done));
-        }
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+      const chunk = Buffer.alloc(Math.min(this.reserveBytes, 1 << 20));
+      for (let done = had; done < this.reserveBytes; ) {
+        done += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, this.reserveBytes - done), done);
       }
+      fs.fsyncSync(fd);
       return true;
     } catch (err) {
-      fs.rmSync(this.reserveFile, { force: true });
+      fs.ftruncateSync(fd, had);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') return false;
       throw err;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
