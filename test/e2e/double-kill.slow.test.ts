@@ -3,7 +3,8 @@
 // restart it once more; every repetition must converge: all replicas Ready, one claim per
 // replica and every claim bound, no pod or claim without its set, no two pods with one IP.
 //
-// PETSET_DRILL_REPETITIONS (default 20) and PETSET_DRILL_REPLICAS (default 100) size it.
+// PETSET_DRILL_REPETITIONS (default 20), PETSET_DRILL_REPLICAS (default 100) and PETSET_DRILL_NODES
+// (default 4) size it; PETSET_DRILL_ARGS adds flags to `petset up`.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -134,7 +135,7 @@ describe('double kill -9 during a Parallel scale-up with claims (slow)', () => {
     it(`repetition ${rep}/${REPETITIONS} converges`, async () => {
       const dataDir = tempDir('petset-drill-');
       dirs.push(dataDir);
-      const args = ['--nodes', String(NODES)];
+      const args = ['--nodes', String(NODES), ...(process.env.PETSET_DRILL_ARGS ?? '').split(' ').filter(Boolean)];
       let c = await startCluster({ dataDir, extraArgs: args });
       live.push(c);
       await c.kubectl(['apply', '-f', '-'], { input: manifest(REPLICAS, Math.floor((rep - 1) / 2) % 2 === 1) });
