@@ -13,7 +13,7 @@ import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { GatedTransport } from './gated-transport.js';
-import { HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from './network.js';
+import { addressHolders, HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from './network.js';
 import { machineCapacity, newNode, NODE_LEASE_NAMESPACE, nodeLabels, nodeLease, nodeStatus, nodeStatusDiffers, microTime, type NodeDescription } from './node-status.js';
 import { PodWorker, type BackOffSettings, type WorkerHost } from './pod-worker.js';
 import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js';
@@ -125,7 +125,8 @@ export class NodeAgent {
     if (this.state !== 'new') throw new Error(`node agent ${this.nodeName} was already started`);
     this.nodeIndex = await this.pickNodeIndex();
     this.hostIP = nodeAddressFor(this.nodeIndex);
-    this.ips = new PodIPAllocator(this.nodeIndex);
+    // what is in use comes from the API's pods on this node, so a restart never reissues a live address
+    this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []));
     // whatever an earlier agent left in the runtime is not this agent's to run
     const leftovers = await this.runtime.listSandboxes();
     for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
@@ -270,7 +271,7 @@ export class NodeAgent {
       runtime: this.runtime,
       timers: this.timers,
       backOff: this.backOff,
-      allocateIP: () => this.ips!.allocate(),
+      allocateIP: (pod) => this.ips!.allocate(pod?.metadata.uid, pod?.status?.podIP),
       releaseIP: (ip) => this.ips?.release(ip),
       claimHostPorts: (pod) => this.ports.claim(pod.metadata.uid!, hostPortsOf(pod)),
       // called once the pod's sandbox is gone, which also frees the claims it held here

@@ -31,32 +31,86 @@ export function nodeIndexOfCIDR(cidr: unknown): number | undefined {
   return index >= 0 && index <= MAX_NODE_INDEX ? index : undefined;
 }
 
-/** Hands out the node's pod addresses round-robin, so a freed address is not reused at once. */
+/**
+ * Who, according to the API, holds each pod address on this node: the uids of the pods bound
+ * here that are not terminal and whose status shows that address (see addressHolders).
+ */
+export type AddressHolders = () => ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Hands out the node's pod addresses. Nothing is remembered across a crash: what is in use is
+ * derived again from the API (every non-terminal pod on the node whose status shows an address
+ * holds it), so a restarted agent never hands a live pod's address to another. A pod gets back
+ * the address its status shows when nobody else holds it; otherwise addresses go round-robin,
+ * so a freed one is not reused at once.
+ */
 export class PodIPAllocator {
-  private readonly used = new Set<number>();
+  /** host part → uid of the pod this agent gave it to ('' when allocated without a uid) */
+  private readonly owners = new Map<number, string>();
   private next = FIRST_POD_HOST;
 
-  constructor(readonly nodeIndex: number) {
+  constructor(
+    readonly nodeIndex: number,
+    private readonly heldInAPI: AddressHolders = () => new Map(),
+  ) {
     nodeSubnetBase(nodeIndex);
   }
 
-  allocate(): string {
+  /** An address for pod `uid`: its `previous` one when still free, else the next free one. */
+  allocate(uid = '', previous?: string): string {
+    const held = this.heldInAPI();
+    const wanted = this.hostOf(previous);
+    if (wanted !== undefined && this.free(wanted, uid, held)) return this.take(wanted, uid);
     const span = LAST_POD_HOST - FIRST_POD_HOST + 1;
     for (let i = 0; i < span; i++) {
       const host = FIRST_POD_HOST + ((this.next - FIRST_POD_HOST + i) % span);
-      if (this.used.has(host)) continue;
-      this.used.add(host);
+      if (!this.free(host, uid, held)) continue;
       this.next = host + 1;
-      return toIp(nodeSubnetBase(this.nodeIndex) + host);
+      return this.take(host, uid);
     }
     throw new Error(`no free pod address left in ${podCIDRFor(this.nodeIndex)}`);
   }
 
   release(ip: string | undefined): void {
-    const parts = ip?.split('.').map(Number) ?? [];
-    const n = (((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0) - nodeSubnetBase(this.nodeIndex);
-    if (parts.length === 4 && n >= FIRST_POD_HOST && n <= LAST_POD_HOST) this.used.delete(n);
+    const host = this.hostOf(ip);
+    if (host !== undefined) this.owners.delete(host);
   }
+
+  /** The address's host part when it is one of this node's pod addresses. */
+  private hostOf(ip: string | undefined): number | undefined {
+    const parts = typeof ip === 'string' ? ip.split('.').map(Number) : [];
+    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+    const n = (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0) - nodeSubnetBase(this.nodeIndex);
+    return n >= FIRST_POD_HOST && n <= LAST_POD_HOST ? n : undefined;
+  }
+
+  private free(host: number, uid: string, held: ReadonlyMap<string, readonly string[]>): boolean {
+    const owner = this.owners.get(host);
+    if (owner !== undefined && (owner !== uid || uid === '')) return false;
+    // any other live pod showing the address keeps it, even when two show it (then neither gets it back)
+    return (held.get(toIp(nodeSubnetBase(this.nodeIndex) + host)) ?? []).every((holder) => uid !== '' && holder === uid);
+  }
+
+  private take(host: number, uid: string): string {
+    this.owners.set(host, uid);
+    return toIp(nodeSubnetBase(this.nodeIndex) + host);
+  }
+}
+
+/** The pods of a node's API view that hold each address (pure; for PodIPAllocator). */
+export function addressHolders(pods: Iterable<KubeObject>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of pods) {
+    const phase = p.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const ips = new Set<string>([p.status?.podIP, ...(p.status?.podIPs ?? []).map((x: { ip?: string }) => x?.ip)].filter((x): x is string => typeof x === 'string' && x !== ''));
+    for (const ip of ips) {
+      const list = out.get(ip);
+      if (list) list.push(p.metadata.uid!);
+      else out.set(ip, [p.metadata.uid!]);
+    }
+  }
+  return out;
 }
 
 interface HostPort {

@@ -41,7 +41,8 @@ export interface WorkerHost {
   readonly runtime: ContainerRuntime;
   readonly timers: TimerQueue;
   readonly backOff: BackOffSettings;
-  allocateIP(): string;
+  /** an address for the pod (its previous one when still free) */
+  allocateIP(pod?: KubeObject): string;
   releaseIP(ip: string): void;
   /** false when another admitted pod holds one of these host ports */
   claimHostPorts(pod: KubeObject): boolean;
@@ -268,7 +269,7 @@ export class PodWorker {
           throw Object.assign(new Error(errorText(e)), { mount: true });
         });
         if (this.dead) return;
-        rec.ip ??= this.host.allocateIP();
+        rec.ip ??= this.host.allocateIP(this.pod);
         this.sandboxId = await this.host.runtime.createSandbox({ pod: this.pod, ip: rec.ip, hostname: podHostname(this.pod), volumePaths });
         rec.sandbox = 'ready';
         rec.sandboxFailures = 0;

@@ -17,9 +17,9 @@ import {
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
-import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
+import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
-import { watchResource, type WatchOptions } from './watch.js';
+import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
@@ -228,6 +228,9 @@ export class ApiServer {
     const n = name!;
     switch (req.method) {
       case 'GET': {
+        // "not older than" a resourceVersion this server has not reached: upstream's 504 after a short wait
+        const rv = req.query.get('resourceVersion');
+        if (rv && rv !== '0') await this.storage.awaitRevision(parseRV(rv));
         const obj = await this.storage.get(kind, namespace, n);
         if (wantsTable(req.headers.accept)) {
           return tableResponse(toTable(kind, [obj], includeObject(req), { resourceVersion: obj.metadata.resourceVersion }));
@@ -312,7 +315,7 @@ export class ApiServer {
     return json(200, list);
   }
 
-  private watch(req: ApiRequest, route: ResourceRoute, legacyName?: string): ApiResponse {
+  private async watch(req: ApiRequest, route: ResourceRoute, legacyName?: string): Promise<ApiResponse> {
     const q = req.query;
     let fieldSelector = q.get('fieldSelector') ?? undefined;
     if (legacyName) fieldSelector = [fieldSelector, `metadata.name=${legacyName}`].filter(Boolean).join(',');
@@ -331,6 +334,8 @@ export class ApiServer {
     const format = table
       ? (obj: KubeObject, first: boolean) => toTable(route.kind, [obj], include, { resourceVersion: obj.metadata.resourceVersion }, first)
       : (obj: KubeObject) => obj;
+    validateWatchOptions(opts);
+    await awaitWatchRevision(this.storage, opts);
     const stream = watchResource(this.storage, route.kind, route.namespace, opts, format);
     return {
       status: 200,
@@ -520,8 +525,9 @@ function notFoundPath(path: string): ApiError {
 }
 
 export function errorResponse(e: unknown): ApiResponse {
-  const err = e instanceof ApiError ? e : errors.internal(e);
-  if (!(e instanceof ApiError)) console.error('petset: internal error:', e);
+  const known = e instanceof ApiError ? e : storeErrorToApi(e);
+  const err = known ?? errors.internal(e);
+  if (!known) console.error('petset: internal error:', e);
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (err.details?.retryAfterSeconds) headers['Retry-After'] = String(err.details.retryAfterSeconds);
   return { status: err.code, body: err.toStatus(), headers };

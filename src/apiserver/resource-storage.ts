@@ -8,7 +8,7 @@ import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObj
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
-import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
+import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
 import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
@@ -124,16 +124,7 @@ export class ResourceStorage {
     } else if (opts.resourceVersionMatch === 'Exact' && opts.resourceVersion) {
       atRevision = parseRV(opts.resourceVersion);
     }
-    if (opts.resourceVersion && opts.resourceVersion !== '0' && !atRevision) {
-      const want = parseRV(opts.resourceVersion);
-      const cur = await this.store.revision();
-      if (want > cur) {
-        throw new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${cur}`, {
-          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-          retryAfterSeconds: 1,
-        });
-      }
-    }
+    if (opts.resourceVersion && opts.resourceVersion !== '0') await this.awaitRevision(parseRV(opts.resourceVersion));
 
     const prefix = resourcePrefix(kind, namespace);
     const items: KubeObject[] = [];
@@ -154,6 +145,7 @@ export class ResourceStorage {
       try {
         res = await this.store.list(prefix, { startKey, revision: atRevision || undefined });
       } catch (e) {
+        if (e instanceof FutureRevisionError) throw tooLargeResourceVersion(e.requested, e.current);
         if (e instanceof CompactedError) {
           if (opts.continue) {
             throw new ApiError(
@@ -192,6 +184,36 @@ export class ResourceStorage {
     const out = this.listOf(kind, items, revision);
     if (more) out.metadata.continue = encodeContinue(revision, lastKey + '\u0000');
     return out;
+  }
+
+  /**
+   * Waits up to upstream's 3 s (the watch cache's blockTimeout) for the store to reach `want`,
+   * then fails with 504 "Too large resource version" (clients retry or relist).
+   */
+  async awaitRevision(want: number, waitMs = 3000): Promise<void> {
+    let current = await this.store.revision();
+    if (want <= current) return;
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        w.stop();
+        resolve();
+      };
+      const timer = setTimeout(finish, waitMs);
+      timer.unref();
+      const w = this.store.watch('', current, {
+        onEvents: (events) => {
+          if (events[events.length - 1]!.revision >= want) finish();
+        },
+        onError: finish,
+        onCompacted: finish,
+      });
+    });
+    current = await this.store.revision();
+    if (want > current) throw tooLargeResourceVersion(want, current);
   }
 
   listOf(kind: AnyKindDef, items: KubeObject[], revision: number): KubeList {
@@ -756,4 +778,22 @@ function currentTimestamp(): string {
     stamp = timestamp(new Date(second * 1000));
   }
   return stamp;
+}
+
+/** Upstream's answer to a resourceVersion the store has not reached (storage/errors.go): 504, which clients retry. */
+export function tooLargeResourceVersion(want: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+/** Store failures that are the caller's to know about, as the API states them; undefined for the rest. */
+export function storeErrorToApi(e: unknown): ApiError | undefined {
+  if (e instanceof NoSpaceError) {
+    // etcd's NOSPACE alarm reaches clients as a 5xx naming the cause; 507 says which one
+    return new ApiError(507, 'InternalError', `Insufficient storage: ${e.message}`, { causes: [{ reason: 'InsufficientStorage', message: e.message }] });
+  }
+  if (e instanceof FutureRevisionError) return tooLargeResourceVersion(e.requested, e.current);
+  return undefined;
 }

@@ -114,6 +114,17 @@ export function validateWatchOptions(o: WatchOptions): void {
   }
 }
 
+/**
+ * Upstream's answer to a watch from a resourceVersion newer than the store's: wait a little
+ * for it (another server may simply be ahead), then 504 "Too large resource version" with
+ * cause ResourceVersionTooLarge, which clients answer by retrying or relisting.
+ */
+export async function awaitWatchRevision(storage: ResourceStorage, opts: WatchOptions): Promise<void> {
+  const rv = opts.resourceVersion ?? '';
+  if (rv === '' || rv === '0') return;
+  await storage.awaitRevision(parseRV(rv));
+}
+
 export function watchResource(
   storage: ResourceStorage,
   kind: AnyKindDef,
@@ -198,25 +209,27 @@ export function watchResource(
           after = fromRev ?? (await storage.store.revision());
         }
         if (stopped) return;
+        const expired = (requested: number, compacted: number) => {
+          if (stopped) return;
+          send({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message: `too old resource version: ${requested} (${compacted + 1})`,
+              reason: 'Expired',
+              code: 410,
+            },
+          });
+          finish();
+        };
         try {
-          watcher = storage.store.watch(prefix, after, { onEvents, onError });
+          // the store reports a start older than its history as data: a 410 in the stream
+          watcher = storage.store.watch(prefix, after, { onEvents, onError, onCompacted: (compacted, requested) => expired(requested, compacted) });
         } catch (e) {
-          if (e instanceof CompactedError) {
-            send({
-              type: 'ERROR',
-              object: {
-                kind: 'Status',
-                apiVersion: 'v1',
-                metadata: {},
-                status: 'Failure',
-                message: `too old resource version: ${e.requested} (${e.compacted + 1})`,
-                reason: 'Expired',
-                code: 410,
-              },
-            });
-            finish();
-            return;
-          }
+          if (e instanceof CompactedError) return expired(e.requested, e.compacted);
           throw e;
         }
         if (opts.allowWatchBookmarks) {

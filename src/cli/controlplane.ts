@@ -13,7 +13,9 @@ import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
-import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
+import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDirLock } from './datadir.js';
+import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
+import { EventRecorder } from '../client/events.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
@@ -58,6 +60,12 @@ export interface ControlPlaneOptions {
   processRuntime?: { catalogFile?: string };
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
+  /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
+  log?: (line: string) => void;
+  /** how often old revisions are compacted (default 5 minutes, as kube-apiserver; 0 never) */
+  compactionIntervalMs?: number;
+  /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
+  spaceReserveBytes?: number;
 }
 
 export interface ControlPlane {
@@ -77,6 +85,8 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  for (const w of secureDataDir(opts.dataDir)) log(w);
   const lock: DataDirLock = lockDataDir(opts.dataDir);
   let store: Store | undefined;
   let http: RunningHttpServer | undefined;
@@ -92,8 +102,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     const metrics = new ApiMetrics();
-    store = instrumentStore(openSqliteStore(path.join(opts.dataDir, 'state.db')), metrics);
+    const dbFile = path.join(opts.dataDir, 'state.db');
+    const sqlite = openSqliteStore(dbFile, {
+      log,
+      spaceReserveBytes: opts.spaceReserveBytes,
+      autoCompact: opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 },
+    });
+    store = instrumentStore(sqlite, metrics);
+    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
     const registry = defaultRegistry();
+    // nothing that reads objects runs before the ones it could not serve are set aside
+    const setAside: SetAside[] = sqlite.setAsideWhileLoading().map((q) => ({ ...q }));
+    for (const q of setAside) log(describe(q));
+    setAside.push(...(await quarantineUnservable(store, registry, log)));
     const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
@@ -118,10 +139,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const hostForUrl = host.includes(':') ? `[${host}]` : host;
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
-    writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+    try {
+      writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+      // a full disk must not keep petset from serving (deletes through the API free space)
+      log(`warning: could not write ${kubeconfigPath}: the disk is full; it still names the previous address (this one is ${url})`);
+    }
     const client = new Client(new InProcessTransport(handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
+    if (setAside.length) {
+      const recorder = new EventRecorder(client, 'petset-apiserver');
+      for (const a of setAside) {
+        recorder.event(
+          involvedObjectOf(a),
+          'Warning',
+          'Quarantined',
+          `The stored object could not be served and was set aside at start-up (moved to the quarantine table of state.db): ${a.reason}`,
+        );
+      }
+    }
     await ensureDefaultStorageClass(client);
     // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
     await reconcileKubernetesEndpoints(client, { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port });
@@ -151,7 +190,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // pods ask the cluster DNS through the kube-dns service's cluster IP
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime);
-    await nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
+      // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
+      log('warning: the disk is full: the nodes will register once writes are possible again');
+      agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
+    }
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
     return {
@@ -203,4 +247,18 @@ function volumeLockFree(pv: KubeObject): boolean | undefined {
 async function fenceVolumeOf(pv: KubeObject, node: string): Promise<boolean> {
   const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
   return dir ? fenceVolume(dir, node) : true;
+}
+
+/** Waits for `work`; true when it finished, false as soon as the store's space alarm is raised first. */
+async function untilDoneOrDiskFull(work: Promise<unknown>, store: { spaceAlarmRaised: boolean }): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const alarm = new Promise<false>((resolve) => {
+    const check = () => (store.spaceAlarmRaised ? resolve(false) : (timer = setTimeout(check, 100)));
+    check();
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), alarm]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -23,7 +23,19 @@ export function renderKubeconfig(k: KubeconfigInput): string {
 }
 
 export function writeKubeconfig(file: string, k: KubeconfigInput): void {
+  const text = renderKubeconfig(k);
+  // unchanged (a restart on the same port): nothing to write, which also lets petset start on a full disk
+  try {
+    if (fs.readFileSync(file, 'utf8') === text) return;
+  } catch {
+    /* not there yet */
+  }
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, renderKubeconfig(k), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, text, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

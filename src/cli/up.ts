@@ -1,4 +1,5 @@
 // `petset up`: the whole control plane in the foreground.
+import fs from 'node:fs';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
@@ -32,6 +33,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --event-ttl D    how long events are kept after they were last recorded (default 1h0m0s)
   --request-timeout D
                    requests other than watches and streams end with 504 after this (default 1m0s)
+  --etcd-compaction-interval D
+                   how often old revisions are compacted, as kube-apiserver's flag (default 5m;
+                   0 never); watches from compacted resourceVersions get 410 Gone and relist
 
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
@@ -83,12 +87,15 @@ export async function up(argv: string[]): Promise<number> {
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
   const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
+  const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
+  if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
+  keepLoggingOnFullDisk();
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
@@ -122,6 +129,37 @@ export async function up(argv: string[]): Promise<number> {
   }
   await new Promise(() => {}); // serve until a signal arrives
   return 0;
+}
+
+/**
+ * A log on a full disk must not end the control plane (it is what frees space through the
+ * API): output redirected to a file is written directly, and a failed write drops that line
+ * instead of destroying the stream; later lines are written again once there is room.
+ */
+function keepLoggingOnFullDisk(): void {
+  for (const [stream, fd] of [
+    [process.stdout, 1],
+    [process.stderr, 2],
+  ] as const) {
+    stream.on('error', () => {});
+    let isFile = false;
+    try {
+      isFile = fs.fstatSync(fd).isFile();
+    } catch {
+      /* closed */
+    }
+    if (!isFile) continue;
+    stream.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown) => {
+      const done = typeof encoding === 'function' ? encoding : cb;
+      try {
+        fs.writeSync(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      } catch {
+        /* ENOSPC and the like: the line is lost, petset goes on */
+      }
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+  }
 }
 
 function positive(value: number, name: string): number {

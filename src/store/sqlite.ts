@@ -9,14 +9,19 @@
 // Compaction to C follows etcd: the state at C and later stays listable, watches may start
 // after C; anything older fails with CompactedError.
 
+import fs from 'node:fs';
+import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import {
   CompactedError,
   ConflictError,
+  FutureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
+  NoSpaceError,
   prefixEnd,
   type KeyValue,
+  type QuarantinedValue,
   type ListOptions,
   type ListResult,
   type Store,
@@ -28,7 +33,10 @@ import {
 export interface AutoCompactOptions {
   /** How often to compact (default 5 minutes). */
   intervalMinutes?: number;
-  /** The newest this many revisions are never compacted away (default 10,000). */
+  /**
+   * The newest this many revisions are never compacted away (default 0: as upstream, history
+   * is kept for one to two intervals, whatever the number of revisions in it).
+   */
   minRetainedRevisions?: number;
 }
 
@@ -41,6 +49,15 @@ export interface SqliteStoreOptions {
   autoCompact?: false | AutoCompactOptions;
   /** Recent events kept in memory so most watches replay without reading the log (default 10,000). */
   eventCacheSize?: number;
+  /**
+   * Bytes kept reserved on the store's disk (a file beside it, default 8 MiB; 0 for none). When
+   * the disk fills up the reserve is given back, so deletes can still commit and free space.
+   */
+  spaceReserveBytes?: number;
+  /** How often a full disk is checked for room again (default 1 s). */
+  spaceCheckIntervalMs?: number;
+  /** Where the store's notices go (space alarm, values set aside at start); default stderr. */
+  log?: (line: string) => void;
 }
 
 export interface SqliteStoreStats {
@@ -51,6 +68,7 @@ export interface SqliteStoreStats {
 }
 
 const SCHEMA_VERSION = 1;
+const DEFAULT_SPACE_RESERVE = 8 << 20;
 /** Rows examined per garbage-removal transaction, small enough not to stall the event loop. */
 const SWEEP_ROWS = 500;
 
@@ -124,8 +142,25 @@ export class SqliteStore implements Store {
   /** the compaction whose garbage has been fully removed */
   private swept = 0;
   private sweeping: Promise<void> | undefined;
+  /** etcd's NOSPACE alarm: set when the disk filled up, cleared once the reserve is back */
+  private spaceAlarm = false;
+  private spaceTimer: NodeJS.Timeout | undefined;
+  private readonly reserveFile: string | undefined;
+  private readonly reserveBytes: number;
+  private readonly location: string;
+  private readonly log: (line: string) => void;
+  /** values set aside while loading (not even text) */
+  private readonly setAsideAtLoad: QuarantinedValue[] = [];
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
+    const inMemory = path === ':memory:' || path === '';
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.location = inMemory ? 'memory' : nodePath.dirname(nodePath.resolve(path));
+    this.reserveFile = inMemory ? undefined : `${path}.reserve`;
+    this.reserveBytes = inMemory ? 0 : (opts.spaceReserveBytes ?? DEFAULT_SPACE_RESERVE);
+    this.spaceCheckMs = opts.spaceCheckIntervalMs ?? 1000;
+    // The file holds every Secret: private from its first byte (SQLite gives its WAL the same mode).
+    if (!inMemory) fs.closeSync(fs.openSync(path, 'a', 0o600));
     // A short busy wait only: the file is either free or held by another live petset.
     const db = new Database(path, { timeout: 500 });
     this.database = db;
@@ -195,6 +230,7 @@ export class SqliteStore implements Store {
     });
 
     this.recent = new EventRing(opts.eventCacheSize ?? 10_000);
+    this.ensureReserveAtStart();
     if (opts.autoCompact !== false) this.startAutoCompact(opts.autoCompact ?? {});
     // A sweep cut short by a restart carries on.
     if (this.compacted > 0) this.sweepHistory().catch(warnCompactionFailed);
@@ -208,9 +244,7 @@ export class SqliteStore implements Store {
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.assertOpen();
     const at = opts.revision ?? 0;
-    if (at > this.rev) {
-      throw new RangeError(`revision ${at} is in the future (latest is ${this.rev})`);
-    }
+    if (at > this.rev) throw new FutureRevisionError(at, this.rev);
     if (at > 0 && at < this.rev) return this.listAt(prefix, at, opts);
 
     const from = opts.startKey !== undefined && opts.startKey > prefix ? opts.startKey : prefix;
@@ -239,7 +273,14 @@ export class SqliteStore implements Store {
 
   watch(prefix: string, afterRevision: number, handler: WatchHandler): Watcher {
     this.assertOpen();
-    if (afterRevision < this.compacted) throw new CompactedError(afterRevision, this.compacted);
+    if (afterRevision < this.compacted) {
+      if (!handler.onCompacted) throw new CompactedError(afterRevision, this.compacted);
+      // reported as data, after the caller has its Watcher (as kine does)
+      const compacted = this.compacted;
+      let stopped = false;
+      queueMicrotask(() => stopped || handler.onCompacted!(compacted, afterRevision));
+      return { stop: () => void (stopped = true) };
+    }
     const backlog = this.recent.since(afterRevision, this.rev) ?? this.readEvents(prefix, afterRevision);
     const watch: ActiveWatch = {
       prefix,
@@ -286,11 +327,38 @@ export class SqliteStore implements Store {
     await this.sweepHistory();
   }
 
+  async quarantine(key: string, reason: string): Promise<boolean> {
+    this.assertOpen();
+    this.flush();
+    const current = this.current.get(key);
+    const moved = this.moveAside(key, current?.modRevision ?? 0, reason);
+    if (!moved) return false;
+    this.current.delete(key);
+    this.reshaped.add(key);
+    return true;
+  }
+
+  async quarantined(): Promise<QuarantinedValue[]> {
+    this.assertOpen();
+    return this.database.prepare('SELECT key, rev AS revision, reason, at FROM quarantine ORDER BY id DESC').all() as QuarantinedValue[];
+  }
+
+  /** Values set aside while opening the store (not text at all); the caller reports them. */
+  setAsideWhileLoading(): QuarantinedValue[] {
+    return [...this.setAsideAtLoad];
+  }
+
+  /** Whether the space alarm is raised (the disk was found full and has not got room again). */
+  get spaceAlarmRaised(): boolean {
+    return this.spaceAlarm;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
     clearInterval(this.compactTimer);
+    clearInterval(this.spaceTimer);
     for (const w of this.watches) w.stopped = true;
     this.watches = [];
     this.database.close();
@@ -302,6 +370,9 @@ export class SqliteStore implements Store {
     if (version > SCHEMA_VERSION) {
       throw new Error(`store schema version ${version} is newer than this program supports`);
     }
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    // Nothing to write on a store already set up, so opening needs no disk space.
+    if (version === SCHEMA_VERSION && tables.has('log') && tables.has('meta') && tables.has('quarantine')) return;
     db.exec(`
       CREATE TABLE IF NOT EXISTS log (
         rev INTEGER PRIMARY KEY,
@@ -314,6 +385,15 @@ export class SqliteStore implements Store {
       -- covers "which revision of each key is live at R", so counting needs no row reads
       CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev, deleted);
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      -- values set aside because they could not be read or served; kept for a person to inspect
+      CREATE TABLE IF NOT EXISTS quarantine (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        rev INTEGER NOT NULL,
+        value,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
   }
@@ -336,6 +416,17 @@ export class SqliteStore implements Store {
       )
       .all() as LogRow[];
     for (const r of rows) {
+      if (typeof r.value !== 'string' || typeof r.key !== 'string' || !Number.isSafeInteger(r.created) || !Number.isSafeInteger(r.rev)) {
+        const reason = `the stored row is not a text value (value is ${r.value === null ? 'null' : Buffer.isBuffer(r.value) ? 'binary' : typeof r.value})`;
+        try {
+          if (this.moveAside(String(r.key), r.rev, reason)) {
+            this.setAsideAtLoad.push({ key: String(r.key), revision: r.rev, reason, at: new Date().toISOString() });
+          }
+        } catch (err) {
+          this.log(`petset store: could not set aside ${String(r.key)}: ${(err as Error).message}; it is skipped`);
+        }
+        continue;
+      }
       this.current.set(r.key, kv(r.key, r.value, r.created, r.rev));
       this.sortedKeys.push(r.key);
     }
@@ -366,6 +457,28 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Moves a key's rows into the quarantine table; the revision counter never goes back. */
+  private moveAside(key: string, revision: number, reason: string): boolean {
+    const db = this.database;
+    return db.transaction(() => {
+      const latest = db.prepare('SELECT rev, value FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1').get(key) as
+        | { rev: number; value: unknown }
+        | undefined;
+      if (!latest) return false;
+      db.prepare('INSERT INTO quarantine (key, rev, value, reason, at) VALUES (?, ?, ?, ?, ?)').run(
+        key,
+        revision || latest.rev,
+        latest.value as string,
+        reason,
+        new Date().toISOString(),
+      );
+      db.prepare('DELETE FROM log WHERE key = ?').run(key);
+      // the removed row may have been the newest: remember the counter so no revision repeats
+      db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)').run('revision', this.rev);
+      return true;
+    })();
+  }
+
   private enqueue(op: WriteOp): Promise<KeyValue> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
@@ -375,7 +488,7 @@ export class SqliteStore implements Store {
   }
 
   /** Commits every queued write in one transaction, then tells watchers and callers. */
-  private flush(): void {
+  private flush(reserveReleases = 0): void {
     clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
     const batch = this.queue;
@@ -396,6 +509,11 @@ export class SqliteStore implements Store {
         outcomes.push(refused);
         continue;
       }
+      // etcd's space alarm: only deletes (which make room) are let through
+      if (this.spaceAlarm && op.kind !== 'delete') {
+        outcomes.push(new NoSpaceError(this.location));
+        continue;
+      }
       rev++;
       const e =
         op.kind === 'create'
@@ -412,6 +530,19 @@ export class SqliteStore implements Store {
       try {
         this.commitRows(events);
       } catch (err) {
+        if (this.isDiskFull(err)) {
+          // raise the alarm (which gives back part of the reserve), or give back the rest, then
+          // let this batch's deletes through
+          if (reserveReleases < 2 && (!this.spaceAlarm || this.reserveSize() > 0)) {
+            if (!this.spaceAlarm) this.raiseSpaceAlarm(err as Error);
+            else fs.rmSync(this.reserveFile!, { force: true });
+            this.queue = [...batch, ...this.queue];
+            this.flush(reserveReleases + 1);
+            return;
+          }
+          for (const w of batch) w.reject(new NoSpaceError(this.location, err));
+          return;
+        }
         for (const w of batch) w.reject(err as Error);
         return;
       }
@@ -486,7 +617,7 @@ export class SqliteStore implements Store {
   }
 
   private startAutoCompact(opts: AutoCompactOptions): void {
-    const keep = opts.minRetainedRevisions ?? 10_000;
+    const keep = opts.minRetainedRevisions ?? 0;
     let previousRun = this.rev;
     this.compactTimer = setInterval(
       () => {
@@ -522,6 +653,87 @@ export class SqliteStore implements Store {
       }
     })().finally(() => (this.sweeping = undefined));
     return this.sweeping;
+  }
+
+  private readonly spaceCheckMs: number;
+
+  private isDiskFull(err: unknown): boolean {
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true;
+    // some write paths report a full disk as a plain I/O error
+    return code.startsWith('SQLITE_IOERR') && this.freeBytes() < 1 << 20;
+  }
+
+  private freeBytes(): number {
+    if (this.location === 'memory') return Infinity;
+    try {
+      const st = fs.statfsSync(this.location);
+      return st.bavail * st.bsize;
+    } catch {
+      return Infinity;
+    }
+  }
+
+  private raiseSpaceAlarm(cause: Error): void {
+    if (this.spaceAlarm) return;
+    this.spaceAlarm = true;
+    // Half the reserve goes now, so deletes can commit; the other half stays for a restart on
+    // a disk that something else fills meanwhile (or goes when deletes need it too).
+    const size = this.reserveSize();
+    if (size > this.reserveBytes / 2) fs.truncateSync(this.reserveFile!, Math.floor(this.reserveBytes / 2));
+    else if (this.reserveFile) fs.rmSync(this.reserveFile, { force: true });
+    this.log(
+      `petset store: space alarm: the disk holding ${this.location} is full (${cause.message}); writes are refused, reads and deletes go on; writes resume once space is freed`,
+    );
+    this.spaceTimer = setInterval(() => this.checkSpace(), this.spaceCheckMs);
+    this.spaceTimer.unref();
+  }
+
+  /** Clears the alarm once the reserve fits again with as much room to spare. */
+  private checkSpace(): void {
+    if (!this.spaceAlarm || this.closed) return;
+    if (this.freeBytes() < 2 * this.reserveBytes + (1 << 20)) return;
+    if (!this.writeReserve()) return;
+    this.spaceAlarm = false;
+    clearInterval(this.spaceTimer);
+    this.spaceTimer = undefined;
+    this.log(`petset store: space alarm cleared: there is room on the disk holding ${this.location} again; writes resume`);
+  }
+
+  private reserveSize(): number {
+    if (!this.reserveFile) return 0;
+    return fs.statSync(this.reserveFile, { throwIfNoEntry: false })?.size ?? 0;
+  }
+
+  /**
+   * Fills the reserve file up to its size (written, so the blocks are really taken); false when
+   * the disk has no room for it, with whatever part was reserved before still reserved.
+   */
+  private writeReserve(): boolean {
+    if (!this.reserveFile || this.reserveBytes <= 0) return true;
+    const had = this.reserveSize();
+    if (had >= this.reserveBytes) return true;
+    const fd = fs.openSync(this.reserveFile, had > 0 ? 'r+' : 'w', 0o600);
+    try {
+      const chunk = Buffer.alloc(Math.min(this.reserveBytes, 1 << 20));
+      for (let done = had; done < this.reserveBytes; ) {
+        done += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, this.reserveBytes - done), done);
+      }
+      fs.fsyncSync(fd);
+      return true;
+    } catch (err) {
+      fs.ftruncateSync(fd, had);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') return false;
+      throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** A store opened on a full disk starts with the alarm raised rather than not at all. */
+  private ensureReserveAtStart(): void {
+    if (!this.writeReserve()) this.raiseSpaceAlarm(new Error('no room for the space reserve'));
   }
 
   private assertOpen(): void {

@@ -48,6 +48,22 @@ export interface WatchHandler {
   onEvents(events: StoreEvent[]): void;
   /** the watch ended because of an error (for example compaction under a slow reader) */
   onError?(err: Error): void;
+  /**
+   * The requested start is older than the retained history (kine's "compacted" watch result):
+   * no events follow, the caller relists. With this handler, watch() reports compaction as
+   * data instead of throwing CompactedError.
+   */
+  onCompacted?(compactRevision: number, requested: number): void;
+}
+
+/** A value set aside at start-up because it could not be read or served. */
+export interface QuarantinedValue {
+  key: string;
+  /** the revision of the value set aside */
+  revision: number;
+  reason: string;
+  /** when it was set aside (ISO 8601) */
+  at: string;
 }
 
 export interface Store {
@@ -70,6 +86,14 @@ export interface Store {
   compactedRevision(): Promise<number>;
   /** Forget history up to and including revision (latest values of live keys are kept). */
   compact(revision: number): Promise<void>;
+  /**
+   * Moves a key's value (and its history) aside into the store's quarantine, without a new
+   * revision: for values that cannot be decoded, found at start-up before anyone watches.
+   * Resolves false when the key does not exist.
+   */
+  quarantine?(key: string, reason: string): Promise<boolean>;
+  /** Values set aside so far, newest first. */
+  quarantined?(): Promise<QuarantinedValue[]>;
   close(): Promise<void>;
 }
 
@@ -103,6 +127,33 @@ export class CompactedError extends Error {
     readonly compacted: number,
   ) {
     super(`revision ${requested} has been compacted (oldest available ${compacted + 1})`);
+  }
+}
+
+/** A revision newer than the store has (a client ahead of this server, or a bad resourceVersion). */
+export class FutureRevisionError extends RangeError {
+  constructor(
+    readonly requested: number,
+    readonly current: number,
+  ) {
+    super(`revision ${requested} is in the future (latest is ${current})`);
+  }
+}
+
+/**
+ * The disk holding the store is full (etcd's space alarm): writes are refused until space
+ * returns; reads and deletes go on.
+ */
+export class NoSpaceError extends Error {
+  readonly code = 'NOSPACE';
+  constructor(
+    readonly location: string,
+    cause?: unknown,
+  ) {
+    super(
+      `the disk holding petset's data (${location}) is full: writes are refused until space is freed; reads and deletes still work. Free disk space (or delete objects); writes resume by themselves once there is room`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

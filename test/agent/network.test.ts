@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostPortTable, hostPortsOf, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from '../../src/agent/network.js';
+import { addressHolders, HostPortTable, hostPortsOf, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from '../../src/agent/network.js';
 
 describe('pod addresses', () => {
   it('gives each node index its own /24 in 127.64.0.0/12', () => {
@@ -26,6 +26,69 @@ describe('pod addresses', () => {
     assert.throws(() => a.allocate(), /no free pod address/);
     a.release('127.64.9.9');
     assert.throws(() => a.allocate());
+  });
+});
+
+describe('pod addresses across agent restarts', () => {
+  const pod = (uid: string, podIP?: string, phase = 'Running') => ({ metadata: { uid }, status: { phase, ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}) } }) as any;
+
+  it('never hands a live pod\'s address to another pod after a restart, and gives each pod its own back', () => {
+    // the API after a crash: web-59 and web-61 ran with .21 and .22; the restarted agent remembers nothing
+    const api = [pod('web-59', '127.64.2.21'), pod('web-61', '127.64.2.22'), pod('web-62')];
+    const ips = new PodIPAllocator(2, () => addressHolders(api));
+    // a pod without an address is started first: it must not get .21 or .22 even though round-robin starts at .2
+    const taken = Array.from({ length: 25 }, (_, i) => ips.allocate(`new-${i}`));
+    assert.ok(!taken.includes('127.64.2.21') && !taken.includes('127.64.2.22'), `handed out a live pod's address: ${taken}`);
+    assert.equal(new Set(taken).size, taken.length);
+    // each restarted pod gets back the address its status shows
+    assert.equal(ips.allocate('web-61', '127.64.2.22'), '127.64.2.22');
+    assert.equal(ips.allocate('web-59', '127.64.2.21'), '127.64.2.21');
+    // a pod whose status shows an address another pod holds gets a fresh one
+    assert.notEqual(ips.allocate('web-62', '127.64.2.21'), '127.64.2.21');
+  });
+
+  it('gives an address two pods show to neither of them, and frees the addresses of terminal pods', () => {
+    const api = [pod('a', '127.64.2.21'), pod('b', '127.64.2.21'), pod('done', '127.64.2.2', 'Succeeded')];
+    const ips = new PodIPAllocator(2, () => addressHolders(api));
+    const a = ips.allocate('a', '127.64.2.21');
+    const b = ips.allocate('b', '127.64.2.21');
+    assert.notEqual(a, '127.64.2.21');
+    assert.notEqual(b, '127.64.2.21');
+    assert.notEqual(a, b);
+    assert.equal(a, '127.64.2.2', 'a Succeeded pod no longer holds its address');
+  });
+
+  it('never gives one address to two pods, whatever order allocations and releases come in', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const api: any[] = [];
+    let ips = new PodIPAllocator(5, () => addressHolders(api));
+    const live = new Map<string, string>();
+    for (let step = 0; step < 5000; step++) {
+      const uid = `p${rand(300)}`;
+      if (live.has(uid)) {
+        if (rand(2)) {
+          ips.release(live.get(uid));
+          live.delete(uid);
+        }
+      } else if (live.size < 240) {
+        // sometimes a pod asks for an address someone else has (a stale status)
+        const previous = rand(3) === 0 ? [...live.values()][rand(live.size || 1)] : undefined;
+        live.set(uid, ips.allocate(uid, previous));
+      }
+      const values = [...live.values()];
+      assert.equal(new Set(values).size, values.length, `duplicate address at step ${step}`);
+      // a "crash" now and then: a new allocator that only knows what the API shows
+      if (rand(500) === 0) {
+        api.length = 0;
+        for (const [u, ip] of live) api.push(pod(u, ip));
+        ips = new PodIPAllocator(5, () => addressHolders(api));
+        // the restarted agent starts every pod again, each asking for the address its status shows
+        for (const [u, ip] of live) live.set(u, ips.allocate(u, ip));
+        const again = [...live.values()];
+        assert.equal(new Set(again).size, again.length, `duplicate address after a restart at step ${step}`);
+      }
+    }
   });
 });
 

@@ -89,11 +89,11 @@ describe('protobuf clients against petset up', () => {
         req.on('error', reject);
         req.end(body);
       });
-    // runtime.Unknown of batch/v1 Job, a kind petset does not serve
+    // runtime.Unknown of a batch/v1 Job posted where no resource is
     const typeMeta = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('batch/v1'), Buffer.from([0x12, 3]), Buffer.from('Job')]);
     const job = Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta, Buffer.from([0x12, 0])]);
     const PROTOBUF = 'application/vnd.kubernetes.protobuf';
-    assert.deepEqual(await post('/apis/batch/v1/namespaces/default/jobs', PROTOBUF, job), { status: 404, reason: 'NotFound' });
+    assert.deepEqual(await post('/apis/example.com/v1/namespaces/default/widgets', PROTOBUF, job), { status: 404, reason: 'NotFound' });
     assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', PROTOBUF, job), { status: 404, reason: 'NotFound' });
     assert.deepEqual(await post('/api/v1/namespaces/default/pods/src/nosuch', PROTOBUF, job), { status: 404, reason: 'NotFound' });
     assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', 'application/json', Buffer.from('{nope')), { status: 404, reason: 'NotFound' });
