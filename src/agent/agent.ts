@@ -105,7 +105,20 @@ export class NodeAgent {
     this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
     const runtime = typeof opts.runtime === 'function' ? opts.runtime(this.client) : (opts.runtime ?? new SimRuntime(opts.sim, this.timers));
     // every sandbox holds its ReadWriteOnce volumes' locks on this machine while it exists
-    this.runtime = withVolumeLocks(runtime, opts.nodeName, (req) => this.volumes.exclusiveDirs(req.pod.metadata.uid ?? ''));
+    this.runtime = withVolumeLocks(
+      runtime,
+      opts.nodeName,
+      (req) => this.volumes.exclusiveDirs(req.pod.metadata.uid ?? ''),
+      // fenced (its node declared out of service): the pod is gone from the API already, so its worker simply ends
+      (sandboxId) => {
+        for (const [uid, w] of this.workers) {
+          if (w.currentSandbox !== sandboxId) continue;
+          w.abandon();
+          this.workers.delete(uid);
+          this.volumes.released(uid);
+        }
+      },
+    );
     if (opts.events !== false) this.recorder = new EventRecorder(this.client, 'kubelet', { host: opts.nodeName });
     this.writer = new PodStatusWriter(this.client, this.timers, () => this.reporting(), { concurrency: opts.statusConcurrency, batchMs: opts.statusBatchMs });
     this.volumes = new PodVolumes({

@@ -112,6 +112,11 @@ export class PodWorker {
   }
 
   /** The agent died: stop caring, call nothing. */
+  /** The runtime's id of the pod's sandbox, while it has one. */
+  get currentSandbox(): string | undefined {
+    return this.sandboxId;
+  }
+
   abandon(): void {
     this.dead = true;
     for (const c of this.all()) this.stopProbes(c);
@@ -439,6 +444,8 @@ export class PodWorker {
       }
       if (this.dead) return;
       await this.host.runtime.stopContainer(id, Math.max(deadline - Date.now(), MIN_STOP_GRACE_MS));
+      // a runtime that lost the container says nothing more of it: count it as killed rather than stop it forever
+      if (!this.dead && c.running && c.id === id) this.onExit(c, id, { exitCode: 137, reason: 'Error', message: 'the container was gone from the runtime', finishedAt: new Date() });
     })()
       .catch((e: unknown) => console.warn(`[agent] stopping container ${c.name} of ${podFullName(this.pod)}: ${errorText(e)}`))
       .finally(() => {

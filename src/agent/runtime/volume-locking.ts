@@ -12,11 +12,24 @@ export interface SandboxProcess {
   sandboxPid?(sandboxId: string): number | undefined;
 }
 
-export function withVolumeLocks(inner: ContainerRuntime & SandboxProcess, nodeName: string, exclusiveDirs: (req: SandboxRequest) => string[]): ContainerRuntime {
+/**
+ * `onFence` is told first which sandbox petset is about to stop from outside, so whoever runs
+ * its pod stops expecting anything of it (a runtime does not report exits of removed sandboxes).
+ */
+export function withVolumeLocks(
+  inner: ContainerRuntime & SandboxProcess,
+  nodeName: string,
+  exclusiveDirs: (req: SandboxRequest) => string[],
+  onFence: (sandboxId: string) => void = () => {},
+): ContainerRuntime {
   const held = new Map<string, { lockId: string; dirs: string[] }>();
   // fencing (an out-of-service node's volumes moving away) stops the sandbox holding the lock
   registerFencer(nodeName, async (lockId) => {
-    for (const [id, h] of held) if (h.lockId === lockId) await overrides.removeSandbox!(id);
+    for (const [id, h] of held) {
+      if (h.lockId !== lockId) continue;
+      onFence(id);
+      await overrides.removeSandbox!(id);
+    }
   });
   const overrides: Partial<ContainerRuntime> = {
     async createSandbox(req: SandboxRequest): Promise<string> {
