@@ -21,7 +21,7 @@ import { ResourceStorage, type DeleteOptions, type WriteContext } from './resour
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
-import { checkUnknownFields } from './field-validation.js';
+import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
 
 export const SERVER_VERSION = {
@@ -187,8 +187,8 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
-          this.validateFields(req, kind, ctx);
-          const created = await this.storage.create(kind, namespace, req.body, ctx);
+          const body = this.decodeBody(req, kind, ctx);
+          const created = await this.storage.create(kind, namespace, body, ctx);
           return withWarnings(json(201, created), ctx);
         }
         case 'DELETE':
@@ -214,9 +214,9 @@ export class ApiServer {
         return json(200, obj);
       }
       case 'PUT': {
-        this.validateFields(req, kind, ctx);
-        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
-        const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
+        const body = this.decodeBody(req, kind, ctx);
+        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, body, ctx));
+        const updated = await this.storage.update(kind, namespace, n, body, ctx, sub);
         return withWarnings(json(200, updated), ctx);
       }
       case 'PATCH':
@@ -251,6 +251,8 @@ export class ApiServer {
       throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
     const schema = this.registry.schema(kind);
+    const mode = fieldValidationMode(req.query);
+    const fieldWarnings = new Set<string>();
     // the HTTP front end hands patches over as raw text, so the patch code reports syntax errors as upstream does
     const parsed = typeof body === 'string' ? tryParse(body) : body;
     const wantRV = isPlainObject(parsed) && isPlainObject(parsed.metadata) ? (parsed.metadata.resourceVersion as string | undefined) : undefined;
@@ -262,11 +264,12 @@ export class ApiServer {
         const patched = applyPatch(contentType, current, body, schema, this.registry.definitions) as KubeObject;
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
-        return patched;
+        return decodePatchedObject(patched, kind, this.registry, mode, fieldWarnings, patchShown(contentType, body, patched));
       },
       ctx,
       sub,
     );
+    ctx.warnings?.push(...fieldWarnings);
     return withWarnings(json(200, updated), ctx);
   }
 
@@ -278,7 +281,7 @@ export class ApiServer {
   private async serverSideApply(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
     const { kind, namespace, name } = route;
     if (!isPlainObject(req.body)) throw errors.badRequest('the body of an apply patch must be an object');
-    const applied = clone(req.body) as KubeObject;
+    const applied = clone(decodeForApply(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings)) as KubeObject;
     const existing = await this.storage.tryGet(kind, namespace, name!);
     if (!existing && !sub) {
       applied.metadata = { ...(applied.metadata ?? {}), name };
@@ -390,18 +393,9 @@ export class ApiServer {
     });
   }
 
-  private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
-    const mode = req.query.get('fieldValidation') ?? 'Warn';
-    if (mode === 'Ignore' || !isPlainObject(req.body)) return;
-    if (mode !== 'Strict' && mode !== 'Warn') {
-      throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
-    }
-    const unknown = checkUnknownFields(req.body, this.registry.schema(kind), this.registry.definitions);
-    if (!unknown.length) return;
-    if (mode === 'Strict') {
-      throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
-    }
-    ctx.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  /** A POST/PUT body in the kind's shape, with fieldValidation applied (field-validation.ts). */
+  private decodeBody(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): unknown {
+    return decodeWriteBody(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings);
   }
 
   private async readyz(req: ApiRequest): Promise<ApiResponse> {

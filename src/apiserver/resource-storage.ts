@@ -11,6 +11,7 @@ import type { UserInfo } from '../api/request.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
+import { decodeTyped, typedObjects } from '../api/typed.js';
 
 export interface WriteContext {
   dryRun?: boolean;
@@ -55,6 +56,13 @@ export interface Admission {
 const MAX_UPDATE_RETRIES = 16;
 
 /**
+ * etcd's default --max-request-bytes (1.5 MiB): upstream cannot store a bigger object (its
+ * protobuf encoding; our JSON is a little larger). Requests up to 3 MiB are read, so patches
+ * could otherwise grow one object without bound.
+ */
+export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/**
  * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
  * request): create and update take them over instead of working on a copy.
  */
@@ -75,6 +83,10 @@ export class ResourceStorage {
     delete obj.metadata.resourceVersion;
     const s = JSON.stringify(obj);
     if (rv !== undefined) obj.metadata.resourceVersion = rv;
+    if (s.length * 3 > MAX_STORED_OBJECT_BYTES && Buffer.byteLength(s) > MAX_STORED_OBJECT_BYTES) {
+      // upstream passes etcd's "request is too large" on (as a 500); it is the client's request that is too big, so 413
+      throw new ApiError(413, 'RequestEntityTooLarge', 'etcdserver: request is too large');
+    }
     return s;
   }
 
@@ -191,6 +203,7 @@ export class ResourceStorage {
 
   async create(kind: AnyKindDef, namespace: string | undefined, input: unknown, ctx: WriteContext = {}): Promise<KubeObject> {
     const obj = this.checkBody(kind, input);
+    this.ensureTyped(kind, obj);
     const meta = obj.metadata;
     this.fillNamespace(kind, obj, namespace);
     const generatedName = !meta.name && !!meta.generateName;
@@ -311,6 +324,7 @@ export class ResourceStorage {
       (current) => {
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
         const next = clone(obj);
+        if (typedObjects.has(obj)) typedObjects.add(next);
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         return next;
       },
@@ -332,6 +346,7 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    this.ensureTyped(kind, obj);
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
     const m = obj.metadata;
@@ -481,6 +496,7 @@ export class ResourceStorage {
   checkBody(kind: AnyKindDef, input: unknown): KubeObject {
     if (!isPlainObject(input)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
     const obj = (unsharedBodies.has(input) ? input : clone(input)) as KubeObject;
+    if (obj !== input && typedObjects.has(input)) typedObjects.add(obj);
     const want = kindApiVersion(kind);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
@@ -493,6 +509,20 @@ export class ResourceStorage {
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
     return obj;
+  }
+
+  /**
+   * Every object written through create or update has its kind's shape before any code that
+   * assumes it runs (admission, defaults, validation, controllers): the handler decodes request
+   * bodies with fieldValidation; anything else (scale, apply, in-process callers of storage) is
+   * decoded here, unknown fields dropped.
+   */
+  private ensureTyped(kind: AnyKindDef, obj: KubeObject): void {
+    if (typedObjects.has(obj)) return;
+    const res = decodeTyped(obj, this.registry.schema(kind), this.registry.definitions, { mutate: true, kindName: kind.kind });
+    if (res.error) throw errors.badRequest(`${kind.kind} in version "${kind.version}" cannot be handled as a ${kind.kind}: ${res.error}`);
+    if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind} ${obj.metadata?.name}: dropped unknown fields ${res.unknown.join(', ')}`);
+    typedObjects.add(obj);
   }
 
   private fillNamespace(kind: AnyKindDef, obj: KubeObject, namespace: string | undefined): void {
