@@ -5,6 +5,7 @@ import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import type { Definitions, Schema } from '../api/schema.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
@@ -261,7 +262,7 @@ export class ApiServer {
       namespace,
       name!,
       (current) => {
-        const patched = applyPatch(contentType, current, body, schema, this.registry.definitions) as KubeObject;
+        const patched = applyClientPatch(contentType, current, body, schema, this.registry.definitions);
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
         return decodePatchedObject(patched, kind, this.registry, mode, fieldWarnings, patchShown(contentType, body, patched));
@@ -294,7 +295,7 @@ export class ApiServer {
       kind,
       namespace,
       name!,
-      (current) => applyPatch(CONTENT.strategicPatch, current, applied, schema, this.registry.definitions) as KubeObject,
+      (current) => applyClientPatch(CONTENT.strategicPatch, current, applied, schema, this.registry.definitions),
       ctx,
       sub,
     );
@@ -439,6 +440,20 @@ export class ApiServer {
 }
 
 /* ---------- helpers ---------- */
+
+/**
+ * A patch the merge code cannot apply is the client's error, whatever the code threw.
+ * (Upstream answers a few strategic merge patch failures, e.g. mixed list element types or a
+ * missing merge key, with a 500; they are bad requests.)
+ */
+function applyClientPatch(contentType: string, current: KubeObject, body: unknown, schema: Schema, defs: Definitions): KubeObject {
+  try {
+    return applyPatch(contentType, current, body, schema, defs) as KubeObject;
+  } catch (e) {
+    if (e instanceof ApiError && e.code < 500) throw e;
+    throw errors.badRequest(e instanceof Error ? e.message : String(e));
+  }
+}
 
 function tryParse(text: string): unknown {
   try {
