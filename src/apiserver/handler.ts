@@ -22,6 +22,7 @@ import { ResourceStorage, type DeleteOptions, type WriteContext } from './resour
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
+import { decodeTyped } from '../api/typed.js';
 import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
 
@@ -224,7 +225,7 @@ export class ApiServer {
         return this.patch(req, route, ctx, sub);
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
-        const options = deleteOptions(req);
+        const options = deleteOptions(req, this.registry.definitions);
         if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
         if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
@@ -352,7 +353,7 @@ export class ApiServer {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
     });
-    const options = deleteOptions(req);
+    const options = deleteOptions(req, this.registry.definitions);
     const deleted: KubeObject[] = [];
     for (const item of list.items) {
       try {
@@ -475,10 +476,22 @@ function writeContext(req: ApiRequest): WriteContext {
   return { dryRun: dry.length > 0, fieldManager: req.query.get('fieldManager') ?? undefined, user: req.user, warnings: [] };
 }
 
-function deleteOptions(req: ApiRequest): DeleteOptions {
-  const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
+const DELETE_OPTIONS_SCHEMA: Schema = { $ref: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions' };
+
+function deleteOptions(req: ApiRequest, defs: Definitions): DeleteOptions {
+  let o: DeleteOptions = {};
+  if (isPlainObject(req.body)) {
+    // decoded like any body: a string grace period or a number for a policy is a 400, not a crash later
+    const res = decodeTyped(clone(req.body), DELETE_OPTIONS_SCHEMA, defs, { mutate: true, kindName: 'DeleteOptions' });
+    if (res.error) throw errors.badRequest(`DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${res.error}`);
+    o = res.value as DeleteOptions;
+  }
   const q = req.query;
-  if (q.has('gracePeriodSeconds')) o.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+  if (q.has('gracePeriodSeconds')) {
+    const raw = q.get('gracePeriodSeconds')!;
+    if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw errors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+    o.gracePeriodSeconds = Number(raw);
+  }
   if (q.has('propagationPolicy')) o.propagationPolicy = q.get('propagationPolicy')!;
   if (q.has('orphanDependents')) o.orphanDependents = isTrue(q.get('orphanDependents'));
   if (q.has('dryRun')) o.dryRun = q.getAll('dryRun');

@@ -566,7 +566,7 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
     // a shorter grace moves the deadline earlier (never into the past)
     const marked = clone(current);
     const deadline = Math.max(now, Date.parse(m.deletionTimestamp) - (grace - requested) * 1000);
-    marked.metadata.deletionTimestamp = timestamp(new Date(requested === 0 ? now : deadline));
+    marked.metadata.deletionTimestamp = timestamp(new Date(requested === 0 ? now : clampTime(deadline)));
     marked.metadata.deletionGracePeriodSeconds = requested;
     if (requested === 0 && finalizers.length === 0) return { action: 'remove', marked };
     return { action: 'mark', marked };
@@ -584,7 +584,7 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
 
   if (kind.gracePeriod) {
     const grace = kind.gracePeriod(current, options.gracePeriodSeconds);
-    marked.metadata.deletionTimestamp = timestamp(new Date(now + grace * 1000));
+    marked.metadata.deletionTimestamp = timestamp(new Date(clampTime(now + grace * 1000)));
     marked.metadata.deletionGracePeriodSeconds = grace;
     if ((m.generation ?? 0) > 0) marked.metadata.generation = (m.generation ?? 0) + 1;
     if (grace > 0 || finals.length) return { action: 'mark', marked };
@@ -597,6 +597,13 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
     return { action: 'mark', marked };
   }
   return changed ? { action: 'remove' } : { action: 'remove' };
+}
+
+/** The last instant RFC 3339 can write (year 9999): an int64 grace period may point past what a Date holds. */
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+function clampTime(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(ms, LATEST_TIME) : LATEST_TIME;
 }
 
 /** The finalizers after applying the propagation policy, or undefined when they do not change. */

@@ -584,8 +584,21 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
         }
         case 12: {
           const q = r.pick(['gracePeriodSeconds=-1', 'gracePeriodSeconds=abc', 'propagationPolicy=Bogus', 'dryRun=All', 'orphanDependents=maybe']);
-          const body = r.pick([undefined, '{"preconditions":{"uid":5}}', '{"gracePeriodSeconds":"x"}', '{"propagationPolicy":1e308}', 'garbage']);
-          await send(`${what} delete ${q}`, 'DELETE', `${pathFor(kind, name)}?${q}`, body, body === undefined ? undefined : 'application/json');
+          const body = r.pick([
+            undefined,
+            '{"preconditions":{"uid":5}}',
+            '{"gracePeriodSeconds":"x"}',
+            '{"gracePeriodSeconds":1e308}',
+            '{"gracePeriodSeconds":-1e15}',
+            '{"gracePeriodSeconds":9000000000000000000}',
+            '{"propagationPolicy":1e308}',
+            '{"dryRun":"All"}',
+            '{"preconditions":null,"orphanDependents":"yes"}',
+            'garbage',
+          ]);
+          // an object an earlier request may have created (or not)
+          const target = `f${r.int(Math.max(1, counter))}`;
+          await send(`${what} delete ${q}`, 'DELETE', `${pathFor(kind, target)}?${q}`, body, body === undefined ? undefined : 'application/json');
           return;
         }
         default: {
@@ -606,7 +619,7 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
     await Promise.all([worker(), worker(), worker(), worker()]);
 
     const log = cluster.output();
-    const troubles = log.split('\n').filter((l) => /internal error|TypeError|RangeError|Maximum call stack|FATAL/.test(l));
+    const troubles = log.split('\n').filter((l) => /internal error|TypeError|RangeError|Maximum call stack|FATAL|Cannot read properties|is not a function|is not iterable|failed to sync|reconcile .* failed|handler threw/.test(l));
     console.log(`fuzz seed ${SEED}, ${kindsSeen.size} kinds\n${tally.summary()}\nserver log lines about internal errors: ${troubles.length}`);
     if (troubles.length) console.log(troubles.slice(0, 10).join('\n'));
     if (tally.fivexx.length) console.log(`5xx answers:\n${tally.fivexx.slice(0, 20).join('\n')}`);
