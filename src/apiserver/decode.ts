@@ -22,7 +22,7 @@ export const bodyDuplicates = new WeakMap<object, string[]>();
 
 // YAML keeps "<<" merge keys (go-yaml has them) but no timestamps or binary: as
 // sigs.k8s.io/yaml, values stay the strings they were written as.
-const YAML_SCHEMA = yaml.CORE_SCHEMA.extend([(yaml as unknown as { types: { merge: yaml.Type } }).types.merge]);
+const YAML_SCHEMA = yaml.CORE_SCHEMA.extend({ implicit: [(yaml as unknown as { types: { merge: yaml.Type } }).types.merge] });
 
 /**
  * Decodes a request body. `method` picks the accepted media types: PATCH takes the patch
