@@ -65,6 +65,17 @@ export function decodeTyped(value: unknown, schema: Schema, defs: Definitions, o
   return { unknown, value: target };
 }
 
+// Schemas are static: each one's resolution ($ref followed) is computed once per definitions table.
+const resolvedCache = new WeakMap<Definitions, WeakMap<Schema, Schema | null>>();
+
+function resolved(defs: Definitions, schema: Schema): Schema | undefined {
+  let byDefs = resolvedCache.get(defs);
+  if (!byDefs) resolvedCache.set(defs, (byDefs = new WeakMap()));
+  let r = byDefs.get(schema);
+  if (r === undefined) byDefs.set(schema, (r = resolveSchema(defs, schema) ?? null));
+  return r ?? undefined;
+}
+
 /** A path kept as a linked list, so walking a big object allocates one cell per step. */
 interface Link {
   up: Link | null;
@@ -94,7 +105,7 @@ interface Ctx {
 function walk(v: unknown, schema: Schema | undefined, defs: Definitions, ctx: Ctx, unknown: string[], edits: Edit[]): void {
   if (!schema) return;
   const ref = schema.$ref;
-  const s = resolveSchema(defs, schema);
+  const s = resolved(defs, schema);
   if (!s) return;
   if (ref === QUANTITY) return checkQuantity(v);
   if (ref === INT_OR_STRING || s['x-kubernetes-int-or-string']) return checkIntOrString(v);
@@ -314,16 +325,21 @@ function applyEdit(target: unknown, e: Edit): void {
 /** "exceeded max depth" (encoding/json's text) when a value nests deeper than max, found without recursion. */
 export function tooDeep(value: unknown, max: number): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length) {
+    const v = values.pop() as Record<string, unknown> | unknown[];
+    const d = depths.pop()!;
     if (d > max) return `json: exceeded max depth of ${max}`;
     if (Array.isArray(v)) {
-      for (const c of v) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+      for (let i = 0; i < v.length; i++) {
+        const c = v[i];
+        if (c !== null && typeof c === 'object') values.push(c), depths.push(d + 1);
+      }
     } else {
-      for (const k in v as Record<string, unknown>) {
-        const c = (v as Record<string, unknown>)[k];
-        if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+      for (const k in v) {
+        const c = v[k];
+        if (c !== null && typeof c === 'object') values.push(c), depths.push(d + 1);
       }
     }
   }
