@@ -1,8 +1,9 @@
 // The scale subresource (autoscaling/v1 Scale) over any kind that declares one.
-import { errors } from '../api/errors.js';
+import { ApiError, errors } from '../api/errors.js';
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { applyPatch } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type ScaleDef } from '../api/registry.js';
+import { decodeTyped } from '../api/typed.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { ResourceStorage, WriteContext } from './resource-storage.js';
 
@@ -57,9 +58,23 @@ export class ScaleSubresource {
             let wanted: any = req.body;
             if (req.method === 'PATCH') {
               const type = contentType === CONTENT.applyPatch ? CONTENT.mergePatch : contentType;
-              wanted = applyPatch(type, scale, req.body, SCALE_SCHEMA, this.storage.registry.definitions);
+              try {
+                wanted = applyPatch(type, scale, req.body, SCALE_SCHEMA, this.storage.registry.definitions);
+              } catch (e) {
+                // whatever the merge code throws about a patch is the client's error
+                if (e instanceof ApiError && e.code < 500) throw e;
+                throw errors.badRequest(e instanceof Error ? e.message : String(e));
+              }
             }
             if (!isPlainObject(wanted)) throw errors.badRequest('the body must be a Scale object');
+            // decoded into autoscaling/v1 Scale as upstream does: spec.replicas is an int32
+            const decoded = decodeTyped(wanted, SCALE_SCHEMA, this.storage.registry.definitions, { kindName: 'Scale' });
+            if (decoded.error) {
+              if (req.method === 'PATCH') {
+                throw errors.invalid({ group: '', resource: '', kind: '' }, '', [{ type: 'FieldValueInvalid', field: 'patch', value: JSON.stringify(wanted), hasValue: true, detail: decoded.error }]);
+              }
+              throw errors.badRequest(`Scale in version "v1" cannot be handled as a Scale: ${decoded.error}`);
+            }
             const rv = wanted.metadata?.resourceVersion;
             if (rv && rv !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
             const replicas = wanted.spec?.replicas ?? 0;
