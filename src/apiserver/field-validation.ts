@@ -57,8 +57,15 @@ export function decodePatchedObject(
   mode: FieldValidation,
   warnings: Set<string>,
   shown: () => string,
+  current?: KubeObject,
 ): KubeObject {
-  const res = decodeTyped(patched, registry.schema(kind), registry.definitions, { mutate: true, kindName: kind.kind });
+  // not in place: the patched object may share parts with the current one
+  const res = decodeTyped(patched, registry.schema(kind), registry.definitions, { kindName: kind.kind });
+  if (res.unknown.length && current) {
+    // fields stored before unknown ones were dropped are not the patch's doing
+    const before = new Set(decodeTyped(current, registry.schema(kind), registry.definitions).unknown);
+    res.unknown = res.unknown.filter((f) => !before.has(f));
+  }
   const invalid = (why: string) =>
     errors.invalid({ group: '', resource: '', kind: '' }, '', [{ type: 'FieldValueInvalid', field: 'patch', value: shown(), hasValue: true, detail: why }]);
   if (res.error) throw invalid(res.error);
