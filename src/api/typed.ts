@@ -264,8 +264,12 @@ function goNumber(n: number): string {
 
 /** What encoding/json leaves for a null list element or map value. */
 function zeroOf(schema: Schema | undefined, defs: Definitions): unknown {
-  const s = resolveSchema(defs, schema);
-  if (!s || schema?.$ref === QUANTITY || schema?.$ref === INT_OR_STRING || schema?.$ref === RAW) return s?.type === 'string' ? '' : {};
+  // the zero Quantity prints as "0", the zero IntOrString as 0, an empty RawExtension as null
+  if (schema?.$ref === QUANTITY) return '0';
+  if (schema?.$ref === INT_OR_STRING) return 0;
+  if (schema?.$ref === RAW) return null;
+  const s = schema && resolved(defs, schema);
+  if (!s) return {};
   switch (s.type) {
     case 'string':
       return '';

@@ -56,6 +56,8 @@ describe('decodeTyped', () => {
     const res = decode('pods', { metadata: { name: 'p', labels: { a: null } }, spec: { nodeName: null, containers: [null, { name: 'c', args: [null, 'x'] }] } });
     assert.equal(res.error, undefined);
     assert.deepEqual(res.value, { metadata: { name: 'p', labels: { a: '' } }, spec: { containers: [{}, { name: 'c', args: ['', 'x'] }] } });
+    const node = decode('nodes', { status: { capacity: { cpu: null } } });
+    assert.deepEqual(node.value, { status: { capacity: { cpu: '0' } } });
   });
 
   it('checks quantities, int-or-strings, times and base64 as their unmarshalers do', () => {
