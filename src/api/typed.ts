@@ -164,7 +164,8 @@ function walk(v: unknown, schema: Schema | undefined, defs: Definitions, ctx: Ct
         if (ps) {
           const segs: Link = { up: ctx.segs, key: k };
           if (child === null) {
-            edits.push({ path: toArray(segs), op: 'delete' });
+            // a zero metav1.Time encodes as null, so upstream echoes those nulls; other fields read as absent
+            if (!(ps.$ref && TIME_REFS.has(ps.$ref))) edits.push({ path: toArray(segs), op: 'delete' });
             continue;
           }
           walk(child, ps, defs, { struct, field: { up: ctx.field, key: k }, segs }, unknown, edits);
