@@ -283,24 +283,34 @@ function pathFor(kind: AnyKindDef, name?: string, sub?: string): string {
   return `${base}${ns}/${kind.plural}${name ? `/${name}` : ''}${sub ? `/${sub}` : ''}`;
 }
 
+const UPSTREAM_5XX = [
+  /"reason":"Timeout".*"ResourceVersionTooLarge"/,
+  /^\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"\[?target\.(kind|name): /,
+  /"message":"This pod has more than one PodDisruptionBudget, which the eviction subresource does not support\."/,
+];
+
 class Tally {
   requests = 0;
   byStatus = new Map<number, number>();
   fivexx: string[] = [];
-  /** upstream's own 5xx: a list or watch from a future resourceVersion is a 504 the client retries */
-  futureRV = 0;
+  /**
+   * Upstream's own 5xx, kept on purpose: a list or watch from a future resourceVersion (a 504
+   * the client retries), a binding whose target is unusable (the bare aggregate upstream
+   * reports as a 500) and an eviction of a pod under two budgets (upstream's 500).
+   */
+  upstream5xx = 0;
   transportErrors: string[] = [];
   note(what: string, a: Answer): void {
     this.requests++;
     this.byStatus.set(a.status, (this.byStatus.get(a.status) ?? 0) + 1);
-    if (a.status === 504 && a.body.includes('"ResourceVersionTooLarge"')) this.futureRV++;
+    if (UPSTREAM_5XX.some((re) => re.test(a.body)) && a.status >= 500) this.upstream5xx++;
     else if (a.status >= 500) this.fivexx.push(`${what} -> ${a.status} ${a.body.slice(0, 300)}`);
   }
   summary(): string {
     const codes = [...this.byStatus.entries()].sort((a, b) => a[0] - b[0]);
     const sum = (lo: number, hi: number) => codes.filter(([c]) => c >= lo && c < hi).reduce((n, [, k]) => n + k, 0);
     return [
-      `requests ${this.requests}, 2xx ${sum(200, 300)}, 4xx ${sum(400, 500)}, 5xx ${sum(500, 600)} (of which ${this.futureRV} upstream's 504 "Too large resource version"), transport errors ${this.transportErrors.length}`,
+      `requests ${this.requests}, 2xx ${sum(200, 300)}, 4xx ${sum(400, 500)}, 5xx ${sum(500, 600)} (of which ${this.upstream5xx} upstream's own: future resourceVersion, unusable binding target, two budgets), transport errors ${this.transportErrors.length}`,
       `by code: ${codes.map(([c, n]) => `${c}=${n}`).join(' ')}`,
     ].join('\n');
   }
@@ -606,6 +616,18 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
           return;
         }
         default: {
+          if (kind.kind === 'Pod') {
+            // the pod subresources that take bodies: binding and eviction
+            const target = r.pick([seedName, `f${r.int(Math.max(1, counter))}`]);
+            const binding = mutate({ apiVersion: 'v1', kind: 'Binding', metadata: { name: target }, target: { kind: 'Node', name: 'node-1' } }, r);
+            await send(`${what} binding`, 'POST', pathFor(kind, target, 'binding'), JSON.stringify(binding), 'application/json');
+            const eviction = mutate(
+              { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: target }, deleteOptions: { gracePeriodSeconds: 0, preconditions: { uid: 'x' }, dryRun: ['All'] } },
+              r,
+            );
+            await send(`${what} eviction`, 'POST', pathFor(kind, target, 'eviction'), JSON.stringify(eviction), 'application/json');
+            return;
+          }
           if (kind.kind !== 'StatefulSet') {
             await send(`${what} get`, 'GET', pathFor(kind, seedName));
             return;
