@@ -21,6 +21,8 @@ export interface NodeDescription {
   capacity: Record<string, string>;
   labels: Record<string, string>;
   bootID: string;
+  /** attachable volumes mounted by the node's pods (status.volumesInUse) */
+  volumesInUse?: string[];
 }
 
 /** Go's GOARCH names for the machine, as kubernetes.io/arch carries them. */
@@ -122,6 +124,8 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       { type: 'Hostname', address: d.name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    // volumesAttached is the attach/detach controller's to write; the agent reports what it mounted
+    volumesInUse: d.volumesInUse ?? [],
     nodeInfo: {
       machineID: machine.slice(0, 32),
       systemUUID: asUuid(machine.slice(32)),

@@ -10,6 +10,7 @@ import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
 import { ServiceIPAllocator } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
+import { nodePortAdmission } from './service-nodeports.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
@@ -71,7 +72,7 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
-  storage.admission.push(namespaceLifecycle, serviceIPs, podDefaults);
+  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults);
   installStorageAdmission(api);
 }
 

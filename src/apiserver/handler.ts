@@ -148,6 +148,8 @@ export class ApiServer {
       return json(200, list);
     }
     const route = this.route(group, version, rest, path);
+    // Existence before media type, as upstream: an unknown subresource is 404 even with a bad body.
+    if (req.bodyError !== undefined && (!route.subresource || this.hasSubresource(route))) throw req.bodyError;
     return this.serveResource(req, route);
   }
 
@@ -166,6 +168,15 @@ export class ApiServer {
     if (!kind) throw notFoundPath(path);
     if (namespace !== undefined && !kind.namespaced) throw notFoundPath(path);
     return { kind, namespace, name: rest[1], subresource: rest[2], subpath: rest.slice(3).join('/'), watch };
+  }
+
+  private hasSubresource({ kind, subresource }: ResourceRoute): boolean {
+    return (
+      this.subresources.has(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ||
+      (subresource === 'status' && !!kind.subresources?.status) ||
+      (subresource === 'scale' && !!kind.subresources?.scale) ||
+      (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '')
+    );
   }
 
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {

@@ -123,11 +123,12 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   let body: unknown;
+  let bodyError: unknown;
   try {
     body = raw.length ? parseBody(raw, headers['content-type'] ?? '', req.method ?? 'GET', path) : undefined;
   } catch (e) {
-    send(res, errorResponse(e));
-    return;
+    // answered by the handler once it knows the path exists: a missing resource is 404, not 415/400
+    bodyError = e;
   }
   const apiReq: ApiRequest = {
     method: (req.method ?? 'GET').toUpperCase() as ApiRequest['method'],
@@ -137,6 +138,7 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
     body,
     bodyBytes: raw.length,
     user,
+    ...(bodyError !== undefined ? { bodyError } : {}),
   };
   const out = await opts.handler(apiReq);
   if (out.stream) {

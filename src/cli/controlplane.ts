@@ -17,6 +17,12 @@ import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
+import type { KubeObject } from '../api/object.js';
+import { DnsServer, type Upstream } from '../dns/server.js';
+import { ServiceProxy } from '../proxy/proxier.js';
+import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -32,6 +38,12 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
+  maxWaitForUnmountMs?: number;
+  /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
+  proxy?: boolean;
+  /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
+  dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
 }
 
 export interface ControlPlane {
@@ -43,6 +55,10 @@ export interface ControlPlane {
   kubeconfigPath: string;
   url: string;
   nodes: LocalNodes;
+  /** the cluster DNS server, when it runs */
+  dns?: DnsServer;
+  /** the service proxy, when it runs */
+  proxy?: ServiceProxy;
   stop(): Promise<void>;
 }
 
@@ -53,6 +69,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let controllers: RunningControllers | undefined;
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
+  let dns: DnsServer | undefined;
+  let dnsInformers: SharedInformerFactory | undefined;
+  let proxy: ServiceProxy | undefined;
+  let proxyInformers: SharedInformerFactory | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
@@ -83,16 +103,34 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       userAgent: 'petset-controlplane',
     });
     await ensureDefaultStorageClass(client);
+    // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
+    await reconcileKubernetesEndpoints(client, { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port });
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
-        ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
+        ...volumeControllers({
+          dataDir: opts.dataDir,
+          singleMachine: true,
+          serveForeignProvisioners: opts.serveForeignProvisioners !== false,
+          // every node runs on this machine: a volume whose lock no live sandbox holds is not in use anywhere
+          attachDetach: { maxWaitForUnmountMs: opts.maxWaitForUnmountMs, lockFree: volumeLockFree, fence: fenceVolumeOf },
+        }),
       ]);
+    }
+    if (opts.dns !== false) {
+      // Cluster DNS is a client of the API like any other part, with informers of its own.
+      dnsInformers = new SharedInformerFactory(client);
+      dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
+    }
+    if (opts.proxy !== false) {
+      proxyInformers = new SharedInformerFactory(client);
+      proxy = new ServiceProxy(client);
+      await proxy.start(proxyInformers);
     }
     nodes = new LocalNodes(api.handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl };
+    const running = { store, http, controllers, nodes, closeControl, dns, dnsInformers, proxy, proxyInformers };
     return {
       api,
       http,
@@ -101,9 +139,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       kubeconfigPath,
       url,
       nodes,
+      dns,
+      proxy,
       async stop() {
         await running.closeControl();
         await running.nodes.stop();
+        await running.dns?.close();
+        running.dnsInformers?.stop();
+        await running.proxy?.stop();
+        running.proxyInformers?.stop();
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();
@@ -113,10 +157,25 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   } catch (e) {
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
+    await dns?.close().catch(() => {});
+    dnsInformers?.stop();
+    await proxy?.stop().catch(() => {});
+    proxyInformers?.stop();
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
     await store?.close().catch(() => {});
     lock.release();
     throw e;
   }
+}
+
+function volumeLockFree(pv: KubeObject): boolean | undefined {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? isVolumeFree(dir) : undefined;
+}
+
+/** An out-of-service node's sandboxes on the volume are stopped before it moves (see volume-locks.ts). */
+async function fenceVolumeOf(pv: KubeObject, node: string): Promise<boolean> {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? fenceVolume(dir, node) : true;
 }

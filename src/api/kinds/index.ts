@@ -24,6 +24,7 @@ import { storageClassKind } from './storageclass.js';
 import { leaseKind } from './lease.js';
 import { endpointSliceKind } from './endpointslice.js';
 import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
+import { volumeAttachmentKind } from './volumeattachment.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -43,6 +44,7 @@ export const allKinds: AnyKindDef[] = [
   leaseKind,
   endpointSliceKind,
   podDisruptionBudgetKind,
+  volumeAttachmentKind,
 ];
 
 export const allDefinitions: Definitions = {

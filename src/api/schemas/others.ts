@@ -33,6 +33,54 @@ export const otherDefinitions: Definitions = {
     { required: ['provisioner'] },
   ),
 
+  [`${STORAGE}VolumeAttachment`]: kindDefinition(
+    { group: 'storage.k8s.io', version: 'v1', kind: 'VolumeAttachment' },
+    'The wish that a volume be attached to a node, and whether it is. Written by the attach/detach controller; cluster-scoped.',
+    {
+      spec: s.ref(`${STORAGE}VolumeAttachmentSpec`, 'What to attach where. Fixed once created.', { default: {} }),
+      status: s.ref(`${STORAGE}VolumeAttachmentStatus`, 'Whether the attach (or detach) has happened, written by the attacher.'),
+    },
+    { required: ['spec'] },
+  ),
+
+  [`${STORAGE}VolumeAttachmentSpec`]: s.obj(
+    {
+      attacher: s.str('The volume driver that attaches the volume (a CSI driver name, e.g. petset.io/local-path).', { default: '' }),
+      source: s.ref(`${STORAGE}VolumeAttachmentSource`, 'The volume to attach.', { default: {} }),
+      nodeName: s.str('The node to attach the volume to.', { default: '' }),
+    },
+    'The desired attachment.',
+    { required: ['attacher', 'source', 'nodeName'] },
+  ),
+
+  [`${STORAGE}VolumeAttachmentSource`]: s.obj(
+    {
+      persistentVolumeName: s.str('Name of the PersistentVolume to attach.'),
+      inlineVolumeSpec: s.ref(`${CORE}PersistentVolumeSpec`, 'An inline volume of a pod, translated to a volume spec (CSI migration).'),
+    },
+    'The volume of an attachment: exactly one member is set.',
+  ),
+
+  [`${STORAGE}VolumeAttachmentStatus`]: s.obj(
+    {
+      attached: s.bool('Whether the volume is attached. Written by the attacher only.'),
+      attachmentMetadata: s.stringMap('What the attacher learned while attaching, handed to the mount step.'),
+      attachError: s.ref(`${STORAGE}VolumeError`, 'The last error of an attach, if any.'),
+      detachError: s.ref(`${STORAGE}VolumeError`, 'The last error of a detach, if any.'),
+    },
+    'The observed attachment.',
+    { required: ['attached'] },
+  ),
+
+  [`${STORAGE}VolumeError`]: s.obj(
+    {
+      time: s.time('When the error happened.'),
+      message: s.str('The error in words; may be logged and shown to users.'),
+      errorCode: s.int32('A numeric code of the error, where the driver gives one.'),
+    },
+    'An error of an attach or detach.',
+  ),
+
   /* ---------- coordination.k8s.io/v1 ---------- */
 
   [`${COORDINATION}Lease`]: kindDefinition(
