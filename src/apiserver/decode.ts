@@ -7,7 +7,9 @@ import yaml from 'js-yaml';
 import { ApiError, errors } from '../api/errors.js';
 import { goSyntaxError, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { CONTENT } from '../api/request.js';
-import { MAX_OBJECT_DEPTH } from '../api/typed.js';
+import { allDefinitions } from '../api/kinds/index.js';
+import { isPlainObject } from '../api/object.js';
+import { decodeTyped, MAX_OBJECT_DEPTH } from '../api/typed.js';
 import { unsharedBodies } from './resource-storage.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
 
@@ -33,7 +35,13 @@ export function decodeRequestBody(raw: Buffer, contentType: string, method: stri
   if (path.includes('/proxy')) return legacyDecode(raw, contentType);
   const mediaType = parseMediaType(contentType);
   if (method === 'PATCH') {
-    if (mediaType === CONTENT.applyPatch) return decodeYaml(raw.toString('utf8'));
+    if (mediaType === CONTENT.applyPatch) {
+      // apply's handler reads the YAML itself (its duplicate keys are its business); what
+      // reaches it has been checked for depth and alias bombs
+      const text = raw.toString('utf8');
+      decodeYaml(text);
+      return text;
+    }
     if (mediaType === CONTENT.jsonPatch || mediaType === CONTENT.mergePatch || mediaType === CONTENT.strategicPatch) {
       const text = raw.toString('utf8');
       // the patch code parses the text itself (reporting syntax errors as upstream); refuse what it could not walk
@@ -42,6 +50,18 @@ export function decodeRequestBody(raw: Buffer, contentType: string, method: stri
     }
     throw errors.unsupportedMediaType(PATCH_CONTENT_TYPES);
   }
+  const body = decodeByMediaType(raw, mediaType);
+  // DELETE's body is DeleteOptions: decoded like any object, so a string grace period is a 400 here
+  if (method === 'DELETE' && isPlainObject(body)) {
+    const res = decodeTyped(body, DELETE_OPTIONS, allDefinitions, { mutate: true, kindName: 'DeleteOptions' });
+    if (res.error) throw errors.badRequest(`DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${res.error}`);
+  }
+  return body;
+}
+
+const DELETE_OPTIONS = { $ref: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions' };
+
+function decodeByMediaType(raw: Buffer, mediaType: string): unknown {
   switch (mediaType) {
     case CONTENT.json:
       return decodeJson(raw.toString('utf8'));
@@ -57,6 +77,11 @@ export function decodeRequestBody(raw: Buffer, contentType: string, method: stri
     default:
       throw errors.unsupportedMediaType(BODY_CONTENT_TYPES);
   }
+}
+
+/** An apply configuration's YAML text as a value, with the same depth and alias checks as any YAML body. */
+export function decodeApplyText(text: string): unknown {
+  return decodeYaml(text);
 }
 
 /**

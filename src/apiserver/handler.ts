@@ -5,7 +5,6 @@ import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
-import type { Definitions, Schema } from '../api/schema.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
@@ -18,12 +17,14 @@ import {
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
+import type { Definitions, Schema } from '../api/schema.js';
+import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
+import { decodeApplyText } from './decode.js';
 import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
-import { decodeTyped } from '../api/typed.js';
-import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
+import { checkUnknownFields } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
 
 export const SERVER_VERSION = {
@@ -200,8 +201,8 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
-          const body = this.decodeBody(req, kind, ctx);
-          const created = await this.storage.create(kind, namespace, body, ctx);
+          this.validateFields(req, kind, ctx);
+          const created = await this.storage.create(kind, namespace, req.body, ctx);
           return withWarnings(json(201, created), ctx);
         }
         case 'DELETE':
@@ -227,16 +228,16 @@ export class ApiServer {
         return json(200, obj);
       }
       case 'PUT': {
-        const body = this.decodeBody(req, kind, ctx);
-        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, body, ctx));
-        const updated = await this.storage.update(kind, namespace, n, body, ctx, sub);
+        this.validateFields(req, kind, ctx);
+        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
+        const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
         return withWarnings(json(200, updated), ctx);
       }
       case 'PATCH':
         return this.patch(req, route, ctx, sub);
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
-        const options = deleteOptions(req, this.registry.definitions);
+        const options = deleteOptions(req);
         if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
         if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
@@ -293,6 +294,7 @@ export class ApiServer {
    */
   private async serverSideApply(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
     const { kind, namespace, name } = route;
+    if (typeof req.body === 'string') req.body = decodeApplyText(req.body);
     if (!isPlainObject(req.body)) throw errors.badRequest('the body of an apply patch must be an object');
     const applied = clone(decodeForApply(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings)) as KubeObject;
     const existing = await this.storage.tryGet(kind, namespace, name!);
@@ -364,7 +366,7 @@ export class ApiServer {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
     });
-    const options = deleteOptions(req, this.registry.definitions);
+    const options = deleteOptions(req);
     const deleted: KubeObject[] = [];
     for (const item of list.items) {
       try {
@@ -406,9 +408,9 @@ export class ApiServer {
     });
   }
 
-  /** A POST/PUT body in the kind's shape, with fieldValidation applied (field-validation.ts). */
-  private decodeBody(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): unknown {
-    return decodeWriteBody(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings);
+  /** Puts a POST/PUT body in the kind's shape, with fieldValidation applied (field-validation.ts). */
+  private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
+    req.body = decodeWriteBody(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings);
   }
 
   private async readyz(req: ApiRequest): Promise<ApiResponse> {
@@ -487,16 +489,8 @@ function writeContext(req: ApiRequest): WriteContext {
   return { dryRun: dry.length > 0, fieldManager: req.query.get('fieldManager') ?? undefined, user: req.user, warnings: [] };
 }
 
-const DELETE_OPTIONS_SCHEMA: Schema = { $ref: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions' };
-
-function deleteOptions(req: ApiRequest, defs: Definitions): DeleteOptions {
-  let o: DeleteOptions = {};
-  if (isPlainObject(req.body)) {
-    // decoded like any body: a string grace period or a number for a policy is a 400, not a crash later
-    const res = decodeTyped(clone(req.body), DELETE_OPTIONS_SCHEMA, defs, { mutate: true, kindName: 'DeleteOptions' });
-    if (res.error) throw errors.badRequest(`DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${res.error}`);
-    o = res.value as DeleteOptions;
-  }
+function deleteOptions(req: ApiRequest): DeleteOptions {
+  const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
   const q = req.query;
   if (q.has('gracePeriodSeconds')) {
     const raw = q.get('gracePeriodSeconds')!;

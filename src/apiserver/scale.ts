@@ -6,6 +6,7 @@ import { resourceRef, type AnyKindDef, type ScaleDef } from '../api/registry.js'
 import { decodeTyped } from '../api/typed.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { ResourceStorage, WriteContext } from './resource-storage.js';
+import { decodeApplyText } from './decode.js';
 
 function getPath(obj: any, path: string): any {
   return path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
@@ -58,8 +59,9 @@ export class ScaleSubresource {
             let wanted: any = req.body;
             if (req.method === 'PATCH') {
               const type = contentType === CONTENT.applyPatch ? CONTENT.mergePatch : contentType;
+              const patch = contentType === CONTENT.applyPatch && typeof req.body === 'string' ? decodeApplyText(req.body) : req.body;
               try {
-                wanted = applyPatch(type, scale, req.body, SCALE_SCHEMA, this.storage.registry.definitions);
+                wanted = applyPatch(type, scale, patch, SCALE_SCHEMA, this.storage.registry.definitions);
               } catch (e) {
                 // whatever the merge code throws about a patch is the client's error
                 if (e instanceof ApiError && e.code < 500) throw e;

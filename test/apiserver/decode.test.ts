@@ -69,6 +69,14 @@ describe('decodeRequestBody', () => {
     });
   });
 
+  it('decodes DELETE bodies as DeleteOptions, and hands apply configurations over as checked text', () => {
+    const e = failure(() => decode('{"gracePeriodSeconds":"x"}', 'application/json', 'DELETE'));
+    assert.equal(e.message, 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds of type int64');
+    assert.deepEqual(decode('{"gracePeriodSeconds":0,"bogus":1}', 'application/json', 'DELETE'), { gracePeriodSeconds: 0 });
+    assert.equal(decode('kind: ConfigMap\n', 'application/apply-patch+yaml', 'PATCH'), 'kind: ConfigMap\n');
+    assert.match(failure(() => decode('a: &a [1,2,3,4,5,6,7,8,9,10]\n' + 'b: &b [' + '*a,'.repeat(200) + '*a]\n' + 'c: [' + '*b,'.repeat(200) + '*b]\n', 'application/apply-patch+yaml', 'PATCH')).message, /excessive aliasing/);
+  });
+
   it('turns protobuf decoder failures into 400s', () => {
     const e = failure(() => decodeRequestBody(Buffer.concat([Buffer.from('k8s\0'), Buffer.from([0xff, 0xff, 0xff, 0x01])]), 'application/vnd.kubernetes.protobuf', 'POST', PATH));
     assert.ok(e.code >= 400 && e.code < 500, String(e.code));

@@ -193,6 +193,13 @@ function seeds(name: string): Record<string, any> {
       endpoints: [{ addresses: ['10.9.0.1'], conditions: { ready: true } }],
       ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
     },
+    VolumeAttachment: {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'VolumeAttachment',
+      metadata: meta(),
+      spec: { attacher: 'fuzz.example.com/none', source: { persistentVolumeName: 'fuzz-pv' }, nodeName: 'no-such-node' },
+      status: { attached: false, attachmentMetadata: { a: 'b' }, attachError: { time: '2026-01-01T00:00:00Z', message: 'x' } },
+    },
     PodDisruptionBudget: {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
