@@ -17,12 +17,12 @@ import {
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
-import type { Definitions, Schema } from '../api/schema.js';
-import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
-import { decodeApplyText } from './decode.js';
 import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
+import type { Definitions, Schema } from '../api/schema.js';
+import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
+import { decodeApplyText } from './decode.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
@@ -408,8 +408,8 @@ export class ApiServer {
     });
   }
 
-  /** Puts a POST/PUT body in the kind's shape, with fieldValidation applied (field-validation.ts). */
   private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
+    // the body in the kind's shape, with fieldValidation applied (field-validation.ts)
     req.body = decodeWriteBody(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings);
   }
 

@@ -8,10 +8,10 @@ import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObj
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
+import { decodeTyped, typedObjects } from '../api/typed.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
-import { decodeTyped, typedObjects } from '../api/typed.js';
 
 export interface WriteContext {
   dryRun?: boolean;
@@ -203,8 +203,8 @@ export class ResourceStorage {
 
   async create(kind: AnyKindDef, namespace: string | undefined, input: unknown, ctx: WriteContext = {}): Promise<KubeObject> {
     const obj = this.checkBody(kind, input);
-    this.ensureTyped(kind, obj);
     const meta = obj.metadata;
+    this.ensureTyped(kind, obj);
     this.fillNamespace(kind, obj, namespace);
     const generatedName = !meta.name && !!meta.generateName;
     if (generatedName) meta.name = meta.generateName + randomSuffix();

@@ -1,9 +1,10 @@
 // The scale subresource (autoscaling/v1 Scale) over any kind that declares one.
-import { ApiError, errors } from '../api/errors.js';
+import { errors } from '../api/errors.js';
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { applyPatch } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type ScaleDef } from '../api/registry.js';
 import { decodeTyped } from '../api/typed.js';
+import { ApiError } from '../api/errors.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { ResourceStorage, WriteContext } from './resource-storage.js';
 import { decodeApplyText } from './decode.js';
@@ -50,23 +51,18 @@ export class ScaleSubresource {
       case 'PUT':
       case 'PATCH': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        // the front end hands apply configurations over as (checked) YAML text
+        if (contentType === CONTENT.applyPatch && typeof req.body === 'string') req.body = decodeApplyText(req.body);
         const updated = await this.storage.guaranteedUpdate(
           kind,
           namespace,
           name,
-          (current) => {
+          (current) => clientErrors(() => {
             const scale = scaleOf(current, def);
             let wanted: any = req.body;
             if (req.method === 'PATCH') {
               const type = contentType === CONTENT.applyPatch ? CONTENT.mergePatch : contentType;
-              const patch = contentType === CONTENT.applyPatch && typeof req.body === 'string' ? decodeApplyText(req.body) : req.body;
-              try {
-                wanted = applyPatch(type, scale, patch, SCALE_SCHEMA, this.storage.registry.definitions);
-              } catch (e) {
-                // whatever the merge code throws about a patch is the client's error
-                if (e instanceof ApiError && e.code < 500) throw e;
-                throw errors.badRequest(e instanceof Error ? e.message : String(e));
-              }
+              wanted = applyPatch(type, scale, req.body, SCALE_SCHEMA, this.storage.registry.definitions);
             }
             if (!isPlainObject(wanted)) throw errors.badRequest('the body must be a Scale object');
             // decoded into autoscaling/v1 Scale as upstream does: spec.replicas is an int32
@@ -87,7 +83,7 @@ export class ScaleSubresource {
             }
             setPath(current, def.specReplicasPath, replicas);
             return current;
-          },
+          }),
           ctx,
         );
         return ok(updated);
@@ -95,5 +91,15 @@ export class ScaleSubresource {
       default:
         throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
     }
+  }
+}
+
+/** Whatever the merge code throws about a patch is the client's error: 500s become 400s. */
+function clientErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ApiError && e.code < 500) throw e;
+    throw errors.badRequest(e instanceof Error ? e.message : String(e));
   }
 }
