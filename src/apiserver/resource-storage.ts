@@ -2,13 +2,13 @@
 // generic registry store (system metadata, optimistic concurrency, generation, status
 // subresource rules, graceful deletion, finalizers, garbage-collection finalizers),
 // written once over the revisioned key-value Store.
+import { decodeTyped, typedObjects } from '../api/typed.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
 import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
-import { decodeTyped, typedObjects } from '../api/typed.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
@@ -346,9 +346,9 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
-    this.ensureTyped(kind, obj);
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
+    this.ensureTyped(kind, obj);
     const m = obj.metadata;
     const cm = current.metadata;
     if (m.name !== cm.name) {
