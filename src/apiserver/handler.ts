@@ -1,9 +1,6 @@
 // The API server's request handler: one function from ApiRequest to ApiResponse, generic
 // over the kinds registry. The HTTP front end (http.ts) and the in-process client transport
 // both call it, so every caller gets the same semantics.
-import type { Definitions, Schema } from '../api/schema.js';
-import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
-import { decodeApplyText } from './decode.js';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
@@ -19,6 +16,9 @@ import {
   apiVersions,
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import type { Definitions, Schema } from '../api/schema.js';
+import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
+import { decodeApplyText } from './decode.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
 import { ResourceStorage, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
