@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/object.js';
 import type { Client } from '../client/client.js';
-import { claimExclusivity } from '../controllers/volume/access.js';
-import { isPodTerminated, podClaimNames } from '../controllers/volume/helpers.js';
+import { claimExclusivity, isPodTerminated, podClaimNames } from '../api/volume-access.js';
 import { isAttachableVolume, PETSET_ATTACHER, uniqueVolumeName } from '../api/kinds/volumeattachment.js';
 import { Informer } from '../client/informer.js';
 

@@ -26,6 +26,8 @@ import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
 import { SYSTEM_NAMESPACES } from './bootstrap.js';
+import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
+import { managerName } from '../api/managedfields/index.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -189,7 +191,7 @@ export class ApiServer {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`);
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
-      if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, ctx);
+      if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, { ...ctx, managerSubresource: 'scale' });
       if (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '') return this.serveObject(req, route, ctx, 'finalize');
       throw notFoundPath(req.path);
     }
@@ -201,6 +203,7 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
           return withWarnings(json(201, created), ctx);
@@ -228,6 +231,7 @@ export class ApiServer {
         return json(200, obj);
       }
       case 'PUT': {
+        validateWriteOptions(req.query, 'UpdateOptions');
         this.validateFields(req, kind, ctx);
         if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
@@ -260,10 +264,14 @@ export class ApiServer {
     const { kind, namespace, name } = route;
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const body = req.body;
-    if (contentType === CONTENT.applyPatch) return this.serverSideApply(req, route, ctx, sub);
+    if (contentType === CONTENT.applyPatch) {
+      const res = await serverSideApply(this.storage, req, kind, namespace, name!, ctx, sub);
+      return withWarnings(json(res.created ? 201 : 200, res.object), ctx);
+    }
     if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
       throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
+    validatePatchOptions(req.query, false);
     const schema = this.registry.schema(kind);
     const mode = fieldValidationMode(req.query);
     const fieldWarnings = new Set<string>();
@@ -284,35 +292,6 @@ export class ApiServer {
       sub,
     );
     ctx.warnings?.push(...fieldWarnings);
-    return withWarnings(json(200, updated), ctx);
-  }
-
-  /**
-   * Server-side apply, approximated: the applied configuration is merged into the live
-   * object with strategic-merge rules (creating it when absent). Field ownership
-   * (managedFields, conflicts, pruning of fields a manager stopped sending) is not tracked.
-   */
-  private async serverSideApply(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
-    const { kind, namespace, name } = route;
-    if (typeof req.body === 'string') req.body = decodeApplyText(req.body);
-    if (!isPlainObject(req.body)) throw errors.badRequest('the body of an apply patch must be an object');
-    const applied = clone(decodeForApply(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings)) as KubeObject;
-    const existing = await this.storage.tryGet(kind, namespace, name!);
-    if (!existing && !sub) {
-      applied.metadata = { ...(applied.metadata ?? {}), name };
-      const created = await this.storage.create(kind, namespace, applied, ctx);
-      return withWarnings(json(201, created), ctx);
-    }
-    const schema = this.registry.schema(kind);
-    delete (applied as any).metadata?.resourceVersion;
-    const updated = await this.storage.guaranteedUpdate(
-      kind,
-      namespace,
-      name!,
-      (current) => applyClientPatch(CONTENT.strategicPatch, current, applied, schema, this.registry.definitions),
-      ctx,
-      sub,
-    );
     return withWarnings(json(200, updated), ctx);
   }
 
@@ -486,7 +465,7 @@ function writeContext(req: ApiRequest): WriteContext {
   for (const d of dry) {
     if (d !== 'All') throw errors.invalid({ group: '', resource: 'DryRun', kind: 'DryRun' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
   }
-  return { dryRun: dry.length > 0, fieldManager: req.query.get('fieldManager') ?? undefined, user: req.user, warnings: [] };
+  return { dryRun: dry.length > 0, fieldManager: managerName(req.query.get('fieldManager'), req.headers['user-agent']), user: req.user, warnings: [] };
 }
 
 function deleteOptions(req: ApiRequest): DeleteOptions {

@@ -12,10 +12,16 @@ import type { UserInfo } from '../api/request.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
+import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
 
 export interface WriteContext {
   dryRun?: boolean;
+  /** the manager of this write (fieldManager parameter, else from the User-Agent) */
   fieldManager?: string;
+  /** metadata.managedFields already computed by server-side apply: record no Update entry */
+  appliedManagedFields?: boolean;
+  /** the subresource named in managedFields when it is not the storage's (scale) */
+  managerSubresource?: string;
   user?: UserInfo;
   /** filled with Warning: header texts */
   warnings?: string[];
@@ -54,6 +60,9 @@ export interface Admission {
 }
 
 const MAX_UPDATE_RETRIES = 16;
+
+/** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
+const SERVER_MANAGER = 'kube-apiserver';
 
 /**
  * etcd's default --max-request-bytes (1.5 MiB): upstream cannot store a bigger object (its
@@ -219,6 +228,9 @@ export class ResourceStorage {
     kind.prepareForCreate?.(obj);
     kind.defaults?.(obj);
     normalizeMeta(obj);
+    // ownership is recorded before admission, as upstream's handler does: fields admission
+    // plugins add (service account, default tolerations) belong to no manager
+    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? SERVER_MANAGER);
     for (const a of this.admission) await a.create?.(kind, obj, ctx);
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
@@ -346,6 +358,8 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    // what the request says about managedFields (`[]` resets them), before empty lists are dropped
+    const sentManagedFields = obj.metadata.managedFields;
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
     this.ensureTyped(kind, obj);
@@ -369,6 +383,7 @@ export class ResourceStorage {
       next.status = obj.status;
       next.metadata.labels = m.labels;
       next.metadata.annotations = m.annotations;
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
@@ -382,6 +397,11 @@ export class ResourceStorage {
     normalizeMeta(obj);
     if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
+    }
+    if (!ctx.appliedManagedFields) {
+      if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
+      const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
+      recordManagedFields(scope, current, obj, ctx.fieldManager ?? SERVER_MANAGER);
     }
     for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
 

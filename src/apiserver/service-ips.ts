@@ -5,6 +5,8 @@ import type { KubeObject } from '../api/object.js';
 export const SERVICE_CIDR = { base: (127 << 24) | (96 << 16), size: 1 << 20 };
 /** The first address belongs to the `kubernetes` service, as upstream reserves it. */
 export const KUBERNETES_SERVICE_IP = '127.96.0.1';
+/** The cluster DNS's address, the tenth of the range, as kubeadm gives CoreDNS. */
+export const KUBE_DNS_SERVICE_IP = '127.96.0.10';
 
 function toInt(ip: string): number | undefined {
   const p = ip.split('.').map(Number);

@@ -21,6 +21,8 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
+import { ensureKubeDnsService } from '../dns/service.js';
+import { KUBE_DNS_SERVICE_IP } from '../apiserver/service-ips.js';
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
@@ -121,6 +123,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       // Cluster DNS is a client of the API like any other part, with informers of its own.
       dnsInformers = new SharedInformerFactory(client);
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
+      await ensureKubeDnsService(client, KUBE_DNS_SERVICE_IP, dns.address);
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);

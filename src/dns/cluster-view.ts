@@ -11,6 +11,8 @@ export class ClusterView implements DnsView {
   private readonly namespaces: Informer;
   private reverse = new Map<string, string[]>();
   private reverseStale = true;
+  /** bumped on every change; answers computed at one generation stay right until the next */
+  generation = 0;
 
   constructor(informers: SharedInformerFactory, private readonly zone: string) {
     this.services = informers.informerFor(resources.services);
@@ -19,6 +21,7 @@ export class ClusterView implements DnsView {
     const stale = { onAdd: () => this.markStale(), onUpdate: () => this.markStale(), onDelete: () => this.markStale() };
     this.services.addEventHandler(stale);
     this.endpointsInf.addEventHandler(stale);
+    this.namespaces.addEventHandler(stale);
   }
 
   async synced(): Promise<boolean> {
@@ -45,6 +48,7 @@ export class ClusterView implements DnsView {
 
   private markStale(): void {
     this.reverseStale = true;
+    this.generation++;
   }
 
   private rebuildReverse(): void {

@@ -73,6 +73,9 @@ export class DnsServer {
   private readonly tcpSockets = new Set<net.Socket>();
   private readonly zoneOptions: ZoneOptions;
   private boundPort = 0;
+  /** encoded cluster answers of the current view generation, keyed by question and format */
+  private cache = new Map<string, Buffer>();
+  private cacheGeneration = -1;
 
   constructor(
     private readonly view: DnsView,
@@ -201,12 +204,45 @@ export class DnsServer {
     if (query.type !== 'query' || !question) return this.encode(base(RCODE.FORMERR), transport, opt);
     if (opcode !== 0) return this.encode(base(RCODE.NOTIMP), transport, opt);
 
+    // The same question at the same view generation gets the same bytes: only the id differs.
+    const generation = this.view.generation;
+    const cacheKey = generation === undefined ? undefined : `${question.name.toLowerCase()}|${question.type}|${transport}|${rd ? 1 : 0}|${opt ? Number(opt.udpPayloadSize) || 0 : -1}`;
+    if (cacheKey !== undefined) {
+      if (this.cacheGeneration !== generation) {
+        this.cache.clear();
+        this.cachedNames.clear();
+        this.cacheGeneration = generation!;
+      }
+      const hit = this.cache.get(cacheKey);
+      if (hit) {
+        const reply = Buffer.from(hit);
+        reply.writeUInt16BE(query.id ?? 0, 0);
+        // echo the question's case as asked (0x20 bit randomisation)
+        return question.name === this.cachedNames.get(cacheKey) ? reply : this.encodeZone(query, question, rd, opt, transport, cacheKey);
+      }
+    }
+    return this.encodeZone(query, question, rd, opt, transport, cacheKey);
+  }
+
+  private readonly cachedNames = new Map<string, string>();
+
+  private async encodeZone(query: dnsPacket.Packet, question: dnsPacket.Question, rd: boolean, opt: any, transport: 'udp' | 'tcp', cacheKey: string | undefined): Promise<Buffer> {
+    const base = (rcode: number, extra: Partial<dnsPacket.Packet> = {}): dnsPacket.Packet => ({
+      id: query.id,
+      type: 'response',
+      flags: (rd ? dnsPacket.RECURSION_DESIRED : 0) | (this.upstreams().length ? dnsPacket.RECURSION_AVAILABLE : 0) | rcode,
+      questions: query.questions ?? [],
+      answers: [],
+      authorities: [],
+      additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP, flags: 0 } as any] : [],
+      ...extra,
+    });
     const zoneAnswer = this.resolveLocal(question.name, String(question.type));
     if (!zoneAnswer) {
       const upstreams = this.upstreams();
       if (!upstreams.length) return this.encode(base(RCODE.REFUSED), transport, opt);
       this.stats.forwarded++;
-      const forwarded = await this.forward(msg, upstreams);
+      const forwarded = await this.forward(dnsPacket.encode(query), upstreams);
       return forwarded ?? this.encode(base(RCODE.SERVFAIL), transport, opt);
     }
     if (zoneAnswer.rcode === 'NXDOMAIN') this.stats.nxdomain++;
@@ -216,7 +252,16 @@ export class DnsServer {
     });
     packet.flags! |= dnsPacket.AUTHORITATIVE_ANSWER;
     packet.additionals = [...(zoneAnswer.additionals as any), ...(packet.additionals ?? [])];
-    return this.encode(packet, transport, opt);
+    const reply = this.encode(packet, transport, opt);
+    if (cacheKey !== undefined && this.cacheGeneration === this.view.generation) {
+      if (this.cache.size > 10_000) {
+        this.cache.clear();
+        this.cachedNames.clear();
+      }
+      this.cache.set(cacheKey, reply);
+      this.cachedNames.set(cacheKey, question.name);
+    }
+    return reply;
   }
 
   private resolveLocal(name: string, type: string): ZoneAnswer | undefined {

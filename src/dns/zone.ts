@@ -31,6 +31,8 @@ export interface DnsView {
   namespaceExists(namespace: string): boolean;
   /** names whose A/AAAA record holds this IP (service cluster IPs, headless endpoints with a hostname) */
   namesForIP(ip: string): string[];
+  /** changes whenever any answer may change (answers are cached per generation when present) */
+  readonly generation?: number;
 }
 
 export interface ZoneOptions {

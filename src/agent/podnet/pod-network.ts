@@ -134,10 +134,10 @@ export class PodNetwork {
   async addPod(key: string, ip: string): Promise<PodNetworkHandle> {
     if (!this.ready) throw new Error('the pod network is not set up');
     const { netns, veth } = this.names(key);
-    await run('ip', ['netns', 'del', netns]).catch(() => {});
-    await run('ip', ['netns', 'add', netns]);
+    if (fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'del', netns]).catch(() => {});
     try {
-      await run('ip', ['-batch', '-'], [`link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${this.bridge} up`].join('\n') + '\n');
+      // two `ip` runs per pod: one on the host side, one inside the namespace
+      await run('ip', ['-batch', '-'], [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${this.bridge} up`].join('\n') + '\n');
       await run('ip', ['-n', netns, '-batch', '-'], [
         'link set lo up',
         `addr add ${ip}/${this.podCidr.prefix} dev eth0`,

@@ -10,8 +10,8 @@ import { controllerRef, type KubeObject } from '../../api/object.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS, type AttachAction } from './attach-decide.js';
 import { podClaimNames } from './helpers.js';
 
@@ -74,12 +74,8 @@ export class AttachDetachController implements Controller {
         if (relevant(o) !== relevant(n)) kick();
       },
     });
-    void (async () => {
-      const synced = await Promise.all([this.pods, this.claims, this.volumes, this.nodes, this.attachments].map((i) => i.synced()));
-      if (!synced.every(Boolean)) return;
-      kick();
-      await runWorkers(this.queue, 1, () => this.sync());
-    })();
+    kick();
+    ctx.runWorkers(this.queue, 1, () => this.sync());
   }
 
   stop(): void {

@@ -3,7 +3,7 @@ import { isApiError } from '../../api/errors.js';
 import { DEFAULT_CLASS_ANNOTATION, isDefaultStorageClass } from '../../api/kinds/storageclass.js';
 import type { KubeObject } from '../../api/object.js';
 import type { Client } from '../../client/client.js';
-import type { Controller } from '../manager.js';
+import type { Controller } from '../../client/controller-runner.js';
 import { PersistentVolumeController } from './binder.js';
 import { ExpandController } from './expand.js';
 import { DEFAULT_STORAGE_CLASS, LOCAL_PATH_PROVISIONER } from './helpers.js';

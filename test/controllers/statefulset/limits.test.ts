@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { defaultRegistry } from '../../../src/api/kinds/index.js';
 import { resources } from '../../../src/client/client.js';
 import { SharedInformerFactory } from '../../../src/client/informer.js';
+import { ControllerRunner } from '../../../src/client/controller-runner.js';
 import { MAX_SUPPORTED_REPLICAS, StatefulSetController } from '../../../src/controllers/statefulset/controller.js';
 import { startTestServer, waitFor, type TestServer } from '../../support/server.js';
 
@@ -24,19 +25,18 @@ describe('StatefulSet controller limits', () => {
   let server: TestServer;
   let informers: SharedInformerFactory;
   let controller: StatefulSetController;
+  let runner: ControllerRunner;
 
   before(async () => {
     server = await startTestServer();
     informers = new SharedInformerFactory(server.client);
     controller = new StatefulSetController({ workers: 2 });
-    controller.start({ client: server.client, informers, registry: defaultRegistry() });
-    informers.start();
-    await informers.waitForSync();
+    runner = new ControllerRunner(server.client, defaultRegistry(), informers);
+    await runner.start([controller]);
   });
 
   after(async () => {
-    controller.stop();
-    informers.stop();
+    await runner.stop();
     await server.stop();
   });
 
