@@ -8,7 +8,7 @@ import { field } from '../api/validation.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
-import { ServiceIPAllocator } from './service-ips.js';
+import { ServiceIPAllocator, serviceRange } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
 
@@ -19,7 +19,7 @@ export function installAdmission(api: ApiServer): void {
   const storage = api.storage;
   const namespaces = api.registry.resource('', 'v1', 'namespaces')!;
   const services = api.registry.resource('', 'v1', 'services')!;
-  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items);
+  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items, serviceRange(api.options.serviceClusterIPRange));
 
   // Whether each namespace is terminating, as of its last write: every namespaced create
   // asks, and the namespace seldom changes, so it is decoded again only when it has.

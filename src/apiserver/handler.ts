@@ -64,6 +64,8 @@ export interface ApiServerOptions {
   /** readiness checks beyond "the store answers" */
   readyChecks?: Array<{ name: string; check: () => boolean }>;
   bookmarkIntervalMs?: number;
+  /** where services' cluster IPs come from (kube-apiserver's --service-cluster-ip-range) */
+  serviceClusterIPRange?: string;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;

@@ -22,7 +22,7 @@ import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
 import { ensureKubeDnsService } from '../dns/service.js';
-import { KUBE_DNS_SERVICE_IP } from '../apiserver/service-ips.js';
+import { kubeDnsServiceIP, serviceRange } from '../apiserver/service-ips.js';
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
@@ -42,6 +42,8 @@ export interface ControlPlaneOptions {
   agentTimings?: AgentTimings;
   /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
   maxWaitForUnmountMs?: number;
+  /** where services' cluster IPs come from (default 127.96.0.0/12) */
+  serviceClusterIPRange?: string;
   /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
   proxy?: boolean;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
@@ -80,7 +82,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
     const registry = defaultRegistry();
-    const api = new ApiServer(registry, store);
+    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange });
     installAdmission(api);
     installPodSubresources(api);
     await bootstrapObjects(api);
@@ -123,7 +125,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       // Cluster DNS is a client of the API like any other part, with informers of its own.
       dnsInformers = new SharedInformerFactory(client);
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
-      await ensureKubeDnsService(client, KUBE_DNS_SERVICE_IP, dns.address);
+      await ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)), dns.address);
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);

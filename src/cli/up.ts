@@ -4,6 +4,7 @@ import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
 import { loopbackResolvers, parseUpstream } from '../dns/server.js';
+import { serviceRange } from '../apiserver/service-ips.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -16,6 +17,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --service-cluster-ip-range CIDR
+                   services' cluster IPs (default 127.96.0.0/12: loopback, no setup); the
+                   kubernetes service takes the first address, kube-dns the tenth
   --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
   --dns-upstream ADDR[:PORT]|none
                    where names outside cluster.local go (default: the loopback resolvers
@@ -63,13 +67,15 @@ export async function up(argv: string[]): Promise<number> {
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
+  const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
+  if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
   const dnsPort = flagInt(args, 'dns-port', 0);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, serviceClusterIPRange, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);

@@ -190,16 +190,7 @@ export class DnsServer {
     const question = query.questions?.[0];
     const rd = ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0;
     const opt = (query.additionals ?? []).find((r: any) => r.type === 'OPT') as any;
-    const base = (rcode: number, extra: Partial<dnsPacket.Packet> = {}): dnsPacket.Packet => ({
-      id: query.id,
-      type: 'response',
-      flags: (rd ? dnsPacket.RECURSION_DESIRED : 0) | (this.upstreams().length ? dnsPacket.RECURSION_AVAILABLE : 0) | rcode,
-      questions: query.questions ?? [],
-      answers: [],
-      authorities: [],
-      additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP, flags: 0 } as any] : [],
-      ...extra,
-    });
+    const base = (rcode: number, extra: Partial<dnsPacket.Packet> = {}) => this.response(query, rd, opt, rcode, extra);
     const opcode = ((query.flags ?? 0) >> 11) & 0xf;
     if (query.type !== 'query' || !question) return this.encode(base(RCODE.FORMERR), transport, opt);
     if (opcode !== 0) return this.encode(base(RCODE.NOTIMP), transport, opt);
@@ -227,16 +218,7 @@ export class DnsServer {
   private readonly cachedNames = new Map<string, string>();
 
   private async encodeZone(query: dnsPacket.Packet, question: dnsPacket.Question, rd: boolean, opt: any, transport: 'udp' | 'tcp', cacheKey: string | undefined): Promise<Buffer> {
-    const base = (rcode: number, extra: Partial<dnsPacket.Packet> = {}): dnsPacket.Packet => ({
-      id: query.id,
-      type: 'response',
-      flags: (rd ? dnsPacket.RECURSION_DESIRED : 0) | (this.upstreams().length ? dnsPacket.RECURSION_AVAILABLE : 0) | rcode,
-      questions: query.questions ?? [],
-      answers: [],
-      authorities: [],
-      additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP, flags: 0 } as any] : [],
-      ...extra,
-    });
+    const base = (rcode: number, extra: Partial<dnsPacket.Packet> = {}) => this.response(query, rd, opt, rcode, extra);
     const zoneAnswer = this.resolveLocal(question.name, String(question.type));
     if (!zoneAnswer) {
       const upstreams = this.upstreams();
@@ -262,6 +244,20 @@ export class DnsServer {
       this.cachedNames.set(cacheKey, question.name);
     }
     return reply;
+  }
+
+  /** A response to the query with its id, question, RD echoed and EDNS when asked. */
+  private response(query: dnsPacket.Packet, rd: boolean, opt: any, rcode: number, extra: Partial<dnsPacket.Packet> = {}): dnsPacket.Packet {
+    return {
+      id: query.id,
+      type: 'response',
+      flags: (rd ? dnsPacket.RECURSION_DESIRED : 0) | (this.upstreams().length ? dnsPacket.RECURSION_AVAILABLE : 0) | rcode,
+      questions: query.questions ?? [],
+      answers: [],
+      authorities: [],
+      additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP, flags: 0 } as any] : [],
+      ...extra,
+    };
   }
 
   private resolveLocal(name: string, type: string): ZoneAnswer | undefined {
