@@ -6,7 +6,7 @@ import { isPlainObject, type KubeObject } from '../api/object.js';
 import type { AnyKindDef, Registry } from '../api/registry.js';
 import { resolveSchema, type Definitions, type Schema } from '../api/schema.js';
 import { decodeTyped, goFormat, typedObjects } from '../api/typed.js';
-import { bodyDuplicates } from './decode.js';
+import { bodyDuplicates, scanJson } from './decode.js';
 import { unsharedBodies } from './resource-storage.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -58,6 +58,7 @@ export function decodePatchedObject(
   warnings: Set<string>,
   shown: () => string,
   current?: KubeObject,
+  patchText?: unknown,
 ): KubeObject {
   // not in place: the patched object may share parts with the current one
   const res = decodeTyped(patched, registry.schema(kind), registry.definitions, { kindName: kind.kind });
@@ -70,7 +71,9 @@ export function decodePatchedObject(
     errors.invalid({ group: '', resource: '', kind: '' }, '', [{ type: 'FieldValueInvalid', field: 'patch', value: shown(), hasValue: true, detail: why }]);
   if (res.error) throw invalid(res.error);
   if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind}: patch dropped unknown fields ${res.unknown.join(', ')}`);
-  const problems = res.unknown.map((f) => `unknown field "${f}"`);
+  // a merge or strategic merge patch's own duplicate keys count too (upstream decodes it strictly)
+  const duplicates = typeof patchText === 'string' && mode !== 'Ignore' ? scanJson(patchText).duplicates.map((p) => `duplicate field "${p}"`) : [];
+  const problems = [...duplicates, ...res.unknown.map((f) => `unknown field "${f}"`)];
   if (problems.length && mode === 'Strict') throw invalid(`strict decoding error: ${problems.join(', ')}`);
   if (mode === 'Warn') for (const p of problems) warnings.add(p);
   const out = res.value as KubeObject;

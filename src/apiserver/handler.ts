@@ -288,7 +288,8 @@ export class ApiServer {
         const patched = applyClientPatch(contentType, current, body, schema, this.registry.definitions);
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
-        return decodePatchedObject(patched, kind, this.registry, mode, fieldWarnings, patchShown(contentType, body, patched), current);
+        const text = contentType === CONTENT.jsonPatch ? undefined : body;
+        return decodePatchedObject(patched, kind, this.registry, mode, fieldWarnings, patchShown(contentType, body, patched), current, text);
       },
       ctx,
       sub,

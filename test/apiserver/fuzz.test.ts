@@ -451,6 +451,12 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
     assert.equal(smp.status, 200, smp.body);
     assert.deepEqual(smp.warnings, ['299 - "unknown field \\"foo\\""']);
     assert.equal(JSON.parse(smp.body).foo, undefined);
+    const dupPatch = await raw.request('PATCH', `${cmPath}/dup?fieldValidation=Strict`, '{"data":{"x":"1","x":"2"}}', 'application/merge-patch+json');
+    assert.equal(dupPatch.status, 422, dupPatch.body);
+    assert.match(JSON.parse(dupPatch.body).message, /strict decoding error: duplicate field "data\.x"$/);
+    const dupWarn = await raw.request('PATCH', `${cmPath}/dup`, '{"data":{"x":"1","x":"2"}}', 'application/strategic-merge-patch+json');
+    assert.equal(dupWarn.status, 200, dupWarn.body);
+    assert.deepEqual(dupWarn.warnings, ['299 - "duplicate field \\"data.x\\""']);
     const jp = await raw.request('PATCH', `${cmPath}/dup?fieldValidation=Strict`, '[{"op":"add","path":"/spec","value":{}}]', 'application/json-patch+json');
     assert.equal(jp.status, 422, jp.body);
 
