@@ -52,13 +52,22 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
+  // the address each admitted Service took in this request, to give back if it is not stored
+  const allocatedFor = new WeakMap<KubeObject, string>();
   const serviceIPs: Admission = {
     async create(kind, obj) {
       if (kind !== services) return;
       await allocateServiceIP(ips, obj);
+      const ip = obj.spec?.clusterIP;
+      if (ip && ip !== 'None' && obj.spec?.type !== 'ExternalName') allocatedFor.set(obj, ip);
     },
     async deleted(kind, obj) {
       if (kind === services) ips.release(obj.spec?.clusterIP);
+    },
+    // a dry run, or a create refused after allocation, keeps no address
+    async abandoned(kind, obj) {
+      if (kind === services) ips.release(allocatedFor.get(obj));
+      allocatedFor.delete(obj);
     },
   };
 

@@ -4,6 +4,7 @@ import type { AnyKindDef, Registry } from '../api/registry.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const SUB_VERBS = ['get', 'patch', 'update'];
+const READ_VERBS = ['get', 'list', 'watch'];
 
 /** Subresources petset serves beyond status/scale, with the kind they answer with. */
 const EXTRA_SUBRESOURCES: Record<string, Array<{ name: string; kind: { group: string; version: string; kind: string }; verbs: string[] }>> = {
@@ -37,7 +38,7 @@ function aggregatedResource(k: AnyKindDef) {
     responseKind: { group: k.group, version: k.version, kind: k.kind },
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: k.singular,
-    verbs: VERBS,
+    verbs: k.readOnly ? READ_VERBS : VERBS,
   };
   if (k.shortNames?.length) r.shortNames = k.shortNames;
   if (k.categories?.length) r.categories = k.categories;
@@ -101,7 +102,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: VERBS,
+      verbs: k.readOnly ? READ_VERBS : VERBS,
     };
     if (k.shortNames?.length) r.shortNames = k.shortNames;
     if (k.categories?.length) r.categories = k.categories;

@@ -187,6 +187,11 @@ export class ApiServer {
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
     const q = req.query;
+    if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+      const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+      const e = errors.methodNotSupported(resourceRef(kind), verb);
+      throw new ApiError(405, 'MethodNotAllowed', `${e.message}: ${kind.readOnly}`, e.details);
+    }
     const ctx = writeContext(req);
 
     if (subresource) {
@@ -201,7 +206,7 @@ export class ApiServer {
     if (!name) {
       switch (req.method) {
         case 'GET':
-          if (route.watch || isTrue(q.get('watch'))) return this.watch(req, route);
+          if (route.watch || queryBool(q.get('watch'))) return this.watch(req, route);
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
@@ -243,7 +248,7 @@ export class ApiServer {
         return this.patch(req, route, ctx, sub);
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
-        const options = deleteOptions(req);
+        const options = deleteOptions(req, ctx);
         if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
         if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
@@ -322,9 +327,9 @@ export class ApiServer {
       resourceVersion: q.get('resourceVersion') ?? undefined,
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector,
-      allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
+      allowWatchBookmarks: queryBool(q.get('allowWatchBookmarks')),
       timeoutSeconds: q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
-      sendInitialEvents: q.has('sendInitialEvents') ? isTrue(q.get('sendInitialEvents')) : undefined,
+      sendInitialEvents: q.has('sendInitialEvents') ? queryBool(q.get('sendInitialEvents')) : undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       bookmarkIntervalMs: this.options.bookmarkIntervalMs,
     };
@@ -348,7 +353,7 @@ export class ApiServer {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
     });
-    const options = deleteOptions(req);
+    const options = deleteOptions(req, ctx);
     const deleted: KubeObject[] = [];
     for (const item of list.items) {
       try {
@@ -459,8 +464,14 @@ function tryParse(text: string): unknown {
   }
 }
 
-function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
+/**
+ * A boolean query parameter as upstream converts it (Convert_Slice_string_To_bool): absent,
+ * "0" and any case of "false" are false; every other value, the empty one included, is true
+ * (so the Python client's `watch=True` watches).
+ */
+export function queryBool(v: string | null): boolean {
+  if (v === null) return false;
+  return !(v === '0' || v.toLowerCase() === 'false');
 }
 
 function writeContext(req: ApiRequest): WriteContext {
@@ -471,7 +482,11 @@ function writeContext(req: ApiRequest): WriteContext {
   return { dryRun: dry.length > 0, fieldManager: managerName(req.query.get('fieldManager'), req.headers['user-agent']), user: req.user, warnings: [] };
 }
 
-function deleteOptions(req: ApiRequest): DeleteOptions {
+/**
+ * DeleteOptions from the body (JSON, or protobuf decoded to the same shape) and the query;
+ * a dry run asked for in either makes the whole request a dry run.
+ */
+function deleteOptions(req: ApiRequest, ctx: WriteContext): DeleteOptions {
   const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
   const q = req.query;
   if (q.has('gracePeriodSeconds')) {
@@ -480,8 +495,17 @@ function deleteOptions(req: ApiRequest): DeleteOptions {
     o.gracePeriodSeconds = Number(raw);
   }
   if (q.has('propagationPolicy')) o.propagationPolicy = q.get('propagationPolicy')!;
-  if (q.has('orphanDependents')) o.orphanDependents = isTrue(q.get('orphanDependents'));
+  if (q.has('orphanDependents')) o.orphanDependents = queryBool(q.get('orphanDependents'));
   if (q.has('dryRun')) o.dryRun = q.getAll('dryRun');
+  if (o.dryRun !== undefined && o.dryRun !== null && !Array.isArray(o.dryRun)) {
+    throw errors.badRequest(`json: cannot unmarshal ${typeof o.dryRun} into Go struct field DeleteOptions.dryRun of type []string`);
+  }
+  if (o.dryRun?.length) {
+    for (const d of o.dryRun) {
+      if (d !== 'All') throw errors.invalid({ group: '', resource: 'DeleteOptions', kind: 'DeleteOptions' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
+    }
+    ctx.dryRun = true;
+  }
   return o;
 }
 

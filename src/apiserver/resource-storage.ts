@@ -57,6 +57,8 @@ export interface Admission {
   update?(kind: AnyKindDef, obj: KubeObject, old: KubeObject, ctx: WriteContext, subresource?: string): Promise<void>;
   /** after an object left the store (release allocated IPs ...) */
   deleted?(kind: AnyKindDef, obj: KubeObject): Promise<void>;
+  /** after this hook's create admitted an object that was then not stored (dry run, invalid, already exists) */
+  abandoned?(kind: AnyKindDef, obj: KubeObject): Promise<void>;
 }
 
 const MAX_UPDATE_RETRIES = 16;
@@ -231,7 +233,24 @@ export class ResourceStorage {
     // ownership is recorded before admission, as upstream's handler does: fields admission
     // plugins add (service account, default tolerations) belong to no manager
     if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? SERVER_MANAGER);
-    for (const a of this.admission) await a.create?.(kind, obj, ctx);
+    // what the admission hooks reserved for the object (a cluster IP) is given back unless it is stored
+    const admitted: Admission[] = [];
+    let stored = false;
+    try {
+      for (const a of this.admission) {
+        await a.create?.(kind, obj, ctx);
+        admitted.push(a);
+      }
+      const created = await this.createAdmitted(kind, obj, generatedName, ctx);
+      stored = !ctx.dryRun;
+      return created;
+    } finally {
+      if (!stored) for (const a of admitted) await a.abandoned?.(kind, obj).catch(() => {});
+    }
+  }
+
+  private async createAdmitted(kind: AnyKindDef, obj: KubeObject, generatedName: boolean, ctx: WriteContext): Promise<KubeObject> {
+    const meta = obj.metadata;
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
@@ -719,14 +738,27 @@ function encodeContinue(rv: number, start: string): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
 }
 
+/** Upstream's continue-token checks and texts (storage.DecodeContinue), never a JavaScript parser message. */
 function decodeContinue(token: string): { rv: number; start: string } {
+  const invalid = (why: string) => errors.badRequest(`invalid continue token: continue key is not valid${why}`);
+  // base64url without padding, as Go's RawURLEncoding reads it
+  const bad = token.search(/[^A-Za-z0-9_-]/);
+  if (bad >= 0) throw invalid(`: illegal base64 data at input byte ${bad}`);
+  if (token.length % 4 === 1) throw invalid(`: illegal base64 data at input byte ${token.length - 1}`);
+  let t: any;
+  const text = Buffer.from(token, 'base64url').toString('utf8');
   try {
-    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('unknown format');
-    return { rv: t.rv < 0 ? 0 : t.rv, start: t.start };
-  } catch (e) {
-    throw errors.badRequest(`invalid continue token: ${(e as Error).message}`);
+    t = JSON.parse(text);
+  } catch {
+    // Go's encoding/json words, never the JavaScript parser's
+    const first = text.trimStart()[0];
+    throw invalid(first && !'{["-0123456789tfn'.includes(first) ? `: invalid character '${first}' looking for beginning of value` : ': unexpected end of JSON input');
   }
+  if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalid(': cannot unmarshal into Go value of type storage.continueToken');
+  if (t.v !== 'meta.k8s.io/v1') throw invalid(': server does not recognize this encoded version');
+  if (typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv === 0) throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (typeof t.start !== 'string' || !t.start) throw invalid(': encoded start key empty (version meta.k8s.io/v1)');
+  return { rv: t.rv < 0 ? 0 : t.rv, start: t.start };
 }
 
 /** Empty metadata collections are omitted, as Go's omitempty does on the way to storage. */

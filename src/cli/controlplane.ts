@@ -6,6 +6,8 @@ import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
+import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
+import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
@@ -48,6 +50,10 @@ export interface ControlPlaneOptions {
   proxy?: boolean;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
   dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
+  /** how long events live after their last write (kube-apiserver's --event-ttl, 1 h) */
+  eventTtlMs?: number;
+  /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
+  requestTimeoutMs?: number;
 }
 
 export interface ControlPlane {
@@ -77,22 +83,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let dnsInformers: SharedInformerFactory | undefined;
   let proxy: ServiceProxy | undefined;
   let proxyInformers: SharedInformerFactory | undefined;
+  let eventExpiry: EventExpiry | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
-    store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
+    const metrics = new ApiMetrics();
+    store = instrumentStore(openSqliteStore(path.join(opts.dataDir, 'state.db')), metrics);
     const registry = defaultRegistry();
     const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange });
+    // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
+    const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
     await bootstrapObjects(api);
+    eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
-      handler: api.handle,
+      handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
       host,
       port: opts.port ?? 0,
+      timeouts: opts.requestTimeoutMs ? { requestMs: opts.requestTimeoutMs } : undefined,
     }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${host} is already in use; start with --port 0 to pick a free one, or choose another --port`);
       if (e.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${host}: no such address on this machine; use --host 127.0.0.1`);
@@ -103,7 +115,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
-    const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
+    const client = new Client(new InProcessTransport(handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
     await ensureDefaultStorageClass(client);
@@ -132,10 +144,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       proxy = new ServiceProxy(client);
       await proxy.start(proxyInformers);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir);
+    nodes = new LocalNodes(handle, opts.dataDir);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl, dns, dnsInformers, proxy, proxyInformers };
+    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
     return {
       api,
       http,
@@ -147,6 +159,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       dns,
       proxy,
       async stop() {
+        running.eventExpiry.stop();
         await running.closeControl();
         await running.nodes.stop();
         await running.dns?.close();
@@ -160,6 +173,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    eventExpiry?.stop();
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
     await dns?.close().catch(() => {});

@@ -24,6 +24,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --dns-upstream ADDR[:PORT]|none
                    where names outside cluster.local go (default: the loopback resolvers
                    of /etc/resolv.conf, if any; petset sends nothing off the machine unless told)
+  --event-ttl D    how long events are kept after they were last recorded (default 1h0m0s)
+  --request-timeout D
+                   requests other than watches and streams end with 504 after this (default 1m0s)
 
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
@@ -72,10 +75,12 @@ export async function up(argv: string[]): Promise<number> {
   const dnsPort = flagInt(args, 'dns-port', 0);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
+  const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
+  const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, serviceClusterIPRange, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
@@ -84,6 +89,7 @@ export async function up(argv: string[]): Promise<number> {
     const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';
     out.write(`Cluster DNS (cluster.local) at ${dh}:${dp}, UDP and TCP; ${fwd}. Try: dig @${dh} -p ${dp} kubernetes.default.svc.cluster.local\n`);
   }
+  out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;

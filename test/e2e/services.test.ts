@@ -91,3 +91,49 @@ test('the kubernetes service has endpoints at the API server and answers through
   );
   assert.match(body, /"gitVersion"/);
 });
+
+test('NetworkPolicy objects are accepted and validated as upstream, and up says they are not enforced', async () => {
+  assert.match(c.output(), /NetworkPolicy objects are accepted and validated but not enforced/);
+  await c.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-from-web
+spec:
+  podSelector:
+    matchLabels:
+      app: mysql
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          app: web
+    ports:
+    - port: 3306
+`,
+  });
+  assert.match((await c.kubectl(['get', 'netpol'])).stdout, /db-from-web\s+app=mysql\s+\d+s/);
+  const np = JSON.parse((await c.kubectl(['get', 'networkpolicy', 'db-from-web', '-o', 'json'])).stdout);
+  assert.deepEqual(np.spec.policyTypes, ['Ingress']);
+  assert.equal(np.spec.ingress[0].ports[0].protocol, 'TCP');
+  const bad = await c.kubectl(['apply', '-f', '-'], {
+    allowFail: true,
+    input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bad
+spec:
+  podSelector: {}
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 10.0.0.0/8
+        except: [192.168.0.0/16]
+    ports:
+    - port: 70000
+`,
+  });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /spec\.egress\[0\]\.ports\[0\]\.port: Invalid value: 70000: must be between 1 and 65535, inclusive/);
+  assert.match(bad.stderr, /spec\.egress\[0\]\.to\[0\]\.ipBlock\.except\[0\]: Invalid value: "192\.168\.0\.0\/16": must be a strict subset of `cidr`/);
+});

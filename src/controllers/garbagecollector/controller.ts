@@ -50,7 +50,8 @@ export class GarbageCollector implements Controller {
     this.recorder = new EventRecorder(ctx.client, 'garbage-collector-controller');
     const informers: Informer[] = [];
     for (const kind of ctx.registry.kinds) {
-      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`)) continue;
+      // kinds listed read-only hold no objects, so there is nothing of theirs to own or collect
+      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly) continue;
       const informer = ctx.informers.informerFor(resourceType(kind));
       const id = (obj: KubeObject) => identityOf(kind, obj);
       this.removeHandlers.push(
