@@ -200,6 +200,59 @@ function seeds(name: string): Record<string, any> {
       spec: { attacher: 'fuzz.example.com/none', source: { persistentVolumeName: 'fuzz-pv' }, nodeName: 'no-such-node' },
       status: { attached: false, attachmentMetadata: { a: 'b' }, attachError: { time: '2026-01-01T00:00:00Z', message: 'x' } },
     },
+    NetworkPolicy: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(),
+      spec: { podSelector: { matchLabels: { app: 'fuzz' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80, protocol: 'TCP' }], from: [{ podSelector: {} }] }] },
+    },
+    ReplicationController: {
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      metadata: meta(),
+      spec: { replicas: 0, selector: { app: 'fuzz' }, template: { metadata: { labels: { app: 'fuzz' } }, spec: podSpec } },
+    },
+    Deployment: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(),
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'fuzz' } },
+        template: { metadata: { labels: { app: 'fuzz' } }, spec: podSpec },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } },
+      },
+    },
+    ReplicaSet: {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: meta(),
+      spec: { replicas: 0, selector: { matchLabels: { app: 'fuzz' } }, template: { metadata: { labels: { app: 'fuzz' } }, spec: podSpec } },
+    },
+    DaemonSet: {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: meta(),
+      spec: { selector: { matchLabels: { app: 'fuzz-ds' } }, template: { metadata: { labels: { app: 'fuzz-ds' } }, spec: { ...podSpec, nodeSelector: { 'fuzz-none': 'x' } } } },
+    },
+    Job: {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: meta(),
+      spec: { suspend: true, backoffLimit: 0, template: { metadata: { labels: { app: 'fuzz-job' } }, spec: { ...podSpec, restartPolicy: 'Never' } } },
+    },
+    CronJob: {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: meta(),
+      spec: { schedule: '*/5 * * * *', suspend: true, jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: 'OnFailure' } } } } },
+    },
+    Ingress: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: meta(),
+      spec: { rules: [{ host: 'fuzz.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'fuzz', port: { number: 80 } } } }] } }] },
+    },
     PodDisruptionBudget: {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
@@ -207,6 +260,13 @@ function seeds(name: string): Record<string, any> {
       spec: { minAvailable: 1, selector: { matchLabels: { app: 'fuzz' } } },
     },
   };
+}
+
+/** A valid object of the kind: the hand-written seed, or (for a kind added since) its bare metadata. */
+function seedFor(kind: AnyKindDef, name: string): any {
+  const s = seeds(name)[kind.kind];
+  if (s) return s;
+  return { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: kind.kind, metadata: { name, labels: { app: 'fuzz' } } };
 }
 
 function collectPaths(v: unknown, path: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
@@ -486,12 +546,15 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
     const r = rng(SEED);
     const kinds = registry.kinds;
     // an existing object of every kind, for updates and patches
+    const unseeded: string[] = [];
     for (const kind of kinds) {
-      const obj = seeds(`seed-${kind.plural}`)[kind.kind];
-      assert.ok(obj, `a seed object for ${kind.kind}`);
-      const a = await send(`seed ${kind.kind}`, 'POST', pathFor(kind), JSON.stringify(obj), 'application/json');
-      assert.ok(a && a.status === 201, `${kind.kind}: ${a?.status} ${a?.body}`);
+      const a = await send(`seed ${kind.kind}`, 'POST', pathFor(kind), JSON.stringify(seedFor(kind, `seed-${kind.plural}`)), 'application/json');
+      // a kind without a hand-written seed may refuse the bare one; it is fuzzed all the same
+      // (kinds petset lists but runs no controller for refuse writes with a 405)
+      if (seeds('x')[kind.kind] && a?.status !== 405) assert.ok(a && a.status === 201, `${kind.kind}: ${a?.status} ${a?.body}`);
+      else if (a?.status !== 201) unseeded.push(`${kind.kind} (${a?.status})`);
     }
+    if (unseeded.length) console.log(`kinds without a valid seed object (fuzzed from a bare one): ${unseeded.join(', ')}`);
     const kindsSeen = new Set<string>();
     let counter = 0;
     const deadline = Date.now() + FUZZ_MS;
@@ -501,7 +564,7 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
       kindsSeen.add(kind.kind);
       const seedName = `seed-${kind.plural}`;
       const name = `f${counter++}`;
-      const seed = seeds(name)[kind.kind];
+      const seed = seedFor(kind, name);
       const mutated = mutate(seed, r);
       const choice = r.int(14);
       const what = `${kind.kind} #${choice}`;
@@ -515,17 +578,17 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
           await send(`${what} create yaml`, 'POST', pathFor(kind), yaml.dump(mutated, { noRefs: true }), 'application/yaml');
           return;
         case 4: {
-          const m = mutate(seeds(seedName)[kind.kind], r);
+          const m = mutate(seedFor(kind, seedName), r);
           await send(`${what} update`, 'PUT', pathFor(kind, seedName), JSON.stringify(m), 'application/json');
           return;
         }
         case 5: {
-          const m = mutate(seeds(seedName)[kind.kind], r);
+          const m = mutate(seedFor(kind, seedName), r);
           await send(`${what} update status`, 'PUT', pathFor(kind, seedName, 'status'), JSON.stringify(m), 'application/json');
           return;
         }
         case 6: {
-          const m = mutate(seeds(seedName)[kind.kind], r);
+          const m = mutate(seedFor(kind, seedName), r);
           delete m.apiVersion;
           delete m.kind;
           delete m.metadata;
@@ -533,20 +596,20 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
           return;
         }
         case 7: {
-          const m = mutate(seeds(seedName)[kind.kind], r);
+          const m = mutate(seedFor(kind, seedName), r);
           delete m.metadata;
           await send(`${what} strategic patch`, 'PATCH', pathFor(kind, seedName), JSON.stringify(m), 'application/strategic-merge-patch+json');
           return;
         }
         case 8: {
-          const paths = collectPaths(seeds(seedName)[kind.kind]).filter((p) => p[0] !== 'metadata');
+          const paths = collectPaths(seedFor(kind, seedName)).filter((p) => p[0] !== 'metadata');
           const p = paths.length ? r.pick(paths) : ['x'];
           const ops = [{ op: r.pick(['add', 'replace', 'remove', 'test', 'move', 'copy', 'bogus']), path: '/' + p.join('/'), from: '/metadata/labels', value: nastyValue(r) }];
           await send(`${what} json patch`, 'PATCH', pathFor(kind, seedName), JSON.stringify(ops), 'application/json-patch+json');
           return;
         }
         case 9: {
-          const m = mutate(seeds(seedName)[kind.kind], r);
+          const m = mutate(seedFor(kind, seedName), r);
           await send(`${what} apply`, 'PATCH', pathFor(kind, seedName) + '?fieldManager=fuzz&force=true', yaml.dump(m, { noRefs: true }), 'application/apply-patch+yaml');
           return;
         }
