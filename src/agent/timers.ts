@@ -60,7 +60,9 @@ export class TimerQueue {
     if (!next || next.at >= this.armedAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedAt = next.at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, next.at - Date.now()));
+    // Node fires a delay beyond 2^31-1 ms at once (TimeoutOverflowWarning): a far deadline (a
+    // probe period of 2^31 s is valid API input) is re-armed from fire() until it is due
+    this.timer = setTimeout(() => this.fire(), Math.min(Math.max(0, next.at - Date.now()), 2 ** 31 - 1));
   }
 
   private fire(): void {

@@ -19,6 +19,8 @@ export class QuantityError extends Error {}
 
 const SHAPE = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 const NANO_DIGITS = 9;
+const MAX_QUANTITY_DIGITS = 100;
+const MAX_QUANTITY_EXPONENT = 400;
 const NANOS_PER_UNIT = 10n ** 9n;
 
 const DECIMAL_SUFFIXES: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
@@ -46,12 +48,18 @@ export function parseQuantity(input: string | number): Quantity {
   } else if (/^[eE][-+]?[0-9]+$/.test(suffix)) {
     format = 'DecimalExponent';
     decimalExponent = Number(suffix.slice(1));
+    // upstream reads the exponent as an int32
+    if (!Number.isSafeInteger(decimalExponent) || Math.abs(decimalExponent) >= 2 ** 31) throw new QuantityError(QUANTITY_SUFFIX_ERROR);
   } else {
     throw new QuantityError(QUANTITY_SUFFIX_ERROR);
   }
 
   const n = /^([+-]?)([0-9]*)(?:\.([0-9]*))?$/.exec(numeric);
   if (!n || (n[2] === '' && !n[3])) throw new QuantityError(QUANTITY_NUMERIC_ERROR);
+  // Exact arithmetic on bigints costs time and memory in the size of the number: amounts far
+  // beyond any real resource (upstream keeps them as arbitrary-precision decimals) are refused
+  // rather than let one request spend seconds or gigabytes on them.
+  if (numeric.length > MAX_QUANTITY_DIGITS || Math.abs(decimalExponent) > MAX_QUANTITY_EXPONENT) throw new QuantityError(QUANTITY_NUMERIC_ERROR);
   const negative = n[1] === '-';
   const fraction = n[3] ?? '';
   // value = digits * 10^(decimalExponent - fraction.length) * 2^binaryExponent

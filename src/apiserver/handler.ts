@@ -16,6 +16,9 @@ import {
   apiVersions,
 } from './discovery.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import type { Definitions, Schema } from '../api/schema.js';
+import { decodeForApply, decodePatchedObject, decodeWriteBody, fieldValidationMode, patchShown } from './field-validation.js';
+import { decodeApplyText } from './decode.js';
 import { openApiV3DocumentJson, openApiV3Index } from './openapi.js';
 import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type WriteContext } from './resource-storage.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
@@ -280,6 +283,8 @@ export class ApiServer {
     }
     validatePatchOptions(req.query, false);
     const schema = this.registry.schema(kind);
+    const mode = fieldValidationMode(req.query);
+    const fieldWarnings = new Set<string>();
     // the HTTP front end hands patches over as raw text, so the patch code reports syntax errors as upstream does
     const parsed = typeof body === 'string' ? tryParse(body) : body;
     const wantRV = isPlainObject(parsed) && isPlainObject(parsed.metadata) ? (parsed.metadata.resourceVersion as string | undefined) : undefined;
@@ -288,14 +293,16 @@ export class ApiServer {
       namespace,
       name!,
       (current) => {
-        const patched = applyPatch(contentType, current, body, schema, this.registry.definitions) as KubeObject;
+        const patched = applyClientPatch(contentType, current, body, schema, this.registry.definitions);
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
-        return patched;
+        const text = contentType === CONTENT.jsonPatch ? undefined : body;
+        return decodePatchedObject(patched, kind, this.registry, mode, fieldWarnings, patchShown(contentType, body, patched), current, text);
       },
       ctx,
       sub,
     );
+    ctx.warnings?.push(...fieldWarnings);
     return withWarnings(json(200, updated), ctx);
   }
 
@@ -394,17 +401,8 @@ export class ApiServer {
   }
 
   private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
-    const mode = req.query.get('fieldValidation') ?? 'Warn';
-    if (mode === 'Ignore' || !isPlainObject(req.body)) return;
-    if (mode !== 'Strict' && mode !== 'Warn') {
-      throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
-    }
-    const unknown = checkUnknownFields(req.body, this.registry.schema(kind), this.registry.definitions);
-    if (!unknown.length) return;
-    if (mode === 'Strict') {
-      throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
-    }
-    ctx.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+    // the body in the kind's shape, with fieldValidation applied (field-validation.ts)
+    req.body = decodeWriteBody(req.body, kind, this.registry, fieldValidationMode(req.query), ctx.warnings);
   }
 
   private async readyz(req: ApiRequest): Promise<ApiResponse> {
@@ -449,6 +447,20 @@ export class ApiServer {
 
 /* ---------- helpers ---------- */
 
+/**
+ * A patch the merge code cannot apply is the client's error, whatever the code threw.
+ * (Upstream answers a few strategic merge patch failures, e.g. mixed list element types or a
+ * missing merge key, with a 500; they are bad requests.)
+ */
+function applyClientPatch(contentType: string, current: KubeObject, body: unknown, schema: Schema, defs: Definitions): KubeObject {
+  try {
+    return applyPatch(contentType, current, body, schema, defs) as KubeObject;
+  } catch (e) {
+    if (e instanceof ApiError && e.code < 500) throw e;
+    throw errors.badRequest(e instanceof Error ? e.message : String(e));
+  }
+}
+
 function tryParse(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -482,7 +494,11 @@ function writeContext(req: ApiRequest): WriteContext {
 function deleteOptions(req: ApiRequest, ctx: WriteContext): DeleteOptions {
   const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
   const q = req.query;
-  if (q.has('gracePeriodSeconds')) o.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+  if (q.has('gracePeriodSeconds')) {
+    const raw = q.get('gracePeriodSeconds')!;
+    if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw errors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+    o.gracePeriodSeconds = Number(raw);
+  }
   if (q.has('propagationPolicy')) o.propagationPolicy = q.get('propagationPolicy')!;
   if (q.has('orphanDependents')) o.orphanDependents = queryBool(q.get('orphanDependents'));
   if (q.has('dryRun')) o.dryRun = q.getAll('dryRun');

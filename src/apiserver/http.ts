@@ -7,12 +7,10 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import yaml from 'js-yaml';
 import { errors } from '../api/errors.js';
 import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo, type WatchEvent } from '../api/request.js';
 import { errorResponse } from './handler.js';
-import { unsharedBodies } from './resource-storage.js';
-import { decodeKubernetesProtobuf } from './protobuf.js';
+import { decodeRequestBody } from './decode.js';
 
 export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
 
@@ -362,7 +360,7 @@ async function handleHttp(
   let body: unknown;
   let bodyError: unknown;
   try {
-    body = raw.length ? parseBody(raw, headers['content-type'] ?? '') : undefined;
+    body = raw.length ? parseBody(raw, headers['content-type'] ?? '', req.method ?? 'GET', path) : undefined;
   } catch (e) {
     // answered by the handler once it knows the path exists: a missing resource is 404, not 415/400
     bodyError = e;
@@ -495,28 +493,9 @@ function readBody(req: http.IncomingMessage, conn: Conn): Promise<Buffer | 'too-
   }).finally(settle);
 }
 
-function parseBody(raw: Buffer, contentType: string): unknown {
-  const ct = contentType.split(';')[0].trim().toLowerCase();
-  const text = raw.toString('utf8');
-  // patches (apply included) are decoded by their handlers, which report errors as upstream does
-  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch || ct === CONTENT.applyPatch) return text;
-  // client-go's typed clients (kubectl create configmap/secret/namespace/...) send protobuf
-  if (ct === CONTENT.protobuf) return decodeKubernetesProtobuf(raw);
-  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml') {
-    try {
-      return yaml.load(text);
-    } catch (e) {
-      throw errors.badRequest(`error decoding YAML: ${(e as Error).message}`);
-    }
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    // plain JSON values, held by nothing else: storage may use them as they are
-    if (typeof parsed === 'object' && parsed !== null) unsharedBodies.add(parsed);
-    return parsed;
-  } catch (e) {
-    throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
-  }
+// media types, limits and duplicate keys: decode.ts
+function parseBody(raw: Buffer, contentType: string, method: string, path: string): unknown {
+  return decodeRequestBody(raw, contentType, method, path);
 }
 
 /** A watch event's line framed as one HTTP chunk, and where the line lies inside the frame. */

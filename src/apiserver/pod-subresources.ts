@@ -8,6 +8,7 @@ import { isPodReady, updatePodCondition } from '../api/pod-status.js';
 import { resourceRef, type AnyKindDef } from '../api/registry.js';
 import type { ApiRequest, ApiResponse } from '../api/request.js';
 import { field } from '../api/validation.js';
+import { decodeTyped } from '../api/typed.js';
 import type { ApiServer, ResourceRoute } from './handler.js';
 import type { DeleteOptions, WriteContext } from './resource-storage.js';
 
@@ -28,7 +29,7 @@ export function installPodSubresources(api: ApiServer): void {
 
 async function createBinding(req: ApiRequest, route: ResourceRoute, api: ApiServer): Promise<ApiResponse> {
   const { name, namespace } = checkRoute(req, route);
-  const binding = checkBody(req, namespace, 'Binding');
+  const binding = decodeBody(checkBody(req, namespace, 'Binding'), api, 'io.k8s.api.core.v1.Binding', 'Binding', 'v1');
   if (binding.metadata.name !== name) throw errors.badRequest('name in URL does not match name in Binding object');
   const target = isPlainObject(binding.target) ? binding.target : {};
   const problems: FieldErrorLike[] = [];
@@ -84,7 +85,7 @@ class Eviction {
   }
 
   async run(): Promise<ApiResponse> {
-    const eviction = checkBody(this.req, this.namespace, 'Eviction', ['policy/v1', 'policy/v1beta1']);
+    const eviction = decodeBody(checkBody(this.req, this.namespace, 'Eviction', ['policy/v1', 'policy/v1beta1']), this.api, 'io.k8s.api.policy.v1.Eviction', 'Eviction', 'v1');
     if (eviction.metadata.name !== this.name) throw errors.badRequest('name in URL does not match name in Eviction object');
     const options = this.deleteOptions(eviction);
     const callerSetRV = !!options.preconditions?.resourceVersion;
@@ -272,6 +273,13 @@ function checkBody(req: ApiRequest, namespace: string, kind: string, apiVersions
     throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
   }
   return obj;
+}
+
+/** The body in its type's shape (a number for a node name is a 400 here, not a pod with a number for spec.nodeName). */
+function decodeBody(obj: KubeObject, api: ApiServer, ref: string, kind: string, version: string): KubeObject {
+  const res = decodeTyped(obj, { $ref: ref }, api.registry.definitions, { kindName: kind });
+  if (res.error) throw errors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${res.error}`);
+  return res.value as KubeObject;
 }
 
 function writeContext(req: ApiRequest): WriteContext {

@@ -2,6 +2,7 @@
 // generic registry store (system metadata, optimistic concurrency, generation, status
 // subresource rules, graceful deletion, finalizers, garbage-collection finalizers),
 // written once over the revisioned key-value Store.
+import { decodeTyped, typedObjects } from '../api/typed.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
 import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
@@ -66,6 +67,13 @@ const MAX_UPDATE_RETRIES = 16;
 const SERVER_MANAGER = 'kube-apiserver';
 
 /**
+ * etcd's default --max-request-bytes (1.5 MiB): upstream cannot store a bigger object (its
+ * protobuf encoding; our JSON is a little larger). Requests up to 3 MiB are read, so patches
+ * could otherwise grow one object without bound.
+ */
+export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/**
  * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
  * request): create and update take them over instead of working on a copy.
  */
@@ -86,6 +94,10 @@ export class ResourceStorage {
     delete obj.metadata.resourceVersion;
     const s = JSON.stringify(obj);
     if (rv !== undefined) obj.metadata.resourceVersion = rv;
+    if (s.length * 3 > MAX_STORED_OBJECT_BYTES && Buffer.byteLength(s) > MAX_STORED_OBJECT_BYTES) {
+      // upstream passes etcd's "request is too large" on (as a 500); it is the client's request that is too big, so 413
+      throw new ApiError(413, 'RequestEntityTooLarge', 'etcdserver: request is too large');
+    }
     return s;
   }
 
@@ -225,6 +237,7 @@ export class ResourceStorage {
   async create(kind: AnyKindDef, namespace: string | undefined, input: unknown, ctx: WriteContext = {}): Promise<KubeObject> {
     const obj = this.checkBody(kind, input);
     const meta = obj.metadata;
+    this.ensureTyped(kind, obj);
     this.fillNamespace(kind, obj, namespace);
     const generatedName = !meta.name && !!meta.generateName;
     if (generatedName) meta.name = meta.generateName + randomSuffix();
@@ -364,6 +377,7 @@ export class ResourceStorage {
       (current) => {
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
         const next = clone(obj);
+        if (typedObjects.has(obj)) typedObjects.add(next);
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         return next;
       },
@@ -389,6 +403,7 @@ export class ResourceStorage {
     const sentManagedFields = obj.metadata.managedFields;
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
+    this.ensureTyped(kind, obj);
     const m = obj.metadata;
     const cm = current.metadata;
     if (m.name !== cm.name) {
@@ -542,6 +557,7 @@ export class ResourceStorage {
   checkBody(kind: AnyKindDef, input: unknown): KubeObject {
     if (!isPlainObject(input)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
     const obj = (unsharedBodies.has(input) ? input : clone(input)) as KubeObject;
+    if (obj !== input && typedObjects.has(input)) typedObjects.add(obj);
     const want = kindApiVersion(kind);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
@@ -554,6 +570,20 @@ export class ResourceStorage {
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
     return obj;
+  }
+
+  /**
+   * Every object written through create or update has its kind's shape before any code that
+   * assumes it runs (admission, defaults, validation, controllers): the handler decodes request
+   * bodies with fieldValidation; anything else (scale, apply, in-process callers of storage) is
+   * decoded here, unknown fields dropped.
+   */
+  private ensureTyped(kind: AnyKindDef, obj: KubeObject): void {
+    if (typedObjects.has(obj)) return;
+    const res = decodeTyped(obj, this.registry.schema(kind), this.registry.definitions, { mutate: true, kindName: kind.kind });
+    if (res.error) throw errors.badRequest(`${kind.kind} in version "${kind.version}" cannot be handled as a ${kind.kind}: ${res.error}`);
+    if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind} ${obj.metadata?.name}: dropped unknown fields ${res.unknown.join(', ')}`);
+    typedObjects.add(obj);
   }
 
   private fillNamespace(kind: AnyKindDef, obj: KubeObject, namespace: string | undefined): void {
@@ -597,7 +627,7 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
     // a shorter grace moves the deadline earlier (never into the past)
     const marked = clone(current);
     const deadline = Math.max(now, Date.parse(m.deletionTimestamp) - (grace - requested) * 1000);
-    marked.metadata.deletionTimestamp = timestamp(new Date(requested === 0 ? now : deadline));
+    marked.metadata.deletionTimestamp = timestamp(new Date(requested === 0 ? now : clampTime(deadline)));
     marked.metadata.deletionGracePeriodSeconds = requested;
     if (requested === 0 && finalizers.length === 0) return { action: 'remove', marked };
     return { action: 'mark', marked };
@@ -615,7 +645,7 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
 
   if (kind.gracePeriod) {
     const grace = kind.gracePeriod(current, options.gracePeriodSeconds);
-    marked.metadata.deletionTimestamp = timestamp(new Date(now + grace * 1000));
+    marked.metadata.deletionTimestamp = timestamp(new Date(clampTime(now + grace * 1000)));
     marked.metadata.deletionGracePeriodSeconds = grace;
     if ((m.generation ?? 0) > 0) marked.metadata.generation = (m.generation ?? 0) + 1;
     if (grace > 0 || finals.length) return { action: 'mark', marked };
@@ -628,6 +658,13 @@ export function planDeletion(kind: AnyKindDef, current: KubeObject, options: Del
     return { action: 'mark', marked };
   }
   return changed ? { action: 'remove' } : { action: 'remove' };
+}
+
+/** The last instant RFC 3339 can write (year 9999): an int64 grace period may point past what a Date holds. */
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+function clampTime(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(ms, LATEST_TIME) : LATEST_TIME;
 }
 
 /** The finalizers after applying the propagation policy, or undefined when they do not change. */

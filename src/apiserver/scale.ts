@@ -4,8 +4,11 @@ import yaml from 'js-yaml';
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { applyPatch } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type ScaleDef } from '../api/registry.js';
+import { decodeTyped } from '../api/typed.js';
+import { ApiError } from '../api/errors.js';
 import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
 import type { ResourceStorage, WriteContext } from './resource-storage.js';
+import { decodeApplyText } from './decode.js';
 
 function getPath(obj: any, path: string): any {
   return path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
@@ -49,11 +52,13 @@ export class ScaleSubresource {
       case 'PUT':
       case 'PATCH': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        // the front end hands apply configurations over as (checked) YAML text
+        if (contentType === CONTENT.applyPatch && typeof req.body === 'string') req.body = decodeApplyText(req.body);
         const updated = await this.storage.guaranteedUpdate(
           kind,
           namespace,
           name,
-          (current) => {
+          (current) => clientErrors(() => {
             const scale = scaleOf(current, def);
             let wanted: any = req.body;
             if (req.method === 'PATCH') {
@@ -63,6 +68,14 @@ export class ScaleSubresource {
               wanted = applyPatch(apply ? CONTENT.mergePatch : contentType, scale, body, SCALE_SCHEMA, this.storage.registry.definitions);
             }
             if (!isPlainObject(wanted)) throw errors.badRequest('the body must be a Scale object');
+            // decoded into autoscaling/v1 Scale as upstream does: spec.replicas is an int32
+            const decoded = decodeTyped(wanted, SCALE_SCHEMA, this.storage.registry.definitions, { kindName: 'Scale' });
+            if (decoded.error) {
+              if (req.method === 'PATCH') {
+                throw errors.invalid({ group: '', resource: '', kind: '' }, '', [{ type: 'FieldValueInvalid', field: 'patch', value: JSON.stringify(wanted), hasValue: true, detail: decoded.error }]);
+              }
+              throw errors.badRequest(`Scale in version "v1" cannot be handled as a Scale: ${decoded.error}`);
+            }
             const rv = wanted.metadata?.resourceVersion;
             if (rv && rv !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name);
             const replicas = wanted.spec?.replicas ?? 0;
@@ -73,7 +86,7 @@ export class ScaleSubresource {
             }
             setPath(current, def.specReplicasPath, replicas);
             return current;
-          },
+          }),
           ctx,
         );
         return ok(updated);
@@ -81,6 +94,16 @@ export class ScaleSubresource {
       default:
         throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
     }
+  }
+}
+
+/** Whatever the merge code throws about a patch is the client's error: 500s become 400s. */
+function clientErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ApiError && e.code < 500) throw e;
+    throw errors.badRequest(e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -73,10 +73,11 @@ export class WorkQueue<K = string> {
       if (pending.at <= at) return;
       clearTimeout(pending.timer);
     }
+    // beyond 2^31-1 ms Node would fire at once; an early add only means an early (level-triggered) look
     const timer = setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
-    }, ms);
+    }, Math.min(ms, 2 ** 31 - 1));
     this.delayed.set(key, { at, timer });
   }
 

@@ -25,6 +25,15 @@ describe('durations', () => {
 });
 
 describe('TimerQueue', () => {
+  it('waits for a deadline beyond what one Node timer holds (2^31 ms) instead of firing at once', async () => {
+    const q = new TimerQueue();
+    let farFired = false;
+    q.after(2 ** 32, () => (farFired = true));
+    await q.sleep(30);
+    assert.equal(farFired, false);
+    q.close();
+  });
+
   it('runs callbacks in time order, skips cancelled ones, and stops when closed', async () => {
     const q = new TimerQueue();
     const ran: string[] = [];

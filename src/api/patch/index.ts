@@ -92,7 +92,7 @@ class SyntaxStop {
  * The text Go's encoding/json gives for the first syntax error in `text` (clients show it
  * verbatim), or undefined for valid JSON.
  */
-function goSyntaxError(text: string): string | undefined {
+export function goSyntaxError(text: string): string | undefined {
   let at = 0;
 
   function fail(context: string): never {

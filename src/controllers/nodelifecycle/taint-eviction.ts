@@ -107,10 +107,12 @@ export class TaintEviction {
 
   private schedule(pod: KubeObject, createdAt: number, fireAt: number): void {
     const key = keyOf(pod);
+    // Node fires delays beyond 2^31-1 ms (~24.8 days) at once: a longer toleration waits in steps
     const timer = setTimeout(() => {
       this.scheduled.delete(key);
+      if (fireAt > Date.now()) return this.schedule(pod, createdAt, fireAt);
       void this.evict(pod);
-    }, Math.max(0, fireAt - Date.now()));
+    }, Math.min(Math.max(0, fireAt - Date.now()), 2 ** 31 - 1));
     timer.unref();
     this.scheduled.set(key, { createdAt, fireAt, timer });
   }

@@ -12,7 +12,7 @@ import type { Controller, ControllerContext } from '../../client/controller-runn
 import { perform, type ApiAction } from './act.js';
 import { decide, type Gates } from './decide.js';
 import { EVENT_SOURCE } from './events.js';
-import { SET_KIND } from './identity.js';
+import { replicaCount, SET_KIND } from './identity.js';
 
 export interface StatefulSetControllerOptions {
   /** concurrent reconciles (upstream's --concurrent-statefulset-syncs defaults to 5) */
@@ -24,6 +24,13 @@ export interface StatefulSetControllerOptions {
 
 /** client-go's DefaultRetry for status writes: 5 steps */
 const STATUS_WRITE_ATTEMPTS = 5;
+
+/**
+ * The most replicas one set may have here. The API accepts any int32 (as upstream), but every
+ * pass walks one slot per replica in this same process: a set of 2^31 replicas would exhaust
+ * the heap of the whole control plane. Beyond this the set is reported and left alone.
+ */
+export const MAX_SUPPORTED_REPLICAS = 20_000;
 
 const RESOURCE_BY_NAME: Record<ApiAction['resource'], ResourceType> = {
   pods: resources.pods,
@@ -117,14 +124,30 @@ export class StatefulSetController implements Controller {
     const set = this.sets.get(key);
     if (!set) return;
     const namespace = set.metadata.namespace ?? '';
-    const plan = decide({
-      set,
-      pods: this.pods.list(namespace),
-      revisions: this.revisions.list(namespace),
-      claims: this.claims.list(namespace),
-      now: (this.options.now ?? Date.now)(),
-      gates: this.options.gates,
-    });
+    const replicas = replicaCount(set);
+    if (replicas > MAX_SUPPORTED_REPLICAS) {
+      const message = `spec.replicas ${replicas} is more than the ${MAX_SUPPORTED_REPLICAS} replicas petset supports in one StatefulSet; the set is left as it is`;
+      console.warn(`[statefulset] ${key}: ${message}`);
+      recorder.event(set, 'Warning', 'ReplicasLimitExceeded', message);
+      return;
+    }
+    let plan: ReturnType<typeof decide>;
+    try {
+      plan = decide({
+        set,
+        pods: this.pods.list(namespace),
+        revisions: this.revisions.list(namespace),
+        claims: this.claims.list(namespace),
+        now: (this.options.now ?? Date.now)(),
+        gates: this.options.gates,
+      });
+    } catch (e) {
+      // an object the decision code cannot handle is reported, retried with back-off, never fatal
+      const message = `failed to sync: ${e instanceof Error ? e.message : String(e)}`;
+      console.warn(`[statefulset] ${key}: ${message}`);
+      recorder.event(set, 'Warning', 'FailedSync', message);
+      throw e;
+    }
     if (plan.error && !plan.error.retry) {
       console.warn(`[statefulset] ${key}: ${plan.error.message}`);
       return;
