@@ -21,6 +21,8 @@ export interface NodeDescription {
   capacity: Record<string, string>;
   labels: Record<string, string>;
   bootID: string;
+  /** where the agent's server listens (daemonEndpoints.kubeletEndpoint.Port); default KUBELET_PORT */
+  kubeletPort?: number;
 }
 
 /** Go's GOARCH names for the machine, as kubernetes.io/arch carries them. */
@@ -121,7 +123,7 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       { type: 'InternalIP', address: nodeAddressFor(d.index) },
       { type: 'Hostname', address: d.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    daemonEndpoints: { kubeletEndpoint: { Port: d.kubeletPort ?? KUBELET_PORT } },
     nodeInfo: {
       machineID: machine.slice(0, 32),
       systemUUID: asUuid(machine.slice(32)),

@@ -1,11 +1,13 @@
 // The API server's request handler: one function from ApiRequest to ApiResponse, generic
 // over the kinds registry. The HTTP front end (http.ts) and the in-process client transport
 // both call it, so every caller gets the same semantics.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
-import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
+import { CONTENT, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
   aggregatedDiscovery,
@@ -43,6 +45,19 @@ export type SubresourceHandler = (
   server: ApiServer,
 ) => Promise<ApiResponse>;
 
+/** A connect subresource's upgraded request (exec, attach, portforward, proxy with WebSocket). */
+export interface UpgradeRequest {
+  req: http.IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  route: ResourceRoute;
+  query: URLSearchParams;
+  user: UserInfo;
+}
+
+/** Takes over the connection: answers 101 (or an error) on the socket itself. */
+export type UpgradeHandler = (u: UpgradeRequest, server: ApiServer) => Promise<void>;
+
 export interface ResourceRoute {
   kind: AnyKindDef;
   namespace?: string;
@@ -59,6 +74,8 @@ export interface ApiServerOptions {
   /** readiness checks beyond "the store answers" */
   readyChecks?: Array<{ name: string; check: () => boolean }>;
   bookmarkIntervalMs?: number;
+  /** the bearer token for connections to node agents (logs, exec, attach, port-forward) */
+  nodeConnectionToken?: string;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -66,6 +83,8 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export class ApiServer {
   readonly storage: ResourceStorage;
   readonly subresources = new Map<string, SubresourceHandler>();
+  /** connect subresources reached with an HTTP upgrade, by `<plural>/<subresource>` */
+  readonly upgrades = new Map<string, UpgradeHandler>();
   private readonly scale: ScaleSubresource;
 
   constructor(
@@ -81,6 +100,32 @@ export class ApiServer {
   addSubresource(resourceAndSub: string, h: SubresourceHandler): void {
     this.subresources.set(resourceAndSub, h);
   }
+
+  /** Registers the upgrade side of a connect subresource, e.g. "pods/exec". */
+  addUpgrade(resourceAndSub: string, h: UpgradeHandler): void {
+    this.upgrades.set(resourceAndSub, h);
+  }
+
+  /** The HTTP server's 'upgrade' event, once the caller is authenticated. */
+  readonly handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo): void => {
+    socket.on('error', () => {});
+    const run = async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      let group: string;
+      let version: string;
+      let rest: string[];
+      if (parts[0] === 'api') [group, version, rest] = ['', parts[1], parts.slice(2)];
+      else if (parts[0] === 'apis') [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
+      else throw notFoundPath(url.pathname);
+      if (!version || !rest.length) throw notFoundPath(url.pathname);
+      const route = this.route(group, version, rest, url.pathname);
+      const h = route.subresource && this.upgrades.get(`${route.kind.group ? route.kind.group + '/' : ''}${route.kind.plural}/${route.subresource}`);
+      if (!h || !route.name) throw errors.badRequest(`the resource ${url.pathname} does not support upgrading the connection`);
+      await h({ req, socket, head, route, query: url.searchParams, user }, this);
+    };
+    run().catch((e: unknown) => writeUpgradeError(socket, e));
+  };
 
   readonly handle = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
@@ -500,6 +545,16 @@ function withWarnings(res: ApiResponse, ctx: WriteContext): ApiResponse {
 
 function notFoundPath(path: string): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: `404 page not found: ${path}` }] });
+}
+
+/** An error answer written on a connection that was not (yet) upgraded. */
+export function writeUpgradeError(socket: Duplex, e: unknown): void {
+  if (socket.destroyed || !socket.writable) return;
+  const res = errorResponse(e);
+  const body = JSON.stringify(res.body);
+  socket.end(
+    `HTTP/1.1 ${res.status} ${http.STATUS_CODES[res.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function errorResponse(e: unknown): ApiResponse {

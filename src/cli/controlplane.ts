@@ -1,10 +1,12 @@
 // Wires petset's parts into one process: store, API server (HTTPS), admission, and the
 // controllers, all talking through the API. The only file that knows every part.
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { ApiServer } from '../apiserver/handler.js';
 import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
+import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
@@ -58,15 +60,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
     const registry = defaultRegistry();
-    const api = new ApiServer(registry, store);
+    // the API server's credential for its connections to the agents (logs, exec, port-forward)
+    const nodeConnectionToken = randomBytes(32).toString('hex');
+    const api = new ApiServer(registry, store, { nodeConnectionToken });
     installAdmission(api);
     installPodSubresources(api);
+    installPodConnect(api);
     await bootstrapObjects(api);
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
       handler: api.handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
+      onUpgrade: api.handleUpgrade,
       host,
       port: opts.port ?? 0,
     }).catch((e: NodeJS.ErrnoException) => {
@@ -89,7 +95,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir);
+    nodes = new LocalNodes(api.handle, opts.dataDir, nodeConnectionToken);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl };

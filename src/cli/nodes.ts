@@ -24,6 +24,8 @@ export class LocalNodes {
   constructor(
     private readonly handler: ApiHandler,
     private readonly dataDir: string,
+    /** the token the API server brings to the agents' servers */
+    private readonly serverToken?: string,
   ) {}
 
   private client(name: string): Client {
@@ -44,6 +46,7 @@ export class LocalNodes {
       nodeName: name,
       nodeIndex: index,
       dataDir: path.join(this.dataDir, 'nodes', name),
+      server: this.serverToken ? { token: this.serverToken } : undefined,
     });
     this.agents.set(name, agent);
     return agent;
