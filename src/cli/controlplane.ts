@@ -16,6 +16,7 @@ import { InProcessTransport } from '../client/inprocess-transport.js';
 import { ensureCredentials, lockDataDir, type DataDirLock } from './datadir.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
+import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
@@ -34,6 +35,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** the container runtime of each local node (default: the simulated one) */
+  runtime?: (nodeName: string) => ContainerRuntime;
 }
 
 export interface ControlPlane {
@@ -95,7 +98,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
       ]);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir, nodeConnectionToken);
+    nodes = new LocalNodes(api.handle, opts.dataDir, nodeConnectionToken, opts.runtime);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl };

@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../agent/agent.js';
 import type { ApiHandler } from '../api/request.js';
+import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
 
@@ -26,6 +27,7 @@ export class LocalNodes {
     private readonly dataDir: string,
     /** the token the API server brings to the agents' servers */
     private readonly serverToken?: string,
+    private readonly runtime?: (nodeName: string) => ContainerRuntime,
   ) {}
 
   private client(name: string): Client {
@@ -47,6 +49,7 @@ export class LocalNodes {
       nodeIndex: index,
       dataDir: path.join(this.dataDir, 'nodes', name),
       server: this.serverToken ? { token: this.serverToken } : undefined,
+      runtime: this.runtime?.(name),
     });
     this.agents.set(name, agent);
     return agent;

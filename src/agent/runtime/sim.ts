@@ -36,6 +36,8 @@ import type {
   ContainerExit,
   ContainerRequest,
   ContainerRuntime,
+  AttachRequest,
+  ExecRequest,
   ExecResult,
   HandlerRequest,
   HandlerResult,
@@ -209,11 +211,11 @@ export class SimRuntime implements ContainerRuntime {
   }
 
   // Simulated containers have no processes: there is nothing to run a command in or attach to.
-  async exec(containerId: string): Promise<ExecResult> {
+  async exec(containerId: string, _req?: ExecRequest): Promise<ExecResult> {
     throw new Error(`container ${containerId} runs on the simulated runtime (petset-sim), which runs no processes: exec is not possible; use the process runtime (petset up --runtime process) for kubectl exec`);
   }
 
-  async attach(containerId: string): Promise<void> {
+  async attach(containerId: string, _req?: AttachRequest): Promise<void> {
     throw new Error(`container ${containerId} runs on the simulated runtime (petset-sim), which runs no processes: attach is not possible; use the process runtime (petset up --runtime process) for kubectl attach`);
   }
 

@@ -1,0 +1,215 @@
+// kubectl logs, exec, attach and port-forward end to end, with the real kubectl binaries:
+// 1.27 (SPDY/3.1 for everything) and 1.33 (WebSocket v5 channels, and SPDY tunnelled in
+// WebSocket for port-forward). Logs and port-forward run through `petset up` (simulated
+// nodes); exec and attach through the same control plane in-process, with a test runtime
+// that runs exec'd commands as real host processes (a real pty for -t).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import https from 'node:https';
+import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
+import { startControlPlane, type ControlPlane } from '../../src/cli/controlplane.js';
+import { HostExecRuntime } from '../support/host-exec-runtime.js';
+
+const VERSIONS = ['1.27', '1.33'].map((v) => ({ v, bin: `/usr/lib/google-cloud-sdk/bin/kubectl.${v}` }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(bin: string, args: string[], input?: string, timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+    else child.stdin!.end();
+  });
+}
+
+function podManifest(name: string, containers: Array<{ name: string; args?: string[]; stdin?: boolean; stdinOnce?: boolean; tty?: boolean }>, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels, annotations },
+    spec: { containers: containers.map((c) => ({ image: 'busybox', ...c })) },
+  });
+}
+
+/** The API's answer to a GET with the admin token (from the kubeconfig). */
+function apiGet(kubeconfig: string, path: string): Promise<{ status: number; body: string }> {
+  const cfg = fs.readFileSync(kubeconfig, 'utf8');
+  const server = /server: (\S+)/.exec(cfg)![1];
+  const token = /token: (\S+)/.exec(cfg)![1];
+  return new Promise((resolve, reject) => {
+    https
+      .get(`${server}${path}`, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('kubectl logs and port-forward through petset up', () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster();
+    await c.kubectl(['apply', '-f', '-'], { input: podManifest('one', [{ name: 'main' }], { app: 'web' }) });
+    await c.kubectl(['apply', '-f', '-'], { input: podManifest('two', [{ name: 'a' }, { name: 'b' }], { app: 'web' }) });
+    await c.kubectl(['wait', '--for=condition=Ready', 'pod/one', 'pod/two', '--timeout=30s']);
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  for (const { v, bin } of VERSIONS) {
+    const k = (args: string[]) => run(bin, ['--kubeconfig', c.kubeconfig, ...args]);
+    it(`kubectl ${v} logs: plain, --tail, --timestamps, -c, --all-containers, -l --prefix`, { skip: !fs.existsSync(bin) && `${bin} is absent` }, async () => {
+      const plain = await k(['logs', 'one']);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(plain.stdout, 'petset-sim: container main started in pod default/one (' + /\((127\.[\d.]+)\)/.exec(plain.stdout)![1] + ')\n');
+      assert.equal((await k(['logs', 'one', '--tail=0'])).stdout, '');
+      assert.match((await k(['logs', 'one', '--timestamps'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z petset-sim: container main started/);
+      assert.match((await k(['logs', 'two', '-c', 'b'])).stdout, /container b started in pod default\/two/);
+      const all = await k(['logs', 'two', '--all-containers']);
+      assert.match(all.stdout, /container a started/);
+      assert.match(all.stdout, /container b started/);
+      const bad = await k(['logs', 'two', '-c', 'nope']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /container nope is not valid for pod two/);
+      const prefixed = await k(['logs', '-l', 'app=web', '--prefix', '--all-containers']);
+      assert.equal(prefixed.code, 0, prefixed.stderr);
+      assert.match(prefixed.stdout, /^\[pod\/one\/main\] petset-sim: container main started/m);
+      assert.match(prefixed.stdout, /^\[pod\/two\/b\] petset-sim: container b started/m);
+      assert.match((await k(['logs', 'one', '--since=1h'])).stdout, /container main started/);
+    });
+
+    it(`kubectl ${v} logs -f streams until stopped`, { skip: !fs.existsSync(bin) && `${bin} is absent` }, async () => {
+      const child = spawn(bin, ['--kubeconfig', c.kubeconfig, 'logs', '-f', 'one'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await eventually(() => out.includes('container main started'), 15_000, 'the first line');
+      assert.equal(child.exitCode, null); // still following
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    });
+
+    it(`kubectl ${v} port-forward reaches a listener on the pod's IP, both directions`, { skip: !fs.existsSync(bin) && `${bin} is absent` }, async () => {
+      const pod = JSON.parse((await c.kubectl(['get', 'pod', 'one', '-o', 'json'])).stdout);
+      const server = net.createServer((s) => s.on('data', (d) => s.write(`echo:${d}`)));
+      await new Promise<void>((r) => server.listen(0, pod.status.podIP, r));
+      const port = (server.address() as net.AddressInfo).port;
+      const child = spawn(bin, ['--kubeconfig', c.kubeconfig, 'port-forward', 'pod/one', `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (out += d));
+        const local = Number((await eventually(() => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out) ?? undefined, 15_000, `port-forward to start: ${out}`))[1]);
+        for (const word of ['first', 'second']) {
+          const answer = await new Promise<string>((resolve, reject) => {
+            const s = net.connect(local, '127.0.0.1', () => s.write(word));
+            s.on('data', (d) => {
+              resolve(String(d));
+              s.end();
+            });
+            s.on('error', reject);
+          });
+          assert.equal(answer, `echo:${word}`);
+        }
+      } finally {
+        child.kill('SIGTERM');
+        server.close();
+      }
+    });
+
+    it(`kubectl ${v} exec on a simulated node says why it cannot`, { skip: !fs.existsSync(bin) && `${bin} is absent` }, async () => {
+      const r = await k(['exec', 'one', '--', 'true']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /simulated runtime \(petset-sim\), which runs no processes: exec is not possible/);
+    });
+  }
+
+  it('pods/log: tailLines, limitBytes, sinceSeconds, follow=false and upstream errors', async () => {
+    const base = '/api/v1/namespaces/default/pods';
+    const full = await apiGet(c.kubeconfig, `${base}/one/log`);
+    assert.equal(full.status, 200);
+    assert.equal((await apiGet(c.kubeconfig, `${base}/one/log?limitBytes=10`)).body, full.body.slice(0, 10));
+    assert.equal((await apiGet(c.kubeconfig, `${base}/one/log?tailLines=0`)).body, '');
+    assert.equal((await apiGet(c.kubeconfig, `${base}/one/log?sinceSeconds=3600`)).body, full.body);
+    const noContainer = await apiGet(c.kubeconfig, `${base}/two/log`);
+    assert.equal(noContainer.status, 400);
+    assert.equal(JSON.parse(noContainer.body).message, 'a container name must be specified for pod two, choose one of: [a b]');
+    const negative = await apiGet(c.kubeconfig, `${base}/one/log?tailLines=-1`);
+    assert.equal(negative.status, 422);
+    assert.match(JSON.parse(negative.body).message, /tailLines: Invalid value: -1: must be greater than or equal to 0/);
+    const missing = await apiGet(c.kubeconfig, `${base}/nope/log`);
+    assert.equal(missing.status, 404);
+    assert.equal(JSON.parse(missing.body).message, 'pods "nope" not found');
+    const plainExec = await apiGet(c.kubeconfig, `${base}/one/exec?command=true&stdout=true`);
+    assert.equal(plainExec.status, 400);
+    assert.equal(JSON.parse(plainExec.body).message, 'Upgrade request required');
+  });
+});
+
+describe('kubectl exec and attach (host-process test runtime)', () => {
+  let cp: ControlPlane;
+  let runtime: HostExecRuntime;
+  before(async () => {
+    runtime = new HostExecRuntime();
+    cp = await startControlPlane({ dataDir: tempDir('petset-streams-'), nodes: 1, runtime: () => runtime });
+    const create = (m: string) => run('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'apply', '-f', '-'], m);
+    await create(podManifest('box', [{ name: 'main' }]));
+    await create(podManifest('talk', [{ name: 'main', args: ['read line; echo "got $line"; exit 0'], stdin: true }]));
+    await eventually(async () => {
+      const pods = JSON.parse((await run('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'get', 'pods', '-o', 'json'])).stdout).items;
+      return pods.length === 2 && pods.every((p: any) => p.status?.phase === 'Running');
+    }, 20_000, 'pods running');
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  for (const { v, bin } of VERSIONS) {
+    const k = (args: string[], input?: string) => run(bin, ['--kubeconfig', cp.kubeconfigPath, ...args], input);
+    const skip = !fs.existsSync(bin) && `${bin} is absent`;
+
+    it(`kubectl ${v} exec: stdout, stderr and the exit code`, { skip }, async () => {
+      const ok = await k(['exec', 'box', '--', 'sh', '-c', 'echo out; echo err >&2']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, 'out\n');
+      assert.equal(ok.stderr, 'err\n');
+      const failed = await k(['exec', 'box', '--', 'sh', '-c', 'echo partial; exit 3']);
+      assert.equal(failed.code, 3);
+      assert.equal(failed.stdout, 'partial\n');
+      assert.match(failed.stderr, /command terminated with exit code 3/);
+    });
+
+    it(`kubectl ${v} exec -i: stdin reaches the command and its end ends it`, { skip }, async () => {
+      const big = 'x'.repeat(200_000) + '\n';
+      const r = await k(['exec', '-i', 'box', '--', 'sh', '-c', 'wc -c; echo done'], big);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split(/\s+/).join(' '), `${big.length} done`);
+    });
+
+    it(`kubectl ${v} exec -it: a real pty with the client's terminal size`, { skip }, async () => {
+      // script gives kubectl a terminal of 33 rows and 101 columns
+      const cmd = `stty rows 33 cols 101; ${bin} --kubeconfig ${cp.kubeconfigPath} exec -it box -- sh -c 'tty; stty size; exit 4'`;
+      const r = await run('script', ['-qec', cmd, '/dev/null'], '');
+      assert.match(r.stdout, /\/dev\/pts\/\d+/);
+      assert.match(r.stdout, /33 101/);
+      assert.equal(r.code, 4, r.stdout);
+    });
+
+    it(`kubectl ${v} attach -i: talks to the container's process`, { skip }, async () => {
+      const r = await k(['attach', '-i', 'talk', '-c', 'main'], 'hello\n');
+      assert.match(r.stdout, /got hello/);
+    });
+  }
+});
