@@ -24,7 +24,8 @@ import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
-import { SYSTEM_NAMESPACES } from './bootstrap.js';
+import { entryKey, type KindEntry } from './resource-table.js';
+import { KIND_ENTRIES } from './kinds/index.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -85,6 +86,8 @@ export class ApiServer {
   readonly subresources = new Map<string, SubresourceHandler>();
   /** connect subresources reached with an HTTP upgrade, by `<plural>/<subresource>` */
   readonly upgrades = new Map<string, UpgradeHandler>();
+  /** stored kinds' own behaviour, by entryKey(group, plural) */
+  readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
 
   constructor(
@@ -216,12 +219,12 @@ export class ApiServer {
     const q = req.query;
     const ctx = writeContext(req);
 
+    const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
     if (subresource) {
-      const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`);
+      const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
       if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, ctx);
-      if (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '') return this.serveObject(req, route, ctx, 'finalize');
       throw notFoundPath(req.path);
     }
 
@@ -237,6 +240,7 @@ export class ApiServer {
           return withWarnings(json(201, created), ctx);
         }
         case 'DELETE':
+          if (entry?.unsupportedVerbs?.includes('deletecollection')) throw methodNotAllowed();
           return this.deleteCollection(req, route, ctx);
         default:
           throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
@@ -260,7 +264,6 @@ export class ApiServer {
       }
       case 'PUT': {
         this.validateFields(req, kind, ctx);
-        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
         return withWarnings(json(200, updated), ctx);
       }
@@ -269,7 +272,8 @@ export class ApiServer {
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
         const options = deleteOptions(req);
-        if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
+        const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
+        if (entry?.deleteOne) return json(200, await entry.deleteOne(this, namespace, n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
         if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
         const status: Status = {
@@ -406,35 +410,6 @@ export class ApiServer {
     return json(200, { ...this.storage.listOf(kind, deleted, Number(list.metadata.resourceVersion)) });
   }
 
-  /**
-   * Namespaces are emptied by the namespace controller: while spec.finalizers holds
-   * "kubernetes", DELETE only marks the namespace Terminating; finalize removes it.
-   */
-  private async deleteNamespace(name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject> {
-    const kind = this.registry.resource('', 'v1', 'namespaces')!;
-    if (SYSTEM_NAMESPACES.includes(name)) throw errors.forbidden(resourceRef(kind), name, 'this namespace may not be deleted');
-    const current = await this.storage.get(kind, undefined, name);
-    if (!(current.spec?.finalizers ?? []).length) return (await this.storage.delete(kind, undefined, name, options, ctx)).object;
-    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
-      if (ns.metadata.deletionTimestamp) return ns;
-      ns.metadata.deletionTimestamp = timestamp();
-      ns.metadata.deletionGracePeriodSeconds = 0;
-      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
-      return ns;
-    });
-  }
-
-  private async finalizeNamespace(name: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
-    const kind = this.registry.resource('', 'v1', 'namespaces')!;
-    const incoming = this.storage.checkBody(kind, body);
-    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
-      const finalizers: string[] = incoming.spec?.finalizers ?? [];
-      ns.spec = { ...(ns.spec ?? {}), finalizers };
-      if (!finalizers.length) delete ns.spec.finalizers;
-      return ns;
-    });
-  }
-
   private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
     const mode = req.query.get('fieldValidation') ?? 'Warn';
     if (mode === 'Ignore' || !isPlainObject(req.body)) return;
@@ -541,6 +516,11 @@ function tableResponse(t: unknown): ApiResponse {
 function withWarnings(res: ApiResponse, ctx: WriteContext): ApiResponse {
   if (ctx.warnings?.length) res.warnings = ctx.warnings;
   return res;
+}
+
+/** A verb the resource does not serve (upstream's router answers so). */
+function methodNotAllowed(): ApiError {
+  return new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
 function notFoundPath(path: string): ApiError {
