@@ -12,8 +12,11 @@ import https from 'node:https';
 import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
 import { startControlPlane, type ControlPlane } from '../../src/cli/controlplane.js';
 import { HostExecRuntime } from '../support/host-exec-runtime.js';
+import * as k8s from '@kubernetes/client-node';
+import { PassThrough, Writable } from 'node:stream';
 
-const VERSIONS = ['1.27', '1.33'].map((v) => ({ v, bin: `/usr/lib/google-cloud-sdk/bin/kubectl.${v}` }));
+// PETSET_KUBECTL_VERSIONS=1.27,1.28,...,1.33 runs the whole matrix
+const VERSIONS = (process.env.PETSET_KUBECTL_VERSIONS ?? '1.27,1.33').split(',').map((v) => ({ v, bin: `/usr/lib/google-cloud-sdk/bin/kubectl.${v}` }));
 
 interface Run {
   code: number;
@@ -212,4 +215,56 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
       assert.match(r.stdout, /got hello/);
     });
   }
+  it('@kubernetes/client-node Exec, Attach, Log and PortForward', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    const collect = () => {
+      let text = '';
+      const w = new Writable({ write: (c, _e, cb) => ((text += c), cb()) });
+      return { w, text: () => text };
+    };
+    // Exec, with stdin and the final Status
+    const out = collect();
+    const err = collect();
+    const stdin = new PassThrough();
+    const status = await new Promise<k8s.V1Status>((resolve) => {
+      void new k8s.Exec(kc).exec('default', 'box', 'main', ['sh', '-c', 'cat; echo oops >&2; exit 2'], out.w, err.w, stdin, false, resolve);
+      stdin.end('from client-node\n');
+    });
+    assert.equal(out.text(), 'from client-node\n');
+    assert.equal(err.text(), 'oops\n');
+    assert.equal(status.status, 'Failure');
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.deepEqual(status.details?.causes, [{ reason: 'ExitCode', message: '2' }]);
+
+    // Attach to the container's process
+    const aout = collect();
+    const ain = new PassThrough();
+    const ws = await new k8s.Attach(kc).attach('default', 'talk', 'main', aout.w, null, ain, false);
+    ain.write('client-node\n');
+    await eventually(() => aout.text().includes('got client-node'), 10_000, 'the attached output');
+    ws.close();
+
+    // Log
+    const log = collect();
+    await new Promise<void>((resolve, reject) => {
+      void new k8s.Log(kc).log('default', 'box', 'main', log.w, { follow: false, tailLines: 5 }).then(() => log.w.on('finish', () => resolve()), reject);
+    });
+    assert.match(log.text(), /container main started in pod default\/box/);
+
+    // PortForward (WebSocket channels, ports in the query)
+    const pod = JSON.parse((await run('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'get', 'pod', 'box', '-o', 'json'])).stdout);
+    const server = net.createServer((sock) => sock.on('data', (d) => sock.write(`pf:${d}`)));
+    await new Promise<void>((r) => server.listen(0, pod.status.podIP, r));
+    try {
+      const pfOut = collect();
+      const pfIn = new PassThrough();
+      const pws = (await new k8s.PortForward(kc).portForward('default', 'box', [(server.address() as net.AddressInfo).port], pfOut.w, null, pfIn)) as any;
+      pfIn.write('ping');
+      await eventually(() => pfOut.text() === 'pf:ping', 10_000, `the forwarded answer (got ${JSON.stringify(pfOut.text())})`);
+      pws.close();
+    } finally {
+      server.close();
+    }
+  });
 });

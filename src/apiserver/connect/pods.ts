@@ -294,7 +294,9 @@ async function portForward(api: ApiServer, nodes: NodeConnections, u: UpgradeReq
   let session: SpdySession;
   if (isWebSocket(u.req)) {
     const offered = u.req.headers['sec-websocket-protocol'];
-    if (!negotiate(offered, [WS_TUNNELED_PORT_FORWARD_PROTOCOL])) throw noProtocol(offered, [WS_TUNNELED_PORT_FORWARD_PROTOCOL]);
+    const channels = negotiate(offered, WS_PORT_FORWARD_CHANNEL_PROTOCOLS);
+    if (channels && !negotiate(offered, [WS_TUNNELED_PORT_FORWARD_PROTOCOL])) return channelPortForward(nodes, u, node, namespace, name, channels);
+    if (!negotiate(offered, [WS_TUNNELED_PORT_FORWARD_PROTOCOL])) throw noProtocol(offered, [WS_TUNNELED_PORT_FORWARD_PROTOCOL, ...WS_PORT_FORWARD_CHANNEL_PROTOCOLS]);
     const ws = await acceptWebSocket(u, WS_TUNNELED_PORT_FORWARD_PROTOCOL);
     ws.on('error', () => {});
     session = new SpdySession(createWebSocketStream(ws));
@@ -329,6 +331,65 @@ async function portForward(api: ApiServer, nodes: NodeConnections, u: UpgradeReq
       (e: Error) => {
         error.end(`error forwarding port ${port} to pod ${name}: ${e.message}`);
         data.end();
+      },
+    );
+  });
+}
+
+/** The kubelet's WebSocket port-forward protocols (what @kubernetes/client-node speaks). */
+const WS_PORT_FORWARD_CHANNEL_PROTOCOLS = ['v4.channel.k8s.io', 'channel.k8s.io'];
+
+/**
+ * Port-forward over WebSocket channels: the ports come in the query (?ports=80,443); port i
+ * has data channel 2i and error channel 2i+1, each opened by the server with the port as two
+ * little-endian bytes. One connection per port for the life of the WebSocket.
+ */
+async function channelPortForward(nodes: NodeConnections, u: UpgradeRequest, node: string, namespace: string, name: string, protocol: string): Promise<void> {
+  const ports = u.query.getAll('ports').flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean).map(Number);
+  if (!ports.length) throw errors.badRequest('query parameter "port" is required');
+  for (const p of ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw errors.badRequest(`invalid port ${JSON.stringify(String(p))}`);
+  const ws = await acceptWebSocket(u, protocol);
+  ws.on('error', () => {});
+  const send = (channel: number, data: Buffer | string) => {
+    if (ws.readyState === ws.OPEN) ws.send(channelFrame(channel, data), { binary: true });
+  };
+  const conns: Array<Duplex | undefined> = [];
+  const early: Buffer[][] = ports.map(() => []);
+  ports.forEach((port, i) => {
+    const head = Buffer.alloc(2);
+    head.writeUInt16LE(port);
+    send(2 * i, head);
+    send(2 * i + 1, head);
+  });
+  ws.on('message', (data: Buffer, isBinary) => {
+    if (!isBinary || !data.length) return;
+    const ch = data[0];
+    if (ch === CHANNEL.close) {
+      const i = data[1] / 2;
+      conns[i]?.end();
+      return;
+    }
+    if (ch % 2 !== 0 || ch / 2 >= ports.length) return;
+    const i = ch / 2;
+    const payload = Buffer.from(data.subarray(1));
+    if (conns[i]) conns[i]!.write(payload);
+    else early[i].push(payload);
+  });
+  ws.on('close', () => conns.forEach((c) => c?.destroy()));
+  ports.forEach((port, i) => {
+    nodes.dial(node, `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, new URLSearchParams({ port: String(port) })).then(
+      (conn) => {
+        conns[i] = conn;
+        conn.on('error', () => {});
+        for (const b of early[i].splice(0)) conn.write(b);
+        conn.on('data', (c: Buffer) => send(2 * i, c));
+        conn.on('close', () => {
+          if (conns.every((c) => c?.destroyed)) ws.close(1000);
+        });
+      },
+      (e: Error) => {
+        send(2 * i + 1, `error forwarding port ${port} to pod ${name}: ${e.message}`);
+        ws.close(1000);
       },
     );
   });
