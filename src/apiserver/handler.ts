@@ -86,6 +86,10 @@ export class ApiServer {
   readonly subresources = new Map<string, SubresourceHandler>();
   /** connect subresources reached with an HTTP upgrade, by `<plural>/<subresource>` */
   readonly upgrades = new Map<string, UpgradeHandler>();
+  /** handlers of requests taken as they are, body unread (the proxy subresources); each answers whether it took the request */
+  readonly rawHandlers: Array<(req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo) => boolean> = [];
+  /** The HTTP server's hook for such requests, once the caller is authenticated. */
+  readonly handleRaw = (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo): boolean => this.rawHandlers.some((h) => h(req, res, user));
   /** stored kinds' own behaviour, by entryKey(group, plural) */
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;

@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   port?: number;
   /** hook for upgrade requests (exec, attach, port-forward, proxy websockets) */
   onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, user: UserInfo) => void;
+  /** takes a request as it is, body unread (the proxy subresources); answers false to leave it to the handler */
+  onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo) => boolean;
 }
 
 export interface RunningHttpServer {
@@ -114,6 +116,7 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
     send(res, errorResponse(errors.unauthorized()));
     return;
   }
+  if (user && opts.onRawRequest?.(req, res, user)) return;
   const raw = hasBody(req) ? await readBody(req) : NO_BODY;
   if (raw === 'too-large') {
     send(res, errorResponse(errors.requestEntityTooLarge(`limit is ${BODY_LIMIT}`)));

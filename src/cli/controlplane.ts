@@ -76,6 +76,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
       onUpgrade: api.handleUpgrade,
+      onRawRequest: api.handleRaw,
       host,
       port: opts.port ?? 0,
     }).catch((e: NodeJS.ErrnoException) => {

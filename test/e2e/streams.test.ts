@@ -9,6 +9,8 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import https from 'node:https';
+import http from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
 import { startControlPlane, type ControlPlane } from '../../src/cli/controlplane.js';
 import { HostExecRuntime } from '../support/host-exec-runtime.js';
@@ -44,21 +46,26 @@ function podManifest(name: string, containers: Array<{ name: string; args?: stri
   });
 }
 
-/** The API's answer to a GET with the admin token (from the kubeconfig). */
-function apiGet(kubeconfig: string, path: string): Promise<{ status: number; body: string }> {
+function credentials(kubeconfig: string): { server: string; token: string } {
   const cfg = fs.readFileSync(kubeconfig, 'utf8');
-  const server = /server: (\S+)/.exec(cfg)![1];
-  const token = /token: (\S+)/.exec(cfg)![1];
+  return { server: /server: (\S+)/.exec(cfg)![1], token: /token: (\S+)/.exec(cfg)![1] };
+}
+
+/** The API's answer to a request with the admin token (from the kubeconfig). */
+function apiRequest(kubeconfig: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const { server, token } = credentials(kubeconfig);
   return new Promise((resolve, reject) => {
-    https
-      .get(`${server}${path}`, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      })
-      .on('error', reject);
+    const req = https.request(`${server}${path}`, { method, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
+
+const apiGet = (kubeconfig: string, path: string) => apiRequest(kubeconfig, 'GET', path);
 
 describe('kubectl logs and port-forward through petset up', () => {
   let c: Cluster;
@@ -138,6 +145,68 @@ describe('kubectl logs and port-forward through petset up', () => {
       assert.match(r.stderr, /simulated runtime \(petset-sim\), which runs no processes: exec is not possible/);
     });
   }
+
+  it('pods, services and nodes proxy: path, query, method and body reach the target; upgrades are spliced', async () => {
+    const pod = JSON.parse((await c.kubectl(['get', 'pod', 'one', '-o', 'json'])).stdout);
+    const ip = pod.status.podIP;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-Target': 'pod-one' });
+        res.end(JSON.stringify({ method: req.method, url: req.url, body, auth: req.headers.authorization ?? null }));
+      });
+    });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`ws:${m}`)));
+    await new Promise<void>((r) => server.listen(0, ip, r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const r = await apiRequest(c.kubeconfig, 'POST', `/api/v1/namespaces/default/pods/one:${port}/proxy/some/path?x=1&y=two`, 'the body', { 'Content-Type': 'text/plain' });
+      assert.equal(r.status, 201);
+      assert.equal(r.headers['x-target'], 'pod-one');
+      assert.deepEqual(JSON.parse(r.body), { method: 'POST', url: '/some/path?x=1&y=two', body: 'the body', auth: null });
+      // kubectl get --raw goes the same way
+      const raw = await c.kubectl(['get', '--raw', `/api/v1/namespaces/default/pods/http:one:${port}/proxy/`]);
+      assert.equal(JSON.parse(raw.stdout).url, '/');
+
+      // a service port by name, to a ready endpoint
+      await c.kubectl(['label', 'pod', 'one', 'proxy=yes']);
+      await c.kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'front' }, spec: { selector: { proxy: 'yes' }, ports: [{ name: 'web', port: 80, targetPort: port }] } }),
+      });
+      const viaSvc = await eventually(async () => {
+        const x = await apiRequest(c.kubeconfig, 'GET', '/api/v1/namespaces/default/services/front:web/proxy/svc?z=1');
+        return x.status === 201 && x;
+      }, 15_000, 'the service proxy to answer');
+      assert.equal(JSON.parse(viaSvc.body).url, '/svc?z=1');
+      const noPort = await apiRequest(c.kubeconfig, 'GET', '/api/v1/namespaces/default/services/front:nope/proxy/');
+      assert.equal(noPort.status, 503);
+      assert.equal(JSON.parse(noPort.body).message, 'no service port "nope" found for service "front"');
+      const bad = await apiRequest(c.kubeconfig, 'GET', '/api/v1/namespaces/default/pods/ftp:one:80/proxy/');
+      assert.equal(bad.status, 400);
+      assert.equal(JSON.parse(bad.body).message, 'invalid pod request "ftp:one:80"');
+
+      // a WebSocket through the proxy
+      const { server: api, token } = credentials(c.kubeconfig);
+      const ws = new WebSocket(`${api.replace('https', 'wss')}/api/v1/namespaces/default/pods/one:${port}/proxy/ws`, { headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false });
+      const echoed = await new Promise<string>((resolve, reject) => {
+        ws.on('open', () => ws.send('hi'));
+        ws.on('message', (m) => resolve(String(m)));
+        ws.on('error', reject);
+      });
+      ws.close();
+      assert.equal(echoed, 'ws:hi');
+
+      // a node: its agent's server
+      const node = await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/healthz');
+      assert.equal(node.status, 200);
+      assert.equal(node.body, 'ok');
+    } finally {
+      wss.close();
+      server.close();
+    }
+  });
 
   it('pods/log: tailLines, limitBytes, sinceSeconds, follow=false and upstream errors', async () => {
     const base = '/api/v1/namespaces/default/pods';

@@ -3,6 +3,7 @@
 // and the port in status.daemonEndpoints.kubeletEndpoint.Port). Requests must carry the
 // bearer token the API server was given for its node connections.
 //
+//   GET  /healthz
 //   GET  /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceTime&sinceSeconds&timestamps&previous&limitBytes
 //   WS   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (v5.channel.k8s.io)
 //   WS   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty             (v5.channel.k8s.io)
@@ -62,6 +63,10 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
     }
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
     if (req.method === 'GET' && parts[0] === 'containerLogs' && parts.length === 4) {
       void serveLogs(agent, parts[1], parts[2], parts[3], url.searchParams, req, res);
       return;

@@ -25,6 +25,7 @@ import type { ApiServer, ResourceRoute, UpgradeRequest } from '../handler.js';
 import { SpdySession, type SpdyStream } from '../streams/spdy.js';
 import { spdySession, webSocketSession, type RemoteCommandOptions, type StreamSession } from '../streams/session.js';
 import { NodeConnections } from './node-connection.js';
+import { installProxy } from './proxy.js';
 
 export function installPodConnect(api: ApiServer): void {
   const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken);
@@ -39,6 +40,7 @@ export function installPodConnect(api: ApiServer): void {
   api.addUpgrade('pods/exec', (u) => remoteCommand(api, nodes, u, 'exec'));
   api.addUpgrade('pods/attach', (u) => remoteCommand(api, nodes, u, 'attach'));
   api.addUpgrade('pods/portforward', (u) => portForward(api, nodes, u));
+  installProxy(api);
 }
 
 const podsRef = { group: '', resource: 'pods' };
