@@ -261,6 +261,10 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
       assert.equal(failed.code, 3);
       assert.equal(failed.stdout, 'partial\n');
       assert.match(failed.stderr, /command terminated with exit code 3/);
+      // all of a large output arrives before the session ends
+      const big = await k(['exec', 'box', '--', 'head', '-c', '3000000', '/dev/zero']);
+      assert.equal(big.code, 0, big.stderr);
+      assert.equal(big.stdout.length, 3_000_000);
     });
 
     it(`kubectl ${v} exec -i: stdin reaches the command and its end ends it`, { skip }, async () => {

@@ -107,17 +107,21 @@ export function webSocketSession(ws: WebSocket, protocol: string, opts: RemoteCo
     }
   });
   let finished = false;
+  const stdout = opts.stdout ? wsWriter(ws, CHANNEL.stdout) : undefined;
+  const stderr = opts.stderr && !opts.tty ? wsWriter(ws, CHANNEL.stderr) : undefined;
   return {
     protocol,
     tty: opts.tty,
     stdin,
-    stdout: opts.stdout ? wsWriter(ws, CHANNEL.stdout) : undefined,
-    stderr: opts.stderr && !opts.tty ? wsWriter(ws, CHANNEL.stderr) : undefined,
+    stdout,
+    stderr,
     resize,
     closed,
     async finish(status) {
       if (finished) return;
       finished = true;
+      // everything written so far leaves before the status
+      await Promise.all([stdout, stderr].map((w) => w && !w.writableFinished && new Promise<void>((r) => (w.writableEnded ? w.once('finish', r) : w.end(r)))));
       if (ws.readyState === ws.OPEN) {
         const payload = carriesStatus(protocol) ? JSON.stringify(status) : status.status === 'Success' ? '' : (status.message ?? '');
         if (payload) await new Promise<void>((r) => ws.send(channelFrame(CHANNEL.error, payload), { binary: true }, () => r()));
