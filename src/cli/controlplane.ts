@@ -1,7 +1,6 @@
 // Wires petset's parts into one process: store, API server (HTTPS), admission, and the
 // controllers, all talking through the API. The only file that knows every part.
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ApiServer } from '../apiserver/handler.js';
 import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
 import { installAdmission } from '../apiserver/admission.js';
@@ -63,8 +62,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
     const registry = defaultRegistry();
-    // the API server's credential for its connections to the agents (logs, exec, port-forward)
-    const nodeConnectionToken = randomBytes(32).toString('hex');
+    // the API server's credential for its connections to the agents (logs, exec, port-forward);
+    // kept in the data dir so that agents in other processes (petset agent) can be given it
+    const nodeConnectionToken = creds.nodeConnectionToken;
     const api = new ApiServer(registry, store, { nodeConnectionToken });
     installAdmission(api);
     installPodSubresources(api);

@@ -58,6 +58,8 @@ export interface Credentials {
   ca: CertKeyPair;
   serving: CertKeyPair;
   adminToken: string;
+  /** what the API server presents to node agents' servers (logs, exec, port-forward) */
+  nodeConnectionToken: string;
 }
 
 function readOr(file: string, make: () => string, mode = 0o600): string {
@@ -99,5 +101,6 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
     fs.writeFileSync(hostsFile, hosts.join(','));
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
-  return { ca, serving, adminToken };
+  const nodeConnectionToken = readOr(path.join(pki, 'node-connection.token'), () => randomBytes(32).toString('hex')).trim();
+  return { ca, serving, adminToken, nodeConnectionToken };
 }
