@@ -208,6 +208,31 @@ describe('kubectl logs and port-forward through petset up', () => {
     }
   });
 
+  it('kubectl logs --previous shows the last instance; logs -f ends when the container does', async () => {
+    await c.kubectl(['apply', '-f', '-'], {
+      input: podManifest('crashy', [{ name: 'main' }], {}, { 'petset.io/sim-crash-after': '3s', 'petset.io/sim-crash-times': '1' }),
+    });
+    // follows the first instance (it runs 3 s) until it exits
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'pod', 'crashy', '-o', 'json'])).stdout).status?.containerStatuses?.[0]?.state?.running, 15_000, 'crashy to run');
+    const followers = VERSIONS.filter((x) => fs.existsSync(x.bin)).map(({ bin }) => run(bin, ['--kubeconfig', c.kubeconfig, 'logs', '-f', 'crashy']));
+    for (const follow of await Promise.all(followers)) {
+      assert.equal(follow.code, 0, follow.stderr);
+      assert.match(follow.stdout, /container main started[^]*exiting with code 1\n$/);
+    }
+    // the first instance exits, the second keeps running
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'pod', 'crashy', '-o', 'json'])).stdout).status?.containerStatuses?.[0]?.restartCount === 1, 30_000, 'the restart');
+    for (const { bin } of VERSIONS.filter((x) => fs.existsSync(x.bin))) {
+      const prev = await run(bin, ['--kubeconfig', c.kubeconfig, 'logs', 'crashy', '--previous']);
+      assert.equal(prev.code, 0, prev.stderr);
+      assert.match(prev.stdout, /container main started[^]*exiting with code 1\n$/);
+      const current = await run(bin, ['--kubeconfig', c.kubeconfig, 'logs', 'crashy']);
+      assert.doesNotMatch(current.stdout, /exiting/);
+    }
+    const none = await apiGet(c.kubeconfig, '/api/v1/namespaces/default/pods/one/log?previous=true');
+    assert.equal(none.status, 400);
+    assert.equal(JSON.parse(none.body).message, 'previous terminated container "main" in pod "one" not found');
+  });
+
   it('pods/log: tailLines, limitBytes, sinceSeconds, follow=false and upstream errors', async () => {
     const base = '/api/v1/namespaces/default/pods';
     const full = await apiGet(c.kubeconfig, `${base}/one/log`);
