@@ -137,6 +137,24 @@ describe('kubectl logs and port-forward through petset up', () => {
         child.kill('SIGTERM');
         server.close();
       }
+      // nothing listens there: kubectl reports the agent's dial error (and, as upstream clients do, gives up)
+      const closed = net.createServer();
+      await new Promise<void>((r) => closed.listen(0, pod.status.podIP, r));
+      const deadPort = (closed.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      const failing = spawn(bin, ['--kubeconfig', c.kubeconfig, 'port-forward', 'pod/one', `:${deadPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let out = '';
+        failing.stdout.on('data', (d) => (out += d));
+        failing.stderr.on('data', (d) => (out += d));
+        const local = Number((await eventually(() => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out) ?? undefined, 15_000, 'port-forward to start'))[1]);
+        const s = net.connect(local, '127.0.0.1');
+        s.on('error', () => {});
+        await eventually(() => out.includes(`error forwarding port ${deadPort} to pod one: connect ECONNREFUSED ${pod.status.podIP}:${deadPort}`), 15_000, `the error in kubectl's output: ${out}`);
+        s.destroy();
+      } finally {
+        failing.kill('SIGTERM');
+      }
     });
 
     it(`kubectl ${v} exec on a simulated node says why it cannot`, { skip: !fs.existsSync(bin) && `${bin} is absent` }, async () => {

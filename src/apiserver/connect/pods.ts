@@ -331,7 +331,7 @@ async function portForward(api: ApiServer, nodes: NodeConnections, u: UpgradeReq
     nodes.dial(node, `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, q).then(
       (conn) => splice(data, error, conn),
       (e: Error) => {
-        error.end(`error forwarding port ${port} to pod ${name}: ${e.message}`);
+        error.end(e.message);
         data.end();
       },
     );
@@ -390,7 +390,7 @@ async function channelPortForward(nodes: NodeConnections, u: UpgradeRequest, nod
         });
       },
       (e: Error) => {
-        send(2 * i + 1, `error forwarding port ${port} to pod ${name}: ${e.message}`);
+        send(2 * i + 1, e.message);
         ws.close(1000);
       },
     );
