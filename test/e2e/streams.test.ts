@@ -326,6 +326,22 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
       assert.equal(r.code, 4, r.stdout);
     });
 
+    it(`kubectl ${v} cp both ways (tar over exec)`, { skip }, async () => {
+      // the test runtime's "container" is the host, so the pod side is a temp directory here
+      const podDir = tempDir('petset-cp-pod-');
+      const local = tempDir('petset-cp-local-');
+      const content = 'line one\n' + 'y'.repeat(300_000) + '\nlast\n';
+      fs.writeFileSync(`${local}/in.txt`, content);
+      const to = await k(['cp', `${local}/in.txt`, `box:${podDir}/copied.txt`]);
+      assert.equal(to.code, 0, to.stderr);
+      assert.equal(fs.readFileSync(`${podDir}/copied.txt`, 'utf8'), content);
+      const from = await k(['cp', `box:${podDir}/copied.txt`, `${local}/back.txt`]);
+      assert.equal(from.code, 0, from.stderr);
+      assert.equal(fs.readFileSync(`${local}/back.txt`, 'utf8'), content);
+      fs.rmSync(podDir, { recursive: true, force: true });
+      fs.rmSync(local, { recursive: true, force: true });
+    });
+
     it(`kubectl ${v} attach -i: talks to the container's process`, { skip }, async () => {
       const r = await k(['attach', '-i', 'talk', '-c', 'main'], 'hello\n');
       assert.match(r.stdout, /got hello/);
