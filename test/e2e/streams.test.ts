@@ -399,4 +399,26 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
       server.close();
     }
   });
+  it('exec over older WebSocket protocols: v4 (JSON Status) and v2 (text errors)', async () => {
+    const { server: api, token } = credentials(cp.kubeconfigPath);
+    const url = `${api.replace('https', 'wss')}/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&command=echo%20v;%20exit%205&stdout=true&stderr=true`;
+    const session = (protocol: string) =>
+      new Promise<{ protocol: string; channels: Record<number, string> }>((resolve, reject) => {
+        const ws = new WebSocket(url, [protocol], { headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false });
+        const channels: Record<number, string> = {};
+        ws.on('message', (m: Buffer) => (channels[m[0]] = (channels[m[0]] ?? '') + m.subarray(1).toString()));
+        ws.on('close', () => resolve({ protocol: ws.protocol, channels }));
+        ws.on('error', reject);
+      });
+    const v4 = await session('v4.channel.k8s.io');
+    assert.equal(v4.protocol, 'v4.channel.k8s.io');
+    assert.equal(v4.channels[1], 'v\n');
+    const status = JSON.parse(v4.channels[3]);
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '5' }]);
+    const v2 = await session('v2.channel.k8s.io');
+    assert.equal(v2.protocol, 'v2.channel.k8s.io');
+    assert.equal(v2.channels[1], 'v\n');
+    assert.match(v2.channels[3], /exit code 5/);
+  });
 });
