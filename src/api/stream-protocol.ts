@@ -93,11 +93,11 @@ export function successStatus(): StreamStatus {
 }
 
 /** A command's non-zero exit, in the form kubectl turns into its own exit code. */
-export function exitCodeStatus(exitCode: number): StreamStatus {
+export function exitCodeStatus(exitCode: number, command: string[] = []): StreamStatus {
   return {
     metadata: {},
     status: 'Failure',
-    message: `command terminated with non-zero exit code: error executing command [...], exit code ${exitCode}`,
+    message: `command terminated with non-zero exit code: command '${command.join(' ')}' exited with ${exitCode}`,
     reason: 'NonZeroExitCode',
     details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
   };

@@ -229,7 +229,7 @@ async function serveRemoteCommand(
     if (verb === 'exec') {
       const command = q.getAll('command');
       const r = await agent.runtime.exec(id, { ...streams, command });
-      status = r.exitCode === 0 ? successStatus() : exitCodeStatus(r.exitCode);
+      status = r.exitCode === 0 ? successStatus() : exitCodeStatus(r.exitCode, command);
       if (r.exitCode !== 0 && r.message) status.message = r.message;
     } else {
       await agent.runtime.attach(id, streams);
