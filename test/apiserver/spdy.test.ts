@@ -60,7 +60,7 @@ function pair() {
       i += n;
     }
   };
-  return { transport, send, output: () => Buffer.concat(received) };
+  return { transport, send, output: () => Buffer.concat(received), end: () => toServer.end() };
 }
 
 /** Parses the frames the session wrote. */
@@ -147,6 +147,40 @@ describe('SPDY/3.1', () => {
     assert.equal(rst.body.readUInt32BE(0), 5);
     assert.equal(rst.body.readUInt32BE(4), 2); // INVALID_STREAM
     session.close();
+  });
+});
+
+describe('SPDY/3.1 with garbage', () => {
+  it('closes the connection on malformed frames, never throws', async () => {
+    const cases: Buffer[] = [
+      control(1, 0, Buffer.from([0, 0, 0, 1])), // SYN_STREAM too short
+      control(1, 0, Buffer.concat([Buffer.alloc(10), Buffer.from('not zlib at all')])), // bad header block
+      Buffer.from([0x80, 0x02, 0, 1, 0, 0, 0, 0]), // SPDY/2
+      Buffer.from([0x80, 0x03, 0, 1, 0, 0xff, 0xff, 0xff]), // a 16 MB control frame announced
+    ];
+    for (const bytes of cases) {
+      const { transport, send } = pair();
+      const session = new SpdySession(transport);
+      const closed = new Promise<void>((r) => session.once('close', () => r()));
+      send(bytes);
+      await closed;
+      assert.equal(session.isClosed, true);
+    }
+  });
+
+  it('survives random bytes until the client goes', async () => {
+    let seed = 7;
+    for (let round = 0; round < 20; round++) {
+      const random = Buffer.alloc(2048);
+      for (let i = 0; i < random.length; i++) random[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16;
+      const { transport, send, end } = pair();
+      const session = new SpdySession(transport);
+      session.on('stream', (st: SpdyStream) => st.on('error', () => {}));
+      const closed = new Promise<void>((r) => session.once('close', () => r()));
+      send(round % 2 ? Buffer.concat([Buffer.from([0x80, 0x03, 0x00, 0x01]), random]) : random);
+      end();
+      await closed;
+    }
   });
 });
 

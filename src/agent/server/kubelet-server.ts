@@ -200,21 +200,28 @@ async function serveRemoteCommand(
   const tty = flag(q, 'tty');
   const stdin = flag(q, 'stdin') ? new PassThrough() : undefined;
   const resize = tty ? new Queue<TerminalSize>() : undefined;
-  const writer = (channel: number) =>
-    new Writable({
+  const writer = (channel: number) => {
+    const w = new Writable({
       write(chunk: Buffer, _e, cb) {
         if (ws.readyState !== ws.OPEN) return cb();
         ws.send(channelFrame(channel, chunk), { binary: true }, () => cb());
       },
     });
+    // a runtime writing after the session ended must not take the agent down
+    w.on('error', () => {});
+    return w;
+  };
+  stdin?.on('error', () => {});
   ws.on('error', () => {});
   ws.on('message', (data: Buffer, isBinary) => {
     if (!isBinary || !data.length) return;
-    if (data[0] === CHANNEL.stdin) stdin?.write(Buffer.from(data.subarray(1)));
+    if (data[0] === CHANNEL.stdin) {
+      if (stdin && !stdin.writableEnded) stdin.write(Buffer.from(data.subarray(1)));
+    }
     else if (data[0] === CHANNEL.resize) {
       const s = parseTerminalSize(data.subarray(1).toString());
       if (s) resize?.push(s);
-    } else if (data[0] === CHANNEL.close && data[1] === CHANNEL.stdin) stdin?.end();
+    } else if (data[0] === CHANNEL.close && data[1] === CHANNEL.stdin && stdin && !stdin.writableEnded) stdin.end();
   });
   ws.on('close', () => {
     if (stdin && !stdin.writableEnded) stdin.end();

@@ -265,8 +265,11 @@ function relay(session: StreamSession, agent: WebSocket): Promise<void> {
     agent.on('message', (data: Buffer, isBinary) => {
       if (!isBinary || !data.length) return;
       const payload = Buffer.from(data.subarray(1));
-      if (data[0] === CHANNEL.stdout) session.stdout?.write(payload);
-      else if (data[0] === CHANNEL.stderr) session.stderr?.write(payload);
+      if (data[0] === CHANNEL.stdout) {
+        if (session.stdout && !session.stdout.writableEnded) session.stdout.write(payload);
+      } else if (data[0] === CHANNEL.stderr) {
+        if (session.stderr && !session.stderr.writableEnded) session.stderr.write(payload);
+      }
       else if (data[0] === CHANNEL.error) {
         try {
           status = JSON.parse(payload.toString()) as StreamStatus;

@@ -70,17 +70,21 @@ function carriesStatus(protocol: string): boolean {
 }
 
 function wsWriter(ws: WebSocket, channel: number): Writable {
-  return new Writable({
+  const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (ws.readyState !== ws.OPEN) return cb();
       ws.send(channelFrame(channel, chunk), { binary: true }, () => cb());
     },
   });
+  // output arriving after the session ended is dropped, never an unhandled 'error'
+  w.on('error', () => {});
+  return w;
 }
 
 /** The server side of a channel-protocol WebSocket. */
 export function webSocketSession(ws: WebSocket, protocol: string, opts: RemoteCommandOptions): StreamSession {
   const stdin = opts.stdin ? new PassThrough() : undefined;
+  stdin?.on('error', () => {});
   const resize = opts.tty ? new AsyncQueue<TerminalSize>() : undefined;
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   void closed.then(() => {

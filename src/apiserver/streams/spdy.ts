@@ -18,6 +18,7 @@ const FLAG_FIN = 0x01;
 /** RST_STREAM status codes */
 export const RST = { protocolError: 1, invalidStream: 2, refusedStream: 3, cancel: 5, internalError: 6 } as const;
 const MAX_FRAME = 16 * 1024 * 1024;
+const MAX_CONTROL_FRAME = 256 * 1024;
 /** bytes per outgoing DATA frame */
 const DATA_CHUNK = 32 * 1024;
 
@@ -290,7 +291,8 @@ export class SpdySession extends EventEmitter {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     while (this.buf.length >= 8) {
       const length = this.buf.readUIntBE(5, 3);
-      if (length > MAX_FRAME) return this.close();
+      // header blocks are small; a huge control frame is an attack or garbage, not a request
+      if (length > ((this.buf[0] & 0x80) ? MAX_CONTROL_FRAME : MAX_FRAME)) return this.close();
       if (this.buf.length < 8 + length) break;
       const frame = this.buf.subarray(0, 8 + length);
       this.buf = this.buf.subarray(8 + length);
