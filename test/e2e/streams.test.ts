@@ -419,6 +419,6 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
     const v2 = await session('v2.channel.k8s.io');
     assert.equal(v2.protocol, 'v2.channel.k8s.io');
     assert.equal(v2.channels[1], 'v\n');
-    assert.match(v2.channels[3], /exit code 5/);
+    assert.equal(v2.channels[3], "command terminated with non-zero exit code: command 'sh -c echo v; exit 5' exited with 5");
   });
 });
