@@ -342,6 +342,27 @@ describe('kubectl exec and attach (host-process test runtime)', () => {
       fs.rmSync(local, { recursive: true, force: true });
     });
 
+    it(`kubectl ${v} run -it --rm --restart=Never: a prompt, the terminal's size, the exit code, the pod gone`, { skip }, async () => {
+      const name = `bb${v.replace('.', '')}`;
+      const cmd = `stty rows 30 cols 90; ${bin} --kubeconfig ${cp.kubeconfigPath} run -it --rm --restart=Never ${name} --image=busybox -- sh`;
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      try {
+        await eventually(() => out.includes("If you don't see a command prompt, try pressing enter."), 30_000, `the attach: ${out}`);
+        child.stdin.write('echo marker-$((40+2)); stty size\n');
+        await eventually(() => /marker-42\r\n30 90\r\n/.test(out), 15_000, `the command's output: ${JSON.stringify(out)}`);
+        child.stdin.write('exit 3\n');
+        assert.equal(await exited, 3, out);
+        assert.match(out, new RegExp(`pod "${name}" deleted`));
+        assert.match(out, new RegExp(`pod default/${name} terminated \\(Error\\)`));
+        await eventually(async () => (await run('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'get', 'pod', name])).code !== 0, 15_000, 'the pod to be gone');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+
     it(`kubectl ${v} attach -i: talks to the container's process`, { skip }, async () => {
       const r = await k(['attach', '-i', 'talk', '-c', 'main'], 'hello\n');
       assert.match(r.stdout, /got hello/);

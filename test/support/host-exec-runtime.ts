@@ -4,8 +4,12 @@
 //   exec:   runs the command on the host.
 //   attach: connects to the container's "main process": started at the first attach as
 //           `sh -c "<container args joined>"` (or `cat` without args), and kept until it exits.
+//   A container with `stdin: true` and `tty: true` (kubectl run -it) is a real host process
+//   from its start: its command and args run in a pty, its output is its log, and its exit is
+//   the container's exit (so the pod completes as kubectl run --rm expects).
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { AttachRequest, ContainerRequest, ContainerExit, ExecRequest, ExecResult, StartedContainer } from '../../src/agent/runtime/runtime.js';
+import { randomBytes } from 'node:crypto';
+import type { AttachRequest, ContainerRequest, ContainerExit, ExecRequest, ExecResult, LogLine, LogOptions, StartedContainer } from '../../src/agent/runtime/runtime.js';
 import { SimRuntime } from '../../src/agent/runtime/sim.js';
 
 const PTY_HELPER = `
@@ -47,15 +51,92 @@ interface Running {
   exited: Promise<number>;
 }
 
+/** A container that is a real process from its start (stdin + tty). */
+interface RealContainer {
+  sandboxId: string;
+  run: Running;
+  lines: LogLine[];
+  /** output listeners (attached sessions) */
+  listeners: Set<(chunk: Buffer) => void>;
+  /** the pty's size channel */
+  exited: boolean;
+  waiters: Array<() => void>;
+}
+
 export class HostExecRuntime extends SimRuntime {
   private readonly specs = new Map<string, Record<string, any>>();
   private readonly mains = new Map<string, Running>();
+  private readonly real = new Map<string, RealContainer>();
   readonly children = new Set<ChildProcess>();
 
   override async startContainer(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): Promise<StartedContainer> {
+    if (req.container.stdin && req.container.tty) return this.startReal(sandboxId, req, onExit);
     const started = await super.startContainer(sandboxId, req, onExit);
     this.specs.set(started.id, req.container);
     return started;
+  }
+
+  private startReal(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): StartedContainer {
+    const id = randomBytes(32).toString('hex');
+    const argv: string[] = [...(req.container.command ?? []), ...(req.container.args ?? [])];
+    const run = this.spawnHost(argv.length ? argv : ['sh'], true, { tty: true });
+    const rc: RealContainer = { sandboxId, run, lines: [], listeners: new Set(), exited: false, waiters: [] };
+    this.real.set(id, rc);
+    this.specs.set(id, req.container);
+    let partial = '';
+    run.child.stdout!.on('data', (c: Buffer) => {
+      for (const l of rc.listeners) l(c);
+      const text = partial + c.toString();
+      const parts = text.split('\n');
+      partial = parts.pop()!;
+      for (const t of parts) rc.lines.push({ time: new Date(), stream: 'stdout', text: t.replace(/\r$/, '') });
+      for (const w of rc.waiters.splice(0)) w();
+    });
+    run.child.stdin!.on('error', () => {});
+    (run.child.stdio[3] as NodeJS.WritableStream).on('error', () => {});
+    void run.exited.catch(() => 127).then((exitCode) => {
+      rc.exited = true;
+      for (const w of rc.waiters.splice(0)) w();
+      onExit({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: new Date() });
+    });
+    return { id, startedAt: new Date() };
+  }
+
+  override async stopContainer(containerId: string, graceMs: number): Promise<void> {
+    const rc = this.real.get(containerId);
+    if (!rc) return super.stopContainer(containerId, graceMs);
+    if (rc.exited) return;
+    rc.run.child.kill('SIGTERM');
+    const timer = setTimeout(() => rc.run.child.kill('SIGKILL'), graceMs);
+    await rc.run.exited.catch(() => 0);
+    clearTimeout(timer);
+  }
+
+  override async runHandler(containerId: string, req: Parameters<SimRuntime['runHandler']>[1]) {
+    const rc = this.real.get(containerId);
+    if (!rc) return super.runHandler(containerId, req);
+    return rc.exited ? { ok: false, output: 'container exited' } : { ok: true, output: '' };
+  }
+
+  override async *logs(containerId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
+    const rc = this.real.get(containerId);
+    if (!rc) return yield* super.logs(containerId, opts);
+    let seen = 0;
+    for (;;) {
+      yield* rc.lines.slice(seen);
+      seen = rc.lines.length;
+      if (!opts.follow || rc.exited) return;
+      await new Promise<void>((r) => rc.waiters.push(r));
+    }
+  }
+
+  override async removeSandbox(sandboxId: string): Promise<void> {
+    for (const [id, rc] of this.real) {
+      if (rc.sandboxId !== sandboxId) continue;
+      if (!rc.exited) rc.run.child.kill('SIGKILL');
+      this.real.delete(id);
+    }
+    return super.removeSandbox(sandboxId);
   }
 
   private spawnHost(argv: string[], tty: boolean, req: AttachRequest): Running {
@@ -105,6 +186,22 @@ export class HostExecRuntime extends SimRuntime {
   override async attach(containerId: string, req: AttachRequest): Promise<void> {
     const spec = this.specs.get(containerId);
     if (!spec) throw new Error(`container ${containerId} is not running`);
+    const rc = this.real.get(containerId);
+    if (rc) {
+      if (rc.exited) return;
+      const listener = (c: Buffer) => req.stdout?.write(c);
+      rc.listeners.add(listener);
+      const sizes = rc.run.child.stdio[3] as NodeJS.WritableStream;
+      if (req.resize) void (async () => {
+        for await (const sz of req.resize!) sizes.write(`${sz.width} ${sz.height}\n`);
+      })();
+      req.stdin?.on('data', (c: Buffer) => rc.run.child.stdin!.write(c));
+      // stdinOnce: the container's stdin closes with the first attached session's
+      if (spec.stdinOnce) req.stdin?.on('end', () => rc.run.child.stdin!.end());
+      await rc.run.exited.catch(() => 0);
+      rc.listeners.delete(listener);
+      return;
+    }
     let main = this.mains.get(containerId);
     if (!main) {
       const args: string[] = [...(spec.command ?? []), ...(spec.args ?? [])];
