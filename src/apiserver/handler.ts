@@ -118,7 +118,12 @@ export class ApiServer {
     socket.on('error', () => {});
     const run = async () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      let parts: string[];
+      try {
+        parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        throw errors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
+      }
       let group: string;
       let version: string;
       let rest: string[];
