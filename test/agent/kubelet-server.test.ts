@@ -58,6 +58,11 @@ describe("the agent's server", () => {
     assert.equal(refused, 401);
   });
 
+  it('answers a path it cannot decode with 400 and keeps serving', async () => {
+    assert.equal((await get('/containerLogs/default/%E0%A4%A/c', TOKEN)).status, 400);
+    assert.equal((await get('/healthz', TOKEN)).body, 'ok');
+  });
+
   it('serves container logs, and says which container or pod it does not have', async () => {
     const logs = await get('/containerLogs/default/p/c?timestamps=true', TOKEN);
     assert.equal(logs.status, 200);

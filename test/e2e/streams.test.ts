@@ -220,6 +220,9 @@ describe('kubectl logs and port-forward through petset up', () => {
       const node = await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/healthz');
       assert.equal(node.status, 200);
       assert.equal(node.body, 'ok');
+      assert.equal((await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/containerLogs/%E0%A4%A/x/y')).status, 400);
+      assert.equal((await apiGet(c.kubeconfig, '/api/v1/namespaces/default/pods/%E0%A4%A/proxy/')).status, 400);
+      assert.equal((await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/healthz')).body, 'ok');
     } finally {
       wss.close();
       server.close();

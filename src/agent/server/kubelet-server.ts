@@ -61,8 +61,12 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('Unauthorized\n');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://x');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const target = parseTarget(req.url);
+    if (!target) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('malformed request path\n');
+      return;
+    }
+    const { url, parts } = target;
     if (req.method === 'GET' && url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
       return;
@@ -80,8 +84,12 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://x');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const target = parseTarget(req.url);
+    if (!target) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const { url, parts } = target;
     if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4) {
       wss.handleUpgrade(req, socket, head, (ws) => void serveRemoteCommand(agent, parts[0] as 'exec' | 'attach', parts[1], parts[2], parts[3], url.searchParams, ws));
       return;
@@ -110,6 +118,16 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/** The request target's URL and decoded path segments; undefined when it cannot be decoded. */
+function parseTarget(target: string | undefined): { url: URL; parts: string[] } | undefined {
+  try {
+    const url = new URL(target ?? '/', 'http://x');
+    return { url, parts: url.pathname.split('/').filter(Boolean).map(decodeURIComponent) };
+  } catch {
+    return undefined;
+  }
 }
 
 function flag(q: URLSearchParams, name: string): boolean {

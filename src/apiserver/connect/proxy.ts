@@ -39,7 +39,14 @@ export function installProxy(api: ApiServer): void {
   const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken);
   const resolve = (p: ParsedProxy) => resolveTarget(api, nodes, p);
   api.rawHandlers.push((req, res, user) => {
-    const p = parse(req.url ?? '/');
+    let p: ParsedProxy | undefined;
+    try {
+      p = parse(req.url ?? '/');
+    } catch (e) {
+      req.resume();
+      writeError(res, e);
+      return true;
+    }
     if (!p) return false;
     void proxyRequest(req, res, p, user, resolve).catch((e: unknown) => writeError(res, e));
     return true;
@@ -74,10 +81,17 @@ function parse(url: string): ParsedProxy | undefined {
   if (!m) return undefined;
   const resource = m[2] as ParsedProxy['resource'];
   if ((resource === 'nodes') !== (m[1] === undefined)) return undefined;
-  const id = decodeURIComponent(m[3]);
+  const decode = (x: string) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      throw errors.badRequest(`malformed path ${JSON.stringify(pathname)}`);
+    }
+  };
+  const id = decode(m[3]);
   const split = splitSchemeNamePort(id);
   if (!split) throw errors.badRequest(`invalid ${resource === 'pods' ? 'pod' : resource === 'services' ? 'service' : 'node'} request ${JSON.stringify(id)}`);
-  return { namespace: m[1] && decodeURIComponent(m[1]), resource, ...split, path: m[4] || '/', search: q < 0 ? '' : url.slice(q) };
+  return { namespace: m[1] && decode(m[1]), resource, ...split, path: m[4] || '/', search: q < 0 ? '' : url.slice(q) };
 }
 
 async function resolveTarget(api: ApiServer, nodes: NodeConnections, p: ParsedProxy): Promise<ProxyTarget> {
