@@ -223,6 +223,13 @@ describe('kubectl logs and port-forward through petset up', () => {
       assert.equal((await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/containerLogs/%E0%A4%A/x/y')).status, 400);
       assert.equal((await apiGet(c.kubeconfig, '/api/v1/namespaces/default/pods/%E0%A4%A/proxy/')).status, 400);
       assert.equal((await apiGet(c.kubeconfig, '/api/v1/nodes/node-1/proxy/healthz')).body, 'ok');
+
+      // addresses come from objects users write: nothing off this machine is dialled
+      await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'far' }, spec: { nodeName: 'nowhere', containers: [{ name: 'c', image: 'x' }] } }) });
+      await apiRequest(c.kubeconfig, 'PATCH', '/api/v1/namespaces/default/pods/far/status', JSON.stringify({ status: { podIP: '192.0.2.7' } }), { 'Content-Type': 'application/merge-patch+json' });
+      const far = await apiGet(c.kubeconfig, '/api/v1/namespaces/default/pods/far:80/proxy/');
+      assert.equal(far.status, 400);
+      assert.equal(JSON.parse(far.body).message, 'address not allowed');
     } finally {
       wss.close();
       server.close();

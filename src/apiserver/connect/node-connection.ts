@@ -2,6 +2,7 @@
 // address from the Node's status.addresses (InternalIP first), the port from
 // status.daemonEndpoints.kubeletEndpoint.Port, and a bearer token the agents were given.
 import http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { ApiError, errors } from '../../api/errors.js';
@@ -9,6 +10,17 @@ import type { Registry } from '../../api/registry.js';
 import type { ResourceStorage } from '../resource-storage.js';
 
 const ADDRESS_PREFERENCE = ['InternalIP', 'InternalDNS', 'ExternalIP', 'ExternalDNS', 'Hostname'];
+
+/**
+ * Whether the API server may connect to this address. Every node and pod address petset
+ * hands out is on this machine's loopback; addresses come from objects users can write
+ * (Node status, Pod status, Endpoints), so anything else is refused rather than dialled:
+ * no connection, and no node credential, may leave the machine.
+ */
+export function isLocalAddress(host: string): boolean {
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1';
+}
 
 export interface NodeLocation {
   host: string;
@@ -32,6 +44,7 @@ export class NodeConnections {
     }
     const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
     if (!host || !port) throw new ApiError(500, 'InternalError', `no preferred addresses found; known addresses: [${addresses.map((a) => a.address).join(' ')}]`);
+    if (!isLocalAddress(host)) throw errors.badRequest(`address not allowed: node ${nodeName} reports ${host}, which is not on this machine's loopback`);
     return { host, port };
   }
 

@@ -12,7 +12,7 @@ import { ApiError, errors } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import type { UserInfo } from '../../api/request.js';
 import { errorResponse, type ApiServer } from '../handler.js';
-import { NodeConnections } from './node-connection.js';
+import { isLocalAddress, NodeConnections } from './node-connection.js';
 
 const PROXY_PATH = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(pods|services|nodes)\/([^/]+)\/proxy(\/.*)?$/;
 
@@ -37,7 +37,12 @@ interface ParsedProxy {
 
 export function installProxy(api: ApiServer): void {
   const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken);
-  const resolve = (p: ParsedProxy) => resolveTarget(api, nodes, p);
+  const resolve = async (p: ParsedProxy) => {
+    const t = await resolveTarget(api, nodes, p);
+    // pod and endpoint addresses are user-writable: only this machine's loopback is dialled
+    if (!isLocalAddress(t.host)) throw errors.badRequest(`address not allowed`);
+    return t;
+  };
   api.rawHandlers.push((req, res, user) => {
     let p: ParsedProxy | undefined;
     try {
