@@ -13,12 +13,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
 const bin = path.join(root, 'bin', 'petset.js');
 
-interface Running {
+export interface Running {
   proc: ChildProcess;
   url: string;
   ca: string;
   token: string;
   readyMs: number;
+  /** what `up` printed so far */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -43,10 +45,10 @@ const serverNodeArgs = (process.env.PETSET_BENCH_SERVER_NODE_ARGS ?? '').split('
  * Spawns `petset up` and measures the time until /readyz answers ok. Without `keepDir`, the
  * data directory is a fresh temporary one, removed again by stop().
  */
-export async function startUp(keepDir?: string): Promise<Running> {
+export async function startUp(keepDir?: string, extraArgs: string[] = []): Promise<Running> {
   const dataDir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'petset-bench-'));
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -67,6 +69,7 @@ export async function startUp(keepDir?: string): Promise<Running> {
     ca,
     token,
     readyMs,
+    output: () => out,
     stop: () =>
       new Promise((resolve) => {
         proc.once('exit', () => {

@@ -8,6 +8,7 @@ import { apiserverScenarios } from './apiserver.js';
 import { statefulsetScenarios } from './statefulset.js';
 import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
+import { networkScenarios } from './network.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -22,6 +23,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

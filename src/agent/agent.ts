@@ -22,6 +22,7 @@ import { PodStatusWriter } from './status-writer.js';
 import { TimerQueue } from './timers.js';
 import { PodVolumes } from './volumes.js';
 import { startKubeletServer, type RunningKubeletServer } from './server/kubelet-server.js';
+import { withVolumeLocks } from './runtime/volume-locking.js';
 
 export interface NodeAgentOptions {
   /** how to reach the API; the agent wraps its transport (for drills) */
@@ -56,6 +57,8 @@ export interface NodeAgentOptions {
   volumePaths?: (pod: KubeObject) => Promise<Record<string, string>>;
   /** the node's own files (emptyDirs in <dataDir>/pods/<uid>); default: a new directory under the system temp dir, removed by stop() */
   dataDir?: string;
+  /** wait for the attach/detach controller's VolumeAttachment before mounting a claim (default true) */
+  waitForAttach?: boolean;
   /** record Events (default true; scale runs may turn them off) */
   events?: boolean;
   /** pod status writes in flight at once (default 4) */
@@ -102,12 +105,20 @@ export class NodeAgent {
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
-    this.runtime = opts.runtime ?? new SimRuntime(opts.sim, this.timers);
+    // every sandbox holds its ReadWriteOnce volumes' locks on this machine while it exists
+    this.runtime = withVolumeLocks(opts.runtime ?? new SimRuntime(opts.sim, this.timers), opts.nodeName, (req) => this.volumes.exclusiveDirs(req.pod.metadata.uid ?? ''));
     this.gate = new GatedTransport(opts.client.transport);
     this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
     if (opts.events !== false) this.recorder = new EventRecorder(this.client, 'kubelet', { host: opts.nodeName });
     this.writer = new PodStatusWriter(this.client, this.timers, () => this.reporting(), { concurrency: opts.statusConcurrency, batchMs: opts.statusBatchMs });
-    this.volumes = new PodVolumes({ client: this.client, nodeName: opts.nodeName, dataDir: opts.dataDir });
+    this.volumes = new PodVolumes({
+      client: this.client,
+      nodeName: opts.nodeName,
+      dataDir: opts.dataDir,
+      waitForAttach: opts.waitForAttach,
+      // tell the attach/detach controller at once, so a volume can move to another node without waiting for the next status tick
+      onVolumesInUseChanged: () => this.timers.after(0, () => void this.syncNodeStatus(false).catch(() => {})),
+    });
     this.backOff = { initialMs: opts.backOff?.initialMs ?? 10_000, maxMs: opts.backOff?.maxMs ?? 300_000 };
     this.workerHost = this.makeWorkerHost();
   }
@@ -279,7 +290,15 @@ export class NodeAgent {
         this.ports.release(uid);
         this.volumes.released(uid);
       },
-      volumePaths: (pod) => (this.opts.volumePaths ? this.opts.volumePaths(pod) : this.volumes.paths(pod)),
+      volumePaths: (pod) => {
+        if (this.opts.volumePaths) return this.opts.volumePaths(pod);
+        const uid = pod.metadata.uid ?? '';
+        const stillWanted = () => {
+          const w = this.workers.get(uid);
+          return this.state !== 'dead' && !!w && !w.apiGone && !w.pod.metadata.deletionTimestamp;
+        };
+        return this.volumes.paths(pod, stillWanted);
+      },
       event: (pod, type, reason, message) => {
         // while reconnecting, events about the pods being stopped wait for the node to report again
         if (this.reporting()) this.recorder?.event(pod, type, reason, message);
@@ -329,6 +348,7 @@ export class NodeAgent {
       labels: this.opts.labels ?? {},
       bootID: this.bootID,
       kubeletPort: this.server?.port,
+      volumesInUse: this.volumes.volumesInUse(),
     };
   }
 

@@ -23,6 +23,8 @@ export interface NodeDescription {
   bootID: string;
   /** where the agent's server listens (daemonEndpoints.kubeletEndpoint.Port); default KUBELET_PORT */
   kubeletPort?: number;
+  /** attachable volumes mounted by the node's pods (status.volumesInUse) */
+  volumesInUse?: string[];
 }
 
 /** Go's GOARCH names for the machine, as kubernetes.io/arch carries them. */
@@ -124,6 +126,8 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       { type: 'Hostname', address: d.name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: d.kubeletPort ?? KUBELET_PORT } },
+    // volumesAttached is the attach/detach controller's to write; the agent reports what it mounted
+    volumesInUse: d.volumesInUse ?? [],
     nodeInfo: {
       machineID: machine.slice(0, 32),
       systemUUID: asUuid(machine.slice(32)),

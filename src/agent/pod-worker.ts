@@ -1,30 +1,39 @@
-// One pod's life on a node, as the kubelet's pod worker and sync loop run it: admission
-// (host ports), the sandbox (address and volumes), init containers one at a time, then
-// the regular containers together, restarts by restartPolicy with the crash-loop
-// back-off, probes, and termination (preStop, stop signal, grace period, kill) ending in
-// a terminal phase and, for a deleted pod, the final confirmation.
+// One pod's life on a node, as the kubelet's pod worker runs it. The decisions (which
+// container to start, restart, kill; back-offs; hooks and probes; termination; the
+// status) are pure functions in ./pod-actions.ts over plain data; this file only
+// performs them through the runtime and records what the runtime answers: admission
+// (host ports), the sandbox (address and volumes), starts, kills, hooks, probe workers.
 //
-// sync() only decides and dispatches; runtime calls run in the background and call
-// back, so a slow start never blocks a deletion. Every delay is an entry in the agent's
-// timer queue.
+// sync() decides and dispatches; runtime calls run in the background and call back, so
+// a slow start never blocks a deletion. Every delay is an entry in the agent's timer
+// queue.
 import { createHash } from 'node:crypto';
 import { timestamp, type KubeObject } from '../api/object.js';
-import { Prober, PROBE_LABEL, withTimeout, type ProbeResult, type ProbeType } from './probes.js';
-import { isSidecar, podConditions, podHostname, podPhase, terminalStatuses, type ContainerStatus, type Terminated } from './pod-status.js';
+import {
+  computePodActions,
+  graceSeconds,
+  initialRecord,
+  podFullName,
+  podStatus,
+  recordStartFailure,
+  startErrorReason,
+  MIN_STOP_GRACE_MS,
+  type BackOffSettings,
+  type ContainerRecord,
+  type PodAction,
+  type PodEvent,
+  type PodRecord,
+} from './pod-actions.js';
+import { Prober, PROBE_LABEL, withTimeout, type ProbeType } from './probes.js';
+import { podHostname } from './pod-status.js';
 import type { ContainerExit, ContainerRuntime, HandlerRequest } from './runtime/runtime.js';
-import { formatDuration, type Cancel, type TimerQueue } from './timers.js';
+import type { Cancel, TimerQueue } from './timers.js';
+
+export { MIN_STOP_GRACE_MS, type BackOffSettings } from './pod-actions.js';
 
 type Obj = Record<string, any>;
 
-/** The runtime gets at least this long to stop a container, even for grace 0 (upstream minimumGracePeriodInSeconds). */
-export const MIN_STOP_GRACE_MS = 2000;
-const DEFAULT_GRACE_SECONDS = 30;
 const NODE_PORTS_DESC = "node(s) didn't have free ports for the requested pod ports";
-
-export interface BackOffSettings {
-  initialMs: number;
-  maxMs: number;
-}
 
 /** What a pod worker needs from its agent. */
 export interface WorkerHost {
@@ -46,60 +55,17 @@ export interface WorkerHost {
   finished(worker: PodWorker): void;
 }
 
-interface Container {
-  spec: Obj;
-  name: string;
-  init: boolean;
-  sidecar: boolean;
-  imageID: string;
-  /** the current (or last) instance */
-  id?: string;
-  startedAt?: string;
-  running: boolean;
-  /** how the current instance ended, and when (to the millisecond, for the back-off) */
-  exited?: Terminated;
-  exitedAt?: number;
-  /** how the previous instance ended (lastState while a new one starts or runs) */
-  lastTerminated?: Terminated;
-  /** shown while a restart waits out its back-off, with `exited` as lastState */
-  waiting?: { reason: string; message: string };
-  instances: number;
-  restartCount: number;
-  started: boolean;
-  readiness: ProbeResult;
-  probers: Prober[];
-  backOff?: { periodMs: number; updatedAt: number };
-  /** wakes the worker when a back-off ends */
-  wake?: Cancel;
-  starting?: Promise<void>;
-  stopping?: Promise<void>;
-}
-
-type WorkerState = 'new' | 'active' | 'terminating' | 'terminated';
-
 export class PodWorker {
   pod: KubeObject;
   readonly uid: string;
-  /** the pod is no longer in the API (deleted, or force-deleted behind the agent's back) */
-  apiGone = false;
   /** resolves once nothing of the pod runs locally any more */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
-  private state: WorkerState = 'new';
+  private readonly rec: PodRecord;
   private dead = false;
-  private readonly inits: Container[];
-  private readonly regular: Container[];
   private sandboxId?: string;
-  private sandboxing?: Promise<void>;
-  private sandboxFailures = 0;
-  private sandboxWake?: Cancel;
-  private ip?: string;
-  private startTime?: string;
-  private initialized = false;
-  /** why the agent failed the pod: rejected at admission, or past its active deadline */
-  private failure?: { reason: string; message: string; rejected: boolean };
-  private deadlineWake?: Cancel;
-  private confirming = false;
+  private readonly probers = new Map<ContainerRecord, Prober[]>();
+  private wake?: { at: number; cancel: Cancel };
   private syncQueued = false;
 
   constructor(
@@ -109,45 +75,12 @@ export class PodWorker {
     this.pod = pod;
     this.uid = pod.metadata.uid ?? '';
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    const spec = pod.spec ?? {};
-    const make = (c: Obj, init: boolean): Container => ({
-      spec: c,
-      name: c.name,
-      init,
-      sidecar: init && isSidecar(c),
-      imageID: '',
-      running: false,
-      instances: 0,
-      restartCount: 0,
-      started: false,
-      readiness: 'failure',
-      probers: [],
-    });
-    this.inits = (spec.initContainers ?? []).map((c: Obj) => make(c, true));
-    this.regular = (spec.containers ?? []).map((c: Obj) => make(c, false));
-    this.initialized = this.inits.length === 0;
-    this.adoptPreviousRun();
+    this.rec = initialRecord(pod, Date.now(), timestamp());
   }
 
-  /**
-   * A pod that already ran on this node (under an earlier agent, or before petset
-   * restarted) lost its containers: each comes back as a restart, as after a reboot,
-   * while init containers that had completed stay completed.
-   */
-  private adoptPreviousRun(): void {
-    const status = this.pod.status ?? {};
-    const previous = new Map<string, Obj>([...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])].map((s: Obj) => [s.name, s]));
-    for (const c of this.all()) {
-      const s = previous.get(c.name);
-      if (!s?.containerID) continue;
-      c.instances = 1;
-      c.restartCount = s.restartCount ?? 0;
-      c.imageID = s.imageID ?? '';
-      const ended = s.state?.terminated;
-      c.exitedAt = Date.now();
-      if (c.init && !c.sidecar && ended?.exitCode === 0) c.exited = { ...ended };
-      else c.exited = { exitCode: 255, reason: 'Unknown', startedAt: s.state?.running?.startedAt ?? ended?.startedAt, finishedAt: timestamp(), containerID: s.containerID };
-    }
+  /** the pod is no longer in the API (deleted, or force-deleted behind the agent's back) */
+  get apiGone(): boolean {
+    return this.rec.apiGone;
   }
 
   get namespace(): string {
@@ -169,7 +102,7 @@ export class PodWorker {
   }
 
   apiDeleted(): void {
-    this.apiGone = true;
+    this.rec.apiGone = true;
     this.requestSync();
   }
 
@@ -181,6 +114,7 @@ export class PodWorker {
   abandon(): void {
     this.dead = true;
     for (const c of this.all()) this.stopProbes(c);
+    this.wake?.cancel();
     this.resolveStopped();
   }
 
@@ -193,34 +127,15 @@ export class PodWorker {
 
   /** The status the agent wants the API to show, or undefined before admission. */
   desiredStatus(now = timestamp()): Obj | undefined {
-    if (this.state === 'new') return undefined;
-    if (this.failure?.rejected) return { phase: 'Failed', reason: this.failure.reason, message: this.failure.message };
-    const spec = this.pod.spec ?? {};
-    const inits = this.inits.map((c) => this.containerStatus(c));
-    const regular = this.regular.map((c) => this.containerStatus(c)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const terminal = this.state === 'terminated';
-    if (terminal) terminalStatuses(inits, regular);
-    let phase = podPhase(spec, [...inits, ...regular], terminal);
-    if ((terminal && phase !== 'Succeeded') || this.failure) phase = 'Failed';
-    const status: Obj = {
-      phase,
-      conditions: podConditions({ spec, phase, sandboxReady: !!this.sandboxId, inits, regular, current: this.pod.status?.conditions ?? [] }, now),
-      hostIP: this.host.hostIP,
-      hostIPs: [{ ip: this.host.hostIP }],
-      startTime: this.startTime,
-      containerStatuses: regular,
-    };
-    if (this.ip) {
-      status.podIP = this.ip;
-      status.podIPs = [{ ip: this.ip }];
-    }
-    if (inits.length) status.initContainerStatuses = inits;
-    if (this.failure) Object.assign(status, { reason: this.failure.reason, message: this.failure.message });
-    return status;
+    return podStatus(this.pod, this.rec, { hostIP: this.host.hostIP, runtimeType: this.host.runtime.type, currentConditions: this.pod.status?.conditions ?? [] }, now);
   }
 
-  private all(): Container[] {
-    return [...this.inits, ...this.regular];
+  private all(): ContainerRecord[] {
+    return [...this.rec.inits, ...this.rec.regular];
+  }
+
+  private container(name: string): ContainerRecord {
+    return this.all().find((c) => c.name === name)!;
   }
 
   private requestSync(): void {
@@ -236,207 +151,210 @@ export class PodWorker {
     if (!this.dead) this.host.statusChanged(this);
   }
 
-  private sync(): void {
-    if (this.dead) return;
-    const deleting = !!this.pod.metadata.deletionTimestamp;
-    if (this.state === 'terminated') {
-      if (this.apiGone) this.host.finished(this);
-      else if (deleting && !this.confirming) {
-        this.confirming = true;
-        void this.host.confirmDeletion(this);
-      }
-      return;
-    }
-    if (this.state === 'terminating') return;
-    if (this.apiGone || deleting) {
-      void this.terminate();
-      return;
-    }
-    if (this.state === 'new' && !this.admit()) return;
-    if (!this.sandboxId) {
-      if (!this.sandboxing && !this.sandboxWake) this.createSandbox();
-      return;
-    }
-    this.syncContainers();
+  private emit(events: PodEvent[]): void {
+    for (const e of events) this.host.event(this.pod, e.type, e.reason, e.message);
   }
 
+  private sync(): void {
+    if (this.dead) return;
+    if (this.rec.phase === 'new' && !this.admit()) return;
+    const plan = computePodActions(this.pod, this.rec, Date.now(), this.host.backOff);
+    for (const a of plan.actions) this.perform(a);
+    this.armWake(plan.wakeAt);
+  }
+
+  /** One timer per worker, at the earliest time the decisions change by themselves. */
+  private armWake(at: number | undefined): void {
+    if (this.wake && this.wake.at === at) return;
+    this.wake?.cancel();
+    this.wake = undefined;
+    if (at === undefined) return;
+    const cancel = this.host.timers.after(at - Date.now(), () => {
+      if (this.wake?.cancel === cancel) this.wake = undefined;
+      this.requestSync();
+    });
+    this.wake = { at, cancel };
+  }
+
+  /** Admission: host ports. A pod deleted before it was admitted goes straight to termination. */
   private admit(): boolean {
-    const startTime: string = this.pod.status?.startTime ?? timestamp();
-    this.startTime = startTime;
-    if (!this.host.claimHostPorts(this.pod)) {
+    this.rec.startTime = this.pod.status?.startTime ?? timestamp();
+    if (!this.rec.apiGone && !this.pod.metadata.deletionTimestamp && !this.host.claimHostPorts(this.pod)) {
       const message = `Predicate NodePorts failed: ${NODE_PORTS_DESC}`;
-      this.failure = { reason: 'NodePorts', message: `Pod was rejected: ${message}`, rejected: true };
+      this.rec.failure = { reason: 'NodePorts', message: `Pod was rejected: ${message}`, rejected: true };
       this.host.event(this.pod, 'Warning', 'NodePorts', message);
-      this.state = 'terminated';
+      this.rec.phase = 'terminated';
       this.resolveStopped();
       this.changed();
       return false;
     }
-    this.state = 'active';
+    this.rec.phase = 'active';
     this.changed();
-    const activeDeadline = this.pod.spec?.activeDeadlineSeconds;
-    if (typeof activeDeadline === 'number' && activeDeadline > 0) {
-      const left = Date.parse(startTime) + activeDeadline * 1000 - Date.now();
-      this.deadlineWake = this.host.timers.after(left, () => this.deadlineExceeded());
-    }
     return true;
   }
 
-  private deadlineExceeded(): void {
-    if (this.dead || this.state !== 'active') return;
-    const message = 'Pod was active on the node longer than the specified deadline';
-    this.failure = { reason: 'DeadlineExceeded', message, rejected: false };
-    this.host.event(this.pod, 'Warning', 'DeadlineExceeded', message);
-    void this.terminate();
+  private perform(a: PodAction): void {
+    const rec = this.rec;
+    switch (a.type) {
+      case 'CreateSandbox':
+        return this.createSandbox();
+      case 'StartContainer':
+        return this.startContainer(this.container(a.name), a.backOff);
+      case 'BackOff': {
+        this.container(a.name).waiting = a.waiting;
+        this.emit(a.events);
+        return this.changed();
+      }
+      case 'RunPostStart':
+        return this.runPostStart(this.container(a.name));
+      case 'StartProbes':
+        return this.startProbes(this.container(a.name));
+      case 'KillContainer':
+        return this.killContainer(this.container(a.name), a.deadline, a.message);
+      case 'MarkInitialized':
+        rec.initialized = true;
+        return this.changed();
+      case 'Fail':
+        rec.failure = { reason: a.reason, message: a.message, rejected: false };
+        this.host.event(this.pod, 'Warning', a.reason, a.message);
+        return this.changed();
+      case 'BeginTermination':
+        rec.phase = 'terminating';
+        rec.killDeadline = a.deadline;
+        for (const c of this.all()) {
+          // nothing restarts any more: a container waiting out a back-off shows how it ended
+          if (c.exited) c.waiting = undefined;
+          this.stopProbes(c);
+        }
+        this.changed();
+        return this.requestSync();
+      case 'RemoveSandbox': {
+        const id = this.sandboxId!;
+        rec.sandbox = 'removing';
+        this.changed();
+        void this.host.runtime
+          .removeSandbox(id)
+          .catch((e: unknown) => console.warn(`[agent] removing the sandbox of ${podFullName(this.pod)}: ${errorText(e)}`))
+          .finally(() => {
+            if (this.sandboxId === id) this.sandboxId = undefined;
+            rec.sandbox = 'none';
+            this.requestSync();
+          });
+        return;
+      }
+      case 'Terminated':
+        if (rec.ip) this.host.releaseIP(rec.ip);
+        this.host.releaseHostPorts(this.uid);
+        rec.phase = 'terminated';
+        this.resolveStopped();
+        this.changed();
+        return this.requestSync();
+      case 'ConfirmDeletion':
+        rec.confirming = true;
+        void this.host.confirmDeletion(this);
+        return;
+      case 'Finish':
+        rec.finished = true;
+        return this.host.finished(this);
+    }
   }
 
   private createSandbox(): void {
-    this.sandboxing = (async () => {
+    const rec = this.rec;
+    rec.sandbox = 'creating';
+    void (async () => {
       try {
         const volumePaths = await this.host.volumePaths(this.pod).catch((e: unknown) => {
           throw Object.assign(new Error(errorText(e)), { mount: true });
         });
         if (this.dead) return;
-        this.ip ??= this.host.allocateIP();
-        this.sandboxId = await this.host.runtime.createSandbox({ pod: this.pod, ip: this.ip, hostname: podHostname(this.pod), volumePaths });
-        this.sandboxFailures = 0;
+        rec.ip ??= this.host.allocateIP();
+        this.sandboxId = await this.host.runtime.createSandbox({ pod: this.pod, ip: rec.ip, hostname: podHostname(this.pod), volumePaths });
+        rec.sandbox = 'ready';
+        rec.sandboxFailures = 0;
+        rec.sandboxRetryAt = undefined;
         this.changed();
       } catch (e) {
+        rec.sandbox = 'none';
         if (this.dead) return;
         const mount = (e as { mount?: boolean }).mount;
         this.host.event(this.pod, 'Warning', mount ? 'FailedMount' : 'FailedCreatePodSandBox', mount ? errorText(e) : `Failed to create pod sandbox: ${errorText(e)}`);
-        const delay = Math.min(this.host.backOff.initialMs / 10 * 2 ** this.sandboxFailures++, this.host.backOff.maxMs);
-        this.sandboxWake = this.host.timers.after(delay, () => {
-          this.sandboxWake = undefined;
-          this.requestSync();
-        });
+        const delay = Math.min((this.host.backOff.initialMs / 10) * 2 ** rec.sandboxFailures++, this.host.backOff.maxMs);
+        rec.sandboxRetryAt = Date.now() + delay;
       } finally {
-        this.sandboxing = undefined;
         this.requestSync();
       }
     })();
   }
 
-  private syncContainers(): void {
-    const busy = (c: Container) => c.running || !!c.starting || !!c.stopping || !!c.wake;
-    if (!this.initialized) {
-      for (const c of this.inits) {
-        if (c.sidecar) {
-          if (c.running && c.started) continue;
-          if (!busy(c)) this.startOrRestart(c);
-          return;
-        }
-        if (c.exited?.exitCode === 0) continue;
-        if (busy(c)) return;
-        if (c.exited && this.pod.spec?.restartPolicy === 'Never') {
-          void this.terminate();
-          return;
-        }
-        this.startOrRestart(c);
-        return;
-      }
-      this.initialized = true;
-      this.changed();
-    } else {
-      for (const c of this.inits) if (c.sidecar && !busy(c)) this.startOrRestart(c);
-    }
-    let active = 0;
-    for (const c of this.regular) {
-      if (busy(c)) active++;
-      else if (!c.exited || this.shouldRestart(c)) {
-        this.startOrRestart(c);
-        active++;
-      }
-    }
-    if (!active) void this.terminate();
-  }
-
-  private shouldRestart(c: Container): boolean {
-    if (c.sidecar) return true;
-    const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    return policy === 'Always' || (policy === 'OnFailure' && c.exited!.exitCode !== 0);
-  }
-
-  /** First start at once; a restart goes through the crash-loop back-off (upstream doBackOff). */
-  private startOrRestart(c: Container): void {
-    if (!c.exited) return this.startContainer(c);
-    const now = Date.now();
-    const finished = c.exitedAt ?? now;
-    if (c.backOff && finished - c.backOff.updatedAt > 2 * this.host.backOff.maxMs) c.backOff = undefined;
-    if (c.backOff && now - finished < c.backOff.periodMs) {
-      const period = formatDuration(c.backOff.periodMs);
-      c.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${period} restarting failed container=${c.name} pod=${this.podFullName()}` };
-      this.host.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.podFullName()}`);
-      c.wake = this.host.timers.after(finished + c.backOff.periodMs - now, () => {
-        c.wake = undefined;
-        this.requestSync();
-      });
-      this.changed();
-      return;
-    }
-    c.backOff = { periodMs: c.backOff ? Math.min(2 * c.backOff.periodMs, this.host.backOff.maxMs) : this.host.backOff.initialMs, updatedAt: now };
-    this.startContainer(c);
-  }
-
-  private startContainer(c: Container): void {
-    if (c.instances > 0) {
-      if (c.exited) c.lastTerminated = c.exited;
+  private startContainer(c: ContainerRecord, backOff: ContainerRecord['backOff']): void {
+    if (backOff) c.backOff = backOff;
+    // a restart: the instance that ended becomes lastState
+    if (c.exited) {
+      c.lastTerminated = c.exited;
       c.exited = undefined;
       c.restartCount++;
     }
-    c.waiting = undefined;
+    // a retried pull or creation keeps showing its error until it succeeds or fails again
+    if (!c.startFailure) c.waiting = undefined;
+    c.starting = true;
+    const sandboxId = this.sandboxId!;
     const instance: { exit?: ContainerExit; id?: string } = {};
     const onExit = (exit: ContainerExit) => {
       if (instance.id) this.onExit(c, instance.id, exit);
       else instance.exit = exit;
     };
     const request = { container: c.spec, init: c.init, restartCount: c.restartCount };
-    c.starting = this.host.runtime.startContainer(this.sandboxId!, request, onExit).then(
-      async (started) => {
-        if (this.dead) return;
-        c.instances++;
-        c.id = instance.id = started.id;
-        c.startedAt = timestamp(started.startedAt);
-        c.running = true;
-        c.started = !c.spec.startupProbe;
-        c.readiness = 'failure';
-        c.imageID ||= imageIDFor(c.spec.image);
-        this.host.event(this.pod, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
-        this.host.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
-        this.host.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
-        if (instance.exit) return this.onExit(c, started.id, instance.exit);
-        const postStart = c.spec.lifecycle?.postStart;
-        if (postStart) await this.runPostStart(c, postStart);
-        if (c.running && this.state === 'active') this.startProbes(c, started.startedAt.getTime());
-      },
-      (e: unknown) => {
-        if (this.dead || this.state !== 'active') return;
-        // the runtime could not start it: recorded as an instance that ended at once
-        const now = timestamp();
-        c.instances++;
-        c.exited = { exitCode: 128, reason: 'StartError', message: errorText(e), finishedAt: now };
-        c.exitedAt = Date.now();
-        this.host.event(this.pod, 'Warning', 'Failed', `Error: ${errorText(e)}`);
-      },
-    ).finally(() => {
-      c.starting = undefined;
-      this.changed();
-      this.requestSync();
-    });
+    this.host.runtime
+      .startContainer(sandboxId, request, onExit)
+      .then(
+        (started) => {
+          c.starting = false;
+          // the sandbox went away meanwhile: so did the container
+          if (this.dead || this.sandboxId !== sandboxId) return;
+          c.instances++;
+          c.id = instance.id = started.id;
+          c.startedAt = timestamp(started.startedAt);
+          c.running = true;
+          c.started = !c.spec.startupProbe;
+          c.readiness = 'failure';
+          c.waiting = undefined;
+          c.startFailure = undefined;
+          c.pullBackOff = undefined;
+          c.unhealthy = undefined;
+          c.postStart = c.spec.lifecycle?.postStart ? 'pending' : 'done';
+          c.probing = false;
+          c.imageID ||= imageIDFor(c.spec.image);
+          this.host.event(this.pod, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
+          this.host.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
+          this.host.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
+          if (instance.exit) this.onExit(c, started.id, instance.exit);
+        },
+        (e: unknown) => {
+          c.starting = false;
+          if (this.dead || this.rec.phase !== 'active') return;
+          this.emit(recordStartFailure(c, startErrorReason(e), errorText(e), Date.now(), timestamp(), this.host.backOff));
+        },
+      )
+      .finally(() => {
+        this.changed();
+        this.requestSync();
+      });
     this.changed();
   }
 
-  private onExit(c: Container, id: string, exit: ContainerExit): void {
+  private onExit(c: ContainerRecord, id: string, exit: ContainerExit): void {
     if (this.dead || c.id !== id) return;
     this.stopProbes(c);
     c.running = false;
     c.started = false;
+    c.unhealthy = undefined;
     c.exited = {
       exitCode: exit.exitCode,
       reason: exit.reason,
       startedAt: c.startedAt,
       finishedAt: timestamp(exit.finishedAt),
-      containerID: this.containerID(id),
+      containerID: `${this.host.runtime.type}://${id}`,
     };
     c.exitedAt = exit.finishedAt.getTime();
     if (exit.signal) c.exited.signal = exit.signal;
@@ -445,65 +363,74 @@ export class PodWorker {
     this.requestSync();
   }
 
-  private async runPostStart(c: Container, handler: Obj): Promise<void> {
-    const result = await this.runHook(c, 'postStart', handler, this.graceSeconds() * 1000);
-    if (result.ok || !c.running) return;
-    this.host.event(this.pod, 'Warning', 'FailedPostStartHook', this.hookFailure(c, handler, result.output));
-    await this.killContainer(c, Date.now() + this.graceSeconds() * 1000, 'FailedPostStartHook');
+  private runPostStart(c: ContainerRecord): void {
+    const handler = c.spec.lifecycle.postStart;
+    const id = c.id!;
+    c.postStart = 'running';
+    void this.runHook(c, 'postStart', handler, graceSeconds(this.pod) * 1000).then((result) => {
+      if (this.dead || c.id !== id) return;
+      c.postStart = 'done';
+      if (!result.ok && c.running) {
+        this.host.event(this.pod, 'Warning', 'FailedPostStartHook', this.hookFailure(c, handler, result.output));
+        c.unhealthy = { message: 'FailedPostStartHook' };
+      }
+      this.requestSync();
+    });
   }
 
-  private startProbes(c: Container, startedAt: number): void {
-    if (c.init && !c.sidecar) return;
+  private startProbes(c: ContainerRecord): void {
+    c.probing = true;
     const types: [ProbeType, string][] = [
       ['startup', 'startupProbe'],
       ['readiness', 'readinessProbe'],
       ['liveness', 'livenessProbe'],
     ];
     const id = c.id!;
+    const startedAt = Date.parse(c.startedAt!);
+    const list: Prober[] = [];
     for (const [type, key] of types) {
       const probe = c.spec[key];
       if (!probe) continue;
-      c.probers.push(
+      list.push(
         new Prober(
           type,
           probe,
           {
             timers: this.host.timers,
-            run: (purpose, handler, timeoutMs) => this.host.runtime.runHandler(id, { purpose, handler, podIP: this.ip ?? '', timeoutMs }),
+            run: (purpose, handler, timeoutMs) => this.host.runtime.runHandler(id, { purpose, handler, podIP: this.rec.ip ?? '', timeoutMs }),
             started: () => c.started,
-            onResult: (t, result) => this.onProbeResult(c, t, result, probe),
+            onResult: (t, result) => {
+              if (this.dead || !c.running || c.id !== id) return;
+              if (t === 'readiness') c.readiness = result;
+              else if (t === 'startup' && result === 'success') c.started = true;
+              else if (result === 'failure') {
+                const grace = typeof probe.terminationGracePeriodSeconds === 'number' ? probe.terminationGracePeriodSeconds : undefined;
+                c.unhealthy = { message: `Container ${c.name} failed ${t} probe, will be restarted`, graceSeconds: grace };
+              }
+              this.changed();
+              this.requestSync();
+            },
             onFailure: (t, output) => this.host.event(this.pod, 'Warning', 'Unhealthy', `${PROBE_LABEL[t]} probe failed: ${output}`),
           },
           startedAt,
         ),
       );
     }
+    this.probers.set(c, list);
   }
 
-  private stopProbes(c: Container): void {
-    for (const p of c.probers.splice(0)) p.stop();
+  private stopProbes(c: ContainerRecord): void {
+    for (const p of this.probers.get(c) ?? []) p.stop();
+    this.probers.delete(c);
   }
 
-  private onProbeResult(c: Container, type: ProbeType, result: ProbeResult, probe: Obj): void {
-    if (this.dead || !c.running) return;
-    if (type === 'readiness') c.readiness = result;
-    else if (type === 'startup' && result === 'success') c.started = true;
-    else if (result === 'failure') {
-      const grace = typeof probe.terminationGracePeriodSeconds === 'number' ? probe.terminationGracePeriodSeconds : this.graceSeconds();
-      void this.killContainer(c, Date.now() + grace * 1000, `Container ${c.name} failed ${type} probe, will be restarted`);
-    }
-    this.changed();
-    this.requestSync();
-  }
-
-  /** preStop within the grace period, then the stop signal; resolves once the container is gone. */
-  private killContainer(c: Container, deadline: number, message: string): Promise<void> {
-    if (c.stopping) return c.stopping;
-    if (!c.running || !c.id) return Promise.resolve();
-    const id = c.id;
+  /** preStop within the grace period, then the stop signal; the exit comes back through onExit. */
+  private killContainer(c: ContainerRecord, deadline: number, message: string): void {
+    const id = c.id!;
     this.stopProbes(c);
     this.host.event(this.pod, 'Normal', 'Killing', message);
-    c.stopping = (async () => {
+    c.stopping = true;
+    void (async () => {
       const preStop = c.spec.lifecycle?.preStop;
       if (preStop && deadline > Date.now()) {
         const result = await this.runHook(c, 'preStop', preStop, deadline - Date.now());
@@ -511,122 +438,26 @@ export class PodWorker {
       }
       if (this.dead) return;
       await this.host.runtime.stopContainer(id, Math.max(deadline - Date.now(), MIN_STOP_GRACE_MS));
-    })().finally(() => {
-      c.stopping = undefined;
-      this.requestSync();
-    });
-    return c.stopping;
+    })()
+      .catch((e: unknown) => console.warn(`[agent] stopping container ${c.name} of ${podFullName(this.pod)}: ${errorText(e)}`))
+      .finally(() => {
+        c.stopping = false;
+        this.requestSync();
+      });
   }
 
-  private async runHook(c: Container, purpose: HandlerRequest['purpose'], handler: Obj, timeoutMs: number) {
+  private async runHook(c: ContainerRecord, purpose: HandlerRequest['purpose'], handler: Obj, timeoutMs: number) {
     if (handler.sleep) {
       await this.host.timers.sleep(Math.min(Number(handler.sleep.seconds ?? 0) * 1000, timeoutMs));
       return { ok: true, output: '' };
     }
-    const run = this.host.runtime.runHandler(c.id!, { purpose, handler, podIP: this.ip ?? '', timeoutMs });
+    const run = this.host.runtime.runHandler(c.id!, { purpose, handler, podIP: this.rec.ip ?? '', timeoutMs });
     return withTimeout(run, timeoutMs, this.host.timers);
   }
 
-  private hookFailure(c: Container, handler: Obj, output: string): string {
+  private hookFailure(c: ContainerRecord, handler: Obj, output: string): string {
     const what = handler.exec ? `Exec lifecycle hook (${goList(handler.exec.command ?? [])})` : `HTTP lifecycle hook (${handler.httpGet?.path ?? '/'})`;
-    return `${what} for Container "${c.name}" in Pod "${this.podFullName()}" failed - error: ${output}`;
-  }
-
-  /**
-   * Stops everything (regular containers together, then sidecars in reverse order),
-   * frees the sandbox and reports the terminal phase. A deleted pod is then confirmed
-   * from sync().
-   */
-  private async terminate(): Promise<void> {
-    if (this.state === 'terminating' || this.state === 'terminated') return;
-    this.state = 'terminating';
-    for (const c of this.all()) {
-      c.wake?.();
-      c.wake = undefined;
-      // nothing restarts any more: a container waiting out a back-off shows how it ended
-      if (c.exited) c.waiting = undefined;
-      this.stopProbes(c);
-    }
-    this.sandboxWake?.();
-    this.deadlineWake?.();
-    const deadline = this.deadline();
-    const inflight = [this.sandboxing, ...this.all().map((c) => c.starting)].filter(Boolean);
-    if (inflight.length) {
-      let cancel: Cancel | undefined;
-      const timeUp = new Promise<void>((resolve) => (cancel = this.host.timers.after(deadline - Date.now(), resolve)));
-      await Promise.race([Promise.allSettled(inflight), timeUp]);
-      cancel?.();
-    }
-    if (this.dead) return;
-    const stopping = (c: Container) => this.killContainer(c, deadline, `Stopping container ${c.name}`);
-    await Promise.all(this.regular.map(stopping));
-    for (const c of [...this.inits].reverse()) await stopping(c);
-    if (this.dead) return;
-    if (this.sandboxId) {
-      const id = this.sandboxId;
-      this.sandboxId = undefined;
-      await this.host.runtime.removeSandbox(id).catch((e: unknown) => console.warn(`[agent] removing the sandbox of ${this.podFullName()}: ${errorText(e)}`));
-    }
-    if (this.ip) this.host.releaseIP(this.ip);
-    this.host.releaseHostPorts(this.uid);
-    this.state = 'terminated';
-    this.resolveStopped();
-    this.changed();
-    this.requestSync();
-  }
-
-  /** When the containers must be gone: the deletion's grace period, or the pod's own. */
-  private deadline(): number {
-    const now = Date.now();
-    if (this.apiGone) return now;
-    const marked = this.pod.metadata.deletionTimestamp;
-    const byGrace = now + this.graceSeconds() * 1000;
-    return marked ? Math.max(now, Math.min(byGrace, Date.parse(marked))) : byGrace;
-  }
-
-  private graceSeconds(): number {
-    const m = this.pod.metadata;
-    if (m.deletionTimestamp && typeof m.deletionGracePeriodSeconds === 'number') return m.deletionGracePeriodSeconds;
-    const g = this.pod.spec?.terminationGracePeriodSeconds;
-    return typeof g === 'number' && g >= 0 ? g : DEFAULT_GRACE_SECONDS;
-  }
-
-  private containerStatus(c: Container): ContainerStatus {
-    const hasInits = this.inits.length > 0;
-    let state: ContainerStatus['state'];
-    let last = c.lastTerminated;
-    if (c.running) state = { running: { startedAt: c.startedAt! } };
-    else if (c.waiting) {
-      state = { waiting: { ...c.waiting } };
-      last = c.exited;
-    } else if (c.exited) state = { terminated: { ...c.exited } };
-    else state = { waiting: { reason: hasInits && !c.init && c.instances === 0 ? 'PodInitializing' : 'ContainerCreating' } };
-    const s: ContainerStatus = {
-      name: c.name,
-      state,
-      lastState: last ? { terminated: { ...last } } : {},
-      ready: this.isReady(c),
-      restartCount: c.restartCount,
-      image: c.spec.image,
-      imageID: c.instances > 0 ? c.imageID : '',
-      started: c.running && c.started,
-    };
-    if (c.id) s.containerID = this.containerID(c.id);
-    return s;
-  }
-
-  private isReady(c: Container): boolean {
-    if (c.init && !c.sidecar) return c.exited?.exitCode === 0;
-    if (!c.running || !c.started) return false;
-    return !c.spec.readinessProbe || c.readiness === 'success';
-  }
-
-  private containerID(id: string): string {
-    return `${this.host.runtime.type}://${id}`;
-  }
-
-  private podFullName(): string {
-    return `${this.name}_${this.namespace}(${this.uid})`;
+    return `${what} for Container "${c.name}" in Pod "${podFullName(this.pod)}" failed - error: ${output}`;
   }
 }
 

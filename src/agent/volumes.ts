@@ -10,8 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/object.js';
 import type { Client } from '../client/client.js';
-import { claimExclusivity } from '../controllers/volume/access.js';
-import { isPodTerminated, podClaimNames } from '../controllers/volume/helpers.js';
+import { claimExclusivity, isPodTerminated, podClaimNames } from '../api/volume-access.js';
+import { isAttachableVolume, PETSET_ATTACHER, uniqueVolumeName } from '../api/kinds/volumeattachment.js';
+import { Informer } from '../client/informer.js';
 
 export interface PodVolumesOptions {
   /** the agent's client: claims, volumes and the pods using them are read through it */
@@ -19,7 +20,19 @@ export interface PodVolumesOptions {
   nodeName: string;
   /** per-pod directories live in <dataDir>/pods/<uid>; default: a new directory under the system temp dir, removed by close() */
   dataDir?: string;
+  /**
+   * Wait for the attach/detach controller to attach a claim's volume to this node before
+   * mounting it, as the kubelet does (default true; false where no such controller runs).
+   */
+  waitForAttach?: boolean;
+  /** how long one mount attempt waits for the attachment (the kubelet's 2m3s by default) */
+  attachTimeoutMs?: number;
+  /** the set of volumes mounted on this node changed (node status reports them) */
+  onVolumesInUseChanged?: () => void;
 }
+
+const VOLUME_ATTACHMENTS = { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', kind: 'VolumeAttachment', namespaced: false };
+const DEFAULT_ATTACH_TIMEOUT_MS = 123_000;
 
 interface ClaimedVolume {
   /** the pod's name for the volume */
@@ -35,7 +48,9 @@ export class PodVolumes {
   /** namespace → a pod list in flight, shared by the pods starting meanwhile (a StatefulSet's replicas start together) */
   private readonly listing = new Map<string, Promise<KubeObject[]>>();
   /** pods of this node whose volumes were handed out and not yet released: uid → pod name and "namespace/claim" keys */
-  private readonly inUse = new Map<string, { name: string; claims: Set<string> }>();
+  private readonly inUse = new Map<string, { name: string; claims: Set<string>; volumes: string[]; exclusiveDirs: string[] }>();
+  private attachments?: Informer;
+  private readonly attachWaiters = new Set<() => void>();
 
   constructor(private readonly opts: PodVolumesOptions) {
     this.dataDir = opts.dataDir;
@@ -43,7 +58,7 @@ export class PodVolumes {
   }
 
   /** Volume name → host directory (volumes petset has no directory for are left out); throws what keeps the pod from starting. */
-  async paths(pod: KubeObject): Promise<Record<string, string>> {
+  async paths(pod: KubeObject, stillWanted: () => boolean = () => true): Promise<Record<string, string>> {
     const uid = pod.metadata.uid ?? '';
     const paths: Record<string, string> = {};
     const claimed: ClaimedVolume[] = [];
@@ -54,22 +69,44 @@ export class PodVolumes {
       else if (v.hostPath) paths[v.name] = await prepareHostPath(v.name, v.hostPath);
     }
     await this.checkOtherNodes(pod, claimed);
+    await this.waitForAttachments(pod, claimed, stillWanted);
+    const exclusiveDirs: string[] = [];
     for (const c of claimed) {
       const dir = await volumeDirectory(c.pv);
-      if (dir) paths[c.volume] = dir;
+      if (!dir) continue;
+      paths[c.volume] = dir;
+      if (claimExclusivity(c.claim)) exclusiveDirs.push(dir);
     }
-    this.holdOnThisNode(pod, claimed);
+    this.holdOnThisNode(pod, claimed, exclusiveDirs);
     return paths;
+  }
+
+  /** Directories of the pod's ReadWriteOnce(Pod) claims, which its sandbox must hold alone on this machine. */
+  exclusiveDirs(uid: string): string[] {
+    return this.inUse.get(uid)?.exclusiveDirs ?? [];
+  }
+
+  /** status.volumesInUse: the attachable volumes the node's pods have mounted. */
+  volumesInUse(): string[] {
+    const names = new Set<string>();
+    for (const use of this.inUse.values()) for (const v of use.volumes) names.add(v);
+    return [...names].sort();
   }
 
   /** The pod's sandbox is gone: its claims are free for the node's other pods. */
   released(uid: string): void {
+    this.forget(uid);
+  }
+
+  private forget(uid: string): void {
+    const had = this.inUse.get(uid);
     this.inUse.delete(uid);
+    if (had?.volumes.length) this.opts.onVolumesInUseChanged?.();
   }
 
   /** The pod is gone from the API: its emptyDirs go with it. */
   async removePod(uid: string): Promise<void> {
-    this.inUse.delete(uid);
+    this.forget(uid);
     if (this.dataDir && uid) await fs.rm(this.podDir(uid), { recursive: true, force: true });
   }
 
@@ -83,6 +120,8 @@ export class PodVolumes {
   /** Removes the data directory if it was made for this agent alone. */
   async close(): Promise<void> {
     this.closed = true;
+    this.attachments?.stop();
+    for (const wake of this.attachWaiters) wake();
     if (this.ownsDataDir && this.dataDir) await fs.rm(this.dataDir, { recursive: true, force: true });
   }
 
@@ -134,7 +173,7 @@ export class PodVolumes {
    * its ReadWriteOncePod claims. Synchronous, so two pods of the node starting together
    * cannot both pass.
    */
-  private holdOnThisNode(pod: KubeObject, claimed: ClaimedVolume[]): void {
+  private holdOnThisNode(pod: KubeObject, claimed: ClaimedVolume[], exclusiveDirs: string[]): void {
     const ns = pod.metadata.namespace ?? 'default';
     const uid = pod.metadata.uid ?? '';
     const keys = new Set(claimed.map((c) => `${ns}/${c.claim.metadata.name}`));
@@ -144,7 +183,61 @@ export class PodVolumes {
       const holders = [...this.inUse].filter(([other, use]) => other !== uid && use.claims.has(key)).map(([, use]) => use.name);
       if (holders.length) throw readWriteOncePodError(c.pv, holders);
     }
-    this.inUse.set(uid, { name: pod.metadata.name ?? '', claims: keys });
+    const volumes = claimed.filter((c) => isAttachableVolume(c.pv)).map((c) => uniqueVolumeName(PETSET_ATTACHER, c.pv.metadata.name!));
+    const before = this.inUse.get(uid)?.volumes.join(',');
+    this.inUse.set(uid, { name: pod.metadata.name ?? '', claims: keys, volumes, exclusiveDirs });
+    if (before !== volumes.join(',')) this.opts.onVolumesInUseChanged?.();
+  }
+
+  /**
+   * Waits until every attachable volume of the pod is attached to this node, as the
+   * kubelet's volume manager does before mounting; gives up after the attach timeout with
+   * upstream's words, or at once when the pod is no longer wanted here.
+   */
+  private async waitForAttachments(pod: KubeObject, claimed: ClaimedVolume[], stillWanted: () => boolean): Promise<void> {
+    if (this.opts.waitForAttach === false) return;
+    const pending = () => claimed.filter((c) => isAttachableVolume(c.pv) && !this.isAttached(c.pv.metadata.name!));
+    const inf = this.attachmentInformer();
+    await inf.synced();
+    const deadline = Date.now() + (this.opts.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS);
+    for (;;) {
+      const missing = pending();
+      if (!missing.length) return;
+      if (this.closed || !stillWanted()) throw new Error('the pod is no longer to run on this node');
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const names = missing.map((c) => c.volume).join(' ');
+        const all = claimed.map((c) => c.volume).join(' ');
+        throw new Error(`Unable to attach or mount volumes: unmounted volumes=[${all}], unattached volumes=[${names}], failed to process volumes=[]: timed out waiting for the condition`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.attachWaiters.delete(wake);
+          resolve();
+        };
+        // also look again now and then: the pod may have been deleted meanwhile
+        const timer = setTimeout(wake, Math.min(left, 500));
+        this.attachWaiters.add(wake);
+      });
+    }
+  }
+
+  private isAttached(pvName: string): boolean {
+    const inf = this.attachmentInformer();
+    return inf.list().some((va) => va.spec?.source?.persistentVolumeName === pvName && va.spec?.nodeName === this.opts.nodeName && va.status?.attached === true && !va.metadata.deletionTimestamp);
+  }
+
+  private attachmentInformer(): Informer {
+    if (!this.attachments) {
+      this.attachments = new Informer(this.opts.client, VOLUME_ATTACHMENTS);
+      const wakeAll = () => {
+        for (const wake of [...this.attachWaiters]) wake();
+      };
+      this.attachments.addEventHandler({ onAdd: wakeAll, onUpdate: wakeAll, onDelete: wakeAll });
+      this.attachments.start();
+    }
+    return this.attachments;
   }
 
   /**

@@ -48,6 +48,11 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   nameValidator?: NameValidator;
   /** PUT without metadata.resourceVersion allowed (default true). */
   allowUnconditionalUpdate?: boolean;
+  /**
+   * Served for reading only, with this reason: petset runs nothing for the kind, so it holds
+   * none; lists are empty and writes are refused (405) rather than stored and never acted on.
+   */
+  readOnly?: string;
   /** DELETE answers with the object rather than a Status (pods, PVCs, PVs, namespaces). */
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */

@@ -20,6 +20,8 @@ export interface ApiRequest {
   body?: unknown;
   /** the body's byte length, for the size limit */
   bodyBytes?: number;
+  /** why the body could not be parsed; raised once the path is known to exist */
+  bodyError?: unknown;
   user?: UserInfo;
 }
 

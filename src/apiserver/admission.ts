@@ -8,8 +8,9 @@ import { field } from '../api/validation.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
-import { ServiceIPAllocator } from './service-ips.js';
+import { ServiceIPAllocator, serviceRange } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
+import { nodePortAdmission } from './service-nodeports.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
@@ -18,7 +19,7 @@ export function installAdmission(api: ApiServer): void {
   const storage = api.storage;
   const namespaces = api.registry.resource('', 'v1', 'namespaces')!;
   const services = api.registry.resource('', 'v1', 'services')!;
-  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items);
+  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items, serviceRange(api.options.serviceClusterIPRange));
 
   // Whether each namespace is terminating, as of its last write: every namespaced create
   // asks, and the namespace seldom changes, so it is decoded again only when it has.
@@ -51,13 +52,22 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
+  // the address each admitted Service took in this request, to give back if it is not stored
+  const allocatedFor = new WeakMap<KubeObject, string>();
   const serviceIPs: Admission = {
     async create(kind, obj) {
       if (kind !== services) return;
       await allocateServiceIP(ips, obj);
+      const ip = obj.spec?.clusterIP;
+      if (ip && ip !== 'None' && obj.spec?.type !== 'ExternalName') allocatedFor.set(obj, ip);
     },
     async deleted(kind, obj) {
       if (kind === services) ips.release(obj.spec?.clusterIP);
+    },
+    // a dry run, or a create refused after allocation, keeps no address
+    async abandoned(kind, obj) {
+      if (kind === services) ips.release(allocatedFor.get(obj));
+      allocatedFor.delete(obj);
     },
   };
 
@@ -71,7 +81,7 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
-  storage.admission.push(namespaceLifecycle, serviceIPs, podDefaults);
+  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults);
   installStorageAdmission(api);
 }
 

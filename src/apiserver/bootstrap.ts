@@ -2,7 +2,7 @@
 // `kubernetes` service.
 import { isApiError } from '../api/errors.js';
 import type { ApiServer } from './handler.js';
-import { KUBERNETES_SERVICE_IP } from './service-ips.js';
+import { kubernetesServiceIP, serviceRange } from './service-ips.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -16,7 +16,7 @@ export async function bootstrapObjects(api: ApiServer): Promise<void> {
     await ignoreExists(
       api.storage.create(svc, 'default', {
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+        spec: { clusterIP: kubernetesServiceIP(serviceRange(api.options.serviceClusterIPRange)), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
       }),
     );
   }

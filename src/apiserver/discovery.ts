@@ -6,6 +6,7 @@ import { entryKey } from './resource-table.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const SUB_VERBS = ['get', 'patch', 'update'];
+const READ_VERBS = ['get', 'list', 'watch'];
 
 /** The verbs a resource serves: all of them, less what its entry refuses (namespaces: deletecollection). */
 function verbsOf(k: AnyKindDef): string[] {
@@ -45,7 +46,7 @@ function aggregatedResource(k: AnyKindDef) {
     responseKind: { group: k.group, version: k.version, kind: k.kind },
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: k.singular,
-    verbs: verbsOf(k),
+    verbs: k.readOnly ? READ_VERBS : verbsOf(k),
   };
   if (k.shortNames?.length) r.shortNames = k.shortNames;
   if (k.categories?.length) r.categories = k.categories;
@@ -109,7 +110,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: verbsOf(k),
+      verbs: k.readOnly ? READ_VERBS : verbsOf(k),
     };
     if (k.shortNames?.length) r.shortNames = k.shortNames;
     if (k.categories?.length) r.categories = k.categories;

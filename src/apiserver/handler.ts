@@ -26,6 +26,8 @@ import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
 import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
+import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
+import { managerName } from '../api/managedfields/index.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -75,6 +77,8 @@ export interface ApiServerOptions {
   /** readiness checks beyond "the store answers" */
   readyChecks?: Array<{ name: string; check: () => boolean }>;
   bookmarkIntervalMs?: number;
+  /** where services' cluster IPs come from (kube-apiserver's --service-cluster-ip-range) */
+  serviceClusterIPRange?: string;
   /** the bearer token for connections to node agents (logs, exec, attach, port-forward) */
   nodeConnectionToken?: string;
 }
@@ -86,10 +90,10 @@ export class ApiServer {
   readonly subresources = new Map<string, SubresourceHandler>();
   /** connect subresources reached with an HTTP upgrade, by `<plural>/<subresource>` */
   readonly upgrades = new Map<string, UpgradeHandler>();
-  /** handlers of requests taken as they are, body unread (the proxy subresources); each answers whether it took the request */
-  readonly rawHandlers: Array<(req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo) => boolean> = [];
+  /** handlers of requests taken as they are, body read but not parsed (the proxy subresources); each answers whether it took the request */
+  readonly rawHandlers: Array<(req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean> = [];
   /** The HTTP server's hook for such requests, once the caller is authenticated. */
-  readonly handleRaw = (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo): boolean => this.rawHandlers.some((h) => h(req, res, user));
+  readonly handleRaw = (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer): boolean => this.rawHandlers.some((h) => h(req, res, user, body));
   /** stored kinds' own behaviour, by entryKey(group, plural) */
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
@@ -203,6 +207,8 @@ export class ApiServer {
       return json(200, list);
     }
     const route = this.route(group, version, rest, path);
+    // Existence before media type, as upstream: an unknown subresource is 404 even with a bad body.
+    if (req.bodyError !== undefined && (!route.subresource || this.hasSubresource(route))) throw req.bodyError;
     return this.serveResource(req, route);
   }
 
@@ -223,9 +229,23 @@ export class ApiServer {
     return { kind, namespace, name: rest[1], subresource: rest[2], subpath: rest.slice(3).join('/'), watch };
   }
 
+  private hasSubresource({ kind, subresource }: ResourceRoute): boolean {
+    return (
+      this.subresources.has(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ||
+      (subresource === 'status' && !!kind.subresources?.status) ||
+      (subresource === 'scale' && !!kind.subresources?.scale) ||
+      !!(subresource && this.kindEntries.get(entryKey(kind.group, kind.plural))?.subresources?.[subresource])
+    );
+  }
+
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
     const q = req.query;
+    if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+      const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+      const e = errors.methodNotSupported(resourceRef(kind), verb);
+      throw new ApiError(405, 'MethodNotAllowed', `${e.message}: ${kind.readOnly}`, e.details);
+    }
     const ctx = writeContext(req);
 
     const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
@@ -233,17 +253,18 @@ export class ApiServer {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
-      if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, ctx);
+      if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, { ...ctx, managerSubresource: 'scale' });
       throw notFoundPath(req.path);
     }
 
     if (!name) {
       switch (req.method) {
         case 'GET':
-          if (route.watch || isTrue(q.get('watch'))) return this.watch(req, route);
+          if (route.watch || queryBool(q.get('watch'))) return this.watch(req, route);
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
           return withWarnings(json(201, created), ctx);
@@ -272,6 +293,7 @@ export class ApiServer {
         return json(200, obj);
       }
       case 'PUT': {
+        validateWriteOptions(req.query, 'UpdateOptions');
         this.validateFields(req, kind, ctx);
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
         return withWarnings(json(200, updated), ctx);
@@ -280,7 +302,7 @@ export class ApiServer {
         return this.patch(req, route, ctx, sub);
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
-        const options = deleteOptions(req);
+        const options = deleteOptions(req, ctx);
         const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
         if (entry?.deleteOne) return json(200, await entry.deleteOne(this, namespace, n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
@@ -304,10 +326,14 @@ export class ApiServer {
     const { kind, namespace, name } = route;
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const body = req.body;
-    if (contentType === CONTENT.applyPatch) return this.serverSideApply(req, route, ctx, sub);
+    if (contentType === CONTENT.applyPatch) {
+      const res = await serverSideApply(this.storage, req, kind, namespace, name!, ctx, sub);
+      return withWarnings(json(res.created ? 201 : 200, res.object), ctx);
+    }
     if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
       throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
+    validatePatchOptions(req.query, false);
     const schema = this.registry.schema(kind);
     // the HTTP front end hands patches over as raw text, so the patch code reports syntax errors as upstream does
     const parsed = typeof body === 'string' ? tryParse(body) : body;
@@ -322,34 +348,6 @@ export class ApiServer {
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
         return patched;
       },
-      ctx,
-      sub,
-    );
-    return withWarnings(json(200, updated), ctx);
-  }
-
-  /**
-   * Server-side apply, approximated: the applied configuration is merged into the live
-   * object with strategic-merge rules (creating it when absent). Field ownership
-   * (managedFields, conflicts, pruning of fields a manager stopped sending) is not tracked.
-   */
-  private async serverSideApply(req: ApiRequest, route: ResourceRoute, ctx: WriteContext, sub?: string): Promise<ApiResponse> {
-    const { kind, namespace, name } = route;
-    if (!isPlainObject(req.body)) throw errors.badRequest('the body of an apply patch must be an object');
-    const applied = clone(req.body) as KubeObject;
-    const existing = await this.storage.tryGet(kind, namespace, name!);
-    if (!existing && !sub) {
-      applied.metadata = { ...(applied.metadata ?? {}), name };
-      const created = await this.storage.create(kind, namespace, applied, ctx);
-      return withWarnings(json(201, created), ctx);
-    }
-    const schema = this.registry.schema(kind);
-    delete (applied as any).metadata?.resourceVersion;
-    const updated = await this.storage.guaranteedUpdate(
-      kind,
-      namespace,
-      name!,
-      (current) => applyPatch(CONTENT.strategicPatch, current, applied, schema, this.registry.definitions) as KubeObject,
       ctx,
       sub,
     );
@@ -380,9 +378,9 @@ export class ApiServer {
       resourceVersion: q.get('resourceVersion') ?? undefined,
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector,
-      allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
+      allowWatchBookmarks: queryBool(q.get('allowWatchBookmarks')),
       timeoutSeconds: q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
-      sendInitialEvents: q.has('sendInitialEvents') ? isTrue(q.get('sendInitialEvents')) : undefined,
+      sendInitialEvents: q.has('sendInitialEvents') ? queryBool(q.get('sendInitialEvents')) : undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       bookmarkIntervalMs: this.options.bookmarkIntervalMs,
     };
@@ -406,7 +404,7 @@ export class ApiServer {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
     });
-    const options = deleteOptions(req);
+    const options = deleteOptions(req, ctx);
     const deleted: KubeObject[] = [];
     for (const item of list.items) {
       try {
@@ -483,8 +481,14 @@ function tryParse(text: string): unknown {
   }
 }
 
-function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
+/**
+ * A boolean query parameter as upstream converts it (Convert_Slice_string_To_bool): absent,
+ * "0" and any case of "false" are false; every other value, the empty one included, is true
+ * (so the Python client's `watch=True` watches).
+ */
+export function queryBool(v: string | null): boolean {
+  if (v === null) return false;
+  return !(v === '0' || v.toLowerCase() === 'false');
 }
 
 function writeContext(req: ApiRequest): WriteContext {
@@ -492,16 +496,29 @@ function writeContext(req: ApiRequest): WriteContext {
   for (const d of dry) {
     if (d !== 'All') throw errors.invalid({ group: '', resource: 'DryRun', kind: 'DryRun' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
   }
-  return { dryRun: dry.length > 0, fieldManager: req.query.get('fieldManager') ?? undefined, user: req.user, warnings: [] };
+  return { dryRun: dry.length > 0, fieldManager: managerName(req.query.get('fieldManager'), req.headers['user-agent']), user: req.user, warnings: [] };
 }
 
-function deleteOptions(req: ApiRequest): DeleteOptions {
+/**
+ * DeleteOptions from the body (JSON, or protobuf decoded to the same shape) and the query;
+ * a dry run asked for in either makes the whole request a dry run.
+ */
+function deleteOptions(req: ApiRequest, ctx: WriteContext): DeleteOptions {
   const o: DeleteOptions = isPlainObject(req.body) ? (clone(req.body) as DeleteOptions) : {};
   const q = req.query;
   if (q.has('gracePeriodSeconds')) o.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
   if (q.has('propagationPolicy')) o.propagationPolicy = q.get('propagationPolicy')!;
-  if (q.has('orphanDependents')) o.orphanDependents = isTrue(q.get('orphanDependents'));
+  if (q.has('orphanDependents')) o.orphanDependents = queryBool(q.get('orphanDependents'));
   if (q.has('dryRun')) o.dryRun = q.getAll('dryRun');
+  if (o.dryRun !== undefined && o.dryRun !== null && !Array.isArray(o.dryRun)) {
+    throw errors.badRequest(`json: cannot unmarshal ${typeof o.dryRun} into Go struct field DeleteOptions.dryRun of type []string`);
+  }
+  if (o.dryRun?.length) {
+    for (const d of o.dryRun) {
+      if (d !== 'All') throw errors.invalid({ group: '', resource: 'DeleteOptions', kind: 'DeleteOptions' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
+    }
+    ctx.dryRun = true;
+  }
   return o;
 }
 

@@ -1,9 +1,11 @@
 // The HTTP(S) front end: authentication, body parsing and limits, response encoding
-// (JSON, text, bytes, chunked watch streams, Warning headers). All API semantics live in
-// the handler; this file only translates.
+// (JSON, text, bytes, chunked watch streams, Warning headers), connection handling
+// (pipelining, timeouts, plain HTTP on the TLS port, graceful shutdown). All API semantics
+// live in the handler; this file only translates.
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import yaml from 'js-yaml';
 import { errors } from '../api/errors.js';
@@ -14,6 +16,20 @@ import { decodeKubernetesProtobuf } from './protobuf.js';
 
 export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
 
+/** Handles an HTTP upgrade (exec, attach, port-forward, proxy websockets) of an authenticated user. */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo) => void;
+
+export interface HttpTimeouts {
+  /** non-long-running requests end with 504 after this long (kube-apiserver's --request-timeout, 60 s) */
+  requestMs?: number;
+  /** a client must send its request headers within this (kube-apiserver's ReadHeaderTimeout, 32 s) */
+  headersMs?: number;
+  /** idle keep-alive connections are closed after this (kube-apiserver's IdleTimeout, 90 s) */
+  idleMs?: number;
+  /** on close, connections still busy after this are cut (in-flight requests and streams end cleanly first) */
+  shutdownGraceMs?: number;
+}
+
 export interface HttpServerOptions {
   handler: ApiHandler;
   /** omit for plain HTTP (tests only: kubectl sends no token over http) */
@@ -22,9 +38,10 @@ export interface HttpServerOptions {
   host?: string;
   port?: number;
   /** hook for upgrade requests (exec, attach, port-forward, proxy websockets) */
-  onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, user: UserInfo) => void;
-  /** takes a request as it is, body unread (the proxy subresources); answers false to leave it to the handler */
-  onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo) => boolean;
+  onUpgrade?: UpgradeHandler;
+  timeouts?: HttpTimeouts;
+  /** takes a request with its body read but not parsed (the proxy subresources); answers false to leave it to the handler */
+  onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean;
 }
 
 export interface RunningHttpServer {
@@ -32,11 +49,27 @@ export interface RunningHttpServer {
   host: string;
   port: number;
   url: string;
+  /** adds or replaces the upgrade hook after start */
+  setUpgradeHandler(h: UpgradeHandler | undefined): void;
+  /** Stops accepting, ends watch streams with their chunked terminator, lets in-flight requests answer, then closes. */
   close(): Promise<void>;
 }
 
 const BODY_LIMIT = 3 * 1024 * 1024;
+/** requests of one connection whose bodies are read ahead of their turn */
+const MAX_BODIES_AHEAD = 8;
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = {
+  requestMs: 60_000,
+  headersMs: 32_000,
+  idleMs: 90_000,
+  shutdownGraceMs: 10_000,
+};
+
+/** Go's answer to plain HTTP on a TLS port (net/http's server, for a record header that looks like HTTP). */
+const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+const HTTP_METHOD_STARTS = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
 
 /** A bearer-token authenticator over a fixed token table. */
 export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator {
@@ -59,40 +92,125 @@ export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator
   };
 }
 
+/** What the front end knows of one connection. */
+interface Conn {
+  socket: net.Socket;
+  /** the answer to the last request received; the next one waits for it (HTTP/1.1 answers in order) */
+  lane: Promise<void>;
+  /** requests received and not yet answered */
+  pending: number;
+  /** a request whose body is still arriving (so a request timeout is answered with a Status) */
+  receiving?: http.IncomingMessage;
+}
+
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const conns = new Map<net.Socket, Conn>();
+  const streams = new Set<() => void>();
+  let closing = false;
+  let upgradeHandler = opts.onUpgrade;
+
+  const connOf = (socket: net.Socket): Conn => {
+    let c = conns.get(socket);
+    if (!c) {
+      conns.set(socket, (c = { socket, lane: Promise.resolve(), pending: 0 }));
+      socket.once('close', () => conns.delete(socket));
+    }
+    return c;
+  };
+
+  // Node answers pipelined requests in order by holding later answers in memory, and once
+  // they pass the socket's high-water mark it pauses its parser in the middle of a body,
+  // which then fails with HPE_PAUSED and resets the connection. So each connection's
+  // requests are answered one after another, as Go's server does: a request's body is read
+  // as soon as it arrives, and its answer is written only when the previous one is finished.
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    handleHttp(opts, req, res).catch((e) => {
-      if (!res.headersSent) send(res, errorResponse(e));
-      else res.destroy();
+    const conn = connOf(req.socket);
+    conn.pending++;
+    // A client that queues many requests has the later bodies read only in their turn, so
+    // one connection cannot make the server hold more than a few bodies at once.
+    let body: Promise<Buffer | 'too-large'> | undefined;
+    if (!hasBody(req)) body = Promise.resolve(NO_BODY);
+    else if (conn.pending <= MAX_BODIES_AHEAD) body = readBody(req, conn);
+    body?.catch(() => {}); // read errors are answered in turn
+    const turn = conn.lane.then(async () => {
+      body ??= readBody(req, conn);
+      try {
+        if (closing) res.setHeader('Connection', 'close');
+        await handleHttp(opts, timeouts, req, res, body, streams, () => closing);
+      } catch (e) {
+        if (!res.headersSent && !res.destroyed) send(res, errorResponse(e));
+        else res.destroy();
+      }
+      await finished(res);
+    });
+    conn.lane = turn.finally(() => {
+      conn.pending--;
+      if (closing && conn.pending === 0) conn.socket.end();
     });
   };
-  const server = opts.tls
-    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: false }, onRequest)
-    : http.createServer(onRequest);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
-  server.requestTimeout = 0; // watches and logs stream for a long time
-  if (opts.onUpgrade) {
-    const onUpgrade = opts.onUpgrade;
-    server.on('upgrade', (req: http.IncomingMessage, socket, head) => {
-      const user = opts.authenticate(req);
-      if (!user) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' + JSON.stringify(errors.unauthorized().toStatus()));
-        return;
-      }
-      onUpgrade(req, socket, head, user);
-    });
+
+  const tlsServer = opts.tls
+    ? https.createServer(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ca: opts.tls.ca,
+          requestCert: !!opts.tls.ca,
+          rejectUnauthorized: false,
+          connectionsCheckingInterval: checkingInterval(timeouts),
+        },
+        onRequest,
+      )
+    : undefined;
+  const server = tlsServer ?? http.createServer({ connectionsCheckingInterval: checkingInterval(timeouts) }, onRequest);
+  server.keepAliveTimeout = timeouts.idleMs;
+  // Node's requestTimeout covers receiving the whole request (headers and body), not the
+  // answer: watches and logs stream on after it. The handler's own deadline is applied below.
+  server.requestTimeout = timeouts.requestMs;
+  server.headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, conns.get(socket as net.Socket)));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const user = opts.authenticate(req);
+    if (!user) {
+      socket.end(rawResponse(401, 'Unauthorized', errors.unauthorized().toStatus()));
+      return;
+    }
+    if (!upgradeHandler) {
+      socket.end(rawResponse(400, 'Bad Request', errors.badRequest('the server does not allow upgrading this request').toStatus()));
+      return;
+    }
+    upgradeHandler(req, socket, head, user);
+  });
+
+  // every accepted TCP connection, and the ones that speak HTTP (TLS sockets for https)
+  const rawSockets = new Set<net.Socket>();
+  const sockets = new Set<net.Socket>();
+  const trackIn = (set: Set<net.Socket>) => (s: net.Socket) => {
+    set.add(s);
+    s.once('close', () => set.delete(s));
+  };
+  const track = trackIn(rawSockets);
+  server.on(tlsServer ? 'secureConnection' : 'connection', trackIn(sockets));
+  server.on('connection', track);
+  if (tlsServer) {
+    // A connection's first bytes decide: a TLS handshake goes on to the TLS layer, plain HTTP
+    // gets Go's 400 answer. (The TLS server's own connection listener is called by the sniffer.)
+    const tlsListeners = tlsServer.listeners('connection').filter((l) => l !== track) as Array<(s: net.Socket) => void>;
+    for (const l of tlsListeners) tlsServer.off('connection', l);
+    tlsServer.on('connection', (s: net.Socket) => sniffTls(s, () => {
+      for (const l of tlsListeners) l.call(tlsServer, s);
+    }));
   }
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  const listener = server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    listener.once('error', reject);
+    listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      listener.off('error', reject);
+      resolve();
+    });
   });
-  const addr = server.address() as AddressInfo;
+  const addr = listener.address() as net.AddressInfo;
   const host = addr.address;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   return {
@@ -100,39 +218,158 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     host,
     port: addr.port,
     url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    setUpgradeHandler: (h) => {
+      upgradeHandler = h;
+    },
+    close: async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const end of [...streams]) end();
+      for (const s of sockets) {
+        const c = conns.get(s);
+        if (!c || c.pending === 0) s.end();
+      }
+      if (rawSockets.size) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...rawSockets].map((s) => new Promise((r) => (s.destroyed ? r(undefined) : s.once('close', r))))),
+          new Promise((r) => (timer = setTimeout(r, timeouts.shutdownGraceMs))),
+        ]);
+        clearTimeout(timer);
+        for (const s of rawSockets) s.destroy();
+      }
+      await stopped;
+    },
   };
 }
 
-async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+function checkingInterval(t: Required<HttpTimeouts>): number {
+  return Math.max(20, Math.min(30_000, Math.floor(Math.min(t.requestMs, t.headersMs) / 4)));
+}
+
+/** Hands TLS on; answers plain HTTP as Go does; drops anything else. */
+function sniffTls(s: net.Socket, toTls: () => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (d: Buffer) => {
+    seen = seen.length ? Buffer.concat([seen, d]) : d;
+    if (seen[0] === 0x16) {
+      done();
+      s.unshift(seen);
+      toTls();
+      return;
+    }
+    if (seen.length < 5) return;
+    done();
+    const start = seen.subarray(0, 5).toString('latin1');
+    if (HTTP_METHOD_STARTS.includes(start)) s.end(PLAIN_HTTP_ANSWER);
+    else s.destroy();
+  };
+  const onTimeout = () => s.destroy();
+  const done = () => {
+    s.off('data', onData);
+    s.off('error', onError);
+    s.setTimeout(0);
+    s.off('timeout', onTimeout);
+    s.pause();
+  };
+  const onError = () => s.destroy();
+  s.on('data', onData);
+  s.on('error', onError);
+  // a client that connects and says nothing is cut off like one that sends no headers
+  s.setTimeout(60_000);
+  s.on('timeout', onTimeout);
+}
+
+function rawResponse(code: number, reason: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
+}
+
+/** Malformed requests and slow clients: the connection ends with an answer where there is one to give. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, conn: Conn | undefined): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // A body that does not arrive in time gets upstream's timeout Status; a client that never
+    // finished its headers is simply disconnected, as Go's ReadHeaderTimeout does.
+    const answering = conn?.receiving;
+    if (answering && !(answering.socket as any)?._httpMessage?.headersSent) {
+      socket.end(rawResponse(504, 'Gateway Timeout', errors.timeout('request did not complete within requested timeout - context deadline exceeded').toStatus()));
+    } else socket.destroy();
+    return;
+  }
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large');
+    return;
+  }
+  socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+}
+
+function finished(res: http.ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('finish', done);
+    res.on('close', done);
+  });
+}
+
+async function handleHttp(
+  opts: HttpServerOptions,
+  timeouts: Required<HttpTimeouts>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  bodyRead: Promise<Buffer | 'too-large'>,
+  streams: Set<() => void>,
+  isClosing: () => boolean,
+): Promise<void> {
   const { path, query } = splitTarget(req.url ?? '/');
   const user = opts.authenticate(req);
   if (!user && !PUBLIC_PATHS.has(path)) {
-    req.resume();
+    await bodyRead.catch(() => undefined);
     send(res, errorResponse(errors.unauthorized()));
     return;
   }
-  if (user && opts.onRawRequest?.(req, res, user)) return;
-  const raw = hasBody(req) ? await readBody(req) : NO_BODY;
+  const longRunning = isLongRunning(path, query);
+  // upstream's WithRequestDeadline: ?timeout= may shorten the deadline of non-long-running requests
+  let deadlineMs = timeouts.requestMs;
+  if (!longRunning && query.has('timeout')) {
+    const raw = query.get('timeout')!;
+    let requested: number;
+    try {
+      requested = parseGoDuration(raw);
+    } catch (e) {
+      await bodyRead.catch(() => undefined);
+      send(res, errorResponse(errors.badRequest(`invalid timeout specified in the request URL - ${(e as Error).message}`)));
+      return;
+    }
+    if (requested > 0 && requested < deadlineMs) deadlineMs = requested;
+  }
+  const raw = await bodyRead;
   if (raw === 'too-large') {
     send(res, errorResponse(errors.requestEntityTooLarge(`limit is ${BODY_LIMIT}`)));
     return;
   }
+  // the lane that called us waits for the raw handler's answer to finish
+  if (user && opts.onRawRequest?.(req, res, user, raw)) return;
   const headers: Record<string, string | undefined> = {};
   for (const k in req.headers) {
     const v = req.headers[k];
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   let body: unknown;
+  let bodyError: unknown;
   try {
     body = raw.length ? parseBody(raw, headers['content-type'] ?? '') : undefined;
   } catch (e) {
-    send(res, errorResponse(e));
-    return;
+    // answered by the handler once it knows the path exists: a missing resource is 404, not 415/400
+    bodyError = e;
   }
   const apiReq: ApiRequest = {
     method: (req.method ?? 'GET').toUpperCase() as ApiRequest['method'],
@@ -142,13 +379,78 @@ async function handleHttp(opts: HttpServerOptions, req: http.IncomingMessage, re
     body,
     bodyBytes: raw.length,
     user,
+    ...(bodyError !== undefined ? { bodyError } : {}),
   };
-  const out = await opts.handler(apiReq);
+  const answer = opts.handler(apiReq);
+  let out: ApiResponse;
+  if (longRunning) out = await answer;
+  else {
+    // The handler goes on in the background (as upstream's timeout filter leaves it); the
+    // client gets the timeout Status now.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<ApiResponse>((resolve) => {
+      timer = setTimeout(() => {
+        // whatever the handler still answers goes nowhere; a stream it opens is closed again
+        answer.then((late) => late.stream?.stop(), () => {});
+        resolve(errorResponse(errors.timeout('request did not complete within requested timeout - context deadline exceeded')));
+      }, deadlineMs);
+    });
+    out = await Promise.race([answer, timedOut]).finally(() => clearTimeout(timer));
+  }
+  if (res.destroyed) {
+    out.stream?.stop();
+    return;
+  }
   if (out.stream) {
-    streamResponse(req, res, out);
+    if (isClosing()) {
+      out.stream.stop();
+      send(res, errorResponse(errors.serviceUnavailable('apiserver is shutting down')));
+      return;
+    }
+    await streamResponse(req, res, out, streams);
     return;
   }
   send(res, out);
+}
+
+/** upstream's long-running check: watches, and the streaming subresources, have no request deadline */
+function isLongRunning(path: string, query: URLSearchParams): boolean {
+  if (/^\/apis?\/(?:[^/]+\/)?[^/]+\/watch\//.test(path) || /^\/api\/v1\/watch\//.test(path)) return true;
+  const w = query.get('watch');
+  if (w !== null && parseBoolLoose(w)) return true;
+  return /\/(?:exec|attach|portforward|proxy|log)(?:\/|$)/.test(path);
+}
+
+function parseBoolLoose(v: string): boolean {
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v);
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration, in milliseconds, with Go's error texts. */
+export function parseGoDuration(s: string): number {
+  const orig = s;
+  const invalid = () => new Error(`time: invalid duration ${JSON.stringify(orig)}`);
+  let sign = 1;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw invalid();
+  let total = 0;
+  while (s) {
+    const num = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    if (!num[0] || num[0] === '.' || (num[1] === '' && !num[2])) throw invalid();
+    s = s.slice(num[0].length);
+    const unit = /^[^\d.]*/.exec(s)![0];
+    if (!unit) throw new Error(`time: missing unit in duration ${JSON.stringify(orig)}`);
+    const scale = DURATION_UNITS[unit];
+    if (scale === undefined) throw new Error(`time: unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(orig)}`);
+    s = s.slice(unit.length);
+    total += Number(num[0].startsWith('.') ? '0' + num[0] : num[0]) * scale;
+  }
+  return sign * total;
 }
 
 // Targets made only of these characters (no dot segments, no "//", no percent-escapes, no
@@ -172,8 +474,13 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
+/** Reads the whole body (a body over the limit is drained and dropped, so the connection stays usable). */
+function readBody(req: http.IncomingMessage, conn: Conn): Promise<Buffer | 'too-large'> {
+  conn.receiving = req;
+  const settle = () => {
+    if (conn.receiving === req) conn.receiving = undefined;
+  };
+  return new Promise<Buffer | 'too-large'>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -188,16 +495,18 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
     });
     req.on('end', () => resolve(tooLarge ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
-  });
+    req.on('aborted', () => reject(new Error('the client closed the connection before sending its whole body')));
+  }).finally(settle);
 }
 
 function parseBody(raw: Buffer, contentType: string): unknown {
   const ct = contentType.split(';')[0].trim().toLowerCase();
   const text = raw.toString('utf8');
-  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch) return text;
+  // patches (apply included) are decoded by their handlers, which report errors as upstream does
+  if (ct === CONTENT.jsonPatch || ct === CONTENT.mergePatch || ct === CONTENT.strategicPatch || ct === CONTENT.applyPatch) return text;
   // client-go's typed clients (kubectl create configmap/secret/namespace/...) send protobuf
   if (ct === CONTENT.protobuf) return decodeKubernetesProtobuf(raw);
-  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml' || ct === CONTENT.applyPatch) {
+  if (ct === CONTENT.yaml || ct === 'application/x-yaml' || ct === 'text/yaml') {
     try {
       return yaml.load(text);
     } catch (e) {
@@ -260,15 +569,16 @@ function send(res: http.ServerResponse, out: ApiResponse): void {
   res.end(payload);
 }
 
-function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out: ApiResponse): void {
+/** Sends a stream's chunks until it ends, the client leaves, or the server closes (then it ends cleanly). */
+function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out: ApiResponse, streams: Set<() => void>): Promise<void> {
   const stream = out.stream!;
   res.writeHead(out.status, { 'Content-Type': 'application/json', ...(out.headers ?? {}), 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders();
-  // With the headers out and the connection this response's own (not queued behind another
-  // response), chunks go straight to the socket already framed, without ServerResponse's
-  // per-chunk cork, framing and re-encoding, and with the same bytes for every watcher of an
-  // event. A committed batch arrives as several chunks in one tick: the first leaves at once,
-  // the rest are held back and leave together when the tick ends.
+  // With the headers out and the connection this response's own (answers are written one
+  // at a time per connection), chunks go straight to the socket already framed, without
+  // ServerResponse's per-chunk cork, framing and re-encoding, and with the same bytes for
+  // every watcher of an event. A committed batch arrives as several chunks in one tick: the
+  // first leaves at once, the rest are held back and leave together when the tick ends.
   const socket = res.socket && res.chunkedEncoding ? res.socket : undefined;
   let inTick = false;
   let corked = false;
@@ -290,11 +600,26 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
     socket!.write(framed);
   };
   let closed = false;
+  let resolveDone: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
   const close = () => {
     if (closed) return;
     closed = true;
+    streams.delete(endNow);
     stream.stop();
+    resolveDone();
   };
+  // server shutdown: the stream ends with its terminating chunk, not a reset
+  const endNow = () => {
+    if (closed) return;
+    close();
+    if (corked) {
+      corked = false;
+      socket?.uncork();
+    }
+    res.end();
+  };
+  streams.add(endNow);
   req.socket.on('close', close);
   res.on('close', close);
   stream.start(
@@ -313,8 +638,13 @@ function streamResponse(req: http.IncomingMessage, res: http.ServerResponse, out
     },
     () => {
       if (closed) return;
-      closed = true;
+      close();
+      if (corked) {
+        corked = false;
+        socket?.uncork();
+      }
       res.end();
     },
   );
+  return done;
 }

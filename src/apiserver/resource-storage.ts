@@ -11,10 +11,16 @@ import type { UserInfo } from '../api/request.js';
 import { CompactedError, ConflictError, KeyExistsError, KeyNotFoundError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
+import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
 
 export interface WriteContext {
   dryRun?: boolean;
+  /** the manager of this write (fieldManager parameter, else from the User-Agent) */
   fieldManager?: string;
+  /** metadata.managedFields already computed by server-side apply: record no Update entry */
+  appliedManagedFields?: boolean;
+  /** the subresource named in managedFields when it is not the storage's (scale) */
+  managerSubresource?: string;
   user?: UserInfo;
   /** filled with Warning: header texts */
   warnings?: string[];
@@ -50,9 +56,14 @@ export interface Admission {
   update?(kind: AnyKindDef, obj: KubeObject, old: KubeObject, ctx: WriteContext, subresource?: string): Promise<void>;
   /** after an object left the store (release allocated IPs ...) */
   deleted?(kind: AnyKindDef, obj: KubeObject): Promise<void>;
+  /** after this hook's create admitted an object that was then not stored (dry run, invalid, already exists) */
+  abandoned?(kind: AnyKindDef, obj: KubeObject): Promise<void>;
 }
 
 const MAX_UPDATE_RETRIES = 16;
+
+/** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
+const SERVER_MANAGER = 'kube-apiserver';
 
 /**
  * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
@@ -206,7 +217,27 @@ export class ResourceStorage {
     kind.prepareForCreate?.(obj);
     kind.defaults?.(obj);
     normalizeMeta(obj);
-    for (const a of this.admission) await a.create?.(kind, obj, ctx);
+    // ownership is recorded before admission, as upstream's handler does: fields admission
+    // plugins add (service account, default tolerations) belong to no manager
+    if (!ctx.appliedManagedFields) recordManagedFields(fieldManagerScope(this.registry, kind, obj, ctx.managerSubresource), undefined, obj, ctx.fieldManager ?? SERVER_MANAGER);
+    // what the admission hooks reserved for the object (a cluster IP) is given back unless it is stored
+    const admitted: Admission[] = [];
+    let stored = false;
+    try {
+      for (const a of this.admission) {
+        await a.create?.(kind, obj, ctx);
+        admitted.push(a);
+      }
+      const created = await this.createAdmitted(kind, obj, generatedName, ctx);
+      stored = !ctx.dryRun;
+      return created;
+    } finally {
+      if (!stored) for (const a of admitted) await a.abandoned?.(kind, obj).catch(() => {});
+    }
+  }
+
+  private async createAdmitted(kind: AnyKindDef, obj: KubeObject, generatedName: boolean, ctx: WriteContext): Promise<KubeObject> {
+    const meta = obj.metadata;
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
     errs.push(...(kind.validate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
@@ -332,6 +363,8 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     let obj = input;
     if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw errors.badRequest('the object has no metadata');
+    // what the request says about managedFields (`[]` resets them), before empty lists are dropped
+    const sentManagedFields = obj.metadata.managedFields;
     obj.apiVersion = kindApiVersion(kind);
     obj.kind = kind.kind;
     const m = obj.metadata;
@@ -354,6 +387,7 @@ export class ResourceStorage {
       next.status = obj.status;
       next.metadata.labels = m.labels;
       next.metadata.annotations = m.annotations;
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
@@ -367,6 +401,11 @@ export class ResourceStorage {
     normalizeMeta(obj);
     if (kind.tracksGeneration && subresource !== 'status' && !deepEqual(obj.spec, current.spec)) {
       obj.metadata.generation = (cm.generation ?? 0) + 1;
+    }
+    if (!ctx.appliedManagedFields) {
+      if (sentManagedFields !== undefined) obj.metadata.managedFields = sentManagedFields as unknown[];
+      const scope = fieldManagerScope(this.registry, kind, obj, subresource ?? ctx.managerSubresource);
+      recordManagedFields(scope, current, obj, ctx.fieldManager ?? SERVER_MANAGER);
     }
     for (const a of this.admission) await a.update?.(kind, obj, current, ctx, subresource);
 
@@ -662,14 +701,27 @@ function encodeContinue(rv: number, start: string): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
 }
 
+/** Upstream's continue-token checks and texts (storage.DecodeContinue), never a JavaScript parser message. */
 function decodeContinue(token: string): { rv: number; start: string } {
+  const invalid = (why: string) => errors.badRequest(`invalid continue token: continue key is not valid${why}`);
+  // base64url without padding, as Go's RawURLEncoding reads it
+  const bad = token.search(/[^A-Za-z0-9_-]/);
+  if (bad >= 0) throw invalid(`: illegal base64 data at input byte ${bad}`);
+  if (token.length % 4 === 1) throw invalid(`: illegal base64 data at input byte ${token.length - 1}`);
+  let t: any;
+  const text = Buffer.from(token, 'base64url').toString('utf8');
   try {
-    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('unknown format');
-    return { rv: t.rv < 0 ? 0 : t.rv, start: t.start };
-  } catch (e) {
-    throw errors.badRequest(`invalid continue token: ${(e as Error).message}`);
+    t = JSON.parse(text);
+  } catch {
+    // Go's encoding/json words, never the JavaScript parser's
+    const first = text.trimStart()[0];
+    throw invalid(first && !'{["-0123456789tfn'.includes(first) ? `: invalid character '${first}' looking for beginning of value` : ': unexpected end of JSON input');
   }
+  if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalid(': cannot unmarshal into Go value of type storage.continueToken');
+  if (t.v !== 'meta.k8s.io/v1') throw invalid(': server does not recognize this encoded version');
+  if (typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv === 0) throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (typeof t.start !== 'string' || !t.start) throw invalid(': encoded start key empty (version meta.k8s.io/v1)');
+  return { rv: t.rv < 0 ? 0 : t.rv, start: t.start };
 }
 
 /** Empty metadata collections are omitted, as Go's omitempty does on the way to storage. */

@@ -1,5 +1,6 @@
 // The scale subresource (autoscaling/v1 Scale) over any kind that declares one.
 import { errors } from '../api/errors.js';
+import yaml from 'js-yaml';
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { applyPatch } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type ScaleDef } from '../api/registry.js';
@@ -56,8 +57,10 @@ export class ScaleSubresource {
             const scale = scaleOf(current, def);
             let wanted: any = req.body;
             if (req.method === 'PATCH') {
-              const type = contentType === CONTENT.applyPatch ? CONTENT.mergePatch : contentType;
-              wanted = applyPatch(type, scale, req.body, SCALE_SCHEMA, this.storage.registry.definitions);
+              // apply to scale is approximated as a merge of the applied Scale (YAML or JSON text)
+              const apply = contentType === CONTENT.applyPatch;
+              const body = apply && typeof req.body === 'string' ? decodeYaml(req.body) : req.body;
+              wanted = applyPatch(apply ? CONTENT.mergePatch : contentType, scale, body, SCALE_SCHEMA, this.storage.registry.definitions);
             }
             if (!isPlainObject(wanted)) throw errors.badRequest('the body must be a Scale object');
             const rv = wanted.metadata?.resourceVersion;
@@ -78,5 +81,13 @@ export class ScaleSubresource {
       default:
         throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
     }
+  }
+}
+
+function decodeYaml(text: string): unknown {
+  try {
+    return yaml.load(text, { schema: yaml.CORE_SCHEMA, json: true }) ?? null;
+  } catch (e) {
+    throw errors.badRequest(`error converting YAML to JSON: yaml: ${(e as yaml.YAMLException).reason ?? (e as Error).message}`);
   }
 }

@@ -2,9 +2,35 @@
 // privileges: 127.96.0.0/12 mirrors upstream's customary 10.96.0.0/12.
 import type { KubeObject } from '../api/object.js';
 
-export const SERVICE_CIDR = { base: (127 << 24) | (96 << 16), size: 1 << 20 };
+export interface ServiceRange {
+  base: number;
+  size: number;
+  text: string;
+}
+
+/** petset's default without root: loopback addresses, so services work with no setup. */
+export const DEFAULT_SERVICE_CLUSTER_IP_RANGE = '127.96.0.0/12';
+
+/** Parses --service-cluster-ip-range (IPv4, a /8 to a /28). */
+export function serviceRange(text = DEFAULT_SERVICE_CLUSTER_IP_RANGE): ServiceRange {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text.trim());
+  const ip = m ? toInt(m[1]) : undefined;
+  const prefix = m ? Number(m[2]) : NaN;
+  if (ip === undefined || !(prefix >= 8 && prefix <= 28)) throw new Error(`--service-cluster-ip-range ${text} is not an IPv4 range from /8 to /28, like 10.96.0.0/12`);
+  const size = 2 ** (32 - prefix);
+  const base = ip - (ip % size);
+  return { base, size, text: `${toIp(base)}/${prefix}` };
+}
+
 /** The first address belongs to the `kubernetes` service, as upstream reserves it. */
-export const KUBERNETES_SERVICE_IP = '127.96.0.1';
+export function kubernetesServiceIP(range: ServiceRange = serviceRange()): string {
+  return toIp(range.base + 1);
+}
+
+/** The cluster DNS's address, the tenth of the range, as kubeadm gives CoreDNS. */
+export function kubeDnsServiceIP(range: ServiceRange = serviceRange()): string {
+  return toIp(range.base + 10);
+}
 
 function toInt(ip: string): number | undefined {
   const p = ip.split('.').map(Number);
@@ -20,7 +46,10 @@ export class ServiceIPAllocator {
   private used?: Set<string>;
   private loading?: Promise<Set<string>>;
 
-  constructor(private readonly loadServices: () => Promise<KubeObject[]>) {}
+  constructor(
+    private readonly loadServices: () => Promise<KubeObject[]>,
+    private readonly range: ServiceRange = serviceRange(),
+  ) {}
 
   private async set(): Promise<Set<string>> {
     if (this.used) return this.used;
@@ -39,20 +68,24 @@ export class ServiceIPAllocator {
     if (requested) {
       const n = toInt(requested);
       if (n === undefined) throw new Error(`failed to allocate IP ${requested}: not a valid IPv4 address`);
+      if (n < this.range.base || n >= this.range.base + this.range.size) {
+        throw new Error(`failed to allocate IP ${requested}: provided IP is not in the valid range. The range of valid IPs is ${this.range.text}`);
+      }
       if (used.has(requested)) throw new Error(`failed to allocate IP ${requested}: provided IP is already allocated`);
       used.add(requested);
       return requested;
     }
-    const base = SERVICE_CIDR.base >>> 0;
+    const base = this.range.base >>> 0;
     for (let i = 0; i < 64; i++) {
-      const off = 2 + Math.floor(Math.random() * (SERVICE_CIDR.size - 3));
+      // the first ten addresses are kept for the kubernetes and kube-dns services
+      const off = 11 + Math.floor(Math.random() * (this.range.size - 12));
       const ip = toIp(base + off);
       if (!used.has(ip)) {
         used.add(ip);
         return ip;
       }
     }
-    for (let off = 2; off < SERVICE_CIDR.size - 1; off++) {
+    for (let off = 11; off < this.range.size - 1; off++) {
       const ip = toIp(base + off);
       if (!used.has(ip)) {
         used.add(ip);

@@ -7,6 +7,8 @@ import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
+import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
+import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
@@ -19,6 +21,14 @@ import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
+import type { KubeObject } from '../api/object.js';
+import { DnsServer, type Upstream } from '../dns/server.js';
+import { ensureKubeDnsService } from '../dns/service.js';
+import { kubeDnsServiceIP, serviceRange } from '../apiserver/service-ips.js';
+import { ServiceProxy } from '../proxy/proxier.js';
+import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -36,6 +46,18 @@ export interface ControlPlaneOptions {
   agentTimings?: AgentTimings;
   /** the container runtime of each local node (default: the simulated one) */
   runtime?: (nodeName: string) => ContainerRuntime;
+  /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
+  maxWaitForUnmountMs?: number;
+  /** where services' cluster IPs come from (default 127.96.0.0/12) */
+  serviceClusterIPRange?: string;
+  /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
+  proxy?: boolean;
+  /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
+  dns?: false | { host?: string; port?: number; upstreams?: Upstream[] };
+  /** how long events live after their last write (kube-apiserver's --event-ttl, 1 h) */
+  eventTtlMs?: number;
+  /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
+  requestTimeoutMs?: number;
 }
 
 export interface ControlPlane {
@@ -47,6 +69,10 @@ export interface ControlPlane {
   kubeconfigPath: string;
   url: string;
   nodes: LocalNodes;
+  /** the cluster DNS server, when it runs */
+  dns?: DnsServer;
+  /** the service proxy, when it runs */
+  proxy?: ServiceProxy;
   stop(): Promise<void>;
 }
 
@@ -57,28 +83,38 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let controllers: RunningControllers | undefined;
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
+  let dns: DnsServer | undefined;
+  let dnsInformers: SharedInformerFactory | undefined;
+  let proxy: ServiceProxy | undefined;
+  let proxyInformers: SharedInformerFactory | undefined;
+  let eventExpiry: EventExpiry | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
-    store = openSqliteStore(path.join(opts.dataDir, 'state.db'));
+    const metrics = new ApiMetrics();
+    store = instrumentStore(openSqliteStore(path.join(opts.dataDir, 'state.db')), metrics);
     const registry = defaultRegistry();
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
-    const api = new ApiServer(registry, store, { nodeConnectionToken });
+    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange, nodeConnectionToken });
+    // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
+    const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
     await bootstrapObjects(api);
+    eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
-      handler: api.handle,
+      handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,
       port: opts.port ?? 0,
+      timeouts: opts.requestTimeoutMs ? { requestMs: opts.requestTimeoutMs } : undefined,
     }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${host} is already in use; start with --port 0 to pick a free one, or choose another --port`);
       if (e.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${host}: no such address on this machine; use --host 127.0.0.1`);
@@ -89,20 +125,39 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
-    const client = new Client(new InProcessTransport(api.handle, { name: 'petset-admin', groups: ['system:masters'] }), {
+    const client = new Client(new InProcessTransport(handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
     await ensureDefaultStorageClass(client);
+    // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
+    await reconcileKubernetesEndpoints(client, { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port });
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
-        ...volumeControllers({ dataDir: opts.dataDir, singleMachine: true, serveForeignProvisioners: opts.serveForeignProvisioners !== false }),
+        ...volumeControllers({
+          dataDir: opts.dataDir,
+          singleMachine: true,
+          serveForeignProvisioners: opts.serveForeignProvisioners !== false,
+          // every node runs on this machine: a volume whose lock no live sandbox holds is not in use anywhere
+          attachDetach: { maxWaitForUnmountMs: opts.maxWaitForUnmountMs, lockFree: volumeLockFree, fence: fenceVolumeOf },
+        }),
       ]);
     }
-    nodes = new LocalNodes(api.handle, opts.dataDir, nodeConnectionToken, opts.runtime);
+    if (opts.dns !== false) {
+      // Cluster DNS is a client of the API like any other part, with informers of its own.
+      dnsInformers = new SharedInformerFactory(client);
+      dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
+      await ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)), dns.address);
+    }
+    if (opts.proxy !== false) {
+      proxyInformers = new SharedInformerFactory(client);
+      proxy = new ServiceProxy(client);
+      await proxy.start(proxyInformers);
+    }
+    nodes = new LocalNodes(handle, opts.dataDir, nodeConnectionToken, opts.runtime);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl };
+    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
     return {
       api,
       http,
@@ -111,9 +166,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       kubeconfigPath,
       url,
       nodes,
+      dns,
+      proxy,
       async stop() {
+        running.eventExpiry.stop();
         await running.closeControl();
         await running.nodes.stop();
+        await running.dns?.close();
+        running.dnsInformers?.stop();
+        await running.proxy?.stop();
+        running.proxyInformers?.stop();
         await running.controllers?.stop();
         await running.http.close();
         await running.store.close();
@@ -121,12 +183,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    eventExpiry?.stop();
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
+    await dns?.close().catch(() => {});
+    dnsInformers?.stop();
+    await proxy?.stop().catch(() => {});
+    proxyInformers?.stop();
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
     await store?.close().catch(() => {});
     lock.release();
     throw e;
   }
+}
+
+function volumeLockFree(pv: KubeObject): boolean | undefined {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? isVolumeFree(dir) : undefined;
+}
+
+/** An out-of-service node's sandboxes on the volume are stopped before it moves (see volume-locks.ts). */
+async function fenceVolumeOf(pv: KubeObject, node: string): Promise<boolean> {
+  const dir: string | undefined = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+  return dir ? fenceVolume(dir, node) : true;
 }

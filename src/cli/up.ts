@@ -3,6 +3,8 @@ import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
+import { loopbackResolvers, parseUpstream } from '../dns/server.js';
+import { serviceRange } from '../apiserver/service-ips.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -15,6 +17,16 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --service-cluster-ip-range CIDR
+                   services' cluster IPs (default 127.96.0.0/12: loopback, no setup); the
+                   kubernetes service takes the first address, kube-dns the tenth
+  --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
+  --dns-upstream ADDR[:PORT]|none
+                   where names outside cluster.local go (default: the loopback resolvers
+                   of /etc/resolv.conf, if any; petset sends nothing off the machine unless told)
+  --event-ttl D    how long events are kept after they were last recorded (default 1h0m0s)
+  --request-timeout D
+                   requests other than watches and streams end with 504 after this (default 1m0s)
 
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
@@ -23,6 +35,9 @@ as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --node-startup-grace-period D    the same for a node that never posted Ready (default 1m0s)
   --node-lease-duration-seconds N  the agents' Lease duration; renewed every quarter of it (default 40)
   --node-status-update-frequency D how often the agents compute node status (default 10s)
+  --max-wait-for-unmount-duration D
+                                   an unreachable node's ReadWriteOnce volumes are force-detached
+                                   after this (upstream's maxWaitForUnmountDuration, default 6m0s)
 Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
 and unreachable (300 unless the pod sets its own).
 `;
@@ -54,13 +69,27 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
+  const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
+  if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
+  const dnsPort = flagInt(args, 'dns-port', 0);
+  const dnsUpstream = flag(args, 'dns-upstream');
+  const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
+  const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
+  const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
+  if (cp.dns) {
+    const { host: dh, port: dp } = cp.dns.address;
+    const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';
+    out.write(`Cluster DNS (cluster.local) at ${dh}:${dp}, UDP and TCP; ${fwd}. Try: dig @${dh} -p ${dp} kubernetes.default.svc.cluster.local\n`);
+  }
+  out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;

@@ -1,9 +1,11 @@
-// The controller manager: one shared informer factory, every controller started on it,
-// all writes through the API client.
+// The controller manager: every controller on one shared runner (informers, queues,
+// workers started only once the caches each controller reads have synced), all writes
+// through the API client.
 import { defaultRegistry } from '../api/kinds/index.js';
 import type { Registry } from '../api/registry.js';
 import type { Client } from '../client/client.js';
-import { SharedInformerFactory } from '../client/informer.js';
+import { ControllerRunner, type Controller } from '../client/controller-runner.js';
+import type { SharedInformerFactory } from '../client/informer.js';
 import { NamespaceController } from './namespace/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
@@ -13,22 +15,12 @@ import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpoints/endpointslice.js';
 
-export interface ControllerContext {
-  client: Client;
-  informers: SharedInformerFactory;
-  registry: Registry;
-}
-
-export interface Controller {
-  readonly name: string;
-  /** registers informers and handlers; workers run until stop() */
-  start(ctx: ControllerContext): void;
-  stop(): void;
-}
+export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
 export interface RunningControllers {
   controllers: Controller[];
   informers: SharedInformerFactory;
+  runner: ControllerRunner;
   stop(): Promise<void>;
 }
 
@@ -51,18 +43,14 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
   ];
 }
 
+/** Starts the controllers on one runner; resolves once every cache they read has synced. */
 export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {
-  const informers = new SharedInformerFactory(client);
-  const ctx: ControllerContext = { client, informers, registry: defaultRegistry() };
-  for (const c of controllers) c.start(ctx);
-  informers.start();
-  await informers.waitForSync();
+  const runner = new ControllerRunner(client, defaultRegistry());
+  await runner.start(controllers);
   return {
     controllers,
-    informers,
-    async stop() {
-      for (const c of controllers) c.stop();
-      informers.stop();
-    },
+    informers: runner.informers,
+    runner,
+    stop: () => runner.stop(),
   };
 }

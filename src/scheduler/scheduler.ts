@@ -8,9 +8,10 @@ import { deepEqual, type KubeObject } from '../api/object.js';
 import { isPodTerminal, updatePodCondition } from '../api/pod-status.js';
 import { resources, type Client } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
-import { keyOf, type Informer, type SharedInformerFactory } from '../client/informer.js';
-import { runWorkers, WorkQueue } from '../client/workqueue.js';
-import { volumeAccessCheck } from '../controllers/volume/access.js';
+import type { ControllerContext } from '../client/controller-runner.js';
+import { keyOf, type Informer } from '../client/informer.js';
+import { WorkQueue } from '../client/workqueue.js';
+import { volumeAccessCheck } from '../api/volume-access.js';
 import { affinityState, byName, filterNode, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';
@@ -32,11 +33,8 @@ export interface SchedulerOptions {
   volumePollMs?: number;
 }
 
-/** What the scheduler needs to run: a client and a shared informer factory (a ControllerContext will do). */
-export interface SchedulerContext {
-  client: Client;
-  informers: SharedInformerFactory;
-}
+/** What the scheduler needs to run: the shared runner's context, as any controller gets. */
+export type SchedulerContext = ControllerContext;
 
 type Decision = { node: string; volumes?: VolumePlan } | { message: string };
 
@@ -119,7 +117,7 @@ export class Scheduler {
     this.flushTimer = setInterval(() => this.flushParked(), Math.min(this.opts.unschedulableFlushMs, 30_000));
     this.flushTimer.unref();
     // one pod at a time, as upstream's scheduling cycle: each decision sees the previous one
-    void runWorkers(this.queue, 1, (key) => this.scheduleOne(key));
+    ctx.runWorkers(this.queue, 1, (key) => this.scheduleOne(key));
   }
 
   stop(): void {

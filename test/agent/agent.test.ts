@@ -374,6 +374,59 @@ describe('node agent', () => {
   });
 });
 
+describe('node agent: start failures', () => {
+  it('an image that cannot be pulled: ErrImagePull, then ImagePullBackOff, upstream events, never Ready', async () => {
+    await agentFor('node-pull', { backOff: { initialMs: 300, maxMs: 2000 } });
+    await pods().create(pod('nopull', 'node-pull', { spec: { containers: [{ name: 'app', image: 'does-not-exist:1' }] } }));
+    const t = await track('nopull');
+    const backing = await podWhen('nopull', (x) => container(x)?.state?.waiting?.reason === 'ImagePullBackOff', 'ImagePullBackOff');
+    assert.equal(container(backing)?.state.waiting.message, 'Back-off pulling image "does-not-exist:1"');
+    assert.equal(backing.status.phase, 'Pending');
+    assert.equal(container(backing)?.restartCount, 0);
+    // the pull is retried after the back-off: ErrImagePull again, then back-off again
+    await waitFor(() => t.seen.filter((p) => container(p)?.state?.waiting?.reason === 'ErrImagePull').length >= 2 || undefined, 5000, 'a second pull attempt');
+    const errPull = t.seen.find((p) => container(p)?.state?.waiting?.reason === 'ErrImagePull')!;
+    assert.match(container(errPull)?.state.waiting.message, /does-not-exist:1/);
+    assert.ok(t.seen.every((p) => !ready(p)), 'never Ready');
+    t.stop();
+    const events = await waitFor(async () => {
+      const e = await eventsFor('nopull');
+      return e.includes('Normal BackOff Back-off pulling image "does-not-exist:1"') && e.includes('Warning Failed Error: ImagePullBackOff') ? e : undefined;
+    }, 3000, 'pull events');
+    assert.ok(events.includes('Warning Failed Error: ErrImagePull'));
+    assert.ok(events.some((e) => e.startsWith('Warning Failed Failed to pull image "does-not-exist:1": ')));
+    // nothing ever ran: the deletion is confirmed at once, not after the 30 s grace period
+    await pods().delete('nopull');
+    await gone('nopull', 5000);
+  });
+
+  it('CreateContainerConfigError and RunContainerError from the runtime show as kubelet shows them', async () => {
+    await agentFor('node-cfg', { backOff: { initialMs: 300, maxMs: 2000 } });
+    await pods().create(pod('nocfg', 'node-cfg', { annotations: { 'petset.io/sim-start-error': 'CreateContainerConfigError: configmap "cfg" not found' } }));
+    await pods().create(pod('norun', 'node-cfg', { annotations: { 'petset.io/sim-start-error': 'RunContainerError: exec: "nope": executable file not found in $PATH' } }));
+    const cfg = await podWhen('nocfg', (x) => container(x)?.state?.waiting?.reason === 'CreateContainerConfigError', 'CreateContainerConfigError');
+    assert.equal(container(cfg)?.state.waiting.message, 'configmap "cfg" not found');
+    assert.equal(cfg.status.phase, 'Pending');
+    await waitFor(async () => (await eventsFor('nocfg')).includes('Warning Failed Error: configmap "cfg" not found') || undefined, 3000, 'the config event');
+    const run = await podWhen('norun', (x) => container(x)?.restartCount >= 1, 'a restart after RunContainerError');
+    assert.equal(container(run)?.lastState.terminated.exitCode, 128);
+    assert.equal(container(run)?.lastState.terminated.reason, 'StartError');
+    assert.equal(ready(run), false);
+    // fixed by the user: the next attempt starts it
+    await pods().patch('nocfg', { metadata: { annotations: { 'petset.io/sim-start-error': null } } });
+    await podWhen('nocfg', ready, 'Ready once the config exists', 5000);
+  });
+
+  it('deletes at once a pod whose container never started, whatever its grace period', async () => {
+    await agentFor('node-slow');
+    await pods().create(pod('slow', 'node-slow', { annotations: { 'petset.io/sim-start-delay': '1h' }, spec: { terminationGracePeriodSeconds: 30 } }));
+    await podWhen('slow', (x) => container(x)?.state?.waiting?.reason === 'ContainerCreating' && condition(x, 'PodReadyToStartContainers')?.status === 'True', 'ContainerCreating');
+    await srv.client.request({ method: 'DELETE', path: pods().path('slow'), body: { propagationPolicy: 'Background' } });
+    // well inside the 30 s grace period
+    await gone('slow', 5000);
+  });
+});
+
 /** A transport that notes every write, so tests can see what the agent sent, and when. */
 class LoggingTransport implements Transport {
   constructor(

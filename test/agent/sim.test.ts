@@ -31,6 +31,26 @@ const probe = (purpose: HandlerRequest['purpose'], handler: Record<string, any> 
 });
 
 describe('simulated runtime', () => {
+  it('fails starts as a real runtime does: missing images, and the start-error setting', async () => {
+    const sim = new SimRuntime();
+    const start = async (annotations: Record<string, string>, image = 'nginx:1.25', name = 'app') => {
+      const sb = await sandbox(sim, annotations);
+      return sim.startContainer(sb, { container: { name, image }, init: false, restartCount: 0 }, () => {}).then(
+        () => ({ reason: 'started', message: '' }),
+        (e: Error & { reason?: string }) => ({ reason: e.reason, message: e.message }),
+      );
+    };
+    const missing = await start({}, 'registry.example/team/does-not-exist:1');
+    assert.equal(missing.reason, 'ErrImagePull');
+    assert.match(missing.message, /registry\.example\/team\/does-not-exist:1/);
+    assert.deepEqual(await start({ 'petset.io/sim-start-error': 'CreateContainerConfigError: secret "s" not found' }), {
+      reason: 'CreateContainerConfigError',
+      message: 'secret "s" not found',
+    });
+    assert.equal((await start({ 'petset.io/sim-start-error.other': 'CreateContainerError' })).reason, 'started', 'per container');
+    assert.deepEqual(await start({ 'petset.io/sim-start-error': 'boom' }), { reason: 'RunContainerError', message: 'boom' });
+  });
+
   it('starts after the start delay; init containers complete at once, others keep running', async () => {
     const sim = new SimRuntime({ 'start-delay': '80ms' });
     const sb = await sandbox(sim);

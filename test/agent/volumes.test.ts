@@ -12,6 +12,7 @@ import { isApiError } from '../../src/api/errors.js';
 import { defaultRegistry } from '../../src/api/kinds/index.js';
 import type { KubeObject } from '../../src/api/object.js';
 import { installStorageAdmission } from '../../src/apiserver/storage-admission.js';
+import { ControllerRunner } from '../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../src/client/informer.js';
 import type { Controller } from '../../src/controllers/manager.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../../src/controllers/volume/index.js';
@@ -21,6 +22,7 @@ const NS = 'default';
 let srv: TestServer;
 let dataDir: string;
 let informers: SharedInformerFactory;
+let runner: ControllerRunner;
 let controllers: Controller[];
 const agents: NodeAgent[] = [];
 
@@ -30,9 +32,8 @@ before(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'petset-agent-volumes-'));
   informers = new SharedInformerFactory(srv.client);
   controllers = volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true, resyncMs: 200 });
-  for (const c of controllers) c.start({ client: srv.client, informers, registry: defaultRegistry() });
-  informers.start();
-  await informers.waitForSync();
+  runner = new ControllerRunner(srv.client, defaultRegistry(), informers);
+  await runner.start(controllers);
   await ensureDefaultStorageClass(srv.client);
   for (const [i, name] of ['node-a', 'node-b'].entries()) {
     agents.push(
@@ -52,7 +53,7 @@ before(async () => {
 after(async () => {
   for (const a of agents) await a.stop();
   for (const c of controllers) c.stop();
-  informers.stop();
+  await runner.stop();
   await srv.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });

@@ -232,8 +232,8 @@ test('PodDisruptionBudget: minAvailable 0 is kept, disrupted pods map to times',
 
 const ACCEPTED = ' - accepted media types include: application/json, application/yaml';
 
-test('kinds without a protobuf decoder are 415', () => {
-  assert.throws(() => decodeKubernetesProtobuf(envelope('v1', 'Pod', Buffer.alloc(0))), apiError(415, `protobuf request bodies are not supported for v1, Kind=Pod${ACCEPTED}`));
+test('kinds the server does not serve are 415', () => {
+  assert.throws(() => decodeKubernetesProtobuf(envelope('example.com/v1', 'Widget', Buffer.alloc(0))), apiError(415, `protobuf request bodies are not supported for example.com/v1, Kind=Widget${ACCEPTED}`));
   assert.throws(
     () => decodeKubernetesProtobuf(envelope('policy/v1beta1', 'PodDisruptionBudget', Buffer.alloc(0))),
     apiError(415, `protobuf request bodies are not supported for policy/v1beta1, Kind=PodDisruptionBudget${ACCEPTED}`),

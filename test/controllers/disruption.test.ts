@@ -6,6 +6,7 @@ import { ApiError } from '../../src/api/errors.js';
 import type { KubeObject } from '../../src/api/object.js';
 import { installPodSubresources } from '../../src/apiserver/pod-subresources.js';
 import { Client } from '../../src/client/client.js';
+import { ControllerRunner } from '../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../src/client/informer.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
 import { DisruptionController } from '../../src/controllers/disruption/controller.js';
@@ -51,6 +52,7 @@ describe('disruption controller', () => {
   let server: TestServer;
   let client: Client;
   let informers: SharedInformerFactory;
+  let runner: ControllerRunner;
   const controller = new DisruptionController();
 
   before(async () => {
@@ -58,14 +60,13 @@ describe('disruption controller', () => {
     installPodSubresources(server.api);
     client = new Client(new InProcessTransport(server.api.handle, { name: 'admin', groups: ['system:masters'] }), { maxThrottleRetries: 0 });
     informers = new SharedInformerFactory(server.client);
-    controller.start({ client: server.client, informers, registry: defaultRegistry() });
-    informers.start();
-    await informers.waitForSync();
+    runner = new ControllerRunner(server.client, defaultRegistry(), informers);
+    await runner.start([controller]);
   });
 
   after(async () => {
     controller.stop();
-    informers.stop();
+    await runner.stop();
     await server.stop();
   });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultRegistry } from '../../src/api/kinds/index.js';
 import type { KubeObject } from '../../src/api/object.js';
+import { ControllerRunner } from '../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../src/client/informer.js';
 import { NodeLifecycleController } from '../../src/controllers/nodelifecycle/controller.js';
 import { noScheduleTaintChanges, zoneState } from '../../src/controllers/nodelifecycle/health.js';
@@ -31,6 +32,7 @@ describe('node health rules', () => {
 describe('node lifecycle controller', () => {
   let server: TestServer;
   let informers: SharedInformerFactory;
+  let runner: ControllerRunner;
   const controller = new NodeLifecycleController({
     monitorPeriodMs: 100,
     gracePeriodMs: 700,
@@ -93,15 +95,14 @@ describe('node lifecycle controller', () => {
       }
     }, 100);
     informers = new SharedInformerFactory(server.client);
-    controller.start({ client: server.client, informers, registry: defaultRegistry() });
-    informers.start();
-    await informers.waitForSync();
+    runner = new ControllerRunner(server.client, defaultRegistry(), informers);
+    await runner.start([controller]);
   });
 
   after(async () => {
     clearInterval(renewer);
     controller.stop();
-    informers.stop();
+    await runner.stop();
     await server.stop();
   });
 

@@ -36,7 +36,10 @@ export function tempDir(prefix = 'petset-test-'): string {
 export async function startCluster(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
-  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...(opts.extraArgs ?? [])], {
+  // a service range of its own, so clusters of parallel tests never share a cluster IP
+  const extra = opts.extraArgs ?? [];
+  const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...range, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

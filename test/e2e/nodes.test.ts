@@ -4,7 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { eventually, petsetBin, startCluster, tempDir, type Cluster } from './harness.js';
+import { controlSocketPath } from '../../src/cli/nodes.js';
 
 const NODES = ['node-1', 'node-2', 'node-3', 'node-4'];
 
@@ -182,6 +184,19 @@ async function runtimeUids(c: Cluster, node: string): Promise<string[]> {
   return rows.map((r) => r.trim().split(/\s+/).pop()!);
 }
 
+/** The same as runtimeUids, straight over the control socket: fast enough to sample every 100 ms. */
+function sampleUids(c: Cluster, node: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: controlSocketPath(c.dataDir), method: 'GET', path: `/nodes/${node}/pods` }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body.trim().split('\n').slice(1).filter(Boolean).map((r) => r.trim().split(/\s+/).pop()!)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function getJson(c: Cluster, ...args: string[]): Promise<any> {
   return JSON.parse((await c.kubectl(['get', ...args, '-o', 'json'])).stdout);
 }
@@ -324,14 +339,40 @@ describe('node failures with petset up --nodes 4', () => {
     assert.match(del.stdout, /pod "web-1" force deleted/);
     assert.match(del.stderr, /Immediate deletion does not wait for confirmation/);
 
-    const fresh = await replacement(c, 'web-1', oldUid, 20_000);
-    assert.equal(fresh.spec.nodeName, free);
-    assert.deepEqual(claimNames(fresh), ['www-web-1']);
+    // The replacement is created (as upstream) but its volume is still attached to the
+    // partitioned node: it waits in ContainerCreating with the Multi-Attach event.
+    const waiting = await eventually(async () => {
+      const p = await pod(c, 'web-1');
+      return p && p.metadata.uid !== oldUid && p.spec.nodeName && p;
+    }, 20_000, 'a new web-1 scheduled');
+    assert.equal(waiting.spec.nodeName, free);
+    const events = await eventually(async () => {
+      const r = await c.kubectl(['get', 'events', '--field-selector', `involvedObject.uid=${waiting.metadata.uid},reason=FailedAttachVolume`, '-o', 'jsonpath={.items[*].message}']);
+      return r.stdout.includes('Multi-Attach error') && r.stdout;
+    }, 20_000, 'the Multi-Attach event');
+    assert.match(events, new RegExp(`Multi-Attach error for volume "${claim.volumeName}" Volume is already exclusively attached to one node and can't be attached to another: node ${lost} \\(NotReady\\) still holds it`));
+    assert.match((await c.kubectl(['describe', 'pod', 'web-1'])).stdout, /ContainerCreating[\s\S]*FailedAttachVolume[\s\S]*petset node heal/);
+    assert.match((await c.kubectl(['describe', 'sts', 'web'])).stdout, /FailedAttachVolume\s+.*pod web-1: Multi-Attach error/);
+    assert.ok(!isRunningAndReady(await pod(c, 'web-1')));
+    // both nodes' runtimes, sampled back to back for a while: never the old and the new web-1 at once
+    let samples = 0;
+    let both = 0;
+    for (const until = Date.now() + 3000; Date.now() < until; samples++) {
+      const [onLost, onFree] = await Promise.all([sampleUids(c, lost), sampleUids(c, free)]);
+      if (onLost.includes(oldUid) && onFree.includes(waiting.metadata.uid)) both++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`# sampled both runtimes ${samples} times while partitioned: ${both} moments with two web-1`);
+    assert.equal(both, 0);
     assert.deepEqual(await claimOf(c, 'www-web-1'), claim, 'the same claim, bound to the same volume');
 
     // heal answers only once the node has stopped what the API no longer lets it run, before it reports anything
     assert.match(await petsetNode(c, 'heal', lost), /healed/);
     assert.deepEqual(await runtimeUids(c, lost), [], 'the old web-1 was stopped on heal');
+    // then the volume moves: the replacement starts on the same claim
+    const fresh = await replacement(c, 'web-1', oldUid, 30_000);
+    assert.equal(fresh.metadata.uid, waiting.metadata.uid);
+    assert.deepEqual(claimNames(fresh), ['www-web-1']);
     await eventually(async () => (await nodeReady(c, lost)) === 'True', 15_000, `${lost} Ready again`);
     assert.deepEqual(await runtimeUids(c, lost), []);
     assert.equal((await pod(c, 'web-1')).metadata.uid, fresh.metadata.uid);
@@ -373,6 +414,28 @@ describe('node failures with petset up --nodes 4', () => {
     const nodeTaints = (await getJson(c, 'node', lost)).spec.taints ?? [];
     assert.deepEqual(nodeTaints.filter((t: any) => t.effect === 'NoExecute'), []);
     assert.equal((await pod(c, 'web-0')).metadata.uid, fresh.metadata.uid);
+  });
+
+  it('moves the volume of a crashed node at once after the force delete: its processes are really gone', async () => {
+    const original = await pod(c, 'web-2');
+    const oldUid: string = original.metadata.uid;
+    const lost: string = original.spec.nodeName;
+    const free = await freeNode(c);
+    const claim = await claimOf(c, 'www-web-2');
+
+    assert.match(await petsetNode(c, 'crash', lost), /crash/);
+    await eventually(async () => (await nodeReady(c, lost)) === 'Unknown', 15_000, `${lost} NotReady`);
+    await c.kubectl(['delete', 'pod', 'web-2', '--force', '--grace-period=0']);
+    // no heal, no taint, no 6-minute wait: nothing on this machine holds the volume any more
+    const fresh = await replacement(c, 'web-2', oldUid, 30_000);
+    assert.equal(fresh.spec.nodeName, free);
+    assert.deepEqual(await claimOf(c, 'www-web-2'), claim);
+    const attachments = JSON.parse((await c.kubectl(['get', 'volumeattachments', '-o', 'json'])).stdout).items;
+    const mine = attachments.filter((va: any) => va.spec.source.persistentVolumeName === claim.volumeName);
+    assert.deepEqual(mine.map((va: any) => [va.spec.nodeName, va.status.attached]), [[free, true]]);
+    watch.assertAtMostOne('web-2');
+    await petsetNode(c, 'heal', lost);
+    await eventually(async () => (await nodeReady(c, lost)) === 'True', 15_000, `${lost} Ready again`);
   });
 
   it('halts an OrderedReady scale-up at a pod whose readiness probe fails, and goes on once it passes', async () => {

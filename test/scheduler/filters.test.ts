@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/object.js';
-import { volumeAccessCheck } from '../../src/controllers/volume/access.js';
+import { volumeAccessCheck } from '../../src/api/volume-access.js';
 import { affinityState, buildNodeInfos, filterNode, fitErrorMessage, type CycleState } from '../../src/scheduler/filters.js';
 import { nodeMatchesSelectorTerms } from '../../src/scheduler/node-selectors.js';
 import { podHostPorts, podRequests } from '../../src/scheduler/resources.js';

@@ -4,20 +4,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/object.js';
+import { defaultRegistry } from '../../src/api/kinds/index.js';
+import { ControllerRunner } from '../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../src/client/informer.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let informers: SharedInformerFactory;
+let runner: ControllerRunner;
 const scheduler = new Scheduler({ initialBackoffMs: 50, maxBackoffMs: 200 });
 
 before(async () => {
   server = await startTestServer();
   informers = new SharedInformerFactory(server.client);
-  scheduler.start({ client: server.client, informers });
-  informers.start();
-  await informers.waitForSync();
+  runner = new ControllerRunner(server.client, defaultRegistry(), informers);
+  await runner.start([scheduler]);
   for (const name of ['node-1', 'node-2']) {
     await server.client.nodes().create({
       metadata: { name, labels: { 'kubernetes.io/hostname': name } },
@@ -28,7 +30,7 @@ before(async () => {
 
 after(async () => {
   scheduler.stop();
-  informers.stop();
+  await runner.stop();
   await server.stop();
 });
 

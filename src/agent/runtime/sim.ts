@@ -28,6 +28,14 @@
 //                   Default 0.
 //   term-exit-code  the exit code after the stop signal. Default 143 (128 + SIGTERM).
 //   hook-delay      how long preStop and postStart exec/httpGet handlers take. Default 0.
+//   start-error     every start of the container fails, after start-delay, the way a real
+//                   runtime's does: "<Reason>" or "<Reason>: <message>" with Reason one of
+//                   ErrImagePull, CreateContainerConfigError, CreateContainerError,
+//                   RunContainerError (the agent shows it as kubelet does).
+//
+// Images: an image whose repository name (the last path segment, before the tag) starts
+// with "does-not-exist" cannot be pulled (ErrImagePull), so `kubectl set image sts/web
+// nginx=does-not-exist:1` behaves as on a real cluster.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { KubeObject } from '../../api/object.js';
@@ -158,6 +166,8 @@ export class SimRuntime implements ContainerRuntime {
       const cancel = this.timers.after(delay, () => {
         sb.pendingStarts.delete(fail);
         if (!this.sandboxes.has(sandboxId)) return reject(new Error(`sandbox ${sandboxId} not found`));
+        const failure = startFailure(req.container.image, settings('start-error'));
+        if (failure) return reject(failure);
         resolve(this.run(sb, req, settings, onExit));
       });
     });
@@ -313,6 +323,23 @@ export class SimRuntime implements ContainerRuntime {
     if (c.logs.length > MAX_LOG_LINES) c.logs.splice(0, c.logs.length - MAX_LOG_LINES);
     for (const w of c.logWaiters.splice(0)) w();
   }
+}
+
+const START_ERRORS = new Set(['ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+/** The error a start fails with: a missing image, or the start-error setting. */
+function startFailure(image: unknown, setting: string | undefined): Error | undefined {
+  const ref = String(image ?? '');
+  const repo = ref.replace(/@.*$/, '').replace(/:[^/:]*$/, '').split('/').pop() ?? '';
+  if (repo.startsWith('does-not-exist')) {
+    return Object.assign(new Error(`petset-sim: image "${ref}" not found: the simulated runtime treats images named does-not-exist* as missing`), { reason: 'ErrImagePull' });
+  }
+  const text = setting?.trim();
+  if (!text) return undefined;
+  const m = /^([A-Za-z]+)\s*(?::\s*(.*))?$/s.exec(text);
+  const reason = m && START_ERRORS.has(m[1]) ? m[1] : 'RunContainerError';
+  const message = (m && START_ERRORS.has(m[1]) ? m[2] : text) || `petset-sim: ${reason}`;
+  return Object.assign(new Error(message), { reason });
 }
 
 function failureOutput(req: HandlerRequest): string {

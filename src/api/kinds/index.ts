@@ -7,6 +7,7 @@ import { podDefinitions } from '../schemas/core-pod.js';
 import { coreDefinitions } from '../schemas/core.js';
 import { appsDefinitions } from '../schemas/apps.js';
 import { otherDefinitions } from '../schemas/others.js';
+import { unservedDefinitions } from '../schemas/unserved.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -24,6 +25,15 @@ import { storageClassKind } from './storageclass.js';
 import { leaseKind } from './lease.js';
 import { endpointSliceKind } from './endpointslice.js';
 import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
+import { volumeAttachmentKind } from './volumeattachment.js';
+import { networkPolicyKind } from './networkpolicy.js';
+import { replicationControllerKind } from './replicationcontroller.js';
+import { deploymentKind } from './deployment.js';
+import { replicaSetKind } from './replicaset.js';
+import { daemonSetKind } from './daemonset.js';
+import { jobKind } from './job.js';
+import { cronJobKind } from './cronjob.js';
+import { ingressKind } from './ingress.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -43,6 +53,15 @@ export const allKinds: AnyKindDef[] = [
   leaseKind,
   endpointSliceKind,
   podDisruptionBudgetKind,
+  volumeAttachmentKind,
+  networkPolicyKind,
+  replicationControllerKind,
+  deploymentKind,
+  replicaSetKind,
+  daemonSetKind,
+  jobKind,
+  cronJobKind,
+  ingressKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -51,6 +70,7 @@ export const allDefinitions: Definitions = {
   ...coreDefinitions,
   ...appsDefinitions,
   ...otherDefinitions,
+  ...unservedDefinitions,
 };
 
 let shared: Registry | undefined;

@@ -16,6 +16,8 @@ export const VOLUME_MODES = ['Block', 'Filesystem'];
 export const IMMUTABLE_WHEN_SET = 'field is immutable when `immutable` is set';
 /** Upstream's cap on the total size of a ConfigMap's or Secret's values. */
 export const MAX_SECRET_SIZE = 1024 * 1024;
+/** Why writes of a kind petset lists but does not run are refused. */
+export const UNSERVED = 'petset lists this kind but runs no controller for it';
 /** The legacy annotation that wins over storageClassName when present. */
 export const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
 

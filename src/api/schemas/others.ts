@@ -10,6 +10,7 @@ const STORAGE = 'io.k8s.api.storage.v1.';
 const COORDINATION = 'io.k8s.api.coordination.v1.';
 const DISCOVERY = 'io.k8s.api.discovery.v1.';
 const POLICY = 'io.k8s.api.policy.v1.';
+const NETWORKING = 'io.k8s.api.networking.v1.';
 
 const atomic = (items: Schema, description: string): Schema => s.list(items, description, { 'x-kubernetes-list-type': 'atomic' });
 const microTime = (description: string): Schema => s.ref(`${META}MicroTime`, description);
@@ -31,6 +32,115 @@ export const otherDefinitions: Definitions = {
       allowedTopologies: atomic(s.ref(`${CORE}TopologySelectorTerm`), 'Where volumes may be provisioned; anywhere when empty.'),
     },
     { required: ['provisioner'] },
+  ),
+
+  [`${STORAGE}VolumeAttachment`]: kindDefinition(
+    { group: 'storage.k8s.io', version: 'v1', kind: 'VolumeAttachment' },
+    'The wish that a volume be attached to a node, and whether it is. Written by the attach/detach controller; cluster-scoped.',
+    {
+      spec: s.ref(`${STORAGE}VolumeAttachmentSpec`, 'What to attach where. Fixed once created.', { default: {} }),
+      status: s.ref(`${STORAGE}VolumeAttachmentStatus`, 'Whether the attach (or detach) has happened, written by the attacher.'),
+    },
+    { required: ['spec'] },
+  ),
+
+  [`${STORAGE}VolumeAttachmentSpec`]: s.obj(
+    {
+      attacher: s.str('The volume driver that attaches the volume (a CSI driver name, e.g. petset.io/local-path).', { default: '' }),
+      source: s.ref(`${STORAGE}VolumeAttachmentSource`, 'The volume to attach.', { default: {} }),
+      nodeName: s.str('The node to attach the volume to.', { default: '' }),
+    },
+    'The desired attachment.',
+    { required: ['attacher', 'source', 'nodeName'] },
+  ),
+
+  [`${STORAGE}VolumeAttachmentSource`]: s.obj(
+    {
+      persistentVolumeName: s.str('Name of the PersistentVolume to attach.'),
+      inlineVolumeSpec: s.ref(`${CORE}PersistentVolumeSpec`, 'An inline volume of a pod, translated to a volume spec (CSI migration).'),
+    },
+    'The volume of an attachment: exactly one member is set.',
+  ),
+
+  [`${STORAGE}VolumeAttachmentStatus`]: s.obj(
+    {
+      attached: s.bool('Whether the volume is attached. Written by the attacher only.'),
+      attachmentMetadata: s.stringMap('What the attacher learned while attaching, handed to the mount step.'),
+      attachError: s.ref(`${STORAGE}VolumeError`, 'The last error of an attach, if any.'),
+      detachError: s.ref(`${STORAGE}VolumeError`, 'The last error of a detach, if any.'),
+    },
+    'The observed attachment.',
+    { required: ['attached'] },
+  ),
+
+  [`${STORAGE}VolumeError`]: s.obj(
+    {
+      time: s.time('When the error happened.'),
+      message: s.str('The error in words; may be logged and shown to users.'),
+      errorCode: s.int32('A numeric code of the error, where the driver gives one.'),
+    },
+    'An error of an attach or detach.',
+  ),
+
+  /* ---------- networking.k8s.io/v1 ---------- */
+
+  [`${NETWORKING}NetworkPolicy`]: kindDefinition(
+    { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },
+    'Which traffic the selected pods may receive and send.',
+    { spec: s.ref(`${NETWORKING}NetworkPolicySpec`, 'The policy.', { default: {} }) },
+  ),
+
+  [`${NETWORKING}NetworkPolicySpec`]: s.obj(
+    {
+      podSelector: s.ref(`${META}LabelSelector`, 'The pods the policy applies to; empty selects every pod of the namespace.', { default: {} }),
+      ingress: atomic(s.ref(`${NETWORKING}NetworkPolicyIngressRule`), 'Traffic allowed in; a selected pod with an Ingress policy and no rule admits nothing.'),
+      egress: atomic(s.ref(`${NETWORKING}NetworkPolicyEgressRule`), 'Traffic allowed out.'),
+      policyTypes: atomic({ type: 'string' }, 'Ingress, Egress or both; defaults from the rules present.'),
+    },
+    'What a NetworkPolicy allows.',
+  ),
+
+  [`${NETWORKING}NetworkPolicyIngressRule`]: s.obj(
+    {
+      ports: atomic(s.ref(`${NETWORKING}NetworkPolicyPort`), 'Ports allowed; empty allows every port.'),
+      from: atomic(s.ref(`${NETWORKING}NetworkPolicyPeer`), 'Sources allowed; empty allows every source.'),
+    },
+    'One rule of allowed incoming traffic.',
+  ),
+
+  [`${NETWORKING}NetworkPolicyEgressRule`]: s.obj(
+    {
+      ports: atomic(s.ref(`${NETWORKING}NetworkPolicyPort`), 'Ports allowed; empty allows every port.'),
+      to: atomic(s.ref(`${NETWORKING}NetworkPolicyPeer`), 'Destinations allowed; empty allows every destination.'),
+    },
+    'One rule of allowed outgoing traffic.',
+  ),
+
+  [`${NETWORKING}NetworkPolicyPeer`]: s.obj(
+    {
+      podSelector: s.ref(`${META}LabelSelector`, 'Pods, in the policy\'s namespace or in the namespaces namespaceSelector picks.'),
+      namespaceSelector: s.ref(`${META}LabelSelector`, 'Namespaces whose pods are peers.'),
+      ipBlock: s.ref(`${NETWORKING}IPBlock`, 'An address range; not combined with the selectors.'),
+    },
+    'A source or destination of traffic.',
+  ),
+
+  [`${NETWORKING}IPBlock`]: s.obj(
+    {
+      cidr: s.str('The range, e.g. 10.244.0.0/16.', { default: '' }),
+      except: atomic({ type: 'string' }, 'Ranges inside cidr that are not part of the block.'),
+    },
+    'An address range.',
+    { required: ['cidr'] },
+  ),
+
+  [`${NETWORKING}NetworkPolicyPort`]: s.obj(
+    {
+      protocol: s.str('TCP (default), UDP or SCTP.'),
+      port: s.intOrString('A port number or a named port of the pod.'),
+      endPort: s.int32('With a numeric port: the last port of a range.'),
+    },
+    'A port or range of ports.',
   ),
 
   /* ---------- coordination.k8s.io/v1 ---------- */

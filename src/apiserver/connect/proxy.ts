@@ -43,17 +43,16 @@ export function installProxy(api: ApiServer): void {
     if (!isLocalAddress(t.host)) throw errors.badRequest(`address not allowed`);
     return t;
   };
-  api.rawHandlers.push((req, res, user) => {
+  api.rawHandlers.push((req, res, user, body) => {
     let p: ParsedProxy | undefined;
     try {
       p = parse(req.url ?? '/');
     } catch (e) {
-      req.resume();
       writeError(res, e);
       return true;
     }
     if (!p) return false;
-    void proxyRequest(req, res, p, user, resolve).catch((e: unknown) => writeError(res, e));
+    void proxyRequest(req, res, p, user, body, resolve).catch((e: unknown) => writeError(res, e));
     return true;
   });
   for (const resource of ['pods', 'services', 'nodes'] as const) {
@@ -162,14 +161,8 @@ function request(target: ProxyTarget, options: http.RequestOptions): http.Client
   return target.scheme === 'https' ? https.request({ ...base, rejectUnauthorized: false }) : http.request(base);
 }
 
-async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, p: ParsedProxy, _user: UserInfo, resolve: (p: ParsedProxy) => Promise<ProxyTarget>): Promise<void> {
-  let target: ProxyTarget;
-  try {
-    target = await resolve(p);
-  } catch (e) {
-    req.resume();
-    throw e;
-  }
+async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, p: ParsedProxy, _user: UserInfo, body: Buffer, resolve: (p: ParsedProxy) => Promise<ProxyTarget>): Promise<void> {
+  const target = await resolve(p);
   const out = request(target, { method: req.method, path: p.path + p.search, headers: forwardHeaders(req, target) });
   out.on('response', (up) => {
     const headers = { ...up.headers };
@@ -183,7 +176,8 @@ async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse,
     else res.destroy();
   });
   res.on('close', () => out.destroy());
-  req.pipe(out);
+  // the front end has read the body already (it bounds what one request may hold)
+  out.end(body);
 }
 
 function writeError(res: http.ServerResponse, e: unknown): void {

@@ -8,8 +8,8 @@ import { DISRUPTION_ALLOWED, pdbSelectsPod } from '../../api/pdb.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { countHealthy, expectedAndDesired, needsControllerScale, nextStatus, pendingDisruptions } from './status.js';
 
 export class DisruptionController implements Controller {
@@ -42,7 +42,7 @@ export class DisruptionController implements Controller {
       },
       onDelete: podChanged,
     });
-    void runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
+    ctx.runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
   }
 
   stop(): void {

@@ -7,8 +7,8 @@ import { deepEqual, type KubeObject } from '../../api/object.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import {
   formatTriggerTime,
   HEADLESS_LABEL,
@@ -69,19 +69,15 @@ export class EndpointsController implements Controller {
     });
     // someone deleted an Endpoints the controller maintains: put it back
     this.endpoints.addEventHandler({ onDelete: enqueue });
-    void this.run();
+    // Endpoints whose service went while no controller was watching are found once, at start.
+    void ctx.synced().then((ok) => {
+      if (ok) for (const ep of this.endpoints.list()) if (!ep.metadata.annotations?.[LEADER_ANNOTATION]) this.queue.add(keyOf(ep));
+    });
+    ctx.runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
   }
 
   stop(): void {
     this.queue.shutDown();
-  }
-
-  private async run(): Promise<void> {
-    const synced = await Promise.all([this.services.synced(), this.pods.synced(), this.endpoints.synced()]);
-    if (!synced.every(Boolean) || this.queue.isShuttingDown()) return;
-    // Endpoints whose service went while no controller was watching are found once, at start.
-    for (const ep of this.endpoints.list()) if (!ep.metadata.annotations?.[LEADER_ANNOTATION]) this.queue.add(keyOf(ep));
-    await runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
   }
 
   private async sync(key: string): Promise<ReconcileResult | void> {

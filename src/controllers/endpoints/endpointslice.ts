@@ -7,8 +7,8 @@ import type { KubeObject } from '../../api/object.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { formatTriggerTime, managedSelector, namespaceTerminating, podEndpointsChanged, selectedPods, serviceKeysForPod, TRIGGER_TIME_ANNOTATION, TriggerTimeTracker } from './common.js';
 import { CONTROLLER_NAME, DEFAULT_MAX_ENDPOINTS_PER_SLICE, MANAGED_BY_LABEL, planSlices, SERVICE_NAME_LABEL } from './slices.js';
 
@@ -159,7 +159,7 @@ export class EndpointSliceController implements Controller {
         if (key && managedByUs(slice) && !this.expectations.handleDeletion(key, slice)) this.resyncLater(key);
       },
     });
-    void this.run();
+    ctx.runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
   }
 
   stop(): void {
@@ -173,12 +173,6 @@ export class EndpointSliceController implements Controller {
 
   private resyncLater(key: string | undefined): void {
     if (key) this.queue.addAfter(key, SLICE_CHANGE_SYNC_DELAY_MS);
-  }
-
-  private async run(): Promise<void> {
-    const synced = await Promise.all([this.services.synced(), this.pods.synced(), this.nodes.synced(), this.slices.synced()]);
-    if (!synced.every(Boolean) || this.queue.isShuttingDown()) return;
-    await runWorkers(this.queue, this.options.workers ?? 2, (key) => this.sync(key));
   }
 
   private async sync(key: string): Promise<ReconcileResult | void> {

@@ -9,8 +9,8 @@ import type { AnyKindDef, Registry } from '../../api/registry.js';
 import type { Client, ResourceClient, ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { decideDependent, type ClassifiedOwners, type PropagationPolicy } from './decide.js';
 import { AbsentOwners, DependencyGraph, FOREGROUND_FINALIZER, isDeletingDependents, ORPHAN_FINALIZER, type GraphNode, type Identity } from './graph.js';
 
@@ -50,7 +50,8 @@ export class GarbageCollector implements Controller {
     this.recorder = new EventRecorder(ctx.client, 'garbage-collector-controller');
     const informers: Informer[] = [];
     for (const kind of ctx.registry.kinds) {
-      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`)) continue;
+      // kinds listed read-only hold no objects, so there is nothing of theirs to own or collect
+      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly) continue;
       const informer = ctx.informers.informerFor(resourceType(kind));
       const id = (obj: KubeObject) => identityOf(kind, obj);
       this.removeHandlers.push(
@@ -62,7 +63,14 @@ export class GarbageCollector implements Controller {
       );
       informers.push(informer);
     }
-    void this.run(informers);
+    const onError = (uid: string, err: unknown) => {
+      const node = this.graph.nodes.get(uid);
+      const what = node ? describe(node.identity) : uid;
+      console.warn(`[garbagecollector] ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    };
+    // workers start once the whole graph is known: orphaning from half a graph would miss dependents
+    ctx.runWorkers(this.deleteQueue, DELETE_WORKERS, (uid) => this.attemptToDelete(uid), { onError });
+    ctx.runWorkers(this.orphanQueue, ORPHAN_WORKERS, (uid) => this.attemptToOrphan(uid), { onError });
   }
 
   stop(): void {
@@ -70,21 +78,6 @@ export class GarbageCollector implements Controller {
     for (const remove of this.removeHandlers.splice(0)) remove();
     this.deleteQueue.shutDown();
     this.orphanQueue.shutDown();
-  }
-
-  /** Workers start once the whole graph is known: orphaning from half a graph would miss dependents. */
-  private async run(informers: Informer[]): Promise<void> {
-    const synced = await Promise.all(informers.map((i) => i.synced()));
-    if (this.stopped || !synced.every(Boolean)) return;
-    const onError = (uid: string, err: unknown) => {
-      const node = this.graph.nodes.get(uid);
-      const what = node ? describe(node.identity) : uid;
-      console.warn(`[garbagecollector] ${what}: ${err instanceof Error ? err.message : String(err)}`);
-    };
-    await Promise.all([
-      runWorkers(this.deleteQueue, DELETE_WORKERS, (uid) => this.attemptToDelete(uid), { onError }),
-      runWorkers(this.orphanQueue, ORPHAN_WORKERS, (uid) => this.attemptToOrphan(uid), { onError }),
-    ]);
   }
 
   /**

@@ -4,8 +4,8 @@ import { isApiError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import type { Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 
 const RECHECK_MS = 1000;
 
@@ -23,7 +23,7 @@ export class NamespaceController implements Controller {
     const types: ResourceType[] = ctx.registry.kinds
       .filter((k) => k.namespaced)
       .map((k) => ({ group: k.group, version: k.version, resource: k.plural, namespaced: true, kind: k.kind }));
-    void runWorkers(this.queue, 2, (name) => this.sync(ctx, types, name));
+    ctx.runWorkers(this.queue, 2, (name) => this.sync(ctx, types, name));
   }
 
   stop(): void {

@@ -10,8 +10,8 @@ import type { Taint } from '../../api/taints.js';
 import { resources, type Client } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { indexers, keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import {
   hasTaint,
   markConditionsUnknown,
@@ -121,40 +121,26 @@ export class NodeLifecycleController implements Controller {
       onAdd: (pod) => this.podChanged(pod),
       onUpdate: (_old, pod) => this.podChanged(pod),
     });
-    void runWorkers(this.taintQueue, 1, (name) => this.syncNoScheduleTaints(name));
-    void runWorkers(this.podQueue, 1, (key) => this.markPodNotReadyIfNodeIs(key));
+    ctx.runWorkers(this.taintQueue, 1, (name) => this.syncNoScheduleTaints(name));
+    ctx.runWorkers(this.podQueue, 1, (key) => this.markPodNotReadyIfNodeIs(key));
 
     this.eviction = new TaintEviction(ctx.client, new EventRecorder(ctx.client, 'taint-eviction-controller'), this.nodes, this.pods, (n) => this.podsOn(n));
-    this.eviction.start();
+    // evictions act straight from the handlers: they begin once the nodes and pods are all known
+    void ctx.synced().then((ok) => ok && this.eviction?.start());
     this.podGC = new PodGarbageCollector(ctx.client, this.nodes, this.pods, {
       terminatedPodThreshold: this.opts.terminatedPodThreshold,
       orphanQuarantineMs: this.opts.orphanQuarantineMs,
     });
 
-    this.every(this.opts.monitorPeriodMs, () => this.monitorNodeHealth());
-    this.every(this.opts.taintingPeriodMs, () => this.applyQueuedNoExecuteTaints());
-    this.every(this.opts.podGCPeriodMs, () => this.podGC.run());
+    ctx.every(this.opts.monitorPeriodMs, () => this.monitorNodeHealth());
+    ctx.every(this.opts.taintingPeriodMs, () => this.applyQueuedNoExecuteTaints());
+    ctx.every(this.opts.podGCPeriodMs, () => this.podGC.run());
   }
 
   stop(): void {
-    for (const t of this.timers) clearInterval(t);
     this.taintQueue.shutDown();
     this.podQueue.shutDown();
     this.eviction?.stop();
-  }
-
-  /** Runs fn periodically, once the informers have synced, never two runs at once. */
-  private every(ms: number, fn: () => Promise<void>): void {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running || !this.nodes.hasSynced() || !this.pods.hasSynced() || !this.leases.hasSynced()) return;
-      running = true;
-      fn()
-        .catch((e) => console.warn(`[nodelifecycle] ${e instanceof Error ? e.message : String(e)}`))
-        .finally(() => (running = false));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   private podsOn(nodeName: string): KubeObject[] {

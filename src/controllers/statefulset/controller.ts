@@ -7,8 +7,8 @@ import { labelSelectorFromObject } from '../../api/selectors.js';
 import { resources, type Client, type ResourceClient, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { perform, type ApiAction } from './act.js';
 import { decide, type Gates } from './decide.js';
 import { EVENT_SOURCE } from './events.js';
@@ -59,7 +59,7 @@ export class StatefulSetController implements Controller {
       onDelete: (pod) => this.enqueueOwner(pod),
     });
     const recorder = new EventRecorder(ctx.client, EVENT_SOURCE);
-    void runWorkers(this.queue, this.options.workers ?? 5, (key) => this.sync(ctx.client, recorder, key));
+    ctx.runWorkers(this.queue, this.options.workers ?? 5, (key) => this.sync(ctx.client, recorder, key));
   }
 
   stop(): void {

@@ -10,8 +10,8 @@ import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
@@ -100,8 +100,8 @@ export class PersistentVolumeController implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] sync ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    void runWorkers(this.claimQueue, 1, (key) => this.syncClaimKey(key), { onError });
-    void runWorkers(this.volumeQueue, 1, (name) => this.syncVolumeKey(name), { onError });
+    ctx.runWorkers(this.claimQueue, 1, (key) => this.syncClaimKey(key), { onError });
+    ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolumeKey(name), { onError });
     const period = this.options.resyncMs ?? DEFAULT_RESYNC_MS;
     this.resync = setInterval(() => {
       for (const k of this.claims.keys()) this.claimQueue.add(k);

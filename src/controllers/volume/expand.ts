@@ -10,8 +10,8 @@ import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { ANN_PROVISIONED_BY, LOCAL_PATH_PROVISIONER, requestedStorage, volumeCapacity } from './helpers.js';
 
 const RESIZE_CONDITIONS = new Set(['Resizing', 'FileSystemResizePending', 'ControllerResizeError', 'NodeResizeError']);
@@ -33,7 +33,7 @@ export class ExpandController implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    void runWorkers(this.queue, 1, (key) => this.sync(key), { onError });
+    ctx.runWorkers(this.queue, 1, (key) => this.sync(key), { onError });
   }
 
   stop(): void {

@@ -5,6 +5,7 @@ import { storageClassOf } from '../../api/kinds/support.js';
 import type { KubeObject } from '../../api/object.js';
 import { compareQuantities, tryParseQuantity, type Quantity } from '../../api/quantity.js';
 import type { IndexFunc } from '../../client/informer.js';
+import { podClaimNames } from '../../api/volume-access.js';
 
 /** The built-in provisioner: a directory per claim. */
 export const LOCAL_PATH_PROVISIONER = 'petset.io/local-path';
@@ -102,20 +103,7 @@ export function claimReference(claim: KubeObject): Record<string, string> {
   };
 }
 
-export function isPodTerminated(pod: KubeObject): boolean {
-  const phase = pod.status?.phase;
-  return phase === 'Succeeded' || phase === 'Failed';
-}
-
-/** Claims a pod mounts: named ones, and generic ephemeral ones (named <pod>-<volume>). */
-export function podClaimNames(pod: KubeObject): string[] {
-  const names: string[] = [];
-  for (const v of pod.spec?.volumes ?? []) {
-    if (v?.persistentVolumeClaim?.claimName) names.push(v.persistentVolumeClaim.claimName);
-    else if (v?.ephemeral) names.push(`${pod.metadata.name}-${v.name}`);
-  }
-  return names;
-}
+export { isPodTerminated, podClaimNames } from '../../api/volume-access.js';
 
 /** Pods indexed by the "namespace/claim" keys they mount. */
 export const PODS_BY_CLAIM = 'volume:pods-by-claim';

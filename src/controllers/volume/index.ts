@@ -3,17 +3,19 @@ import { isApiError } from '../../api/errors.js';
 import { DEFAULT_CLASS_ANNOTATION, isDefaultStorageClass } from '../../api/kinds/storageclass.js';
 import type { KubeObject } from '../../api/object.js';
 import type { Client } from '../../client/client.js';
-import type { Controller } from '../manager.js';
+import type { Controller } from '../../client/controller-runner.js';
 import { PersistentVolumeController } from './binder.js';
 import { ExpandController } from './expand.js';
 import { DEFAULT_STORAGE_CLASS, LOCAL_PATH_PROVISIONER } from './helpers.js';
 import { ProtectionController } from './protection.js';
 import { LocalPathProvisioner } from './provisioner.js';
+import { AttachDetachController, type AttachDetachOptions } from './attachdetach.js';
 
 export { PersistentVolumeController } from './binder.js';
 export { ExpandController } from './expand.js';
 export { ProtectionController } from './protection.js';
 export { LocalPathProvisioner, type LocalPathOptions } from './provisioner.js';
+export { AttachDetachController, type AttachDetachOptions, volumeAttachments } from './attachdetach.js';
 export { volumeAccessConflict, READ_WRITE_ONCE_CONFLICT, READ_WRITE_ONCE_POD_CONFLICT } from './access.js';
 export * from './helpers.js';
 
@@ -23,10 +25,12 @@ export interface VolumeControllerOptions {
   serveForeignProvisioners: boolean;
   /** binder resync period (default 15 s, as upstream) */
   resyncMs?: number;
+  /** the attach/detach controller's settings */
+  attachDetach?: AttachDetachOptions;
 }
 
 /**
- * Binder, protection, expansion and the local-path provisioner. Across machines this
+ * Binder, protection, expansion, attach/detach and the local-path provisioner. Across machines this
  * provisioner has no node: it only reports claims no node will take, while each node's
  * agent runs `new LocalPathProvisioner({ ..., nodeName })` for its own volumes.
  */
@@ -36,6 +40,7 @@ export function volumeControllers(opts: VolumeControllerOptions): Controller[] {
     new ProtectionController(),
     new ExpandController(),
     new LocalPathProvisioner({ dataDir: opts.dataDir, singleMachine: opts.singleMachine, serveForeignProvisioners: opts.serveForeignProvisioners }),
+    new AttachDetachController(opts.attachDetach),
   ];
 }
 

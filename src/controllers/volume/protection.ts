@@ -8,8 +8,8 @@ import type { KubeObject } from '../../api/object.js';
 import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { keyOf, splitKey, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { removeFinalizer } from './finalizers.js';
 import { PODS_BY_CLAIM, claimKey, podClaimNames, podsByClaim } from './helpers.js';
 
@@ -49,8 +49,8 @@ export class ProtectionController implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    void runWorkers(this.claimQueue, 1, (key) => this.syncClaim(key), { onError });
-    void runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
+    ctx.runWorkers(this.claimQueue, 1, (key) => this.syncClaim(key), { onError });
+    ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
   }
 
   stop(): void {

@@ -12,8 +12,8 @@ import type { Client } from '../../client/client.js';
 import { resources } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../manager.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { removeFinalizer } from './finalizers.js';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
@@ -76,8 +76,8 @@ export class LocalPathProvisioner implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    void runWorkers(this.claimQueue, 2, (key) => this.syncClaim(key), { onError });
-    void runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
+    ctx.runWorkers(this.claimQueue, 2, (key) => this.syncClaim(key), { onError });
+    ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
   }
 
   stop(): void {

@@ -9,6 +9,7 @@ import { installAdmission } from '../../../src/apiserver/admission.js';
 import { bootstrapObjects } from '../../../src/apiserver/bootstrap.js';
 import { ApiServer } from '../../../src/apiserver/handler.js';
 import { Client, resources } from '../../../src/client/client.js';
+import { ControllerRunner } from '../../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../../src/client/informer.js';
 import { InProcessTransport } from '../../../src/client/inprocess-transport.js';
 import { StatefulSetController } from '../../../src/controllers/statefulset/controller.js';
@@ -17,6 +18,7 @@ import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js'
 let store: SqliteStore;
 let client: Client;
 let informers: SharedInformerFactory;
+let runner: ControllerRunner;
 let controller: StatefulSetController;
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
@@ -52,14 +54,13 @@ before(async () => {
   client = new Client(new InProcessTransport(api.handle, { name: 'admin', groups: ['system:masters'] }));
   informers = new SharedInformerFactory(client);
   controller = new StatefulSetController({ workers: 2 });
-  controller.start({ client, informers, registry: defaultRegistry() });
-  informers.start();
-  await informers.waitForSync();
+  runner = new ControllerRunner(client, defaultRegistry(), informers);
+  await runner.start([controller]);
 });
 
 after(async () => {
   controller.stop();
-  informers.stop();
+  await runner.stop();
   await store.close();
 });
 

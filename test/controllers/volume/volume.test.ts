@@ -11,6 +11,7 @@ import { defaultRegistry } from '../../../src/api/kinds/index.js';
 import type { KubeObject } from '../../../src/api/object.js';
 import { RESIZE_NOT_ALLOWED, installStorageAdmission } from '../../../src/apiserver/storage-admission.js';
 import type { Client } from '../../../src/client/client.js';
+import { ControllerRunner } from '../../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../../src/client/informer.js';
 import type { Controller } from '../../../src/controllers/manager.js';
 import { LocalPathProvisioner, ensureDefaultStorageClass, volumeControllers } from '../../../src/controllers/volume/index.js';
@@ -30,16 +31,14 @@ async function startCluster(controllers: (dataDir: string) => Controller[]): Pro
   const dataDir = mkdtempSync(path.join(tmpdir(), 'petset-volumes-'));
   const informers = new SharedInformerFactory(client);
   const running = controllers(dataDir);
-  for (const c of running) c.start({ client, informers, registry: defaultRegistry() });
-  informers.start();
-  await informers.waitForSync();
+  const runner = new ControllerRunner(client, defaultRegistry(), informers);
+  await runner.start(running);
   return {
     server,
     client,
     dataDir,
     async stop() {
-      for (const c of running) c.stop();
-      informers.stop();
+      await runner.stop();
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

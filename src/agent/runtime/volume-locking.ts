@@ -1,0 +1,61 @@
+// A runtime wrapper that makes every sandbox hold the locks of its ReadWriteOnce volume
+// directories (volume-locks.ts) for exactly as long as it exists: taken before the sandbox is
+// created (a sandbox never starts on a volume another node's live sandbox holds), handed to the
+// sandbox's own process when the runtime has one (so the lock outlives the agent with the
+// sandbox), and dropped when the sandbox is removed or the node crashes.
+import { randomUUID } from 'node:crypto';
+import type { ContainerRuntime, SandboxRequest } from './runtime.js';
+import { acquireVolumeLocks, rebindVolumeLocks, registerFencer, releaseVolumeLocks } from './volume-locks.js';
+
+/** Runtimes whose sandboxes are processes say which one the lock should follow. */
+export interface SandboxProcess {
+  sandboxPid?(sandboxId: string): number | undefined;
+}
+
+export function withVolumeLocks(inner: ContainerRuntime & SandboxProcess, nodeName: string, exclusiveDirs: (req: SandboxRequest) => string[]): ContainerRuntime {
+  const held = new Map<string, { lockId: string; dirs: string[] }>();
+  // fencing (an out-of-service node's volumes moving away) stops the sandbox holding the lock
+  registerFencer(nodeName, async (lockId) => {
+    for (const [id, h] of held) if (h.lockId === lockId) await overrides.removeSandbox!(id);
+  });
+  const overrides: Partial<ContainerRuntime> = {
+    async createSandbox(req: SandboxRequest): Promise<string> {
+      const dirs = exclusiveDirs(req);
+      const lockId = `${nodeName}/${req.pod.metadata.uid ?? ''}/${randomUUID()}`;
+      const pod = `${req.pod.metadata.namespace ?? 'default'}/${req.pod.metadata.name ?? ''}`;
+      if (dirs.length) acquireVolumeLocks(dirs, { node: nodeName, sandboxId: lockId, pod, pid: process.pid });
+      let id: string;
+      try {
+        id = await inner.createSandbox(req);
+      } catch (e) {
+        releaseVolumeLocks(dirs, lockId);
+        throw e;
+      }
+      held.set(id, { lockId, dirs });
+      const pid = inner.sandboxPid?.(id);
+      if (dirs.length && pid) rebindVolumeLocks(dirs, lockId, pid);
+      return id;
+    },
+    async removeSandbox(id: string): Promise<void> {
+      try {
+        await inner.removeSandbox(id);
+      } finally {
+        const h = held.get(id);
+        held.delete(id);
+        if (h) releaseVolumeLocks(h.dirs, h.lockId);
+      }
+    },
+    killAll(): void {
+      inner.killAll();
+      for (const h of held.values()) releaseVolumeLocks(h.dirs, h.lockId);
+      held.clear();
+    },
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && prop in overrides) return (overrides as any)[prop];
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}

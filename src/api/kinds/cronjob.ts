@@ -1,0 +1,19 @@
+// batch/v1 CronJob: listed but not run by petset (no controller here reconciles it), so clients that
+// enumerate the standard kinds (kubectl get all, apply --prune, cluster-info dump) work.
+// Lists are empty and writes are refused until petset runs it.
+import type { KindDef } from '../registry.js';
+import { UNSERVED } from './support.js';
+
+export const cronJobKind: KindDef = {
+  group: 'batch',
+  version: 'v1',
+  kind: 'CronJob',
+  plural: 'cronjobs',
+  singular: 'cronjob',
+  namespaced: true,
+  shortNames: ['cj'],
+  categories: ['all'],
+  definition: 'io.k8s.api.batch.v1.CronJob',
+  readOnly: UNSERVED,
+  openapiStrategicMerge: false,
+};

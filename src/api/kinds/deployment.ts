@@ -1,0 +1,19 @@
+// apps/v1 Deployment: listed but not run by petset (no controller here reconciles it), so clients that
+// enumerate the standard kinds (kubectl get all, apply --prune, cluster-info dump) work.
+// Lists are empty and writes are refused until petset runs it.
+import type { KindDef } from '../registry.js';
+import { UNSERVED } from './support.js';
+
+export const deploymentKind: KindDef = {
+  group: 'apps',
+  version: 'v1',
+  kind: 'Deployment',
+  plural: 'deployments',
+  singular: 'deployment',
+  namespaced: true,
+  shortNames: ['deploy'],
+  categories: ['all'],
+  definition: 'io.k8s.api.apps.v1.Deployment',
+  readOnly: UNSERVED,
+  openapiStrategicMerge: false,
+};
