@@ -33,8 +33,11 @@ export interface NodeAgentOptions {
    * the index of an existing Node of this name, else the lowest one no Node uses.
    */
   nodeIndex?: number;
-  /** default: a SimRuntime with `sim` as its node-wide defaults */
-  runtime?: ContainerRuntime;
+  /**
+   * default: a SimRuntime with `sim` as its node-wide defaults. A function is called with
+   * the agent's own client (the process runtime reads ConfigMaps, Secrets and Services).
+   */
+  runtime?: ContainerRuntime | ((client: Client) => ContainerRuntime);
   sim?: SimDefaults;
   /** overrides of the reported capacity (and allocatable), e.g. { cpu: '8', pods: '110' } */
   capacity?: Record<string, string>;
@@ -105,10 +108,11 @@ export class NodeAgent {
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
-    // every sandbox holds its ReadWriteOnce volumes' locks on this machine while it exists
-    this.runtime = withVolumeLocks(opts.runtime ?? new SimRuntime(opts.sim, this.timers), opts.nodeName, (req) => this.volumes.exclusiveDirs(req.pod.metadata.uid ?? ''));
     this.gate = new GatedTransport(opts.client.transport);
     this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
+    const runtime = typeof opts.runtime === 'function' ? opts.runtime(this.client) : (opts.runtime ?? new SimRuntime(opts.sim, this.timers));
+    // every sandbox holds its ReadWriteOnce volumes' locks on this machine while it exists
+    this.runtime = withVolumeLocks(runtime, opts.nodeName, (req) => this.volumes.exclusiveDirs(req.pod.metadata.uid ?? ''));
     if (opts.events !== false) this.recorder = new EventRecorder(this.client, 'kubelet', { host: opts.nodeName });
     this.writer = new PodStatusWriter(this.client, this.timers, () => this.reporting(), { concurrency: opts.statusConcurrency, batchMs: opts.statusBatchMs });
     this.volumes = new PodVolumes({
@@ -130,7 +134,9 @@ export class NodeAgent {
     this.hostIP = nodeAddressFor(this.nodeIndex);
     this.ips = new PodIPAllocator(this.nodeIndex);
     // whatever an earlier agent left in the runtime is not this agent's to run
-    for (const sb of await this.runtime.listSandboxes()) await this.runtime.removeSandbox(sb.id);
+    const leftovers = await this.runtime.listSandboxes();
+    for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
+    if (leftovers.length && this.runtime.type !== 'petset-sim') console.log(`[agent ${this.nodeName}] stopped ${leftovers.length} pod sandbox(es) left running by an earlier agent`);
     if (this.opts.server) this.server = await startKubeletServer(this, { host: this.hostIP, port: this.opts.server.port, token: this.opts.server.token });
     this.state = 'reconnecting';
     await this.connect();
@@ -152,8 +158,18 @@ export class NodeAgent {
     this.server = undefined;
   }
 
-  /** Shuts the agent down; like a crash, its pods stop without telling the API. */
-  async stop(): Promise<void> {
+  /**
+   * Shuts the agent down; its pods stop without telling the API. A runtime of real
+   * processes gives them their grace period first (SIGTERM, then SIGKILL).
+   */
+  async stop(graceMs = 0): Promise<void> {
+    const graceful = this.runtime as { stopAll?: (graceMs: number) => Promise<void> };
+    if (graceMs > 0 && this.state !== 'dead' && graceful.stopAll) {
+      this.informer?.stop();
+      // the workers stop deciding first, so nothing restarts what is being stopped
+      for (const w of this.workers.values()) w.abandon();
+      await graceful.stopAll(graceMs).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] stopping pods: ${e instanceof Error ? e.message : String(e)}`));
+    }
     this.crash();
     await this.volumes.close();
   }

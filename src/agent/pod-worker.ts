@@ -324,7 +324,7 @@ export class PodWorker {
           c.unhealthy = undefined;
           c.postStart = c.spec.lifecycle?.postStart ? 'pending' : 'done';
           c.probing = false;
-          c.imageID ||= imageIDFor(c.spec.image);
+          c.imageID = started.imageID ?? (c.imageID || imageIDFor(c.spec.image));
           this.host.event(this.pod, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
           this.host.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
           this.host.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);

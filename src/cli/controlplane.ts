@@ -58,6 +58,10 @@ export interface ControlPlaneOptions {
   eventTtlMs?: number;
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
+  /** run the local nodes' pods as real processes (default: simulated) */
+  processRuntime?: { catalogFile?: string };
+  /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
+  stopGraceMs?: number;
 }
 
 export interface ControlPlane {
@@ -154,7 +158,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       proxy = new ServiceProxy(client);
       await proxy.start(proxyInformers);
     }
-    nodes = new LocalNodes(handle, opts.dataDir, nodeConnectionToken, opts.runtime);
+    // pods ask the cluster DNS through the kube-dns service's cluster IP
+    const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
+    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime);
     await nodes.start(opts.nodes ?? 1, opts.agentTimings);
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
@@ -171,7 +177,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       async stop() {
         running.eventExpiry.stop();
         await running.closeControl();
-        await running.nodes.stop();
+        await running.nodes.stop(opts.stopGraceMs ?? 10_000);
         await running.dns?.close();
         running.dnsInformers?.stop();
         await running.proxy?.stop();

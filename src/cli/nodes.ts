@@ -8,6 +8,7 @@ import type { ApiHandler } from '../api/request.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
+import { processRuntimeFactory, type ProcessRuntimeSettings } from './runtime-choice.js';
 
 /** The kubelet timings `petset up` passes to its agents. */
 export type AgentTimings = Pick<NodeAgentOptions, 'leaseDurationSeconds' | 'leaseRenewIntervalMs' | 'nodeStatusUpdateIntervalMs'>;
@@ -25,6 +26,8 @@ export class LocalNodes {
   constructor(
     private readonly handler: ApiHandler,
     private readonly dataDir: string,
+    /** run pods as real processes (the process runtime) rather than simulated */
+    private readonly processRuntime?: Omit<ProcessRuntimeSettings, 'dataDir'>,
     /** the token the API server brings to the agents' servers */
     private readonly serverToken?: string,
     private readonly runtime?: (nodeName: string) => ContainerRuntime,
@@ -48,8 +51,8 @@ export class LocalNodes {
       nodeName: name,
       nodeIndex: index,
       dataDir: path.join(this.dataDir, 'nodes', name),
+      runtime: this.runtime?.(name) ?? (this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
       server: this.serverToken ? { token: this.serverToken } : undefined,
-      runtime: this.runtime?.(name),
     });
     this.agents.set(name, agent);
     return agent;
@@ -95,8 +98,14 @@ export class LocalNodes {
 
   private readonly crashed = new Set<string>();
 
-  async stop(): Promise<void> {
-    for (const a of this.agents.values()) await a.stop();
+  /** Stops every agent; with graceMs, pods of real processes get that long to exit. */
+  async stop(graceMs = 0): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.stop(graceMs)));
+  }
+
+  /** Each node's runtime, as `petset up` prints it. */
+  runtimes(): string[] {
+    return [...this.agents].map(([name, a]) => `${name}=${a.runtime.type === 'petset-sim' ? 'sim' : 'process'}`);
   }
 }
 

@@ -5,6 +5,8 @@ import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
 import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
+import { chooseRuntime } from './runtime-choice.js';
+import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -13,7 +15,10 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --port N         API port; 0 picks a free one (default 6443)
   --host ADDR      address to listen on (default 127.0.0.1)
   --nodes N        simulated nodes to run, named node-1 ... node-N (default 1)
-  --runtime sim    how nodes run pods (only the simulated runtime for now)
+  --runtime R      how nodes run pods: process (real processes in bubblewrap sandboxes; needs
+                   root and bubblewrap), sim (simulated), auto (default: process where possible)
+  --image-catalog FILE
+                   extra image → host-program entries for the process runtime (JSON array)
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
@@ -53,8 +58,9 @@ export async function up(argv: string[]): Promise<number> {
   const host = flag(args, 'host') ?? '127.0.0.1';
   const files = args.flags.get('filename') ?? [];
   const nodes = flagInt(args, 'nodes', 1);
-  const runtime = flag(args, 'runtime') ?? 'sim';
-  if (runtime !== 'sim') throw new Error(`--runtime ${runtime} is not available yet; use --runtime sim`);
+  const runtime = chooseRuntime(flag(args, 'runtime') ?? 'auto');
+  const catalogFile = flag(args, 'image-catalog');
+  if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -80,9 +86,12 @@ export async function up(argv: string[]): Promise<number> {
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
 
   const started = Date.now();
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, dns: { port: dnsPort, upstreams } });
+  if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
+  const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
+  out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   if (cp.dns) {
     const { host: dh, port: dp } = cp.dns.address;

@@ -39,7 +39,9 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
   // a service range of its own, so clusters of parallel tests never share a cluster IP
   const extra = opts.extraArgs ?? [];
   const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
-  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...range, ...extra], {
+  // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
+  const runtimeArgs = extra.some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
+  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -56,10 +56,13 @@ describe('HTTP hardening and API defects with the real kubectl', () => {
   });
 
   it('leaves a fixed cluster IP free after a server-side dry run', async () => {
-    const r = await c.kubectl(['create', 'service', 'clusterip', 'dry', '--tcp=80:80', '--clusterip=127.96.20.20', '--dry-run=server', '-o', 'jsonpath={.spec.clusterIP}']);
-    assert.equal(r.stdout, '127.96.20.20');
-    const real = await c.kubectl(['create', 'service', 'clusterip', 'real', '--tcp=80:80', '--clusterip=127.96.20.20', '-o', 'jsonpath={.spec.clusterIP}']);
-    assert.equal(real.stdout, '127.96.20.20');
+    // an address of this cluster's service range (the kubernetes service holds its first one)
+    const first = (await c.kubectl(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    const fixed = first.replace(/\.\d+$/, '.20');
+    const r = await c.kubectl(['create', 'service', 'clusterip', 'dry', '--tcp=80:80', `--clusterip=${fixed}`, '--dry-run=server', '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(r.stdout, fixed);
+    const real = await c.kubectl(['create', 'service', 'clusterip', 'real', '--tcp=80:80', `--clusterip=${fixed}`, '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(real.stdout, fixed);
   });
 
   it('prints the rows and ends a watch with --request-timeout=1 as upstream does', async () => {

@@ -30,6 +30,8 @@ export interface StartedContainer {
   /** the runtime's id, without the "<type>://" prefix */
   id: string;
   startedAt: Date;
+  /** the image actually run, for containerStatuses[].imageID (runtimes that know it) */
+  imageID?: string;
 }
 
 export interface ContainerExit {

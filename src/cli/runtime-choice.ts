@@ -1,0 +1,40 @@
+// Which container runtime `petset up` gives its nodes: real processes where this machine
+// allows them (root, bubblewrap, namespaces), the simulated runtime otherwise, and why.
+import path from 'node:path';
+import type { Client } from '../client/client.js';
+import type { ContainerRuntime } from '../agent/runtime/runtime.js';
+import { ImageCatalog } from '../agent/runtime/process/catalog.js';
+import { ProcessRuntime, processRuntimeUnavailable } from '../agent/runtime/process/runtime.js';
+
+export type RuntimeKind = 'process' | 'sim';
+
+export interface RuntimeChoice {
+  kind: RuntimeKind;
+  /** why the process runtime is not used (when it was asked for or would have been the default) */
+  why?: string;
+}
+
+/** auto: process where possible; process: required (throws when impossible); sim: as asked. */
+export function chooseRuntime(requested: string, unavailable: () => string | undefined = processRuntimeUnavailable): RuntimeChoice {
+  if (requested === 'sim') return { kind: 'sim' };
+  if (requested !== 'process' && requested !== 'auto') throw new Error(`--runtime must be process, sim or auto (got "${requested}")`);
+  const why = unavailable();
+  if (!why) return { kind: 'process' };
+  if (requested === 'process') throw new Error(`--runtime process cannot run here: ${why}`);
+  return { kind: 'sim', why };
+}
+
+export interface ProcessRuntimeSettings {
+  /** petset's data directory: hidden from pods */
+  dataDir: string;
+  /** extra catalog entries (--image-catalog) */
+  catalogFile?: string;
+  /** the cluster DNS's address for pods' resolv.conf (the kube-dns service's cluster IP) */
+  clusterDNS?: string;
+}
+
+/** A factory for one node's process runtime, its state in <nodeDir>/runtime. */
+export function processRuntimeFactory(settings: ProcessRuntimeSettings, nodeDir: string): (client: Client) => ContainerRuntime {
+  const extra = settings.catalogFile ? ImageCatalog.fromFile(settings.catalogFile) : [];
+  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), hide: [settings.dataDir], clusterDNS: settings.clusterDNS });
+}

@@ -1,0 +1,131 @@
+// `petset up --runtime process` with the real kubectl: the seed manifest brings up three
+// real MariaDB servers named db-0..2, each with its files in its own claim's directory;
+// a row survives its pod's deletion; a bad image fails with ErrImagePull; Ctrl-C stops
+// the servers; after kill -9 of `up` the next start stops the orphans before anything else.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
+import { eventually, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+
+const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/mariadbd') ? undefined : 'mariadb-server is not installed');
+if (why) console.log(`# skipping the process runtime e2e tests: ${why}`);
+
+type Obj = Record<string, any>;
+
+async function pods(c: Cluster): Promise<Obj[]> {
+  return JSON.parse((await c.kubectl(['get', 'pods', '-o', 'json'])).stdout).items;
+}
+
+async function runningDbs(c: Cluster): Promise<Obj[] | undefined> {
+  const items = (await pods(c)).filter((p) => /^db-\d$/.test(p.metadata.name));
+  const ok = items.length === 3 && items.every((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready);
+  return ok ? items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)) : undefined;
+}
+
+/** Waits until the server at ip answers (the seed has no readiness probe: Running is not accepting yet). */
+function answering(ip: string): Promise<string> {
+  return eventually(() => {
+    try {
+      return sql(ip, 'select @@hostname');
+    } catch {
+      return undefined;
+    }
+  }, 120_000, `MariaDB on ${ip} to answer`);
+}
+
+function sql(ip: string, query: string): string {
+  return execFileSync('mysql', ['-h', ip, '-uroot', '-N', '-B', '-e', query], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** Host pids of the MariaDB servers bound to these pod addresses. */
+function mariadbPids(ips: string[]): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.startsWith('mariadbd') && ips.some((ip) => cmd.includes(`--bind-address=${ip}\0`))) out.push(Number(pid));
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe('petset up --runtime process', { skip: why }, () => {
+  it('runs the seed StatefulSet as three real MariaDB servers, and cleans up after Ctrl-C and kill -9', { timeout: 300_000 }, async () => {
+    const dataDir = tempDir('petset-process-e2e-');
+    let c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process'] });
+    let pidsSeen: number[] = [];
+    try {
+      assert.match(c.output(), /Node runtimes: node-1=process/);
+      await c.kubectl(['apply', '-f', path.join(repoRoot, 'examples', 'mysql-statefulset.yaml')]);
+      let dbs = await eventually(() => runningDbs(c), 180_000, 'three running MariaDB pods');
+      const ips = dbs.map((p) => p.status.podIP);
+      for (const [i, p] of dbs.entries()) {
+        assert.equal(await answering(p.status.podIP), `db-${i}`);
+        assert.match(p.status.containerStatuses[0].imageID, /^petset-host:\/\/mariadb-server@/);
+      }
+      // each server's files are in its own claim's directory
+      const pvs = JSON.parse((await c.kubectl(['get', 'pv', '-o', 'json'])).stdout).items as Obj[];
+      const dirs = pvs.map((pv) => pv.spec.hostPath?.path ?? pv.spec.local?.path);
+      assert.equal(new Set(dirs).size, 3);
+      for (const d of dirs) assert.ok(fs.existsSync(path.join(d, 'mysql', 'user.frm')) || fs.existsSync(path.join(d, 'mysql', 'global_priv.frm')), `MariaDB files in ${d}`);
+      // a row written on db-1 survives the pod's deletion
+      sql(ips[1], "create database if not exists app; create table if not exists app.t (v varchar(20)); insert into app.t values ('kept')");
+      const oldUid = dbs[1].metadata.uid;
+      await c.kubectl(['delete', 'pod', 'db-1']);
+      dbs = await eventually(async () => {
+        const d = await runningDbs(c);
+        return d && d[1].metadata.uid !== oldUid ? d : undefined;
+      }, 120_000, 'db-1 to come back');
+      await answering(dbs[1].status.podIP);
+      assert.equal(sql(dbs[1].status.podIP, 'select v from app.t'), 'kept');
+      // a bad image: ErrImagePull, with the reason and what to do
+      await c.kubectl(['run', 'bad', '--image=does-not-exist:1', '--restart=Never']);
+      const bad = await eventually(async () => {
+        const p = (await pods(c)).find((x) => x.metadata.name === 'bad');
+        const s = p?.status?.containerStatuses?.[0]?.state;
+        const r = s?.waiting ?? s?.terminated;
+        return r && /ErrImagePull|ImagePullBackOff/.test(r.reason) ? r : undefined;
+      }, 30_000, 'ErrImagePull');
+      assert.match(bad.message, /does-not-exist/);
+      // Ctrl-C stops the servers
+      pidsSeen = mariadbPids(dbs.map((p) => p.status.podIP));
+      assert.equal(pidsSeen.length, 3);
+      await c.stop('SIGINT');
+      await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the servers to stop after Ctrl-C');
+
+      // kill -9: the sandboxes outlive `up`; the next start stops them before starting anything
+      c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process'] });
+      dbs = await eventually(() => runningDbs(c), 180_000, 'three running MariaDB pods again');
+      for (const p of dbs) await answering(p.status.podIP);
+      pidsSeen = mariadbPids(dbs.map((p) => p.status.podIP));
+      assert.equal(pidsSeen.length, 3);
+      await c.stop('SIGKILL');
+      assert.ok(pidsSeen.every(alive), 'the servers outlive a killed petset up');
+      c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process'] });
+      await eventually(() => /stopped 3 pod sandbox\(es\) left running by an earlier agent/.test(c.output()), 30_000, 'the orphans to be stopped');
+      assert.ok(pidsSeen.every((pid) => !alive(pid)), 'the orphans are gone');
+      dbs = await eventually(() => runningDbs(c), 180_000, 'three running MariaDB pods after the crash');
+      await answering(dbs[1].status.podIP);
+      assert.equal(sql(dbs[1].status.podIP, 'select v from app.t'), 'kept');
+      pidsSeen = mariadbPids(dbs.map((p) => p.status.podIP));
+    } finally {
+      await c.stop('SIGINT');
+      await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the servers to stop');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
