@@ -21,6 +21,7 @@ import { SimRuntime, type SimDefaults } from './runtime/sim.js';
 import { PodStatusWriter } from './status-writer.js';
 import { TimerQueue } from './timers.js';
 import { PodVolumes } from './volumes.js';
+import { startKubeletServer, type RunningKubeletServer } from './server/kubelet-server.js';
 import { withVolumeLocks } from './runtime/volume-locking.js';
 
 export interface NodeAgentOptions {
@@ -67,6 +68,11 @@ export interface NodeAgentOptions {
   statusConcurrency?: number;
   /** how long a pod's status change waits for others to join it before it is written (default 0) */
   statusBatchMs?: number;
+  /**
+   * Serve logs, exec, attach and port-forward to the API server (as a kubelet's port 10250
+   * does) on the node's address; callers must bring this bearer token. Off when absent.
+   */
+  server?: { token: string; port?: number };
 }
 
 const MAX_HELD_EVENTS = 1000;
@@ -98,6 +104,7 @@ export class NodeAgent {
   private readonly backOff: BackOffSettings;
   private readonly workerHost: WorkerHost;
   private readonly volumes: PodVolumes;
+  private server?: RunningKubeletServer;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
@@ -144,6 +151,7 @@ export class NodeAgent {
     const leftovers = await this.runtime.listSandboxes();
     for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
     if (leftovers.length && this.runtime.type !== 'petset-sim') console.log(`[agent ${this.nodeName}] stopped ${leftovers.length} pod sandbox(es) left running by an earlier agent`);
+    if (this.opts.server) this.server = await startKubeletServer(this, { host: this.hostIP, port: this.opts.server.port, token: this.opts.server.token });
     this.state = 'reconnecting';
     await this.connect();
     this.heartbeat(this.opts.leaseRenewIntervalMs ?? 10_000, () => this.renewLease());
@@ -160,6 +168,8 @@ export class NodeAgent {
     this.runtime.killAll();
     for (const w of this.workers.values()) w.abandon();
     this.workers.clear();
+    void this.server?.close();
+    this.server = undefined;
   }
 
   /**
@@ -218,6 +228,24 @@ export class NodeAgent {
     const id = opts.previous ? ids.previous : ids.current;
     if (!id) throw new Error(`container "${container}" in pod "${podName}" has no ${opts.previous ? 'previous ' : ''}instance on node ${this.nodeName}`);
     return this.runtime.logs(id, opts);
+  }
+
+  /** The runtime's id of a container of a pod this agent runs (for the agent's server). */
+  containerId(namespace: string, podName: string, container: string, previous = false): string {
+    const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
+    if (!w) throw new Error(`pod ${namespace}/${podName} does not run on node ${this.nodeName}`);
+    const ids = w.containerIds(container);
+    const id = previous ? ids.previous : ids.current;
+    if (!id) throw new Error(previous ? `previous terminated container "${container}" in pod "${podName}" not found` : `container "${container}" in pod "${podName}" is not running`);
+    return id;
+  }
+
+  /** The sandbox of a pod this agent runs (for port-forward). */
+  async sandboxId(namespace: string, podName: string): Promise<string> {
+    const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
+    const sb = w && (await this.runtime.listSandboxes()).find((s) => s.podUid === w.uid);
+    if (!sb) throw new Error(`pod ${namespace}/${podName} has no sandbox on node ${this.nodeName}`);
+    return sb.id;
   }
 
   /** List pods, stop the unwanted ones, report the node, then run the rest. */
@@ -349,6 +377,7 @@ export class NodeAgent {
       capacity: { ...machineCapacity(), ...this.opts.capacity },
       labels: this.opts.labels ?? {},
       bootID: this.bootID,
+      kubeletPort: this.server?.port,
       volumesInUse: this.volumes.volumesInUse(),
     };
   }

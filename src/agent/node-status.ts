@@ -21,6 +21,8 @@ export interface NodeDescription {
   capacity: Record<string, string>;
   labels: Record<string, string>;
   bootID: string;
+  /** where the agent's server listens (daemonEndpoints.kubeletEndpoint.Port); default KUBELET_PORT */
+  kubeletPort?: number;
   /** attachable volumes mounted by the node's pods (status.volumesInUse) */
   volumesInUse?: string[];
 }
@@ -123,7 +125,7 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       { type: 'InternalIP', address: nodeAddressFor(d.index) },
       { type: 'Hostname', address: d.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    daemonEndpoints: { kubeletEndpoint: { Port: d.kubeletPort ?? KUBELET_PORT } },
     // volumesAttached is the attach/detach controller's to write; the agent reports what it mounted
     volumesInUse: d.volumesInUse ?? [],
     nodeInfo: {

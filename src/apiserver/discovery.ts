@@ -1,10 +1,18 @@
 // Discovery documents, aggregated (apidiscovery.k8s.io v2 / v2beta1) and legacy, generated
 // from the kinds registry.
 import type { AnyKindDef, Registry } from '../api/registry.js';
+import { KIND_ENTRIES } from './kinds/index.js';
+import { entryKey } from './resource-table.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const SUB_VERBS = ['get', 'patch', 'update'];
 const READ_VERBS = ['get', 'list', 'watch'];
+
+/** The verbs a resource serves: all of them, less what its entry refuses (namespaces: deletecollection). */
+function verbsOf(k: AnyKindDef): string[] {
+  const refused = KIND_ENTRIES.get(entryKey(k.group, k.plural))?.unsupportedVerbs;
+  return refused ? VERBS.filter((v) => !refused.includes(v as never)) : VERBS;
+}
 
 /** Subresources petset serves beyond status/scale, with the kind they answer with. */
 const EXTRA_SUBRESOURCES: Record<string, Array<{ name: string; kind: { group: string; version: string; kind: string }; verbs: string[] }>> = {
@@ -38,7 +46,7 @@ function aggregatedResource(k: AnyKindDef) {
     responseKind: { group: k.group, version: k.version, kind: k.kind },
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: k.singular,
-    verbs: k.readOnly ? READ_VERBS : VERBS,
+    verbs: k.readOnly ? READ_VERBS : verbsOf(k),
   };
   if (k.shortNames?.length) r.shortNames = k.shortNames;
   if (k.categories?.length) r.categories = k.categories;
@@ -102,7 +110,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: k.readOnly ? READ_VERBS : VERBS,
+      verbs: k.readOnly ? READ_VERBS : verbsOf(k),
     };
     if (k.shortNames?.length) r.shortNames = k.shortNames;
     if (k.categories?.length) r.categories = k.categories;

@@ -1,11 +1,13 @@
 // The API server's request handler: one function from ApiRequest to ApiResponse, generic
 // over the kinds registry. The HTTP front end (http.ts) and the in-process client transport
 // both call it, so every caller gets the same semantics.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
-import { CONTENT, type ApiRequest, type ApiResponse } from '../api/request.js';
+import { CONTENT, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
   aggregatedDiscovery,
@@ -25,7 +27,8 @@ import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
 import { checkUnknownFields } from './field-validation.js';
-import { SYSTEM_NAMESPACES } from './bootstrap.js';
+import { entryKey, type KindEntry } from './resource-table.js';
+import { KIND_ENTRIES } from './kinds/index.js';
 import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
 
@@ -48,6 +51,19 @@ export type SubresourceHandler = (
   server: ApiServer,
 ) => Promise<ApiResponse>;
 
+/** A connect subresource's upgraded request (exec, attach, portforward, proxy with WebSocket). */
+export interface UpgradeRequest {
+  req: http.IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  route: ResourceRoute;
+  query: URLSearchParams;
+  user: UserInfo;
+}
+
+/** Takes over the connection: answers 101 (or an error) on the socket itself. */
+export type UpgradeHandler = (u: UpgradeRequest, server: ApiServer) => Promise<void>;
+
 export interface ResourceRoute {
   kind: AnyKindDef;
   namespace?: string;
@@ -66,6 +82,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** where services' cluster IPs come from (kube-apiserver's --service-cluster-ip-range) */
   serviceClusterIPRange?: string;
+  /** the bearer token for connections to node agents (logs, exec, attach, port-forward) */
+  nodeConnectionToken?: string;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -73,6 +91,14 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export class ApiServer {
   readonly storage: ResourceStorage;
   readonly subresources = new Map<string, SubresourceHandler>();
+  /** connect subresources reached with an HTTP upgrade, by `<plural>/<subresource>` */
+  readonly upgrades = new Map<string, UpgradeHandler>();
+  /** handlers of requests taken as they are, body read but not parsed (the proxy subresources); each answers whether it took the request */
+  readonly rawHandlers: Array<(req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean> = [];
+  /** The HTTP server's hook for such requests, once the caller is authenticated. */
+  readonly handleRaw = (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer): boolean => this.rawHandlers.some((h) => h(req, res, user, body));
+  /** stored kinds' own behaviour, by entryKey(group, plural) */
+  readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
 
   constructor(
@@ -88,6 +114,37 @@ export class ApiServer {
   addSubresource(resourceAndSub: string, h: SubresourceHandler): void {
     this.subresources.set(resourceAndSub, h);
   }
+
+  /** Registers the upgrade side of a connect subresource, e.g. "pods/exec". */
+  addUpgrade(resourceAndSub: string, h: UpgradeHandler): void {
+    this.upgrades.set(resourceAndSub, h);
+  }
+
+  /** The HTTP server's 'upgrade' event, once the caller is authenticated. */
+  readonly handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo): void => {
+    socket.on('error', () => {});
+    const run = async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      let parts: string[];
+      try {
+        parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        throw errors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
+      }
+      let group: string;
+      let version: string;
+      let rest: string[];
+      if (parts[0] === 'api') [group, version, rest] = ['', parts[1], parts.slice(2)];
+      else if (parts[0] === 'apis') [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
+      else throw notFoundPath(url.pathname);
+      if (!version || !rest.length) throw notFoundPath(url.pathname);
+      const route = this.route(group, version, rest, url.pathname);
+      const h = route.subresource && this.upgrades.get(`${route.kind.group ? route.kind.group + '/' : ''}${route.kind.plural}/${route.subresource}`);
+      if (!h || !route.name) throw errors.badRequest(`the resource ${url.pathname} does not support upgrading the connection`);
+      await h({ req, socket, head, route, query: url.searchParams, user }, this);
+    };
+    run().catch((e: unknown) => writeUpgradeError(socket, e));
+  };
 
   readonly handle = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
@@ -180,7 +237,7 @@ export class ApiServer {
       this.subresources.has(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ||
       (subresource === 'status' && !!kind.subresources?.status) ||
       (subresource === 'scale' && !!kind.subresources?.scale) ||
-      (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '')
+      !!(subresource && this.kindEntries.get(entryKey(kind.group, kind.plural))?.subresources?.[subresource])
     );
   }
 
@@ -194,12 +251,12 @@ export class ApiServer {
     }
     const ctx = writeContext(req);
 
+    const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
     if (subresource) {
-      const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`);
+      const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
       if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, { ...ctx, managerSubresource: 'scale' });
-      if (subresource === 'finalize' && kind.plural === 'namespaces' && kind.group === '') return this.serveObject(req, route, ctx, 'finalize');
       throw notFoundPath(req.path);
     }
 
@@ -216,6 +273,7 @@ export class ApiServer {
           return withWarnings(json(201, created), ctx);
         }
         case 'DELETE':
+          if (entry?.unsupportedVerbs?.includes('deletecollection')) throw methodNotAllowed();
           return this.deleteCollection(req, route, ctx);
         default:
           throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
@@ -243,7 +301,6 @@ export class ApiServer {
       case 'PUT': {
         validateWriteOptions(req.query, 'UpdateOptions');
         this.validateFields(req, kind, ctx);
-        if (sub === 'finalize') return json(200, await this.finalizeNamespace(n, req.body, ctx));
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
         return withWarnings(json(200, updated), ctx);
       }
@@ -252,7 +309,8 @@ export class ApiServer {
       case 'DELETE': {
         if (sub) throw errors.methodNotSupported(resourceRef(kind), 'delete');
         const options = deleteOptions(req, ctx);
-        if (kind.plural === 'namespaces' && kind.group === '') return json(200, await this.deleteNamespace(n, options, ctx));
+        const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
+        if (entry?.deleteOne) return json(200, await entry.deleteOne(this, namespace, n, options, ctx));
         const res = await this.storage.delete(kind, namespace, n, options, ctx);
         if (kind.returnDeletedObject || !res.removed) return json(200, res.object);
         const status: Status = {
@@ -369,35 +427,6 @@ export class ApiServer {
       }
     }
     return json(200, { ...this.storage.listOf(kind, deleted, Number(list.metadata.resourceVersion)) });
-  }
-
-  /**
-   * Namespaces are emptied by the namespace controller: while spec.finalizers holds
-   * "kubernetes", DELETE only marks the namespace Terminating; finalize removes it.
-   */
-  private async deleteNamespace(name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject> {
-    const kind = this.registry.resource('', 'v1', 'namespaces')!;
-    if (SYSTEM_NAMESPACES.includes(name)) throw errors.forbidden(resourceRef(kind), name, 'this namespace may not be deleted');
-    const current = await this.storage.get(kind, undefined, name);
-    if (!(current.spec?.finalizers ?? []).length) return (await this.storage.delete(kind, undefined, name, options, ctx)).object;
-    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
-      if (ns.metadata.deletionTimestamp) return ns;
-      ns.metadata.deletionTimestamp = timestamp();
-      ns.metadata.deletionGracePeriodSeconds = 0;
-      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
-      return ns;
-    });
-  }
-
-  private async finalizeNamespace(name: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
-    const kind = this.registry.resource('', 'v1', 'namespaces')!;
-    const incoming = this.storage.checkBody(kind, body);
-    return this.storage.rawUpdate(kind, undefined, name, ctx, (ns) => {
-      const finalizers: string[] = incoming.spec?.finalizers ?? [];
-      ns.spec = { ...(ns.spec ?? {}), finalizers };
-      if (!finalizers.length) delete ns.spec.finalizers;
-      return ns;
-    });
   }
 
   private validateFields(req: ApiRequest, kind: AnyKindDef, ctx: WriteContext): void {
@@ -536,8 +565,23 @@ function withWarnings(res: ApiResponse, ctx: WriteContext): ApiResponse {
   return res;
 }
 
+/** A verb the resource does not serve (upstream's router answers so). */
+function methodNotAllowed(): ApiError {
+  return new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+}
+
 function notFoundPath(path: string): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: `404 page not found: ${path}` }] });
+}
+
+/** An error answer written on a connection that was not (yet) upgraded. */
+export function writeUpgradeError(socket: Duplex, e: unknown): void {
+  if (socket.destroyed || !socket.writable) return;
+  const res = errorResponse(e);
+  const body = JSON.stringify(res.body);
+  socket.end(
+    `HTTP/1.1 ${res.status} ${http.STATUS_CODES[res.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function errorResponse(e: unknown): ApiResponse {

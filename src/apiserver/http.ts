@@ -38,6 +38,8 @@ export interface HttpServerOptions {
   /** hook for upgrade requests (exec, attach, port-forward, proxy websockets) */
   onUpgrade?: UpgradeHandler;
   timeouts?: HttpTimeouts;
+  /** takes a request with its body read but not parsed (the proxy subresources); answers false to leave it to the handler */
+  onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean;
 }
 
 export interface RunningHttpServer {
@@ -352,6 +354,8 @@ async function handleHttp(
     send(res, errorResponse(errors.requestEntityTooLarge(`limit is ${BODY_LIMIT}`)));
     return;
   }
+  // the lane that called us waits for the raw handler's answer to finish
+  if (user && opts.onRawRequest?.(req, res, user, raw)) return;
   const headers: Record<string, string | undefined> = {};
   for (const k in req.headers) {
     const v = req.headers[k];

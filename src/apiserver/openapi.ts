@@ -3,6 +3,8 @@
 // operation), to compute client-side apply patches (the schemas' patch extensions, when the patch
 // operation accepts strategic merge patch), and for `explain`. The route model built here is
 // rendered again as Swagger 2.0 by openapi-v2.ts.
+import { KIND_ENTRIES } from './kinds/index.js';
+import { entryKey } from './resource-table.js';
 import { createHash } from 'node:crypto';
 import type { AnyKindDef, Registry } from '../api/registry.js';
 import { s } from '../api/schema.js';
@@ -186,6 +188,9 @@ export function kindRoutes(k: AnyKindDef): Route[] {
       ],
     },
   ];
+  // a verb the resource's entry refuses (namespaces: deletecollection) is not documented either
+  const refused = KIND_ENTRIES.get(entryKey(k.group, k.plural))?.unsupportedVerbs ?? [];
+  for (const r of routes) r.operations = r.operations.filter((o) => !refused.includes(o.action as never));
   if (k.subresources?.status) {
     const id = `${scoped}Status`;
     routes.push({

@@ -5,6 +5,7 @@ import { ApiServer } from '../apiserver/handler.js';
 import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
+import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
 import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
@@ -18,6 +19,7 @@ import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from 
 import { EventRecorder } from '../client/events.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
+import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
@@ -44,6 +46,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
+  /** the container runtime of each local node (default: the simulated one) */
+  runtime?: (nodeName: string) => ContainerRuntime;
   /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
   maxWaitForUnmountMs?: number;
   /** where services' cluster IPs come from (default 127.96.0.0/12) */
@@ -115,11 +119,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const setAside: SetAside[] = sqlite.setAsideWhileLoading().map((q) => ({ ...q }));
     for (const q of setAside) log(describe(q));
     setAside.push(...(await quarantineUnservable(store, registry, log)));
-    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange });
+    // the API server's credential for its connections to the agents (logs, exec, port-forward);
+    // kept in the data dir so that agents in other processes (petset agent) can be given it
+    const nodeConnectionToken = creds.nodeConnectionToken;
+    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange, nodeConnectionToken });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
+    installPodConnect(api);
     await bootstrapObjects(api);
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
@@ -127,6 +135,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: tokenAuthenticator(tokens),
+      onUpgrade: api.handleUpgrade,
+      onRawRequest: api.handleRaw,
       host,
       port: opts.port ?? 0,
       timeouts: opts.requestTimeoutMs ? { requestMs: opts.requestTimeoutMs } : undefined,
@@ -189,7 +199,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
-    nodes = new LocalNodes(handle, opts.dataDir, processRuntime);
+    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
     if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)

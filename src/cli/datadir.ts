@@ -149,6 +149,8 @@ export interface Credentials {
   ca: CertKeyPair;
   serving: CertKeyPair;
   adminToken: string;
+  /** what the API server presents to node agents' servers (logs, exec, port-forward) */
+  nodeConnectionToken: string;
 }
 
 /** Writes a whole file or nothing: a kill -9 mid-write must not leave a truncated key behind. */
@@ -208,5 +210,6 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
     writeAtomic(hostsFile, hosts.join(','));
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
-  return { ca, serving, adminToken };
+  const nodeConnectionToken = readOr(path.join(pki, 'node-connection.token'), () => randomBytes(32).toString('hex')).trim();
+  return { ca, serving, adminToken, nodeConnectionToken };
 }

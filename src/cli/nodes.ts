@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../agent/agent.js';
 import type { ApiHandler } from '../api/request.js';
+import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
 import { processRuntimeFactory, type ProcessRuntimeSettings } from './runtime-choice.js';
@@ -27,6 +28,9 @@ export class LocalNodes {
     private readonly dataDir: string,
     /** run pods as real processes (the process runtime) rather than simulated */
     private readonly processRuntime?: Omit<ProcessRuntimeSettings, 'dataDir'>,
+    /** the token the API server brings to the agents' servers */
+    private readonly serverToken?: string,
+    private readonly runtime?: (nodeName: string) => ContainerRuntime,
   ) {}
 
   private client(name: string): Client {
@@ -47,7 +51,8 @@ export class LocalNodes {
       nodeName: name,
       nodeIndex: index,
       dataDir: path.join(this.dataDir, 'nodes', name),
-      runtime: this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined,
+      runtime: this.runtime?.(name) ?? (this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
+      server: this.serverToken ? { token: this.serverToken } : undefined,
     });
     this.agents.set(name, agent);
     return agent;

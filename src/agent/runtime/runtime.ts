@@ -34,19 +34,6 @@ export interface StartedContainer {
   imageID?: string;
 }
 
-/** Streams of an exec or attach session (kubectl exec/attach over the API server). */
-export interface AttachRequest {
-  tty: boolean;
-  stdin?: NodeJS.ReadableStream;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-  resize?: AsyncIterable<{ width: number; height: number }>;
-}
-
-export interface ExecRequest extends AttachRequest {
-  command: string[];
-}
-
 export interface ContainerExit {
   exitCode: number;
   /** Completed, Error, OOMKilled, ... as a CRI runtime reports it */
@@ -87,6 +74,29 @@ export interface LogLine {
   text: string;
 }
 
+/** The streams of an exec or attach session (kubectl exec/attach, over the node agent's server). */
+export interface AttachRequest {
+  /** a terminal: stdout and stderr are one stream (stderr is then unused) */
+  tty: boolean;
+  /** the client's input; ends when the client closes stdin */
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** terminal sizes, the first one at the start and then on every change (tty only) */
+  resize?: AsyncIterable<{ width: number; height: number }>;
+}
+
+export interface ExecRequest extends AttachRequest {
+  /** argv, as kubectl exec's words after "--" */
+  command: string[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** why the command could not run or ended abnormally, e.g. "executable file not found" */
+  message?: string;
+}
+
 export interface SandboxInfo {
   id: string;
   podUid: string;
@@ -125,13 +135,17 @@ export interface ContainerRuntime {
   /** The container's output, including that of exited containers until their sandbox is removed. */
   logs(containerId: string, opts?: LogOptions): AsyncIterable<LogLine>;
 
+  /**
+   * Runs a command inside a running container (kubectl exec); resolves with its exit code once
+   * it ends and its output has been written. Rejects when it cannot be started at all (the
+   * rejection's message reaches the user).
+   */
+  exec(containerId: string, req: ExecRequest): Promise<ExecResult>;
+  /** Connects the streams to the container's main process (kubectl attach); resolves when the session or the container ends. */
+  attach(containerId: string, req: AttachRequest): Promise<void>;
+  /** A TCP connection to the port inside the pod's network namespace (kubectl port-forward). */
+  portForward(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
+
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;
-
-  /** Runs a command inside a running container (kubectl exec). */
-  exec?(containerId: string, req: ExecRequest): Promise<{ exitCode: number; message?: string }>;
-  /** Connects to a running container's stdin and output (kubectl attach). */
-  attach?(containerId: string, req: AttachRequest): Promise<void>;
-  /** A connection to a port of the pod (kubectl port-forward). */
-  portForward?(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
 }

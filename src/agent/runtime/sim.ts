@@ -37,12 +37,16 @@
 // with "does-not-exist" cannot be pulled (ErrImagePull), so `kubectl set image sts/web
 // nginx=does-not-exist:1` behaves as on a real cluster.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { KubeObject } from '../../api/object.js';
 import { parseDuration, TimerQueue, type Cancel } from '../timers.js';
 import type {
   ContainerExit,
   ContainerRequest,
   ContainerRuntime,
+  AttachRequest,
+  ExecRequest,
+  ExecResult,
   HandlerRequest,
   HandlerResult,
   LogLine,
@@ -214,6 +218,29 @@ export class SimRuntime implements ContainerRuntime {
       yield* c.logs.slice(seen);
       seen = c.logs.length;
     }
+  }
+
+  // Simulated containers have no processes: there is nothing to run a command in or attach to.
+  async exec(containerId: string, _req?: ExecRequest): Promise<ExecResult> {
+    throw new Error(`container ${containerId} runs on the simulated runtime (petset-sim), which runs no processes: exec is not possible; use the process runtime (petset up --runtime process) for kubectl exec`);
+  }
+
+  async attach(containerId: string, _req?: AttachRequest): Promise<void> {
+    throw new Error(`container ${containerId} runs on the simulated runtime (petset-sim), which runs no processes: attach is not possible; use the process runtime (petset up --runtime process) for kubectl attach`);
+  }
+
+  /** The pod's address is a real loopback address, so whatever listens there (a test's server) is reachable. */
+  portForward(sandboxId: string, port: number): Promise<net.Socket> {
+    const sb = this.sandboxes.get(sandboxId);
+    if (!sb) return Promise.reject(new Error(`sandbox ${sandboxId} not found`));
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host: sb.ip, port });
+      sock.once('connect', () => {
+        sock.removeListener('error', reject);
+        resolve(sock);
+      });
+      sock.once('error', reject);
+    });
   }
 
   killAll(): void {

@@ -1,0 +1,5 @@
+// The stored kinds whose behaviour differs from the generic pipeline, by entryKey(group, plural).
+import { entryKey, type KindEntry } from '../resource-table.js';
+import { namespaceEntry } from './namespace.js';
+
+export const KIND_ENTRIES: ReadonlyMap<string, KindEntry> = new Map([[entryKey('', 'namespaces'), namespaceEntry]]);
