@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
-import { eventually, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+import http from 'node:http';
+import { eventually, petsetBin, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+import { controlSocketPath } from '../../src/cli/nodes.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/mariadbd') ? undefined : 'mariadb-server is not installed');
 if (why) console.log(`# skipping the process runtime e2e tests: ${why}`);
@@ -122,6 +124,68 @@ describe('petset up --runtime process', { skip: why }, () => {
       await answering(dbs[1].status.podIP);
       assert.equal(sql(dbs[1].status.podIP, 'select v from app.t'), 'kept');
       pidsSeen = mariadbPids(dbs.map((p) => p.status.podIP));
+    } finally {
+      await c.stop('SIGINT');
+      await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the servers to stop');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a real MariaDB pet over from a partitioned node: never two db-1 servers, the row written before is there', { timeout: 400_000 }, async () => {
+    const dataDir = tempDir('petset-fencing-e2e-');
+    const timings = ['--node-monitor-period=500ms', '--node-monitor-grace-period=3s', '--node-startup-grace-period=5s', '--node-lease-duration-seconds=2', '--node-status-update-frequency=1s'];
+    const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', ...timings] });
+    const node = (action: string, name: string) => execFileSync(process.execPath, [petsetBin, 'node', action, name, '--data-dir', dataDir], { encoding: 'utf8', timeout: 60_000 });
+    const sandboxes = (name: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const req = http.request({ socketPath: controlSocketPath(dataDir), method: 'GET', path: `/nodes/${name}/pods` }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body.trim().split('\n').slice(1).filter(Boolean).map((r) => r.trim().split(/\s+/).pop()!)));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    let pidsSeen: number[] = [];
+    try {
+      await c.kubectl(['apply', '-f', path.join(repoRoot, 'examples', 'mysql-statefulset.yaml')]);
+      const dbs = await eventually(() => runningDbs(c), 240_000, 'three running MariaDB pods');
+      for (const p of dbs) await answering(p.status.podIP);
+      const old = dbs[1];
+      const lost: string = old.spec.nodeName;
+      sql(old.status.podIP, "create database if not exists app; create table app.t (v varchar(64)); insert into app.t values ('written before the partition')");
+
+      assert.match(node('partition', lost), /partitioned/);
+      await eventually(async () => (await c.kubectl(['get', 'node', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'Unknown', 30_000, `${lost} NotReady`);
+      await c.kubectl(['delete', 'pod', 'db-1', '--force', '--grace-period=0']);
+      const fresh = await eventually(async () => {
+        const p = (await pods(c)).find((x) => x.metadata.name === 'db-1');
+        return p && p.metadata.uid !== old.metadata.uid && p.spec.nodeName ? p : undefined;
+      }, 30_000, 'the replacement db-1 scheduled');
+      assert.notEqual(fresh.spec.nodeName, lost);
+      await eventually(async () => (await c.kubectl(['get', 'events', '--field-selector', `involvedObject.uid=${fresh.metadata.uid},reason=FailedAttachVolume`, '-o', 'name'])).stdout.trim(), 30_000, 'the Multi-Attach event');
+      // the old server keeps running on the partitioned node; the replacement must not start beside it
+      let samples = 0;
+      let both = 0;
+      for (const until = Date.now() + 4000; Date.now() < until; samples++) {
+        const [onLost, onNew] = await Promise.all([sandboxes(lost), sandboxes(fresh.spec.nodeName)]);
+        const servers = mariadbPids([old.status.podIP]).length + (fresh.status?.podIP ? mariadbPids([fresh.status.podIP]).length : 0);
+        if ((onLost.includes(old.metadata.uid) && onNew.includes(fresh.metadata.uid)) || servers > 1) both++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      console.log(`# sampled both nodes ${samples} times while partitioned: ${both} moments with two db-1`);
+      assert.equal(both, 0);
+      assert.equal(mariadbPids([old.status.podIP]).length, 1, 'the old db-1 still runs on the partitioned node');
+
+      node('heal', lost);
+      const back = await eventually(async () => {
+        const d = await runningDbs(c);
+        return d && d[1].metadata.uid === fresh.metadata.uid ? d : undefined;
+      }, 180_000, 'the replacement db-1 running');
+      assert.equal(mariadbPids([old.status.podIP]).length, 0, 'the old server was stopped on heal');
+      await answering(back[1].status.podIP);
+      assert.equal(sql(back[1].status.podIP, 'select v from app.t'), 'written before the partition');
+      pidsSeen = mariadbPids(back.map((p) => p.status.podIP));
     } finally {
       await c.stop('SIGINT');
       await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the servers to stop');
