@@ -4,13 +4,12 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { ApiHandler } from '../../src/api/request.js';
 import { ApiServer } from '../../src/apiserver/handler.js';
-import { installAdmission } from '../../src/apiserver/admission.js';
-import { bootstrapObjects } from '../../src/apiserver/bootstrap.js';
 import { startHttpServer, tokenAuthenticator, type HttpServerOptions, type RunningHttpServer } from '../../src/apiserver/http.js';
-import { defaultRegistry } from '../../src/api/kinds/index.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
+import { type SqliteStore } from '../../src/store/sqlite.js';
 import { createCA, createServingCert } from '../../src/cli/pki.js';
 import { instrumentHandler, instrumentStore, type ApiMetrics } from '../../src/apiserver/metrics.js';
+import { newTestApi } from '../support/server.js';
+import type { Store } from '../../src/store/store.js';
 
 export const TOKEN = 'test-token';
 
@@ -40,12 +39,8 @@ export async function startHttpsTestServer(
 ): Promise<HttpsTestServer> {
   const { wrap: wrapOpt, metrics, ...httpOpts } = opts;
   const { ca, cert, key } = testPki();
-  const rawStore = openSqliteStore(':memory:', { autoCompact: false });
-  const store = metrics ? instrumentStore(rawStore, metrics) : rawStore;
-  const api = new ApiServer(defaultRegistry(), store);
+  const { api, store: rawStore } = await newTestApi({ wrapStore: metrics ? (st: Store) => instrumentStore(st, metrics) : undefined });
   const wrap = metrics ? (h: ApiHandler) => instrumentHandler(h, metrics, api.registry) : wrapOpt;
-  installAdmission(api);
-  await bootstrapObjects(api);
   const admin = { name: 'admin', groups: ['system:masters'] };
   const http = await startHttpServer({
     handler: wrap ? wrap(api.handle) : api.handle,
@@ -92,14 +87,14 @@ export async function startHttpsTestServer(
   return {
     api,
     http,
-    store,
+    store: rawStore,
     ca,
     agent,
     request,
     async stop() {
       agent.destroy();
       await http.close();
-      await store.close();
+      await rawStore.close();
     },
   };
 }

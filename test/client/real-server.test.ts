@@ -3,10 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isApiError } from '../../src/api/errors.js';
-import { defaultRegistry } from '../../src/api/kinds/index.js';
 import type { KubeObject } from '../../src/api/object.js';
-import { installAdmission } from '../../src/apiserver/admission.js';
-import { bootstrapObjects } from '../../src/apiserver/bootstrap.js';
 import { ApiServer } from '../../src/apiserver/handler.js';
 import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../../src/apiserver/http.js';
 import { Client, resources } from '../../src/client/client.js';
@@ -14,7 +11,8 @@ import { EventRecorder } from '../../src/client/events.js';
 import { HttpTransport } from '../../src/client/http-transport.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
 import { Informer, keyOf } from '../../src/client/informer.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
+import { type SqliteStore } from '../../src/store/sqlite.js';
+import { newTestApi } from '../support/server.js';
 
 const pod = (name: string, labels: Record<string, string> = { app: 'web' }): KubeObject => ({
   apiVersion: 'v1',
@@ -39,10 +37,7 @@ describe('Client against the petset API server', () => {
   const clients: Record<string, Client> = {};
 
   before(async () => {
-    store = openSqliteStore(':memory:', { autoCompact: false });
-    api = new ApiServer(defaultRegistry(), store);
-    installAdmission(api);
-    await bootstrapObjects(api);
+    ({ api, store } = await newTestApi());
     const admin = { name: 'admin', groups: ['system:masters'] };
     http = await startHttpServer({ handler: api.handle, authenticate: tokenAuthenticator(new Map([['t0k', admin]])), host: '127.0.0.1', port: 0 });
     httpTransport = new HttpTransport({ server: http.url, token: 't0k' });

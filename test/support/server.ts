@@ -5,7 +5,8 @@ import { installAdmission } from '../../src/apiserver/admission.js';
 import { installPodSubresources } from '../../src/apiserver/pod-subresources.js';
 import { bootstrapObjects } from '../../src/apiserver/bootstrap.js';
 import { defaultRegistry } from '../../src/api/kinds/index.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
 import { Client } from '../../src/client/client.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
 
@@ -15,12 +16,29 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(opts: { bookmarkIntervalMs?: number } = {}): Promise<TestServer> {
+export interface TestApiOptions {
+  bookmarkIntervalMs?: number;
+  /** the system namespaces and the kubernetes service (default true) */
+  bootstrap?: boolean;
+  /** something around the real store (metrics) */
+  wrapStore?: (store: Store) => Store;
+}
+
+/**
+ * The one way tests build an API server: in-memory SQLite, the real registry, admission,
+ * the pod subresources and (by default) the objects every cluster starts with.
+ */
+export async function newTestApi(opts: TestApiOptions = {}): Promise<{ api: ApiServer; store: SqliteStore }> {
   const store = openSqliteStore(':memory:', { autoCompact: false });
-  const api = new ApiServer(defaultRegistry(), store, { bookmarkIntervalMs: opts.bookmarkIntervalMs });
+  const api = new ApiServer(defaultRegistry(), opts.wrapStore ? opts.wrapStore(store) : store, { bookmarkIntervalMs: opts.bookmarkIntervalMs });
   installAdmission(api);
   installPodSubresources(api);
-  await bootstrapObjects(api);
+  if (opts.bootstrap !== false) await bootstrapObjects(api);
+  return { api, store };
+}
+
+export async function startTestServer(opts: TestApiOptions = {}): Promise<TestServer> {
+  const { api, store } = await newTestApi(opts);
   const client = new Client(new InProcessTransport(api.handle, { name: 'test-admin', groups: ['system:masters'] }));
   return {
     api,

@@ -2,11 +2,10 @@
 // subresources, tables, patches), in process over an in-memory store.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultRegistry } from '../../../src/api/kinds/index.js';
 import type { ApiRequest, ApiResponse } from '../../../src/api/request.js';
-import { installAdmission } from '../../../src/apiserver/admission.js';
 import { ApiServer } from '../../../src/apiserver/handler.js';
-import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { type SqliteStore } from '../../../src/store/sqlite.js';
+import { newTestApi } from '../../support/server.js';
 
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
@@ -25,9 +24,7 @@ async function ok(method: ApiRequest['method'], path: string, body?: unknown, he
 }
 
 before(async () => {
-  store = openSqliteStore(':memory:', { autoCompact: false });
-  api = new ApiServer(defaultRegistry(), store);
-  installAdmission(api);
+  ({ api, store } = await newTestApi({ bootstrap: false }));
   await ok('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
 });
 

@@ -5,15 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { defaultRegistry } from '../../../src/api/kinds/index.js';
 import type { KubeObject } from '../../../src/api/object.js';
 import { timestamp } from '../../../src/api/object.js';
-import { installAdmission } from '../../../src/apiserver/admission.js';
-import { bootstrapObjects } from '../../../src/apiserver/bootstrap.js';
-import { ApiServer } from '../../../src/apiserver/handler.js';
 import { Client, resources } from '../../../src/client/client.js';
 import { ControllerRunner } from '../../../src/client/controller-runner.js';
 import { SharedInformerFactory } from '../../../src/client/informer.js';
 import { InProcessTransport } from '../../../src/client/inprocess-transport.js';
 import { StatefulSetController } from '../../../src/controllers/statefulset/controller.js';
-import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { type SqliteStore } from '../../../src/store/sqlite.js';
+import { newTestApi } from '../../support/server.js';
 
 let store: SqliteStore;
 let client: Client;
@@ -47,10 +45,9 @@ async function makeReady(name: string): Promise<void> {
 }
 
 before(async () => {
-  store = openSqliteStore(':memory:', { autoCompact: false });
-  const api = new ApiServer(defaultRegistry(), store);
-  installAdmission(api);
-  await bootstrapObjects(api);
+  const built = await newTestApi();
+  store = built.store;
+  const api = built.api;
   client = new Client(new InProcessTransport(api.handle, { name: 'admin', groups: ['system:masters'] }));
   informers = new SharedInformerFactory(client);
   controller = new StatefulSetController({ workers: 2 });
