@@ -100,6 +100,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let dns: DnsServer | undefined;
   let dnsInformers: SharedInformerFactory | undefined;
   let proxy: ServiceProxy | undefined;
+  // writes at start that must not keep petset from serving on a full disk: retried until done
+  const startupWrites: Array<{ stop(): void }> = [];
   let proxyInformers: SharedInformerFactory | undefined;
   let eventExpiry: EventExpiry | undefined;
   try {
@@ -173,7 +175,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     await ensureDefaultStorageClass(client);
     // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
-    await reconcileKubernetesEndpoints(client, { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port });
+    const apiAddress = { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port };
+    startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
@@ -190,7 +193,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       // Cluster DNS is a client of the API like any other part, with informers of its own.
       dnsInformers = new SharedInformerFactory(client);
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
-      await ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)), dns.address);
+      const dnsAddress = dns.address;
+      startupWrites.push(untilWritten('the kube-dns service', () => ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)), dnsAddress), log));
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);
@@ -219,6 +223,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       dns,
       proxy,
       async stop() {
+        for (const w of startupWrites) w.stop();
         running.eventExpiry.stop();
         await running.closeControl();
         await running.nodes.stop(opts.stopGraceMs ?? 10_000);
@@ -233,6 +238,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    for (const w of startupWrites) w.stop();
     eventExpiry?.stop();
     await closeControl?.().catch(() => {});
     await nodes?.stop().catch(() => {});
@@ -271,4 +277,35 @@ async function untilDoneOrDiskFull(work: Promise<unknown>, store: { spaceAlarmRa
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs a start-up write now, and again every 2 s while it fails (a full disk: the space
+ * alarm refuses writes until there is room), without holding up the start.
+ */
+function untilWritten(what: string, write: () => Promise<unknown>, log: (line: string) => void): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let warned = false;
+  const attempt = () => {
+    if (stopped) return;
+    write().then(
+      () => {
+        if (warned) log(`${what} written`);
+      },
+      (e: Error) => {
+        if (stopped) return;
+        if (!warned) log(`warning: could not write ${what} yet (${e.message}); retrying`);
+        warned = true;
+        timer = setTimeout(attempt, 2000);
+      },
+    );
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -8,24 +8,23 @@ import { resources, type Client } from '../client/client.js';
 export async function ensureKubeDnsService(client: Client, clusterIP: string, server: { host: string; port: number }): Promise<KubeObject> {
   const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' };
   const services = client.resource<KubeObject>(resources.services, 'kube-system');
-  let svc: KubeObject;
-  try {
-    svc = await services.create({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'kube-dns', namespace: 'kube-system', labels },
-      spec: {
-        clusterIP,
-        ports: [
-          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
-          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-        ],
-      },
-    });
-  } catch (e) {
-    if (!isApiError(e, 'AlreadyExists')) throw e;
-    svc = await services.get('kube-dns');
-  }
+  // looked up first: a create of the existing service would be refused for its own cluster IP
+  let svc = await services.get('kube-dns').catch((e: unknown) => {
+    if (isApiError(e, 'NotFound')) return undefined;
+    throw e;
+  });
+  svc ??= await services.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels },
+    spec: {
+      clusterIP,
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+      ],
+    },
+  });
   // The endpoints follow the server's address, which may change at every start.
   const endpoints = client.resource<KubeObject>(resources.endpoints, 'kube-system');
   const subsets = [
