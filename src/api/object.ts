@@ -127,3 +127,16 @@ export function humanDuration(secs: number): string {
   if (days < 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
   return `${years}y`;
 }
+
+let stampSecond = -1;
+let stamp = '';
+
+/** Now, at the second precision metadata times have: one formatting per second serves every write in it. */
+export function currentTimestamp(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampSecond) {
+    stampSecond = second;
+    stamp = timestamp(new Date(second * 1000));
+  }
+  return stamp;
+}

@@ -2,7 +2,7 @@
 // (schema, version, subresource, the fields that endpoint resets) and the Update entry every
 // create, update and patch records.
 import { updateManagedFields, type FieldManagerScope } from '../api/managedfields/index.js';
-import { timestamp, type KubeObject } from '../api/object.js';
+import { currentTimestamp, type KubeObject } from '../api/object.js';
 import type { Schema } from '../api/schema.js';
 import type { Path } from '../api/managedfields/fieldset.js';
 import { kindApiVersion, type AnyKindDef, type Registry } from '../api/registry.js';
@@ -34,15 +34,3 @@ export function recordManagedFields(scope: FieldManagerScope, live: KubeObject |
   updateManagedFields(scope, live as any, next as any, manager);
 }
 
-let stampSecond = -1;
-let stamp = '';
-
-/** Entry times have second precision: one formatting per second serves every write in it. */
-function currentTimestamp(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== stampSecond) {
-    stampSecond = second;
-    stamp = timestamp(new Date(second * 1000));
-  }
-  return stamp;
-}

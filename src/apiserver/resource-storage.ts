@@ -5,7 +5,7 @@
 import { decodeTyped, typedObjects } from '../api/typed.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
-import { clone, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
+import { clone, currentTimestamp, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
@@ -804,18 +804,6 @@ function randomSuffix(): string {
   return s;
 }
 
-let stampSecond = -1;
-let stamp = '';
-
-/** Timestamps have second precision, so one formatting per second serves every write in it. */
-function currentTimestamp(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== stampSecond) {
-    stampSecond = second;
-    stamp = timestamp(new Date(second * 1000));
-  }
-  return stamp;
-}
 
 /** Upstream's answer to a resourceVersion the store has not reached (storage/errors.go): 504, which clients retry. */
 export function tooLargeResourceVersion(want: number, current: number): ApiError {
