@@ -79,6 +79,11 @@ describe('petset up --runtime process', { skip: why }, () => {
         assert.equal(await answering(p.status.podIP), `db-${i}`);
         assert.match(p.status.containerStatuses[0].imageID, /^petset-host:\/\/mariadb-server@/);
       }
+      // through the API's exec stream, inside the pod: the server names itself, and peers resolve
+      // through the cluster DNS at the kube-dns cluster IP the pod's resolv.conf names
+      assert.equal((await c.kubectl(['exec', 'db-1', '--', 'mysql', '-N', '-B', '-e', 'select @@hostname'])).stdout.trim(), 'db-1');
+      const peer = await eventually(async () => (await c.kubectl(['exec', 'db-1', '--', 'getent', 'hosts', 'db-0.mysql.default.svc.cluster.local'], { allowFail: true })).stdout.trim(), 20_000, 'db-0 by name from db-1');
+      assert.equal(peer.split(/\s+/)[0], ips[0]);
       // each server's files are in its own claim's directory
       const pvs = JSON.parse((await c.kubectl(['get', 'pv', '-o', 'json'])).stdout).items as Obj[];
       const dirs = pvs.map((pv) => pv.spec.hostPath?.path ?? pv.spec.local?.path);
