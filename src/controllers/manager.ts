@@ -12,6 +12,7 @@ import { DisruptionController } from './disruption/controller.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpoints/endpointslice.js';
+import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -45,6 +46,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new EndpointsController(),
     new EndpointSliceController(),
     new StatefulSetController(),
+    new ReplicaSetController(),
+    new ReplicaSetController(REPLICATION_CONTROLLER),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -7,6 +7,7 @@ import { podDefinitions } from '../schemas/core-pod.js';
 import { coreDefinitions } from '../schemas/core.js';
 import { appsDefinitions } from '../schemas/apps.js';
 import { otherDefinitions } from '../schemas/others.js';
+import { workloadDefinitions } from '../schemas/workloads.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -25,6 +26,9 @@ import { leaseKind } from './lease.js';
 import { endpointSliceKind } from './endpointslice.js';
 import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
 import { volumeAttachmentKind } from './volumeattachment.js';
+import { replicaSetKind } from './replicaset.js';
+import { replicationControllerKind } from './replicationcontroller.js';
+import { podTemplateKind } from './podtemplate.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -45,6 +49,9 @@ export const allKinds: AnyKindDef[] = [
   endpointSliceKind,
   podDisruptionBudgetKind,
   volumeAttachmentKind,
+  replicaSetKind,
+  replicationControllerKind,
+  podTemplateKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -53,6 +60,7 @@ export const allDefinitions: Definitions = {
   ...coreDefinitions,
   ...appsDefinitions,
   ...otherDefinitions,
+  ...workloadDefinitions,
 };
 
 let shared: Registry | undefined;
