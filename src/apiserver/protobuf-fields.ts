@@ -14,6 +14,7 @@ export const PROTOBUF_FIELDS: Record<string, string> = {
   'io.k8s.api.apps.v1.DaemonSetUpdateStrategy': 'type=1? rollingUpdate=2*?',
   'io.k8s.api.apps.v1.Deployment': 'metadata=1? spec=2? status=3?',
   'io.k8s.api.apps.v1.DeploymentCondition': 'type=1 status=2 lastUpdateTime=6? lastTransitionTime=7? reason=4? message=5?',
+  'io.k8s.api.apps.v1.DeploymentList': 'metadata=1? items=2',
   'io.k8s.api.apps.v1.DeploymentSpec': 'replicas=1*? selector=2* template=3 strategy=4? minReadySeconds=5? revisionHistoryLimit=6*? paused=7? progressDeadlineSeconds=9*?',
   'io.k8s.api.apps.v1.DeploymentStatus': 'observedGeneration=1? replicas=2? updatedReplicas=3? readyReplicas=7? availableReplicas=4? unavailableReplicas=5? terminatingReplicas=9*? conditions=6? collisionCount=8*?',
   'io.k8s.api.apps.v1.DeploymentStrategy': 'type=1? rollingUpdate=2*?',

@@ -13,6 +13,7 @@ import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpoints/endpointslice.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/controller.js';
+import { DeploymentController } from './deployment/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -48,6 +49,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new StatefulSetController(),
     new ReplicaSetController(),
     new ReplicaSetController(REPLICATION_CONTROLLER),
+    new DeploymentController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -29,6 +29,7 @@ import { volumeAttachmentKind } from './volumeattachment.js';
 import { replicaSetKind } from './replicaset.js';
 import { replicationControllerKind } from './replicationcontroller.js';
 import { podTemplateKind } from './podtemplate.js';
+import { deploymentKind } from './deployment.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -52,6 +53,7 @@ export const allKinds: AnyKindDef[] = [
   replicaSetKind,
   replicationControllerKind,
   podTemplateKind,
+  deploymentKind,
 ];
 
 export const allDefinitions: Definitions = {

@@ -234,7 +234,7 @@ export class ReplicaSetController implements Controller {
     let current = owner;
     for (let attempt = 1; ; attempt++) {
       try {
-        await rc.updateStatus({ ...current, status: { ...(current.status ?? {}), ...status, conditions: status.conditions } });
+        await rc.updateStatus({ ...current, status });
         return;
       } catch (e) {
         if (isApiError(e, 'NotFound')) return;
