@@ -42,6 +42,7 @@ export const PROTOBUF_FIELDS: Record<string, string> = {
   'io.k8s.api.batch.v1.CronJobStatus': 'active=1? lastScheduleTime=4*? lastSuccessfulTime=5*?',
   'io.k8s.api.batch.v1.Job': 'metadata=1? spec=2? status=3?',
   'io.k8s.api.batch.v1.JobCondition': 'type=1 status=2 lastProbeTime=3? lastTransitionTime=4? reason=5? message=6?',
+  'io.k8s.api.batch.v1.JobList': 'metadata=1? items=2',
   'io.k8s.api.batch.v1.JobSpec': 'parallelism=1*? completions=2*? activeDeadlineSeconds=3*? podFailurePolicy=11*? successPolicy=16*? backoffLimit=7*? backoffLimitPerIndex=12*? maxFailedIndexes=13*? selector=4*? manualSelector=5*? template=6 ttlSecondsAfterFinished=8*? completionMode=9*? suspend=10*? podReplacementPolicy=14*? managedBy=15*? scheduling=17*?',
   'io.k8s.api.batch.v1.JobStatus': 'conditions=1? startTime=2*? completionTime=3*? active=4? succeeded=5? failed=6? terminating=11*? completedIndexes=7? failedIndexes=10*? uncountedTerminatedPods=8*? ready=9*?',
   'io.k8s.api.batch.v1.JobTemplateSpec': 'metadata=1? spec=2?',

@@ -14,6 +14,7 @@ import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpoints/endpointslice.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/controller.js';
 import { DeploymentController } from './deployment/controller.js';
+import { JobController } from './job/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -50,6 +51,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ReplicaSetController(),
     new ReplicaSetController(REPLICATION_CONTROLLER),
     new DeploymentController(),
+    new JobController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -30,6 +30,7 @@ import { replicaSetKind } from './replicaset.js';
 import { replicationControllerKind } from './replicationcontroller.js';
 import { podTemplateKind } from './podtemplate.js';
 import { deploymentKind } from './deployment.js';
+import { jobKind } from './job.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -54,6 +55,7 @@ export const allKinds: AnyKindDef[] = [
   replicationControllerKind,
   podTemplateKind,
   deploymentKind,
+  jobKind,
 ];
 
 export const allDefinitions: Definitions = {
