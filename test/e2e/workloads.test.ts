@@ -219,4 +219,52 @@ spec:
     assert.deepEqual([progressing.status, progressing.reason], ['False', 'ProgressDeadlineExceeded']);
     assert.match(progressing.message, /^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
   });
+  it('runs a Job to completion and fails one whose pods keep failing with BackoffLimitExceeded', async () => {
+    const manifest = `apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    metadata:
+      annotations: {petset.io/sim-crash-after: "300ms", petset.io/sim-exit-code: "0"}
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: busybox, command: ["sh", "-c", "true"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: broken}
+spec:
+  backoffLimit: 1
+  template:
+    metadata:
+      annotations: {petset.io/sim-crash-after: "100ms", petset.io/sim-exit-code: "3"}
+    spec:
+      restartPolicy: Never
+      containers: [{name: broken, image: busybox}]
+`;
+    await kubectl(['apply', '-f', '-'], manifest);
+    const done = await kubectl(['wait', '--for=condition=Complete', 'job/migrate', '--timeout=60s']);
+    assert.match(done.stdout, /job.batch\/migrate condition met/);
+    const table = (await kubectl(['get', 'job', 'migrate'])).stdout;
+    assert.match(table, /NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\nmigrate\s+Complete\s+3\/3\s/);
+    const migrate = await json('get', 'job', 'migrate');
+    assert.equal(migrate.status.succeeded, 3);
+    assert.ok(migrate.status.completionTime);
+    assert.equal(migrate.spec.selector.matchLabels['batch.kubernetes.io/controller-uid'], migrate.metadata.uid);
+    const pods = (await client.pods(NS).list({ labelSelector: 'job-name=migrate' })).items;
+    assert.equal(pods.filter((p) => p.status?.phase === 'Succeeded').length, 3);
+
+    const failed = await kubectl(['wait', '--for=condition=Failed', 'job/broken', '--timeout=90s']);
+    assert.match(failed.stdout, /job.batch\/broken condition met/);
+    const broken = await json('get', 'job', 'broken');
+    const cond = broken.status.conditions.find((c: any) => c.type === 'Failed');
+    assert.deepEqual([cond.reason, cond.message], ['BackoffLimitExceeded', 'Job has reached the specified backoff limit']);
+    assert.equal(broken.status.failed, 2, 'the first try and one retry');
+    assert.match((await kubectl(['get', 'job', 'broken'])).stdout, /broken\s+Failed\s+0\/1\s/);
+    const events = (await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=broken', '-o', 'custom-columns=R:.reason,M:.message'])).stdout;
+    assert.match(events, /BackoffLimitExceeded\s+Job has reached the specified backoff limit/);
+  });
 });
