@@ -38,6 +38,7 @@ export const PROTOBUF_FIELDS: Record<string, string> = {
   'io.k8s.api.autoscaling.v1.ScaleSpec': 'replicas=1?',
   'io.k8s.api.autoscaling.v1.ScaleStatus': 'replicas=1 selector=2?',
   'io.k8s.api.batch.v1.CronJob': 'metadata=1? spec=2? status=3?',
+  'io.k8s.api.batch.v1.CronJobList': 'metadata=1? items=2',
   'io.k8s.api.batch.v1.CronJobSpec': 'schedule=1 timeZone=8*? startingDeadlineSeconds=2*? concurrencyPolicy=3? suspend=4*? jobTemplate=5 successfulJobsHistoryLimit=6*? failedJobsHistoryLimit=7*?',
   'io.k8s.api.batch.v1.CronJobStatus': 'active=1? lastScheduleTime=4*? lastSuccessfulTime=5*?',
   'io.k8s.api.batch.v1.Job': 'metadata=1? spec=2? status=3?',

@@ -15,6 +15,7 @@ import { EndpointSliceController } from './endpoints/endpointslice.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/controller.js';
 import { DeploymentController } from './deployment/controller.js';
 import { JobController } from './job/controller.js';
+import { CronJobController } from './cronjob/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -52,6 +53,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ReplicaSetController(REPLICATION_CONTROLLER),
     new DeploymentController(),
     new JobController(),
+    new CronJobController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -31,6 +31,7 @@ import { replicationControllerKind } from './replicationcontroller.js';
 import { podTemplateKind } from './podtemplate.js';
 import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
+import { cronJobKind } from './cronjob.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -56,6 +57,7 @@ export const allKinds: AnyKindDef[] = [
   podTemplateKind,
   deploymentKind,
   jobKind,
+  cronJobKind,
 ];
 
 export const allDefinitions: Definitions = {
