@@ -267,4 +267,23 @@ spec:
     const events = (await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=broken', '-o', 'custom-columns=R:.reason,M:.message'])).stdout;
     assert.match(events, /BackoffLimitExceeded\s+Job has reached the specified backoff limit/);
   });
+  it('creates CronJobs with kubectl and a Job from one with create job --from=cronjob/…', async () => {
+    const created = await kubectl(['create', 'cronjob', 'nightly', '--image=busybox', '--schedule=0 3 * * *', '--', 'true']);
+    assert.match(created.stdout, /cronjob.batch\/nightly created/);
+    await kubectl(['patch', 'cronjob/nightly', '--type=merge', '-p', '{"spec":{"timeZone":"Europe/Paris","jobTemplate":{"spec":{"template":{"metadata":{"annotations":{"petset.io/sim-crash-after":"200ms","petset.io/sim-exit-code":"0"}}}}}}}']);
+    const table = (await kubectl(['get', 'cronjobs'])).stdout;
+    assert.match(table, /NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\nnightly\s+0 3 \* \* \*\s+Europe\/Paris\s+False\s+0\s+<none>\s/);
+    const bad = await c.kubectl(['-n', NS, 'create', 'cronjob', 'broken', '--image=busybox', '--schedule=61 * * * *'], { allowFail: true });
+    assert.match(bad.stderr, /spec.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61/);
+
+    const manual = await kubectl(['create', 'job', 'nightly-manual', '--from=cronjob/nightly']);
+    assert.match(manual.stdout, /job.batch\/nightly-manual created/);
+    await kubectl(['wait', '--for=condition=Complete', 'job/nightly-manual', '--timeout=60s']);
+    const job = await json('get', 'job', 'nightly-manual');
+    assert.equal(job.metadata.annotations['cronjob.kubernetes.io/instantiate'], 'manual');
+    assert.equal(job.metadata.ownerReferences[0].kind, 'CronJob');
+    // deleting the cron job collects the job it owns
+    await kubectl(['delete', 'cronjob', 'nightly']);
+    await eventually(async () => !(await kubectl(['get', 'jobs', '-o', 'name'])).stdout.includes('nightly-manual'), 30_000, 'job collected');
+  });
 });

@@ -92,7 +92,8 @@ export const cronJobKind: KindDef = {
         cj.metadata.name,
         cj.spec?.schedule ?? '',
         cj.spec?.timeZone ?? '<none>',
-        cj.spec?.suspend ?? false,
+        // printBoolPtr
+        cj.spec?.suspend == null ? '<unset>' : cj.spec.suspend ? 'True' : 'False',
         list(cj.status?.active).length,
         Number.isNaN(last) ? '<none>' : humanDuration(Math.floor((now - last) / 1000)),
         age(cj, now),
