@@ -9,6 +9,7 @@ export const PROTOBUF_FIELDS: Record<string, string> = {
   'io.k8s.api.apps.v1.ControllerRevisionList': 'metadata=1? items=2',
   'io.k8s.api.apps.v1.DaemonSet': 'metadata=1? spec=2? status=3?',
   'io.k8s.api.apps.v1.DaemonSetCondition': 'type=1 status=2 lastTransitionTime=3? reason=4? message=5?',
+  'io.k8s.api.apps.v1.DaemonSetList': 'metadata=1? items=2',
   'io.k8s.api.apps.v1.DaemonSetSpec': 'selector=1* template=2 updateStrategy=3? minReadySeconds=4? revisionHistoryLimit=6*?',
   'io.k8s.api.apps.v1.DaemonSetStatus': 'currentNumberScheduled=1 numberMisscheduled=2 desiredNumberScheduled=3 numberReady=4 observedGeneration=5? updatedNumberScheduled=6? numberAvailable=7? numberUnavailable=8? collisionCount=9*? conditions=10?',
   'io.k8s.api.apps.v1.DaemonSetUpdateStrategy': 'type=1? rollingUpdate=2*?',

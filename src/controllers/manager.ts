@@ -16,6 +16,7 @@ import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/contr
 import { DeploymentController } from './deployment/controller.js';
 import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
+import { DaemonSetController } from './daemon/controller.js';
 
 export interface ControllerContext {
   client: Client;
@@ -54,6 +55,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new DeploymentController(),
     new JobController(),
     new CronJobController(),
+    new DaemonSetController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

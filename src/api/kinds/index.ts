@@ -32,6 +32,7 @@ import { podTemplateKind } from './podtemplate.js';
 import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
+import { daemonSetKind } from './daemonset.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -58,6 +59,7 @@ export const allKinds: AnyKindDef[] = [
   deploymentKind,
   jobKind,
   cronJobKind,
+  daemonSetKind,
 ];
 
 export const allDefinitions: Definitions = {
