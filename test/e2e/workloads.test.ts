@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/object.js';
 import { Client, type Watch } from '../../src/client/client.js';
 import { fromKubeconfig } from '../../src/client/http-transport.js';
-import { eventually, startCluster, type Cluster } from './harness.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { eventually, petsetBin, startCluster, type Cluster } from './harness.js';
 
 const NS = 'workloads';
 
@@ -285,5 +287,53 @@ spec:
     // deleting the cron job collects the job it owns
     await kubectl(['delete', 'cronjob', 'nightly']);
     await eventually(async () => !(await kubectl(['get', 'jobs', '-o', 'name'])).stdout.includes('nightly-manual'), 30_000, 'job collected');
+  });
+  it('runs a DaemonSet pod on every node, follows a node that joins, and rolls out a new image', async () => {
+    const manifest = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: logs}
+spec:
+  selector: {matchLabels: {app: logs}}
+  template:
+    metadata: {labels: {app: logs}}
+    spec:
+      containers: [{name: fluentd, image: fluentd:1}]
+`;
+    await kubectl(['apply', '-f', '-'], manifest);
+    await eventually(async () => (await json('get', 'ds', 'logs')).status?.numberReady === 2, 30_000, 'a ready pod on both nodes');
+    const podNodes = async () =>
+      (await client.pods(NS).list({ labelSelector: 'app=logs' })).items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec?.nodeName).sort();
+    assert.deepEqual(await podNodes(), ['node-1', 'node-2']);
+
+    // a third node joins: a separate agent process registering itself
+    const name = `extra-${randomBytes(3).toString('hex')}`;
+    let agent: ChildProcess | undefined = spawn(process.execPath, [petsetBin, 'agent', '--kubeconfig', c.kubeconfig, '--node-name', name], { stdio: 'ignore' });
+    try {
+      await eventually(async () => (await json('get', 'ds', 'logs')).status?.numberReady === 3, 30_000, 'a pod on the new node');
+      assert.deepEqual(await podNodes(), [name, 'node-1', 'node-2'].sort());
+      const table = (await kubectl(['get', 'ds', 'logs'])).stdout;
+      assert.match(table, /NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE\nlogs\s+3\s+3\s+3\s+3\s+3\s+<none>\s/);
+
+      await kubectl(['set', 'image', 'ds/logs', 'fluentd=fluentd:2']);
+      const rolled = await kubectl(['rollout', 'status', 'ds/logs', '--timeout=60s']);
+      assert.match(rolled.stdout, /daemon set "logs" successfully rolled out\n$/);
+      const pods = (await client.pods(NS).list({ labelSelector: 'app=logs' })).items.filter((p) => !p.metadata.deletionTimestamp);
+      assert.equal(pods.length, 3);
+      assert.ok(pods.every((p) => p.spec?.containers[0].image === 'fluentd:2'));
+      const history = (await kubectl(['rollout', 'history', 'ds/logs'])).stdout;
+      assert.match(history, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/);
+
+      // the node leaves: its pod goes with it
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+      agent = undefined;
+      await c.kubectl(['delete', 'node', name]);
+      await eventually(async () => (await json('get', 'ds', 'logs')).status?.desiredNumberScheduled === 2, 30_000, 'two nodes again');
+    } finally {
+      if (agent && agent.exitCode === null) {
+        agent.kill('SIGKILL');
+        await new Promise((r) => agent!.once('exit', r));
+      }
+    }
   });
 });
