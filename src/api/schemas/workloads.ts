@@ -273,7 +273,7 @@ export const workloadDefinitions: Definitions = {
     {
       containerName: s.str('Only this container; all when unset.'),
       operator: s.str('In or NotIn.', { default: '' }),
-      values: s.list(s.int32(''), 'Exit codes.', { 'x-kubernetes-list-type': 'set' }),
+      values: s.list({ type: 'integer', format: 'int32', default: 0 }, 'Exit codes.', { 'x-kubernetes-list-type': 'set' }),
     },
     'Exit codes a rule matches.',
     { required: ['operator', 'values'] },
@@ -314,8 +314,8 @@ export const workloadDefinitions: Definitions = {
   ),
   [`${BATCH}UncountedTerminatedPods`]: s.obj(
     {
-      succeeded: s.list(s.str(''), 'UIDs of succeeded pods.', { 'x-kubernetes-list-type': 'set' }),
-      failed: s.list(s.str(''), 'UIDs of failed pods.', { 'x-kubernetes-list-type': 'set' }),
+      succeeded: s.list({ type: 'string', default: '' }, 'UIDs of succeeded pods.', { 'x-kubernetes-list-type': 'set' }),
+      failed: s.list({ type: 'string', default: '' }, 'UIDs of failed pods.', { 'x-kubernetes-list-type': 'set' }),
     },
     'Finished pods the controller has not counted yet.',
   ),
