@@ -233,7 +233,7 @@ test('PodDisruptionBudget: minAvailable 0 is kept, disrupted pods map to times',
 const ACCEPTED = ' - accepted media types include: application/json, application/yaml';
 
 test('kinds the server does not serve are 415', () => {
-  assert.throws(() => decodeKubernetesProtobuf(envelope('batch/v1', 'Job', Buffer.alloc(0))), apiError(415, `protobuf request bodies are not supported for batch/v1, Kind=Job${ACCEPTED}`));
+  assert.throws(() => decodeKubernetesProtobuf(envelope('autoscaling/v2', 'HorizontalPodAutoscaler', Buffer.alloc(0))), apiError(415, `protobuf request bodies are not supported for autoscaling/v2, Kind=HorizontalPodAutoscaler${ACCEPTED}`));
   assert.throws(
     () => decodeKubernetesProtobuf(envelope('policy/v1beta1', 'PodDisruptionBudget', Buffer.alloc(0))),
     apiError(415, `protobuf request bodies are not supported for policy/v1beta1, Kind=PodDisruptionBudget${ACCEPTED}`),
