@@ -14,6 +14,11 @@ import { DisruptionController } from './disruption/controller.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpoints/endpointslice.js';
+import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/controller.js';
+import { DeploymentController } from './deployment/controller.js';
+import { JobController } from './job/controller.js';
+import { CronJobController } from './cronjob/controller.js';
+import { DaemonSetController } from './daemon/controller.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
@@ -37,6 +42,12 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new EndpointsController(),
     new EndpointSliceController(),
     new StatefulSetController(),
+    new ReplicaSetController(),
+    new ReplicaSetController(REPLICATION_CONTROLLER),
+    new DeploymentController(),
+    new JobController(),
+    new CronJobController(),
+    new DaemonSetController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -8,6 +8,7 @@ import { coreDefinitions } from '../schemas/core.js';
 import { appsDefinitions } from '../schemas/apps.js';
 import { otherDefinitions } from '../schemas/others.js';
 import { unservedDefinitions } from '../schemas/unserved.js';
+import { workloadDefinitions } from '../schemas/workloads.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -27,13 +28,14 @@ import { endpointSliceKind } from './endpointslice.js';
 import { podDisruptionBudgetKind } from './poddisruptionbudget.js';
 import { volumeAttachmentKind } from './volumeattachment.js';
 import { networkPolicyKind } from './networkpolicy.js';
-import { replicationControllerKind } from './replicationcontroller.js';
-import { deploymentKind } from './deployment.js';
+import { ingressKind } from './ingress.js';
 import { replicaSetKind } from './replicaset.js';
-import { daemonSetKind } from './daemonset.js';
+import { replicationControllerKind } from './replicationcontroller.js';
+import { podTemplateKind } from './podtemplate.js';
+import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
-import { ingressKind } from './ingress.js';
+import { daemonSetKind } from './daemonset.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -55,13 +57,14 @@ export const allKinds: AnyKindDef[] = [
   podDisruptionBudgetKind,
   volumeAttachmentKind,
   networkPolicyKind,
-  replicationControllerKind,
-  deploymentKind,
+  ingressKind,
   replicaSetKind,
-  daemonSetKind,
+  replicationControllerKind,
+  podTemplateKind,
+  deploymentKind,
   jobKind,
   cronJobKind,
-  ingressKind,
+  daemonSetKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -71,6 +74,7 @@ export const allDefinitions: Definitions = {
   ...appsDefinitions,
   ...otherDefinitions,
   ...unservedDefinitions,
+  ...workloadDefinitions,
 };
 
 let shared: Registry | undefined;

@@ -1,4 +1,4 @@
-// Kinds petset lists but does not run (no controller here reconciles them): their schemas
+// Kinds petset lists but does not run (no controller here reconciles them; Ingress today): their schemas
 // name the kind and leave spec and status open. Reads answer with empty lists, writes are
 // refused (see KindDef.readOnly), so clients that enumerate the standard kinds — kubectl
 // get all, apply --prune, cluster-info dump — work.
@@ -16,11 +16,5 @@ function unserved(group: string, pkg: string, kind: string, description: string)
 }
 
 export const unservedDefinitions: Definitions = {
-  ...unserved('', 'core.v1', 'ReplicationController', 'Keeps a number of pod replicas running (superseded by Deployments and ReplicaSets).'),
-  ...unserved('apps', 'apps.v1', 'Deployment', 'Declarative updates of pods through ReplicaSets.'),
-  ...unserved('apps', 'apps.v1', 'ReplicaSet', 'Keeps a number of pod replicas running.'),
-  ...unserved('apps', 'apps.v1', 'DaemonSet', 'Runs a copy of a pod on each node.'),
-  ...unserved('batch', 'batch.v1', 'Job', 'Runs pods until a number of them complete.'),
-  ...unserved('batch', 'batch.v1', 'CronJob', 'Runs Jobs on a schedule.'),
   ...unserved('networking.k8s.io', 'networking.v1', 'Ingress', 'HTTP routes from outside the cluster to Services.'),
 };

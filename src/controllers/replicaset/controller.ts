@@ -1,0 +1,251 @@
+// The ReplicaSet controller, and with another configuration the ReplicationController
+// controller (upstream runs the same code for both). Informers on owners and pods, a work
+// queue of owner keys, expectations so a pass never acts on a cache that has not seen the
+// previous pass's pods; decisions in decide.ts, API calls here.
+import { isApiError } from '../../api/errors.js';
+import type { KubeObject } from '../../api/object.js';
+import { controllerRef, isPlainObject } from '../../api/object.js';
+import { labelSelectorFromObject, labelSelectorFromSet, type LabelSelector } from '../../api/selectors.js';
+import { resources, type Client, type ResourceType } from '../../client/client.js';
+import { EventRecorder } from '../../client/events.js';
+import { keyOf, type Informer } from '../../client/informer.js';
+import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
+import type { Controller, ControllerContext } from '../../client/controller-runner.js';
+import { claimObjects } from '../podcontrol/claim.js';
+import { Expectations } from '../podcontrol/expectations.js';
+import { controllerRefTo, isPodReady, podFromTemplate, podNamePrefix, slowStartBatches } from '../podcontrol/pods.js';
+import { calculateStatus, manageReplicas, requeueAfterSeconds, statusChanged } from './decide.js';
+
+export interface ReplicaKindConfig {
+  name: string;
+  eventSource: string;
+  resource: ResourceType;
+  apiVersion: string;
+  kind: string;
+  selector(owner: KubeObject): LabelSelector;
+}
+
+export const replicaSetResource: ResourceType = { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true };
+export const replicationControllerResource: ResourceType = {
+  group: '',
+  version: 'v1',
+  resource: 'replicationcontrollers',
+  kind: 'ReplicationController',
+  namespaced: true,
+};
+
+export const REPLICASET: ReplicaKindConfig = {
+  name: 'replicaset',
+  eventSource: 'replicaset-controller',
+  resource: replicaSetResource,
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  selector: (rs) => labelSelectorFromObject(rs.spec?.selector),
+};
+
+export const REPLICATION_CONTROLLER: ReplicaKindConfig = {
+  name: 'replicationcontroller',
+  eventSource: 'replication-controller',
+  resource: replicationControllerResource,
+  apiVersion: 'v1',
+  kind: 'ReplicationController',
+  selector: (rc) => labelSelectorFromSet(isPlainObject(rc.spec?.selector) ? rc.spec.selector : {}),
+};
+
+export interface ReplicaSetControllerOptions {
+  /** concurrent reconciles (--concurrent-replicaset-syncs defaults to 5) */
+  workers?: number;
+  now?: () => number;
+}
+
+const STATUS_WRITE_ATTEMPTS = 5;
+
+export class ReplicaSetController implements Controller {
+  readonly name: string;
+  private readonly queue = new WorkQueue<string>();
+  private readonly expectations = new Expectations();
+  private owners!: Informer;
+  private pods!: Informer;
+
+  constructor(
+    private readonly config: ReplicaKindConfig = REPLICASET,
+    private readonly options: ReplicaSetControllerOptions = {},
+  ) {
+    this.name = config.name;
+  }
+
+  start(ctx: ControllerContext): void {
+    this.owners = ctx.informers.informerFor(this.config.resource);
+    this.pods = ctx.informers.informerFor(resources.pods);
+    this.owners.addEventHandler({
+      onAdd: (o) => this.queue.add(keyOf(o)),
+      onUpdate: (_old, o) => this.queue.add(keyOf(o)),
+      onDelete: (o) => {
+        this.expectations.forget(keyOf(o));
+        this.queue.add(keyOf(o));
+      },
+    });
+    this.pods.addEventHandler({
+      onAdd: (pod) => {
+        const owner = this.owner(pod);
+        if (owner) {
+          this.expectations.creationObserved(keyOf(owner));
+          this.queue.add(keyOf(owner));
+        } else if (!controllerRef(pod)) this.enqueueMatching(pod);
+      },
+      onUpdate: (old, pod) => this.podUpdated(old, pod),
+      onDelete: (pod) => {
+        const owner = this.owner(pod);
+        if (!owner) return;
+        this.expectations.deletionObserved(keyOf(owner), keyOf(pod));
+        this.queue.add(keyOf(owner));
+      },
+    });
+    const recorder = new EventRecorder(ctx.client, this.config.eventSource);
+    ctx.runWorkers(this.queue, this.options.workers ?? 5, (key) => this.sync(ctx.client, recorder, key));
+  }
+
+  stop(): void {
+    this.queue.shutDown();
+  }
+
+  private owner(pod: KubeObject): KubeObject | undefined {
+    const ref = controllerRef(pod);
+    if (!ref || ref.kind !== this.config.kind) return undefined;
+    const owner = this.owners.get(`${pod.metadata.namespace}/${ref.name}`);
+    return owner && owner.metadata.uid === ref.uid ? owner : undefined;
+  }
+
+  private enqueueMatching(pod: KubeObject): void {
+    for (const owner of this.owners.list(pod.metadata.namespace ?? '')) {
+      try {
+        if (this.config.selector(owner).matches(pod.metadata.labels)) this.queue.add(keyOf(owner));
+      } catch {
+        // an unusable selector adopts nothing
+      }
+    }
+  }
+
+  private podUpdated(old: KubeObject, pod: KubeObject): void {
+    if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
+    const oldOwner = this.owner(old);
+    const owner = this.owner(pod);
+    if (oldOwner && oldOwner !== owner) this.queue.add(keyOf(oldOwner));
+    if (owner) {
+      this.queue.add(keyOf(owner));
+      const minReadySeconds: number = owner.spec?.minReadySeconds ?? 0;
+      // availability arrives by the clock alone
+      if (minReadySeconds > 0 && !isPodReady(old) && isPodReady(pod)) this.queue.addAfter(keyOf(owner), minReadySeconds * 1000 + 1000);
+      return;
+    }
+    if (!controllerRef(pod)) this.enqueueMatching(pod);
+  }
+
+  private async sync(client: Client, recorder: EventRecorder, key: string): Promise<ReconcileResult | void> {
+    const owner = this.owners.get(key);
+    if (!owner) {
+      this.expectations.forget(key);
+      return;
+    }
+    const now = (this.options.now ?? Date.now)();
+    const ns = owner.metadata.namespace ?? '';
+    const podClient = client.resource(resources.pods, ns);
+    let selector: LabelSelector;
+    try {
+      selector = this.config.selector(owner);
+    } catch (e) {
+      recorder.event(owner, 'Warning', 'SelectorParsingFailed', `failed to parse selector: ${(e as Error).message}`);
+      return;
+    }
+    // ReplicaSets never act on an empty selector: it would adopt every pod of the namespace.
+    const ref = controllerRefTo(owner, this.config.apiVersion, this.config.kind);
+    const satisfied = this.expectations.satisfied(key);
+    const claim = claimObjects(owner, this.pods.list(ns), (p) => !selector.empty && selector.matches(p.metadata.labels), ref);
+    if (claim.adopt.length) {
+      // RecheckDeletionTimestamp: adopt only for the owner as it is now
+      const fresh = await client.resource(this.config.resource, ns).get(owner.metadata.name ?? '');
+      if (fresh.metadata.uid !== owner.metadata.uid || fresh.metadata.deletionTimestamp) return;
+    }
+    const pods = [...claim.claimed];
+    for (const { name, patch } of claim.adopt) await podClient.patch(name, patch, 'strategic').catch(ignoreNotFound);
+    for (const { name, patch } of claim.release) await podClient.patch(name, patch, 'strategic').catch(ignoreNotFound);
+
+    const plan = manageReplicas({ owner, pods, expectationsSatisfied: satisfied });
+    let createError: string | undefined;
+    let deleteError: string | undefined;
+    const what = `${this.config.kind} ${ns}/${owner.metadata.name}`;
+    if (plan.create > 0) {
+      this.expectations.expectCreations(key, plan.create);
+      let left = plan.create;
+      for (const size of slowStartBatches(plan.create)) {
+        const results = await Promise.all(
+          Array.from({ length: size }, async () => {
+            const body = podFromTemplate(owner.spec?.template, ns, ref, podNamePrefix(owner.metadata.name ?? ''));
+            try {
+              const pod = await podClient.create(body);
+              recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+              return undefined;
+            } catch (e) {
+              this.expectations.creationObserved(key);
+              const message = e instanceof Error ? e.message : String(e);
+              // a namespace being deleted refuses pods; that is not the set's failure
+              if (!isApiError(e, 'Forbidden') || !/being terminated/.test(message)) {
+                recorder.event(owner, 'Warning', 'FailedCreate', `Error creating: ${message}`);
+              }
+              return message;
+            }
+          }),
+        );
+        left -= size;
+        createError = results.find((r) => r !== undefined);
+        if (createError) {
+          // the pods of the batches not attempted will not arrive
+          for (let i = 0; i < left; i++) this.expectations.creationObserved(key);
+          break;
+        }
+      }
+    }
+    if (plan.delete.length) {
+      this.expectations.expectDeletions(key, plan.delete.map(keyOf));
+      await Promise.all(
+        plan.delete.map(async (pod) => {
+          try {
+            await podClient.delete(pod.metadata.name ?? '');
+            recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+          } catch (e) {
+            this.expectations.deletionObserved(key, keyOf(pod));
+            if (isApiError(e, 'NotFound')) return;
+            deleteError = e instanceof Error ? e.message : String(e);
+            recorder.event(owner, 'Warning', 'FailedDelete', `Error deleting: ${deleteError}`);
+          }
+        }),
+      );
+    }
+
+    const status = calculateStatus({ owner, pods, now, expectationsSatisfied: satisfied, createError, deleteError }, owner.spec?.template?.metadata?.labels);
+    if (statusChanged(owner.status, status)) await this.writeStatus(client, owner, status);
+    if (createError || deleteError) throw new Error(`${what}: ${createError ?? deleteError}`);
+    const requeue = requeueAfterSeconds(owner, pods, now);
+    if (requeue) return { requeueAfter: requeue * 1000 };
+  }
+
+  private async writeStatus(client: Client, owner: KubeObject, status: Record<string, any>): Promise<void> {
+    const rc = client.resource(this.config.resource, owner.metadata.namespace);
+    let current = owner;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rc.updateStatus({ ...current, status });
+        return;
+      } catch (e) {
+        if (isApiError(e, 'NotFound')) return;
+        if (!isApiError(e, 'Conflict') || attempt >= STATUS_WRITE_ATTEMPTS) throw e;
+      }
+      current = await rc.get(owner.metadata.name ?? '');
+      if (current.metadata.uid !== owner.metadata.uid) return;
+    }
+  }
+}
+
+function ignoreNotFound(e: unknown): void {
+  if (!isApiError(e, 'NotFound') && !isApiError(e, 'Invalid')) throw e;
+}
