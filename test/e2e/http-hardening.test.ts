@@ -107,13 +107,13 @@ describe('HTTP hardening and API defects with the real kubectl', () => {
       assert.ok(fs.existsSync(path.join(dumpDir, 'default', 'replication-controllers.json')));
       fs.rmSync(dumpDir, { recursive: true, force: true });
     }
-    // a kind listed but not run refuses writes with a reason instead of storing what nothing would act on
-    const deploy = await c.kubectl(['create', '-f', '-'], {
-      input: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n',
+    // a kind listed but not run (Ingress) refuses writes with a reason instead of storing what nothing would act on
+    const ingress = await c.kubectl(['create', '-f', '-'], {
+      input: 'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  defaultBackend:\n    service: {name: web, port: {number: 80}}\n',
       allowFail: true,
     });
-    assert.notEqual(deploy.code, 0);
-    assert.match(deploy.stderr, /create is not supported on resources of kind "deployments.apps": petset lists this kind but runs no controller for it/);
+    assert.notEqual(ingress.code, 0);
+    assert.match(ingress.stderr, /petset lists this kind but runs no controller for it/);
   });
 
   it('streams a watch for the Python client (watch=True)', async (t) => {
