@@ -97,7 +97,11 @@ describe('protobuf clients against petset up', () => {
     assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', PROTOBUF, job), { status: 404, reason: 'NotFound' });
     assert.deepEqual(await post('/api/v1/namespaces/default/pods/src/nosuch', PROTOBUF, job), { status: 404, reason: 'NotFound' });
     assert.deepEqual(await post('/api/v1/namespaces/default/nosuchthings', 'application/json', Buffer.from('{nope')), { status: 404, reason: 'NotFound' });
-    assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', PROTOBUF, job), { status: 415, reason: 'UnsupportedMediaType' });
+    // a served kind of another type is refused as the wrong object; a kind nobody serves cannot be read at all
+    assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', PROTOBUF, job), { status: 400, reason: 'BadRequest' });
+    const widgetMeta = Buffer.concat([Buffer.from([0x0a, 14]), Buffer.from('example.com/v1'), Buffer.from([0x12, 6]), Buffer.from('Widget')]);
+    const widget = Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, widgetMeta.length]), widgetMeta, Buffer.from([0x12, 0])]);
+    assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', PROTOBUF, widget), { status: 415, reason: 'UnsupportedMediaType' });
     assert.deepEqual(await post('/api/v1/namespaces/default/configmaps', 'application/json', Buffer.from('{nope')), { status: 400, reason: 'BadRequest' });
   });
 
