@@ -3,7 +3,7 @@
 // a row survives its pod's deletion; a bad image fails with ErrImagePull; Ctrl-C stops
 // the servers; after kill -9 of `up` the next start stops the orphans before anything else.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -197,6 +197,64 @@ describe('petset up --runtime process', { skip: why }, () => {
       await c.stop('SIGINT');
       await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the servers to stop');
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs seed 002's kubia pets: kubectl proxy to a pod and to the public service, data kept across deletion, dig SRV from a throwaway pod", { timeout: 300_000 }, async () => {
+    const dataDir = tempDir('petset-kubia-e2e-');
+    const pvDirs = ['/tmp/pv-a', '/tmp/pv-b', '/tmp/pv-c'];
+    for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
+    const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process'] });
+    const dir = path.join(repoRoot, 'examples', 'kubia');
+    let proxy: ReturnType<typeof spawn> | undefined;
+    try {
+      await c.kubectl(['apply', '-f', path.join(dir, 'persistent-volumes-hostpath.yaml')]);
+      await c.kubectl(['apply', '-f', path.join(dir, 'kubia-service-headless.yaml'), '-f', path.join(dir, 'kubia-statefulset.yaml'), '-f', path.join(dir, 'kubia-service-public.yaml')]);
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      proxy = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'proxy', '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        proxy!.stdout!.on('data', (d) => {
+          out += d;
+          const m = /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        proxy!.once('exit', (code) => reject(new Error(`kubectl proxy exited ${code}: ${out}`)));
+      });
+      const call = (method: string, p: string, body?: string) =>
+        new Promise<string>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port, path: p, method }, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve(text));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      const pod = (name: string) => `/api/v1/namespaces/default/pods/${name}/proxy/`;
+      const first = await eventually(() => call('GET', pod('kubia-1')).then((t) => t.startsWith("You've hit") && t), 30_000, 'kubia-1 through kubectl proxy');
+      assert.equal(first, "You've hit kubia-1\nData stored on this pod: No data posted yet\n");
+      assert.equal(await call('POST', pod('kubia-0'), 'Hey there! This greeting was submitted to kubia-0.'), 'Data stored on pod kubia-0\n');
+      const oldUid = (await c.kubectl(['get', 'pod', 'kubia-0', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+      await c.kubectl(['delete', 'pod', 'kubia-0']);
+      await eventually(async () => (await c.kubectl(['get', 'pod', 'kubia-0', '-o', 'jsonpath={.metadata.uid}'], { allowFail: true })).stdout.trim() !== oldUid, 60_000, 'a new kubia-0');
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      const kept = await eventually(() => call('GET', pod('kubia-0')).then((t) => t.startsWith("You've hit") && t), 30_000, 'the new kubia-0');
+      assert.equal(kept, "You've hit kubia-0\nData stored on this pod: Hey there! This greeting was submitted to kubia-0.\n");
+      const seen = new Set<string>();
+      for (let i = 0; i < 10 && seen.size < 2; i++) seen.add((await call('GET', '/api/v1/namespaces/default/services/kubia-public/proxy/')).split('\n')[0]);
+      assert.deepEqual([...seen].sort(), ["You've hit kubia-0", "You've hit kubia-1"]);
+      const digRun = await c.kubectl(['run', '-it', 'srvlookup', '--image=tutum/dnsutils', '--rm', '--restart=Never', '--', 'dig', 'SRV', 'kubia.default.svc.cluster.local'], { timeoutMs: 60_000 });
+      // a terminal's line ends
+      const dig = { stdout: digRun.stdout.replace(/\r\n/g, '\n') };
+      assert.match(dig.stdout, /;; ANSWER SECTION:\nkubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+SRV\s+0 50 80 kubia-[01]\.kubia\.default\.svc\.cluster\.local\.\n/);
+      assert.match(dig.stdout, /;; ADDITIONAL SECTION:\nkubia-[01]\.kubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+127\.64\./);
+      assert.equal((dig.stdout.match(/IN\s+SRV\s+0/g) ?? []).length, 2);
+    } finally {
+      if (proxy?.pid && proxy.exitCode === null) process.kill(proxy.pid);
+      await c.stop('SIGINT');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
     }
   });
 });

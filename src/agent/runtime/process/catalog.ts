@@ -123,6 +123,20 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     cmd: ['sleep', 'infinity'],
   },
   {
+    images: ['luksa/kubia-pet'],
+    package: 'nodejs',
+    program: '/usr/bin/node',
+    entrypoint: [`${S}/kubia`],
+    cmd: [],
+  },
+  {
+    images: ['luksa/kubia-pet-peers'],
+    package: 'nodejs',
+    program: '/usr/bin/node',
+    entrypoint: [`${S}/kubia`, 'peers'],
+    cmd: [],
+  },
+  {
     images: ['registry.k8s.io/e2e-test-images/agnhost', 'k8s.gcr.io/e2e-test-images/agnhost', 'registry.k8s.io/pause', 'k8s.gcr.io/pause'],
     package: 'nodejs',
     program: '/usr/bin/node',

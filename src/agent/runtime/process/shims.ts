@@ -283,6 +283,62 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
 `;
 
+const KUBIA = sh`#!/usr/bin/node
+// petset: the kubia-pet app of "Kubernetes in Action" (luksa/kubia-pet, luksa/kubia-pet-peers):
+// GET answers who it is and the data stored on this pod, POST stores the body in /var/data;
+// the -peers variant also finds its peers through the DNS SRV records of the kubia service.
+'use strict';
+const http = require('http');
+const os = require('os');
+const fs = require('fs');
+const dns = require('dns');
+const dataFile = '/var/data/kubia.txt';
+const peers = process.argv[2] === 'peers';
+const serviceName = 'kubia.default.svc.cluster.local';
+const host = process.env.PETSET_POD_IP || '0.0.0.0';
+const stored = () => (fs.existsSync(dataFile) ? fs.readFileSync(dataFile, 'utf8') : 'No data posted yet');
+function ask(url) {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', (e) => resolve('Error: ' + e.message));
+  });
+}
+const server = http.createServer((req, res) => {
+  if (req.method === 'POST') {
+    const file = fs.createWriteStream(dataFile);
+    file.on('open', () => {
+      req.pipe(file);
+      file.on('finish', () => {
+        console.log('New data has been received and stored.');
+        res.writeHead(200);
+        res.end('Data stored on pod ' + os.hostname() + '\n');
+      });
+    });
+    return;
+  }
+  if (!peers || req.url === '/data') {
+    res.writeHead(200);
+    res.end(req.url === '/data' ? stored() : "You've hit " + os.hostname() + '\nData stored on this pod: ' + stored() + '\n');
+    return;
+  }
+  res.writeHead(200);
+  res.write('You touched ' + os.hostname() + '\nFound peers:\n');
+  dns.resolveSrv(serviceName, async (err, addresses) => {
+    if (err) {
+      res.end('Could not look up DNS SRV records: ' + err + '\n');
+      return;
+    }
+    for (const a of addresses) res.write('- ' + a.name + ': ' + (await ask('http://' + a.name + ':' + a.port + '/data')) + '\n');
+    res.end();
+  });
+});
+server.listen(8080, host, () => console.log('Kubia server starting...'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
 /** Files under the shim directory: path relative to it → content and mode. */
 export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'mysql-entrypoint.sh': { content: MYSQL, mode: 0o755 },
@@ -292,6 +348,7 @@ export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'nginx/nginx.conf': { content: NGINX_CONF, mode: 0o644 },
   'nginx/conf.d/default.conf': { content: NGINX_DEFAULT, mode: 0o644 },
   'agnhost': { content: AGNHOST, mode: 0o755 },
+  'kubia': { content: KUBIA, mode: 0o755 },
   'bitnami-etcd-run.sh': { content: BITNAMI_ETCD, mode: 0o755 },
   'petset-tty.py': { content: PTY, mode: 0o644 },
 };
