@@ -10,10 +10,10 @@ import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
-import { claimObjects } from '../podcontrol/claim.js';
-import { Expectations } from '../podcontrol/expectations.js';
-import { computeHash } from '../podcontrol/hash.js';
-import { controllerRefTo, slowStartBatches } from '../podcontrol/pods.js';
+import { claimObjects } from '../../api/podcontrol/claim.js';
+import { Expectations } from '../../api/podcontrol/expectations.js';
+import { computeHash } from '../../api/podcontrol/hash.js';
+import { controllerRefTo, slowStartBatches } from '../../api/podcontrol/pods.js';
 import { CONTROLLER_REVISION_HASH_LABEL, daemonPod, decide, targetNode } from './decide.js';
 
 export const daemonSetResource: ResourceType = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };

@@ -5,7 +5,7 @@
 import type { KubeObject } from '../../api/object.js';
 import { clone, isPlainObject } from '../../api/object.js';
 import { TAINT, taintsOf, tolerationsOf, tolerationsTolerate, type Toleration } from '../../api/taints.js';
-import { isPodActive, isPodAvailable, isPodReady } from '../podcontrol/pods.js';
+import { isPodActive, isPodAvailable, isPodReady } from '../../api/podcontrol/pods.js';
 
 export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
 export const POD_TEMPLATE_GENERATION_LABEL = 'pod-template-generation';

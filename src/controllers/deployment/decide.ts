@@ -6,8 +6,8 @@
 import type { KubeObject } from '../../api/object.js';
 import { clone, deepEqual, isPlainObject } from '../../api/object.js';
 import { labelSelectorFromObject, type LabelSelector } from '../../api/selectors.js';
-import { claimObjects, type ClaimPatch } from '../podcontrol/claim.js';
-import { controllerRefTo } from '../podcontrol/pods.js';
+import { claimObjects, type ClaimPatch } from '../../api/podcontrol/claim.js';
+import { controllerRefTo } from '../../api/podcontrol/pods.js';
 import {
   AVAILABLE,
   byCreation,

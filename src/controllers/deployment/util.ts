@@ -2,8 +2,8 @@
 // maxSurge/maxUnavailable, and the Deployment conditions, with upstream's names and texts.
 import type { KubeObject } from '../../api/object.js';
 import { clone, deepEqual, isPlainObject, timestamp } from '../../api/object.js';
-import { isPodActive } from '../podcontrol/pods.js';
-import { computeHash, safeEncode } from '../podcontrol/hash.js';
+import { isPodActive } from '../../api/podcontrol/pods.js';
+import { computeHash, safeEncode } from '../../api/podcontrol/hash.js';
 
 export { computeHash, safeEncode };
 

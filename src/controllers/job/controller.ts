@@ -11,9 +11,9 @@ import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
-import { claimObjects } from '../podcontrol/claim.js';
-import { Expectations } from '../podcontrol/expectations.js';
-import { controllerRefTo, slowStartBatches } from '../podcontrol/pods.js';
+import { claimObjects } from '../../api/podcontrol/claim.js';
+import { Expectations } from '../../api/podcontrol/expectations.js';
+import { controllerRefTo, slowStartBatches } from '../../api/podcontrol/pods.js';
 import { decide, isFinished, jobPod } from './decide.js';
 
 export const jobResource: ResourceType = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };

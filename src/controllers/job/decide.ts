@@ -3,7 +3,7 @@
 // PodFailurePolicy), which pods to create or delete, the status and the events.
 import type { KubeObject } from '../../api/object.js';
 import { clone, isPlainObject, timestamp } from '../../api/object.js';
-import { isPodActive, isPodReady, podsToDelete } from '../podcontrol/pods.js';
+import { isPodActive, isPodReady, podsToDelete } from '../../api/podcontrol/pods.js';
 
 export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
 export const JOB_INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';

@@ -11,9 +11,9 @@ import { EventRecorder } from '../../client/events.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
-import { claimObjects } from '../podcontrol/claim.js';
-import { Expectations } from '../podcontrol/expectations.js';
-import { controllerRefTo, isPodReady, podFromTemplate, podNamePrefix, slowStartBatches } from '../podcontrol/pods.js';
+import { claimObjects } from '../../api/podcontrol/claim.js';
+import { Expectations } from '../../api/podcontrol/expectations.js';
+import { controllerRefTo, isPodReady, podFromTemplate, podNamePrefix, slowStartBatches } from '../../api/podcontrol/pods.js';
 import { calculateStatus, manageReplicas, requeueAfterSeconds, statusChanged } from './decide.js';
 
 export interface ReplicaKindConfig {

@@ -4,7 +4,7 @@ import type { KubeObject } from '../../api/object.js';
 import { timestamp } from '../../api/object.js';
 import type { LabelSelector } from '../../api/selectors.js';
 import { labelSelectorFromSet } from '../../api/selectors.js';
-import { isPodActive, isPodAvailable, isPodReady, podsToDelete, secondsUntilAvailable } from '../podcontrol/pods.js';
+import { isPodActive, isPodAvailable, isPodReady, podsToDelete, secondsUntilAvailable } from '../../api/podcontrol/pods.js';
 
 /** --replicaset-burst / BurstReplicas: the most pods created or deleted in one pass. */
 export const BURST_REPLICAS = 500;

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../src/api/object.js';
 import { calculateStatus, manageReplicas, requeueAfterSeconds } from '../../../src/controllers/replicaset/decide.js';
-import { claimObjects } from '../../../src/controllers/podcontrol/claim.js';
-import { Expectations } from '../../../src/controllers/podcontrol/expectations.js';
-import { controllerRefTo, podFromTemplate, podsToDelete, slowStartBatches } from '../../../src/controllers/podcontrol/pods.js';
+import { claimObjects } from '../../../src/api/podcontrol/claim.js';
+import { Expectations } from '../../../src/api/podcontrol/expectations.js';
+import { controllerRefTo, podFromTemplate, podsToDelete, slowStartBatches } from '../../../src/api/podcontrol/pods.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 

@@ -1,7 +1,7 @@
 // ClaimObjects (controller_ref_manager.go): an owner adopts matching orphans and releases
 // objects it controls that stopped matching. Pure: answers the claimed set and the patches.
-import type { KubeObject, OwnerReference } from '../../api/object.js';
-import { controllerRef } from '../../api/object.js';
+import type { KubeObject, OwnerReference } from '../object.js';
+import { controllerRef } from '../object.js';
 
 export interface ClaimPatch {
   name: string;

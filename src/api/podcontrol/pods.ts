@@ -2,9 +2,9 @@
 // DaemonSet) share, after upstream's pkg/controller (controller_utils.go): which pods count,
 // pods from templates, the order in which surplus pods are deleted, and the controller ref.
 // A library, not a controller: it holds no state and imports no controller.
-import type { KubeObject, OwnerReference } from '../../api/object.js';
-import { clone, controllerRef, isPlainObject } from '../../api/object.js';
-import { podCondition } from '../../api/pod-status.js';
+import type { KubeObject, OwnerReference } from '../object.js';
+import { clone, controllerRef, isPlainObject } from '../object.js';
+import { podCondition } from '../pod-status.js';
 
 /** Not finished and not being deleted (controller.IsPodActive). */
 export function isPodActive(pod: KubeObject): boolean {

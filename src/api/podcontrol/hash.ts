@@ -1,5 +1,5 @@
 // controller.ComputeHash: the hash that names a template's ReplicaSet or ControllerRevision.
-import { isPlainObject } from '../../api/object.js';
+import { isPlainObject } from '../object.js';
 
 /** FNV-1a, 32 bits. */
 function fnv32a(text: string): number {
