@@ -9,6 +9,7 @@ import { statefulsetScenarios } from './statefulset.js';
 import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
+import { runtimeScenarios } from './runtime.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -23,6 +24,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));
