@@ -257,4 +257,55 @@ describe('petset up --runtime process', { skip: why }, () => {
       for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it("forms seed 001's 3-member etcd cluster over 3 nodes by DNS names; a deleted member rejoins under its name", { timeout: 300_000 }, async () => {
+    if (!fs.existsSync('/usr/bin/etcd')) return void console.log('# skipped: etcd-server is not installed');
+    const dataDir = tempDir('petset-etcd-e2e-');
+    const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3'] });
+    let pidsSeen: number[] = [];
+    try {
+      await c.kubectl(['apply', '-f', path.join(repoRoot, 'examples', 'etcd', 'etcd.yaml')]);
+      await c.kubectl(['rollout', 'status', 'sts/etcd', '--timeout=120s'], { timeoutMs: 130_000 });
+      const members = (await pods(c)).filter((p) => /^etcd-\d$/.test(p.metadata.name)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+      assert.equal(new Set(members.map((p) => p.spec.nodeName)).size, 3, 'one member per node');
+      const ip = (n: number) => members[n].status.podIP as string;
+      const etcdctl = (pod: string, endpoint: string, ...args: string[]) => c.kubectl(['exec', pod, '--', 'etcdctl', `--endpoints=http://${endpoint}:2379`, ...args], { allowFail: true });
+      const list = await eventually(async () => {
+        const r = await etcdctl('etcd-0', ip(0), 'member', 'list');
+        return (r.stdout.match(/, started, etcd-\d, http:\/\/etcd-\d\.etcd\.default\.svc\.cluster\.local:2380/g) ?? []).length === 3 && r.stdout;
+      }, 60_000, 'three started members');
+      assert.match(list, /etcd-0/);
+      await eventually(async () => (await etcdctl('etcd-0', ip(0), 'put', 'greeting', 'hello')).stdout.trim() === 'OK', 30_000, 'a put on etcd-0');
+      await eventually(async () => (await etcdctl('etcd-2', ip(2), 'get', 'greeting', '--print-value-only')).stdout.trim() === 'hello', 30_000, 'the key read on etcd-2');
+
+      const oldUid = members[1].metadata.uid;
+      await c.kubectl(['delete', 'pod', 'etcd-1']);
+      const back = await eventually(async () => {
+        const p = (await pods(c)).find((x) => x.metadata.name === 'etcd-1');
+        return p && p.metadata.uid !== oldUid && p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
+      }, 60_000, 'etcd-1 back');
+      const rejoined = await eventually(async () => {
+        const r = await etcdctl('etcd-1', back.status.podIP, 'get', 'greeting', '--print-value-only');
+        return r.stdout.trim() === 'hello' && r.stdout;
+      }, 60_000, 'etcd-1 serving the data again');
+      assert.ok(rejoined);
+      const ids = (text: string) => text.split('\n').filter(Boolean).map((l) => l.split(',')[0]).sort();
+      const after = await eventually(async () => {
+        const r = await etcdctl('etcd-0', ip(0), 'member', 'list');
+        return r.stdout.includes('started') && r.stdout;
+      }, 30_000, 'the member list again');
+      assert.deepEqual(ids(after), ids(list), 'the same three members, none added');
+      pidsSeen = fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x)).map(Number).filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('etcd\0--name=etcd-');
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await c.stop('SIGINT');
+      await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the members to stop');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
