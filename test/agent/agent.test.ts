@@ -319,7 +319,8 @@ describe('node agent', () => {
   it('fails a pod that outlives its activeDeadlineSeconds', async () => {
     await agentFor('node-deadline');
     await pods().create(pod('deadline', 'node-deadline', { spec: { activeDeadlineSeconds: 1 } }));
-    const p = await podWhen('deadline', (x) => x.status?.phase === 'Failed', 'DeadlineExceeded', 4000);
+    // the phase turns Failed as the kill starts; the container's end is reported when it has ended
+    const p = await podWhen('deadline', (x) => x.status?.phase === 'Failed' && !!container(x)?.state?.terminated, 'DeadlineExceeded', 8000);
     assert.equal(p.status.reason, 'DeadlineExceeded');
     assert.equal(p.status.message, 'Pod was active on the node longer than the specified deadline');
     assert.equal(container(p)?.state.terminated.exitCode, 143);

@@ -5,7 +5,7 @@
 // sandbox), and dropped when the sandbox is removed or the node crashes.
 import { randomUUID } from 'node:crypto';
 import type { ContainerRuntime, SandboxRequest } from './runtime.js';
-import { acquireVolumeLocks, rebindVolumeLocks, registerFencer, releaseVolumeLocks } from './volume-locks.js';
+import { acquireVolumeLocks, pruneStaleVolumeLocks, rebindVolumeLocks, registerFencer, releaseVolumeLocks } from './volume-locks.js';
 
 /** Runtimes whose sandboxes are processes say which one the lock should follow. */
 export interface SandboxProcess {
@@ -23,6 +23,12 @@ export function withVolumeLocks(
   onFence: (sandboxId: string) => void = () => {},
 ): ContainerRuntime {
   const held = new Map<string, { lockId: string; dirs: string[] }>();
+  // what killed petsets and crashed nodes left behind is cleared once per process
+  try {
+    pruneStaleVolumeLocks();
+  } catch {
+    // no lock directory yet: nothing to prune
+  }
   // fencing (an out-of-service node's volumes moving away) stops the sandbox holding the lock
   registerFencer(nodeName, async (lockId) => {
     for (const [id, h] of held) {

@@ -142,6 +142,34 @@ function write(file: string, content: LockFile): void {
   fs.renameSync(tmp, file);
 }
 
+let pruned = false;
+
+/**
+ * Removes lock files whose holders are all gone (a petset killed with -9, a crashed node's
+ * process), once per process. A file written in the last minute is left alone, so a lock
+ * another petset is taking right now is never removed from under it.
+ */
+export function pruneStaleVolumeLocks(now = Date.now()): number {
+  if (pruned) return 0;
+  pruned = true;
+  root ??= lockRoot();
+  let removed = 0;
+  for (const name of fs.readdirSync(root)) {
+    if (!name.endsWith('.json')) continue;
+    const file = path.join(root, name);
+    try {
+      if (now - fs.statSync(file).mtimeMs < 60_000) continue;
+      const content = read(file);
+      if (content && content.holders.some(alive)) continue;
+      fs.rmSync(file, { force: true });
+      removed++;
+    } catch {
+      // taken or removed meanwhile
+    }
+  }
+  return removed;
+}
+
 /** The live holders of a directory's lock. */
 export function lockHolders(dir: string): LockHolder[] {
   const d = canonical(dir);
