@@ -60,7 +60,12 @@ export const replicaSetKind: KindDef = {
   validate: (rs) => validateReplicaSetSpec(isPlainObject(rs.spec) ? rs.spec : {}),
   validateUpdate: (rs, old) => immutable('spec.selector', rs.spec?.selector, old.spec?.selector),
   validateStatusUpdate: validateReplicaStatus,
-  table: {
+  table: replicaTable((rs) => selectorCell(rs.spec?.selector)),
+};
+
+/** The columns kubectl prints for replica sets and replication controllers alike; only the selector is written differently. */
+export function replicaTable(selectorText: (obj: KubeObject) => string): NonNullable<KindDef['table']> {
+  return {
     columns: [
       nameColumn,
       { name: 'Desired', type: 'integer', description: 'Number of desired pods.' },
@@ -69,13 +74,6 @@ export const replicaSetKind: KindDef = {
       ageColumn,
       ...wideColumns,
     ],
-    cells: (rs, now) => [
-      rs.metadata.name,
-      rs.spec?.replicas ?? 0,
-      counter(rs, 'replicas'),
-      counter(rs, 'readyReplicas'),
-      age(rs, now),
-      ...wideCells(rs.spec?.template, selectorCell(rs.spec?.selector)),
-    ],
-  },
-};
+    cells: (obj, now) => [obj.metadata.name, obj.spec?.replicas ?? 0, counter(obj, 'replicas'), counter(obj, 'readyReplicas'), age(obj, now), ...wideCells(obj.spec?.template, selectorText(obj))],
+  };
+}

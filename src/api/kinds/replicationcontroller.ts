@@ -5,7 +5,7 @@ import { defaultPodTemplate } from '../pod-defaults.js';
 import type { KindDef } from '../registry.js';
 import { labelSelectorFromSet } from '../selectors.js';
 import { field, isDNS1123Subdomain, validateLabels, type FieldError } from '../validation.js';
-import { validateReplicaStatus } from './replicaset.js';
+import { replicaTable, validateReplicaStatus } from './replicaset.js';
 import { age, ageColumn, nameColumn, validateNonnegative, type Obj } from './support.js';
 import { counter, validateTemplate, wideCells, wideColumns } from './workload-common.js';
 
@@ -59,22 +59,5 @@ export const replicationControllerKind: KindDef = {
   },
   validate: (rc) => validateSpec(isPlainObject(rc.spec) ? rc.spec : {}),
   validateStatusUpdate: validateReplicaStatus,
-  table: {
-    columns: [
-      nameColumn,
-      { name: 'Desired', type: 'integer', description: 'Number of desired pods.' },
-      { name: 'Current', type: 'integer', description: 'Number of actual pods.' },
-      { name: 'Ready', type: 'integer', description: 'Number of pods ready.' },
-      ageColumn,
-      ...wideColumns,
-    ],
-    cells: (rc, now) => [
-      rc.metadata.name,
-      rc.spec?.replicas ?? 0,
-      counter(rc, 'replicas'),
-      counter(rc, 'readyReplicas'),
-      age(rc, now),
-      ...wideCells(rc.spec?.template, selectorString(rc) || '<none>'),
-    ],
-  },
+  table: replicaTable((rc) => selectorString(rc) || '<none>'),
 };
