@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { timestamp, type KubeObject } from '../api/object.js';
 import {
+  addEphemeralContainers,
   computePodActions,
   graceSeconds,
   initialRecord,
@@ -97,6 +98,7 @@ export class PodWorker {
     if (Number(pod.metadata.resourceVersion) < Number(this.pod.metadata.resourceVersion)) return;
     const annotationsChanged = JSON.stringify(pod.metadata.annotations) !== JSON.stringify(this.pod.metadata.annotations);
     this.pod = pod;
+    addEphemeralContainers(this.rec, pod);
     if (annotationsChanged && this.sandboxId) this.host.runtime.updateSandbox(this.sandboxId, pod);
     this.requestSync();
     this.host.statusChanged(this);
@@ -137,7 +139,7 @@ export class PodWorker {
   }
 
   private all(): ContainerRecord[] {
-    return [...this.rec.inits, ...this.rec.regular];
+    return [...this.rec.inits, ...this.rec.regular, ...this.rec.ephemeral];
   }
 
   private container(name: string): ContainerRecord {
@@ -310,7 +312,7 @@ export class PodWorker {
       if (instance.id) this.onExit(c, instance.id, exit);
       else instance.exit = exit;
     };
-    const request = { container: c.spec, init: c.init, restartCount: c.restartCount };
+    const request = { container: c.spec, init: c.init, ephemeral: c.ephemeral, restartCount: c.restartCount };
     this.host.runtime
       .startContainer(sandboxId, request, onExit)
       .then(

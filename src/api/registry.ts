@@ -41,7 +41,8 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   categories?: string[];
   /** the schema definition name, e.g. "io.k8s.api.apps.v1.StatefulSet" */
   definition: string;
-  subresources?: { status?: boolean; scale?: ScaleDef };
+  /** ephemeralContainers: pods' `ephemeralcontainers` subresource, the only way to change spec.ephemeralContainers */
+  subresources?: { status?: boolean; scale?: ScaleDef; ephemeralContainers?: boolean };
   /** metadata.generation starts at 1 and is bumped when spec changes (and on graceful deletion). */
   tracksGeneration?: boolean;
   /** Names must pass this (default: DNS-1123 subdomain). */
@@ -73,6 +74,10 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   validate?(obj: T): FieldError[];
   validateUpdate?(obj: T, old: T): FieldError[];
   validateStatusUpdate?(obj: T, old: T): FieldError[];
+  /** Checks only a create makes (beyond validate). */
+  validateCreate?(obj: T): FieldError[];
+  /** Checks of a write through the ephemeralcontainers subresource (instead of validate/validateUpdate). */
+  validateEphemeralContainersUpdate?(obj: T, old: T): FieldError[];
   /** Warnings returned in Warning headers on create/update. */
   warnings?(obj: T): string[];
 

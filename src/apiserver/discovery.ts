@@ -36,6 +36,7 @@ function subresourcesOf(k: AnyKindDef) {
   const out: Array<{ subresource: string; responseKind: { group: string; version: string; kind: string }; verbs: string[] }> = [];
   if (k.subresources?.status) out.push({ subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: SUB_VERBS });
   if (k.subresources?.scale) out.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUB_VERBS });
+  if (k.subresources?.ephemeralContainers) out.push({ subresource: 'ephemeralcontainers', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: SUB_VERBS });
   if (k.group === '') for (const x of EXTRA_SUBRESOURCES[k.plural] ?? []) out.push({ subresource: x.name, responseKind: x.kind, verbs: x.verbs });
   return out;
 }

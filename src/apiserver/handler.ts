@@ -237,6 +237,7 @@ export class ApiServer {
       this.subresources.has(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ||
       (subresource === 'status' && !!kind.subresources?.status) ||
       (subresource === 'scale' && !!kind.subresources?.scale) ||
+      (subresource === 'ephemeralcontainers' && !!kind.subresources?.ephemeralContainers) ||
       !!(subresource && this.kindEntries.get(entryKey(kind.group, kind.plural))?.subresources?.[subresource])
     );
   }
@@ -256,6 +257,7 @@ export class ApiServer {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
+      if (subresource === 'ephemeralcontainers' && kind.subresources?.ephemeralContainers) return this.serveObject(req, route, ctx, 'ephemeralcontainers');
       if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, { ...ctx, managerSubresource: 'scale' });
       throw notFoundPath(req.path);
     }

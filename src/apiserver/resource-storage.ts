@@ -274,7 +274,7 @@ export class ResourceStorage {
   private async createAdmitted(kind: AnyKindDef, obj: KubeObject, generatedName: boolean, ctx: WriteContext): Promise<KubeObject> {
     const meta = obj.metadata;
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
-    errs.push(...(kind.validate?.(obj) ?? []));
+    errs.push(...(kind.validate?.(obj) ?? []), ...(kind.validateCreate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
     ctx.warnings?.push(...(kind.warnings?.(obj) ?? []));
 
@@ -428,6 +428,13 @@ export class ResourceStorage {
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
+    } else if (subresource === 'ephemeralcontainers') {
+      // the subresource changes spec.ephemeralContainers and nothing else (upstream's ephemeralContainersStrategy)
+      const next = clone(current);
+      next.spec ??= {};
+      setOrDelete(next.spec, 'ephemeralContainers', isPlainObject(obj.spec) ? obj.spec.ephemeralContainers : undefined);
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
+      obj = next;
     } else if (kind.subresources?.status) {
       setOrDelete(obj, 'status', current.status);
       kind.prepareForUpdate?.(obj, current);
@@ -462,6 +469,7 @@ export class ResourceStorage {
       }
     }
     if (subresource === 'status') errs.push(...(kind.validateStatusUpdate?.(obj, current) ?? []));
+    else if (subresource === 'ephemeralcontainers') errs.push(...(kind.validateEphemeralContainersUpdate?.(obj, current) ?? []));
     else {
       errs.push(...(kind.validate?.(obj) ?? []));
       errs.push(...(kind.validateUpdate?.(obj, current) ?? []));

@@ -22,6 +22,8 @@ export interface ContainerRequest {
   container: Record<string, any>;
   /** an init container (sidecars included) rather than a regular one */
   init: boolean;
+  /** an ephemeral container added by kubectl debug */
+  ephemeral?: boolean;
   /** how many instances of this container ran in the pod before this one */
   restartCount: number;
 }
