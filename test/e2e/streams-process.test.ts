@@ -92,6 +92,14 @@ describe('kubectl streaming verbs against real pods', { skip: why }, () => {
       }
     });
 
+    it(`kubectl ${v} run -i --rm --restart=Never: stdinOnce closes the container's stdin when kubectl's input ends`, async () => {
+      const name = `wc${v.replace('.', '')}`;
+      const r = await k(['run', '-i', '--rm', '--restart=Never', name, '--image=busybox', '--', 'wc', '-l'], 'one\ntwo\nthree\n');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^\s*3\s*$/m);
+      assert.match(r.stdout + r.stderr, new RegExp(`pod "${name}" deleted`));
+    });
+
     it(`kubectl ${v} debug -i: an ephemeral container in the running pod, its status, its logs`, async () => {
       const name = `dbg${v.replace('.', '')}`;
       const r = await k(['debug', '-i', 'web', '--image=busybox', `--container=${name}`, '--', 'sh'], 'echo in-$(hostname); exit 0\n');

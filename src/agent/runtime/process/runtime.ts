@@ -483,11 +483,14 @@ export class ProcessRuntime implements ContainerRuntime {
     const statusFd = fs.openSync(path.join(dir, 'status.json'), 'w', 0o600);
     let stdinFd: number | undefined;
     let stdinPath: string | undefined;
+    let childStdin: number | undefined;
     if (spec.stdin) {
       stdinPath = path.join(dir, 'stdin');
       run('mkfifo', ['-m', '0600', stdinPath]);
-      // opened read-write: the container never sees EOF between two writers (attach sessions)
+      // the runtime holds a writer, so the container sees no EOF between two attach sessions;
+      // the container's end is read-only, so that letting go of every writer (stdinOnce) is an EOF
       stdinFd = fs.openSync(stdinPath, 'r+');
+      childStdin = fs.openSync(stdinPath, 'r');
     }
     // tty: the main process runs on a terminal of the pty helper; resizes come through a FIFO on its fd 3
     let resizeFd: number | undefined;
@@ -522,12 +525,13 @@ export class ProcessRuntime implements ContainerRuntime {
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
       detached: true,
-      stdio: [stdinFd ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
+      stdio: [childStdin ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
       env: { ...env, PETSET_CGROUPS: procs.join(' ') },
     });
     fs.closeSync(logFd);
     fs.closeSync(statusFd);
     if (resizeFd !== undefined) fs.closeSync(resizeFd);
+    if (childStdin !== undefined) fs.closeSync(childStdin);
     const c: Container = {
       id,
       name: spec.name,
@@ -639,8 +643,7 @@ export class ProcessRuntime implements ContainerRuntime {
     this.cgroups.kill(c.cgroup);
     this.cgroups.remove(c.cgroup);
     unmountUnder(c.dir);
-    if (c.stdinFd !== undefined) fs.closeSync(c.stdinFd);
-    c.stdinFd = undefined;
+    this.closeStdin(c);
     if (!c.forgotten) {
       try {
         c.onExit(exit);
@@ -780,10 +783,14 @@ export class ProcessRuntime implements ContainerRuntime {
     const c = this.containers.get(containerId);
     if (!c || c.exited) throw new Error(`container not found (${containerId}) or not running`);
     let writer: fs.WriteStream | undefined;
-    if (req.stdin && c.stdinPath) {
+    // stdinOnce: stdin belongs to the first client that attaches it, and closes when that client is done
+    const once = !!c.spec.stdinOnce;
+    if (req.stdin && c.stdinPath && c.stdinFd !== undefined) {
       writer = fs.createWriteStream(c.stdinPath, { flags: 'a' });
       writer.on('error', () => undefined);
       req.stdin.pipe(writer);
+      // (the runtime's own writer goes once the session's is open, so the container never reads an early EOF)
+      if (once) writer.once('open', () => this.closeStdin(c));
     }
     const out = req.stdout ?? req.stderr;
     const done = new Promise<void>((resolve) => c.exitWaiters.push(resolve));
@@ -822,6 +829,13 @@ export class ProcessRuntime implements ContainerRuntime {
       req.stdin?.unpipe(writer);
       writer.end();
     }
+  }
+
+  /** Lets go of the runtime's writer of a container's stdin: with no attach session writing, the container reads EOF. */
+  private closeStdin(c: Container): void {
+    if (c.stdinFd === undefined) return;
+    fs.closeSync(c.stdinFd);
+    c.stdinFd = undefined;
   }
 
   async portForward(sandboxId: string, port: number): Promise<net.Socket | Duplex> {
