@@ -224,17 +224,26 @@ export class NodeAgent {
   /** A container's output, for the pods/log subresource: the current instance, or the previous one. */
   logs(namespace: string, podName: string, container: string, opts: LogOptions & { previous?: boolean } = {}): AsyncIterable<LogLine> {
     const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
-    const ids = w?.containerIds(container) ?? {};
+    const ids = w?.containerIds(container) ?? this.completedContainerIds(namespace, podName, container);
     const id = opts.previous ? ids.previous : ids.current;
     if (!id) throw new Error(`container "${container}" in pod "${podName}" has no ${opts.previous ? 'previous ' : ''}instance on node ${this.nodeName}`);
     return this.runtime.logs(id, opts);
   }
 
+  /** A completed pod this agent no longer has a worker for (it finished before the agent started): its status names the containers. */
+  private completedContainerIds(namespace: string, podName: string, container: string): { current?: string; previous?: string } {
+    const pod = this.informer?.list().find((p) => p.metadata.namespace === namespace && p.metadata.name === podName);
+    const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? []), ...(pod?.status?.ephemeralContainerStatuses ?? [])];
+    const s = all.find((x: { name?: string }) => x.name === container);
+    const bare = (id: unknown) => (typeof id === 'string' && id ? id.replace(/^[^:]+:\/\//, '') : undefined);
+    return { current: bare(s?.containerID), previous: bare(s?.lastState?.terminated?.containerID) };
+  }
+
   /** The runtime's id of a container of a pod this agent runs (for the agent's server). */
   containerId(namespace: string, podName: string, container: string, previous = false): string {
     const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
-    if (!w) throw new Error(`pod ${namespace}/${podName} does not run on node ${this.nodeName}`);
-    const ids = w.containerIds(container);
+    const ids = w ? w.containerIds(container) : this.completedContainerIds(namespace, podName, container);
+    if (!w && !ids.current && !ids.previous) throw new Error(`pod ${namespace}/${podName} does not run on node ${this.nodeName}`);
     const id = previous ? ids.previous : ids.current;
     if (!id) throw new Error(previous ? `previous terminated container "${container}" in pod "${podName}" not found` : `container "${container}" in pod "${podName}" is not running`);
     return id;
@@ -265,6 +274,8 @@ export class NodeAgent {
     }
     await Promise.all(stopping);
     if (this.state !== 'reconnecting') return;
+    // output kept for completed pods that were deleted while no agent ran
+    for (const uid of this.runtime.podsWithLogs?.() ?? []) if (!listed.has(uid) && !this.workers.has(uid)) this.runtime.removePodLogs?.(uid);
     await this.volumes
       .removeOrphans(new Set([...listed.keys(), ...this.workers.keys()]))
       .catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing directories of deleted pods: ${e instanceof Error ? e.message : String(e)}`));
@@ -280,7 +291,11 @@ export class NodeAgent {
     this.removeHandlers = informer.addEventHandler({
       onAdd: (pod) => this.onPod(pod),
       onUpdate: (_, pod) => this.onPod(pod),
-      onDelete: (pod) => this.workers.get(pod.metadata.uid!)?.apiDeleted(),
+      onDelete: (pod) => {
+        const w = this.workers.get(pod.metadata.uid!);
+        if (w) w.apiDeleted();
+        else this.runtime.removePodLogs?.(pod.metadata.uid!);
+      },
     });
     this.writer.resume();
   }
@@ -338,6 +353,7 @@ export class NodeAgent {
       confirmDeletion: (w) => this.confirmDeletion(w),
       finished: (w) => {
         if (this.workers.get(w.uid) === w) this.workers.delete(w.uid);
+        this.runtime.removePodLogs?.(w.uid);
         void this.volumes.removePod(w.uid).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing the directory of pod ${w.namespace}/${w.name}: ${e instanceof Error ? e.message : String(e)}`));
       },
     };

@@ -136,6 +136,10 @@ export interface ContainerRuntime {
   runHandler(containerId: string, req: HandlerRequest): Promise<HandlerResult>;
   /** The container's output, including that of exited containers until their sandbox is removed. */
   logs(containerId: string, opts?: LogOptions): AsyncIterable<LogLine>;
+  /** Output kept after a sandbox went (a completed pod's): dropped once the pod is gone from the API. */
+  removePodLogs?(podUid: string): void;
+  /** The pods whose output is kept. */
+  podsWithLogs?(): string[];
 
   /**
    * Runs a command inside a running container (kubectl exec); resolves with its exit code once

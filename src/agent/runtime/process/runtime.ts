@@ -330,8 +330,49 @@ export class ProcessRuntime implements ContainerRuntime {
     this.cgroups.remove(`petset/${sandboxId}`);
     for (const m of rec?.tmpfsMounts ?? []) run('umount', ['-l', m], true);
     unmountUnder(dir);
+    if (rec?.podUid) this.retainLogs(rec.podUid, dir);
     fs.rmSync(dir, { recursive: true, force: true });
     this.sandboxes.delete(sandboxId);
+  }
+
+  /**
+   * A completed pod keeps its containers' output after its sandbox goes (kubectl logs of a
+   * finished Job's pod), as kubelet keeps dead containers: the log files move to
+   * <stateDir>/logs/<pod uid>/<container id>.log until the agent says the pod is gone.
+   */
+  private retainLogs(podUid: string, sandboxDir: string): void {
+    const keep = path.join(this.opts.stateDir, 'logs', podUid);
+    const containersDir = path.join(sandboxDir, 'containers');
+    let ids: string[] = [];
+    try {
+      ids = fs.readdirSync(containersDir);
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      const from = path.join(containersDir, id, 'output.log');
+      if (!fs.existsSync(from)) continue;
+      fs.mkdirSync(keep, { recursive: true, mode: 0o700 });
+      const to = path.join(keep, `${id}.log`);
+      for (const suffix of ['.1', '']) if (fs.existsSync(from + suffix)) fs.renameSync(from + suffix, to + suffix);
+      const c = this.containers.get(id);
+      if (c) c.logPath = to;
+    }
+  }
+
+  /** The pod is gone: its retained output goes too (and its containers are forgotten). */
+  removePodLogs(podUid: string): void {
+    for (const [id, c] of this.containers) if (c.sandbox.rec.podUid === podUid && c.sandbox.removed) this.containers.delete(id);
+    fs.rmSync(path.join(this.opts.stateDir, 'logs', podUid), { recursive: true, force: true });
+  }
+
+  /** The pods whose output is retained here. */
+  podsWithLogs(): string[] {
+    try {
+      return fs.readdirSync(path.join(this.opts.stateDir, 'logs'));
+    } catch {
+      return [];
+    }
   }
 
   private killSandboxProcesses(id: string, rec: SandboxRecord | undefined): void {
@@ -859,7 +900,7 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- logs ----
 
   async *logs(containerId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
-    const c = this.containers.get(containerId);
+    const c = this.containers.get(containerId) ?? this.retainedContainer(containerId);
     if (!c) throw new Error(`container ${containerId} not found`);
     this.markLog(c);
     const rotated = readBytes(c.logPath + '.1');
@@ -897,6 +938,24 @@ export class ProcessRuntime implements ContainerRuntime {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (partial && (!opts.since || new Date() >= opts.since)) yield { time: new Date(), stream: 'stdout', text: partial };
+  }
+
+  /** A container of an earlier agent whose output was retained: enough of one to read its log (lines timed by the file's mtime). */
+  private retainedContainer(id: string): Container | undefined {
+    if (!/^[0-9a-f]+$/.test(id)) return undefined;
+    for (const uid of this.podsWithLogs()) {
+      const logPath = path.join(this.opts.stateDir, 'logs', uid, `${id}.log`);
+      let mtime: number;
+      try {
+        mtime = fs.statSync(logPath).mtimeMs;
+      } catch {
+        continue;
+      }
+      const exited: ContainerExit = { exitCode: 0, reason: 'Completed', finishedAt: new Date(mtime) };
+      const sandbox = { rec: { podUid: uid }, removed: true, containers: new Set<string>() } as unknown as Sandbox;
+      return { id, name: '', sandbox, logPath, exited, forgotten: true, exitWaiters: [], logMarks: [{ offset: fileSize(logPath), time: mtime }], logBase: 0 } as unknown as Container;
+    }
+    return undefined;
   }
 
   /**
