@@ -1,0 +1,100 @@
+// The etcd store against Debian's etcd: the shared store contract, plus what only etcd has
+// (keys readable by etcdctl, one etcd watch for many watchers, a feed that survives a compaction).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
+import { startEtcd, type TestEtcd } from '../support/etcd.js';
+import { collector, storeContract } from './contract.js';
+
+let etcd: TestEtcd;
+before(async () => {
+  etcd = await startEtcd();
+});
+after(async () => {
+  await etcd?.stop();
+});
+
+async function emptyStore(): Promise<EtcdStore> {
+  const store = await openEtcdStore({ endpoints: [etcd.endpoint], autoCompact: false, log: () => {} });
+  // one etcd serves every test: each starts from an empty keyspace (its history stays)
+  await store.client.delete().all();
+  return store;
+}
+
+storeContract('etcd', emptyStore);
+
+/** etcd's own count of watchers on its server (from its /metrics on the client port). */
+async function etcdWatchers(): Promise<number> {
+  const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  const m = /^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text);
+  assert.ok(m, 'etcd reports its watcher count');
+  return Number(m[1]);
+}
+
+describe('etcd store: what only etcd has', () => {
+  test('keys are laid out as the API server names them and etcdctl reads them', async () => {
+    const store = await emptyStore();
+    try {
+      await store.create('/registry/core/configmaps/default/one', '{"kind":"ConfigMap"}');
+      const out = execFileSync('etcdctl', ['--endpoints', etcd.endpoint, 'get', '--prefix', '/registry/'], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        encoding: 'utf8',
+      });
+      assert.equal(out, '/registry/core/configmaps/default/one\n{"kind":"ConfigMap"}\n');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a hundred watchers share one etcd watch', async () => {
+    const before = await etcdWatchers();
+    const store = await emptyStore();
+    try {
+      assert.equal(await etcdWatchers(), before + 1, 'the store holds one watch (its feed)');
+      const start = await store.revision();
+      const watchers = Array.from({ length: 100 }, () => collector());
+      for (const [i, w] of watchers.entries()) store.watch(i % 2 ? '/x/' : '/', start, w.handler);
+      assert.equal(await etcdWatchers(), before + 1);
+      await store.create('/x/a', 'v');
+      assert.ok(watchers.every((w) => w.events.length === 1));
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('two stores on one etcd see each other\'s writes (two API servers)', async () => {
+    const one = await emptyStore();
+    const two = await openEtcdStore({ endpoints: [etcd.endpoint], autoCompact: false, log: () => {} });
+    try {
+      const w = collector();
+      two.watch('/shared/', await two.revision(), w.handler);
+      const made = await one.create('/shared/a', 'from one');
+      await w.until(1);
+      assert.deepEqual(w.events[0]!.kv, made);
+      // the second sees the first's write as a conflict, not as a stale success
+      await assert.rejects(two.update('/shared/a', 'from two', made.modRevision - 1), /revision conflict/);
+      assert.equal((await two.update('/shared/a', 'from two', made.modRevision)).value, 'from two');
+      assert.equal((await one.get('/shared/a'))!.value, 'from two');
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('a list at a revision compacted by another server is reported as compacted', async () => {
+    const one = await emptyStore();
+    const two = await openEtcdStore({ endpoints: [etcd.endpoint], autoCompact: false, log: () => {} });
+    try {
+      const a = await one.create('/c/a', '1');
+      await one.update('/c/a', '2');
+      await two.compact(await two.revision());
+      const err = await one.list('/c/', { revision: a.modRevision }).catch((e) => e);
+      assert.equal(err.constructor.name, 'CompactedError');
+      assert.equal(err.compacted, a.modRevision + 1);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});

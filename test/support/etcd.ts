@@ -1,0 +1,78 @@
+// A real etcd (Debian's etcd-server) for tests: one member on loopback, ports chosen by the OS,
+// data in a temp dir; stopped by pid and its directory removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ETCD_BIN = process.env.PETSET_ETCD_BIN ?? '/usr/bin/etcd';
+
+export interface EtcdTlsFiles {
+  certPem: string;
+  keyPem: string;
+  /** the CA whose client certificates etcd requires (omit for server TLS only) */
+  clientCaPem?: string;
+}
+
+export interface TestEtcd {
+  /** the client URL, e.g. http://127.0.0.1:41234 */
+  endpoint: string;
+  dataDir: string;
+  pid: number;
+  /** everything etcd logged so far */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startEtcd(opts: { tls?: EtcdTlsFiles; dataDir?: string } = {}): Promise<TestEtcd> {
+  const dir = mkdtempSync(join(tmpdir(), 'petset-etcd-'));
+  const dataDir = opts.dataDir ?? join(dir, 'data');
+  const scheme = opts.tls ? 'https' : 'http';
+  const args = [
+    '--name', 'default',
+    '--data-dir', dataDir,
+    // port 0: the OS picks; etcd logs the address it got
+    '--listen-client-urls', `${scheme}://127.0.0.1:0`,
+    '--advertise-client-urls', `${scheme}://127.0.0.1:0`,
+    '--listen-peer-urls', 'http://127.0.0.1:0',
+    '--initial-advertise-peer-urls', 'http://127.0.0.1:0',
+    '--initial-cluster', 'default=http://127.0.0.1:0',
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+  ];
+  if (opts.tls) {
+    writeFileSync(join(dir, 'server.crt'), opts.tls.certPem);
+    writeFileSync(join(dir, 'server.key'), opts.tls.keyPem, { mode: 0o600 });
+    args.push('--cert-file', join(dir, 'server.crt'), '--key-file', join(dir, 'server.key'));
+    if (opts.tls.clientCaPem) {
+      writeFileSync(join(dir, 'client-ca.crt'), opts.tls.clientCaPem);
+      args.push('--client-cert-auth', '--trusted-ca-file', join(dir, 'client-ca.crt'));
+    }
+  }
+  const child: ChildProcess = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        output += chunk;
+        const m = /"msg":"serving client traffic[^"]*","address":"([^"]+)"/.exec(output);
+        if (m) resolve(`${scheme}://${m[1]}`);
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`etcd exited (${code}) before serving:\n${output.slice(-2000)}`)));
+    });
+    return { endpoint, dataDir, pid: child.pid!, log: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
