@@ -98,7 +98,7 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> 
     await store.start();
   } catch (err) {
     await store.close();
-    throw err;
+    throw new Error(`cannot reach etcd at ${opts.endpoints.join(',')}: ${(err as Error).message}`, { cause: err });
   }
   return store;
 }
