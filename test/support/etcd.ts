@@ -18,6 +18,8 @@ export interface TestEtcd {
   /** the client URL, e.g. http://127.0.0.1:41234 */
   endpoint: string;
   dataDir: string;
+  /** the temp dir holding its files (removed by stop) */
+  dir: string;
   pid: number;
   /** everything etcd logged so far */
   log(): string;
@@ -70,7 +72,7 @@ export async function startEtcd(opts: { tls?: EtcdTlsFiles; dataDir?: string } =
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`etcd exited (${code}) before serving:\n${output.slice(-2000)}`)));
     });
-    return { endpoint, dataDir, pid: child.pid!, log: () => output, stop };
+    return { endpoint, dataDir, dir, pid: child.pid!, log: () => output, stop };
   } catch (err) {
     await stop();
     throw err;
