@@ -3,6 +3,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../support/server.js';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { collector, storeContract } from './contract.js';
@@ -95,6 +99,36 @@ describe('etcd store: what only etcd has', () => {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+
+  test('a watch carries on across a restart of etcd without losing an event; writes meanwhile fail', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'petset-etcd-restart-'));
+    let first: TestEtcd | undefined = await startEtcd({ dataDir });
+    const port = Number(new URL(first.endpoint).port);
+    let second: TestEtcd | undefined;
+    const store = await openEtcdStore({ endpoints: [first.endpoint], autoCompact: false, requestTimeoutMs: 2000, log: () => {} });
+    try {
+      const w = collector();
+      store.watch('/r/', await store.revision(), w.handler);
+      await store.create('/r/before', '1');
+      await first.stop();
+      first = undefined;
+      await assert.rejects(store.create('/r/while-down', 'x'));
+      second = await startEtcd({ dataDir, clientPort: port });
+      // another client writes before this store's feed is back: the feed resumes where it was
+      const other = await openEtcdStore({ endpoints: [second.endpoint], autoCompact: false, log: () => {} });
+      await other.create('/r/by-other', '2');
+      await other.close();
+      await waitFor(() => store.create('/r/after', '3').then(() => true, () => false), 30_000, 'writes work again', 200);
+      await w.until(3);
+      assert.deepEqual(w.events.map((e) => e.kv.key), ['/r/before', '/r/by-other', '/r/after']);
+      assert.deepEqual(w.errors, []);
+    } finally {
+      await store.close();
+      await first?.stop();
+      await second?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

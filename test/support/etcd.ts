@@ -26,16 +26,17 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-export async function startEtcd(opts: { tls?: EtcdTlsFiles; dataDir?: string } = {}): Promise<TestEtcd> {
+export async function startEtcd(opts: { tls?: EtcdTlsFiles; dataDir?: string; clientPort?: number } = {}): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'petset-etcd-'));
+  // a data dir given by the caller outlives this etcd (a restart on it keeps the data)
   const dataDir = opts.dataDir ?? join(dir, 'data');
   const scheme = opts.tls ? 'https' : 'http';
   const args = [
     '--name', 'default',
     '--data-dir', dataDir,
-    // port 0: the OS picks; etcd logs the address it got
-    '--listen-client-urls', `${scheme}://127.0.0.1:0`,
-    '--advertise-client-urls', `${scheme}://127.0.0.1:0`,
+    // port 0: the OS picks; etcd logs the address it got (a restart asks for the port it had)
+    '--listen-client-urls', `${scheme}://127.0.0.1:${opts.clientPort ?? 0}`,
+    '--advertise-client-urls', `${scheme}://127.0.0.1:${opts.clientPort ?? 0}`,
     '--listen-peer-urls', 'http://127.0.0.1:0',
     '--initial-advertise-peer-urls', 'http://127.0.0.1:0',
     '--initial-cluster', 'default=http://127.0.0.1:0',
