@@ -1,0 +1,122 @@
+// The control plane as separate processes, as upstream runs it: etcd, `petset apiserver`,
+// two `petset controller-manager`s and a `petset scheduler` (leader-elected through Leases),
+// and a `petset agent`. A StatefulSet becomes Ready; killing the working controller manager
+// hands the Lease to the standby, which carries on (the set scales).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { petsetBin, runKubectl, tempDir, eventually } from './harness.js';
+import { startEtcd, type TestEtcd } from '../support/etcd.js';
+
+interface Proc {
+  child: ChildProcess;
+  output(): string;
+}
+
+const procs: Proc[] = [];
+const dirs: string[] = [];
+let etcd: TestEtcd;
+
+function run(args: string[]): Proc {
+  const child = spawn(process.execPath, [petsetBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const p = { child, output: () => out };
+  procs.push(p);
+  return p;
+}
+
+async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill(signal);
+  await exited;
+}
+
+before(async () => {
+  etcd = await startEtcd();
+});
+after(async () => {
+  for (const p of procs.reverse()) await stopProc(p);
+  await etcd?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const SET = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - port: 80
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+`;
+
+describe('separate components over etcd', () => {
+  it('a StatefulSet runs; the standby controller manager takes over when the leader dies', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const api = run(['apiserver', '--etcd-servers', etcd.endpoint, '--data-dir', dataDir, '--secure-port', '0']);
+    const kubeconfig = await eventually(() => /export KUBECONFIG=(\S+)/.exec(api.output())?.[1], 20_000, `apiserver up:\n${api.output()}`);
+    const kubectl = (args: string[], input?: string) => runKubectl(['--kubeconfig', kubeconfig, ...args], { input });
+    const json = async (...args: string[]) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
+
+    // short lease timings, as the flags allow, so the take-over happens within the test
+    const election = ['--leader-elect-lease-duration', '3s', '--leader-elect-renew-deadline', '2s', '--leader-elect-retry-period', '500ms'];
+    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfig, ...election]));
+    run(['scheduler', '--kubeconfig', kubeconfig, ...election]);
+    run(['agent', '--kubeconfig', kubeconfig, '--node-name', 'machine-1']);
+
+    await kubectl(['apply', '-f', '-'], SET);
+    await eventually(async () => (await json('get', 'statefulset', 'web')).status?.readyReplicas === 2, 60_000, 'web ready');
+
+    // exactly one controller manager works: the Lease's holder
+    const lease = await json('get', 'lease', 'kube-controller-manager', '-n', 'kube-system');
+    const holder: string = lease.spec.holderIdentity;
+    const leader = managers.find((m) => m.output().includes(`identity ${holder};`));
+    const standby = managers.find((m) => m !== leader)!;
+    assert.ok(leader, `the holder ${holder} is one of the two`);
+    assert.match(leader.output(), /working/);
+    assert.doesNotMatch(standby.output(), /working/);
+    assert.equal((await json('get', 'lease', 'kube-scheduler', '-n', 'kube-system')).spec.leaseDurationSeconds, 3);
+
+    await stopProc(leader, 'SIGKILL');
+    const taken = await eventually(
+      async () => {
+        const l = await json('get', 'lease', 'kube-controller-manager', '-n', 'kube-system');
+        return l.spec.holderIdentity !== holder && l;
+      },
+      30_000,
+      'the standby holds the lease',
+    );
+    assert.ok(standby.output().includes(`identity ${taken.spec.holderIdentity};`));
+    assert.equal(taken.spec.leaseTransitions, (lease.spec.leaseTransitions ?? 0) + 1);
+    await eventually(() => /working/.test(standby.output()), 10_000, 'the standby works');
+
+    await kubectl(['scale', 'statefulset', 'web', '--replicas=3']);
+    await eventually(async () => (await json('get', 'statefulset', 'web')).status?.readyReplicas === 3, 60_000, 'web scaled by the new leader');
+  });
+});
