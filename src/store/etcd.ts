@@ -19,6 +19,8 @@ import {
   FutureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
+  NoSpaceError,
+  StoreUnavailableError,
   type KeyValue,
   type ListOptions,
   type ListResult,
@@ -148,7 +150,7 @@ export class EtcdStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.assertOpen();
-    const res = await this.client.kv.range({ key: Buffer.from(key) });
+    const res = await this.call(() => this.client.kv.range({ key: Buffer.from(key) }));
     const raw = res.kvs[0] as RawKv | undefined;
     return raw ? toKv(raw) : undefined;
   }
@@ -173,11 +175,13 @@ export class EtcdStore implements Store {
   async create(key: string, value: string): Promise<KeyValue> {
     this.assertOpen();
     const k = Buffer.from(key);
-    const res = await this.client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: Buffer.from(value) } }],
-      failure: [{ request_range: { key: k } }],
-    });
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: k, value: Buffer.from(value) } }],
+        failure: [{ request_range: { key: k } }],
+      }),
+    );
     const rev = Number(res.header.revision);
     if (!res.succeeded) {
       const existing = res.responses[0]?.response_range.kvs[0] as RawKv | undefined;
@@ -256,7 +260,7 @@ export class EtcdStore implements Store {
     if (revision > current) throw new RangeError(`cannot compact to ${revision}: latest revision is ${current}`);
     if (revision <= this.compacted) return;
     try {
-      await this.client.kv.compact({ revision, physical: true });
+      await this.call(() => this.client.kv.compact({ revision, physical: true }));
     } catch (err) {
       // another API server compacted further already
       if (!/compacted/.test((err as Error).message)) throw err;
@@ -286,7 +290,7 @@ export class EtcdStore implements Store {
       expected === undefined
         ? { key: k, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }
         : { key: k, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected };
-    const res = await this.client.kv.txn({ compare: [compare], success: [op], failure: [{ request_range: { key: k } }] });
+    const res = await this.call(() => this.client.kv.txn({ compare: [compare], success: [op], failure: [{ request_range: { key: k } }] }));
     if (!res.succeeded) {
       const current = res.responses[0]?.response_range.kvs[0] as RawKv | undefined;
       if (!current) throw new KeyNotFoundError(key);
@@ -304,7 +308,7 @@ export class EtcdStore implements Store {
   }
 
   private async currentRevision(): Promise<number> {
-    const res = await this.client.kv.range({ key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, limit: 1 });
+    const res = await this.call(() => this.client.kv.range({ key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, limit: 1 }));
     return Number(res.header.revision);
   }
 
@@ -341,7 +345,16 @@ export class EtcdStore implements Store {
       this.compacted = await this.findCompacted(await this.currentRevision());
       return new CompactedError(at, this.compacted);
     }
-    return err as Error;
+    return storeError(err);
+  }
+
+  /** One request to etcd, its failures stated in the store's terms. */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   private startAutoCompact(intervalMinutes: number): void {
@@ -535,6 +548,24 @@ class EventRing {
     }
     return this.events.slice(lo);
   }
+}
+
+/** etcd's failures as the store contract names them; others unchanged. */
+function storeError(err: unknown): Error {
+  const e = err as Error;
+  const message = e?.message ?? String(err);
+  // etcd's NOSPACE alarm: writes refused until an operator frees space (and disarms the alarm)
+  if (/database space exceeded/.test(message)) return new NoSpaceError('etcd', err);
+  const name = e?.constructor?.name ?? '';
+  if (
+    name === 'GRPCUnavailableError' ||
+    name === 'GRPCDeadlineExceededError' ||
+    name === 'ClientClosedError' ||
+    /request timed out|no leader|leader changed|too many requests|UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED/.test(message)
+  ) {
+    return new StoreUnavailableError(`etcd is unreachable: ${message}`, err);
+  }
+  return e;
 }
 
 function toKv(raw: RawKv): KeyValue {

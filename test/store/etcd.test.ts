@@ -10,6 +10,8 @@ import { waitFor } from '../support/server.js';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { collector, storeContract } from './contract.js';
+import { StoreUnavailableError } from '../../src/store/store.js';
+import { storeErrorToApi } from '../../src/apiserver/resource-storage.js';
 
 let etcd: TestEtcd;
 before(async () => {
@@ -114,7 +116,14 @@ describe('etcd store: what only etcd has', () => {
       await store.create('/r/before', '1');
       await first.stop();
       first = undefined;
-      await assert.rejects(store.create('/r/while-down', 'x'));
+      // refused as "unavailable", which the API server answers with a 500 ServerTimeout and
+      // Retry-After, as upstream does for an unreachable etcd (clients retry)
+      const down = await store.create('/r/while-down', 'x').catch((e) => e);
+      assert.ok(down instanceof StoreUnavailableError, String(down));
+      const status = storeErrorToApi(down)!.toStatus();
+      assert.equal(status.code, 500);
+      assert.equal(status.reason, 'ServerTimeout');
+      assert.equal(status.details?.retryAfterSeconds, 2);
       second = await startEtcd({ dataDir, clientPort: port });
       // another client writes before this store's feed is back: the feed resumes where it was
       const other = await openEtcdStore({ endpoints: [second.endpoint], autoCompact: false, log: () => {} });
