@@ -79,3 +79,80 @@ export async function startEtcd(opts: { tls?: EtcdTlsFiles; dataDir?: string; cl
     throw err;
   }
 }
+
+export interface TestEtcdCluster {
+  /** every member's client URL */
+  endpoints: string[];
+  members: { name: string; endpoint: string; pid: number }[];
+  /** ends one member by pid (SIGKILL), as a crash */
+  kill(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster of `size` members on this machine. Peers must know each other's addresses before
+ * they start, so instead of OS-chosen ports each member gets a loopback address of its own
+ * (127.A.B.i, A and B random per cluster, so parallel tests do not meet) on etcd's usual ports.
+ */
+export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'petset-etcd-cluster-'));
+  const net = `127.${2 + Math.floor(Math.random() * 60)}.${Math.floor(Math.random() * 256)}`;
+  const names = Array.from({ length: size }, (_, i) => `etcd-${i}`);
+  const ip = (i: number) => `${net}.${i + 1}`;
+  const initialCluster = names.map((n, i) => `${n}=http://${ip(i)}:2380`).join(',');
+  const token = `petset-test-${Math.random().toString(36).slice(2)}`;
+  const children = new Map<string, ChildProcess>();
+  const stopOne = async (name: string, signal: NodeJS.Signals) => {
+    const child = children.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  const stop = async () => {
+    await Promise.all(names.map((n) => stopOne(n, 'SIGTERM')));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const ready = names.map((name, i) => {
+      const child = spawn(
+        ETCD_BIN,
+        [
+          '--name', name,
+          '--data-dir', join(dir, name),
+          '--listen-client-urls', `http://${ip(i)}:2379`,
+          '--advertise-client-urls', `http://${ip(i)}:2379`,
+          '--listen-peer-urls', `http://${ip(i)}:2380`,
+          '--initial-advertise-peer-urls', `http://${ip(i)}:2380`,
+          '--initial-cluster', initialCluster,
+          '--initial-cluster-token', token,
+          '--initial-cluster-state', 'new',
+          '--logger', 'zap',
+          '--log-outputs', 'stderr',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      children.set(name, child);
+      let output = '';
+      return new Promise<void>((resolve, reject) => {
+        child.stderr!.setEncoding('utf8');
+        child.stderr!.on('data', (chunk: string) => {
+          output += chunk;
+          if (output.includes('"msg":"serving client traffic')) resolve();
+          if (output.length > 1 << 20) output = output.slice(-(1 << 16));
+        });
+        child.once('exit', (code) => reject(new Error(`etcd member ${name} exited (${code}):\n${output.slice(-2000)}`)));
+      });
+    });
+    await Promise.all(ready);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    endpoints: names.map((_, i) => `http://${ip(i)}:2379`),
+    members: names.map((name, i) => ({ name, endpoint: `http://${ip(i)}:2379`, pid: children.get(name)!.pid! })),
+    kill: (name) => stopOne(name, 'SIGKILL'),
+    stop,
+  };
+}
