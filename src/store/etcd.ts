@@ -561,7 +561,9 @@ function storeError(err: unknown): Error {
     name === 'GRPCUnavailableError' ||
     name === 'GRPCDeadlineExceededError' ||
     name === 'ClientClosedError' ||
-    /request timed out|no leader|leader changed|too many requests|UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED/.test(message)
+    // the client's circuit breaker refusing a member that just failed (others are tried next)
+    name === 'BrokenCircuitError' ||
+    /circuit breaker is open|request timed out|no leader|leader changed|too many requests|UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED/.test(message)
   ) {
     return new StoreUnavailableError(`etcd is unreachable: ${message}`, err);
   }
