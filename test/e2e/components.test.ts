@@ -4,42 +4,21 @@
 // hands the Lease to the standby, which carries on (the set scales).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { petsetBin, runKubectl, tempDir, eventually } from './harness.js';
+import { runKubectl, tempDir, eventually } from './harness.js';
+import { Processes, kubeconfigOf } from './processes.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 
-interface Proc {
-  child: ChildProcess;
-  output(): string;
-}
-
-const procs: Proc[] = [];
+const procs = new Processes();
 const dirs: string[] = [];
+const run = (args: string[]) => procs.run(args);
 let etcd: TestEtcd;
-
-function run(args: string[]): Proc {
-  const child = spawn(process.execPath, [petsetBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const p = { child, output: () => out };
-  procs.push(p);
-  return p;
-}
-
-async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill(signal);
-  await exited;
-}
 
 before(async () => {
   etcd = await startEtcd();
 });
 after(async () => {
-  for (const p of procs.reverse()) await stopProc(p);
+  await procs.stopAll();
   await etcd?.stop();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
@@ -80,7 +59,7 @@ describe('separate components over etcd', () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
     const api = run(['apiserver', '--etcd-servers', etcd.endpoint, '--data-dir', dataDir, '--secure-port', '0']);
-    const kubeconfig = await eventually(() => /export KUBECONFIG=(\S+)/.exec(api.output())?.[1], 20_000, `apiserver up:\n${api.output()}`);
+    const kubeconfig = await eventually(() => kubeconfigOf(api), 20_000, `apiserver up:\n${api.output()}`);
     const kubectl = (args: string[], input?: string) => runKubectl(['--kubeconfig', kubeconfig, ...args], { input });
     const json = async (...args: string[]) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
 
@@ -103,7 +82,7 @@ describe('separate components over etcd', () => {
     assert.doesNotMatch(standby.output(), /working/);
     assert.equal((await json('get', 'lease', 'kube-scheduler', '-n', 'kube-system')).spec.leaseDurationSeconds, 3);
 
-    await stopProc(leader, 'SIGKILL');
+    await procs.kill(leader);
     const taken = await eventually(
       async () => {
         const l = await json('get', 'lease', 'kube-controller-manager', '-n', 'kube-system');

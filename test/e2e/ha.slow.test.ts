@@ -5,56 +5,25 @@
 // ordinal exists once, and the standby controller manager holds the Lease.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { petsetBin, runKubectl, tempDir, eventually } from './harness.js';
+import { runKubectl, tempDir, eventually } from './harness.js';
+import { Processes, kubeconfigOf } from './processes.js';
 import { startEtcdCluster, type TestEtcdCluster } from '../support/etcd.js';
 
-interface Proc {
-  child: ChildProcess;
-  output(): string;
-}
-
-const procs: Proc[] = [];
+const procs = new Processes();
 const dirs: string[] = [];
+const run = (args: string[]) => procs.run(args);
 let etcd: TestEtcdCluster;
-
-function run(args: string[]): Proc {
-  const child = spawn(process.execPath, [petsetBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const p = { child, output: () => out };
-  procs.push(p);
-  return p;
-}
-
-async function kill(p: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill(signal);
-  await exited;
-}
 
 before(async () => {
   etcd = await startEtcdCluster(3);
 });
 after(async () => {
-  for (const p of procs.reverse()) await kill(p, 'SIGTERM');
+  await procs.stopAll();
   await etcd?.stop();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function etcdLeader(): string {
-  const out = execFileSync('etcdctl', ['--endpoints', etcd.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-    encoding: 'utf8',
-  });
-  const statuses = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number | string }; leader: number | string } }[];
-  const leader = statuses.find((s) => String(s.Status.header.member_id) === String(s.Status.leader))!;
-  return etcd.members.find((m) => m.endpoint === leader.Endpoint)!.name;
-}
 
 const SET = (replicas: number) => `apiVersion: v1
 kind: Service
@@ -94,11 +63,11 @@ describe('highly available control plane over a 3-member etcd', () => {
     const dirB = tempDir();
     dirs.push(dirA, dirB);
     const apiA = run(['apiserver', '--etcd-servers', servers, '--data-dir', dirA, '--secure-port', '0']);
-    const kubeconfigA = await eventually(() => /export KUBECONFIG=(\S+)/.exec(apiA.output())?.[1], 30_000, `apiserver A:\n${apiA.output()}`);
+    const kubeconfigA = await eventually(() => kubeconfigOf(apiA), 30_000, `apiserver A:\n${apiA.output()}`);
     // the second API server shares the first's CA and tokens (as upstream's share a CA and service-account keys)
     fs.cpSync(path.join(dirA, 'pki'), path.join(dirB, 'pki'), { recursive: true });
     const apiB = run(['apiserver', '--etcd-servers', servers, '--data-dir', dirB, '--secure-port', '0']);
-    const kubeconfigB = await eventually(() => /export KUBECONFIG=(\S+)/.exec(apiB.output())?.[1], 30_000, `apiserver B:\n${apiB.output()}`);
+    const kubeconfigB = await eventually(() => kubeconfigOf(apiB), 30_000, `apiserver B:\n${apiB.output()}`);
     const onA = (args: string[], input?: string) => runKubectl(['--kubeconfig', kubeconfigA, ...args], { input });
     const onB = (args: string[], input?: string) => runKubectl(['--kubeconfig', kubeconfigB, ...args], { input });
     const jsonB = async (...args: string[]) => JSON.parse((await onB([...args, '-o', 'json'])).stdout);
@@ -116,13 +85,13 @@ describe('highly available control plane over a 3-member etcd', () => {
     await onA(['scale', 'statefulset', 'web', `--replicas=${replicas}`]);
     const ready = async () => (await jsonB('get', 'statefulset', 'web')).status?.readyReplicas ?? 0;
 
-    await etcd.kill(etcdLeader());
+    await etcd.kill(etcd.leader());
     await eventually(async () => (await ready()) >= 10, 60_000, 'progress after the etcd leader died');
-    await kill(apiA);
+    await procs.kill(apiA);
     const lease = await jsonB('get', 'lease', 'kube-controller-manager', '-n', 'kube-system');
     const leader = managers.find((m) => m.output().includes(`identity ${lease.spec.holderIdentity};`))!;
     assert.ok(leader, 'one of the two holds the lease');
-    await kill(leader);
+    await procs.kill(leader);
 
     const readyAtLastKill = await ready();
     await eventually(async () => (await ready()) === replicas, 120_000, 'all replicas ready');

@@ -54,6 +54,16 @@ export function collector() {
   };
 }
 
+/** Five writes the watch tests replay; `expectedAfter1` is what a watch after the first sees. */
+export async function history(store: Store): Promise<void> {
+  await store.create('/w/a', 'a1'); // 1
+  await store.create('/other/z', 'z1'); // 2
+  await store.update('/w/a', 'a2'); // 3
+  await store.create('/w/b', 'b1'); // 4
+  await store.delete('/w/a'); // 5
+}
+export const expectedAfter1 = ['put /w/a=a2@3 prev=a1@1', 'put /w/b=b1@4', 'delete /w/a=a2@5 prev=a2@3'];
+
 /**
  * Runs the contract. `open` gives an empty store (no keys; its revision may be anything), which
  * the suite closes after each test.
@@ -214,14 +224,6 @@ export function storeContract(backend: string, open: () => Promise<Store>): void
   });
 
   describe(`${backend} store contract: watch`, () => {
-    async function history(store: Store) {
-      await store.create('/w/a', 'a1'); // 1
-      await store.create('/other/z', 'z1'); // 2
-      await store.update('/w/a', 'a2'); // 3
-      await store.create('/w/b', 'b1'); // 4
-      await store.delete('/w/a'); // 5
-    }
-    const expectedAfter1 = ['put /w/a=a2@3 prev=a1@1', 'put /w/b=b1@4', 'delete /w/a=a2@5 prev=a2@3'];
 
     test('replays history after a revision, then delivers live events', async () => {
       const { store, base, r } = await fresh();

@@ -3,7 +3,6 @@
 // unavailable (retryable), and a watch sees every acknowledged write exactly once.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { openEtcdStore } from '../../src/store/etcd.js';
 import { StoreUnavailableError } from '../../src/store/store.js';
 import { startEtcdCluster, type TestEtcdCluster } from '../support/etcd.js';
@@ -17,18 +16,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-/** the member etcd says leads, by asking each member for its status */
-function leaderName(): string {
-  const out = execFileSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-    encoding: 'utf8',
-  });
-  const statuses = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number | string }; leader: number | string } }[];
-  const leader = statuses.find((s) => String(s.Status.header.member_id) === String(s.Status.leader));
-  assert.ok(leader, out);
-  return cluster.members.find((m) => m.endpoint === leader.Endpoint)!.name;
-}
 
 describe('etcd store on a 3-member etcd', () => {
   test('killing the leader during writes loses no acknowledged write; failures are retryable', async () => {
@@ -52,7 +39,7 @@ describe('etcd store on a 3-member etcd', () => {
       };
       const writers = Array.from({ length: 8 }, (_, i) => writer(i));
       await waitFor(() => acknowledged.size >= 100, 30_000, 'writes before the kill');
-      const killed = leaderName();
+      const killed = cluster.leader();
       await cluster.kill(killed);
       const atKill = acknowledged.size;
       // the two left elect a leader and writes go on

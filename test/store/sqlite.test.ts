@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite.js';
 import { type StoreEvent } from '../../src/store/store.js';
-import { collector, storeContract } from './contract.js';
+import { collector, expectedAfter1, history, storeContract } from './contract.js';
 
 const opened: SqliteStore[] = [];
 const dirs: string[] = [];
@@ -199,15 +199,6 @@ describe('sqlite store: group commit', () => {
 });
 
 describe('sqlite store: watch', () => {
-  async function history(store: SqliteStore) {
-    await store.create('/w/a', 'a1'); // 1
-    await store.create('/other/z', 'z1'); // 2
-    await store.update('/w/a', 'a2'); // 3
-    await store.create('/w/b', 'b1'); // 4
-    await store.delete('/w/a'); // 5
-  }
-  const expectedAfter1 = ['put /w/a=a2@3 prev=a1@1', 'put /w/b=b1@4', 'delete /w/a=a2@5 prev=a2@3'];
-
   test('replay from the log matches replay from memory, including after reopening', async () => {
     const path = tempFile();
     const first = fileStore(path, { eventCacheSize: 2 });

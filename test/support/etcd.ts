@@ -1,6 +1,6 @@
 // A real etcd (Debian's etcd-server) for tests: one member on loopback, ports chosen by the OS,
 // data in a temp dir; stopped by pid and its directory removed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,8 @@ export interface TestEtcdCluster {
   members: { name: string; endpoint: string; pid: number }[];
   /** ends one member by pid (SIGKILL), as a crash */
   kill(name: string): Promise<void>;
+  /** the member that leads now, as the members report it (etcdctl endpoint status) */
+  leader(): string;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,17 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
     endpoints: names.map((_, i) => `http://${ip(i)}:2379`),
     members: names.map((name, i) => ({ name, endpoint: `http://${ip(i)}:2379`, pid: children.get(name)!.pid! })),
     kill: (name) => stopOne(name, 'SIGKILL'),
+    leader() {
+      const endpoints = names.map((_, i) => `http://${ip(i)}:2379`);
+      const out = execFileSync('etcdctl', ['--endpoints', endpoints.join(','), 'endpoint', 'status', '-w', 'json'], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        encoding: 'utf8',
+      });
+      const statuses = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number | string }; leader: number | string } }[];
+      const leader = statuses.find((s) => String(s.Status.header.member_id) === String(s.Status.leader));
+      if (!leader) throw new Error(`no member leads:\n${out}`);
+      return names[endpoints.indexOf(leader.Endpoint)]!;
+    },
     stop,
   };
 }
