@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,59 @@ describe('etcd store: what only etcd has', () => {
       await first?.stop();
       await second?.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a feed cut off until its history was compacted ends every watch as compacted, then serves new watches', async () => {
+    // the store reaches etcd through a TCP relay the test can cut, as a network partition would
+    const target = new URL(etcd.endpoint);
+    const sockets = new Set<net.Socket>();
+    let open = true;
+    const relay = net.createServer((client) => {
+      if (!open) return client.destroy();
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relayUrl = `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+    const store = await openEtcdStore({ endpoints: [relayUrl], autoCompact: false, requestTimeoutMs: 2000, log: () => {} });
+    const direct = await emptyStore();
+    try {
+      const w = collector();
+      const from = await store.revision();
+      store.watch('/cut/', from, w.withCompaction());
+      await store.create('/cut/a', '1');
+      await w.until(1);
+
+      open = false;
+      for (const s of sockets) s.destroy();
+      // meanwhile the cluster moves on and compacts the history the feed has not read
+      // (etcd keeps the compaction revision itself readable: two writes put the feed's next one behind it)
+      await direct.create('/cut/b', '2');
+      await direct.create('/cut/b2', '2');
+      await direct.compact(await direct.revision());
+      open = true;
+
+      await w.untilCompacted();
+      assert.equal(w.compactions[0]!.requested, from + 1, 'the watch had been given the first write');
+      assert.deepEqual(w.errors, []);
+      // watches started now see new writes
+      const next = collector();
+      await waitFor(() => store.revision().then(() => true, () => false), 30_000, 'the store reaches etcd again', 200);
+      store.watch('/cut/', await store.revision(), next.handler);
+      await direct.create('/cut/c', '3');
+      await next.until(1);
+      assert.deepEqual(next.events.map((e) => e.kv.key), ['/cut/c']);
+    } finally {
+      await store.close();
+      await direct.close();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 });
