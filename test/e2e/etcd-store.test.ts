@@ -2,7 +2,7 @@
 // kubectl; objects are readable with etcdctl and survive a restart of `up`.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { startCluster, tempDir, eventually, petsetBin, DB_MANIFEST } from './harness.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
@@ -74,5 +74,37 @@ describe('petset up --etcd-servers', () => {
     const down = run('--etcd-servers', 'http://127.0.0.1:1');
     assert.notEqual(down.status, 0);
     assert.match(down.stderr, /cannot reach etcd at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('a kubectl request made while etcd is down is retried (ServerTimeout, Retry-After) and succeeds once etcd is back', async () => {
+    const dataDir = tempDir();
+    const etcdData = tempDir('petset-etcd-data-');
+    dirs.push(dataDir, etcdData);
+    let own: TestEtcd | undefined = await startEtcd({ dataDir: etcdData });
+    const port = Number(new URL(own.endpoint).port);
+    const c = await startCluster({ dataDir, extraArgs: ['--etcd-servers', own.endpoint] });
+    try {
+      await c.kubectl(['create', 'configmap', 'before', '--from-literal=a=1']);
+      await own.stop();
+      own = undefined;
+      // kubectl retries a 5xx that carries Retry-After: once it has met one, etcd comes back
+      const kubectl = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'configmap', 'before', '-o', 'jsonpath={.data.a}', '-v=6'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      kubectl.stdout.on('data', (d) => (stdout += d));
+      kubectl.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((r) => kubectl.once('exit', r));
+      try {
+        await eventually(() => /configmaps\/before 500 Internal Server Error/.test(stderr), 60_000, `kubectl meets the outage:\n${stderr}`);
+        own = await startEtcd({ dataDir: etcdData, clientPort: port });
+        assert.equal(await exited, 0, stderr);
+      } finally {
+        kubectl.kill();
+      }
+      assert.equal(stdout, '1');
+    } finally {
+      await c.stop();
+      await own?.stop();
+    }
   });
 });
