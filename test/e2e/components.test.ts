@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { runKubectl, tempDir, eventually } from './harness.js';
-import { Processes, kubeconfigOf } from './processes.js';
+import { Processes, kubeconfigOf, webSet } from './processes.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 
 const procs = new Processes();
@@ -23,37 +23,6 @@ after(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-const SET = `apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  clusterIP: None
-  selector:
-    app: web
-  ports:
-  - port: 80
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: web
-spec:
-  serviceName: web
-  replicas: 2
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: nginx
-        image: nginx
-`;
-
 describe('separate components over etcd', () => {
   it('a StatefulSet runs; the standby controller manager takes over when the leader dies', async () => {
     const dataDir = tempDir();
@@ -69,7 +38,7 @@ describe('separate components over etcd', () => {
     run(['scheduler', '--kubeconfig', kubeconfig, ...election]);
     run(['agent', '--kubeconfig', kubeconfig, '--node-name', 'machine-1']);
 
-    await kubectl(['apply', '-f', '-'], SET);
+    await kubectl(['apply', '-f', '-'], webSet(2));
     await eventually(async () => (await json('get', 'statefulset', 'web')).status?.readyReplicas === 2, 60_000, 'web ready');
 
     // exactly one controller manager works: the Lease's holder

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runKubectl, tempDir, eventually } from './harness.js';
-import { Processes, kubeconfigOf } from './processes.js';
+import { Processes, kubeconfigOf, webSet } from './processes.js';
 import { startEtcdCluster, type TestEtcdCluster } from '../support/etcd.js';
 
 const procs = new Processes();
@@ -24,37 +24,6 @@ after(async () => {
   await etcd?.stop();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-const SET = (replicas: number) => `apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  clusterIP: None
-  selector:
-    app: web
-  ports:
-  - port: 80
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: web
-spec:
-  serviceName: web
-  replicas: ${replicas}
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: nginx
-        image: nginx
-`;
 
 describe('highly available control plane over a 3-member etcd', () => {
   it('converges through the death of the etcd leader, an API server and the working controller manager', async () => {
@@ -78,7 +47,7 @@ describe('highly available control plane over a 3-member etcd', () => {
     run(['agent', '--kubeconfig', kubeconfigB, '--node-name', 'machine-1']);
 
     // written through A, read through B: one cluster
-    await onA(['apply', '-f', '-'], SET(3));
+    await onA(['apply', '-f', '-'], webSet(3));
     await eventually(async () => (await jsonB('get', 'statefulset', 'web')).status?.readyReplicas === 3, 60_000, 'web ready');
 
     const replicas = 30;

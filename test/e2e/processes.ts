@@ -39,3 +39,37 @@ export class Processes {
 export function kubeconfigOf(p: Proc): string | undefined {
   return /export KUBECONFIG=(\S+)/.exec(p.output())?.[1];
 }
+
+/** A headless Service and an ordered StatefulSet `web` of nginx (the simulated runtime runs it). */
+export function webSet(replicas: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - port: 80
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: ${replicas}
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+`;
+}
