@@ -11,6 +11,7 @@ import { startLeaderElection } from '../client/leaderelection.js';
 import type { Controller } from '../client/controller-runner.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { volumeControllers } from '../controllers/volume/index.js';
 import { flag, flagDuration, parseArgs, type ParsedArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 
@@ -26,8 +27,9 @@ const ELECTION_USAGE = `  --kubeconfig FILE  the API server and credentials (def
 
 export const CONTROLLER_MANAGER_USAGE = `Usage: petset controller-manager [--kubeconfig FILE] [--leader-elect] ...
 
-Runs petset's controllers (StatefulSet, ReplicaSet, Deployment, Job, garbage collector, ...)
-against the API server named in the kubeconfig, as kube-controller-manager.
+Runs petset's controllers (StatefulSet, ReplicaSet, Deployment, Job, garbage collector, the
+volume controllers ...) against the API server named in the kubeconfig, as kube-controller-manager.
+  --data-dir DIR     where the local-path provisioner makes volumes (default ~/.petset)
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -36,8 +38,13 @@ Binds pending pods to nodes, against the API server named in the kubeconfig, as 
 ${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
 
 export function controllerManagerCommand(argv: string[]): Promise<number> {
-  // the scheduler runs as its own component, as upstream's
-  const controllers = () => defaultControllers().filter((c) => !(c instanceof Scheduler));
+  const dataDir = flag(parseArgs(argv, {}, ['help', 'leader-elect']), 'data-dir') ?? defaultDataDir();
+  const controllers = () => [
+    // the scheduler runs as its own component, as upstream's
+    ...defaultControllers().filter((c) => !(c instanceof Scheduler)),
+    // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
+    ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
+  ];
   return electedComponent(argv, 'controller-manager', 'kube-controller-manager', CONTROLLER_MANAGER_USAGE, controllers);
 }
 

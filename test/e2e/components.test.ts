@@ -34,7 +34,7 @@ describe('separate components over etcd', () => {
 
     // short lease timings, as the flags allow, so the take-over happens within the test
     const election = ['--leader-elect-lease-duration', '3s', '--leader-elect-renew-deadline', '2s', '--leader-elect-retry-period', '500ms'];
-    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfig, ...election]));
+    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfig, '--data-dir', dataDir, ...election]));
     run(['scheduler', '--kubeconfig', kubeconfig, ...election]);
     run(['agent', '--kubeconfig', kubeconfig, '--node-name', 'machine-1']);
 
@@ -66,5 +66,8 @@ describe('separate components over etcd', () => {
 
     await kubectl(['scale', 'statefulset', 'web', '--replicas=3']);
     await eventually(async () => (await json('get', 'statefulset', 'web')).status?.readyReplicas === 3, 60_000, 'web scaled by the new leader');
+    // each pod's claim was provisioned and bound by the controller managers' volume controllers
+    const claims = (await json('get', 'pvc')).items.map((c: { metadata: { name: string }; status: { phase: string } }) => `${c.metadata.name} ${c.status.phase}`);
+    assert.deepEqual(claims.sort(), ['www-web-0 Bound', 'www-web-1 Bound', 'www-web-2 Bound']);
   });
 });

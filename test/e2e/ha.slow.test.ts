@@ -42,7 +42,7 @@ describe('highly available control plane over a 3-member etcd', () => {
     const jsonB = async (...args: string[]) => JSON.parse((await onB([...args, '-o', 'json'])).stdout);
 
     const election = ['--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '500ms'];
-    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfigB, ...election]));
+    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfigB, '--data-dir', dirB, ...election]));
     run(['scheduler', '--kubeconfig', kubeconfigB, ...election]);
     run(['agent', '--kubeconfig', kubeconfigB, '--node-name', 'machine-1']);
 

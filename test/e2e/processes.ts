@@ -40,7 +40,10 @@ export function kubeconfigOf(p: Proc): string | undefined {
   return /export KUBECONFIG=(\S+)/.exec(p.output())?.[1];
 }
 
-/** A headless Service and an ordered StatefulSet `web` of nginx (the simulated runtime runs it). */
+/**
+ * A headless Service and an ordered StatefulSet `web` of nginx (the simulated runtime runs it),
+ * each pod with a claim of the default StorageClass.
+ */
 export function webSet(replicas: number): string {
   return `apiVersion: v1
 kind: Service
@@ -71,5 +74,16 @@ spec:
       containers:
       - name: nginx
         image: nginx
+        volumeMounts:
+        - name: www
+          mountPath: /usr/share/nginx/html
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 1Gi
 `;
 }
