@@ -10,6 +10,7 @@ import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
 import { runtimeScenarios } from './runtime.js';
+import { storeBackendScenarios } from './etcd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -24,6 +25,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

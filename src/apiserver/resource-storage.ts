@@ -9,7 +9,7 @@ import { clone, currentTimestamp, deepEqual, isPlainObject, timestamp, type Kube
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
-import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, type KeyValue, type Store } from '../store/store.js';
+import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, StoreUnavailableError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
 import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
@@ -828,5 +828,9 @@ export function storeErrorToApi(e: unknown): ApiError | undefined {
     return new ApiError(507, 'InternalError', `Insufficient storage: ${e.message}`, { causes: [{ reason: 'InsufficientStorage', message: e.message }] });
   }
   if (e instanceof FutureRevisionError) return tooLargeResourceVersion(e.requested, e.current);
+  if (e instanceof StoreUnavailableError) {
+    // upstream's answer to an unreachable etcd (NewServerTimeout): a 500 that clients retry after the delay
+    return new ApiError(500, 'ServerTimeout', `The request could not be completed at this time, please try again (${e.message})`, { retryAfterSeconds: 2 });
+  }
   return undefined;
 }

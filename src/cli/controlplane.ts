@@ -10,6 +10,7 @@ import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
 import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import { openEtcdStore, type EtcdTlsOptions } from '../store/etcd.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
@@ -70,6 +71,8 @@ export interface ControlPlaneOptions {
   compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
+  /** keep objects in this external etcd instead of the data dir's SQLite file (kube-apiserver's --etcd-servers) */
+  etcd?: { servers: string[]; tls?: EtcdTlsOptions };
 }
 
 export interface ControlPlane {
@@ -108,17 +111,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     const metrics = new ApiMetrics();
-    const dbFile = path.join(opts.dataDir, 'state.db');
-    const sqlite = openSqliteStore(dbFile, {
-      log,
-      spaceReserveBytes: opts.spaceReserveBytes,
-      autoCompact: opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 },
-    });
-    store = instrumentStore(sqlite, metrics);
-    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
+    const compaction = opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 };
+    const setAside: SetAside[] = [];
+    // what a full disk looks like to the start-up: only SQLite's own disk raises the alarm here
+    let spaceAlarm: { spaceAlarmRaised: boolean } = { spaceAlarmRaised: false };
+    if (opts.etcd) {
+      store = instrumentStore(await openEtcdStore({ endpoints: opts.etcd.servers, tls: opts.etcd.tls, autoCompact: compaction, log }), metrics);
+    } else {
+      const dbFile = path.join(opts.dataDir, 'state.db');
+      const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes, autoCompact: compaction });
+      spaceAlarm = sqlite;
+      store = instrumentStore(sqlite, metrics);
+      for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
+      setAside.push(...sqlite.setAsideWhileLoading().map((q) => ({ ...q })));
+    }
     const registry = defaultRegistry();
     // nothing that reads objects runs before the ones it could not serve are set aside
-    const setAside: SetAside[] = sqlite.setAsideWhileLoading().map((q) => ({ ...q }));
     for (const q of setAside) log(describe(q));
     setAside.push(...(await quarantineUnservable(store, registry, log)));
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
@@ -205,7 +213,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
-    if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
+    if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
       log('warning: the disk is full: the nodes will register once writes are possible again');
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));

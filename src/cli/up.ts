@@ -8,6 +8,7 @@ import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
+import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -36,7 +37,7 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --etcd-compaction-interval D
                    how often old revisions are compacted, as kube-apiserver's flag (default 5m;
                    0 never); watches from compacted resourceVersions get 410 Gone and relist
-
+${ETCD_FLAGS_USAGE}
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --node-monitor-period D          how often node health is checked (default 5s)
@@ -89,15 +90,17 @@ export async function up(argv: string[]): Promise<number> {
   const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
+  const etcd = etcdFlags(args);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
   keepLoggingOnFullDisk();
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
-  out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
+  const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
+  out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   if (cp.dns) {

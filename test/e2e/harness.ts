@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/server.js';
+import { startEtcd, type TestEtcd } from '../support/etcd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** the repository root, from dist/test/e2e or test/e2e */
@@ -32,12 +33,44 @@ export function tempDir(prefix = 'petset-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * The harness's one switch between stores: PETSET_TEST_STORE=etcd runs every cluster over a
+ * Debian etcd of its own (one per data directory, so a restarted `up` finds its objects again),
+ * stopped by pid when the test process exits.
+ */
+export const testStore = process.env.PETSET_TEST_STORE === 'etcd' ? 'etcd' : 'sqlite';
+const etcdOfDataDir = new Map<string, Promise<TestEtcd>>();
+
+async function storeArgs(dataDir: string, extra: string[]): Promise<string[]> {
+  if (testStore !== 'etcd' || extra.includes('--etcd-servers')) return [];
+  let etcd = etcdOfDataDir.get(dataDir);
+  if (!etcd) {
+    etcd = startEtcd().then((e) => (startedEtcds.push(e), e));
+    etcdOfDataDir.set(dataDir, etcd);
+    if (etcdOfDataDir.size === 1) process.once('exit', stopTestEtcds);
+  }
+  return ['--etcd-servers', (await etcd).endpoint];
+}
+
+/** 'exit' handlers run synchronously: the etcds are ended by pid and their files removed now. */
+function stopTestEtcds(): void {
+  for (const e of startedEtcds) {
+    try {
+      process.kill(e.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    fs.rmSync(e.dir, { recursive: true, force: true });
+  }
+}
+const startedEtcds: TestEtcd[] = [];
+
 /** Starts petset up; resolves once it printed its address and /readyz answers. */
 export async function startCluster(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
   // a service range of its own, so clusters of parallel tests never share a cluster IP
-  const extra = opts.extraArgs ?? [];
+  const extra = [...(opts.extraArgs ?? []), ...(await storeArgs(dataDir, opts.extraArgs ?? []))];
   const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
   // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
   const runtimeArgs = extra.some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
