@@ -179,7 +179,8 @@ export function watchResource(
         if (stopped) return;
         for (const ev of sel.exactField ? eventsCarrying(storage, events, sel.exactField) : events) {
           const d = decodeEvent(storage, ev);
-          const obj = d.obj;
+          // watchers of another version of a custom kind share the decoded event: each gets its apiVersion
+          const obj = kind.custom && d.obj.apiVersion !== kindApiVersion(kind) ? { ...d.obj, apiVersion: kindApiVersion(kind) } : d.obj;
           if (ev.type === 'delete') {
             if (matches(ev.kv, () => obj)) emit('DELETED', obj);
             continue;
