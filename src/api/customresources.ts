@@ -88,6 +88,14 @@ function tableOf(v: CRDVersion): KindDef['table'] {
   };
 }
 
+/** Upstream's warning for a deprecated version: it names the newest served version that is not deprecated. */
+function defaultDeprecationWarning(crd: CustomResourceDefinition, version: string): string {
+  const { group, names } = crd.spec;
+  const msg = `${group}/${version} ${names.kind} is deprecated`;
+  const newer = crd.spec.versions.filter((x) => x.served && !x.deprecated && compareKubeVersions(x.name, version) < 0).sort((a, b) => compareKubeVersions(a.name, b.name));
+  return newer.length ? `${msg}; use ${group}/${newer[0].name} ${names.kind}` : msg;
+}
+
 /** The KindDef of one served version. */
 function versionKind(crd: CustomResourceDefinition, v: CRDVersion): { kind: KindDef; definition: Definition } {
   const spec = crd.spec;
@@ -95,7 +103,7 @@ function versionKind(crd: CustomResourceDefinition, v: CRDVersion): { kind: Kind
   const definition = definitionOf(crd, v, root);
   const hasStatus = !!v.subresources?.status;
   const names = crd.status?.acceptedNames?.plural ? { ...spec.names, ...crd.status.acceptedNames } : spec.names;
-  const deprecation = v.deprecated ? (v.deprecationWarning ?? `${spec.group}/${v.name} ${names.kind} is deprecated`) : undefined;
+  const deprecation = v.deprecated ? (v.deprecationWarning ?? defaultDeprecationWarning(crd, v.name)) : undefined;
   const kind: KindDef = {
     group: spec.group,
     version: v.name,
