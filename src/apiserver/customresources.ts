@@ -136,8 +136,14 @@ export class CustomResourceServing {
     const storage = this.api.storage;
     const crdKind = storage.registry.resource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
     const crds = (await storage.list(crdKind, undefined)).items as CustomResourceDefinition[];
-    // oldest first: a name conflict is lost by the newcomer
-    crds.sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+    // names already accepted stay with their holder; then the oldest first: a name conflict is lost by the newcomer
+    const holds = (c: CustomResourceDefinition) => (c.status?.acceptedNames?.kind ? 0 : 1);
+    crds.sort(
+      (a, b) =>
+        holds(a) - holds(b) ||
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    );
     const accepted: CustomResourceDefinition[] = [];
     for (const crd of crds) {
       const decided = decideCRDStatus(crd, accepted);

@@ -1,0 +1,149 @@
+// The API server's side of CustomResourceDefinitions, in process: a definition's validation
+// errors, its conditions and name conflicts, the kinds it serves in discovery and OpenAPI,
+// media types (custom resources are JSON only), creates refused while it terminates, and the
+// objects removed with it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ApiRequest } from '../../src/api/request.js';
+import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+  await server.api.customResources.start();
+});
+after(async () => {
+  server.api.customResources.stop();
+  await server.stop();
+});
+
+async function call(method: ApiRequest['method'], path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const [p, q] = path.split('?');
+  const res = await server.api.handle({
+    method,
+    path: p,
+    query: new URLSearchParams(q ?? ''),
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    user: { name: 'admin', groups: ['system:masters'] },
+  });
+  return { status: res.status, body: res.body as any };
+}
+
+function crd(plural: string, kind: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.things.example.com` },
+    spec: {
+      group: 'things.example.com',
+      scope: 'Namespaced',
+      names: { plural, kind, ...extra },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', default: 1 } } } } } },
+        },
+      ],
+    },
+  };
+}
+
+const established = async (name: string) =>
+  waitFor(async () => {
+    const r = await call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    return r.body.status?.conditions?.find((c: any) => c.type === 'Established')?.status === 'True' && r.body;
+  }, 10_000, `${name} established`);
+
+describe('CustomResourceDefinitions in the API server', () => {
+  it('refuses invalid definitions with field paths', async () => {
+    const bad = crd('gadgets', 'Gadget');
+    bad.metadata.name = 'wrong.things.example.com';
+    (bad.spec.versions[0] as any).storage = false;
+    (bad.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties as any).list = { type: 'array' };
+    const r = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', bad);
+    assert.equal(r.status, 422);
+    assert.deepEqual(r.body.details.causes.map((c: any) => c.field).sort(), [
+      'metadata.name',
+      'spec.versions',
+      'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[list].items',
+    ]);
+    assert.match(r.body.message, /^CustomResourceDefinition.apiextensions.k8s.io "wrong.things.example.com" is invalid: /);
+  });
+
+  it('establishes a definition, serves its kind in discovery and OpenAPI, and applies defaults', async () => {
+    assert.equal((await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('gizmos', 'Gizmo', { shortNames: ['gz'] }))).status, 201);
+    const got = await established('gizmos.things.example.com');
+    assert.deepEqual(got.status.acceptedNames, { plural: 'gizmos', kind: 'Gizmo', singular: 'gizmo', listKind: 'GizmoList', shortNames: ['gz'] });
+    const list = await call('GET', '/apis/things.example.com/v1');
+    assert.deepEqual(list.body.resources.map((r: any) => [r.name, r.kind, r.shortNames]), [['gizmos', 'Gizmo', ['gz']]]);
+    const index = await call('GET', '/openapi/v3');
+    assert.ok(index.body.paths['apis/things.example.com/v1']);
+    const created = await call('POST', '/apis/things.example.com/v1/namespaces/default/gizmos', { apiVersion: 'things.example.com/v1', kind: 'Gizmo', metadata: { name: 'g1' }, spec: {} });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.spec.size, 1);
+    const all = await call('GET', '/apis/things.example.com/v1/gizmos');
+    assert.equal(all.body.kind, 'GizmoList');
+    assert.equal(all.body.items.length, 1);
+  });
+
+  it('does not accept names another definition of the group holds', async () => {
+    await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('doohickeys', 'Gizmo', { singular: 'doohickey' }));
+    const got = await waitFor(async () => {
+      const r = await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/doohickeys.things.example.com');
+      return r.body.status?.conditions?.length && r.body;
+    });
+    assert.deepEqual(
+      got.status.conditions.map((c: any) => [c.type, c.status, c.reason, c.message]),
+      [
+        ['NamesAccepted', 'False', 'KindConflict', '"Gizmo" is already in use'],
+        ['Established', 'False', 'NotAccepted', 'not all names are accepted'],
+      ],
+    );
+    assert.equal((await call('GET', '/apis/things.example.com/v1/doohickeys')).status, 404);
+    await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/doohickeys.things.example.com');
+  });
+
+  it('serves custom resources as JSON only: protobuf bodies are 415, protobuf-only clients 406', async () => {
+    const pb = await call('POST', '/apis/things.example.com/v1/namespaces/default/gizmos', {}, { 'content-type': 'application/vnd.kubernetes.protobuf' });
+    assert.equal(pb.status, 415);
+    assert.match(pb.body.message, /accepted media types include: application\/json, application\/yaml/);
+    const accept = await call('GET', '/apis/things.example.com/v1/namespaces/default/gizmos', undefined, { accept: 'application/vnd.kubernetes.protobuf' });
+    assert.equal(accept.status, 406);
+    const either = await call('GET', '/apis/things.example.com/v1/namespaces/default/gizmos', undefined, { accept: 'application/vnd.kubernetes.protobuf, application/json' });
+    assert.equal(either.status, 200);
+  });
+
+  it('answers unknown resources with upstream\'s 404', async () => {
+    const r = await call('GET', '/apis/things.example.com/v1/namespaces/default/nopes');
+    assert.equal(r.status, 404);
+    assert.equal(r.body.message, 'the server could not find the requested resource');
+    assert.equal((await call('GET', '/apis/nope.example.com/v1')).status, 404);
+  });
+
+  it('holds a deleted definition until its objects are gone, refusing new ones meanwhile', async () => {
+    // a finalizer of its own keeps g1 (and so the definition) around for a while
+    await call('PATCH', '/apis/things.example.com/v1/namespaces/default/gizmos/g1', { metadata: { finalizers: ['example.com/hold'] } }, { 'content-type': 'application/merge-patch+json' });
+    const del = await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.things.example.com');
+    assert.equal(del.status, 200);
+    assert.ok(del.body.metadata.deletionTimestamp);
+    assert.deepEqual(del.body.metadata.finalizers, ['customresourcecleanup.apiextensions.k8s.io']);
+    await waitFor(async () => {
+      const r = await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.things.example.com');
+      return r.body.status?.conditions?.some((c: any) => c.type === 'Terminating' && c.status === 'True');
+    });
+    const refused = await call('POST', '/apis/things.example.com/v1/namespaces/default/gizmos', { metadata: { name: 'g2' } });
+    assert.equal(refused.status, 405);
+    assert.equal(refused.body.message, 'create not allowed while custom resource definition is terminating');
+    // g1 is marked for deletion; once its own finalizer goes, so do it and the definition
+    await waitFor(async () => (await call('GET', '/apis/things.example.com/v1/namespaces/default/gizmos/g1')).body.metadata?.deletionTimestamp);
+    await call('PATCH', '/apis/things.example.com/v1/namespaces/default/gizmos/g1', { metadata: { finalizers: null } }, { 'content-type': 'application/merge-patch+json' });
+    await waitFor(async () => (await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.things.example.com')).status === 404, 10_000, 'the definition to go');
+    assert.equal((await call('GET', '/apis/things.example.com/v1/namespaces/default/gizmos')).status, 404);
+    // nothing of it is left in the store
+    const kvs = await server.api.store.list('/registry/things.example.com/gizmos/');
+    assert.equal(kvs.items.length, 0);
+  });
+});
