@@ -278,6 +278,39 @@ spec:
     assert.match(bad.stderr, /spec\.secretName: Invalid value: "integer": spec\.secretName in body must be of type string: "integer"/);
   });
 
+  it("applies OpenKruise's Advanced StatefulSet CRD (two versions, scale subresource) and serves its objects beside apps/v1 StatefulSets", async () => {
+    const ns = ['-n', 'crd'];
+    await kubectl(['apply', '-f', path.join(repoRoot, 'test/fixtures/crds/apps.kruise.io_statefulsets.yaml')]);
+    await kubectl(['wait', '--for', 'condition=established', 'crd/statefulsets.apps.kruise.io']);
+    const asts = `apiVersion: apps.kruise.io/v1beta1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  replicas: 2
+  serviceName: web
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: nginx, image: nginx:1.27}]
+  updateStrategy:
+    type: RollingUpdate
+    rollingUpdate: {podUpdatePolicy: InPlaceIfPossible, maxUnavailable: 1}
+`;
+    assert.equal(await out([...ns, 'apply', '-f', '-'], asts), 'statefulset.apps.kruise.io/web created');
+    assert.match(await out([...ns, 'get', 'statefulsets.apps.kruise.io']), /^NAME\s+DESIRED\s+CURRENT\s+UPDATED\s+READY\s+AGE\nweb\s+2\s+\d+s$/);
+    assert.match(await out([...ns, 'get', 'asts', '-o', 'wide']), /CONTAINERS\s+IMAGES\nweb\s+2\s+\d+s\s+nginx\s+nginx:1\.27$/);
+    // the same object through the other served version
+    assert.equal(await out([...ns, 'get', 'statefulsets.v1alpha1.apps.kruise.io', 'web', '-o', 'jsonpath={.apiVersion} {.spec.replicas}']), 'apps.kruise.io/v1alpha1 2');
+    await kubectl([...ns, 'scale', 'statefulsets.apps.kruise.io', 'web', '--replicas', '3']);
+    assert.equal(await out([...ns, 'get', 'asts', 'web', '-o', 'jsonpath={.spec.replicas}']), '3');
+    assert.match(await out(['explain', 'statefulsets.spec.updateStrategy.rollingUpdate.podUpdatePolicy', '--api-version', 'apps.kruise.io/v1beta1']), /FIELD: podUpdatePolicy <string>/);
+    // built-in StatefulSets are still what `statefulsets` means without a group
+    assert.match(await out([...ns, 'get', 'statefulsets']), /No resources found|^$/);
+    const bad = await fails([...ns, 'apply', '-f', '-'], asts.replace('web}', 'bad}').replace('replicas: 2', 'replicas: two'));
+    assert.match(bad.stderr, /spec\.replicas: Invalid value: "string": spec\.replicas in body must be of type integer: "string"/);
+  });
+
   it('defaults, prunes and validates by the structural schema; serves status and scale; columns; server-side apply', async () => {
     const ns = ['-n', 'crd'];
     await kubectl(['apply', '-f', '-'], CRONTAB_CRD);
