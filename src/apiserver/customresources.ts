@@ -145,25 +145,28 @@ export class CustomResourceServing {
         (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
     );
     const accepted: CustomResourceDefinition[] = [];
+    const writes: Array<{ crd: CustomResourceDefinition; status: CustomResourceDefinition['status'] }> = [];
     for (const crd of crds) {
       const decided = decideCRDStatus(crd, accepted);
       const now = timestamp();
       const conditions = withTransitionTimes(decided.conditions, crd.status?.conditions as Condition[] | undefined, now);
       const want = { ...(crd.status ?? {}), acceptedNames: decided.acceptedNames, conditions };
-      let current = crd;
-      if (!deepEqual(want, crd.status)) {
-        try {
-          current = (await storage.rawUpdate(crdKind, undefined, crd.metadata.name!, {}, (c) => {
-            if (c.metadata.uid !== crd.metadata.uid) return c;
-            return { ...c, status: { ...(c.status ?? {}), acceptedNames: decided.acceptedNames, conditions } };
-          })) as CustomResourceDefinition;
-        } catch {
-          continue; // gone or changed meanwhile: the watch brings it back
-        }
-      }
-      if (established(current) && current.status?.acceptedNames?.kind) accepted.push(current);
+      if (!deepEqual(want, crd.status)) writes.push({ crd, status: want });
+      const decidedCRD = { ...crd, status: want };
+      if (established(decidedCRD) && want.acceptedNames?.kind) accepted.push(decidedCRD);
     }
+    // served before anyone can read Established: `kubectl wait` then a create must find the kind
     this.serve(accepted);
+    for (const { crd, status } of writes) {
+      try {
+        await storage.rawUpdate(crdKind, undefined, crd.metadata.name!, {}, (c) => {
+          if (c.metadata.uid !== crd.metadata.uid) return c;
+          return { ...c, status: { ...(c.status ?? {}), acceptedNames: status!.acceptedNames, conditions: status!.conditions } };
+        });
+      } catch {
+        // gone or changed meanwhile: the watch brings it back
+      }
+    }
     for (const crd of accepted) if (crd.metadata.deletionTimestamp) await this.cleanUp(crd);
   }
 

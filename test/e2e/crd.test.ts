@@ -396,4 +396,17 @@ spec:
     await kubectl(['wait', '--for', 'condition=established', 'crd/crontabs.stable.example.com']);
     assert.equal(await out(['-n', 'crd', 'get', 'crontabs', '-o', 'name']), '');
   });
+
+  it('petset up -f applies a CRD and objects of its kind from one manifest', async () => {
+    const dir = fs.mkdtempSync(path.join(c.dataDir, 'up-f-'));
+    const file = path.join(dir, 'manifest.yaml');
+    fs.writeFileSync(file, `${CRONTAB_CRD}---\napiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: from-up}\nspec: {cronSpec: "* * * * *"}\n`);
+    const second = await startCluster({ extraArgs: ['-f', file] });
+    try {
+      await eventually(() => /crontab\.stable\.example\.com\/from-up created/.test(second.output()), 20_000, 'the manifest applied');
+      assert.equal((await second.kubectl(['get', 'ct', 'from-up', '-o', 'jsonpath={.spec.replicas}'])).stdout, '1');
+    } finally {
+      await second.stop();
+    }
+  });
 });
