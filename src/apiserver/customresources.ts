@@ -11,6 +11,7 @@ import { customKindsOf } from '../api/customresources.js';
 import type { Definitions } from '../api/schema.js';
 import { CRD_CLEANUP_FINALIZER, customResourceDefinitionKind, type CRDNames, type CustomResourceDefinition } from '../api/kinds/customresourcedefinition.js';
 import type { Watcher } from '../store/store.js';
+import type { ApiStream } from '../api/request.js';
 import type { ApiServer } from './handler.js';
 import { resourcePrefix } from './keys.js';
 import type { KindEntry } from './resource-table.js';
@@ -71,6 +72,8 @@ export class CustomResourceServing {
   private stopped = false;
   private idle: Array<() => void> = [];
   private served = '';
+  /** the open watches of each served definition's kinds, by definition name */
+  private readonly watches = new Map<string, Set<() => void>>();
 
   constructor(private readonly api: ApiServer) {}
 
@@ -170,11 +173,47 @@ export class CustomResourceServing {
     for (const crd of accepted) if (crd.metadata.deletionTimestamp) await this.cleanUp(crd);
   }
 
+  /**
+   * A watch of a custom kind, ended (as upstream ends them) when its definition is no longer
+   * served: clients relist and find the resource gone instead of waiting on a dead stream.
+   */
+  track(crd: string, stream: ApiStream): ApiStream {
+    let ending: (() => void) | undefined;
+    const forget = () => {
+      if (ending) this.watches.get(crd)?.delete(ending);
+    };
+    return {
+      start: (send, end) => {
+        ending = () => {
+          stream.stop();
+          end();
+        };
+        let set = this.watches.get(crd);
+        if (!set) this.watches.set(crd, (set = new Set()));
+        set.add(ending);
+        stream.start(send, () => {
+          forget();
+          end();
+        });
+      },
+      stop: () => {
+        forget();
+        stream.stop();
+      },
+    };
+  }
+
   /** Swaps in a registry with the accepted definitions' kinds (when they changed). */
   private serve(crds: CustomResourceDefinition[]): void {
     const key = JSON.stringify(crds.map((c) => [c.metadata.name, c.spec, c.status?.acceptedNames, !!c.metadata.deletionTimestamp]));
     if (key === this.served) return;
     this.served = key;
+    const names = new Set(crds.map((c) => c.metadata.name!));
+    for (const [crd, ends] of this.watches) {
+      if (names.has(crd)) continue;
+      this.watches.delete(crd);
+      for (const end of ends) end();
+    }
     const base = this.api.registry.base ?? this.api.registry;
     const kinds: AnyKindDef[] = [];
     const definitions: Definitions = {};

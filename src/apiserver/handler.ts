@@ -416,7 +416,8 @@ export class ApiServer {
       : (obj: KubeObject) => obj;
     validateWatchOptions(opts);
     await awaitWatchRevision(this.storage, opts);
-    const stream = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const watched = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const stream = route.kind.custom ? this.customResources.track(route.kind.custom.crd, watched) : watched;
     return {
       status: 200,
       headers: { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json' },

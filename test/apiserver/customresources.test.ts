@@ -126,6 +126,20 @@ describe('CustomResourceDefinitions in the API server', () => {
   it('holds a deleted definition until its objects are gone, refusing new ones meanwhile', async () => {
     // a finalizer of its own keeps g1 (and so the definition) around for a while
     await call('PATCH', '/apis/things.example.com/v1/namespaces/default/gizmos/g1', { metadata: { finalizers: ['example.com/hold'] } }, { 'content-type': 'application/merge-patch+json' });
+    // a watch open on the kind sees g1 go and then ends with the definition
+    const res = await server.api.handle({
+      method: 'GET',
+      path: '/apis/things.example.com/v1/namespaces/default/gizmos',
+      query: new URLSearchParams('watch=1'),
+      headers: {},
+      user: { name: 'admin', groups: ['system:masters'] },
+    });
+    const events: string[] = [];
+    let ended = false;
+    res.stream!.start(
+      (ev: any) => events.push(`${ev.type} ${ev.object.metadata?.name}`),
+      () => (ended = true),
+    );
     const del = await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.things.example.com');
     assert.equal(del.status, 200);
     assert.ok(del.body.metadata.deletionTimestamp);
@@ -142,6 +156,8 @@ describe('CustomResourceDefinitions in the API server', () => {
     await call('PATCH', '/apis/things.example.com/v1/namespaces/default/gizmos/g1', { metadata: { finalizers: null } }, { 'content-type': 'application/merge-patch+json' });
     await waitFor(async () => (await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.things.example.com')).status === 404, 10_000, 'the definition to go');
     assert.equal((await call('GET', '/apis/things.example.com/v1/namespaces/default/gizmos')).status, 404);
+    await waitFor(() => ended, 10_000, 'the watch to end');
+    assert.deepEqual(events, ['ADDED g1', 'MODIFIED g1', 'DELETED g1']);
     // nothing of it is left in the store
     const kvs = await server.api.store.list('/registry/things.example.com/gizmos/');
     assert.equal(kvs.items.length, 0);
