@@ -5,7 +5,7 @@
 // schema, columns from additionalPrinterColumns, and versions differ only in apiVersion
 // (conversion None).
 import type { CustomResourceDefinition, CRDVersion } from './kinds/customresourcedefinition.js';
-import { humanAge, isPlainObject, type KubeObject } from './object.js';
+import { deepEqual, humanAge, isPlainObject, type KubeObject } from './object.js';
 import type { Column, KindDef, ScaleDef } from './registry.js';
 import type { Definition, Definitions, Schema } from './schema.js';
 import { s } from './schema.js';
@@ -96,6 +96,21 @@ function defaultDeprecationWarning(crd: CustomResourceDefinition, version: strin
   return newer.length ? `${msg}; use ${group}/${newer[0].name} ${names.kind}` : msg;
 }
 
+/** Field selectors a version offers beyond metadata.name/namespace: its selectableFields, by path without the leading dot. */
+function selectableFields(v: CRDVersion): KindDef['fields'] {
+  const fields = v.selectableFields ?? [];
+  if (!fields.length) return undefined;
+  return Object.fromEntries(
+    fields.map((f) => [
+      f.jsonPath.replace(/^\./, ''),
+      (obj: KubeObject) => {
+        const found = jsonPathValues(obj, f.jsonPath)[0];
+        return found === undefined || found === null ? '' : String(found);
+      },
+    ]),
+  );
+}
+
 /** The KindDef of one served version. */
 function versionKind(crd: CustomResourceDefinition, v: CRDVersion): { kind: KindDef; definition: Definition } {
   const spec = crd.spec;
@@ -124,21 +139,28 @@ function versionKind(crd: CustomResourceDefinition, v: CRDVersion): { kind: Kind
         return pruneUnknown(obj, root);
       },
       terminating: !!crd.metadata.deletionTimestamp,
+      deprecationWarning: deprecation,
     },
+    fields: selectableFields(v),
     defaults(obj) {
       applyDefaults(obj, root);
     },
     prepareForCreate(obj) {
       if (hasStatus) delete obj.status;
     },
+    prepareForUpdate(obj, old) {
+      // any change but metadata (and status, when it is a subresource) is a new generation, as upstream
+      const strip = (o: KubeObject) => {
+        const { metadata: _m, status: _s, ...rest } = o;
+        return hasStatus ? rest : { ...rest, status: _s };
+      };
+      if (!deepEqual(strip(obj), strip(old))) obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
+    },
     validate(obj) {
       return validateStructural(obj, root);
     },
     validateStatusUpdate(obj) {
       return validateStructural(obj, root);
-    },
-    warnings() {
-      return deprecation ? [deprecation] : [];
     },
     table: tableOf(v),
   };

@@ -99,6 +99,8 @@ export interface CustomKindInfo {
   prune(obj: KubeObject): string[];
   /** the definition is being deleted: no new objects */
   terminating: boolean;
+  /** the Warning every request to this (deprecated) version gets */
+  deprecationWarning?: string;
 }
 
 export type AnyKindDef = KindDef<any>;

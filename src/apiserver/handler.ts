@@ -224,7 +224,11 @@ export class ApiServer {
     if (route.kind.custom) customResourceMediaTypes(req);
     // Existence before media type, as upstream: an unknown subresource is 404 even with a bad body.
     if (req.bodyError !== undefined && (!route.subresource || this.hasSubresource(route))) throw req.bodyError;
-    return this.serveResource(req, route);
+    const res = await this.serveResource(req, route);
+    // every request to a deprecated version of a custom kind carries its warning, as upstream
+    const deprecated = route.kind.custom?.deprecationWarning;
+    if (deprecated && !(res.warnings ?? []).includes(deprecated)) res.warnings = [deprecated, ...(res.warnings ?? [])];
+    return res;
   }
 
   private route(group: string, version: string, rest: string[], path: string): ResourceRoute {

@@ -205,7 +205,8 @@ describe('CustomResourceDefinition', () => {
     assert.equal(v1.subresources?.scale?.specReplicasPath, 'spec.replicas');
     assert.deepEqual(v1.table!.columns.map((c) => c.name), ['Name', 'Replicas']);
     assert.deepEqual(kinds[1].table!.columns.map((c) => c.name), ['Name', 'Age']);
-    assert.deepEqual(kinds[1].warnings!({} as any), ['stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab']);
+    assert.equal(kinds[1].custom?.deprecationWarning, 'stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab');
+    assert.equal(kinds[0].custom?.deprecationWarning, undefined);
     assert.equal(customDefinitionName('apps.kruise.io', 'v1beta1', 'StatefulSet'), 'io.kruise.apps.v1beta1.StatefulSet');
   });
 

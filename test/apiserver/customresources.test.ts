@@ -89,6 +89,38 @@ describe('CustomResourceDefinitions in the API server', () => {
     assert.equal(all.body.items.length, 1);
   });
 
+  it('offers selectable fields, counts generations of non-spec changes, and warns on every request to a deprecated version', async () => {
+    const def = crd('sprockets', 'Sprocket') as any;
+    def.spec.versions[0].schema.openAPIV3Schema.properties.color = { type: 'string' };
+    def.spec.versions[0].selectableFields = [{ jsonPath: '.color' }];
+    def.spec.versions.push({ name: 'v1beta1', served: true, storage: false, deprecated: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } });
+    assert.equal((await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', def)).status, 201);
+    await established('sprockets.things.example.com');
+    for (const [name, color] of [['red-one', 'red'], ['blue-one', 'blue']]) {
+      assert.equal((await call('POST', '/apis/things.example.com/v1/namespaces/default/sprockets', { metadata: { name }, color })).status, 201);
+    }
+    const red = await call('GET', '/apis/things.example.com/v1/namespaces/default/sprockets?fieldSelector=color%3Dred');
+    assert.deepEqual(red.body.items.map((o: any) => o.metadata.name), ['red-one']);
+    const unknown = await call('GET', '/apis/things.example.com/v1/namespaces/default/sprockets?fieldSelector=shape%3Dround');
+    assert.equal(unknown.status, 400);
+
+    const changed = await call('PATCH', '/apis/things.example.com/v1/namespaces/default/sprockets/red-one', { color: 'green' }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(changed.body.metadata.generation, 2);
+    const labelled = await call('PATCH', '/apis/things.example.com/v1/namespaces/default/sprockets/red-one', { metadata: { labels: { a: 'b' } } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(labelled.body.metadata.generation, 2);
+
+    const res = await server.api.handle({
+      method: 'GET',
+      path: '/apis/things.example.com/v1beta1/namespaces/default/sprockets/red-one',
+      query: new URLSearchParams(),
+      headers: {},
+      user: { name: 'admin', groups: ['system:masters'] },
+    });
+    assert.equal((res.body as any).apiVersion, 'things.example.com/v1beta1');
+    assert.deepEqual(res.warnings, ['things.example.com/v1beta1 Sprocket is deprecated; use things.example.com/v1 Sprocket']);
+    await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sprockets.things.example.com');
+  });
+
   it('does not accept names another definition of the group holds', async () => {
     await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('doohickeys', 'Gizmo', { singular: 'doohickey' }));
     const got = await waitFor(async () => {

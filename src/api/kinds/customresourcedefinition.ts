@@ -28,6 +28,7 @@ export interface CRDVersion {
   schema?: { openAPIV3Schema?: Obj };
   subresources?: { status?: Obj; scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string } };
   additionalPrinterColumns?: Array<{ name: string; type: string; format?: string; description?: string; priority?: number; jsonPath: string }>;
+  selectableFields?: Array<{ jsonPath: string }>;
 }
 
 export interface CustomResourceDefinition extends KubeObject {
