@@ -187,6 +187,12 @@ describe('CustomResourceDefinition', () => {
     const twoStorage = crd();
     twoStorage.spec.versions[0].storage = true;
     assert.deepEqual(fields(twoStorage), ['spec.versions: FieldValueInvalid: must have exactly one version marked as storage version']);
+    const protectedGroup = crd({ group: 'things.k8s.io' }, 'crontabs.things.k8s.io');
+    assert.deepEqual(fields(protectedGroup), [
+      'metadata.annotations[api-approved.kubernetes.io]: FieldValueRequired: protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111',
+    ]);
+    protectedGroup.metadata.annotations = { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466' };
+    assert.deepEqual(fields(protectedGroup), []);
     const noSchema = crd();
     delete noSchema.spec.versions[1].schema;
     assert.deepEqual(fields(noSchema), ['spec.versions[1].schema.openAPIV3Schema: FieldValueRequired: schemas are required']);

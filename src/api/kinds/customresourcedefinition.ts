@@ -39,6 +39,7 @@ export interface CustomResourceDefinition extends KubeObject {
 /** The finalizer that holds a deleted definition until its objects are gone. */
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
+const API_APPROVED = 'api-approved.kubernetes.io';
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const COLUMN_TYPES = ['boolean', 'date', 'integer', 'number', 'string'];
@@ -112,6 +113,17 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
   if (!spec.group) errs.push(field.required('spec.group'));
   else if (!isDNS1123Subdomain(spec.group)) errs.push(field.invalid('spec.group', spec.group, 'must be a valid DNS subdomain'));
   else if (!spec.group.includes('.')) errs.push(field.invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
+  // groups of the Kubernetes project need a reviewed API (upstream's api-approved annotation)
+  if (typeof spec.group === 'string' && (spec.group === 'k8s.io' || spec.group.endsWith('.k8s.io') || spec.group === 'kubernetes.io' || spec.group.endsWith('.kubernetes.io'))) {
+    if (!crd.metadata.annotations?.[API_APPROVED]) {
+      errs.push(
+        field.required(
+          `metadata.annotations[${API_APPROVED}]`,
+          `protected groups must have approval annotation "${API_APPROVED}", see https://github.com/kubernetes/enhancements/pull/1111`,
+        ),
+      );
+    }
+  }
   if (!spec.scope) errs.push(field.required('spec.scope'));
   else if (spec.scope !== 'Cluster' && spec.scope !== 'Namespaced') errs.push(field.notSupported('spec.scope', spec.scope, ['Cluster', 'Namespaced']));
   errs.push(...validateNames(spec.names, 'spec.names'));
