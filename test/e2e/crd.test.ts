@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { eventually, repoRoot, startCluster, type Cluster } from './harness.js';
 
 const FOO_CRDS = ['foos', 'bars'].map(
@@ -352,6 +353,41 @@ spec:
     assert.match(conflict.stderr, /\.spec\.image/);
     await kubectl([...ns, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'team-b', '-f', '-'], ct().replace('nightly', 'ssa').replace('cron:1', 'cron:2'));
     assert.equal(await out([...ns, 'get', 'ct', 'ssa', '-o', 'jsonpath={.spec.image}']), 'cron:2');
+  });
+
+  it('@kubernetes/client-node creates CRDs and custom objects, lists, watches and patches them', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(c.kubeconfig);
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await ext.createCustomResourceDefinition({
+      body: {
+        metadata: { name: 'pets.zoo.example.com' },
+        spec: {
+          group: 'zoo.example.com',
+          scope: 'Namespaced',
+          names: { plural: 'pets', kind: 'Pet' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { legs: { type: 'integer', _default: 4 } } } } } } }],
+        },
+      },
+    });
+    await eventually(async () => ((await ext.readCustomResourceDefinition({ name: 'pets.zoo.example.com' })).status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'));
+    const seen: string[] = [];
+    const req = await new k8s.Watch(kc).watch('/apis/zoo.example.com/v1/namespaces/crd/pets', {}, (type: string, obj: any) => seen.push(`${type} ${obj.metadata.name} ${obj.spec?.legs}`), () => {});
+    try {
+      const created: any = await custom.createNamespacedCustomObject({ group: 'zoo.example.com', version: 'v1', namespace: 'crd', plural: 'pets', body: { apiVersion: 'zoo.example.com/v1', kind: 'Pet', metadata: { name: 'rex' }, spec: {} } });
+      assert.equal(created.spec.legs, 4);
+      await custom.patchNamespacedCustomObject(
+        { group: 'zoo.example.com', version: 'v1', namespace: 'crd', plural: 'pets', name: 'rex', body: { spec: { legs: 3 } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      const list: any = await custom.listNamespacedCustomObject({ group: 'zoo.example.com', version: 'v1', namespace: 'crd', plural: 'pets' });
+      assert.deepEqual(list.items.map((p: any) => `${p.metadata.name} ${p.spec.legs}`), ['rex 3']);
+      await eventually(() => seen.join(',') === 'ADDED rex 4,MODIFIED rex 3', 10_000, `watch events (${seen.join(',')})`);
+    } finally {
+      req.abort();
+    }
+    await ext.deleteCustomResourceDefinition({ name: 'pets.zoo.example.com' });
   });
 
   it('serves several versions (conversion None) with a deprecation warning', async () => {
