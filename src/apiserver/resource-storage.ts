@@ -830,6 +830,9 @@ export function storeErrorToApi(e: unknown): ApiError | undefined {
  * only in apiVersion (objects keep the version they were written in).
  */
 export function servedAs(kind: AnyKindDef, obj: KubeObject): KubeObject {
-  if (kind.custom) obj.apiVersion = kindApiVersion(kind);
+  if (!kind.custom) return obj;
+  obj.apiVersion = kindApiVersion(kind);
+  // defaults added to the schema since the object was written show on reads, as upstream's
+  kind.defaults?.(obj);
   return obj;
 }

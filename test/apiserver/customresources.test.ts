@@ -118,6 +118,17 @@ describe('CustomResourceDefinitions in the API server', () => {
     });
     assert.equal((res.body as any).apiVersion, 'things.example.com/v1beta1');
     assert.deepEqual(res.warnings, ['things.example.com/v1beta1 Sprocket is deprecated; use things.example.com/v1 Sprocket']);
+    // a default added to the schema later shows on reads of objects written before
+    const current = (await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sprockets.things.example.com')).body;
+    current.spec.versions[0].schema.openAPIV3Schema.properties.shape = { type: 'string', default: 'round' };
+    assert.equal((await call('PUT', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sprockets.things.example.com', current)).status, 200);
+    await waitFor(async () => (await call('GET', '/apis/things.example.com/v1/namespaces/default/sprockets/blue-one')).body.shape === 'round', 10_000, 'the new default on read');
+    // dropping a version objects may be stored in is refused
+    current.spec.versions = current.spec.versions.filter((v: any) => v.name === 'v1beta1').map((v: any) => ({ ...v, storage: true }));
+    delete current.metadata.resourceVersion;
+    const dropped = await call('PUT', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sprockets.things.example.com', current);
+    assert.equal(dropped.status, 422);
+    assert.deepEqual(dropped.body.details.causes.map((c: any) => c.message), ['Invalid value: "v1": must appear in spec.versions']);
     await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sprockets.things.example.com');
   });
 

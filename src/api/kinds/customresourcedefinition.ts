@@ -191,11 +191,9 @@ export const customResourceDefinitionKind: KindDef<CustomResourceDefinition> = {
     if (old.spec?.scope && crd.spec?.scope !== old.spec.scope) errs.push(field.invalid('spec.scope', crd.spec?.scope, 'field is immutable'));
     if (old.spec?.group && crd.spec?.group !== old.spec.group) errs.push(field.invalid('spec.group', crd.spec?.group, 'field is immutable'));
     // a version objects were stored in may not be dropped while status still lists it
-    for (const v of old.status?.storedVersions ?? []) {
-      if (!(crd.spec?.versions ?? []).some((x) => x.name === v)) {
-        errs.push(field.invalid('status.storedVersions', old.status?.storedVersions, `must appear in spec.versions`));
-      }
-    }
+    (old.status?.storedVersions ?? []).forEach((v, i) => {
+      if (!(crd.spec?.versions ?? []).some((x) => x.name === v)) errs.push(field.invalid(`status.storedVersions[${i}]`, v, 'must appear in spec.versions'));
+    });
     return errs;
   },
 
