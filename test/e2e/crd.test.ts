@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { eventually, repoRoot, startCluster, type Cluster } from './harness.js';
+import { findHelm } from '../support/helm.js';
+import { execFile } from 'node:child_process';
 
 const FOO_CRDS = ['foos', 'bars'].map(
   (plural) => `apiVersion: apiextensions.k8s.io/v1
@@ -444,5 +446,26 @@ spec:
     } finally {
       await second.stop();
     }
+  });
+
+  const helm = findHelm();
+  after(() => helm.cleanup());
+  it('helm 3 installs a chart whose crds/ defines the kind its templates use, upgrades and uninstalls it', { skip: helm.reason ?? false }, async () => {
+    const home = fs.mkdtempSync(path.join(c.dataDir, 'helm-home-'));
+    const env = { ...process.env, KUBECONFIG: c.kubeconfig, HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
+    const h = (...args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(helm.bin!, args, { env, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`helm ${args.join(' ')}: ${stderr}${stdout}`)) : resolve(String(stdout)))),
+      );
+    const chart = path.join(repoRoot, 'test/fixtures/charts/crontabs');
+    assert.match(await h('install', 'tabs', chart, '-n', 'crd'), /STATUS: deployed/);
+    assert.match(await out(['-n', 'crd', 'get', 'cct']), /^NAME\s+SCHEDULE\s+REPLICAS\ntabs\s+\*\/5 \* \* \* \*\s+2$/);
+    assert.match(await h('upgrade', 'tabs', chart, '-n', 'crd', '--set', 'replicas=3'), /REVISION: 2/);
+    assert.equal(await out(['-n', 'crd', 'get', 'cct', 'tabs', '-o', 'jsonpath={.spec.replicas}']), '3');
+    await assert.rejects(h('upgrade', 'tabs', chart, '-n', 'crd', '--set', 'replicas=0'), /spec\.replicas: Invalid value: 0: spec\.replicas in body should be greater than or equal to 1/);
+    assert.match(await h('uninstall', 'tabs', '-n', 'crd'), /release "tabs" uninstalled/);
+    assert.equal(await out(['-n', 'crd', 'get', 'cct', '-o', 'name']), '');
+    // as upstream, Helm leaves the CRD itself installed
+    await kubectl(['get', 'crd', 'crontabs.charts.example.com']);
   });
 });
