@@ -159,8 +159,15 @@ function versionKind(crd: CustomResourceDefinition, v: CRDVersion): { kind: Kind
     validate(obj) {
       return validateStructural(obj, root);
     },
-    validateStatusUpdate(obj) {
-      return validateStructural(obj, root);
+    validateUpdate(obj, old) {
+      // transition rules (those with oldSelf) only: validate() has run the rest
+      const withOld = validateStructural(obj, root, '', true, old);
+      if (!withOld.length) return withOld;
+      const seen = new Set(validateStructural(obj, root).map((e) => `${e.field}\u0000${e.detail}`));
+      return withOld.filter((e) => !seen.has(`${e.field}\u0000${e.detail}`));
+    },
+    validateStatusUpdate(obj, old) {
+      return validateStructural(obj, root, '', true, old);
     },
     table: tableOf(v),
   };

@@ -5,6 +5,7 @@
 //   spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"
 import { isPlainObject } from './object.js';
 import { field, type FieldError } from './validation.js';
+import { compileCel, evalCelRule, usesOldSelf } from './cel.js';
 
 /** The subset of JSONSchemaProps a structural schema may use. */
 export interface JSONSchemaProps {
@@ -146,13 +147,58 @@ const bodyPath = (path: string) => (path ? `${path} in body` : 'body');
  * Every way `value` (at `path`) breaks the schema, as field errors with upstream's paths and
  * texts. The top level's metadata is not looked at (ObjectMeta has its own validation).
  */
-export function validateStructural(value: unknown, s: JSONSchemaProps | undefined, path = '', top = true): FieldError[] {
+export function validateStructural(value: unknown, s: JSONSchemaProps | undefined, path = '', top = true, old?: unknown): FieldError[] {
   const errs: FieldError[] = [];
-  check(value, s, path, errs, top);
+  check(value, s, path, errs, top, old);
   return errs;
 }
 
-function check(v: unknown, s: JSONSchemaProps | undefined, path: string, errs: FieldError[], top = false): void {
+/** One of x-kubernetes-validations: a CEL rule with its message and the error it raises. */
+interface ValidationRule {
+  rule: string;
+  message?: string;
+  reason?: string;
+  fieldPath?: string;
+  optionalOldSelf?: boolean;
+}
+
+/** The CEL rules of a node (x-kubernetes-validations), with self the value and oldSelf the stored one on updates. */
+function checkRules(v: unknown, s: JSONSchemaProps, path: string, errs: FieldError[], old: unknown): void {
+  const rules = s['x-kubernetes-validations'] as ValidationRule[] | undefined;
+  if (!Array.isArray(rules)) return;
+  for (const r of rules) {
+    if (typeof r?.rule !== 'string') continue;
+    // transition rules compare with the stored value: only on updates that have one
+    if (usesOldSelf(r.rule) && old === undefined && !r.optionalOldSelf) continue;
+    // a rule beyond the CEL subset petset evaluates is not enforced (the CRD's writer was warned)
+    if (!compiles(r.rule)) continue;
+    const at = r.fieldPath ? `${path}${r.fieldPath.startsWith('.') || r.fieldPath.startsWith('[') ? '' : '.'}${r.fieldPath}`.replace(/^\./, '') : path;
+    let ok: boolean;
+    try {
+      ok = evalCelRule(r.rule, { self: v, oldSelf: old });
+    } catch (e) {
+      errs.push(field.invalid(at, typeName(v), `${(e as Error).message} evaluating rule: ${r.rule}`));
+      continue;
+    }
+    if (ok) continue;
+    const detail = r.message || `failed rule: ${r.rule}`;
+    switch (r.reason) {
+      case 'FieldValueForbidden':
+        errs.push(field.forbidden(at, detail));
+        break;
+      case 'FieldValueRequired':
+        errs.push(field.required(at, detail));
+        break;
+      case 'FieldValueDuplicate':
+        errs.push({ type: 'FieldValueDuplicate', field: at, value: typeName(v), hasValue: true, detail });
+        break;
+      default:
+        errs.push(field.invalid(at, typeName(v), detail));
+    }
+  }
+}
+
+function check(v: unknown, s: JSONSchemaProps | undefined, path: string, errs: FieldError[], top = false, old?: unknown): void {
   if (!s) return;
   if (v === null) {
     if (s.nullable || (!s.type && !s['x-kubernetes-int-or-string'])) return;
@@ -173,8 +219,9 @@ function check(v: unknown, s: JSONSchemaProps | undefined, path: string, errs: F
   }
   if (typeof v === 'number') checkNumber(v, s, path, errs);
   if (typeof v === 'string') checkString(v, s, path, errs);
-  if (Array.isArray(v)) checkArray(v, s, path, errs);
-  else if (isPlainObject(v)) checkObject(v as Obj, s, path, errs, top);
+  if (Array.isArray(v)) checkArray(v, s, path, errs, old);
+  else if (isPlainObject(v)) checkObject(v as Obj, s, path, errs, top, old);
+  checkRules(v, s, path, errs, old);
   for (const sub of s.allOf ?? []) check(v, sub, path, errs);
   if (s.anyOf?.length && !s.anyOf.some((sub) => validateStructural(v, sub, path, false).length === 0)) {
     errs.push(field.invalid(path, v, `${bodyPath(path)} must validate at least one schema (anyOf)`));
@@ -225,7 +272,7 @@ function checkString(v: string, s: JSONSchemaProps, path: string, errs: FieldErr
   }
 }
 
-function checkArray(v: unknown[], s: JSONSchemaProps, path: string, errs: FieldError[]): void {
+function checkArray(v: unknown[], s: JSONSchemaProps, path: string, errs: FieldError[], old: unknown): void {
   if (s.maxItems !== undefined && v.length > s.maxItems) errs.push(field.tooMany(path, v.length, s.maxItems));
   if (s.minItems !== undefined && v.length < s.minItems) errs.push(field.invalid(path, v.length, `${bodyPath(path)} should have at least ${s.minItems} items`));
   const listType = s['x-kubernetes-list-type'];
@@ -249,10 +296,15 @@ function checkArray(v: unknown[], s: JSONSchemaProps, path: string, errs: FieldE
       seen.add(key);
     });
   }
-  if (s.items) v.forEach((item, i) => check(item, s.items, `${path}[${i}]`, errs));
+  // old items are known only where the list says how to match them: by the keys of a map list
+  const keys = listType === 'map' ? (s['x-kubernetes-list-map-keys'] ?? []) : undefined;
+  const keyOf = (item: unknown) => (keys && isPlainObject(item) ? JSON.stringify(keys.map((k) => (item as Obj)[k] ?? null)) : undefined);
+  const olds = new Map<string, unknown>();
+  if (keys && Array.isArray(old)) for (const o of old) if (keyOf(o) !== undefined) olds.set(keyOf(o)!, o);
+  if (s.items) v.forEach((item, i) => check(item, s.items, `${path}[${i}]`, errs, false, keys ? olds.get(keyOf(item) ?? '') : undefined));
 }
 
-function checkObject(o: Obj, s: JSONSchemaProps, path: string, errs: FieldError[], top: boolean): void {
+function checkObject(o: Obj, s: JSONSchemaProps, path: string, errs: FieldError[], top: boolean, old: unknown): void {
   for (const r of s.required ?? []) {
     if (!(r in o) || o[r] === undefined) errs.push(field.required(join(path, r)));
   }
@@ -267,8 +319,9 @@ function checkObject(o: Obj, s: JSONSchemaProps, path: string, errs: FieldError[
   for (const [k, child] of Object.entries(o)) {
     if (top && (k === 'metadata' || k === 'apiVersion' || k === 'kind')) continue;
     const ps = s.properties?.[k];
-    if (ps) check(child, ps, join(path, k), errs);
-    else if (ap && typeof ap === 'object') check(child, ap, join(path, k), errs);
+    const oldChild = isPlainObject(old) ? (old as Obj)[k] : undefined;
+    if (ps) check(child, ps, join(path, k), errs, false, oldChild);
+    else if (ap && typeof ap === 'object') check(child, ap, join(path, k), errs, false, oldChild);
   }
 }
 
@@ -310,6 +363,14 @@ function walkSchema(s: unknown, path: string, errs: FieldError[], top: boolean, 
   if (o.additionalProperties && typeof o.additionalProperties === 'object') walkSchema(o.additionalProperties, join(path, 'additionalProperties'), errs, false, underLogic);
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) (o[key] ?? []).forEach((sub, i) => walkSchema(sub, `${path}.${key}[${i}]`, errs, false, true));
   if (o.not) walkSchema(o.not, join(path, 'not'), errs, false, true);
+  const rules = o['x-kubernetes-validations'];
+  if (rules !== undefined) {
+    if (!Array.isArray(rules)) errs.push(field.invalid(join(path, 'x-kubernetes-validations'), rules, 'must be a list of rules'));
+    else
+      rules.forEach((r: ValidationRule, i: number) => {
+        if (typeof r?.rule !== 'string' || !r.rule) errs.push(field.required(`${path}.x-kubernetes-validations[${i}].rule`));
+      });
+  }
   if (o['x-kubernetes-list-type'] === 'map' && !o['x-kubernetes-list-map-keys']?.length) {
     errs.push(field.required(join(path, 'x-kubernetes-list-map-keys'), 'must not be empty if x-kubernetes-list-type is map'));
   }
@@ -356,4 +417,41 @@ export function jsonPathValues(obj: unknown, path: string): unknown[] {
     cur = next;
   }
   return cur;
+}
+
+function compiles(rule: string): boolean {
+  try {
+    compileCel(rule);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The x-kubernetes-validations rules of a schema that petset's CEL subset cannot evaluate, as
+ * warnings for whoever writes the CRD: they are accepted (upstream would run them) but not enforced.
+ */
+export function unsupportedRules(s: unknown, path: string): string[] {
+  const out: string[] = [];
+  const walk = (node: unknown, at: string) => {
+    if (!isPlainObject(node)) return;
+    const o = node as JSONSchemaProps;
+    const rules = o['x-kubernetes-validations'];
+    if (Array.isArray(rules)) {
+      rules.forEach((r: ValidationRule, i: number) => {
+        if (typeof r?.rule !== 'string') return;
+        try {
+          compileCel(r.rule);
+        } catch (e) {
+          out.push(`${at}.x-kubernetes-validations[${i}].rule: petset does not enforce this rule (${(e as Error).message}): ${r.rule}`);
+        }
+      });
+    }
+    for (const [k, p] of Object.entries(o.properties ?? {})) walk(p, `${at}.properties[${k}]`);
+    if (o.items) walk(o.items, `${at}.items`);
+    if (isPlainObject(o.additionalProperties)) walk(o.additionalProperties, `${at}.additionalProperties`);
+  };
+  walk(s, path);
+  return out;
 }

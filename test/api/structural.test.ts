@@ -3,7 +3,7 @@
 // and the CRD's own validation.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, jsonPathValues, pruneUnknown, structuralProblems, validateStructural, type JSONSchemaProps } from '../../src/api/structural.js';
+import { applyDefaults, jsonPathValues, pruneUnknown, structuralProblems, unsupportedRules, validateStructural, type JSONSchemaProps } from '../../src/api/structural.js';
 import { customKindsOf, compareKubeVersions, customDefinitionName } from '../../src/api/customresources.js';
 import { validateCRD, type CustomResourceDefinition } from '../../src/api/kinds/customresourcedefinition.js';
 import { errors } from '../../src/api/errors.js';
@@ -218,5 +218,64 @@ describe('CustomResourceDefinition', () => {
 
   it('orders versions as Kubernetes does', () => {
     assert.deepEqual(['v1beta1', 'v1alpha1', 'v2', 'foo', 'v1', 'v10beta3', 'v1beta2'].sort(compareKubeVersions), ['v2', 'v1', 'v10beta3', 'v1beta2', 'v1beta1', 'v1alpha1', 'foo']);
+  });
+});
+
+describe('x-kubernetes-validations (CEL)', () => {
+  const celSchema: JSONSchemaProps = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        'x-kubernetes-validations': [
+          { rule: 'self.minReplicas <= self.replicas', message: 'replicas should be greater than or equal to minReplicas' },
+          { rule: "!has(self.mode) || self.mode in ['a', 'b']" },
+          { rule: 'self.tags.all(t, t.startsWith("x-")) && size(self.tags) < 3', fieldPath: '.tags', reason: 'FieldValueForbidden', message: 'tags must start with x-' },
+        ],
+        properties: {
+          replicas: { type: 'integer' },
+          minReplicas: { type: 'integer' },
+          mode: { type: 'string' },
+          tags: { type: 'array', items: { type: 'string' } },
+          name: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'name is immutable' }] },
+          ports: {
+            type: 'array',
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['name'],
+            items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= oldSelf', message: 'ports only grow' }] } } },
+          },
+        },
+      },
+    },
+  };
+  const shown = (obj: unknown, old?: unknown) => validateStructural(obj, celSchema, '', true, old).map((e) => `${e.field}: ${e.type}: ${e.detail}`);
+
+  it('checks rules with self, reporting the message (or the rule) at the node or its fieldPath', () => {
+    assert.deepEqual(shown({ spec: { replicas: 3, minReplicas: 1, tags: ['x-a'] } }), []);
+    assert.deepEqual(shown({ spec: { replicas: 1, minReplicas: 2, mode: 'c', tags: ['y'] } }), [
+      'spec: FieldValueInvalid: replicas should be greater than or equal to minReplicas',
+      "spec: FieldValueInvalid: failed rule: !has(self.mode) || self.mode in ['a', 'b']",
+      'spec.tags: FieldValueForbidden: tags must start with x-',
+    ]);
+    assert.deepEqual(shown({ spec: { replicas: 1, tags: [] } }), ['spec: FieldValueInvalid: no such key: minReplicas evaluating rule: self.minReplicas <= self.replicas']);
+  });
+
+  it('checks transition rules only against a stored value, matching map-list items by key', () => {
+    const base = { replicas: 1, minReplicas: 1, tags: [] };
+    assert.deepEqual(shown({ spec: { ...base, name: 'a' } }), []);
+    assert.deepEqual(shown({ spec: { ...base, name: 'b' } }, { spec: { ...base, name: 'a' } }), ['spec.name: FieldValueInvalid: name is immutable']);
+    const ports = (...ps: Array<[string, number]>) => ({ spec: { ...base, ports: ps.map(([name, port]) => ({ name, port })) } });
+    assert.deepEqual(shown(ports(['b', 1], ['a', 5]), ports(['a', 4], ['b', 2])), ['spec.ports[0].port: FieldValueInvalid: ports only grow']);
+    assert.deepEqual(shown(ports(['c', 1]), ports(['a', 4])), []);
+  });
+
+  it('names the rules it cannot evaluate (accepted, not enforced) for the CRD writer', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self.x >' }, { rule: 'quantity(self) > 1' }, { rule: 'self == "a"' }] } } };
+    assert.deepEqual(structuralProblems(schema, 'root'), []);
+    assert.deepEqual(unsupportedRules(schema, 'root'), [
+      "root.properties[a].x-kubernetes-validations[0].rule: petset does not enforce this rule (Syntax error: unexpected '' at 8): self.x >",
+      "root.properties[a].x-kubernetes-validations[1].rule: petset does not enforce this rule (undeclared reference to 'quantity'): quantity(self) > 1",
+    ]);
+    assert.deepEqual(validateStructural({ a: 'b' }, schema as JSONSchemaProps).map((e) => e.detail), ['failed rule: self == "a"']);
   });
 });

@@ -62,6 +62,8 @@ spec:
           spec:
             type: object
             required: [cronSpec]
+            x-kubernetes-validations:
+            - {rule: "!has(self.image) || self.image.contains(':')", message: image must carry a tag}
             properties:
               cronSpec: {type: string, pattern: '^(\\d+|\\*)(/\\d+)?(\\s+(\\d+|\\*)(/\\d+)?){4}$', description: The schedule in cron format.}
               image: {type: string}
@@ -333,6 +335,10 @@ spec:
     assert.match(invalid.stderr, /The CronTab "bad" is invalid: /);
     assert.match(invalid.stderr, /spec\.cronSpec: Invalid value: "nope": spec\.cronSpec in body should match/);
     assert.match(invalid.stderr, /spec\.replicas: Invalid value: 20: spec\.replicas in body should be less than or equal to 10/);
+
+    // x-kubernetes-validations (CEL) rules are enforced
+    const untagged = await fails([...ns, 'apply', '-f', '-'], ct().replace('nightly', 'untagged').replace('cron:1', 'cron'));
+    assert.match(untagged.stderr, /The CronTab "untagged" is invalid: spec: Invalid value: "object": image must carry a tag/);
 
     assert.match(await out([...ns, 'get', 'ct']), /^NAME\s+SPEC\s+REPLICAS\nnightly\s+\* \* \* \* \*\/5\s+1$/);
     assert.match(await out([...ns, 'get', 'ct', '-o', 'wide']), /^NAME\s+SPEC\s+REPLICAS\s+IMAGE\nnightly\s+\* \* \* \* \*\/5\s+1\s+cron:1$/);

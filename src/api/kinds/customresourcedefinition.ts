@@ -4,7 +4,7 @@
 import { deepEqual, isPlainObject, type KubeObject } from '../object.js';
 import type { KindDef } from '../registry.js';
 import { APIEXT } from '../schemas/apiextensions.js';
-import { structuralProblems } from '../structural.js';
+import { structuralProblems, unsupportedRules } from '../structural.js';
 import { DNS1035_LABEL_MSG, DNS1123_LABEL_MSG, field, isDNS1123Subdomain, type FieldError } from '../validation.js';
 import { nameColumn, column } from './support.js';
 
@@ -185,6 +185,10 @@ export const customResourceDefinitionKind: KindDef<CustomResourceDefinition> = {
   },
 
   validate: validateCRD,
+
+  warnings(crd) {
+    return (crd.spec?.versions ?? []).flatMap((v, i) => unsupportedRules(v.schema?.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
+  },
 
   validateUpdate(crd, old) {
     const errs: FieldError[] = [];
