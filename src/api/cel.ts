@@ -5,7 +5,28 @@
 // string(), double(), and the all/exists/exists_one/map/filter macros. Values are the decoded
 // JSON itself. Whatever falls outside the subset fails to compile, and the CRD says so.
 
+import { isIP } from 'node:net';
+
 export class CelError extends Error {}
+
+/** Seconds in a Go duration string ("1h30m", "250ms", "0s"); durations compare as numbers here. */
+function goDurationSeconds(d: string): number {
+  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  let rest = d.startsWith('-') ? d.slice(1) : d;
+  if (rest === '0') return 0;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  re.lastIndex = 0;
+  let at = 0;
+  while ((m = re.exec(rest))) {
+    total += Number(m[1]) * units[m[2]];
+    at = re.lastIndex;
+  }
+  if (!rest || at !== rest.length) throw new CelError(`invalid duration ${JSON.stringify(d)}`);
+  rest = '';
+  return d.startsWith('-') ? -total : total;
+}
 
 type Value = unknown;
 
@@ -45,13 +66,17 @@ function lex(src: string): Token[] {
       i += m[0].length;
       continue;
     }
-    if (c === '"' || c === "'") {
-      const triple = src.startsWith(c.repeat(3), i);
-      const q = triple ? c.repeat(3) : c;
+    // r"..." is a raw string: backslashes stay as written (regular expressions use them)
+    const raw = (c === 'r' || c === 'R') && (src[i + 1] === '"' || src[i + 1] === "'");
+    if (raw || c === '"' || c === "'") {
+      if (raw) i++;
+      const quote = src[i];
+      const triple = src.startsWith(quote.repeat(3), i);
+      const q = triple ? quote.repeat(3) : quote;
       let j = i + q.length;
       let s = '';
       while (j < src.length && !src.startsWith(q, j)) {
-        if (src[j] === '\\') {
+        if (src[j] === '\\' && !raw) {
           const e = src[j + 1];
           s += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
           j += 2;
@@ -239,7 +264,7 @@ export function compileCel(rule: string): Node {
   return n;
 }
 
-const FUNCTIONS = new Set(['has', 'size', 'int', 'uint', 'double', 'string', 'bool', 'type', 'matches', 'startsWith', 'endsWith', 'contains', 'lowerAscii', 'upperAscii', 'trim', 'all', 'exists', 'exists_one', 'map', 'filter', 'isSorted', 'sum', 'min', 'max', 'indexOf', 'lastIndexOf', 'split', 'join', 'replace', 'substring']);
+const FUNCTIONS = new Set(['isIP', 'duration', 'has', 'size', 'int', 'uint', 'double', 'string', 'bool', 'type', 'matches', 'startsWith', 'endsWith', 'contains', 'lowerAscii', 'upperAscii', 'trim', 'all', 'exists', 'exists_one', 'map', 'filter', 'isSorted', 'sum', 'min', 'max', 'indexOf', 'lastIndexOf', 'split', 'join', 'replace', 'substring']);
 
 function checkNames(n: Node): void {
   switch (n.t) {
@@ -473,8 +498,17 @@ function call(n: Extract<Node, { t: 'call' }>, env: Record<string, unknown>): un
     }
     case 'bool':
       return args[0] === true || args[0] === 'true';
-    case 'matches':
-      return new RegExp(str(n.target ? args[0] : args[1]), 'u').test(str(n.target ? self : args[0]));
+    case 'matches': {
+      // RE2's leading (?i) is a flag in JavaScript
+      let re = str(n.target ? args[0] : args[1]);
+      const flags = re.startsWith('(?i)') ? 'ui' : 'u';
+      if (flags === 'ui') re = re.slice(4);
+      return new RegExp(re, flags).test(str(n.target ? self : args[0]));
+    }
+    case 'isIP':
+      return isIP(str(args[0])) !== 0;
+    case 'duration':
+      return { double: goDurationSeconds(str(args[0])) };
     case 'startsWith':
       return str(self).startsWith(str(args[0]));
     case 'endsWith':
