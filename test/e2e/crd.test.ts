@@ -375,6 +375,16 @@ spec:
     assert.match(conflict.stderr, /\.spec\.image/);
     await kubectl([...ns, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'team-b', '-f', '-'], ct().replace('nightly', 'ssa').replace('cron:1', 'cron:2'));
     assert.equal(await out([...ns, 'get', 'ct', 'ssa', '-o', 'jsonpath={.spec.image}']), 'cron:2');
+
+    // the garbage collector follows owner references to and from custom objects
+    await kubectl([...ns, 'create', 'configmap', 'owner']);
+    const ownerUid = await out([...ns, 'get', 'cm', 'owner', '-o', 'jsonpath={.metadata.uid}']);
+    await kubectl([...ns, 'apply', '-f', '-'], ct().replace('nightly', 'owned').replace('metadata: {name: owned}', `metadata: {name: owned, ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: ${ownerUid}}]}`));
+    const ctUid = await out([...ns, 'get', 'ct', 'ssa', '-o', 'jsonpath={.metadata.uid}']);
+    await kubectl([...ns, 'apply', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owned-by-ct, ownerReferences: [{apiVersion: stable.example.com/v1, kind: CronTab, name: ssa, uid: ${ctUid}}]}\n`);
+    await kubectl([...ns, 'delete', 'cm', 'owner']);
+    await kubectl([...ns, 'delete', 'ct', 'ssa']);
+    await eventually(async () => (await out([...ns, 'get', 'ct,cm', '-o', 'name'])).split('\n').every((n) => !/\/(owned|owned-by-ct)$/.test(n)), 20_000, 'the dependents to be collected');
   });
 
   it('@kubernetes/client-node creates CRDs and custom objects, lists, watches and patches them', async () => {

@@ -35,7 +35,7 @@ export class GarbageCollector implements Controller {
   private recorder!: EventRecorder;
   private removeHandlers: (() => void)[] = [];
   /** the kinds of CustomResourceDefinitions seen, by "<group>/<plural>" (served versions, preferred first) */
-  private readonly customKinds = new Map<string, AnyKindDef[]>();
+  private readonly customKinds = new Map<string, { kinds: AnyKindDef[]; type: ResourceType; remove: () => void }>();
   private stopped = false;
 
   constructor() {
@@ -72,7 +72,7 @@ export class GarbageCollector implements Controller {
     // custom kinds come and go with their definitions: each established one is watched too
     const crds = ctx.informers.informerFor(CRDS);
     const onCRD = (crd: KubeObject) => this.watchCustomKind(ctx, crd as CustomResourceDefinition);
-    this.removeHandlers.push(crds.addEventHandler({ onAdd: onCRD, onUpdate: (_old, crd) => onCRD(crd) }));
+    this.removeHandlers.push(crds.addEventHandler({ onAdd: onCRD, onUpdate: (_old, crd) => onCRD(crd), onDelete: (crd) => this.forgetCustomKind(ctx, crd as CustomResourceDefinition) }));
     const onError = (uid: string, err: unknown) => {
       const node = this.graph.nodes.get(uid);
       const what = node ? describe(node.identity) : uid;
@@ -86,6 +86,8 @@ export class GarbageCollector implements Controller {
   stop(): void {
     this.stopped = true;
     for (const remove of this.removeHandlers.splice(0)) remove();
+    for (const c of this.customKinds.values()) c.remove();
+    this.customKinds.clear();
     this.deleteQueue.shutDown();
     this.orphanQueue.shutDown();
   }
@@ -230,7 +232,7 @@ export class GarbageCollector implements Controller {
     const { group, version } = splitApiVersion(apiVersion);
     const builtIn = this.registry.kinds.find((k) => k.group === group && k.kind === kind);
     if (builtIn) return builtIn;
-    const custom = [...this.customKinds.values()].flat().filter((k) => k.group === group && k.kind === kind);
+    const custom = [...this.customKinds.values()].flatMap((c) => c.kinds).filter((k) => k.group === group && k.kind === kind);
     return custom.find((k) => k.version === version) ?? custom[0];
   }
 
@@ -241,19 +243,30 @@ export class GarbageCollector implements Controller {
     const kinds = customKindsOf(crd).kinds;
     if (!kinds.length) return;
     const key = `${crd.spec.group}/${crd.status.acceptedNames.plural}`;
-    const known = this.customKinds.has(key);
-    this.customKinds.set(key, kinds);
-    if (known) return;
+    const known = this.customKinds.get(key);
+    if (known) {
+      known.kinds = kinds;
+      return;
+    }
     const kind = kinds[0];
     const informer = ctx.informers.informerFor(resourceType(kind));
     const id = (obj: KubeObject) => identityOf(kind, obj);
-    this.removeHandlers.push(
-      informer.addEventHandler({
-        onAdd: (obj) => this.graph.observe(id(obj), obj),
-        onUpdate: (old, obj) => this.graph.observe(id(obj), obj, old),
-        onDelete: (obj) => this.graph.forget(id(obj)),
-      }),
-    );
+    const remove = informer.addEventHandler({
+      onAdd: (obj) => this.graph.observe(id(obj), obj),
+      onUpdate: (old, obj) => this.graph.observe(id(obj), obj, old),
+      onDelete: (obj) => this.graph.forget(id(obj)),
+    });
+    this.customKinds.set(key, { kinds, type: resourceType(kind), remove });
+  }
+
+  /** A deleted definition: its objects went with it (each one's DELETED event has been seen), so its watch goes too. */
+  private forgetCustomKind(ctx: ControllerContext, crd: CustomResourceDefinition): void {
+    const key = `${crd.spec?.group}/${crd.status?.acceptedNames?.plural}`;
+    const known = this.customKinds.get(key);
+    if (!known) return;
+    this.customKinds.delete(key);
+    known.remove();
+    ctx.informers.forget?.(known.type);
   }
 
   private resourceFor(id: Identity): ResourceClient | undefined {
