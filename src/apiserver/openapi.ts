@@ -240,6 +240,16 @@ export function kindRoutes(k: AnyKindDef): Route[] {
       operations: [watch(scoped, `watch changes to one ${k.kind}. ${deprecated}, selecting the object by metadata.name.`, 'watch')],
     },
   );
+  // custom resources are JSON (and YAML) only, as upstream publishes them
+  if (k.custom) {
+    const noProtobuf = (media: string[]) => media.filter((m) => !m.includes('protobuf'));
+    for (const r of routes) {
+      for (const op of r.operations) {
+        op.produces = noProtobuf(op.produces);
+        if (op.requestBody) op.requestBody = { ...op.requestBody, mediaTypes: noProtobuf(op.requestBody.mediaTypes) };
+      }
+    }
+  }
   return routes;
 }
 

@@ -81,6 +81,11 @@ describe('CustomResourceDefinitions in the API server', () => {
     assert.deepEqual(list.body.resources.map((r: any) => [r.name, r.kind, r.shortNames]), [['gizmos', 'Gizmo', ['gz']]]);
     const index = await call('GET', '/openapi/v3');
     assert.ok(index.body.paths['apis/things.example.com/v1']);
+    const doc = await call('GET', '/openapi/v3/apis/things.example.com/v1');
+    const v3 = typeof doc.body === 'string' ? JSON.parse(doc.body) : doc.body;
+    const get = v3.paths['/apis/things.example.com/v1/namespaces/{namespace}/gizmos/{name}'].get;
+    assert.deepEqual(Object.keys(get.responses['200'].content), ['application/json', 'application/yaml']);
+    assert.equal(v3.components.schemas['com.example.things.v1.Gizmo'].properties.spec.properties.size.default, 1);
     const created = await call('POST', '/apis/things.example.com/v1/namespaces/default/gizmos', { apiVersion: 'things.example.com/v1', kind: 'Gizmo', metadata: { name: 'g1' }, spec: {} });
     assert.equal(created.status, 201);
     assert.equal(created.body.spec.size, 1);
