@@ -90,7 +90,7 @@ function prune(v: unknown, s: JSONSchemaProps | undefined, path: string, skipMet
 
 /* ---------------------------------------------------------------- defaulting */
 
-/** Fills, in place, absent fields (and nulls of non-nullable ones) whose schema has a default. */
+/** Fills, in place, absent fields whose schema has a default; nulls of non-nullable fields are dropped first. */
 export function applyDefaults(v: unknown, s: JSONSchemaProps | undefined): void {
   if (!s) return;
   if (Array.isArray(v)) {
@@ -100,7 +100,9 @@ export function applyDefaults(v: unknown, s: JSONSchemaProps | undefined): void 
   if (!isPlainObject(v)) return;
   const o = v as Obj;
   for (const [k, child] of Object.entries(s.properties ?? {})) {
-    if (child.default !== undefined && (!(k in o) || (o[k] === null && !child.nullable))) o[k] = structuredClone(child.default);
+    // a null where the schema does not allow one is dropped (then defaulted), as upstream
+    if (o[k] === null && !child.nullable) delete o[k];
+    if (child.default !== undefined && !(k in o)) o[k] = structuredClone(child.default);
     if (k in o) applyDefaults(o[k], child);
   }
   const ap = s.additionalProperties;

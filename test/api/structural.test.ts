@@ -74,9 +74,9 @@ describe('structural schema defaulting', () => {
     applyDefaults(obj, schema);
     assert.equal(obj.spec.replicas, 1);
     assert.deepEqual(obj.spec.ports, [{ name: 'a', port: 80 }, { name: 'b', port: 8080 }]);
-    const withNull: any = { spec: { replicas: null } };
+    const withNull: any = { spec: { replicas: null, mode: null, nullable: null } };
     applyDefaults(withNull, schema);
-    assert.equal(withNull.spec.replicas, 1);
+    assert.deepEqual(withNull.spec, { replicas: 1, nullable: null });
     // no default for an absent parent object
     const bare: any = {};
     applyDefaults(bare, schema);
