@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyDefaults, jsonPathValues, pruneUnknown, structuralProblems, unsupportedRules, validateStructural, type JSONSchemaProps } from '../../src/api/structural.js';
 import { customKindsOf, compareKubeVersions, customDefinitionName } from '../../src/api/customresources.js';
-import { validateCRD, type CustomResourceDefinition } from '../../src/api/kinds/customresourcedefinition.js';
+import { customResourceDefinitionKind, validateCRD, type CustomResourceDefinition } from '../../src/api/kinds/customresourcedefinition.js';
 import { errors } from '../../src/api/errors.js';
 
 const schema: JSONSchemaProps = {
@@ -193,6 +193,11 @@ describe('CustomResourceDefinition', () => {
     ]);
     protectedGroup.metadata.annotations = { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466' };
     assert.deepEqual(fields(protectedGroup), []);
+    // a conversion webhook is accepted (with a warning: petset calls none) when it is described
+    assert.deepEqual(fields(crd({ conversion: { strategy: 'Webhook' } })), ['spec.conversion.webhook: FieldValueRequired: required when strategy is set to Webhook']);
+    const webhook = crd({ conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { service: { name: 'conv', namespace: 'x' } } } } as any });
+    assert.deepEqual(fields(webhook), []);
+    assert.match(customResourceDefinitionKind.warnings!(webhook).join(), /petset does not call conversion webhooks/);
     const noSchema = crd();
     delete noSchema.spec.versions[1].schema;
     assert.deepEqual(fields(noSchema), ['spec.versions[1].schema.openAPIV3Schema: FieldValueRequired: schemas are required']);

@@ -32,7 +32,7 @@ export interface CRDVersion {
 }
 
 export interface CustomResourceDefinition extends KubeObject {
-  spec: { group: string; names: CRDNames; scope: 'Namespaced' | 'Cluster'; versions: CRDVersion[]; conversion?: { strategy: string }; preserveUnknownFields?: boolean };
+  spec: { group: string; names: CRDNames; scope: 'Namespaced' | 'Cluster'; versions: CRDVersion[]; conversion?: { strategy: string; webhook?: Obj }; preserveUnknownFields?: boolean };
   status?: { conditions?: Obj[]; acceptedNames?: CRDNames; storedVersions?: string[] };
 }
 
@@ -142,7 +142,7 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
   }
   const strategy = spec.conversion?.strategy;
   if (strategy && strategy !== 'None' && strategy !== 'Webhook') errs.push(field.notSupported('spec.conversion.strategy', strategy, ['None', 'Webhook']));
-  if (strategy === 'Webhook') errs.push(field.forbidden('spec.conversion.strategy', 'petset serves conversion strategy None only'));
+  if (strategy === 'Webhook' && !spec.conversion?.webhook) errs.push(field.required('spec.conversion.webhook', 'required when strategy is set to Webhook'));
   if (spec.preserveUnknownFields) errs.push(field.invalid('spec.preserveUnknownFields', true, 'cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead'));
   return errs;
 }
@@ -187,7 +187,11 @@ export const customResourceDefinitionKind: KindDef<CustomResourceDefinition> = {
   validate: validateCRD,
 
   warnings(crd) {
-    return (crd.spec?.versions ?? []).flatMap((v, i) => unsupportedRules(v.schema?.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
+    const out = (crd.spec?.versions ?? []).flatMap((v, i) => unsupportedRules(v.schema?.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
+    if (crd.spec?.conversion?.strategy === 'Webhook') {
+      out.push('spec.conversion: petset does not call conversion webhooks: objects read in another version than they were written in change only their apiVersion, as with strategy None');
+    }
+    return out;
   },
 
   validateUpdate(crd, old) {
