@@ -365,6 +365,14 @@ function walkSchema(s: unknown, path: string, errs: FieldError[], top: boolean, 
   if (o.additionalProperties && typeof o.additionalProperties === 'object') walkSchema(o.additionalProperties, join(path, 'additionalProperties'), errs, false, underLogic);
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) (o[key] ?? []).forEach((sub, i) => walkSchema(sub, `${path}.${key}[${i}]`, errs, false, true));
   if (o.not) walkSchema(o.not, join(path, 'not'), errs, false, true);
+  // a default must itself be valid (after pruning, as it would be applied)
+  if (o.default !== undefined && o.default !== null && !underLogic) {
+    const value = structuredClone(o.default);
+    pruneUnknown(value, o, '', false);
+    for (const e of validateStructural(value, o, 'default', false)) {
+      errs.push(field.invalid(`${path}.${e.field}`, o.default, e.detail ?? e.type));
+    }
+  }
   const rules = o['x-kubernetes-validations'];
   if (rules !== undefined) {
     if (!Array.isArray(rules)) errs.push(field.invalid(join(path, 'x-kubernetes-validations'), rules, 'must be a list of rules'));

@@ -136,6 +136,11 @@ describe('the schema itself', () => {
       'spec.versions[0].schema.openAPIV3Schema.properties[c].$ref: FieldValueForbidden',
     ]);
     assert.deepEqual(problems({ type: 'string' }), ['spec.versions[0].schema.openAPIV3Schema.type: FieldValueInvalid']);
+    // defaults must validate against their own schema
+    assert.deepEqual(
+      structuralProblems({ type: 'object', properties: { n: { type: 'integer', minimum: 1, default: 0 }, s: { type: 'string', default: 'ok' } } }, 'root').map((e) => `${e.field}: ${e.detail}`),
+      ['root.properties[n].default: default in body should be greater than or equal to 1'],
+    );
     assert.deepEqual(problems({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { p: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] } } }), []);
   });
 });
