@@ -333,7 +333,12 @@ function sizeOf(v: unknown): number {
   throw new CelError('no such overload: size');
 }
 
+/** Steps one rule evaluation may take (upstream bounds a rule's cost too): a rule over big lists cannot stall the server. */
+export const CEL_STEP_BUDGET = 1_000_000;
+let steps = 0;
+
 function evaluate(n: Node, env: Record<string, unknown>): unknown {
+  if (++steps > CEL_STEP_BUDGET) throw new CelError('operation cancelled: actual cost limit exceeded');
   switch (n.t) {
     case 'lit':
       return n.v;
@@ -553,6 +558,7 @@ function call(n: Extract<Node, { t: 'call' }>, env: Record<string, unknown>): un
 
 /** Evaluates a compiled rule with the given variables; the result must be a bool. */
 export function evalCelRule(rule: string, vars: Record<string, unknown>): boolean {
+  steps = 0;
   const v = evaluate(compileCel(rule), vars);
   if (typeof v !== 'boolean') throw new CelError(`rule did not evaluate to a bool`);
   return v;

@@ -7,6 +7,7 @@ import { applyDefaults, jsonPathValues, pruneUnknown, structuralProblems, unsupp
 import { customKindsOf, compareKubeVersions, customDefinitionName } from '../../src/api/customresources.js';
 import { customResourceDefinitionKind, validateCRD, type CustomResourceDefinition } from '../../src/api/kinds/customresourcedefinition.js';
 import { errors } from '../../src/api/errors.js';
+import { evalCelRule } from '../../src/api/cel.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',
@@ -287,5 +288,11 @@ describe('x-kubernetes-validations (CEL)', () => {
       "root.properties[a].x-kubernetes-validations[1].rule: petset does not enforce this rule (undeclared reference to 'quantity'): quantity(self) > 1",
     ]);
     assert.deepEqual(validateStructural({ a: 'b' }, schema as JSONSchemaProps).map((e) => e.detail), ['failed rule: self == "a"']);
+  });
+
+  it('bounds the cost of one evaluation', () => {
+    const big = Array.from({ length: 2000 }, (_, i) => i);
+    assert.throws(() => evalCelRule('self.all(x, self.all(y, x + y >= 0))', { self: big }), /actual cost limit exceeded/);
+    assert.equal(evalCelRule('self.all(x, x >= 0)', { self: big }), true);
   });
 });
