@@ -31,6 +31,7 @@ import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
 import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
+import { CustomResourceServing } from './customresources.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -101,13 +102,23 @@ export class ApiServer {
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
 
+  /** Serves the kinds of stored CustomResourceDefinitions (started by start()). */
+  readonly customResources: CustomResourceServing;
+
   constructor(
-    readonly registry: Registry,
+    public registry: Registry,
     readonly store: Store,
     readonly options: ApiServerOptions = {},
   ) {
     this.storage = new ResourceStorage(store, registry);
     this.scale = new ScaleSubresource(this.storage);
+    this.customResources = new CustomResourceServing(this);
+  }
+
+  /** Replaces the registry (CustomResourceDefinitions came or went); requests from now on see the new one. */
+  setRegistry(registry: Registry): void {
+    this.registry = registry;
+    this.storage.registry = registry;
   }
 
   /** Registers a handler for `<plural>/<subresource>` of the core or any group, e.g. "pods/binding". */
@@ -210,9 +221,14 @@ export class ApiServer {
       return json(200, list);
     }
     const route = this.route(group, version, rest, path);
+    if (route.kind.custom) customResourceMediaTypes(req);
     // Existence before media type, as upstream: an unknown subresource is 404 even with a bad body.
     if (req.bodyError !== undefined && (!route.subresource || this.hasSubresource(route))) throw req.bodyError;
-    return this.serveResource(req, route);
+    const res = await this.serveResource(req, route);
+    // every request to a deprecated version of a custom kind carries its warning, as upstream
+    const deprecated = route.kind.custom?.deprecationWarning;
+    if (deprecated && !(res.warnings ?? []).includes(deprecated)) res.warnings = [deprecated, ...(res.warnings ?? [])];
+    return res;
   }
 
   private route(group: string, version: string, rest: string[], path: string): ResourceRoute {
@@ -269,6 +285,7 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          if (kind.custom?.terminating) throw new ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
           validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
@@ -341,6 +358,8 @@ export class ApiServer {
     if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
       throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
+    // custom resources have no Go types to merge strategically by: upstream refuses it
+    if (kind.custom && contentType === CONTENT.strategicPatch) throw errors.unsupportedMediaType([CONTENT.jsonPatch, CONTENT.mergePatch, CONTENT.applyPatch]);
     validatePatchOptions(req.query, false);
     const schema = this.registry.schema(kind);
     const mode = fieldValidationMode(req.query);
@@ -403,7 +422,8 @@ export class ApiServer {
       : (obj: KubeObject) => obj;
     validateWatchOptions(opts);
     await awaitWatchRevision(this.storage, opts);
-    const stream = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const watched = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const stream = route.kind.custom ? this.customResources.track(route.kind.custom.crd, watched) : watched;
     return {
       status: 200,
       headers: { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json' },
@@ -595,3 +615,17 @@ export function errorResponse(e: unknown): ApiResponse {
   return { status: err.code, body: err.toStatus(), headers };
 }
 
+/**
+ * Custom resources are JSON (and YAML) only, as upstream: a protobuf body is 415, and a client
+ * that accepts nothing but protobuf gets 406.
+ */
+function customResourceMediaTypes(req: ApiRequest): void {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (req.method !== 'PATCH' && contentType === CONTENT.protobuf) throw errors.unsupportedMediaType([CONTENT.json, CONTENT.yaml]);
+  const accept = req.headers.accept;
+  if (!accept) return;
+  const types = accept.split(',').map((p) => p.split(';')[0].trim().toLowerCase());
+  if (types.length && types.every((t) => t === CONTENT.protobuf)) {
+    throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;stream=watch');
+  }
+}

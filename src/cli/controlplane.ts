@@ -101,6 +101,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
   let dns: DnsServer | undefined;
+  let api: ApiServer | undefined;
   let dnsInformers: SharedInformerFactory | undefined;
   let proxy: ServiceProxy | undefined;
   // writes at start that must not keep petset from serving on a full disk: retried until done
@@ -132,13 +133,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
-    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange, nodeConnectionToken });
+    api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange, nodeConnectionToken });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
     await bootstrapObjects(api);
+    // the kinds of stored CustomResourceDefinitions are served before anyone can ask for them
+    await api.customResources.start();
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
@@ -219,7 +222,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
     }
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
+    const running = { api, store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
     return {
       api,
       http,
@@ -241,6 +244,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         running.proxyInformers?.stop();
         await running.controllers?.stop();
         await running.http.close();
+        running.api.customResources.stop();
         await running.store.close();
         lock.release();
       },
@@ -256,6 +260,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     proxyInformers?.stop();
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
+    api?.customResources.stop();
     await store?.close().catch(() => {});
     lock.release();
     throw e;

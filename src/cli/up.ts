@@ -125,7 +125,7 @@ export async function up(argv: string[]): Promise<number> {
 
   if (manifests.length) {
     try {
-      for (const line of await applyObjects(cp.client, cp.api.registry, manifests)) out.write(line + '\n');
+      for (const line of await applyObjects(cp.client, () => cp.api.registry, manifests)) out.write(line + '\n');
     } catch (e) {
       process.stderr.write(`error applying manifests: ${(e as Error).message}\n`);
     }

@@ -36,6 +36,8 @@ import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
 import { daemonSetKind } from './daemonset.js';
+import { customResourceDefinitionKind } from './customresourcedefinition.js';
+import { apiextensionsDefinitions } from '../schemas/apiextensions.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -65,6 +67,7 @@ export const allKinds: AnyKindDef[] = [
   jobKind,
   cronJobKind,
   daemonSetKind,
+  customResourceDefinitionKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -75,6 +78,7 @@ export const allDefinitions: Definitions = {
   ...otherDefinitions,
   ...unservedDefinitions,
   ...workloadDefinitions,
+  ...apiextensionsDefinitions,
 };
 
 let shared: Registry | undefined;
