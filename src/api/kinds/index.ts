@@ -9,6 +9,7 @@ import { appsDefinitions } from '../schemas/apps.js';
 import { otherDefinitions } from '../schemas/others.js';
 import { unservedDefinitions } from '../schemas/unserved.js';
 import { workloadDefinitions } from '../schemas/workloads.js';
+import { autoscalingDefinitions } from '../schemas/autoscaling.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -36,6 +37,8 @@ import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
 import { daemonSetKind } from './daemonset.js';
+import { horizontalPodAutoscalerKind } from './horizontalpodautoscaler.js';
+import { nodeMetricsKind, podMetricsKind } from './metrics.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -65,6 +68,9 @@ export const allKinds: AnyKindDef[] = [
   jobKind,
   cronJobKind,
   daemonSetKind,
+  horizontalPodAutoscalerKind,
+  nodeMetricsKind,
+  podMetricsKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -75,6 +81,7 @@ export const allDefinitions: Definitions = {
   ...otherDefinitions,
   ...unservedDefinitions,
   ...workloadDefinitions,
+  ...autoscalingDefinitions,
 };
 
 let shared: Registry | undefined;
