@@ -3,6 +3,9 @@
 // (src/apiserver/kinds/metrics.ts), so `kubectl top` and the HorizontalPodAutoscaler read them.
 import type { KindDef } from '../registry.js';
 
+// read-only, so controllers that walk every kind (garbage collector, namespace deletion) pass them by
+const COMPUTED = 'metrics are measured on the nodes, not stored';
+
 export const nodeMetricsKind: KindDef = {
   group: 'metrics.k8s.io',
   version: 'v1beta1',
@@ -11,6 +14,7 @@ export const nodeMetricsKind: KindDef = {
   singular: '',
   namespaced: false,
   definition: 'io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics',
+  readOnly: COMPUTED,
 };
 
 export const podMetricsKind: KindDef = {
@@ -21,4 +25,5 @@ export const podMetricsKind: KindDef = {
   singular: '',
   namespaced: true,
   definition: 'io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics',
+  readOnly: COMPUTED,
 };
