@@ -26,6 +26,7 @@ import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type Wri
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
+import { serveConverted } from './conversion.js';
 import { checkUnknownFields } from './field-validation.js';
 import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
@@ -243,6 +244,7 @@ export class ApiServer {
 
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
+    if (kind.conversion) return serveConverted(this, req, route, (r, rt) => this.serveResource(r, rt));
     const q = req.query;
     if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
       const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';

@@ -38,6 +38,7 @@ import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
 import { daemonSetKind } from './daemonset.js';
 import { horizontalPodAutoscalerKind } from './horizontalpodautoscaler.js';
+import { horizontalPodAutoscalerV1Kind } from './horizontalpodautoscaler-v1.js';
 import { nodeMetricsKind, podMetricsKind } from './metrics.js';
 
 export const allKinds: AnyKindDef[] = [
@@ -69,6 +70,7 @@ export const allKinds: AnyKindDef[] = [
   cronJobKind,
   daemonSetKind,
   horizontalPodAutoscalerKind,
+  horizontalPodAutoscalerV1Kind,
   nodeMetricsKind,
   podMetricsKind,
 ];

@@ -4,6 +4,7 @@
 import { kindDefinition, s, type Definitions, type Schema } from '../schema.js';
 
 const AS = 'io.k8s.api.autoscaling.v2.';
+const AS1 = 'io.k8s.api.autoscaling.v1.';
 const METRICS = 'io.k8s.metrics.pkg.apis.metrics.v1beta1.';
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 
@@ -248,6 +249,50 @@ export const autoscalingDefinitions: Definitions = {
   ),
 
   [`${META}Duration`]: { type: 'string', description: 'A span of time, written as Go writes durations (e.g. "10s", "1m30s").' },
+
+  /* ---------- autoscaling/v1 (the same objects, CPU only; other fields ride in annotations) ---------- */
+
+  [`${AS1}HorizontalPodAutoscaler`]: kindDefinition(
+    { group: 'autoscaling', version: 'v1', kind: 'HorizontalPodAutoscaler' },
+    'Scales a workload on its pods\' average CPU utilization (autoscaling/v2 shows every metric).',
+    {
+      spec: s.ref(`${AS1}HorizontalPodAutoscalerSpec`, 'What to scale, between which bounds, at which CPU utilization.', { default: {} }),
+      status: s.ref(`${AS1}HorizontalPodAutoscalerStatus`, 'What the autoscaler last observed and decided.', { default: {} }),
+    },
+  ),
+
+  [`${AS1}HorizontalPodAutoscalerSpec`]: s.obj(
+    {
+      scaleTargetRef: s.ref(`${AS1}CrossVersionObjectReference`, 'The workload scaled; it must have a scale subresource.', { default: {} }),
+      minReplicas: s.int32('The fewest replicas the autoscaler scales down to. Default 1.'),
+      maxReplicas: s.int32('The most replicas the autoscaler scales up to.', { default: 0 }),
+      targetCPUUtilizationPercentage: s.int32("The target average CPU use, as a percentage of the pods' requests. Default 80."),
+    },
+    'The desired behaviour of an autoscaling/v1 HorizontalPodAutoscaler.',
+    { required: ['scaleTargetRef', 'maxReplicas'] },
+  ),
+
+  [`${AS1}CrossVersionObjectReference`]: s.obj(
+    {
+      kind: s.str('Kind of the referent, e.g. Deployment.', { default: '' }),
+      name: s.str('Name of the referent.', { default: '' }),
+      apiVersion: s.str('API version of the referent, e.g. apps/v1.'),
+    },
+    'A reference to an object in the same namespace, by kind and name.',
+    { required: ['kind', 'name'], 'x-kubernetes-map-type': 'atomic' },
+  ),
+
+  [`${AS1}HorizontalPodAutoscalerStatus`]: s.obj(
+    {
+      observedGeneration: s.int64('The generation the autoscaler last acted on.'),
+      lastScaleTime: s.time('When the autoscaler last changed the replica count.'),
+      currentReplicas: s.int32('Replicas the target had when last seen.', { default: 0 }),
+      desiredReplicas: s.int32('Replicas the autoscaler last wanted.', { default: 0 }),
+      currentCPUUtilizationPercentage: s.int32("The pods' average CPU use as a percentage of their requests, as last read."),
+    },
+    'The observed state of an autoscaling/v1 HorizontalPodAutoscaler.',
+    { required: ['currentReplicas', 'desiredReplicas'] },
+  ),
 
   /* ---------- metrics.k8s.io/v1beta1 (served from the node agents' usage summaries, not stored) ---------- */
 
