@@ -68,10 +68,10 @@ export class UsageSampler {
         this.samples.delete(id);
         continue;
       }
-      const s: Sample = { at: now, cpuNs: u.cpuCoreNanoSeconds, memory: u.workingSetBytes };
+      const s: Sample = { at: u.at ?? now, cpuNs: u.cpuCoreNanoSeconds, memory: u.workingSetBytes };
       const entry = this.samples.get(id);
       if (!entry) this.samples.set(id, { last: s });
-      else if (now - entry.last.at >= MIN_SPAN_MS) this.samples.set(id, { prev: entry.last, last: s });
+      else if (s.at - entry.last.at >= MIN_SPAN_MS) this.samples.set(id, { prev: entry.last, last: s });
       else entry.last.memory = s.memory;
     }
   }

@@ -29,6 +29,8 @@ export interface ContainerRequest {
 export interface ContainerUsage {
   cpuCoreNanoSeconds: number;
   workingSetBytes: number;
+  /** when the reading was taken (ms since the epoch), if the runtime knows better than its caller */
+  at?: number;
 }
 
 export interface StartedContainer {

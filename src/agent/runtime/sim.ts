@@ -266,7 +266,7 @@ export class SimRuntime implements ContainerRuntime {
     c.cpuNs += ((rate ? quantityMilliValue(rate) : 1) / 1000) * (now - c.usageAt) * 1e6;
     c.usageAt = now;
     const mem = tryParseQuantity(c.settings('memory') ?? '4Mi');
-    return { cpuCoreNanoSeconds: Math.round(c.cpuNs), workingSetBytes: mem ? Math.round(quantityValue(mem)) : 0 };
+    return { cpuCoreNanoSeconds: c.cpuNs, workingSetBytes: mem ? Math.round(quantityValue(mem)) : 0, at: now };
   }
 
   /** The effective setting for one container: annotation per container, per pod, then node default. */
