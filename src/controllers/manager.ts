@@ -19,6 +19,7 @@ import { DeploymentController } from './deployment/controller.js';
 import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { DaemonSetController } from './daemon/controller.js';
+import { ResourceQuotaController } from './resourcequota/controller.js';
 import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerOptions } from './horizontalpodautoscaler/controller.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
@@ -51,6 +52,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new CronJobController(),
     new DaemonSetController(),
     new HorizontalPodAutoscalerController(options.horizontalPodAutoscaler),
+    new ResourceQuotaController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -10,6 +10,7 @@ import { otherDefinitions } from '../schemas/others.js';
 import { unservedDefinitions } from '../schemas/unserved.js';
 import { workloadDefinitions } from '../schemas/workloads.js';
 import { autoscalingDefinitions } from '../schemas/autoscaling.js';
+import { quotaDefinitions } from '../schemas/quota.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -40,6 +41,9 @@ import { daemonSetKind } from './daemonset.js';
 import { horizontalPodAutoscalerKind } from './horizontalpodautoscaler.js';
 import { horizontalPodAutoscalerV1Kind } from './horizontalpodautoscaler-v1.js';
 import { nodeMetricsKind, podMetricsKind } from './metrics.js';
+import { resourceQuotaKind } from './resourcequota.js';
+import { limitRangeKind } from './limitrange.js';
+import { priorityClassKind } from './priorityclass.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -73,6 +77,9 @@ export const allKinds: AnyKindDef[] = [
   horizontalPodAutoscalerV1Kind,
   nodeMetricsKind,
   podMetricsKind,
+  resourceQuotaKind,
+  limitRangeKind,
+  priorityClassKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -84,6 +91,7 @@ export const allDefinitions: Definitions = {
   ...unservedDefinitions,
   ...workloadDefinitions,
   ...autoscalingDefinitions,
+  ...quotaDefinitions,
 };
 
 let shared: Registry | undefined;
