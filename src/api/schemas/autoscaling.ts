@@ -9,7 +9,7 @@ const METRICS = 'io.k8s.metrics.pkg.apis.metrics.v1beta1.';
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 
 const atomic = (items: Schema, description: string): Schema => s.list(items, description, { 'x-kubernetes-list-type': 'atomic' });
-const usage = (description: string): Schema => s.map(s.quantity(''), description);
+const usage = (description: string): Schema => s.map({ $ref: 'io.k8s.apimachinery.pkg.api.resource.Quantity' }, description);
 
 export const autoscalingDefinitions: Definitions = {
   /* ---------- autoscaling/v2 ---------- */

@@ -7,7 +7,7 @@ const CORE = 'io.k8s.api.core.v1.';
 const SCHEDULING = 'io.k8s.api.scheduling.v1.';
 
 const atomic = (items: Schema, description: string): Schema => s.list(items, description, { 'x-kubernetes-list-type': 'atomic' });
-const resourceList = (description: string): Schema => s.map(s.quantity(''), description);
+const resourceList = (description: string): Schema => s.map({ $ref: 'io.k8s.apimachinery.pkg.api.resource.Quantity' }, description);
 
 export const quotaDefinitions: Definitions = {
   [`${CORE}ResourceQuota`]: kindDefinition(
