@@ -113,3 +113,40 @@ export function quantityText(nanos: bigint, like?: string): string {
   const fmt = like ? parseQuantity(like).format : 'DecimalSI';
   return formatQuantity({ nanos, format: fmt });
 }
+
+function bestEffort(pod: KubeObject): boolean {
+  return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].every(
+    (c: any) => !Object.keys(c.resources?.requests ?? {}).length && !Object.keys(c.resources?.limits ?? {}).length,
+  );
+}
+
+function scopeMatches(scope: string, operator: string, values: string[], pod: KubeObject): boolean {
+  switch (scope) {
+    case 'Terminating':
+      return pod.spec?.activeDeadlineSeconds !== undefined && pod.spec?.activeDeadlineSeconds !== null;
+    case 'NotTerminating':
+      return pod.spec?.activeDeadlineSeconds === undefined || pod.spec?.activeDeadlineSeconds === null;
+    case 'BestEffort':
+      return bestEffort(pod);
+    case 'NotBestEffort':
+      return !bestEffort(pod);
+    case 'PriorityClass': {
+      const name: string | undefined = pod.spec?.priorityClassName || undefined;
+      if (operator === 'Exists') return name !== undefined;
+      if (operator === 'DoesNotExist') return name === undefined;
+      if (operator === 'NotIn') return name === undefined || !values.includes(name);
+      return name !== undefined && values.includes(name);
+    }
+    default:
+      return false;
+  }
+}
+
+/** Whether a quota's scopes select the object: unscoped quotas cover everything; scoped ones only pods their scopes select. */
+export function quotaCovers(quota: KubeObject, group: string, plural: string, obj: KubeObject): boolean {
+  const scopes: string[] = quota.spec?.scopes ?? [];
+  const expressions: any[] = quota.spec?.scopeSelector?.matchExpressions ?? [];
+  if (!scopes.length && !expressions.length) return true;
+  if (group !== '' || plural !== 'pods') return false;
+  return scopes.every((s) => scopeMatches(s, 'Exists', [], obj)) && expressions.every((e) => scopeMatches(e.scopeName, e.operator, e.values ?? [], obj));
+}

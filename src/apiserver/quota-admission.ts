@@ -9,7 +9,7 @@ import { errors } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
 import { compareQuantities, formatQuantity, parseQuantity, tryParseQuantity } from '../api/quantity.js';
 import { resourceRef, type AnyKindDef } from '../api/registry.js';
-import { resourceForQuotaName, sumUsage, usageOf, type Usage } from '../api/quota.js';
+import { quotaCovers, resourceForQuotaName, sumUsage, usageOf, type Usage } from '../api/quota.js';
 import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
 
@@ -101,6 +101,7 @@ export function installQuotaAdmission(api: ApiServer): void {
       const delta = usageOf(kind.group, kind.plural, obj);
       const name = obj.metadata.name ?? obj.metadata.generateName;
       for (const q of quotas) {
+        if (!quotaCovers(q, kind.group, kind.plural, obj)) continue;
         const hard: Record<string, string> = q.spec?.hard ?? {};
         const names = Object.keys(hard);
         // compute quotas constrain pods that do not say what they use
@@ -110,7 +111,7 @@ export function installQuotaAdmission(api: ApiServer): void {
         }
         const charged = names.filter((n) => delta.has(n));
         if (!charged.length) continue;
-        const used = await namespaceUsage(api, ns, charged);
+        const used = await namespaceUsage(api, ns, charged, q);
         const exceeded = charged.filter((n) => used.get(n)! + delta.get(n)! > parseQuantity(hard[n]).nanos).sort();
         if (!exceeded.length) continue;
         const list = (f: (n: string) => string) => exceeded.map((n) => `${n}=${f(n)}`).join(',');
@@ -128,7 +129,7 @@ export function installQuotaAdmission(api: ApiServer): void {
 }
 
 /** What the namespace uses now of each name (from the objects themselves, not the quota's status). */
-export async function namespaceUsage(api: ApiServer, namespace: string, names: string[]): Promise<Usage> {
+export async function namespaceUsage(api: ApiServer, namespace: string, names: string[], quota: KubeObject): Promise<Usage> {
   const usages: Usage[] = [];
   const resources = new Map<string, { group: string; plural: string }>();
   for (const n of names) {
@@ -138,7 +139,7 @@ export async function namespaceUsage(api: ApiServer, namespace: string, names: s
   for (const { group, plural } of resources.values()) {
     const kind = api.registry.kinds.find((k) => k.group === group && k.plural === plural && k.namespaced && !k.conversion && !k.readOnly);
     if (!kind) continue;
-    for (const obj of (await api.storage.list(kind, namespace)).items) usages.push(usageOf(group, plural, obj));
+    for (const obj of (await api.storage.list(kind, namespace)).items) if (quotaCovers(quota, group, plural, obj)) usages.push(usageOf(group, plural, obj));
   }
   return sumUsage(usages, names);
 }

@@ -3,7 +3,7 @@
 // most); other counted kinds are recounted at each resync, as upstream's full resync does.
 import { isApiError } from '../../api/errors.js';
 import { deepEqual, type KubeObject } from '../../api/object.js';
-import { resourceForQuotaName, sumUsage, usageOf, usageToList, type Usage } from '../../api/quota.js';
+import { quotaCovers, resourceForQuotaName, sumUsage, usageOf, usageToList, type Usage } from '../../api/quota.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
@@ -42,7 +42,7 @@ export class ResourceQuotaController implements Controller {
     if (!q) return;
     const hard: Record<string, string> = q.spec?.hard ?? {};
     const names = Object.keys(hard);
-    const used = await this.usage(q.metadata.namespace!, names);
+    const used = await this.usage(q, names);
     const status = { hard: { ...hard }, used: usageToList(used, hard) };
     if (!deepEqual(status, q.status ?? {})) {
       try {
@@ -55,7 +55,8 @@ export class ResourceQuotaController implements Controller {
     return { requeueAfter: this.options.resyncMs ?? 10_000 };
   }
 
-  private async usage(namespace: string, names: string[]): Promise<Usage> {
+  private async usage(quota: KubeObject, names: string[]): Promise<Usage> {
+    const namespace = quota.metadata.namespace!;
     const usages: Usage[] = [];
     const seen = new Set<string>();
     for (const n of names) {
@@ -63,13 +64,13 @@ export class ResourceQuotaController implements Controller {
       if (!r || seen.has(`${r.group}/${r.plural}`)) continue;
       seen.add(`${r.group}/${r.plural}`);
       if (r.group === '' && r.plural === 'pods') {
-        for (const p of this.pods.list(namespace)) usages.push(usageOf('', 'pods', p));
+        for (const p of this.pods.list(namespace)) if (quotaCovers(quota, '', 'pods', p)) usages.push(usageOf('', 'pods', p));
         continue;
       }
       const kind = this.ctx.registry.kinds.find((k) => k.group === r.group && k.plural === r.plural && k.namespaced && !k.conversion && !k.readOnly);
       if (!kind) continue;
       const type: ResourceType = { group: kind.group, version: kind.version, resource: kind.plural, kind: kind.kind, namespaced: true };
-      for (const obj of (await this.ctx.client.resource(type, namespace).list()).items) usages.push(usageOf(r.group, r.plural, obj));
+      for (const obj of (await this.ctx.client.resource(type, namespace).list()).items) if (quotaCovers(quota, r.group, r.plural, obj)) usages.push(usageOf(r.group, r.plural, obj));
     }
     return sumUsage(usages, names);
   }
