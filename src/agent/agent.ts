@@ -20,6 +20,10 @@ import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js
 import { SimRuntime, type SimDefaults } from './runtime/sim.js';
 import { PodStatusWriter } from './status-writer.js';
 import { TimerQueue } from './timers.js';
+import { UsageSampler, type Summary, type UsagePod } from './stats.js';
+
+/** How often container usage is read once someone asks for it (cadvisor's housekeeping is 10-15 s). */
+const USAGE_SAMPLE_MS = 5_000;
 import { PodVolumes } from './volumes.js';
 import { startKubeletServer, type RunningKubeletServer } from './server/kubelet-server.js';
 import { withVolumeLocks } from './runtime/volume-locking.js';
@@ -105,6 +109,7 @@ export class NodeAgent {
   private readonly workerHost: WorkerHost;
   private readonly volumes: PodVolumes;
   private server?: RunningKubeletServer;
+  private sampler?: UsageSampler;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
@@ -247,6 +252,32 @@ export class NodeAgent {
     const id = previous ? ids.previous : ids.current;
     if (!id) throw new Error(previous ? `previous terminated container "${container}" in pod "${podName}" not found` : `container "${container}" in pod "${podName}" is not running`);
     return id;
+  }
+
+  /**
+   * The usage summary (the agent server's /stats/summary). Readings start with the first
+   * request and are then taken every USAGE_SAMPLE_MS, so a node nobody asks about pays nothing;
+   * the first answer carries memory only, rates follow from the second reading on.
+   */
+  usageSummary(): Summary {
+    const sampler = (this.sampler ??= this.startSampling());
+    sampler.sample(this.usagePods().flatMap((p) => p.containers.map((c) => c.id)));
+    return sampler.summary(this.nodeName, this.usagePods());
+  }
+
+  private startSampling(): UsageSampler {
+    const sampler = new UsageSampler((id) => this.runtime.containerUsage?.(id));
+    const tick = () => {
+      if (this.state === 'dead') return;
+      sampler.sample(this.usagePods().flatMap((p) => p.containers.map((c) => c.id)));
+      this.timers.after(USAGE_SAMPLE_MS, tick);
+    };
+    this.timers.after(USAGE_SAMPLE_MS, tick);
+    return sampler;
+  }
+
+  private usagePods(): UsagePod[] {
+    return [...this.workers.values()].map((w) => ({ namespace: w.namespace, name: w.name, uid: w.uid, containers: w.runningContainers() }));
   }
 
   /** The sandbox of a pod this agent runs (for port-forward). */

@@ -54,6 +54,11 @@ export interface KindDef<T extends KubeObject = KubeObject> {
    * none; lists are empty and writes are refused (405) rather than stored and never acted on.
    */
   readOnly?: string;
+  /**
+   * Another version of the same resource stores the objects (autoscaling/v1 over v2): requests
+   * to this one are converted to that version and back. Controllers that walk every kind skip it.
+   */
+  conversion?: { storedVersion: string; toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
   /** DELETE answers with the object rather than a Status (pods, PVCs, PVs, namespaces). */
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */

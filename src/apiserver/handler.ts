@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
-import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { CONTENT, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
@@ -26,6 +26,7 @@ import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type Wri
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
+import { serveConverted } from './conversion.js';
 import { checkUnknownFields } from './field-validation.js';
 import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
@@ -260,6 +261,7 @@ export class ApiServer {
 
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
+    if (kind.conversion) return serveConverted(this, req, route, (r, rt) => this.serveResource(r, rt));
     const q = req.query;
     if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
       const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
@@ -269,6 +271,7 @@ export class ApiServer {
     const ctx = writeContext(req);
 
     const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
+    if (entry?.reads) return this.serveReads(req, route, entry.reads);
     if (subresource) {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
@@ -300,6 +303,21 @@ export class ApiServer {
     }
     if (route.watch) return this.watch(req, { ...route, name: undefined }, name);
     return this.serveObject(req, route, ctx);
+  }
+
+  /** A resource computed on each read, never stored (metrics.k8s.io): get and list only. */
+  private async serveReads(req: ApiRequest, route: ResourceRoute, reads: NonNullable<KindEntry['reads']>): Promise<ApiResponse> {
+    const { kind, name, subresource } = route;
+    if (subresource) throw notFoundPath(req.path);
+    const watching = route.watch || queryBool(req.query.get('watch'));
+    if (req.method !== 'GET' || watching) {
+      const verb = watching ? 'watch' : req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+      throw errors.methodNotSupported(resourceRef(kind), verb);
+    }
+    const items = name ? [await reads.get(this, req, route)] : await reads.list(this, req, route);
+    if (wantsTable(req.headers.accept)) return tableResponse(toTable(kind, items, includeObject(req), { resourceVersion: '' }));
+    if (name) return json(200, items[0]);
+    return json(200, { kind: `${kind.kind}List`, apiVersion: kindApiVersion(kind), metadata: {}, items });
   }
 
   /** GET / PUT / PATCH / DELETE of one object (or its status / namespace finalize). */

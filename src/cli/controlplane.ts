@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   serveForeignProvisioners?: boolean;
   /** node health timings (upstream's kube-controller-manager defaults otherwise) */
   nodeLifecycle?: NodeLifecycleOptions;
+  /** kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default 15 s) */
+  hpaSyncPeriodMs?: number;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
   /** the container runtime of each local node (default: the simulated one) */
@@ -190,7 +192,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs } }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

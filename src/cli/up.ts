@@ -48,6 +48,9 @@ as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --max-wait-for-unmount-duration D
                                    an unreachable node's ReadWriteOnce volumes are force-detached
                                    after this (upstream's maxWaitForUnmountDuration, default 6m0s)
+Autoscaling, as kube-controller-manager's flag:
+  --horizontal-pod-autoscaler-sync-period D
+                                   how often each HorizontalPodAutoscaler is evaluated (default 15s)
 Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
 and unreachable (300 unless the pod sets its own).
 `;
@@ -80,6 +83,7 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const hpaSyncPeriodMs = positive(flagDuration(args, 'horizontal-pod-autoscaler-sync-period', 15_000), 'horizontal-pod-autoscaler-sync-period');
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
   if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
@@ -97,7 +101,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

@@ -31,6 +31,7 @@ import type {
   SandboxInfo,
   SandboxRequest,
   StartedContainer,
+  ContainerUsage,
 } from '../runtime.js';
 import { Cgroups } from './cgroups.js';
 import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
@@ -401,6 +402,12 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
+  containerUsage(containerId: string): ContainerUsage | undefined {
+    const c = this.containers.get(containerId);
+    if (!c || c.exited || c.forgotten) return undefined;
+    return this.cgroups.usage(c.cgroup);
+  }
+
   async stopAll(graceMs: number): Promise<void> {
     await Promise.all([...this.containers.values()].filter((c) => !c.exited && !c.forgotten).map((c) => this.stopContainer(c.id, graceMs)));
     for (const id of [...this.sandboxes.keys()]) await this.removeSandbox(id);
