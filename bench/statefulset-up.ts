@@ -1,13 +1,14 @@
 // StatefulSets end to end, as a user gets them: a real `petset up --runtime sim` process
-// (HTTPS API, every controller, scheduler, volume binder and provisioner, simulated node
-// agents), a set with one claim per replica from the default StorageClass created over HTTPS,
+// (HTTPS API, every controller, scheduler, volume binder and provisioner, one simulated node
+// agent per 100 replicas), a set with one claim per replica from the default StorageClass created over HTTPS,
 // timed until status.readyReplicas reaches spec.replicas. Beside wall time each figure prints
 // the CPU seconds the `petset up` process used meanwhile and its peak resident memory, so a
 // growth series (100 / 1,000 / 5,000) shows the slope. The in-process figures of
 // bench/statefulset.ts measure the controller alone and are named sts_* there; these are
 // named sts_up_*.
 //
-// PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one).
+// PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
+// PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap.
 import fs from 'node:fs';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -46,7 +47,9 @@ interface Run {
 }
 
 async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number): Promise<Run> {
-  const r = await startUp(undefined, ['--runtime', 'sim']);
+  // a node runs at most 110 pods (its allocatable "pods"): one node per 100 replicas
+  const nodes = Math.max(1, Math.ceil(replicas / 100));
+  const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);
   try {
     const pid = r.proc.pid!;
     const cpu0 = cpuSeconds(pid);
@@ -84,7 +87,7 @@ function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeco
       const runs: Run[] = [];
       const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
       for (let i = 0; i < count; i++) {
-        const run = await timeToReady(replicas, policy, capSeconds);
+        const run = await timeToReady(replicas, policy, Number(process.env.PETSET_BENCH_CAP_SECONDS ?? capSeconds));
         runs.push(run);
         if (run.ready !== replicas) {
           process.stderr.write(`  only ${run.ready} of ${replicas} Ready after the ${capSeconds} s cap\n`);
