@@ -86,11 +86,12 @@ function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeco
     async run(report) {
       const runs: Run[] = [];
       const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
+      const cap = Number(process.env.PETSET_BENCH_CAP_SECONDS ?? capSeconds);
       for (let i = 0; i < count; i++) {
-        const run = await timeToReady(replicas, policy, Number(process.env.PETSET_BENCH_CAP_SECONDS ?? capSeconds));
+        const run = await timeToReady(replicas, policy, cap);
         runs.push(run);
         if (run.ready !== replicas) {
-          process.stderr.write(`  only ${run.ready} of ${replicas} Ready after the ${capSeconds} s cap\n`);
+          process.stderr.write(`  only ${run.ready} of ${replicas} Ready after the ${cap} s cap\n`);
           break;
         }
       }

@@ -54,6 +54,8 @@ export class Scheduler {
   private readonly backingOff = new Map<string, number>();
   /** parked pods by the claims they use, namespace/name → pod keys (entries of pods no longer parked linger until the claim changes) */
   private readonly parkedByClaim = new Map<string, Set<string>>();
+  /** failure records under way, by pod key: each pod's are written in order */
+  private readonly failureWrites = new Map<string, Promise<void>>();
   /** a scheduling cycle is under way */
   private scheduling = false;
   /** pods bound or assumed, by node name: key → pod */
@@ -308,7 +310,7 @@ export class Scheduler {
       // a change that arrived while deciding may already have made room
       if (this.clusterEvents !== eventsBefore) this.activate(key);
       else this.park(key, pod);
-      await this.recordFailure(pod, decision.message);
+      this.recordFailureAsync(key, pod, decision.message);
       return;
     }
     this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: decision.node } });
@@ -414,9 +416,34 @@ export class Scheduler {
 
   /* ---------- reporting ---------- */
 
+  /**
+   * Records a failure without holding up the next scheduling cycle (upstream's asynchronous API
+   * calls, SchedulerAsyncAPICalls): one pod's writes stay in order, the next pod need not wait
+   * for a durable write to be tried.
+   */
+  private recordFailureAsync(key: string, pod: KubeObject, message: string): void {
+    this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
+    const previous = this.failureWrites.get(key) ?? Promise.resolve();
+    const write = previous.then(() => {
+      // a pod placed meanwhile is no longer unschedulable
+      const current = this.pods.get(key);
+      if (!current || current.metadata.uid !== pod.metadata.uid || current.spec?.nodeName || this.assumed.has(key)) return;
+      return this.markUnschedulable(current, message);
+    });
+    this.failureWrites.set(key, write);
+    void write.finally(() => {
+      if (this.failureWrites.get(key) === write) this.failureWrites.delete(key);
+    });
+  }
+
   /** FailedScheduling event, and PodScheduled=False on the pod when it says something new. */
   private async recordFailure(pod: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
     this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
+    await this.markUnschedulable(pod, message, reason);
+  }
+
+  /** PodScheduled=False with the reason and message, unless the pod already says so. */
+  private async markUnschedulable(pod: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
     const pods = this.client.pods(pod.metadata.namespace);
     let current = pod;
     for (let attempt = 1; ; attempt++) {
