@@ -39,7 +39,8 @@ export interface SchedulerOptions {
 /** What the scheduler needs to run: the shared runner's context, as any controller gets. */
 export type SchedulerContext = ControllerContext;
 
-type Decision = { node: string; volumes?: VolumePlan } | { message: string };
+/** claimsOnly: the pod's own claims stopped it (PreFilter), so only their changes can help */
+type Decision = { node: string; volumes?: VolumePlan } | { message: string; claimsOnly?: boolean };
 
 export class Scheduler {
   readonly name = 'scheduler';
@@ -52,6 +53,8 @@ export class Scheduler {
   private readonly failures = new Map<string, { count: number; until: number }>();
   /** pods woken while their back-off runs (upstream's backoffQ): key → when it ends */
   private readonly backingOff = new Map<string, number>();
+  /** parked pods that only a change of their own claims can help (missing, unbound immediate, lost, being deleted) */
+  private readonly waitingOnClaims = new Set<string>();
   /** parked pods by the claims they use, namespace/name → pod keys (entries of pods no longer parked linger until the claim changes) */
   private readonly parkedByClaim = new Map<string, Set<string>>();
   /** failure records under way, by pod key: each pod's are written in order */
@@ -123,9 +126,11 @@ export class Scheduler {
       },
     });
     claims.addEventHandler({ onAdd: (claim) => this.claimChanged(claim), onUpdate: (_old, claim) => this.claimChanged(claim) });
-    for (const i of [volumes, classes, this.namespaces]) {
+    for (const i of [volumes, this.namespaces]) {
       i.addEventHandler({ onAdd: () => this.clusterChanged(), onUpdate: () => this.clusterChanged() });
     }
+    // a class decides whether an unbound claim waits for its pod: it wakes the claim-waiters too
+    classes.addEventHandler({ onAdd: () => this.clusterChanged(true), onUpdate: () => this.clusterChanged(true) });
     this.flushTimer = setInterval(() => this.flushParked(), Math.min(this.opts.unschedulableFlushMs, 30_000));
     this.flushTimer.unref();
     // one pod at a time, as upstream's scheduling cycle: each decision sees the previous one
@@ -154,6 +159,7 @@ export class Scheduler {
   /** Queues the pod once its back-off has passed, or sooner when the scheduler has nothing else to do. */
   private activate(key: string): void {
     this.parked.delete(key);
+    this.waitingOnClaims.delete(key);
     const until = this.failures.get(key)?.until ?? 0;
     const wait = until - Date.now();
     if (wait > 0) {
@@ -181,8 +187,9 @@ export class Scheduler {
     this.queue.add(first!);
   }
 
-  private park(key: string, pod: KubeObject): void {
+  private park(key: string, pod: KubeObject, claimsOnly: boolean): void {
     this.parked.set(key, Date.now());
+    if (claimsOnly) this.waitingOnClaims.add(key);
     for (const claim of podClaimKeys(pod)) {
       let keys = this.parkedByClaim.get(claim);
       if (!keys) this.parkedByClaim.set(claim, (keys = new Set()));
@@ -190,9 +197,9 @@ export class Scheduler {
     }
   }
 
-  private clusterChanged(): void {
+  private clusterChanged(claimWaitersToo = false): void {
     this.clusterEvents++;
-    for (const key of [...this.parked.keys()]) this.activate(key);
+    for (const key of [...this.parked.keys()]) if (claimWaitersToo || !this.waitingOnClaims.has(key)) this.activate(key);
   }
 
   /** A claim added or changed can only make the pods that use it schedulable. */
@@ -244,6 +251,7 @@ export class Scheduler {
 
   private forget(key: string): void {
     this.parked.delete(key);
+    this.waitingOnClaims.delete(key);
     this.failures.delete(key);
     this.backingOff.delete(key);
   }
@@ -309,7 +317,7 @@ export class Scheduler {
       this.backOff(key);
       // a change that arrived while deciding may already have made room
       if (this.clusterEvents !== eventsBefore) this.activate(key);
-      else this.park(key, pod);
+      else this.park(key, pod, !!decision.claimsOnly);
       this.recordFailureAsync(key, pod, decision.message);
       return;
     }
@@ -324,7 +332,7 @@ export class Scheduler {
     if (!nodes.length) return { message: REASONS.noNodes };
     const infos = nodes.map((n) => this.nodeInfo(n)).sort(byName);
     const { claims, error } = podClaims(pod, this.volumeCache);
-    if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error) };
+    if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error), claimsOnly: true };
     const state: CycleState = {
       pod,
       requests: podRequests(pod),
