@@ -7,6 +7,7 @@
 // bench/statefulset.ts measure the controller alone and are named sts_* there; these are
 // named sts_up_*.
 //
+// `npm run bench statefulset-up` runs them all; statefulset-up-1000-parallel one of them.
 // PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
 // PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap.
 import fs from 'node:fs';
@@ -82,7 +83,8 @@ async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady'
 function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, goal?: string): Scenario {
   const tag = `sts_up_${policy === 'Parallel' ? 'parallel' : 'ordered'}_${replicas}`;
   return {
-    name: `statefulset-up-${policy === 'Parallel' ? 'parallel' : 'ordered'}-${replicas}`,
+    // the count first, so a filter naming 100 does not also run 1,000 and 5,000
+    name: `statefulset-up-${replicas}-${policy === 'Parallel' ? 'parallel' : 'ordered'}`,
     async run(report) {
       const runs: Run[] = [];
       const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
