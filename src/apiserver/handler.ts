@@ -7,7 +7,7 @@ import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
-import { CONTENT, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
+import { CONTENT, unsharedResponses, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
   aggregatedDiscovery,
@@ -416,6 +416,8 @@ export class ApiServer {
     if (wantsTable(req.headers.accept)) {
       return tableResponse(toTable(route.kind, list.items, includeObject(req), list.metadata));
     }
+    // decoded from the store for this response alone: an in-process caller may keep it as it is
+    unsharedResponses.add(list);
     return json(200, list);
   }
 

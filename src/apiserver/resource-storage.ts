@@ -74,11 +74,9 @@ const SERVER_MANAGER = 'kube-apiserver';
  */
 export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
-/**
- * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
- * request): create and update take them over instead of working on a copy.
- */
-export const unsharedBodies = new WeakSet<object>();
+// Request bodies no one else holds a reference to: create and update take them over.
+export { unsharedBodies } from '../api/request.js';
+import { unsharedBodies } from '../api/request.js';
 
 export class ResourceStorage {
   admission: Admission[] = [];
