@@ -52,6 +52,8 @@ export interface ControlPlaneOptions {
   maxWaitForUnmountMs?: number;
   /** where services' cluster IPs come from (default 127.96.0.0/12) */
   serviceClusterIPRange?: string;
+  /** pods' addresses, one /24 per node (default 127.64.0.0/12) */
+  podCIDR?: string;
   /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
   proxy?: boolean;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
@@ -203,7 +205,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
-    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime);
+    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, opts.podCIDR);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
     if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)

@@ -6,6 +6,7 @@ import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
 import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
+import { maxNodeIndex, podRange } from '../agent/network.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 
@@ -23,6 +24,8 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --pod-cidr CIDR  pods' addresses, one /24 per node by its index, written to the Node's
+                   spec.podCIDR (the node takes .1 of it) (default 127.64.0.0/12: loopback)
   --service-cluster-ip-range CIDR
                    services' cluster IPs (default 127.96.0.0/12: loopback, no setup); the
                    kubernetes service takes the first address, kube-dns the tenth
@@ -82,6 +85,11 @@ export async function up(argv: string[]): Promise<number> {
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
   if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
+  const podCIDR = flag(args, 'pod-cidr');
+  if (podCIDR) {
+    const range = podRange(podCIDR); // a bad range fails before anything starts
+    if (nodes > maxNodeIndex(range) + 1) throw new Error(`--pod-cidr ${podCIDR} has room for ${maxNodeIndex(range) + 1} node(s) (one /24 each), not ${nodes}`);
+  }
   const dnsPort = flagInt(args, 'dns-port', 0);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
@@ -95,7 +103,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, eventTtlMs, requestTimeoutMs, compactionIntervalMs, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);

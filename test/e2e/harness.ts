@@ -39,9 +39,12 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
   // a service range of its own, so clusters of parallel tests never share a cluster IP
   const extra = opts.extraArgs ?? [];
   const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  // and a pod range of its own (on loopback, apart from 127.64/16 that unit tests of the
+  // process runtime use), so two clusters of real pods never bind the same pod IP
+  const podRange = extra.includes('--pod-cidr') || extra.includes('--pod-network') ? [] : ['--pod-cidr', randomLoopbackPodRange(Number(extra[extra.indexOf('--nodes') + 1]) || 1)];
   // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
   const runtimeArgs = extra.some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
-  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...extra], {
+  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...podRange, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -78,6 +81,14 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
       }),
   };
   return cluster;
+}
+
+/** A random aligned block of 127.65.0.0-127.79.255.255 with a /24 for each of `nodes` nodes (at least 8). */
+export function randomLoopbackPodRange(nodes: number): string {
+  const bits = Math.max(3, Math.ceil(Math.log2(Math.max(1, nodes))));
+  const blocks = (15 * 65536) >> (8 + bits);
+  const base = ((127 << 24) | (65 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
+  return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/${24 - bits}`;
 }
 
 export function runKubectl(
