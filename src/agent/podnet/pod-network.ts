@@ -64,7 +64,7 @@ export class PodNetwork {
   readonly serviceCidr: Cidr;
   readonly bridge: string;
   readonly gateway: string;
-  private readonly table: string;
+  readonly guardTable: string;
   private readonly nsPrefix: string;
   private ready = false;
 
@@ -74,7 +74,7 @@ export class PodNetwork {
     this.serviceCidr = parseCidr(opts.serviceCidr ?? '10.96.0.0/12');
     this.bridge = `psbr${opts.id}`;
     this.gateway = nth(this.podCidr, 1);
-    this.table = `petset_guard_${opts.id}`;
+    this.guardTable = `petset_guard_${opts.id}`;
     this.nsPrefix = `petset-${opts.id}-`;
   }
 
@@ -98,12 +98,19 @@ export class PodNetwork {
   private guardRules(): string {
     const ranges = `{ ${this.podCidr.text}, ${this.serviceCidr.text} }`;
     const ours = `{ "lo", "${this.bridge}", "psv${this.opts.id}*" }`;
-    return `table inet ${this.table} {
+    return `table inet ${this.guardTable} {
   chain output {
     type filter hook output priority 0; policy accept;
     oifname ${ours} return
     ip daddr ${ranges} counter drop
     ip saddr ${ranges} counter drop
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    # pods reach the host only at the service range (the service proxy serves it), and
+    # answers to what the host opened (probes, proxies, port-forward); nothing else of the host
+    iifname { "${this.bridge}", "psv${this.opts.id}*" } ct state established,related return
+    iifname { "${this.bridge}", "psv${this.opts.id}*" } ip daddr != ${this.serviceCidr.text} drop
   }
   chain forward {
     type filter hook forward priority 0; policy accept;
@@ -115,11 +122,20 @@ export class PodNetwork {
 `;
   }
 
+  /** An address of the host on the bridge (a node's InternalIP, .1 of its /24), where its agent serves. */
+  async addHostAddress(ip: string): Promise<void> {
+    if (!this.ready) throw new Error('the pod network is not set up');
+    if (ip === this.gateway) return;
+    await run('ip', ['addr', 'replace', `${ip}/32`, 'dev', this.bridge]);
+  }
+
   /** Packets the guard dropped (anything but 0 means something tried to leave). */
   async guardDrops(): Promise<number> {
-    const out = JSON.parse(await run('nft', ['-j', 'list', 'table', 'inet', this.table]));
+    const out = JSON.parse(await run('nft', ['-j', 'list', 'table', 'inet', this.guardTable]));
     let packets = 0;
     for (const item of out.nftables ?? []) {
+      // the guard's chains only: policy chains count what they refuse, which is no leak
+      if (item.rule && item.rule.chain !== 'output' && item.rule.chain !== 'forward') continue;
       for (const expr of item.rule?.expr ?? []) if (expr.counter) packets += Number(expr.counter.packets) || 0;
     }
     return packets;
@@ -170,7 +186,7 @@ export class PodNetwork {
     await run('ip', ['link', 'del', this.bridge]).catch(() => {});
     await run('ip', ['route', 'del', 'local', this.serviceCidr.text, 'dev', 'lo', 'table', 'local']).catch(() => {});
     // the guard and the blackholes go last: nothing of the ranges may be used without them
-    await run('nft', ['delete', 'table', 'inet', this.table]).catch(() => {});
+    await run('nft', ['delete', 'table', 'inet', this.guardTable]).catch(() => {});
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'del', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]).catch(() => {});
   }
 

@@ -61,8 +61,18 @@ export interface ProcessRuntimeOptions {
   logMaxBytes?: number;
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
-  /** a network namespace path containers enter (nsenter --net); none: the host network */
-  netnsFor?: (pod: KubeObject) => string | undefined;
+  /**
+   * The pod network (root mode): each sandbox gets its own network namespace, which its
+   * containers enter (nsenter --net). None: pods share the host network on their addresses.
+   */
+  network?: SandboxNetwork;
+}
+
+export interface SandboxNetwork {
+  /** Makes the sandbox's network namespace with its address; the namespace's path. */
+  attach(sandboxId: string, ip: string): Promise<string>;
+  /** Removes it (also for a sandbox an earlier agent left; nothing there is fine). */
+  detach(sandboxId: string): Promise<void>;
 }
 
 interface SandboxRecord {
@@ -233,13 +243,16 @@ export class ProcessRuntime implements ContainerRuntime {
       volumePaths: { ...req.volumePaths },
       pausePid: 0,
       pauseStart: '',
-      netns: this.opts.netnsFor?.(pod),
       tmpfsMounts: [],
     };
     const sb: Sandbox = { rec, dir, pod, containers: new Set(), removed: false };
     this.sandboxes.set(id, sb);
     try {
       this.saveRecord(sb);
+      if (this.opts.network) {
+        rec.netns = await this.opts.network.attach(id, req.ip);
+        this.saveRecord(sb);
+      }
       // emptyDir medium Memory: a tmpfs over the directory the agent made, shared by the pod's containers
       for (const v of pod.spec?.volumes ?? []) {
         const where = req.volumePaths[v.name];
@@ -328,6 +341,7 @@ export class ProcessRuntime implements ContainerRuntime {
     this.killSandboxProcesses(sandboxId, rec);
     await waitUntil(() => this.cgroups.pids(`petset/${sandboxId}`).length === 0, 5000);
     this.cgroups.remove(`petset/${sandboxId}`);
+    await this.opts.network?.detach(sandboxId);
     for (const m of rec?.tmpfsMounts ?? []) run('umount', ['-l', m], true);
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
