@@ -32,6 +32,7 @@ import { kubeDnsServiceIP, ROOT_SERVICE_CLUSTER_IP_RANGE, serviceRange } from '.
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 import { PodNetwork } from '../agent/podnet/pod-network.js';
+import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
 import { nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
 
@@ -118,6 +119,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let proxyInformers: SharedInformerFactory | undefined;
   let eventExpiry: EventExpiry | undefined;
   let podNetwork: PodNetwork | undefined;
+  let policy: NetworkPolicyEnforcer | undefined;
+  let policyInformers: SharedInformerFactory | undefined;
   const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
   const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
   try {
@@ -220,13 +223,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const dnsAddress = dns.address;
       startupWrites.push(untilWritten('the kube-dns service', () => ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(serviceClusterIPRange)), dnsAddress), log));
     }
+    if (podNetwork) {
+      const pn = podNetwork;
+      policyInformers = new SharedInformerFactory(client);
+      policy = new NetworkPolicyEnforcer(() => ({ hostAddresses: pn.hostAddresses(), serviceCidr: pn.serviceCidr.text }), log);
+      await policy.start(policyInformers);
+    }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);
       proxy = new ServiceProxy(client);
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
-    const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
+    const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
     if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
@@ -235,7 +244,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
     }
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork };
+    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork, policy, policyInformers };
     return {
       api,
       http,
@@ -257,6 +266,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         await running.proxy?.stop();
         running.proxyInformers?.stop();
         // the pods are gone: their namespaces, the bridge, routes and the guard go too
+        running.policy?.stop();
+        running.policyInformers?.stop();
         await running.podNetwork?.teardown();
         await running.controllers?.stop();
         await running.http.close();
@@ -273,6 +284,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     dnsInformers?.stop();
     await proxy?.stop().catch(() => {});
     proxyInformers?.stop();
+    policy?.stop();
+    policyInformers?.stop();
     await podNetwork?.teardown().catch(() => {});
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});

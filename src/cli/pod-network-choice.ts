@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { RuntimeKind } from './runtime-choice.js';
 import { PodNetwork, podNetworkUnavailable } from '../agent/podnet/pod-network.js';
 import type { SandboxNetwork } from '../agent/runtime/process/runtime.js';
+import type { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
 
 export type PodNetworkMode = 'root' | 'host';
 
@@ -48,10 +49,23 @@ export function podNetworkId(dataDir: string): string {
   return createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 6);
 }
 
-/** The process runtime's view of the pod network: one namespace per sandbox, keyed by the sandbox's id. */
-export function sandboxNetwork(pn: PodNetwork): SandboxNetwork {
+/** The process runtime's view of the pod network: one namespace per sandbox, keyed by the sandbox's id, with the pod's policy. */
+export function sandboxNetwork(pn: PodNetwork, policy?: NetworkPolicyEnforcer): SandboxNetwork {
   return {
-    attach: async (sandboxId, ip) => (await pn.addPod(sandboxId, ip)).netnsPath,
-    detach: (sandboxId) => pn.removePod(sandboxId),
+    attach: async (sandboxId, ip, pod) => {
+      const { netnsPath } = await pn.addPod(sandboxId, ip);
+      try {
+        await policy?.attached(sandboxId, netnsPath, ip, pod);
+      } catch (e) {
+        policy?.detached(sandboxId);
+        await pn.removePod(sandboxId);
+        throw e;
+      }
+      return netnsPath;
+    },
+    detach: async (sandboxId) => {
+      policy?.detached(sandboxId);
+      await pn.removePod(sandboxId);
+    },
   };
 }

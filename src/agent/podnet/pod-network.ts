@@ -127,7 +127,15 @@ export class PodNetwork {
     if (!this.ready) throw new Error('the pod network is not set up');
     if (ip === this.gateway) return;
     await run('ip', ['addr', 'replace', `${ip}/32`, 'dev', this.bridge]);
+    this.extraHostAddresses.add(ip);
   }
+
+  /** The host's addresses on the bridge: the gateway and the nodes' InternalIPs. */
+  hostAddresses(): string[] {
+    return [this.gateway, ...this.extraHostAddresses];
+  }
+
+  private readonly extraHostAddresses = new Set<string>();
 
   /** Packets the guard dropped (anything but 0 means something tried to leave). */
   async guardDrops(): Promise<number> {
@@ -182,6 +190,7 @@ export class PodNetwork {
   /** Removes everything this id created: namespaces (and their veths), bridge, routes, guard. */
   async teardown(): Promise<void> {
     this.ready = false;
+    this.extraHostAddresses.clear();
     for (const ns of await this.podNamespaces()) await run('ip', ['netns', 'del', ns]).catch(() => {});
     await run('ip', ['link', 'del', this.bridge]).catch(() => {});
     await run('ip', ['route', 'del', 'local', this.serviceCidr.text, 'dev', 'lo', 'table', 'local']).catch(() => {});

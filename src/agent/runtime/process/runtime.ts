@@ -69,8 +69,8 @@ export interface ProcessRuntimeOptions {
 }
 
 export interface SandboxNetwork {
-  /** Makes the sandbox's network namespace with its address; the namespace's path. */
-  attach(sandboxId: string, ip: string): Promise<string>;
+  /** Makes the sandbox's network namespace with its address (and the pod's policy); the namespace's path. */
+  attach(sandboxId: string, ip: string, pod: KubeObject): Promise<string>;
   /** Removes it (also for a sandbox an earlier agent left; nothing there is fine). */
   detach(sandboxId: string): Promise<void>;
 }
@@ -250,7 +250,7 @@ export class ProcessRuntime implements ContainerRuntime {
     try {
       this.saveRecord(sb);
       if (this.opts.network) {
-        rec.netns = await this.opts.network.attach(id, req.ip);
+        rec.netns = await this.opts.network.attach(id, req.ip, pod);
         this.saveRecord(sb);
       }
       // emptyDir medium Memory: a tmpfs over the directory the agent made, shared by the pod's containers
