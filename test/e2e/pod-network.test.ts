@@ -136,7 +136,8 @@ describe('the root pod network', { skip: why }, () => {
       assert.equal((await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/pods/kubia-2:8080/proxy/'])).stdout.trim(), `You have hit kubia-2, you are ${gateway}`);
 
       // the seeds' SRV lookup from a throwaway pod
-      const digRun = await c.kubectl(['run', '-i', 'srvlookup', '--image=tutum/dnsutils', '--rm', '--restart=Never', '--', 'dig', 'SRV', 'kubia.default.svc.cluster.local'], { timeoutMs: 60_000 });
+      const digRun = await c.kubectl(['run', '-it', 'srvlookup', '--image=tutum/dnsutils', '--rm', '--restart=Never', '--', 'dig', 'SRV', 'kubia.default.svc.cluster.local'], { timeoutMs: 60_000 });
+      digRun.stdout = digRun.stdout.replace(/\r\n/g, '\n'); // a terminal's line ends
       assert.equal((digRun.stdout.match(/IN\s+SRV\s+0 \d+ 8080 kubia-[012]\.kubia\.default\.svc\.cluster\.local\./g) ?? []).length, 3, digRun.stdout);
       assert.match(digRun.stdout, new RegExp(`;; ADDITIONAL SECTION:\\nkubia-[012]\\.kubia\\.default\\.svc\\.cluster\\.local\\.\\s+\\d+\\s+IN\\s+A\\s+${prefix.replace(/\./g, '\\.')}`));
 

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { nth, parseCidr, type Cidr } from './cidr.js';
+import { nth, parseCidr, size, type Cidr } from './cidr.js';
 
 export interface PodNetworkOptions {
   /** a short id for this petset (hex), part of every name it creates */
@@ -81,6 +81,8 @@ export class PodNetwork {
   /** Guard first, then the bridge. Leftovers of an earlier run with this id are removed first. */
   async setup(): Promise<void> {
     await this.teardown();
+    const taken = await this.rangesInUse();
+    if (taken) throw new Error(taken);
     const forwarding = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
     if (forwarding !== '0') this.log('IP forwarding is on on this host (petset did not turn it on); the guard drops every forwarded packet of the pod and service ranges');
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'replace', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]);
@@ -93,6 +95,29 @@ export class PodNetwork {
       `route add local ${this.serviceCidr.text} dev lo table local`,
     ].join('\n') + '\n');
     this.ready = true;
+  }
+
+  /**
+   * Why the ranges cannot be used: a route of this host (another petset's bridge, a real
+   * network) covers part of them. Blackholes are fine: they only ever stop packets.
+   */
+  private async rangesInUse(): Promise<string | undefined> {
+    const routes: Array<{ dst?: string; dev?: string; type?: string; table?: string }> = JSON.parse((await run('ip', ['-j', 'route', 'show', 'table', 'all'])) || '[]');
+    for (const r of routes) {
+      if (!r.dst || r.dst === 'default' || r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit') continue;
+      let dst: Cidr;
+      try {
+        dst = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
+      } catch {
+        continue; // IPv6, or a host route petset's parser does not take (/31, /32 below) — compared by address instead
+      }
+      for (const [name, c] of [['pod', this.podCidr], ['service', this.serviceCidr]] as const) {
+        if (dst.base < c.base + size(c) && c.base < dst.base + size(dst)) {
+          return `the ${name} range ${c.text} overlaps ${r.dst}, already routed on this host${r.dev ? ` via ${r.dev}` : ''}${r.table && r.table !== 'main' ? ` (table ${r.table})` : ''}: another petset, or a network of this machine; choose another range (--pod-cidr, --service-cluster-ip-range)`;
+        }
+      }
+    }
+    return undefined;
   }
 
   private guardRules(): string {
@@ -196,6 +221,8 @@ export class PodNetwork {
     await run('ip', ['route', 'del', 'local', this.serviceCidr.text, 'dev', 'lo', 'table', 'local']).catch(() => {});
     // the guard and the blackholes go last: nothing of the ranges may be used without them
     await run('nft', ['delete', 'table', 'inet', this.guardTable]).catch(() => {});
+    // ...and stay while another petset uses the same ranges (its blackholes are the same routes)
+    if (await this.rangesInUse().catch(() => 'unknown')) return;
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'del', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]).catch(() => {});
   }
 
