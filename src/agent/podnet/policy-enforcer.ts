@@ -17,7 +17,8 @@ interface LocalPod {
   pod: KubeObject;
 }
 
-function nftIn(netnsPath: string, script: string): Promise<void> {
+/** Runs an nft script inside a network namespace. */
+export function nftIn(netnsPath: string, script: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = execFile('/usr/bin/nsenter', [`--net=${netnsPath}`, '--', 'nft', '-f', '-'], { timeout: 20_000 }, (err, _out, stderr) =>
       err ? reject(new Error(`nft in ${netnsPath}: ${String(stderr).trim() || err.message}`)) : resolve(),
