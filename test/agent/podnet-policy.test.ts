@@ -17,7 +17,14 @@ const policy = (namespace: string, name: string, spec: any): KubeObject => ({ ap
 const db = pod('prod', 'db-0', '10.244.1.2', { app: 'db' }, [{ name: 'sql', containerPort: 3306 }]);
 const web = pod('prod', 'web-0', '10.244.1.3', { app: 'web' });
 const other = pod('dev', 'web-0', '10.244.1.4', { app: 'web' }, [{ name: 'sql', containerPort: 5432 }]);
-const world = (policies: KubeObject[]) => ({ pods: [db, web, other], namespaces: [ns('prod', { env: 'prod' }), ns('dev')], policies });
+const svc = (namespace: string, name: string, clusterIP: string, selector: Record<string, string> | undefined, ports: any[]): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name }, spec: { clusterIP, selector, ports } });
+const services = [
+  svc('default', 'kubernetes', '10.96.0.1', undefined, [{ port: 443, targetPort: 6443 }]),
+  svc('kube-system', 'kube-dns', '10.96.0.10', undefined, [{ port: 53, protocol: 'UDP' }]),
+  svc('dev', 'pg', '10.96.0.20', { app: 'web' }, [{ port: 5432, targetPort: 'sql' }, { port: 80, targetPort: 8080 }]),
+  svc('prod', 'db', '10.96.0.30', { app: 'db' }, [{ port: 3306 }]),
+];
+const world = (policies: KubeObject[]) => ({ pods: [db, web, other], namespaces: [ns('prod', { env: 'prod' }), ns('dev')], policies, services });
 const ctx = { hostAddresses: ['10.244.0.1'], serviceCidr: '10.96.0.0/12' };
 
 describe('NetworkPolicy rules', () => {
@@ -60,13 +67,14 @@ describe('NetworkPolicy rules', () => {
     assert.match(rules, /ip saddr 10\.244\.0\.0\/16 ip saddr != \{ 10\.244\.1\.0\/24 \} accept/);
   });
 
-  it('isolates egress: services stay reachable, named ports resolve on each peer', () => {
+  it('isolates egress: named ports resolve on each peer; a cluster IP port is open when a backend is allowed; the API and DNS stay reachable', () => {
     const rules = podPolicyRules(
       { pod: web, ip: web.status!.podIP },
       world([policy('prod', 'out', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dev' } } }], ports: [{ port: 'sql' }] }] })]),
       ctx,
     )!;
-    assert.match(rules, /chain output \{[\s\S]*oifname "lo" accept\n\s+ip daddr 10\.96\.0\.0\/12 accept\n\s+ip daddr 10\.244\.1\.4 tcp dport 5432 accept\n\s+counter drop/);
+    assert.match(rules, /chain output \{[\s\S]*oifname "lo" accept\n\s+ip daddr \{ 10\.96\.0\.1, 10\.96\.0\.10 \} accept\n\s+ip daddr 10\.96\.0\.20 tcp dport 5432 accept\n\s+ip daddr 10\.244\.1\.4 tcp dport 5432 accept\n\s+counter drop/);
+    assert.doesNotMatch(rules, /10\.96\.0\.20 tcp dport 80 |10\.96\.0\.30/, 'ports and services whose backends are not allowed stay closed');
     assert.doesNotMatch(rules, /chain input/);
   });
 

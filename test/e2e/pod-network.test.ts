@@ -6,7 +6,8 @@
 // nothing petset made is left behind, after a stop and after a kill -9 and restart.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import { eventually, randomRootRanges, startCluster, tempDir, type Cluster } from './harness.js';
 import { podNetworkUnavailable } from '../../src/agent/podnet/pod-network.js';
@@ -134,6 +135,29 @@ describe('the root pod network', { skip: why }, () => {
       // the host reaches pods: the API server's pod proxy and port-forward
       const gateway = podCidr.replace(/0\/\d+$/, '1');
       assert.equal((await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/pods/kubia-2:8080/proxy/'])).stdout.trim(), `You have hit kubia-2, you are ${gateway}`);
+      const pf = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'port-forward', 'pod/kubia-2', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const local = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          pf.stdout!.on('data', (d) => {
+            out += d;
+            const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+            if (m) resolve(m[1]);
+          });
+          pf.once('exit', (code) => reject(new Error(`kubectl port-forward exited with ${code}: ${out}`)));
+        });
+        const answer = await new Promise<string>((resolve, reject) =>
+          http.get(`http://127.0.0.1:${local}/`, (r) => {
+            let b = '';
+            r.on('data', (d) => (b += d));
+            r.on('end', () => resolve(b.trim()));
+          }).on('error', reject),
+        );
+        // port-forward enters the pod's namespace: the pod sees its own loopback, as upstream's does
+        assert.equal(answer, 'You have hit kubia-2, you are 127.0.0.1');
+      } finally {
+        if (pf.pid && pf.exitCode === null) process.kill(pf.pid, 'SIGTERM');
+      }
 
       // the seeds' SRV lookup from a throwaway pod
       const digRun = await c.kubectl(['run', '-it', 'srvlookup', '--image=tutum/dnsutils', '--rm', '--restart=Never', '--', 'dig', 'SRV', 'kubia.default.svc.cluster.local'], { timeoutMs: 60_000 });
@@ -176,7 +200,7 @@ spec:
 `,
       });
       await eventually(async () => (await inPod(c, 'kubia-1', httpGet(`http://${ip['kubia-0']}:8080/`))) === `You have hit kubia-0, you are ${ip['kubia-1']}`, 30_000, 'kubia-0 answering kubia-1 again');
-      // and egress: kubia-2 may only reach Services (DNS included)
+      // and egress: kubia-2 may reach no pod; the cluster DNS and the API stay reachable
       await c.kubectl(['apply', '-f', '-'], {
         input: `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -191,6 +215,18 @@ spec:
       });
       await eventually(async () => (await inPod(c, 'kubia-2', httpGet(`http://${ip['kubia-1']}:8080/`))) === 'timeout', 30_000, 'kubia-2 unable to reach kubia-1');
       assert.equal(await inPod(c, 'kubia-2', `require('dns').lookup('kubia-1.kubia', (e, a) => console.log(e ? e.code : a))`), ip['kubia-1']);
+      // through a Service too: its backends are not allowed, so its cluster IP is closed to kubia-2 (not to kubia-1)
+      assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-public/')), 'timeout');
+      assert.match(await inPod(c, 'kubia-1', httpGet('http://kubia-public/')), /^You have hit kubia-/);
+
+      // a replaced pet: its name follows the new pod's address
+      const oldUid = pods.find((p: any) => p.metadata.name === 'kubia-1').metadata.uid;
+      await c.kubectl(['delete', 'pod', 'kubia-1', '--wait=false']);
+      const fresh = await eventually(async () => {
+        const p = JSON.parse((await c.kubectl(['get', 'pod', 'kubia-1', '-o', 'json'], { allowFail: true })).stdout || '{}');
+        return p.metadata?.uid !== oldUid && p.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True') ? p : undefined;
+      }, 120_000, 'a new ready kubia-1');
+      await eventually(async () => (await inPod(c, 'kubia-0', `require('dns').lookup('kubia-1.kubia', (e, a) => console.log(e ? e.code : a))`)) === fresh.status.podIP, 30_000, 'kubia-1.kubia naming the new pod');
 
       assert.equal(guardDrops(id!), 0, 'the guard dropped nothing');
       // a crash: kill -9 leaves the network behind; the next start with this data dir removes it

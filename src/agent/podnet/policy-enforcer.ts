@@ -31,6 +31,7 @@ export class NetworkPolicyEnforcer {
   private pods?: Informer;
   private namespaces?: Informer;
   private policies?: Informer;
+  private services?: Informer;
   /** by sandbox id */
   private readonly local = new Map<string, LocalPod>();
   private readonly applied = new Map<string, string | undefined>();
@@ -47,10 +48,11 @@ export class NetworkPolicyEnforcer {
     this.pods = informers.informerFor(resources.pods);
     this.namespaces = informers.informerFor(resources.namespaces);
     this.policies = informers.informerFor(networkPolicies);
+    this.services = informers.informerFor(resources.services);
     const kick = () => this.schedule();
-    for (const inf of [this.pods, this.namespaces, this.policies]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    for (const inf of [this.pods, this.namespaces, this.policies, this.services]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
     informers.start();
-    await Promise.all([this.pods.synced(), this.namespaces.synced(), this.policies.synced()]);
+    await Promise.all([this.pods.synced(), this.namespaces.synced(), this.policies.synced(), this.services.synced()]);
   }
 
   stop(): void {
@@ -89,7 +91,7 @@ export class NetworkPolicyEnforcer {
     if (!l || this.stopped) return;
     // the API's latest labels when it has the pod, the sandbox's own copy until then
     const pod = this.pods?.list().find((p) => p.metadata.uid === l.pod.metadata.uid) ?? l.pod;
-    const world = { pods: this.pods?.list() ?? [], namespaces: this.namespaces?.list() ?? [], policies: this.policies?.list() ?? [] };
+    const world = { pods: this.pods?.list() ?? [], namespaces: this.namespaces?.list() ?? [], policies: this.policies?.list() ?? [], services: this.services?.list() ?? [] };
     const rules = podPolicyRules({ pod, ip: l.ip }, world, this.ctx());
     if (this.applied.has(sandboxId) && this.applied.get(sandboxId) === rules) return;
     try {

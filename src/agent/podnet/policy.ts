@@ -6,6 +6,7 @@
 // the way out, the service range (Services and cluster DNS are served by the host's proxy).
 import type { KubeObject } from '../../api/object.js';
 import { labelSelectorFromObject, type LabelSelectorObject } from '../../api/selectors.js';
+import { contains, parseCidr } from './cidr.js';
 
 type Obj = Record<string, any>;
 
@@ -16,6 +17,8 @@ export interface PolicyWorld {
   pods: readonly KubeObject[];
   namespaces: readonly KubeObject[];
   policies: readonly KubeObject[];
+  /** Services: an egress-isolated pod reaches a cluster IP port when a backend pod would be allowed */
+  services?: readonly KubeObject[];
 }
 
 export interface PolicyTarget {
@@ -26,7 +29,7 @@ export interface PolicyTarget {
 export interface PolicyContext {
   /** the host's addresses on the bridge: always allowed in */
   hostAddresses: readonly string[];
-  /** services' cluster IPs: always allowed out (the host's proxy serves them) */
+  /** services' cluster IPs (the host's proxy serves them) */
   serviceCidr: string;
 }
 
@@ -111,6 +114,73 @@ function ruleLines(dir: Direction, rule: Obj, policy: KubeObject, target: Policy
   return out;
 }
 
+/** Whether one egress rule lets `target` reach `peer` (a pod) on port/protocol. */
+function egressRuleAllows(rule: Obj, policy: KubeObject, peer: KubeObject, port: number, protocol: string, world: PolicyWorld): boolean {
+  const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
+  const portOk =
+    !ports.length ||
+    ports.some((p) => {
+      if ((p.protocol ?? 'TCP') !== protocol) return false;
+      if (p.port === undefined || p.port === null) return true;
+      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(peer, String(p.port), protocol);
+      return n !== undefined && (n === port || (typeof p.endPort === 'number' && port >= n && port <= p.endPort));
+    });
+  if (!portOk) return false;
+  const peers: Obj[] | undefined = rule.to;
+  if (!Array.isArray(peers) || !peers.length) return true;
+  return peers.some((q) => {
+    const pods = peerPods(q, policy, world);
+    if (pods) return pods.some((p) => p.metadata.uid === peer.metadata.uid);
+    const cidr = q.ipBlock?.cidr;
+    if (!cidr || String(cidr).includes(':')) return false;
+    const ip = peer.status?.podIP;
+    return inCidr(ip, cidr) && !(q.ipBlock.except ?? []).some((e: string) => inCidr(ip, e));
+  });
+}
+
+function inCidr(ip: string | undefined, cidr: string): boolean {
+  try {
+    return !!ip && contains(parseCidr(cidr), ip);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cluster IP ports an egress-isolated pod may use. The host's proxy relays them, so the
+ * pod's own rules decide: a service port is open when some isolating policy lets the pod reach
+ * one of its backend pods on the target port. Services without a selector (the `kubernetes`
+ * Service, the cluster DNS) lead to the host, not to pods: they stay reachable.
+ */
+function serviceLines(isolating: KubeObject[], world: PolicyWorld): string[] {
+  const out: string[] = [];
+  const hostServices: string[] = [];
+  for (const svc of world.services ?? []) {
+    const clusterIP = svc.spec?.clusterIP;
+    if (!clusterIP || clusterIP === 'None' || clusterIP.includes(':')) continue;
+    const selector = svc.spec?.selector;
+    if (!selector || !Object.keys(selector).length) {
+      hostServices.push(clusterIP);
+      continue;
+    }
+    const backends = world.pods.filter((p) => isLive(p) && p.metadata.namespace === svc.metadata.namespace && selects({ matchLabels: selector }, p.metadata.labels));
+    for (const sp of svc.spec?.ports ?? []) {
+      const protocol = sp.protocol ?? 'TCP';
+      const l4 = PROTOCOLS[protocol];
+      if (!l4) continue;
+      const open = backends.some((b) => {
+        const tp = sp.targetPort ?? sp.port;
+        const port = typeof tp === 'number' ? tp : /^\d+$/.test(String(tp)) ? Number(tp) : namedPort(b, String(tp), protocol);
+        if (port === undefined) return false;
+        return isolating.some((policy) => ((policy.spec?.egress ?? []) as Obj[]).some((rule) => egressRuleAllows(rule ?? {}, policy, b, port, protocol, world)));
+      });
+      if (open) out.push(`ip daddr ${clusterIP} ${l4} dport ${sp.port} accept`);
+    }
+  }
+  if (hostServices.length) out.unshift(`ip daddr { ${[...new Set(hostServices)].join(', ')} } accept`);
+  return out;
+}
+
 /**
  * The nftables table for the pod's namespace, or undefined when no policy isolates it
  * (then nothing is filtered). Rules not allowed by any selecting policy are counted and dropped.
@@ -124,7 +194,7 @@ export function podPolicyRules(target: PolicyTarget, world: PolicyWorld, ctx: Po
     const hook = dir === 'Ingress' ? 'input' : 'output';
     const lines = [`type filter hook ${hook} priority 0; policy accept;`, 'ct state established,related accept', `${dir === 'Ingress' ? 'iifname' : 'oifname'} "lo" accept`];
     if (dir === 'Ingress' && ctx.hostAddresses.length) lines.push(`ip saddr { ${ctx.hostAddresses.join(', ')} } accept`);
-    if (dir === 'Egress') lines.push(`ip daddr ${ctx.serviceCidr} accept`);
+    if (dir === 'Egress') lines.push(...serviceLines(isolating, world));
     for (const policy of isolating) {
       const rules: Obj[] = (dir === 'Ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? [];
       for (const rule of rules) lines.push(...ruleLines(dir, rule ?? {}, policy, target, world));
