@@ -37,8 +37,8 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
   // a service range and a pod range of its own, so clusters of parallel tests never share a
-  // cluster IP nor bind the same pod IP: on loopback (apart from 127.64/16 that unit tests of
-  // the process runtime use), or, with the root pod network, in 10/8
+  // cluster IP nor bind the same pod IP: on loopback (apart from 127.64-127.66 that other tests
+  // bind themselves), or, with the root pod network, in 10/8
   const extra = opts.extraArgs ?? [];
   const root = extra.join(' ').includes('--pod-network root');
   const rootRanges = root ? randomRootRanges() : undefined;
@@ -95,11 +95,14 @@ export function randomRootRanges(): { podCidr: string; serviceCidr: string } {
   return { podCidr: `10.${192 + r(32)}.${r(16) * 16}.0/20`, serviceCidr: `10.${96 + r(16)}.${r(256)}.0/24` };
 }
 
-/** A random aligned block of 127.65.0.0-127.79.255.255 with a /24 for each of `nodes` nodes (at least 8). */
+/**
+ * A random aligned block of 127.67.0.0-127.79.255.255 with a /24 for each of `nodes` nodes (at
+ * least 8); 127.64-127.66 stay for tests that bind fixed loopback addresses of their own.
+ */
 export function randomLoopbackPodRange(nodes: number): string {
   const bits = Math.max(3, Math.ceil(Math.log2(Math.max(1, nodes))));
-  const blocks = (15 * 65536) >> (8 + bits);
-  const base = ((127 << 24) | (65 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
+  const blocks = (13 * 65536) >> (8 + bits);
+  const base = ((127 << 24) | (67 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
   return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/${24 - bits}`;
 }
 
