@@ -318,7 +318,8 @@ export class NodeAgent {
       runtime: this.runtime,
       timers: this.timers,
       backOff: this.backOff,
-      allocateIP: (pod) => this.ips!.allocate(pod?.metadata.uid, pod?.status?.podIP),
+      // a pod on the host's network has the node's address, as upstream's do
+      allocateIP: (pod) => (pod?.spec?.hostNetwork === true ? this.hostIP : this.ips!.allocate(pod?.metadata.uid, pod?.status?.podIP)),
       releaseIP: (ip) => this.ips?.release(ip),
       claimHostPorts: (pod) => this.ports.claim(pod.metadata.uid!, hostPortsOf(pod)),
       // called once the pod's sandbox is gone, which also frees the claims it held here

@@ -249,7 +249,8 @@ export class ProcessRuntime implements ContainerRuntime {
     this.sandboxes.set(id, sb);
     try {
       this.saveRecord(sb);
-      if (this.opts.network) {
+      // hostNetwork pods stay in the host's namespace, at the node's address
+      if (this.opts.network && pod.spec?.hostNetwork !== true) {
         rec.netns = await this.opts.network.attach(id, req.ip, pod);
         this.saveRecord(sb);
       }
