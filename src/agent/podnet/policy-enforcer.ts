@@ -63,7 +63,7 @@ export class NetworkPolicyEnforcer {
   async attached(sandboxId: string, netnsPath: string, ip: string, pod: KubeObject): Promise<void> {
     this.local.set(sandboxId, { netnsPath, ip, pod });
     this.applied.delete(sandboxId);
-    await this.syncOne(sandboxId, true);
+    await this.serially(() => this.syncOne(sandboxId, true));
   }
 
   detached(sandboxId: string): void {
@@ -76,9 +76,15 @@ export class NetworkPolicyEnforcer {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      const previous = this.running ?? Promise.resolve();
-      this.running = previous.then(() => this.syncAll());
+      void this.serially(() => this.syncAll());
     });
+  }
+
+  /** One write at a time, in order, so the table last written is the one last decided. */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const next = (this.running ?? Promise.resolve()).then(fn);
+    this.running = next.catch(() => {});
+    return next;
   }
 
   private async syncAll(): Promise<void> {
