@@ -86,6 +86,8 @@ export interface ApiServerOptions {
   serviceClusterIPRange?: string;
   /** the bearer token for connections to node agents (logs, exec, attach, port-forward) */
   nodeConnectionToken?: string;
+  /** the pod range of the root pod network (pods on a bridge of this host), which proxies may dial as well as loopback */
+  podCIDR?: string;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
