@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
-import { eventually, petsetBin, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { eventually, petsetBin, processAlive as alive, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/share/java/zookeeper.jar') ? undefined : 'zookeeper is not installed (apt-get install zookeeper)');
 if (why) console.log(`# skipping the zookeeper example: ${why}`);
@@ -30,14 +30,6 @@ function zkServerPids(name: string): number[] {
   }
   return out;
 }
-
-const alive = (pid: number) => {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 function petsetNode(dataDir: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>

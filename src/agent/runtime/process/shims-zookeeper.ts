@@ -85,7 +85,7 @@ OK="$(timeout 5 cat <&3)"
 const ZKCLI = `#!/bin/bash
 # petset: zkCli.sh against this pod's server unless -server is given
 ${ZK_CONF_DIR}case " $* " in *" -server "*) ;; *) set -- -server "$ADDR:$PORT" "$@" ;; esac
-exec java -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "${ZK_CLASSPATH}" org.apache.zookeeper.ZooKeeperMain "$@"
+exec java -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar org.apache.zookeeper.ZooKeeperMain "$@"
 `;
 
 const ZKSERVER = `#!/bin/bash
