@@ -42,6 +42,7 @@ function petsetNode(dataDir: string, ...args: string[]): Promise<string> {
 describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', { skip: why }, () => {
   let c: Cluster;
   let dataDir: string;
+  let startedAt = 0;
   const seen = new Set<number>();
 
   const pods = async (): Promise<Obj[]> => JSON.parse((await c.kubectl(['get', 'pods', '-l', 'app=zk', '-o', 'json'])).stdout).items;
@@ -61,6 +62,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
 
   before(async () => {
     dataDir = tempDir('petset-zk-e2e-');
+    startedAt = Date.now();
     c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', '-f', path.join(repoRoot, 'examples', 'zookeeper', 'zookeeper.yaml')] });
   });
 
@@ -71,7 +73,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('forms an ensemble of one leader and two followers; a znode written through zk-2 is read through zk-1', { timeout: 300_000 }, async () => {
+  it('forms an ensemble of one leader and two followers; a znode written through zk-2 is read through zk-1', { timeout: 300_000 }, async (t) => {
     await eventually(async () => (await c.kubectl(['get', 'sts', 'zk'], { allowFail: true })).code === 0, 30_000, 'the StatefulSet from up -f');
     await c.kubectl(['rollout', 'status', 'sts/zk', '--timeout=180s'], { timeoutMs: 190_000 });
     const members = (await pods()).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -84,6 +86,8 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     assert.match(cfg, /^server\.2=zk-1\.zk-hs\.default\.svc\.cluster\.local:2888:3888$/m);
     const m = await eventually(quorum, 90_000, 'one leader and two followers');
     assert.equal(m.length, 3);
+    const rss = ['zk-0', 'zk-1', 'zk-2'].flatMap(zkServerPids).map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+    t.diagnostic(`bench: petset up -f to a 3-member ensemble with a leader: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; server RSS ${rss.map((x) => x.toFixed(0)).join(' + ')} MiB`);
     await eventually(async () => (await zkCli('zk-2', 'create', '/hello', 'world')) !== undefined, 60_000, 'create /hello through zk-2');
     await readZnode('zk-1', '/hello', 'world');
     // the PodDisruptionBudget allows one member down at a time
