@@ -3,7 +3,8 @@
 // a znode written through zk-2 is read through zk-1; the node-failure drill (partition the
 // node of zk-1, force-delete the pod, heal) keeps the service available and brings zk-1 back
 // with its claim, never running two zk-1 servers; and a bad rolling update halts with the
-// old members serving until the template is fixed and the stuck pod deleted.
+// old members serving until the template is fixed and the stuck pod deleted; the data
+// outlives deleting and re-creating the StatefulSet and a restart of petset up.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,9 @@ const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/share/java/zooke
 if (why) console.log(`# skipping the zookeeper example: ${why}`);
 
 type Obj = Record<string, any>;
+const manifest = path.join(repoRoot, 'examples', 'zookeeper', 'zookeeper.yaml');
+// a service range of this test's own, the same across the restart of petset up
+const range = ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
 
 /** Host pids of ZooKeeper servers running as pod zk-N (the sandbox's HOSTNAME). */
 function zkServerPids(name: string): number[] {
@@ -63,7 +67,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
   before(async () => {
     dataDir = tempDir('petset-zk-e2e-');
     startedAt = Date.now();
-    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', '-f', path.join(repoRoot, 'examples', 'zookeeper', 'zookeeper.yaml')] });
+    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', ...range, '-f', manifest] });
   });
 
   after(async () => {
@@ -172,6 +176,31 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     for (const p of await pods()) assert.equal(p.metadata.labels['controller-revision-hash'], done.updateRevision, `${p.metadata.name} updated`);
     await eventually(quorum, 90_000, 'one leader and two followers after the rollout');
     for (const n of ['zk-0', 'zk-1', 'zk-2']) await readZnode(n, '/during-bad-rollout', 'served');
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+  });
+
+  it('keeps its data when the StatefulSet is deleted and re-created, and across a restart of petset up', { timeout: 500_000 }, async () => {
+    const claims = async () => JSON.parse((await c.kubectl(['get', 'pvc', '-o', 'json'])).stdout).items.map((x: Obj) => `${x.metadata.name}=${x.spec.volumeName}`).sort();
+    const before = await claims();
+    assert.equal(before.length, 3);
+    await c.kubectl(['delete', 'sts', 'zk']);
+    await eventually(async () => (await pods()).length === 0, 120_000, 'the members to go with their StatefulSet');
+    assert.deepEqual(await claims(), before, 'the claims stay');
+    await c.kubectl(['apply', '-f', manifest]);
+    await c.kubectl(['rollout', 'status', 'sts/zk', '--timeout=180s'], { timeoutMs: 190_000 });
+    await eventually(quorum, 90_000, 'the re-created ensemble');
+    await readZnode('zk-0', '/hello', 'world');
+    await readZnode('zk-2', '/during-bad-rollout', 'served');
+
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    await c.stop('SIGINT');
+    await eventually(() => [...seen].every((pid) => !alive(pid)), 60_000, 'Ctrl-C to stop the servers');
+    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', ...range] });
+    await c.kubectl(['rollout', 'status', 'sts/zk', '--timeout=180s'], { timeoutMs: 190_000 });
+    await eventually(quorum, 90_000, 'the ensemble after petset up restarted');
+    assert.deepEqual(await claims(), before, 'the same claims and volumes');
+    await readZnode('zk-1', '/hello', 'world');
+    await readZnode('zk-2', '/two-members', 'yes');
     for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
   });
 });
