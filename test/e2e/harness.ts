@@ -160,6 +160,15 @@ export function runKubectl(
   });
 }
 
+/** Whether a host process runs (a zombie does not: PID 1 here reaps orphans lazily). */
+export function processAlive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Polls until fn returns a truthy value (kubectl calls take a while, so poll gently). */
 export function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   return waitFor(fn, timeoutMs, what, 100);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import http from 'node:http';
-import { eventually, petsetBin, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+import { eventually, petsetBin, processAlive as alive, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
 import { controlSocketPath } from '../../src/cli/nodes.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/mariadbd') ? undefined : 'mariadb-server is not installed');
@@ -56,14 +56,6 @@ function mariadbPids(ips: string[]): number[] {
   }
   return out;
 }
-
-const alive = (pid: number) => {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 describe('petset up --runtime process', { skip: why }, () => {
   it('runs the seed StatefulSet as three real MariaDB servers, and cleans up after Ctrl-C and kill -9', { timeout: 300_000 }, async () => {

@@ -144,6 +144,26 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     cmd: ['pause'],
     aliases: { '/agnhost': `${S}/agnhost`, agnhost: `${S}/agnhost`, '/pause': `${S}/agnhost` },
   },
+  {
+    // Kubernetes' ZooKeeper tutorial image: start-zookeeper, zookeeper-ready, zkCli.sh (./shims-zookeeper.ts)
+    images: ['registry.k8s.io/kubernetes-zookeeper', 'k8s.gcr.io/kubernetes-zookeeper', 'gcr.io/google_containers/kubernetes-zookeeper'],
+    package: 'zookeeper',
+    program: '/usr/share/java/zookeeper.jar',
+    entrypoint: [],
+    cmd: [`${S}/zookeeper/bin/start-zookeeper`],
+    env: { PATH: `${S}/zookeeper/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+  },
+  {
+    // the wordpress image on Debian's wordpress package and PHP's built-in server (./shims-wordpress.ts)
+    images: ['wordpress'],
+    package: 'wordpress',
+    program: '/usr/share/wordpress/wp-settings.php',
+    entrypoint: [`${S}/wordpress/docker-entrypoint.sh`],
+    cmd: ['apache2-foreground'],
+    workingDir: '/usr/share/wordpress',
+    binds: { '/etc/wordpress': 'wordpress/etc' },
+    aliases: { 'docker-entrypoint.sh': `${S}/wordpress/docker-entrypoint.sh`, '/usr/local/bin/docker-entrypoint.sh': `${S}/wordpress/docker-entrypoint.sh` },
+  },
 ];
 
 /** docker.io/library/mysql:8.0@sha256:... → mysql; quay.io/coreos/etcd:v3.5 → quay.io/coreos/etcd. */

@@ -4,6 +4,9 @@
 // sandbox. Pods share the host network on their loopback pod IPs until pod network
 // namespaces land, so servers bind PETSET_POD_IP (set by the runtime) rather than 0.0.0.0.
 
+import { WORDPRESS_SHIM_FILES } from './shims-wordpress.js';
+import { ZOOKEEPER_SHIM_FILES } from './shims-zookeeper.js';
+
 export const SHIM_MOUNT = '/.petset';
 
 /** Raw script text; "$\{" stands for "$" + "{" (a template literal cannot hold the pair). */
@@ -351,4 +354,6 @@ export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'kubia': { content: KUBIA, mode: 0o755 },
   'bitnami-etcd-run.sh': { content: BITNAMI_ETCD, mode: 0o755 },
   'petset-tty.py': { content: PTY, mode: 0o644 },
+  ...ZOOKEEPER_SHIM_FILES,
+  ...WORDPRESS_SHIM_FILES,
 };
