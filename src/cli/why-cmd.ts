@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { Client, resources } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
-import { whyStatefulSet } from '../controllers/statefulset/why.js';
+import { whyStatefulSet, type Why } from '../controllers/statefulset/why.js';
 import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 
@@ -38,15 +38,7 @@ export async function whyCommand(argv: string[]): Promise<number> {
   const ns = flag(args, 'namespace') ?? 'default';
   const client = new Client(transport, { userAgent: 'petset-why' });
   try {
-    const set = await client.statefulSets(ns).get(name);
-    const [pods, revisions, claims, nodes, events] = await Promise.all([
-      client.pods(ns).listAll(),
-      client.resource(resources.controllerRevisions, ns).listAll(),
-      client.persistentVolumeClaims(ns).listAll(),
-      client.nodes().listAll(),
-      client.events(ns).listAll({ fieldSelector: 'reason=Unhealthy' }),
-    ]);
-    const why = whyStatefulSet({ set, pods: pods.items, revisions: revisions.items, claims: claims.items, nodes: nodes.items, events: events.items, now: Date.now() });
+    const why = await fetchWhy(client, ns, name);
     process.stdout.write(`statefulset/${name}: ${why.text}\n`);
     return why.blocked ? 3 : 0;
   } catch (e) {
@@ -55,4 +47,17 @@ export async function whyCommand(argv: string[]): Promise<number> {
   } finally {
     transport.close();
   }
+}
+
+/** Reads what the StatefulSet controller reads (and nodes and Unhealthy events) and asks its decision why. */
+export async function fetchWhy(client: Client, ns: string, name: string): Promise<Why> {
+  const set = await client.statefulSets(ns).get(name);
+  const [pods, revisions, claims, nodes, events] = await Promise.all([
+    client.pods(ns).listAll(),
+    client.resource(resources.controllerRevisions, ns).listAll(),
+    client.persistentVolumeClaims(ns).listAll(),
+    client.nodes().listAll(),
+    client.events(ns).listAll({ fieldSelector: 'reason=Unhealthy' }),
+  ]);
+  return whyStatefulSet({ set, pods: pods.items, revisions: revisions.items, claims: claims.items, nodes: nodes.items, events: events.items, now: Date.now() });
 }
