@@ -173,8 +173,8 @@
     return `<tr data-pod="${esc(podName)}" class="${terminating ? 'terminating' : ''}"${partitionLine}${blockedHere}>
       <td>${esc(podName)}</td><td class="phase ${esc(phase)}">${esc(phase)}</td><td class="ready ready-${ready === 'True'}">${esc(ready)}</td>
       <td>${restarts}</td><td>${esc(pod.spec?.nodeName ?? '—')}</td>
-      <td class="${update && rev !== update ? 'old' : ''}">${esc(rev)}</td><td>${claims.join('<br>') || '—'}</td>
-      <td>${esc(dns)}${pod.status?.podIP ? ` · ${esc(pod.status.podIP)}` : ''}</td></tr>`;
+      <td class="${update && rev !== update ? 'old' : ''}">${esc(rev)}</td><td class="wrap">${claims.join('<br>') || '—'}</td>
+      <td class="wrap">${esc(dns)}${pod.status?.podIP ? ` · ${esc(pod.status.podIP)}` : ''}</td></tr>`;
   }
 
   function renderNodes() {
