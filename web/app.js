@@ -169,12 +169,13 @@
       return c ? `${esc(c.metadata.name)} (${esc(c.status?.phase ?? 'Pending')}${c.spec?.volumeName ? ` → ${esc(c.spec.volumeName)}` : ''})` : `${esc(t.metadata.name)}-${esc(podName)} (missing)`;
     });
     const dns = set.spec.serviceName ? `${podName}.${set.spec.serviceName}.${ns}.svc.cluster.local` : '';
-    const blockedHere = why?.blocked && why.ordinal === ordinal ? ` title="${esc(why.text)}"` : '';
-    return `<tr data-pod="${esc(podName)}" class="${terminating ? 'terminating' : ''}"${partitionLine}${blockedHere}>
+    // the pod the controller waits on carries the reason on a line of its own
+    const hint = why?.blocked && why.ordinal === ordinal ? `<tr class="hint" data-hint="${esc(podName)}"><td></td><td colspan="7" class="wrap">↳ ${esc(why.text)}</td></tr>` : '';
+    return `<tr data-pod="${esc(podName)}" class="${terminating ? 'terminating' : ''}"${partitionLine}>
       <td>${esc(podName)}</td><td class="phase ${esc(phase)}">${esc(phase)}</td><td class="ready ready-${ready === 'True'}">${esc(ready)}</td>
       <td>${restarts}</td><td>${esc(pod.spec?.nodeName ?? '—')}</td>
       <td class="${update && rev !== update ? 'old' : ''}">${esc(rev)}</td><td class="wrap">${claims.join('<br>') || '—'}</td>
-      <td class="wrap">${esc(dns)}${pod.status?.podIP ? ` · ${esc(pod.status.podIP)}` : ''}</td></tr>`;
+      <td class="wrap">${esc(dns)}${pod.status?.podIP ? ` · ${esc(pod.status.podIP)}` : ''}</td></tr>${hint}`;
   }
 
   function renderNodes() {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startCluster, tempDir, type Cluster } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { petsetBin, startCluster, tempDir, type Cluster } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
@@ -49,7 +50,8 @@ describe('live view', { skip }, () => {
   const profile = tempDir('petset-chromium-');
 
   before(async () => {
-    c = await startCluster();
+    // two nodes whose silence turns them NotReady within seconds, for the partition drill
+    c = await startCluster({ extraArgs: ['--nodes', '2', '--node-monitor-period', '500ms', '--node-monitor-grace-period', '3s'] });
     liveUrl = /Live view: (\S+)/.exec(c.output())![1];
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -92,7 +94,7 @@ describe('live view', { skip }, () => {
     await c.kubectl(['scale', 'sts', 'web', '--replicas=4']);
     await page.locator('tr[data-pod="web-3"] td.phase.Running').waitFor({ timeout: 30_000 });
     assert.equal(await page.evaluate(() => (window as any).notReloaded), true, 'the row came from the watch, not a reload');
-    assert.match((await page.locator('tr[data-pod="web-3"]').innerText()).replace(/\s+/g, ' '), /^web-3 Running True 0 node-1 web-\w+ www-web-3 \(Bound → \S+\) web-3\.nginx\.default\.svc\.cluster\.local · [0-9.]+$/);
+    assert.match((await page.locator('tr[data-pod="web-3"]').innerText()).replace(/\s+/g, ' '), /^web-3 Running True 0 node-\d web-\w+ www-web-3 \(Bound → \S+\) web-3\.nginx\.default\.svc\.cluster\.local · [0-9.]+$/);
     await page.screenshot({ path: path.join(shots, '2-scaled-to-four.png'), fullPage: true });
 
     await c.kubectl(['annotate', 'pod', 'web-1', 'petset.io/sim-ready=false', '--overwrite']);
@@ -103,5 +105,17 @@ describe('live view', { skip }, () => {
     assert.equal(await phaseOf('web-4').innerText(), 'missing');
     assert.match(await page.locator('tr[data-pod="web-4"]').innerText(), /OrderedReady waits for web-1/);
     await page.screenshot({ path: path.join(shots, '3-web-4-waits-for-web-1.png'), fullPage: true });
+  });
+
+  it('shows a pod Terminating on a partitioned node with the force-delete hint', async () => {
+    const node = (await c.kubectl(['get', 'pod', 'web-1', '-o', 'jsonpath={.spec.nodeName}'])).stdout;
+    execFileSync(process.execPath, [petsetBin, 'node', 'partition', node, '--data-dir', c.dataDir]);
+    await page.locator(`tr[data-node="${node}"] td.ready-false`).waitFor({ timeout: 30_000 });
+    await c.kubectl(['delete', 'pod', 'web-1', '--wait=false']);
+    await page.locator('tr[data-pod="web-1"] td.phase', { hasText: 'Terminating' }).waitFor({ timeout: 30_000 });
+    const hint = `web-1, which is Terminating on ${node}, which is NotReady: the pod can only go when the node returns or it is force-deleted (kubectl delete pod web-1 -n default --grace-period=0 --force)`;
+    await page.locator('tr[data-hint="web-1"]', { hasText: hint }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-set="default/web"] [data-why]').innerText(), `web-4 is not created: OrderedReady waits for ${hint}`);
+    await page.screenshot({ path: path.join(shots, '4-terminating-on-lost-node.png'), fullPage: true });
   });
 });
