@@ -145,6 +145,10 @@
     const conditions = (st.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(', ');
     return `<div class="set" data-set="${esc(key(set))}">
       <h2>${esc(ns)}/${esc(name)} <span class="meta">${st.readyReplicas ?? 0}/${replicas} ready · ${esc(spec.podManagementPolicy ?? 'OrderedReady')} · ${esc(strategy)}${partition ? ` (partition ${partition})` : ''} · revision ${esc(st.currentRevision ?? '?')}${st.updateRevision && st.updateRevision !== st.currentRevision ? ` → ${esc(st.updateRevision)}` : ''}${conditions ? ` · ${esc(conditions)}` : ''}</span></h2>
+      <div class="actions">${[-1, 1]
+        .filter((d) => replicas + d >= 0)
+        .map((d) => `<button data-scale="${esc(key(set))}" data-replicas="${replicas + d}">scale to ${replicas + d}</button> <code>kubectl scale sts/${esc(name)} -n ${esc(ns)} --replicas=${replicas + d}</code>`)
+        .join(' ')}</div>
       <div class="why ${why?.blocked ? 'blocked' : ''}" data-why>${esc(why ? why.text : 'asking the controller…')}</div>
       <table><thead><tr><th>pod</th><th>phase</th><th>ready</th><th>restarts</th><th>node</th><th>revision</th><th>claims</th><th>DNS name · IP</th></tr></thead>
       <tbody>${rows.join('')}</tbody></table></div>`;
@@ -198,6 +202,20 @@
       .map((e) => `<li class="${esc(e.type)}">${esc(at(e).slice(11, 19))} ${esc(e.involvedObject?.kind)}/${esc(e.involvedObject?.name)}: <b>${esc(e.reason)}</b> ${esc(e.message)}</li>`)
       .join('');
   }
+
+  // Actions do what the kubectl command beside them does: here, a merge patch of the scale subresource.
+  document.getElementById('sets').addEventListener('click', async (ev) => {
+    const button = ev.target.closest('button[data-scale]');
+    if (!button) return;
+    const [ns, name] = button.dataset.scale.split('/');
+    button.disabled = true;
+    const r = await fetch(`/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/statefulsets/${encodeURIComponent(name)}/scale`, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: Number(button.dataset.replicas) } }),
+    });
+    if (!r.ok) conn.textContent = `scale ${ns}/${name}: ${(await r.json()).message ?? r.status}`;
+  });
 
   for (const kind of Object.keys(RESOURCES)) void follow(kind);
 })();

@@ -80,7 +80,7 @@ describe('live view', { skip }, () => {
     assert.equal(page404.status, 404);
   });
 
-  it('shows web-0..2 Running, then web-3 after a scale without reloading, then why web-4 waits for web-1', async () => {
+  it('shows web-0..2 Running, then web-3 after pressing scale (kubectl agrees) without reloading, then why web-4 waits for web-1', async () => {
     await page.goto(liveUrl);
     await page.locator('#conn', { hasText: 'live' }).waitFor();
     assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
@@ -91,8 +91,12 @@ describe('live view', { skip }, () => {
     assert.deepEqual(await page.locator('tr[data-pod]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-pod'))), ['web-0', 'web-1', 'web-2']);
 
     await page.evaluate(() => ((window as any).notReloaded = true));
-    await c.kubectl(['scale', 'sts', 'web', '--replicas=4']);
+    // the page's scale button, beside the kubectl command it stands for
+    const button = page.locator('button[data-scale="default/web"][data-replicas="4"]');
+    assert.equal(await button.locator('xpath=following-sibling::code[1]').innerText(), 'kubectl scale sts/web -n default --replicas=4');
+    await button.click();
     await page.locator('tr[data-pod="web-3"] td.phase.Running').waitFor({ timeout: 30_000 });
+    assert.equal((await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.spec.replicas}'])).stdout, '4');
     assert.equal(await page.evaluate(() => (window as any).notReloaded), true, 'the row came from the watch, not a reload');
     assert.match((await page.locator('tr[data-pod="web-3"]').innerText()).replace(/\s+/g, ' '), /^web-3 Running True 0 node-\d web-\w+ www-web-3 \(Bound → \S+\) web-3\.nginx\.default\.svc\.cluster\.local · [0-9.]+$/);
     await page.screenshot({ path: path.join(shots, '2-scaled-to-four.png'), fullPage: true });
