@@ -82,8 +82,10 @@ describe('live view', () => {
   });
 
   it('shows web-0..2 Running, then web-3 after pressing scale (kubectl agrees) without reloading, then why web-4 waits for web-1', { skip }, async () => {
+    const loadStart = Date.now();
     await page.goto(liveUrl);
     await page.locator('#conn', { hasText: 'live' }).waitFor();
+    process.stdout.write(`# live view: page load to every list synced and watching: ${Date.now() - loadStart} ms\n`);
     assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
     await c.kubectl(['apply', '-f', '-'], { input: WEB });
     for (const pod of ['web-0', 'web-1', 'web-2']) await page.locator(`tr[data-pod="${pod}"] td.phase.Running`).waitFor({ timeout: 30_000 });
@@ -95,7 +97,11 @@ describe('live view', () => {
     // the page's scale button, beside the kubectl command it stands for
     const button = page.locator('button[data-scale="default/web"][data-replicas="4"]');
     assert.equal(await button.locator('xpath=following-sibling::code[1]').innerText(), 'kubectl scale sts/web -n default --replicas=4');
+    const clicked = Date.now();
     await button.click();
+    // the next button offers 5 once the watch has delivered the new spec
+    await page.locator('button[data-scale="default/web"][data-replicas="5"]').waitFor();
+    process.stdout.write(`# live view: scale click to the page showing the new spec: ${Date.now() - clicked} ms\n`);
     await page.locator('tr[data-pod="web-3"] td.phase.Running').waitFor({ timeout: 30_000 });
     assert.equal((await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.spec.replicas}'])).stdout, '4');
     assert.equal(await page.evaluate(() => (window as any).notReloaded), true, 'the row came from the watch, not a reload');
