@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { eventually, petsetBin, startCluster, type Cluster } from './harness.js';
 
-export const WEB_WITH_PROBE = `apiVersion: v1
+const WEB_WITH_PROBE = `apiVersion: v1
 kind: Service
 metadata: {name: nginx}
 spec:
