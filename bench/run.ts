@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { runScenarios, type Scenario } from './harness.js';
 import { apiserverScenarios } from './apiserver.js';
 import { statefulsetScenarios } from './statefulset.js';
+import { statefulsetUpScenarios } from './statefulset-up.js';
 import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
@@ -25,6 +26,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

@@ -133,6 +133,13 @@ export class PodWorker {
     return { current: c.id, previous: c.lastTerminated?.containerID?.replace(/^[^:]+:\/\//, '') };
   }
 
+  /** Containers running now (init containers that run, sidecars included), for the usage summary. */
+  runningContainers(): Array<{ name: string; id: string }> {
+    return this.all()
+      .filter((c) => c.running && c.id)
+      .map((c) => ({ name: c.name, id: c.id! }));
+  }
+
   /** The status the agent wants the API to show, or undefined before admission. */
   desiredStatus(now = timestamp()): Obj | undefined {
     return podStatus(this.pod, this.rec, { hostIP: this.host.hostIP, runtimeType: this.host.runtime.type, currentConditions: this.pod.status?.conditions ?? [] }, now);

@@ -28,6 +28,13 @@ export interface ContainerRequest {
   restartCount: number;
 }
 
+export interface ContainerUsage {
+  cpuCoreNanoSeconds: number;
+  workingSetBytes: number;
+  /** when the reading was taken (ms since the epoch), if the runtime knows better than its caller */
+  at?: number;
+}
+
 export interface StartedContainer {
   /** the runtime's id, without the "<type>://" prefix */
   id: string;
@@ -151,6 +158,13 @@ export interface ContainerRuntime {
   attach(containerId: string, req: AttachRequest): Promise<void>;
   /** A TCP connection to the port inside the pod's network namespace (kubectl port-forward). */
   portForward(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
+
+  /**
+   * A running container's cumulative CPU time and current memory working set (the kubelet
+   * summary's sources; the agent turns CPU time into a rate). Undefined when the container does
+   * not run or the runtime cannot tell.
+   */
+  containerUsage?(containerId: string): ContainerUsage | undefined;
 
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;

@@ -31,6 +31,7 @@ import type {
   SandboxInfo,
   SandboxRequest,
   StartedContainer,
+  ContainerUsage,
 } from '../runtime.js';
 import { Cgroups } from './cgroups.js';
 import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
@@ -61,8 +62,18 @@ export interface ProcessRuntimeOptions {
   logMaxBytes?: number;
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
-  /** a network namespace path containers enter (nsenter --net); none: the host network */
-  netnsFor?: (pod: KubeObject) => string | undefined;
+  /**
+   * The pod network (root mode): each sandbox gets its own network namespace, which its
+   * containers enter (nsenter --net). None: pods share the host network on their addresses.
+   */
+  network?: SandboxNetwork;
+}
+
+export interface SandboxNetwork {
+  /** Makes the sandbox's network namespace with its address (and the pod's policy); the namespace's path. */
+  attach(sandboxId: string, ip: string, pod: KubeObject): Promise<string>;
+  /** Removes it (also for a sandbox an earlier agent left; nothing there is fine). */
+  detach(sandboxId: string): Promise<void>;
 }
 
 interface SandboxRecord {
@@ -233,13 +244,17 @@ export class ProcessRuntime implements ContainerRuntime {
       volumePaths: { ...req.volumePaths },
       pausePid: 0,
       pauseStart: '',
-      netns: this.opts.netnsFor?.(pod),
       tmpfsMounts: [],
     };
     const sb: Sandbox = { rec, dir, pod, containers: new Set(), removed: false };
     this.sandboxes.set(id, sb);
     try {
       this.saveRecord(sb);
+      // hostNetwork pods stay in the host's namespace, at the node's address
+      if (this.opts.network && pod.spec?.hostNetwork !== true) {
+        rec.netns = await this.opts.network.attach(id, req.ip, pod);
+        this.saveRecord(sb);
+      }
       // emptyDir medium Memory: a tmpfs over the directory the agent made, shared by the pod's containers
       for (const v of pod.spec?.volumes ?? []) {
         const where = req.volumePaths[v.name];
@@ -328,6 +343,7 @@ export class ProcessRuntime implements ContainerRuntime {
     this.killSandboxProcesses(sandboxId, rec);
     await waitUntil(() => this.cgroups.pids(`petset/${sandboxId}`).length === 0, 5000);
     this.cgroups.remove(`petset/${sandboxId}`);
+    await this.opts.network?.detach(sandboxId);
     for (const m of rec?.tmpfsMounts ?? []) run('umount', ['-l', m], true);
     unmountUnder(dir);
     if (rec?.podUid) this.retainLogs(rec.podUid, dir);
@@ -401,6 +417,12 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
+  containerUsage(containerId: string): ContainerUsage | undefined {
+    const c = this.containers.get(containerId);
+    if (!c || c.exited || c.forgotten) return undefined;
+    return this.cgroups.usage(c.cgroup);
+  }
+
   async stopAll(graceMs: number): Promise<void> {
     await Promise.all([...this.containers.values()].filter((c) => !c.exited && !c.forgotten).map((c) => this.stopContainer(c.id, graceMs)));
     for (const id of [...this.sandboxes.keys()]) await this.removeSandbox(id);
