@@ -2,6 +2,7 @@
 import { up } from './up.js';
 import { agentCommand } from './agent-cmd.js';
 import { nodeCommand } from './node-cmd.js';
+import { whyCommand } from './why-cmd.js';
 import { apiserverCommand } from './apiserver-cmd.js';
 import { controllerManagerCommand, schedulerCommand } from './controller-manager-cmd.js';
 
@@ -16,6 +17,7 @@ Commands:
   controller-manager  the controllers alone, with leader election (Lease kube-controller-manager)
   scheduler           the scheduler alone, with leader election (Lease kube-scheduler)
   node      failure drills on a running cluster: crash, partition, heal a node
+  why       what the StatefulSet controller waits for: petset why sts/NAME [-n NS]
   version   print the version
 
 Run 'petset <command> --help' for a command's flags.
@@ -30,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
       return agentCommand(rest);
     case 'node':
       return nodeCommand(rest);
+    case 'why':
+      return whyCommand(rest);
     case 'apiserver':
       return apiserverCommand(rest);
     case 'controller-manager':

@@ -11,6 +11,7 @@ import { choosePodNetwork } from './pod-network-choice.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
+import { readKubeconfigEndpoint, startWebView, type WebView } from './webview.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -26,6 +27,7 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --web-port N     the live view's port on 127.0.0.1; 0 picks a free one, off serves none (default 0)
   --pod-network M  root: a network namespace per pod on a petset bridge (needs root, ip, nft
                    and --runtime process); host: pods share the host network on loopback
                    addresses and must bind their pod IP; auto (default): root where possible
@@ -111,6 +113,8 @@ export async function up(argv: string[]): Promise<number> {
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const etcd = etcdFlags(args);
+  const webPortFlag = flag(args, 'web-port') ?? '0';
+  const webPort = webPortFlag === 'off' ? undefined : flagInt(args, 'web-port', 0);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
   keepLoggingOnFullDisk();
 
@@ -135,6 +139,16 @@ export async function up(argv: string[]): Promise<number> {
     out.write(`Pod network: host (${podNetwork.why}): pods share the host network on loopback addresses in ${podCIDR ?? DEFAULT_POD_CIDR} and must bind their pod IP\n`);
     out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
   }
+  let web: WebView | undefined;
+  if (webPort !== undefined) {
+    try {
+      web = await startWebView(readKubeconfigEndpoint(cp.kubeconfigPath), { port: webPort });
+      // the token rides in the fragment, which browsers never send to a server
+      out.write(`Live view: ${web.url}#token=${readKubeconfigEndpoint(cp.kubeconfigPath).token} (the page lists and watches through the API with the kubeconfig's token)\n`);
+    } catch (e) {
+      process.stderr.write(`warning: the live view did not start: ${(e as Error).message}\n`);
+    }
+  }
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;
@@ -142,6 +156,7 @@ export async function up(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     out.write(`\n${signal} received, stopping petset...\n`);
+    await web?.close();
     await cp.stop();
     out.write('petset stopped; all state is kept in ' + dataDir + '\n');
     process.exit(0);

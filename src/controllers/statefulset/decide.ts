@@ -72,6 +72,14 @@ export interface Plan {
   requeueAfterSeconds?: number;
   /** the pass cannot get past the steps given; retry says whether backing off and trying again can help */
   error?: { message: string; retry: boolean };
+  /** where the pod walk stopped and on which pod, put into words by why.ts */
+  blocked?: Blocked;
+}
+
+/** The slot a pass stopped at: in the replica walk, the scale-down walk, or the rolling update. */
+export interface Blocked {
+  stage: 'replica' | 'condemned' | 'rollout';
+  pod: KubeObject;
 }
 
 interface Counts {
@@ -141,6 +149,7 @@ interface PodPass {
   counts: Counts;
   /** deletions made by the rolling update (each lowers currentReplicas) */
   rollingDeletes: number;
+  blocked?: Blocked;
 }
 
 class PodSync {
@@ -148,6 +157,8 @@ class PodSync {
   private readonly monotonic: boolean;
   private readonly control: PodControl;
   private readonly updateSet: KubeObject;
+  /** the unavailable pod the rolling update waits for */
+  private rollWaitsFor?: KubeObject;
 
   constructor(
     private readonly set: KubeObject,
@@ -219,7 +230,7 @@ class PodSync {
       replicaUnits.push(unit);
       if (stop && this.monotonic) {
         pass.batches.push(...batchesFor(replicaUnits, true));
-        return pass;
+        return { ...pass, blocked: { stage: 'replica', pod: slots.at(i) } };
       }
     }
     pass.batches.push(...batchesFor(replicaUnits, this.monotonic));
@@ -236,7 +247,7 @@ class PodSync {
       condemnedUnits.push(unit);
       if (stop && this.monotonic) {
         pass.batches.push(...batchesFor(condemnedUnits, true));
-        return pass;
+        return { ...pass, blocked: { stage: 'condemned', pod } };
       }
     }
     pass.batches.push(...batchesFor(condemnedUnits, this.monotonic));
@@ -246,6 +257,7 @@ class PodSync {
     const deletes = this.gates.maxUnavailableStatefulSet ? this.rollWithMaxUnavailable(all) : this.roll(all);
     pass.batches.push(...deletes.map((a) => [[a]]));
     pass.rollingDeletes = deletes.length;
+    if (this.rollWaitsFor) pass.blocked = { stage: 'rollout', pod: this.rollWaitsFor };
     return pass;
   }
 
@@ -286,7 +298,10 @@ class PodSync {
   private roll(slots: KubeObject[]): Action[] {
     for (let i = slots.length - 1; i >= this.updateMin(); i--) {
       if (this.outdated(slots[i])) return [this.control.deletePod(slots[i], 'deleteOutdatedPod', ['NotFound'])];
-      if (this.unavailable(slots[i])) return [];
+      if (this.unavailable(slots[i])) {
+        this.rollWaitsFor = slots[i];
+        return [];
+      }
     }
     return [];
   }
@@ -303,6 +318,9 @@ class PodSync {
     const deletes: Action[] = [];
     for (let i = slots.length - 1; i >= min && deletes.length < max - unavailable; i--) {
       if (this.outdated(slots[i])) deletes.push(this.control.deletePod(slots[i], 'deleteOutdatedPod', ['NotFound']));
+    }
+    if (unavailable >= max && slots.some((p, i) => i >= min && this.outdated(p))) {
+      this.rollWaitsFor = slots.find((p) => this.unavailable(p) && !this.outdated(p)) ?? slots.find((p) => this.unavailable(p));
     }
     return deletes;
   }
@@ -427,6 +445,7 @@ export function decide(input: SyncInput): Plan {
       sequential('history', 'continue', history),
     ],
     status: encodeStatus(final),
+    blocked: pass.blocked,
   };
   if (pass.rollingDeletes) plan.statusIfPodsFail = statusStep(set, completeRollout(set, base));
   if (minReadySeconds > 0 && final.availableReplicas !== replicaCount(set)) plan.requeueAfterSeconds = minReadySeconds;
