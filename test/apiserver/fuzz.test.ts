@@ -561,7 +561,7 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
 
     const oneRequest = async (): Promise<void> => {
       const kind = r.pick(kinds);
-      kindsSeen.add(kind.kind);
+      kindsSeen.add(`${kind.group}/${kind.version}/${kind.kind}`);
       const seedName = `seed-${kind.plural}`;
       const name = `f${counter++}`;
       const seed = seedFor(kind, name);

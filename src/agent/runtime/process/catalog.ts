@@ -164,6 +164,18 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     binds: { '/etc/wordpress': 'wordpress/etc' },
     aliases: { 'docker-entrypoint.sh': `${S}/wordpress/docker-entrypoint.sh`, '/usr/local/bin/docker-entrypoint.sh': `${S}/wordpress/docker-entrypoint.sh` },
   },
+  {
+    // the rabbitmq image on Debian's rabbitmq-server (./shims-rabbitmq.ts)
+    images: ['rabbitmq'],
+    package: 'rabbitmq-server',
+    program: '/usr/lib/rabbitmq/bin/rabbitmq-server',
+    entrypoint: [`${S}/rabbitmq/docker-entrypoint.sh`],
+    cmd: ['rabbitmq-server'],
+    env: { PATH: `${S}/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/var/lib/rabbitmq', LANG: 'C.UTF-8' },
+    dataPath: '/var/lib/rabbitmq',
+    dataHint: 'rabbitmq',
+    aliases: { 'docker-entrypoint.sh': `${S}/rabbitmq/docker-entrypoint.sh`, '/usr/local/bin/docker-entrypoint.sh': `${S}/rabbitmq/docker-entrypoint.sh` },
+  },
 ];
 
 /** docker.io/library/mysql:8.0@sha256:... → mysql; quay.io/coreos/etcd:v3.5 → quay.io/coreos/etcd. */

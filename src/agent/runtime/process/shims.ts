@@ -6,6 +6,7 @@
 
 import { WORDPRESS_SHIM_FILES } from './shims-wordpress.js';
 import { ZOOKEEPER_SHIM_FILES } from './shims-zookeeper.js';
+import { RABBITMQ_SHIM_FILES } from './shims-rabbitmq.js';
 
 export const SHIM_MOUNT = '/.petset';
 
@@ -356,4 +357,5 @@ export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'petset-tty.py': { content: PTY, mode: 0o644 },
   ...ZOOKEEPER_SHIM_FILES,
   ...WORDPRESS_SHIM_FILES,
+  ...RABBITMQ_SHIM_FILES,
 };
