@@ -53,6 +53,8 @@ export interface KindDef<T extends KubeObject = KubeObject> {
    * none; lists are empty and writes are refused (405) rather than stored and never acted on.
    */
   readOnly?: string;
+  /** Only ever created, answered and never stored (the access reviews): no list kind, no other verbs. */
+  createOnly?: boolean;
   /** DELETE answers with the object rather than a Status (pods, PVCs, PVs, namespaces). */
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */

@@ -31,6 +31,9 @@ import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
 import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
+import type { Authorizer } from './authz/authorizer.js';
+import { forbidden, requestAttributes } from './authz/attributes.js';
+import { impersonate, impersonationHeaders } from './authz/impersonation.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -100,6 +103,8 @@ export class ApiServer {
   /** stored kinds' own behaviour, by entryKey(group, plural) */
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
+  /** decides who may do what (Node, RBAC); absent, every authenticated caller may do anything */
+  authorizer?: Authorizer;
 
   constructor(
     readonly registry: Registry,
@@ -139,6 +144,7 @@ export class ApiServer {
       else throw notFoundPath(url.pathname);
       if (!version || !rest.length) throw notFoundPath(url.pathname);
       const route = this.route(group, version, rest, url.pathname);
+      user = await this.authorizeRequest(user, req.method ?? 'GET', url.pathname, url.searchParams, req.headers);
       const h = route.subresource && this.upgrades.get(`${route.kind.group ? route.kind.group + '/' : ''}${route.kind.plural}/${route.subresource}`);
       if (!h || !route.name) throw errors.badRequest(`the resource ${url.pathname} does not support upgrading the connection`);
       await h({ req, socket, head, route, query: url.searchParams, user }, this);
@@ -146,8 +152,24 @@ export class ApiServer {
     run().catch((e: unknown) => writeUpgradeError(socket, e));
   };
 
+  /**
+   * Impersonation, then authorization, of a request by an authenticated user (upstream's
+   * WithImpersonation and WithAuthorization filters): answers the user the request acts as,
+   * or throws 403 Forbidden in upstream's words.
+   */
+  async authorizeRequest(user: UserInfo, method: string, path: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Promise<UserInfo> {
+    if (!this.authorizer) return user;
+    const asked = impersonationHeaders(headers);
+    const acting = asked ? await impersonate(this.authorizer, user, asked) : user;
+    const attrs = requestAttributes(acting, method, path, query);
+    const answer = await this.authorizer.authorize(attrs);
+    if (answer.decision !== 'allow') throw forbidden(attrs, answer.reason);
+    return acting;
+  }
+
   readonly handle = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
+      if (req.user && this.authorizer) req = { ...req, user: await this.authorizeRequest(req.user, req.method, req.path, req.query, req.headers) };
       return await this.dispatch(req);
     } catch (e) {
       return errorResponse(e);
@@ -252,6 +274,8 @@ export class ApiServer {
     const ctx = writeContext(req);
 
     const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
+    // the review kinds are only ever created
+    if (entry?.create && (name || subresource || req.method !== 'POST')) throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
     if (subresource) {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
@@ -267,6 +291,7 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          if (entry?.create) return entry.create(this, req, route);
           validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);

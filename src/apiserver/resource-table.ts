@@ -7,7 +7,8 @@
 //   - connect subresources (log, exec, attach, portforward, proxy): a plain handler for
 //     HTTP plus ApiServer.addUpgrade for upgraded connections (WebSocket, SPDY).
 import type { KubeObject } from '../api/object.js';
-import type { ApiServer, SubresourceHandler } from './handler.js';
+import type { ApiRequest, ApiResponse } from '../api/request.js';
+import type { ApiServer, ResourceRoute, SubresourceHandler } from './handler.js';
 import type { DeleteOptions, WriteContext } from './resource-storage.js';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
@@ -18,6 +19,8 @@ export interface KindEntry {
   unsupportedVerbs?: Verb[];
   /** DELETE of one object, instead of the generic delete */
   deleteOne?(api: ApiServer, namespace: string | undefined, name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject>;
+  /** POST to the collection, instead of the generic create (the review kinds: answered, never stored) */
+  create?(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<ApiResponse>;
   /** the kind's own subresources (beyond status and scale) */
   subresources?: Record<string, SubresourceHandler>;
 }

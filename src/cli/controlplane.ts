@@ -2,7 +2,8 @@
 // controllers, all talking through the API. The only file that knows every part.
 import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
-import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
+import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
+import { installAuthorization } from '../apiserver/authz/index.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
@@ -131,12 +132,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     installPodSubresources(api);
     installPodConnect(api);
     await bootstrapObjects(api);
+    startupWrites.push(await installAuthorization(api));
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
       handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
-      authenticate: tokenAuthenticator(tokens),
+      authenticate: requestAuthenticator(tokens),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,

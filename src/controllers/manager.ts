@@ -19,6 +19,7 @@ import { DeploymentController } from './deployment/controller.js';
 import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { DaemonSetController } from './daemon/controller.js';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
@@ -50,6 +51,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new DaemonSetController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
+    new ClusterRoleAggregationController(),
     new Scheduler(options.scheduler),
   ];
 }

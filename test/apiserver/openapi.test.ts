@@ -513,7 +513,7 @@ test('the real registry publishes complete documents', () => {
     const doc: any = openApiV3Document(real, key);
     assertV3Closed(doc);
   }
-  for (const k of real.kinds) {
+  for (const k of real.kinds.filter((x) => !x.createOnly)) {
     const doc: any = openApiV3Document(real, k.group ? `apis/${k.group}/${k.version}` : `api/${k.version}`);
     const found = findPatch(doc, k);
     assert.ok(found?.op.parameters.some((p: any) => p.name === 'fieldValidation'), `${k.kind}: patch operation with fieldValidation`);

@@ -36,6 +36,18 @@ import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
 import { daemonSetKind } from './daemonset.js';
+import { roleKind } from './role.js';
+import { clusterroleKind } from './clusterrole.js';
+import { rolebindingKind } from './rolebinding.js';
+import { clusterrolebindingKind } from './clusterrolebinding.js';
+import {
+  localSubjectAccessReviewKind,
+  selfSubjectAccessReviewKind,
+  selfSubjectReviewKind,
+  selfSubjectRulesReviewKind,
+  subjectAccessReviewKind,
+} from './accessreviews.js';
+import { rbacDefinitions } from '../schemas/rbac.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -65,6 +77,15 @@ export const allKinds: AnyKindDef[] = [
   jobKind,
   cronJobKind,
   daemonSetKind,
+  roleKind,
+  clusterroleKind,
+  rolebindingKind,
+  clusterrolebindingKind,
+  selfSubjectReviewKind,
+  subjectAccessReviewKind,
+  selfSubjectAccessReviewKind,
+  localSubjectAccessReviewKind,
+  selfSubjectRulesReviewKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -75,6 +96,7 @@ export const allDefinitions: Definitions = {
   ...otherDefinitions,
   ...unservedDefinitions,
   ...workloadDefinitions,
+  ...rbacDefinitions,
 };
 
 let shared: Registry | undefined;
