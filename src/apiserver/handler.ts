@@ -105,6 +105,10 @@ export class ApiServer {
   private readonly scale: ScaleSubresource;
   /** decides who may do what (Node, RBAC); absent, every authenticated caller may do anything */
   authorizer?: Authorizer;
+  /** checks a bearer token for TokenReview: the user and the audiences it is valid for, or why not */
+  tokenReviewer?: (token: string, audiences?: string[]) => Promise<{ user: UserInfo; audiences: string[] } | { error: string }>;
+  /** non-resource paths served beside discovery and health (OIDC discovery) */
+  readonly nonResourcePaths = new Map<string, () => ApiResponse>();
 
   constructor(
     readonly registry: Registry,
@@ -203,6 +207,8 @@ export class ApiServer {
       if (doc === undefined) throw notFoundPath(path);
       return { status: 200, body: doc, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, immutable' } };
     }
+    const extra = this.nonResourcePaths.get(path);
+    if (extra) return extra();
     if (path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) return text(200, 'ok');
 
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);

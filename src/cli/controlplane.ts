@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
 import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
 import { installAuthorization } from '../apiserver/authz/index.js';
+import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
@@ -29,7 +30,7 @@ import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
 import { ensureKubeDnsService } from '../dns/service.js';
-import { kubeDnsServiceIP, serviceRange } from '../apiserver/service-ips.js';
+import { kubeDnsServiceIP, kubernetesServiceIP, serviceRange } from '../apiserver/service-ips.js';
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 
@@ -107,7 +108,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let eventExpiry: EventExpiry | undefined;
   try {
     const host = opts.host ?? '127.0.0.1';
-    const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
+    // the `kubernetes` service's address is in the serving certificate, for in-cluster clients
+    const apiServiceIP = kubernetesServiceIP(serviceRange(opts.serviceClusterIPRange));
+    const creds = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
     const metrics = new ApiMetrics();
     const dbFile = path.join(opts.dataDir, 'state.db');
     const sqlite = openSqliteStore(dbFile, {
@@ -135,10 +138,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(await installAuthorization(api));
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
+    const serviceAccountToken = installServiceAccountTokens(api, creds.serviceAccountKeyPem);
     http = await startHttpServer({
       handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
-      authenticate: requestAuthenticator(tokens),
+      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,

@@ -19,3 +19,4 @@ export const selfSubjectAccessReviewKind = review('authorization.k8s.io', 'SelfS
 export const localSubjectAccessReviewKind = review('authorization.k8s.io', 'LocalSubjectAccessReview', true);
 export const selfSubjectRulesReviewKind = review('authorization.k8s.io', 'SelfSubjectRulesReview');
 export const selfSubjectReviewKind = review('authentication.k8s.io', 'SelfSubjectReview');
+export const tokenReviewKind = review('authentication.k8s.io', 'TokenReview');

@@ -46,6 +46,7 @@ import {
   selfSubjectReviewKind,
   selfSubjectRulesReviewKind,
   subjectAccessReviewKind,
+  tokenReviewKind,
 } from './accessreviews.js';
 import { rbacDefinitions } from '../schemas/rbac.js';
 
@@ -82,6 +83,7 @@ export const allKinds: AnyKindDef[] = [
   rolebindingKind,
   clusterrolebindingKind,
   selfSubjectReviewKind,
+  tokenReviewKind,
   subjectAccessReviewKind,
   selfSubjectAccessReviewKind,
   localSubjectAccessReviewKind,

@@ -213,6 +213,67 @@ export const rbacDefinitions: Definitions = {
 
   [`${AUTHN}SelfSubjectReviewStatus`]: s.obj({ userInfo: s.ref(`${AUTHN}UserInfo`, 'The caller.', { default: {} }) }, 'The answer.'),
 
+  [`${AUTHN}BoundObjectReference`]: s.obj(
+    {
+      kind: s.str('Pod or Secret (Node with a bound pod).'),
+      apiVersion: s.str('API version of the object: v1.'),
+      name: s.str('Name of the object.'),
+      uid: s.str('UID of the object.'),
+    },
+    'The object a token is bound to: the token stops working when it goes.',
+  ),
+
+  [`${AUTHN}TokenRequestSpec`]: s.obj(
+    {
+      audiences: strings('Who the token is for; the API server when empty.'),
+      expirationSeconds: s.int64('How long the token lives, at least 600 s (default 3600).'),
+      boundObjectRef: s.ref(`${AUTHN}BoundObjectReference`, 'The object the token is bound to.'),
+    },
+    'The token wanted.',
+    { required: ['audiences'] },
+  ),
+
+  [`${AUTHN}TokenRequestStatus`]: s.obj(
+    { token: s.str('The token.', { default: '' }), expirationTimestamp: s.time('When the token expires.') },
+    'The token issued.',
+    { required: ['token', 'expirationTimestamp'] },
+  ),
+
+  [`${AUTHN}TokenRequest`]: kindDefinition(
+    { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' },
+    "Asks for a token of a service account (the serviceaccounts/token subresource, `kubectl create token`).",
+    {
+      spec: s.ref(`${AUTHN}TokenRequestSpec`, 'The token wanted.', { default: {} }),
+      status: s.ref(`${AUTHN}TokenRequestStatus`, 'The token issued, filled by the server.', { default: {} }),
+    },
+    { required: ['spec'] },
+  ),
+
+  [`${AUTHN}TokenReviewSpec`]: s.obj(
+    { token: s.str('The token to check.'), audiences: strings('Audiences the token must be meant for; the API server when empty.') },
+    'The token to check.',
+  ),
+
+  [`${AUTHN}TokenReviewStatus`]: s.obj(
+    {
+      authenticated: s.bool('Whether the token is valid.'),
+      user: s.ref(`${AUTHN}UserInfo`, 'Who the token stands for.', { default: {} }),
+      audiences: strings('The audiences the token was checked against and is valid for.'),
+      error: s.str('Why the token is not valid.'),
+    },
+    'The answer.',
+  ),
+
+  [`${AUTHN}TokenReview`]: kindDefinition(
+    { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview' },
+    'Asks whether a token is valid and whose it is.',
+    {
+      spec: s.ref(`${AUTHN}TokenReviewSpec`, 'The token.', { default: {} }),
+      status: s.ref(`${AUTHN}TokenReviewStatus`, 'The answer, filled by the server.', { default: {} }),
+    },
+    { required: ['spec'] },
+  ),
+
   [`${AUTHN}SelfSubjectReview`]: kindDefinition(
     { group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview' },
     'Tells the caller who the API server thinks it is (kubectl auth whoami).',

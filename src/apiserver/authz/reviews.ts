@@ -119,10 +119,30 @@ const selfSubjectReview: Answer = async (_api, review, user) => {
   return { ...review, status: { userInfo } };
 };
 
+const tokenReview: Answer = async (api, review) => {
+  const spec = review.spec ?? {};
+  const token = String(spec.token ?? '');
+  const audiences = Array.isArray(spec.audiences) ? spec.audiences.map(String) : [];
+  const status: Record<string, unknown> = { user: {} };
+  const r = token && api.tokenReviewer ? await api.tokenReviewer(token, audiences) : { error: token ? 'token authentication is not configured' : 'token is empty' };
+  if ('error' in r) {
+    status.authenticated = false;
+    status.error = r.error;
+  } else {
+    status.authenticated = true;
+    const u: Record<string, unknown> = { username: r.user.name, groups: r.user.groups };
+    if (r.user.uid) u.uid = r.user.uid;
+    status.user = u;
+    status.audiences = r.audiences;
+  }
+  return { ...review, status };
+};
+
 export const REVIEW_ENTRIES: Array<[string, KindEntry]> = [
   [entryKey('authorization.k8s.io', 'selfsubjectaccessreviews'), reviewEntry(selfSubjectAccessReview)],
   [entryKey('authorization.k8s.io', 'subjectaccessreviews'), reviewEntry(subjectAccessReview)],
   [entryKey('authorization.k8s.io', 'localsubjectaccessreviews'), reviewEntry(localSubjectAccessReview)],
   [entryKey('authorization.k8s.io', 'selfsubjectrulesreviews'), reviewEntry(selfSubjectRulesReview)],
   [entryKey('authentication.k8s.io', 'selfsubjectreviews'), reviewEntry(selfSubjectReview)],
+  [entryKey('authentication.k8s.io', 'tokenreviews'), reviewEntry(tokenReview)],
 ];
