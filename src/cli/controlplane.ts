@@ -185,7 +185,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, rootCA: creds.ca.certPem }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

@@ -20,6 +20,8 @@ import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { DaemonSetController } from './daemon/controller.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
+import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { RootCACertPublisher } from './serviceaccount/root-ca-publisher.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
@@ -34,6 +36,8 @@ export interface RunningControllers {
 export interface ControllerOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   scheduler?: SchedulerOptions;
+  /** the cluster CA, published to every namespace as kube-root-ca.crt (off when absent) */
+  rootCA?: string;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -52,6 +56,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new ClusterRoleAggregationController(),
+    new ServiceAccountsController(),
+    ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
     new Scheduler(options.scheduler),
   ];
 }

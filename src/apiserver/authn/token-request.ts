@@ -1,4 +1,4 @@
-// The ServiceAccount token API: serviceaccounts/<name>/token (TokenRequest, `kubectl create
+// The ServiceAccount token API (and the admission that mounts tokens in pods): serviceaccounts/<name>/token (TokenRequest, `kubectl create
 // token`), TokenReview, and OIDC discovery (/.well-known/openid-configuration, /openid/v1/jwks)
 // so that others can check the tokens. Validation errors are upstream's texts.
 import { ApiError, errors } from '../../api/errors.js';
@@ -7,6 +7,7 @@ import { resourceRef } from '../../api/registry.js';
 import type { ApiRequest, ApiResponse, UserInfo } from '../../api/request.js';
 import { field, type FieldError } from '../../api/validation.js';
 import type { ApiServer, ResourceRoute } from '../handler.js';
+import { serviceAccountAdmission } from './serviceaccount-admission.js';
 import { ServiceAccountTokens, type BoundObject, type TokenObjectGetter } from './serviceaccount-token.js';
 
 const DEFAULT_EXPIRATION_S = 3600;
@@ -22,6 +23,7 @@ export function installServiceAccountTokens(api: ApiServer, keyPem: string): (to
     pod: (ns, name) => api.storage.tryGet(kind('pods'), ns, name),
     secret: (ns, name) => api.storage.tryGet(kind('secrets'), ns, name),
   };
+  api.storage.admission.push(serviceAccountAdmission(api.storage));
   api.addSubresource('serviceaccounts/token', (req, route) => tokenRequest(api, tokens, req, route));
   api.tokenReviewer = async (token, audiences) => {
     const r = await tokens.authenticate(token, objects, audiences?.length ? audiences : undefined);
