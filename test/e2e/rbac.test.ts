@@ -4,12 +4,13 @@
 // roles (view aggregated), the Node authorizer and NodeRestriction for a node's certificate,
 // and bearer-token parsing as upstream's.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClientCert } from '../../src/cli/pki.js';
-import { eventually, startCluster, type Cluster } from './harness.js';
+import { eventually, petsetBin, startCluster, type Cluster } from './harness.js';
 
 interface Identity {
   kubeconfig: string;
@@ -198,6 +199,24 @@ spec:
 `,
     });
     assert.equal((await as(node1, ['get', 'secret', 'unmounted', '-o', 'name'])).stdout.trim(), 'secret/unmounted');
+  });
+
+  it('petset agent runs a node on its own credential from `petset node kubeconfig`', async () => {
+    const kc = path.join(c.dataDir, 'edge.kubeconfig');
+    fs.writeFileSync(kc, execFileSync(process.execPath, [petsetBin, 'node', 'kubeconfig', 'edge-1', '--data-dir', c.dataDir]));
+    assert.match((await c.kubectl(['--kubeconfig', kc, 'auth', 'whoami'])).stdout, /Username\s+system:node:edge-1/);
+    const agent = spawn(process.execPath, [petsetBin, 'agent', '--kubeconfig', kc, '--node-name', 'edge-1'], { stdio: 'ignore' });
+    try {
+      await eventually(async () => /edge-1\s+Ready/.test((await c.kubectl(['get', 'nodes'])).stdout), 30_000, 'edge-1 Ready');
+      await c.kubectl(['run', 'on-edge', '--image=busybox', '--overrides={"spec":{"nodeName":"edge-1"}}', '--', 'sleep', '3600']);
+      await eventually(async () => (await c.kubectl(['get', 'pod', 'on-edge', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', 30_000, 'pod Running on edge-1');
+      // and the credential is a node's: other nodes' objects are out of reach
+      const patch = await c.kubectl(['--kubeconfig', kc, 'label', 'node', 'node-1', 'stolen=yes'], { allowFail: true });
+      assert.match(patch.stderr, /node "edge-1" is not allowed to modify node "node-1"/);
+    } finally {
+      agent.kill('SIGTERM');
+      await new Promise((r) => (agent.exitCode !== null ? r(undefined) : agent.once('exit', r)));
+    }
   });
 
   it('bearer tokens are parsed as upstream: scheme in any case, one space, the client certificate first', async () => {
