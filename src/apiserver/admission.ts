@@ -11,6 +11,7 @@ import type { Admission } from './resource-storage.js';
 import { ServiceIPAllocator, serviceRange } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
+import { podSecurityAdmission } from './pod-security.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
@@ -81,7 +82,7 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
-  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults);
+  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults, podSecurityAdmission(storage));
   installStorageAdmission(api);
 }
 
