@@ -24,7 +24,10 @@ const RESTRICTED_VOLUMES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir
 
 const q = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 const plural = (one: string, many: string, n: number) => (n === 1 ? one : many);
-const containersOf = (spec: any): any[] => [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])].filter((c) => c && typeof c === 'object');
+/** a list field as a list: mutated or malformed input is checked by validation, not here */
+const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
+const obj = (v: unknown): any => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+const containersOf = (spec: any): any[] => [...arr(spec.initContainers), ...arr(spec.containers), ...arr(spec.ephemeralContainers)].filter((c) => c && typeof c === 'object');
 const named = (list: any[]) => list.map((c) => String(c.name ?? ''));
 
 const CHECKS: Check[] = [
@@ -41,9 +44,9 @@ const CHECKS: Check[] = [
     id: 'capabilities_baseline',
     level: 'baseline',
     run(spec) {
-      const bad = containersOf(spec).filter((c) => (c.securityContext?.capabilities?.add ?? []).some((cap: string) => !BASELINE_CAPS.has(cap)));
+      const bad = containersOf(spec).filter((c) => arr(c.securityContext?.capabilities?.add).some((cap: string) => !BASELINE_CAPS.has(cap)));
       if (!bad.length) return;
-      const caps = [...new Set(bad.flatMap((c) => (c.securityContext.capabilities.add as string[]).filter((cap) => !BASELINE_CAPS.has(cap))))].sort();
+      const caps = [...new Set(bad.flatMap((c) => arr(c.securityContext.capabilities.add).filter((cap) => !BASELINE_CAPS.has(cap))))].sort();
       return { reason: 'non-default capabilities', detail: `${plural('container', 'containers', bad.length)} ${q(named(bad))} must not include ${q(caps)} in securityContext.capabilities.add` };
     },
   },
@@ -53,12 +56,12 @@ const CHECKS: Check[] = [
     overrides: 'capabilities_baseline',
     run(spec) {
       const all = containersOf(spec);
-      const noDrop = all.filter((c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'));
-      const adding = all.filter((c) => (c.securityContext?.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE'));
+      const noDrop = all.filter((c) => !arr(c.securityContext?.capabilities?.drop).includes('ALL'));
+      const adding = all.filter((c) => arr(c.securityContext?.capabilities?.add).some((cap: string) => cap !== 'NET_BIND_SERVICE'));
       const details: string[] = [];
       if (noDrop.length) details.push(`${plural('container', 'containers', noDrop.length)} ${q(named(noDrop))} must set securityContext.capabilities.drop=["ALL"]`);
       if (adding.length) {
-        const caps = [...new Set(adding.flatMap((c) => (c.securityContext.capabilities.add as string[]).filter((cap) => cap !== 'NET_BIND_SERVICE')))].sort();
+        const caps = [...new Set(adding.flatMap((c) => arr(c.securityContext.capabilities.add).filter((cap) => cap !== 'NET_BIND_SERVICE')))].sort();
         details.push(`${plural('container', 'containers', adding.length)} ${q(named(adding))} must not include ${q(caps)} in securityContext.capabilities.add`);
       }
       return details.length ? { reason: 'unrestricted capabilities', detail: details.join('; ') } : undefined;
@@ -76,7 +79,7 @@ const CHECKS: Check[] = [
     id: 'hostPathVolumes',
     level: 'baseline',
     run(spec) {
-      const vols = (spec.volumes ?? []).filter((v: any) => v?.hostPath).map((v: any) => String(v.name));
+      const vols = arr(spec.volumes).filter((v: any) => v?.hostPath).map((v: any) => String(v.name));
       return vols.length ? { reason: 'hostPath volumes', detail: `${plural('volume', 'volumes', vols.length)} ${q(vols)}` } : undefined;
     },
   },
@@ -84,9 +87,9 @@ const CHECKS: Check[] = [
     id: 'hostPorts',
     level: 'baseline',
     run(spec) {
-      const bad = containersOf(spec).filter((c) => (c.ports ?? []).some((p: any) => p?.hostPort));
+      const bad = containersOf(spec).filter((c) => arr(c.ports).some((p: any) => p?.hostPort));
       if (!bad.length) return;
-      const ports = [...new Set(bad.flatMap((c) => (c.ports as any[]).filter((p) => p?.hostPort).map((p) => String(p.hostPort))))];
+      const ports = [...new Set(bad.flatMap((c) => arr(c.ports).filter((p) => p?.hostPort).map((p) => String(p.hostPort))))];
       return { reason: 'hostPort', detail: `${plural('container', 'containers', bad.length)} ${q(named(bad))} ${plural('uses', 'use', bad.length)} ${plural('hostPort', 'hostPorts', ports.length)} ${ports.join(', ')}` };
     },
   },
@@ -104,8 +107,8 @@ const CHECKS: Check[] = [
     overrides: 'hostPathVolumes',
     run(spec) {
       const bad: Array<{ name: string; type: string }> = [];
-      for (const v of spec.volumes ?? []) {
-        const type = Object.keys(v ?? {}).find((k) => k !== 'name');
+      for (const v of arr(spec.volumes)) {
+        const type = Object.keys(obj(v)).find((k) => k !== 'name');
         if (type && !RESTRICTED_VOLUMES.has(type)) bad.push({ name: String(v.name), type });
       }
       if (!bad.length) return;

@@ -29,11 +29,13 @@ export function tokenVolume(name: string): KubeObject['spec'] {
 /** Adds the volume and mounts to a pod (pure apart from the random suffix). */
 export function mountServiceAccountToken(pod: KubeObject, serviceAccount: KubeObject | undefined): void {
   const spec = pod.spec;
-  if (!spec || pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+  if (!spec || typeof spec !== 'object' || pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
   const automount = spec.automountServiceAccountToken ?? serviceAccount?.automountServiceAccountToken ?? true;
   if (!automount) return;
-  const containers: any[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
-  const needing = containers.filter((c) => !(c?.volumeMounts ?? []).some((m: any) => m?.mountPath === TOKEN_MOUNT_PATH));
+  // malformed lists are left for validation to report
+  if (!isList(spec.containers) || !isList(spec.initContainers ?? []) || !isList(spec.volumes ?? [])) return;
+  const containers: any[] = [...(spec.initContainers ?? []), ...spec.containers].filter((c) => c && typeof c === 'object' && isList(c.volumeMounts ?? []));
+  const needing = containers.filter((c) => !(c.volumeMounts ?? []).some((m: any) => m?.mountPath === TOKEN_MOUNT_PATH));
   if (!needing.length) return;
   const volumes: any[] = (spec.volumes ??= []);
   let name: string;
@@ -44,12 +46,15 @@ export function mountServiceAccountToken(pod: KubeObject, serviceAccount: KubeOb
   for (const c of needing) (c.volumeMounts ??= []).push({ name, readOnly: true, mountPath: TOKEN_MOUNT_PATH });
 }
 
+const isList = (v: unknown): v is unknown[] => Array.isArray(v);
+
 export function serviceAccountAdmission(storage: ResourceStorage): Admission {
   const accounts = storage.registry.resource('', 'v1', 'serviceaccounts')!;
   return {
     async create(kind, obj) {
       if (kind.plural !== 'pods' || kind.group !== '') return;
-      const sa = await storage.tryGet(accounts, obj.metadata.namespace, obj.spec?.serviceAccountName || 'default').catch(() => undefined);
+      const name = obj.spec?.serviceAccountName;
+      const sa = typeof name === 'string' || name === undefined ? await storage.tryGet(accounts, obj.metadata.namespace, name || 'default').catch(() => undefined) : undefined;
       mountServiceAccountToken(obj, sa);
     },
   };

@@ -21,7 +21,14 @@ export function impersonationHeaders(headers: Record<string, string | string[] |
   const many = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : v.split(',').map((s) => s.trim()).filter(Boolean));
   const extra: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith('impersonate-extra-')) extra[decodeURIComponent(k.slice('impersonate-extra-'.length))] = many(v);
+    if (!k.startsWith('impersonate-extra-')) continue;
+    let key: string;
+    try {
+      key = decodeURIComponent(k.slice('impersonate-extra-'.length));
+    } catch {
+      throw errors.badRequest(`invalid Impersonate-Extra header ${JSON.stringify(k)}: not percent-encoded`);
+    }
+    extra[key] = many(v);
   }
   const user = one(headers['impersonate-user']);
   const groups = many(headers['impersonate-group']);
