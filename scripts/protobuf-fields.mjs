@@ -210,7 +210,8 @@ for (const [definition, entries] of Object.entries(table)) {
     checked++;
     const field = fields.get(number);
     if (!field) mismatches.push(`${definition}: field ${number} (${e}) is not in generated.proto`);
-    else if (m[2] && field.name !== m[2]) mismatches.push(`${definition}: field ${number} is ${field.name} in generated.proto, ${m[2]} in JSON`);
+    // generated.proto spells a few names after the Go field (uID for UID): compared without case
+    else if (m[2] && field.name.toLowerCase() !== m[2].toLowerCase()) mismatches.push(`${definition}: field ${number} is ${field.name} in generated.proto, ${m[2]} in JSON`);
     const property = m[2] && schemaOf.get(definition)?.properties?.[m[2]];
     if (field && property) {
       typed++;

@@ -59,6 +59,8 @@ export interface KindDef<T extends KubeObject = KubeObject> {
    * to this one are converted to that version and back. Controllers that walk every kind skip it.
    */
   conversion?: { storedVersion: string; toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
+  /** Only ever created, answered and never stored (the access reviews): no list kind, no other verbs. */
+  createOnly?: boolean;
   /** DELETE answers with the object rather than a Status (pods, PVCs, PVs, namespaces). */
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */

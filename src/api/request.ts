@@ -7,6 +7,9 @@ import type { Status } from './errors.js';
 export interface UserInfo {
   name: string;
   groups: string[];
+  uid?: string;
+  /** extra attributes (a ServiceAccount token's pod name and uid, the credential's id) */
+  extra?: Record<string, string[]>;
 }
 
 export interface ApiRequest {

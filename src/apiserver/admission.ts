@@ -12,6 +12,7 @@ import { ServiceIPAllocator, serviceRange } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
 import { installQuotaAdmission } from './quota-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
+import { podSecurityAdmission } from './pod-security.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
@@ -82,7 +83,7 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
-  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults);
+  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults, podSecurityAdmission(storage));
   installStorageAdmission(api);
   // last, as upstream orders them: quota sees the pod as the other plugins left it
   installQuotaAdmission(api);

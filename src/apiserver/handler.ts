@@ -33,6 +33,9 @@ import { KIND_ENTRIES } from './kinds/index.js';
 import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
 import { CustomResourceServing } from './customresources.js';
+import type { Authorizer } from './authz/authorizer.js';
+import { forbidden, requestAttributes } from './authz/attributes.js';
+import { impersonate, impersonationHeaders } from './authz/impersonation.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -104,6 +107,12 @@ export class ApiServer {
   /** stored kinds' own behaviour, by entryKey(group, plural) */
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
+  /** decides who may do what (Node, RBAC); absent, every authenticated caller may do anything */
+  authorizer?: Authorizer;
+  /** checks a bearer token for TokenReview: the user and the audiences it is valid for, or why not */
+  tokenReviewer?: (token: string, audiences?: string[]) => Promise<{ user: UserInfo; audiences: string[] } | { error: string }>;
+  /** non-resource paths served beside discovery and health (OIDC discovery) */
+  readonly nonResourcePaths = new Map<string, () => ApiResponse>();
 
   /** Serves the kinds of stored CustomResourceDefinitions (started by start()). */
   readonly customResources: CustomResourceServing;
@@ -153,6 +162,7 @@ export class ApiServer {
       else throw notFoundPath(url.pathname);
       if (!version || !rest.length) throw notFoundPath(url.pathname);
       const route = this.route(group, version, rest, url.pathname);
+      user = await this.authorizeRequest(user, req.method ?? 'GET', url.pathname, url.searchParams, req.headers);
       const h = route.subresource && this.upgrades.get(`${route.kind.group ? route.kind.group + '/' : ''}${route.kind.plural}/${route.subresource}`);
       if (!h || !route.name) throw errors.badRequest(`the resource ${url.pathname} does not support upgrading the connection`);
       await h({ req, socket, head, route, query: url.searchParams, user }, this);
@@ -160,8 +170,24 @@ export class ApiServer {
     run().catch((e: unknown) => writeUpgradeError(socket, e));
   };
 
+  /**
+   * Impersonation, then authorization, of a request by an authenticated user (upstream's
+   * WithImpersonation and WithAuthorization filters): answers the user the request acts as,
+   * or throws 403 Forbidden in upstream's words.
+   */
+  async authorizeRequest(user: UserInfo, method: string, path: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Promise<UserInfo> {
+    if (!this.authorizer) return user;
+    const asked = impersonationHeaders(headers);
+    const acting = asked ? await impersonate(this.authorizer, user, asked) : user;
+    const attrs = requestAttributes(acting, method, path, query);
+    const answer = await this.authorizer.authorize(attrs);
+    if (answer.decision !== 'allow') throw forbidden(attrs, answer.reason);
+    return acting;
+  }
+
   readonly handle = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
+      if (req.user && this.authorizer) req = { ...req, user: await this.authorizeRequest(req.user, req.method, req.path, req.query, req.headers) };
       return await this.dispatch(req);
     } catch (e) {
       return errorResponse(e);
@@ -195,6 +221,8 @@ export class ApiServer {
       if (doc === undefined) throw notFoundPath(path);
       return { status: 200, body: doc, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, immutable' } };
     }
+    const extra = this.nonResourcePaths.get(path);
+    if (extra) return extra();
     if (path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) return text(200, 'ok');
 
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -274,6 +302,8 @@ export class ApiServer {
 
     const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
     if (entry?.reads) return this.serveReads(req, route, entry.reads);
+    // the review kinds are only ever created
+    if (entry?.create && (name || subresource || req.method !== 'POST')) throw errors.methodNotSupported(resourceRef(kind), req.method.toLowerCase());
     if (subresource) {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
@@ -291,6 +321,7 @@ export class ApiServer {
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
           if (kind.custom?.terminating) throw new ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
+          if (entry?.create) return entry.create(this, req, route);
           validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);

@@ -12,7 +12,7 @@ import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserI
 import { errorResponse } from './handler.js';
 import { decodeRequestBody } from './decode.js';
 
-export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
+export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined | Promise<UserInfo | undefined>;
 
 /** Handles an HTTP upgrade (exec, attach, port-forward, proxy websockets) of an authenticated user. */
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo) => void;
@@ -69,25 +69,76 @@ export const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = {
 const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
 const HTTP_METHOD_STARTS = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
 
-/** A bearer-token authenticator over a fixed token table. */
-export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator {
-  return (req) => {
-    const h = req.headers.authorization;
-    if (h && h.startsWith('Bearer ')) {
-      const user = tokens.get(h.slice(7).trim());
-      if (user) return user;
-    }
-    const sock = req.socket as TLSSocket;
-    if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
-      const cert = sock.getPeerCertificate();
-      const cn = cert?.subject?.CN;
-      if (cn) {
-        const o = cert.subject.O;
-        return { name: Array.isArray(cn) ? cn[0] : cn, groups: Array.isArray(o) ? o : o ? [o] : [] };
-      }
-    }
-    return undefined;
+/** Finds the user a bearer token belongs to (a fixed table, ServiceAccount JWTs); undefined for an unknown token. */
+export type TokenAuthenticator = (token: string) => UserInfo | undefined | Promise<UserInfo | undefined>;
+
+const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
+const ANY_EKU = '2.5.29.37.0';
+
+/**
+ * Kubernetes' request authentication, in upstream's order: a client certificate verified by the
+ * CA (user = CN, groups = O) wins, whatever Authorization header comes with it; then the
+ * bearer token (scheme case-insensitive, `Bearer <token>` split on single spaces, so an empty
+ * token is refused); then, on WebSocket upgrades, a token in the
+ * `base64url.bearer.authorization.k8s.io.` subprotocol. Every authenticated user also gets
+ * the group system:authenticated.
+ */
+export function requestAuthenticator(tokens: TokenAuthenticator | Map<string, UserInfo>): Authenticator {
+  const byToken: TokenAuthenticator = tokens instanceof Map ? (t) => tokens.get(t) : tokens;
+  return async (req) => {
+    const fromCert = certificateUser(req);
+    if (fromCert) return withAuthenticated(fromCert);
+    const token = bearerToken(req.headers.authorization) ?? websocketToken(req);
+    if (!token) return undefined;
+    const user = await byToken(token);
+    return user ? withAuthenticated(user) : undefined;
   };
+}
+
+/** The earlier name of requestAuthenticator over a fixed token table. */
+export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator {
+  return requestAuthenticator(tokens);
+}
+
+function withAuthenticated(u: UserInfo): UserInfo {
+  return u.groups.includes('system:authenticated') || u.groups.includes('system:unauthenticated') ? u : { ...u, groups: [...u.groups, 'system:authenticated'] };
+}
+
+/** upstream's bearertoken: SplitN(header, " ", 3), scheme compared in lower case, an empty token is invalid */
+function bearerToken(header: string | undefined): string | undefined {
+  const auth = (header ?? '').trim();
+  if (!auth) return undefined;
+  const parts = auth.split(' ');
+  if (parts.length < 2 || parts[0].toLowerCase() !== 'bearer') return undefined;
+  return parts[1]; // '' (two spaces) is no token at all: the request stays unauthenticated
+}
+
+const WS_TOKEN_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+function websocketToken(req: http.IncomingMessage): string | undefined {
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return undefined;
+  for (const p of String(req.headers['sec-websocket-protocol'] ?? '').split(',')) {
+    const v = p.trim();
+    if (!v.startsWith(WS_TOKEN_PREFIX)) continue;
+    const encoded = v.slice(WS_TOKEN_PREFIX.length);
+    if (!/^[A-Za-z0-9_-]*$/.test(encoded)) return undefined;
+    return Buffer.from(encoded, 'base64url').toString('utf8') || undefined;
+  }
+  return undefined;
+}
+
+function certificateUser(req: http.IncomingMessage): UserInfo | undefined {
+  const sock = req.socket as TLSSocket;
+  if (typeof sock.getPeerCertificate !== 'function' || !sock.authorized) return undefined;
+  const cert = sock.getPeerCertificate();
+  if (!cert?.subject) return undefined;
+  // Go verifies the chain with KeyUsages [ClientAuth]: a certificate limited to other uses is no client's
+  const eku = (cert as { ext_key_usage?: string[] }).ext_key_usage;
+  if (eku && eku.length && !eku.includes(CLIENT_AUTH_EKU) && !eku.includes(ANY_EKU)) return undefined;
+  const cn = cert.subject.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (!name) return undefined;
+  const o = cert.subject.O;
+  return { name, groups: Array.isArray(o) ? [...o] : o ? [o] : [] };
 }
 
 /** What the front end knows of one connection. */
@@ -168,8 +219,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   server.requestTimeout = timeouts.requestMs;
   server.headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, conns.get(socket as net.Socket)));
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const user = opts.authenticate(req);
+  server.on('upgrade', async (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const user = await Promise.resolve(opts.authenticate(req)).catch(() => undefined);
     if (!user) {
       socket.end(rawResponse(401, 'Unauthorized', errors.unauthorized().toStatus()));
       return;
@@ -328,7 +380,7 @@ async function handleHttp(
   isClosing: () => boolean,
 ): Promise<void> {
   const { path, query } = splitTarget(req.url ?? '/');
-  const user = opts.authenticate(req);
+  const user = await opts.authenticate(req);
   if (!user && !PUBLIC_PATHS.has(path)) {
     await bodyRead.catch(() => undefined);
     send(res, errorResponse(errors.unauthorized()));

@@ -188,6 +188,11 @@ export function kindRoutes(k: AnyKindDef): Route[] {
       ],
     },
   ];
+  // a review kind is only posted
+  if (k.createOnly) {
+    const post = routes[0].operations.find((o) => o.action === 'post')!;
+    return [{ ...routes[0], parameters: [...scopeParams, P.pretty], operations: [post] }];
+  }
   // a verb the resource's entry refuses (namespaces: deletecollection) is not documented either
   const refused = KIND_ENTRIES.get(entryKey(k.group, k.plural))?.unsupportedVerbs ?? [];
   for (const r of routes) r.operations = r.operations.filter((o) => !refused.includes(o.action as never));
@@ -358,7 +363,7 @@ function listDefinition(k: AnyKindDef): Definition {
 /** The registry's definitions plus what the operations need: list kinds and the request/response types. */
 export function allDefinitions(registry: Registry): Definitions {
   const defs: Definitions = { ...OPERATION_DEFINITIONS };
-  for (const k of registry.kinds) defs[listDefinitionName(k)] = listDefinition(k);
+  for (const k of registry.kinds) if (!k.createOnly) defs[listDefinitionName(k)] = listDefinition(k);
   Object.assign(defs, registry.definitions);
   for (const k of registry.kinds) {
     const def = defs[k.definition];

@@ -7,7 +7,7 @@
 //   - connect subresources (log, exec, attach, portforward, proxy): a plain handler for
 //     HTTP plus ApiServer.addUpgrade for upgraded connections (WebSocket, SPDY).
 import type { KubeObject } from '../api/object.js';
-import type { ApiRequest } from '../api/request.js';
+import type { ApiRequest, ApiResponse } from '../api/request.js';
 import type { ApiServer, ResourceRoute, SubresourceHandler } from './handler.js';
 import type { DeleteOptions, WriteContext } from './resource-storage.js';
 
@@ -24,6 +24,8 @@ export interface KindEntry {
     list(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<KubeObject[]>;
     get(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<KubeObject>;
   };
+  /** POST to the collection, instead of the generic create (the review kinds: answered, never stored) */
+  create?(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<ApiResponse>;
   /** the kind's own subresources (beyond status and scale) */
   subresources?: Record<string, SubresourceHandler>;
 }

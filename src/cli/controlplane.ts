@@ -2,7 +2,9 @@
 // controllers, all talking through the API. The only file that knows every part.
 import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
-import { startHttpServer, tokenAuthenticator, type RunningHttpServer } from '../apiserver/http.js';
+import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
+import { installAuthorization } from '../apiserver/authz/index.js';
+import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
@@ -29,7 +31,7 @@ import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
 import { ensureKubeDnsService } from '../dns/service.js';
-import { kubeDnsServiceIP, ROOT_SERVICE_CLUSTER_IP_RANGE, serviceRange } from '../apiserver/service-ips.js';
+import { kubeDnsServiceIP, kubernetesServiceIP, ROOT_SERVICE_CLUSTER_IP_RANGE, serviceRange } from '../apiserver/service-ips.js';
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 import { PodNetwork } from '../agent/podnet/pod-network.js';
@@ -139,7 +141,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       for (let i = 0; i < (opts.nodes ?? 1); i++) await podNetwork.addHostAddress(nodeAddressFor(i, range));
     }
     const host = opts.host ?? '127.0.0.1';
-    const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
+    // the `kubernetes` service's address is in the serving certificate, for in-cluster clients
+    const apiServiceIP = kubernetesServiceIP(serviceRange(serviceClusterIPRange));
+    const creds = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
     const metrics = new ApiMetrics();
     const compaction = opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 };
     const setAside: SetAside[] = [];
@@ -171,12 +175,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await bootstrapObjects(api);
     // the kinds of stored CustomResourceDefinitions are served before anyone can ask for them
     await api.customResources.start();
+    startupWrites.push(await installAuthorization(api));
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
+    const serviceAccountToken = installServiceAccountTokens(api, creds.serviceAccountKeyPem);
     http = await startHttpServer({
       handler: handle,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
-      authenticate: tokenAuthenticator(tokens),
+      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,
@@ -219,7 +225,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs } }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createCA, createServingCert, type CertKeyPair } from './pki.js';
 
 export function defaultDataDir(): string {
@@ -151,6 +151,8 @@ export interface Credentials {
   adminToken: string;
   /** what the API server presents to node agents' servers (logs, exec, port-forward) */
   nodeConnectionToken: string;
+  /** the ES256 key that signs ServiceAccount tokens (kube-apiserver's --service-account-signing-key-file) */
+  serviceAccountKeyPem: string;
 }
 
 /** Writes a whole file or nothing: a kill -9 mid-write must not leave a truncated key behind. */
@@ -211,5 +213,8 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
   const nodeConnectionToken = readOr(path.join(pki, 'node-connection.token'), () => randomBytes(32).toString('hex')).trim();
-  return { ca, serving, adminToken, nodeConnectionToken };
+  const serviceAccountKeyPem = readOr(path.join(pki, 'sa.key'), () =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
+  return { ca, serving, adminToken, nodeConnectionToken, serviceAccountKeyPem };
 }

@@ -5,18 +5,27 @@ import yaml from 'js-yaml';
 export interface KubeconfigInput {
   server: string;
   caPem: string;
-  token: string;
+  /** a bearer token (the admin's), or */
+  token?: string;
+  /** a client certificate and key (a node's credential) */
+  clientCertPem?: string;
+  clientKeyPem?: string;
   context?: string;
+  /** the user entry's name (default <context>-admin) */
+  user?: string;
 }
 
 export function renderKubeconfig(k: KubeconfigInput): string {
   const name = k.context ?? 'petset';
+  const userName = k.user ?? `${name}-admin`;
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const user = k.clientCertPem && k.clientKeyPem ? { 'client-certificate-data': b64(k.clientCertPem), 'client-key-data': b64(k.clientKeyPem) } : { token: k.token };
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster: { server: k.server, 'certificate-authority-data': Buffer.from(k.caPem).toString('base64') } }],
-    users: [{ name: `${name}-admin`, user: { token: k.token } }],
-    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
+    users: [{ name: userName, user }],
+    contexts: [{ name, context: { cluster: name, user: userName, namespace: 'default' } }],
     'current-context': name,
     preferences: {},
   });

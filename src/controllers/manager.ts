@@ -21,6 +21,9 @@ import { CronJobController } from './cronjob/controller.js';
 import { DaemonSetController } from './daemon/controller.js';
 import { ResourceQuotaController } from './resourcequota/controller.js';
 import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerOptions } from './horizontalpodautoscaler/controller.js';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
+import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { RootCACertPublisher } from './serviceaccount/root-ca-publisher.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
@@ -36,6 +39,8 @@ export interface ControllerOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   scheduler?: SchedulerOptions;
   horizontalPodAutoscaler?: HorizontalPodAutoscalerOptions;
+  /** the cluster CA, published to every namespace as kube-root-ca.crt (off when absent) */
+  rootCA?: string;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -55,6 +60,9 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ResourceQuotaController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
+    new ClusterRoleAggregationController(),
+    new ServiceAccountsController(),
+    ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
     new Scheduler(options.scheduler),
   ];
 }

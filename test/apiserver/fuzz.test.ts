@@ -734,7 +734,8 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
     assert.deepEqual(tally.fivexx, [], 'no 5xx answers');
     // whatever was stored decodes again: every object written back as read is accepted
     const rewrites = new Map<number, number>();
-    for (const kind of kinds) {
+    // the review kinds are answered, never stored, and read-only kinds (metrics) are measured: nothing to write back
+    for (const kind of kinds.filter((k) => !k.createOnly && !k.readOnly)) {
       const list = JSON.parse((await raw.request('GET', pathFor(kind))).body);
       for (const item of list.items) {
         if (item.metadata.deletionTimestamp) continue;
@@ -761,7 +762,7 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
     cluster = await startCluster({ dataDir });
     raw = Raw.fromKubeconfig(cluster.kubeconfig);
     await waitFor(async () => (await raw.request('GET', '/readyz')).status === 200, 20_000, '/readyz after restart');
-    for (const kind of registry.kinds) {
+    for (const kind of registry.kinds.filter((k) => !k.createOnly)) {
       const list = await raw.request('GET', pathFor(kind));
       assert.equal(list.status, 200, `${kind.kind}: ${list.body.slice(0, 300)}`);
       const seed = await raw.request('GET', pathFor(kind, `seed-${kind.plural}`));

@@ -515,7 +515,7 @@ test('the real registry publishes complete documents', () => {
     const doc: any = openApiV3Document(real, key);
     assertV3Closed(doc);
   }
-  for (const k of real.kinds) {
+  for (const k of real.kinds.filter((x) => !x.createOnly)) {
     const doc: any = openApiV3Document(real, k.group ? `apis/${k.group}/${k.version}` : `api/${k.version}`);
     // computed, read-only resources (metrics.k8s.io) have no patch operation, as upstream
     if (KIND_ENTRIES.get(entryKey(k.group, k.plural))?.unsupportedVerbs?.includes('patch')) continue;

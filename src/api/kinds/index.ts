@@ -46,6 +46,19 @@ import { nodeMetricsKind, podMetricsKind } from './metrics.js';
 import { resourceQuotaKind } from './resourcequota.js';
 import { limitRangeKind } from './limitrange.js';
 import { priorityClassKind } from './priorityclass.js';
+import { roleKind } from './role.js';
+import { clusterroleKind } from './clusterrole.js';
+import { rolebindingKind } from './rolebinding.js';
+import { clusterrolebindingKind } from './clusterrolebinding.js';
+import {
+  localSubjectAccessReviewKind,
+  selfSubjectAccessReviewKind,
+  selfSubjectReviewKind,
+  selfSubjectRulesReviewKind,
+  subjectAccessReviewKind,
+  tokenReviewKind,
+} from './accessreviews.js';
+import { rbacDefinitions } from '../schemas/rbac.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -83,6 +96,16 @@ export const allKinds: AnyKindDef[] = [
   resourceQuotaKind,
   limitRangeKind,
   priorityClassKind,
+  roleKind,
+  clusterroleKind,
+  rolebindingKind,
+  clusterrolebindingKind,
+  selfSubjectReviewKind,
+  tokenReviewKind,
+  subjectAccessReviewKind,
+  selfSubjectAccessReviewKind,
+  localSubjectAccessReviewKind,
+  selfSubjectRulesReviewKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -96,6 +119,7 @@ export const allDefinitions: Definitions = {
   ...apiextensionsDefinitions,
   ...autoscalingDefinitions,
   ...quotaDefinitions,
+  ...rbacDefinitions,
 };
 
 let shared: Registry | undefined;

@@ -52,7 +52,11 @@ export function installProxy(api: ApiServer): void {
       return true;
     }
     if (!p) return false;
-    void proxyRequest(req, res, p, user, body, resolve).catch((e: unknown) => writeError(res, e));
+    const url = new URL(req.url ?? '/', 'http://x');
+    void api
+      .authorizeRequest(user, req.method ?? 'GET', url.pathname, url.searchParams, req.headers)
+      .then((acting) => proxyRequest(req, res, p, acting, body, resolve))
+      .catch((e: unknown) => writeError(res, e));
     return true;
   });
   for (const resource of ['pods', 'services', 'nodes'] as const) {

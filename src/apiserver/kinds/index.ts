@@ -3,10 +3,12 @@ import { entryKey, type KindEntry } from '../resource-table.js';
 import { namespaceEntry } from './namespace.js';
 import { customResourceDefinitionEntry } from '../customresources.js';
 import { nodeMetricsEntry, podMetricsEntry } from './metrics.js';
+import { REVIEW_ENTRIES } from '../authz/reviews.js';
 
 export const KIND_ENTRIES: ReadonlyMap<string, KindEntry> = new Map([
   [entryKey('', 'namespaces'), namespaceEntry],
   [entryKey('apiextensions.k8s.io', 'customresourcedefinitions'), customResourceDefinitionEntry],
   [entryKey('metrics.k8s.io', 'nodes'), nodeMetricsEntry],
   [entryKey('metrics.k8s.io', 'pods'), podMetricsEntry],
+  ...REVIEW_ENTRIES,
 ]);

@@ -57,7 +57,7 @@ export class GarbageCollector implements Controller {
     const informers: Informer[] = [];
     for (const kind of ctx.registry.kinds) {
       // kinds listed read-only hold no objects, so there is nothing of theirs to own or collect
-      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly || kind.conversion) continue;
+      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly || kind.conversion || kind.createOnly) continue;
       const informer = ctx.informers.informerFor(resourceType(kind));
       const id = (obj: KubeObject) => identityOf(kind, obj);
       this.removeHandlers.push(

@@ -21,7 +21,7 @@ export class NamespaceController implements Controller {
     };
     this.namespaces.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
     const types: ResourceType[] = ctx.registry.kinds
-      .filter((k) => k.namespaced && !k.readOnly && !k.conversion)
+      .filter((k) => k.namespaced && !k.readOnly && !k.conversion && !k.createOnly)
       .map((k) => ({ group: k.group, version: k.version, resource: k.plural, namespaced: true, kind: k.kind }));
     ctx.runWorkers(this.queue, 2, (name) => this.sync(ctx, types, name));
   }

@@ -18,6 +18,8 @@ export interface VolumeFile {
 export interface ObjectSources {
   configMap(namespace: string, name: string): Promise<Obj | undefined>;
   secret(namespace: string, name: string): Promise<Obj | undefined>;
+  /** a token of the pod's ServiceAccount bound to the pod (projected serviceAccountToken sources) */
+  serviceAccountToken?(pod: Obj, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }
 
 /** Whether the runtime writes this volume itself. */
@@ -88,7 +90,12 @@ export async function volumeFiles(v: Obj, pod: Obj, podIP: string, hostIP: strin
         }
         fromKeys(secretData(o), s.secret.items, defaultMode, 'secret', !!s.secret.optional);
       } else if (s.downwardAPI) downward(s.downwardAPI.items, defaultMode);
-      // serviceAccountToken and clusterTrustBundle: not issued by petset yet
+      else if (s.serviceAccountToken) {
+        if (!sources.serviceAccountToken) throw new ConfigError(`MountVolume.SetUp failed for volume "${v.name}" : this node cannot request service account tokens`);
+        const token = await sources.serviceAccountToken(pod, s.serviceAccountToken.audience || undefined, s.serviceAccountToken.expirationSeconds ?? 3600);
+        out.set(s.serviceAccountToken.path, { data: Buffer.from(token), mode: defaultMode });
+      }
+      // clusterTrustBundle: not served by petset
     }
   }
   return out;

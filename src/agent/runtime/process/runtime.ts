@@ -201,6 +201,31 @@ export class ProcessRuntime implements ContainerRuntime {
     fs.chmodSync(this.shimDir, 0o755);
   }
 
+  /** tokens issued for projected volumes, by pod uid, audience and lifetime: reused until 80% of their life has passed, as the kubelet's token manager */
+  private readonly tokens = new Map<string, { token: string; issuedAt: number; expiresAt: number }>();
+
+  private async serviceAccountToken(pod: KubeObject, audience: string | undefined, expirationSeconds: number): Promise<string> {
+    if (!this.client) throw new Error('no API connection to request a service account token');
+    const key = `${pod.metadata.uid}/${audience ?? ''}/${expirationSeconds}`;
+    const now = Date.now();
+    const have = this.tokens.get(key);
+    if (have && now < have.issuedAt + 0.8 * (have.expiresAt - have.issuedAt)) return have.token;
+    const sa = pod.spec?.serviceAccountName || 'default';
+    const tr = await this.client.request<KubeObject>({
+      method: 'POST',
+      path: `/api/v1/namespaces/${pod.metadata.namespace}/serviceaccounts/${sa}/token`,
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { audiences: audience ? [audience] : [], expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
+      },
+    });
+    const token = String(tr.status?.token ?? '');
+    this.tokens.set(key, { token, issuedAt: now, expiresAt: Date.parse(tr.status?.expirationTimestamp) || now + expirationSeconds * 1000 });
+    for (const [k, t] of this.tokens) if (t.expiresAt < now) this.tokens.delete(k);
+    return token;
+  }
+
   private sources(): EnvSources & ObjectSources {
     const get = async (fn: () => Promise<KubeObject>): Promise<Obj | undefined> => {
       try {
@@ -213,6 +238,7 @@ export class ProcessRuntime implements ContainerRuntime {
     return {
       configMap: (ns, name) => (this.client ? get(() => this.client!.resource({ group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true }, ns).get(name)) : Promise.resolve(undefined)),
       secret: (ns, name) => (this.client ? get(() => this.client!.resource({ group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true }, ns).get(name)) : Promise.resolve(undefined)),
+      serviceAccountToken: (pod, audience, expirationSeconds) => this.serviceAccountToken(pod as KubeObject, audience, expirationSeconds),
       services: async (ns) => {
         if (!this.client) return [];
         const own = (await this.client.services(ns).listAll()).items;

@@ -1,0 +1,142 @@
+// The roles and bindings a new cluster has, as upstream's bootstrappolicy: cluster-admin for
+// system:masters; admin, edit and view aggregated from the system:aggregate-to-* roles (so
+// that CRDs can extend them); discovery, public-info and basic-user for everyone
+// authenticated; system:node (bound to no one: nodes are decided by the Node authorizer) and
+// the roles of the other parts. Each carries kubernetes.io/bootstrapping=rbac-defaults and is
+// put back at start when missing (upstream's reconciliation adds missing ones; it leaves
+// edited ones alone unless asked to — so do we).
+import { isApiError } from '../../api/errors.js';
+import type { KubeObject } from '../../api/object.js';
+import type { ApiServer } from '../handler.js';
+import { NODE_RULES } from './node.js';
+import type { PolicyRule } from './rbac.js';
+
+const RBAC = 'rbac.authorization.k8s.io';
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
+const READ_WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+const BOOTSTRAP_LABEL = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const AGGREGATE = (to: string) => ({ [`rbac.authorization.k8s.io/aggregate-to-${to}`]: 'true' });
+
+const r = (verbs: string[], apiGroups: string[], resources: string[]): PolicyRule => ({ apiGroups, resources, verbs });
+const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ nonResourceURLs, verbs });
+
+function clusterRole(name: string, rules: PolicyRule[], extra: { labels?: Record<string, string>; aggregateFrom?: string; annotations?: Record<string, string> } = {}): KubeObject {
+  const role: KubeObject = {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRole',
+    metadata: { name, labels: { ...BOOTSTRAP_LABEL, ...extra.labels }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    rules,
+  };
+  if (extra.aggregateFrom) role.aggregationRule = { clusterRoleSelectors: [{ matchLabels: AGGREGATE(extra.aggregateFrom) }] };
+  return role;
+}
+
+export function bootstrapClusterRoles(): KubeObject[] {
+  return [
+    clusterRole('cluster-admin', [r(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
+    clusterRole('system:discovery', [urls(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])]),
+    clusterRole('system:monitoring', [urls(['get'], ['/healthz', '/healthz/*', '/livez', '/livez/*', '/metrics', '/metrics/slis', '/readyz', '/readyz/*'])]),
+    clusterRole('system:basic-user', [
+      r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
+      r(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
+    ]),
+    clusterRole('system:public-info-viewer', [urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/'])]),
+    clusterRole('admin', [], { aggregateFrom: 'admin' }),
+    clusterRole('edit', [], { aggregateFrom: 'edit', labels: AGGREGATE('admin') }),
+    clusterRole('view', [], { aggregateFrom: 'view', labels: AGGREGATE('edit') }),
+    clusterRole(
+      'system:aggregate-to-admin',
+      [r(['create'], ['authorization.k8s.io'], ['localsubjectaccessreviews']), r(READ_WRITE, [RBAC], ['rolebindings', 'roles'])],
+      { labels: AGGREGATE('admin') },
+    ),
+    clusterRole(
+      'system:aggregate-to-edit',
+      [
+        r(READ, [''], ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'secrets', 'services/proxy']),
+        r(['impersonate'], [''], ['serviceaccounts']),
+        r(WRITE, [''], ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy']),
+        r(['create'], [''], ['pods/eviction']),
+        r(WRITE, [''], ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy']),
+        r(['create'], [''], ['serviceaccounts/token']),
+        r(WRITE, ['apps'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale']),
+        r(WRITE, ['autoscaling'], ['horizontalpodautoscalers']),
+        r(WRITE, ['batch'], ['cronjobs', 'jobs']),
+        r(WRITE, ['extensions'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'ingresses', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicationcontrollers/scale']),
+        r(WRITE, ['policy'], ['poddisruptionbudgets']),
+        r(WRITE, ['networking.k8s.io'], ['ingresses', 'networkpolicies']),
+        r(READ_WRITE, ['coordination.k8s.io'], ['leases']),
+      ],
+      { labels: AGGREGATE('edit') },
+    ),
+    clusterRole(
+      'system:aggregate-to-view',
+      [
+        r(READ, [''], ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status']),
+        r(READ, [''], ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status']),
+        r(READ, [''], ['namespaces']),
+        r(READ, ['discovery.k8s.io'], ['endpointslices']),
+        r(READ, ['apps'], ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status']),
+        r(READ, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
+        r(READ, ['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status']),
+        r(READ, ['extensions'], ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale']),
+        r(READ, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
+        r(READ, ['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies']),
+      ],
+      { labels: AGGREGATE('view') },
+    ),
+    clusterRole('system:node', NODE_RULES),
+    clusterRole('system:node-proxier', [
+      r(READ, [''], ['endpoints', 'services']),
+      r(READ, [''], ['nodes']),
+      r(['create', 'patch', 'update'], ['', 'events.k8s.io'], ['events']),
+      r(READ, ['discovery.k8s.io'], ['endpointslices']),
+    ]),
+    clusterRole('system:kube-dns', [r(['list', 'watch'], [''], ['endpoints', 'services'])]),
+    clusterRole('system:service-account-issuer-discovery', [
+      urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']),
+    ]),
+    clusterRole('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
+  ];
+}
+
+function clusterRoleBinding(name: string, role: string, subjects: Array<{ kind: string; name: string; namespace?: string }>): KubeObject {
+  return {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: { ...BOOTSTRAP_LABEL }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role },
+    subjects: subjects.map((s) => (s.kind === 'ServiceAccount' ? { ...s, apiGroup: undefined } : { apiGroup: RBAC, ...s })).map((s) => JSON.parse(JSON.stringify(s))),
+  };
+}
+
+export function bootstrapClusterRoleBindings(): KubeObject[] {
+  const group = (name: string) => ({ kind: 'Group', name });
+  return [
+    clusterRoleBinding('cluster-admin', 'cluster-admin', [group('system:masters')]),
+    clusterRoleBinding('system:monitoring', 'system:monitoring', [group('system:monitoring')]),
+    clusterRoleBinding('system:discovery', 'system:discovery', [group('system:authenticated')]),
+    clusterRoleBinding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
+    clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
+    clusterRoleBinding('system:node', 'system:node', []),
+    clusterRoleBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
+    clusterRoleBinding('system:node-proxier', 'system:node-proxier', [{ kind: 'User', name: 'system:kube-proxy' }]),
+    clusterRoleBinding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
+  ];
+}
+
+/** Creates the default roles and bindings that are missing; leaves existing ones as they are. */
+export async function ensureBootstrapPolicy(api: ApiServer): Promise<void> {
+  const roles = api.registry.resource(RBAC, 'v1', 'clusterroles')!;
+  const bindings = api.registry.resource(RBAC, 'v1', 'clusterrolebindings')!;
+  for (const [kind, objs] of [[roles, bootstrapClusterRoles()], [bindings, bootstrapClusterRoleBindings()]] as const) {
+    for (const obj of objs) {
+      if (await api.storage.tryGet(kind, undefined, obj.metadata.name!)) continue;
+      try {
+        await api.storage.create(kind, undefined, obj);
+      } catch (e) {
+        if (!isApiError(e, 'AlreadyExists')) throw e;
+      }
+    }
+  }
+}
