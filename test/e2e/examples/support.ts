@@ -1,0 +1,87 @@
+// What the examples' end-to-end tests share: a `petset up` on real pods, kubectl exec into
+// the data services, and a check that every server process started is gone after Ctrl-C.
+import fs from 'node:fs';
+import path from 'node:path';
+import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
+import { eventually, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+
+export type Obj = Record<string, any>;
+
+/** Why these tests cannot run here (no root/bubblewrap, or a Debian program missing), or undefined. */
+export function skipReason(...programs: string[]): string | undefined {
+  const why = processRuntimeUnavailable() ?? programs.filter((p) => !fs.existsSync(p)).map((p) => `${p} is not installed`)[0];
+  if (why) console.log(`# skipping: ${why}`);
+  return why;
+}
+
+export const exampleDir = (name: string) => path.join(repoRoot, 'examples', name);
+
+export async function pods(c: Cluster): Promise<Obj[]> {
+  return JSON.parse((await c.kubectl(['get', 'pods', '-o', 'json'])).stdout).items;
+}
+
+/** The named pod once a new incarnation (not oldUid) runs with an IP and is Ready. */
+export function readyPod(c: Cluster, name: string, oldUid?: string, timeoutMs = 120_000): Promise<Obj> {
+  return eventually(async () => {
+    const p = (await pods(c)).find((x) => x.metadata.name === name);
+    const ready = p?.status?.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True');
+    return p && p.metadata.uid !== oldUid && p.status.podIP && ready ? p : undefined;
+  }, timeoutMs, `${name} running and ready${oldUid ? ' again' : ''}`);
+}
+
+/** Runs a command in a pod's container; resolves stdout (trimmed) or undefined when it failed. */
+export async function execIn(c: Cluster, pod: string, container: string, command: string[]): Promise<string | undefined> {
+  const r = await c.kubectl(['exec', pod, '-c', container, '--', ...command], { allowFail: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function rollout(c: Cluster, sts: string, timeoutS = 180): Promise<void> {
+  await c.kubectl(['rollout', 'status', `sts/${sts}`, `--timeout=${timeoutS}s`], { timeoutMs: (timeoutS + 10) * 1000 });
+}
+
+export async function scale(c: Cluster, sts: string, replicas: number, podPrefix: string): Promise<void> {
+  await c.kubectl(['scale', `sts/${sts}`, `--replicas=${replicas}`]);
+  await eventually(async () => (await pods(c)).filter((p) => p.metadata.name.startsWith(podPrefix)).length === replicas, 120_000, `${replicas} ${podPrefix}N pods`);
+  await rollout(c, sts);
+}
+
+/** Host pids of processes whose command line starts with one of these program names. */
+export function pidsOf(match: (cmdline: string[]) => boolean): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))) out.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export const alive = (pid: number) => {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Starts `petset up` on real pods, runs the body, then stops `up` with Ctrl-C and waits until
+ * the server processes the body reported (pidsToWatch) are gone.
+ */
+export async function withCluster(prefix: string, extraArgs: string[], body: (c: Cluster, watch: (pids: number[]) => void) => Promise<void>): Promise<void> {
+  const dataDir = tempDir(prefix);
+  const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', ...extraArgs] });
+  const seen = new Set<number>();
+  try {
+    await body(c, (pids) => pids.forEach((p) => seen.add(p)));
+  } catch (err) {
+    console.log(`# petset up output:\n${c.output().slice(-4000)}`);
+    throw err;
+  } finally {
+    await c.stop('SIGINT');
+    await eventually(() => [...seen].every((pid) => !alive(pid)), 30_000, 'the servers to stop');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
