@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
-import { execIn, exampleDir, pidsOf, pods, readyPod, rollout, scale, skipReason, withCluster } from './support.js';
+import { execIn, exampleDir, pods, readyPod, rollout, scale, serverPids, skipReason, withCluster } from './support.js';
 
 const why = skipReason('/usr/sbin/mariadbd', '/usr/bin/mariadb-backup', '/usr/bin/socat');
 
@@ -32,7 +32,9 @@ describe('examples/mysql (replicated MariaDB)', { skip: why }, () => {
     await withCluster('petset-mysql-e2e-', [], async (c, watch) => {
       await c.kubectl(['apply', '-f', exampleDir('mysql') + '/']);
       await rollout(c, 'mysql');
-      watch(pidsOf((a) => a[0] === 'mariadbd'));
+      const servers = await serverPids(c, 'mariadbd', 'mysql-');
+      assert.equal(servers.length, 3, 'three mariadbd processes, one per pod IP');
+      watch(servers);
 
       // the tutorial's first write, on the primary by its stable name
       await sql(c, 'mysql-0', "CREATE DATABASE test; CREATE TABLE test.messages (message VARCHAR(250)); INSERT INTO test.messages VALUES ('hello')", 'mysql-0.mysql');
@@ -75,7 +77,7 @@ describe('examples/mysql (replicated MariaDB)', { skip: why }, () => {
       await scale(c, 'mysql', 1, 'mysql-');
       await sql(c, 'mysql-0', "INSERT INTO test.messages VALUES ('while-scaled-down')");
       await scale(c, 'mysql', 3, 'mysql-');
-      watch(pidsOf((a) => a[0] === 'mariadbd'));
+      watch(await serverPids(c, 'mariadbd', 'mysql-'));
       const all = ['after-primary-restart', 'hello', 'while-mysql-1-away', 'while-scaled-down'];
       for (const pod of ['mysql-1', 'mysql-2']) {
         await replicating(c, pod);

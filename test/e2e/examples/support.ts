@@ -45,7 +45,13 @@ export async function scale(c: Cluster, sts: string, replicas: number, podPrefix
   await rollout(c, sts);
 }
 
-/** Host pids of processes whose command line starts with one of these program names. */
+/** Host pids of the program's processes that name one of these pods' IPs on their command line (bind flags, titles). */
+export async function serverPids(c: Cluster, program: string, podPrefix: string): Promise<number[]> {
+  const ips = (await pods(c)).filter((p) => p.metadata.name.startsWith(podPrefix) && p.status?.podIP).map((p) => p.status.podIP as string);
+  return pidsOf((a) => path.basename(a[0]).startsWith(program) && ips.some((ip) => a.some((x) => x.includes(ip))));
+}
+
+/** Host pids of processes whose command line (split at NULs) matches. */
 export function pidsOf(match: (cmdline: string[]) => boolean): number[] {
   const out: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
