@@ -83,7 +83,14 @@ export async function withCluster(prefix: string, extraArgs: string[], body: (c:
   try {
     await body(c, (pids) => pids.forEach((p) => seen.add(p)));
   } catch (err) {
-    console.log(`# petset up output:\n${c.output().slice(-4000)}`);
+    // what a user would look at: the pods and their containers' last log lines
+    const state = await c.kubectl(['get', 'pods', '-o', 'wide'], { allowFail: true });
+    console.log(`# pods:\n${state.stdout}`);
+    for (const p of await pods(c).catch(() => [] as Obj[])) {
+      const logs = await c.kubectl(['logs', p.metadata.name, '--all-containers', '--prefix', '--tail=25'], { allowFail: true });
+      console.log(`# logs of ${p.metadata.name}:\n${logs.stdout}${logs.stderr}`);
+    }
+    console.log(`# petset up output:\n${c.output().slice(-3000)}`);
     throw err;
   } finally {
     await c.stop('SIGINT');
