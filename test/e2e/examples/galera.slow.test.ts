@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
-import { execIn, exampleDir, pods, readyPod, rollout, scale, serverPids, skipReason, withCluster } from './support.js';
+import { execIn, exampleDir, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
 
 const why = skipReason('/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync');
 
@@ -22,12 +22,17 @@ async function rowsAre(c: Cluster, pod: string, want: string[]): Promise<void> {
 
 describe('examples/galera (MariaDB Galera cluster)', { skip: why }, () => {
   it('forms a 3-member cluster whose members all accept writes, and keeps the data through a deleted member and scaling', { timeout: 540_000 }, async () => {
-    await withCluster('petset-galera-e2e-', [], async (c, watch) => {
+    await withCluster('petset-galera-e2e-', [], async (s) => {
+      const c = s.c;
+      const watch = s.watch;
+      const t0 = Date.now();
       await c.kubectl(['apply', '-f', exampleDir('galera') + '/galera.yaml']);
       await rollout(c, 'galera', 240);
+      const ready = Date.now() - t0;
       const servers = await serverPids(c, 'mariadbd', 'galera-');
       assert.equal(servers.length, 3, 'three mariadbd processes, one per pod IP');
       watch(servers);
+      console.log(`# bench: galera, 3 members synced ${ready} ms after kubectl apply; servers' RSS ${rssMiB(servers)} MiB`);
       for (const pod of ['galera-0', 'galera-1', 'galera-2']) await clusterOf(c, pod, '3');
       assert.equal(await status(c, 'galera-0', 'wsrep_cluster_status'), 'Primary');
 

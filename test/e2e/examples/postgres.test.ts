@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
-import { execIn, exampleDir, pods, readyPod, rollout, scale, serverPids, skipReason, withCluster } from './support.js';
+import { execIn, exampleDir, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
 
 const why = skipReason('/usr/bin/pg_basebackup', '/usr/bin/pg_isready');
 
@@ -24,13 +24,18 @@ const uidOf = async (c: Cluster, name: string) => (await pods(c)).find((p) => p.
 
 describe('examples/postgres', { skip: why }, () => {
   it('keeps the single instance\'s rows, and streams the primary\'s rows to its replica through deletions and scaling', { timeout: 540_000 }, async () => {
-    await withCluster('petset-postgres-e2e-', [], async (c, watch) => {
+    await withCluster('petset-postgres-e2e-', [], async (s) => {
+      const c = s.c;
+      const watch = s.watch;
+      const t0 = Date.now();
       await c.kubectl(['apply', '-f', exampleDir('postgres') + '/postgres.yaml', '-f', exampleDir('postgres') + '/postgres-replicated.yaml']);
       await rollout(c, 'postgres');
       await rollout(c, 'pg');
+      const ready = Date.now() - t0;
       const servers = [...(await serverPids(c, 'postgres', 'postgres-')), ...(await serverPids(c, 'postgres', 'pg-'))];
       assert.ok(servers.length >= 3, `the three postmasters were found (${servers})`);
       watch(servers);
+      console.log(`# bench: postgres, the single instance and the 2-member pair ready ${ready} ms after kubectl apply; postgres processes' RSS ${rssMiB(servers)} MiB`);
 
       // seed 004: one instance, its data on its claim
       await psql(c, 'postgres-0', "CREATE TABLE t (v text); INSERT INTO t VALUES ('seed-004')");

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
-import { execIn, exampleDir, pods, readyPod, rollout, scale, serverPids, skipReason, withCluster } from './support.js';
+import { execIn, exampleDir, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
 
 const why = skipReason('/usr/bin/redis-server');
 
@@ -23,12 +23,17 @@ async function serves(c: Cluster, pod: string, key: string, value: string): Prom
 
 describe('examples/redis (primary and replicas)', { skip: why }, () => {
   it('replicates redis-0 to both replicas and keeps the data through a deleted primary and scaling', { timeout: 300_000 }, async () => {
-    await withCluster('petset-redis-e2e-', [], async (c, watch) => {
+    await withCluster('petset-redis-e2e-', [], async (s) => {
+      let c = s.c;
+      const watch = s.watch;
+      const t0 = Date.now();
       await c.kubectl(['apply', '-f', exampleDir('redis') + '/redis.yaml']);
       await rollout(c, 'redis');
+      const ready = Date.now() - t0;
       const servers = await serverPids(c, 'redis-server', 'redis-');
       assert.equal(servers.length, 3, 'three redis-server processes, one per pod IP');
       watch(servers);
+      console.log(`# bench: redis, 3 members ready ${ready} ms after kubectl apply; servers' RSS ${rssMiB(servers)} MiB`);
 
       assert.equal(await cli(c, 'redis-0', 'SET', 'greeting', 'hello'), 'OK');
       for (const replica of ['redis-1', 'redis-2']) {
@@ -60,6 +65,16 @@ describe('examples/redis (primary and replicas)', { skip: why }, () => {
         await linkUp(c, replica);
         await serves(c, replica, 'scaled', 'down');
         await serves(c, replica, 'greeting', 'hello');
+      }
+
+      // petset up restarts: the members come back on their claims, the replicas link up again
+      c = await s.restart();
+      await rollout(c, 'redis');
+      watch(await serverPids(c, 'redis-server', 'redis-'));
+      await serves(c, 'redis-0', 'scaled', 'down');
+      for (const replica of ['redis-1', 'redis-2']) {
+        await linkUp(c, replica);
+        await serves(c, replica, 'after', 'restart');
       }
     });
   });

@@ -72,18 +72,54 @@ export const alive = (pid: number) => {
   }
 };
 
+/** Resident memory of these processes together, in MiB (the bench figures the tests print). */
+export function rssMiB(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return Math.round(kb / 1024);
+}
+
+export interface Session {
+  /** the running `petset up` (a new one after restart) */
+  c: Cluster;
+  /** servers to wait for after Ctrl-C */
+  watch(pids: number[]): void;
+  /** Ctrl-C on `petset up`, waits for the watched servers to stop, starts it again on the same data directory */
+  restart(): Promise<Cluster>;
+}
+
 /**
  * Starts `petset up` on real pods, runs the body, then stops `up` with Ctrl-C and waits until
- * the server processes the body reported (pidsToWatch) are gone.
+ * the server processes the body reported are gone.
  */
-export async function withCluster(prefix: string, extraArgs: string[], body: (c: Cluster, watch: (pids: number[]) => void) => Promise<void>): Promise<void> {
+export async function withCluster(prefix: string, extraArgs: string[], body: (s: Session) => Promise<void>): Promise<void> {
   const dataDir = tempDir(prefix);
-  const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', ...extraArgs] });
+  const args = ['--runtime', 'process', ...extraArgs];
   const seen = new Set<number>();
+  const stopped = async (c: Cluster) => {
+    await c.stop('SIGINT');
+    await eventually(() => [...seen].every((pid) => !alive(pid)), 30_000, 'the servers to stop');
+  };
+  const s: Session = {
+    c: await startCluster({ dataDir, extraArgs: args }),
+    watch: (pids) => pids.forEach((p) => seen.add(p)),
+    restart: async () => {
+      await stopped(s.c);
+      s.c = await startCluster({ dataDir, extraArgs: args });
+      return s.c;
+    },
+  };
   try {
-    await body(c, (pids) => pids.forEach((p) => seen.add(p)));
+    await body(s);
   } catch (err) {
     // what a user would look at: the pods and their containers' last log lines
+    const c = s.c;
     const state = await c.kubectl(['get', 'pods', '-o', 'wide'], { allowFail: true });
     console.log(`# pods:\n${state.stdout}`);
     for (const p of await pods(c).catch(() => [] as Obj[])) {
@@ -93,8 +129,7 @@ export async function withCluster(prefix: string, extraArgs: string[], body: (c:
     console.log(`# petset up output:\n${c.output().slice(-3000)}`);
     throw err;
   } finally {
-    await c.stop('SIGINT');
-    await eventually(() => [...seen].every((pid) => !alive(pid)), 30_000, 'the servers to stop');
+    await stopped(s.c);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
