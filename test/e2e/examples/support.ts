@@ -100,7 +100,9 @@ export interface Session {
  */
 export async function withCluster(prefix: string, extraArgs: string[], body: (s: Session) => Promise<void>): Promise<void> {
   const dataDir = tempDir(prefix);
-  const args = ['--runtime', 'process', ...extraArgs];
+  // one service range for both runs of `up`: the pods' resolv.conf names its cluster DNS address
+  const range = `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`;
+  const args = ['--runtime', 'process', '--service-cluster-ip-range', range, ...extraArgs];
   const seen = new Set<number>();
   const stopped = async (c: Cluster) => {
     await c.stop('SIGINT');
