@@ -48,7 +48,9 @@ const serverNodeArgs = (process.env.PETSET_BENCH_SERVER_NODE_ARGS ?? '').split('
 export async function startUp(keepDir?: string, extraArgs: string[] = []): Promise<Running> {
   const dataDir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'petset-bench-'));
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // the host pod network unless a scenario asks: figures stay comparable, and runs never share the root one's default ranges
+  const podNetwork = extraArgs.some((a) => a.startsWith('--pod-network')) ? [] : ['--pod-network', 'host'];
+  const proc = spawn(process.execPath, [...serverNodeArgs, bin, 'up', '--data-dir', dataDir, '--port', '0', ...podNetwork, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { percentile, type Scenario } from './harness.js';
 import { startUp, type Running } from './apiserver.js';
 import { PodNetwork, podNetworkUnavailable } from '../src/agent/podnet/pod-network.js';
+import { podPolicyRules, replaceScript } from '../src/agent/podnet/policy.js';
+import { nftIn } from '../src/agent/podnet/policy-enforcer.js';
 
 function api(r: Running, method: string, p: string, body?: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -160,10 +162,17 @@ const podNetScenario: Scenario = {
     try {
       const up: number[] = [];
       const down: number[] = [];
+      const policy: number[] = [];
+      // a pod isolated by a NetworkPolicy that lets its peers in on one port: the table written into its namespace
+      const peers = Array.from({ length: 30 }, (_, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'bench', name: `p-${i}`, uid: `u${i}`, labels: { app: 'p' } }, status: { phase: 'Running', podIP: `10.${second}.1.${i + 2}` } }));
+      const world = { pods: peers, namespaces: [], policies: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'bench', name: 'p' }, spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'p' } } }], ports: [{ port: 8080 }] }] } }] };
       for (let i = 0; i < 30; i++) {
         const t0 = performance.now();
-        await pn.addPod(`bench/p-${i}`, `10.${second}.1.${i + 2}`);
+        const h = await pn.addPod(`bench/p-${i}`, `10.${second}.1.${i + 2}`);
         up.push(performance.now() - t0);
+        const t1 = performance.now();
+        await nftIn(h.netnsPath, replaceScript(podPolicyRules({ pod: peers[i], ip: h.ip }, world, { hostAddresses: pn.hostAddresses(), serviceCidr: pn.serviceCidr.text })));
+        policy.push(performance.now() - t1);
       }
       for (let i = 0; i < 30; i++) {
         const t0 = performance.now();
@@ -172,6 +181,7 @@ const podNetScenario: Scenario = {
       }
       report({ name: 'pod_network_setup_p50', value: percentile(up.sort((a, b) => a - b), 50), unit: 'ms', goal: '< 20 ms' });
       report({ name: 'pod_network_teardown_p50', value: percentile(down.sort((a, b) => a - b), 50), unit: 'ms' });
+      report({ name: 'pod_network_policy_write_p50', value: percentile(policy.sort((a, b) => a - b), 50), unit: 'ms' });
       report({ name: 'pod_network_guard_drops', value: await pn.guardDrops(), unit: 'packets', goal: '0' });
     } finally {
       await pn.teardown();

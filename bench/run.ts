@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { runScenarios, type Scenario } from './harness.js';
 import { apiserverScenarios } from './apiserver.js';
 import { statefulsetScenarios } from './statefulset.js';
+import { statefulsetUpScenarios } from './statefulset-up.js';
 import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
 import { runtimeScenarios } from './runtime.js';
+import { storeBackendScenarios } from './etcd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -24,6 +26,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

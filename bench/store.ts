@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 
 /** The cost of one fsync'd, un-batched commit (the same settings the store uses). */
 export async function measureDurableWrite(dir: string, writes = 200): Promise<{ microsPerWrite: number }> {
@@ -42,29 +43,51 @@ export interface StoreBenchResult {
  * `clients` writers each creating keys back to back for `seconds`, while `watchers` watches
  * observe every write.
  */
-export async function benchStore(
-  dir: string,
-  { clients = 16, seconds = 2, watchers = 100, valueBytes = 1024 } = {},
-): Promise<StoreBenchResult> {
+export async function benchStore(dir: string, opts: StoreBenchOptions = {}): Promise<StoreBenchResult> {
   const work = mkdtempSync(join(dir, 'petset-store-bench-'));
   const store = openSqliteStore(join(work, 'state.db'), { autoCompact: false });
   try {
+    const r = await benchAnyStore(store, opts);
+    return { ...r, writesPerTransaction: store.stats.writes / store.stats.transactions };
+  } finally {
+    await store.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface StoreBenchOptions {
+  clients?: number;
+  seconds?: number;
+  watchers?: number;
+  valueBytes?: number;
+}
+
+/** The same load on any store (SQLite, etcd): creates/s and the create-to-watcher latency. */
+export async function benchAnyStore(
+  store: Store,
+  { clients = 16, seconds = 2, watchers = 100, valueBytes = 1024 }: StoreBenchOptions = {},
+): Promise<Omit<StoreBenchResult, 'writesPerTransaction'>> {
+  const prefix = `/bench/${Date.now()}/`;
+  const stops: (() => void)[] = [];
+  try {
+    const from = await store.revision();
     const requestedAt = new Map<string, number>();
     const latencies: number[] = [];
     for (let i = 0; i < watchers; i++) {
-      store.watch('/bench/', 0, {
+      const w = store.watch(prefix, from, {
         onEvents(events) {
           const now = performance.now();
           for (const e of events) latencies.push(now - requestedAt.get(e.kv.key)!);
         },
       });
+      stops.push(() => w.stop());
     }
     const value = 'x'.repeat(valueBytes);
     const deadline = performance.now() + seconds * 1000;
     let written = 0;
     const client = async (id: number) => {
       for (let n = 0; performance.now() < deadline; n++) {
-        const key = `/bench/${id}/${n}`;
+        const key = `${prefix}${id}/${n}`;
         requestedAt.set(key, performance.now());
         await store.create(key, value);
         written++;
@@ -75,15 +98,9 @@ export async function benchStore(
     const elapsed = (performance.now() - start) / 1000;
     latencies.sort((a, b) => a - b);
     const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-    return {
-      writesPerSecond: written / elapsed,
-      writesPerTransaction: store.stats.writes / store.stats.transactions,
-      watchP50Ms: at(0.5),
-      watchP99Ms: at(0.99),
-    };
+    return { writesPerSecond: written / elapsed, watchP50Ms: at(0.5), watchP99Ms: at(0.99) };
   } finally {
-    await store.close();
-    rmSync(work, { recursive: true, force: true });
+    for (const stop of stops) stop();
   }
 }
 

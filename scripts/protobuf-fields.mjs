@@ -5,14 +5,14 @@
 // what their generated.proto files are generated from. Field numbers never change upstream, so the
 // table is regenerated only when a schema gains a type or a field.
 //
-//   npx tsc -p tsconfig.json && node scripts/protobuf-fields.mjs <k8s.io/api checkout> <k8s.io/apimachinery checkout>
+//   npx tsc -p tsconfig.json && node scripts/protobuf-fields.mjs <k8s.io/api checkout> <k8s.io/apimachinery checkout> [<k8s.io/apiextensions-apiserver checkout> [<k8s.io/metrics checkout>]]
 //
 // A checkout may be a bare git directory (its HEAD is read) or a plain directory.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [apiRepo, machineryRepo] = process.argv.slice(2);
+const [apiRepo, machineryRepo, apiextensionsRepo, metricsRepo] = process.argv.slice(2);
 if (!apiRepo || !machineryRepo) {
   console.error('usage: node scripts/protobuf-fields.mjs <k8s.io/api checkout> <k8s.io/apimachinery checkout>');
   process.exit(2);
@@ -34,8 +34,12 @@ function goFiles(repo, dir) {
 function packageOf(prefix) {
   let m = /^io\.k8s\.api\.([a-z0-9]+)\.(v[a-z0-9]+)$/.exec(prefix);
   if (m) return [apiRepo, `${m[1]}/${m[2]}`];
+  m = /^io\.k8s\.apiextensions-apiserver\.pkg\.apis\.apiextensions\.(v[a-z0-9]+)$/.exec(prefix);
+  if (m && apiextensionsRepo) return [apiextensionsRepo, `pkg/apis/apiextensions/${m[1]}`];
   m = /^io\.k8s\.apimachinery\.pkg\.(.+)$/.exec(prefix);
   if (m) return [machineryRepo, `pkg/${m[1].replace(/\./g, '/')}`];
+  m = /^io\.k8s\.metrics\.pkg\.(.+)$/.exec(prefix);
+  if (m && metricsRepo) return [metricsRepo, `pkg/${m[1].replace(/\./g, '/')}`];
   return undefined;
 }
 

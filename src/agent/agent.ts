@@ -13,13 +13,18 @@ import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { GatedTransport } from './gated-transport.js';
-import { addressHolders, HostPortTable, hostPortsOf, MAX_NODE_INDEX, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from './network.js';
+import { addressHolders, HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator, podRange } from './network.js';
+import type { Cidr } from './podnet/cidr.js';
 import { machineCapacity, newNode, NODE_LEASE_NAMESPACE, nodeLabels, nodeLease, nodeStatus, nodeStatusDiffers, microTime, type NodeDescription } from './node-status.js';
 import { PodWorker, type BackOffSettings, type WorkerHost } from './pod-worker.js';
 import type { ContainerRuntime, LogLine, LogOptions } from './runtime/runtime.js';
 import { SimRuntime, type SimDefaults } from './runtime/sim.js';
 import { PodStatusWriter } from './status-writer.js';
 import { TimerQueue } from './timers.js';
+import { UsageSampler, type Summary, type UsagePod } from './stats.js';
+
+/** How often container usage is read once someone asks for it (cadvisor's housekeeping is 10-15 s). */
+const USAGE_SAMPLE_MS = 5_000;
 import { PodVolumes } from './volumes.js';
 import { startKubeletServer, type RunningKubeletServer } from './server/kubelet-server.js';
 import { withVolumeLocks } from './runtime/volume-locking.js';
@@ -33,6 +38,8 @@ export interface NodeAgentOptions {
    * the index of an existing Node of this name, else the lowest one no Node uses.
    */
   nodeIndex?: number;
+  /** the cluster's pod range (`petset up --pod-cidr`) the node's /24 comes from; default 127.64.0.0/12 */
+  podCIDR?: string;
   /**
    * default: a SimRuntime with `sim` as its node-wide defaults. A function is called with
    * the agent's own client (the process runtime reads ConfigMaps, Secrets and Services).
@@ -85,6 +92,8 @@ export class NodeAgent {
   readonly timers = new TimerQueue();
   nodeIndex = -1;
   hostIP = '';
+  /** the cluster's pod range */
+  readonly podRange: Cidr;
   private state: AgentState = 'new';
   private readonly gate: GatedTransport;
   private readonly client: Client;
@@ -105,9 +114,11 @@ export class NodeAgent {
   private readonly workerHost: WorkerHost;
   private readonly volumes: PodVolumes;
   private server?: RunningKubeletServer;
+  private sampler?: UsageSampler;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
+    this.podRange = podRange(opts.podCIDR);
     this.gate = new GatedTransport(opts.client.transport);
     this.client = new Client(this.gate, { ...opts.client.options, userAgent: `petset-agent/${opts.nodeName}` });
     const runtime = typeof opts.runtime === 'function' ? opts.runtime(this.client) : (opts.runtime ?? new SimRuntime(opts.sim, this.timers));
@@ -144,9 +155,9 @@ export class NodeAgent {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`node agent ${this.nodeName} was already started`);
     this.nodeIndex = await this.pickNodeIndex();
-    this.hostIP = nodeAddressFor(this.nodeIndex);
+    this.hostIP = nodeAddressFor(this.nodeIndex, this.podRange);
     // what is in use comes from the API's pods on this node, so a restart never reissues a live address
-    this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []));
+    this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []), this.podRange);
     // whatever an earlier agent left in the runtime is not this agent's to run
     const leftovers = await this.runtime.listSandboxes();
     for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
@@ -224,20 +235,55 @@ export class NodeAgent {
   /** A container's output, for the pods/log subresource: the current instance, or the previous one. */
   logs(namespace: string, podName: string, container: string, opts: LogOptions & { previous?: boolean } = {}): AsyncIterable<LogLine> {
     const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
-    const ids = w?.containerIds(container) ?? {};
+    const ids = w?.containerIds(container) ?? this.completedContainerIds(namespace, podName, container);
     const id = opts.previous ? ids.previous : ids.current;
     if (!id) throw new Error(`container "${container}" in pod "${podName}" has no ${opts.previous ? 'previous ' : ''}instance on node ${this.nodeName}`);
     return this.runtime.logs(id, opts);
   }
 
+  /** A completed pod this agent no longer has a worker for (it finished before the agent started): its status names the containers. */
+  private completedContainerIds(namespace: string, podName: string, container: string): { current?: string; previous?: string } {
+    const pod = this.informer?.list().find((p) => p.metadata.namespace === namespace && p.metadata.name === podName);
+    const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? []), ...(pod?.status?.ephemeralContainerStatuses ?? [])];
+    const s = all.find((x: { name?: string }) => x.name === container);
+    const bare = (id: unknown) => (typeof id === 'string' && id ? id.replace(/^[^:]+:\/\//, '') : undefined);
+    return { current: bare(s?.containerID), previous: bare(s?.lastState?.terminated?.containerID) };
+  }
+
   /** The runtime's id of a container of a pod this agent runs (for the agent's server). */
   containerId(namespace: string, podName: string, container: string, previous = false): string {
     const w = [...this.workers.values()].find((x) => x.namespace === namespace && x.name === podName);
-    if (!w) throw new Error(`pod ${namespace}/${podName} does not run on node ${this.nodeName}`);
-    const ids = w.containerIds(container);
+    const ids = w ? w.containerIds(container) : this.completedContainerIds(namespace, podName, container);
+    if (!w && !ids.current && !ids.previous) throw new Error(`pod ${namespace}/${podName} does not run on node ${this.nodeName}`);
     const id = previous ? ids.previous : ids.current;
     if (!id) throw new Error(previous ? `previous terminated container "${container}" in pod "${podName}" not found` : `container "${container}" in pod "${podName}" is not running`);
     return id;
+  }
+
+  /**
+   * The usage summary (the agent server's /stats/summary). Readings start with the first
+   * request and are then taken every USAGE_SAMPLE_MS, so a node nobody asks about pays nothing;
+   * the first answer carries memory only, rates follow from the second reading on.
+   */
+  usageSummary(): Summary {
+    const sampler = (this.sampler ??= this.startSampling());
+    sampler.sample(this.usagePods().flatMap((p) => p.containers.map((c) => c.id)));
+    return sampler.summary(this.nodeName, this.usagePods());
+  }
+
+  private startSampling(): UsageSampler {
+    const sampler = new UsageSampler((id) => this.runtime.containerUsage?.(id));
+    const tick = () => {
+      if (this.state === 'dead') return;
+      sampler.sample(this.usagePods().flatMap((p) => p.containers.map((c) => c.id)));
+      this.timers.after(USAGE_SAMPLE_MS, tick);
+    };
+    this.timers.after(USAGE_SAMPLE_MS, tick);
+    return sampler;
+  }
+
+  private usagePods(): UsagePod[] {
+    return [...this.workers.values()].map((w) => ({ namespace: w.namespace, name: w.name, uid: w.uid, containers: w.runningContainers() }));
   }
 
   /** The sandbox of a pod this agent runs (for port-forward). */
@@ -265,6 +311,8 @@ export class NodeAgent {
     }
     await Promise.all(stopping);
     if (this.state !== 'reconnecting') return;
+    // output kept for completed pods that were deleted while no agent ran
+    for (const uid of this.runtime.podsWithLogs?.() ?? []) if (!listed.has(uid) && !this.workers.has(uid)) this.runtime.removePodLogs?.(uid);
     await this.volumes
       .removeOrphans(new Set([...listed.keys(), ...this.workers.keys()]))
       .catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing directories of deleted pods: ${e instanceof Error ? e.message : String(e)}`));
@@ -280,7 +328,11 @@ export class NodeAgent {
     this.removeHandlers = informer.addEventHandler({
       onAdd: (pod) => this.onPod(pod),
       onUpdate: (_, pod) => this.onPod(pod),
-      onDelete: (pod) => this.workers.get(pod.metadata.uid!)?.apiDeleted(),
+      onDelete: (pod) => {
+        const w = this.workers.get(pod.metadata.uid!);
+        if (w) w.apiDeleted();
+        else this.runtime.removePodLogs?.(pod.metadata.uid!);
+      },
     });
     this.writer.resume();
   }
@@ -312,7 +364,8 @@ export class NodeAgent {
       runtime: this.runtime,
       timers: this.timers,
       backOff: this.backOff,
-      allocateIP: (pod) => this.ips!.allocate(pod?.metadata.uid, pod?.status?.podIP),
+      // a pod on the host's network has the node's address, as upstream's do
+      allocateIP: (pod) => (pod?.spec?.hostNetwork === true ? this.hostIP : this.ips!.allocate(pod?.metadata.uid, pod?.status?.podIP)),
       releaseIP: (ip) => this.ips?.release(ip),
       claimHostPorts: (pod) => this.ports.claim(pod.metadata.uid!, hostPortsOf(pod)),
       // called once the pod's sandbox is gone, which also frees the claims it held here
@@ -338,6 +391,7 @@ export class NodeAgent {
       confirmDeletion: (w) => this.confirmDeletion(w),
       finished: (w) => {
         if (this.workers.get(w.uid) === w) this.workers.delete(w.uid);
+        this.runtime.removePodLogs?.(w.uid);
         void this.volumes.removePod(w.uid).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] removing the directory of pod ${w.namespace}/${w.name}: ${e instanceof Error ? e.message : String(e)}`));
       },
     };
@@ -372,6 +426,7 @@ export class NodeAgent {
     return {
       name: this.nodeName,
       index: this.nodeIndex,
+      podRange: this.podRange,
       runtimeType: this.runtime.type,
       runtimeVersion: this.runtime.version,
       capacity: { ...machineCapacity(), ...this.opts.capacity },
@@ -385,11 +440,11 @@ export class NodeAgent {
   private async pickNodeIndex(): Promise<number> {
     if (this.opts.nodeIndex !== undefined) return this.opts.nodeIndex;
     const nodes = (await this.retry(() => this.client.nodes().listAll())).items;
-    const own = nodeIndexOfCIDR(nodes.find((n) => n.metadata.name === this.nodeName)?.spec?.podCIDR);
+    const own = nodeIndexOfCIDR(nodes.find((n) => n.metadata.name === this.nodeName)?.spec?.podCIDR, this.podRange);
     if (own !== undefined) return own;
-    const used = new Set(nodes.map((n) => nodeIndexOfCIDR(n.spec?.podCIDR)));
-    for (let i = 0; i <= MAX_NODE_INDEX; i++) if (!used.has(i)) return i;
-    throw new Error('every node index is taken');
+    const used = new Set(nodes.map((n) => nodeIndexOfCIDR(n.spec?.podCIDR, this.podRange)));
+    for (let i = 0; i <= maxNodeIndex(this.podRange); i++) if (!used.has(i)) return i;
+    throw new Error(`every node /24 of the pod range ${this.podRange.text} is taken`);
   }
 
   private async registerNode(): Promise<void> {
@@ -404,8 +459,8 @@ export class NodeAgent {
     // registered before: make sure our labels are there, and report at once (the node
     // lifecycle controller may have marked it unreachable meanwhile)
     const existing = await this.client.nodes().get(this.nodeName);
-    if (existing.spec?.podCIDR && existing.spec.podCIDR !== podCIDRFor(this.nodeIndex)) {
-      console.warn(`[agent ${this.nodeName}] the Node's podCIDR ${existing.spec.podCIDR} is not node index ${this.nodeIndex}'s ${podCIDRFor(this.nodeIndex)}`);
+    if (existing.spec?.podCIDR && existing.spec.podCIDR !== podCIDRFor(this.nodeIndex, this.podRange)) {
+      console.warn(`[agent ${this.nodeName}] the Node's podCIDR ${existing.spec.podCIDR} is not node index ${this.nodeIndex}'s ${podCIDRFor(this.nodeIndex, this.podRange)}`);
     }
     const labels = nodeLabels(d);
     const missing = Object.entries(labels).filter(([k, v]) => existing.metadata.labels?.[k] !== v);

@@ -1,34 +1,56 @@
 // Pod addresses and host ports on one node.
 //
-// Addressing: every petset address is on loopback. Pods live in 127.64.0.0/12 (the
-// service range is 127.96.0.0/12), cut into one /24 per node by the node's index:
-// node n owns 127.(64 + n div 256).(n mod 256).0/24 (so n < 4096), uses .1 itself as its
-// InternalIP, and hands .2-.254 to its pods. Indexes are unique per cluster, so pod IPs
-// are too, without coordination beyond picking the index. The /24 is written to the
-// Node's spec.podCIDR, which is how a restarted agent finds its index again.
+// Addressing: the cluster's pod range (`petset up --pod-cidr`; default 127.64.0.0/12 on
+// loopback, 10.244.0.0/16 with the root pod network) is cut into one /24 per node by the
+// node's index: node n owns the n-th /24 of the range, uses .1 itself as its InternalIP, and
+// hands .2-.254 to its pods. Indexes are unique per cluster, so pod IPs are too, without
+// coordination beyond picking the index. The /24 is written to the Node's spec.podCIDR,
+// which is how a restarted agent finds its index again.
 import type { KubeObject } from '../api/object.js';
+import { intToIp, parseCidr, type Cidr } from './podnet/cidr.js';
 
-export const POD_NETWORK_BASE = (127 << 24) | (64 << 16);
-export const MAX_NODE_INDEX = 4095;
+/** Pods' addresses without root: loopback, so they work with no setup. */
+export const DEFAULT_POD_CIDR = '127.64.0.0/12';
+/** Pods' addresses with the root pod network (network namespaces on a bridge), as kubeadm's customary range. */
+export const ROOT_POD_CIDR = '10.244.0.0/16';
+const DEFAULT_RANGE = parseCidr(DEFAULT_POD_CIDR);
+export const MAX_NODE_INDEX = maxNodeIndex(DEFAULT_RANGE);
 const FIRST_POD_HOST = 2;
 const LAST_POD_HOST = 254;
 
-const toIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-
-export function nodeSubnetBase(index: number): number {
-  if (!Number.isInteger(index) || index < 0 || index > MAX_NODE_INDEX) throw new Error(`node index ${index} is outside 0-${MAX_NODE_INDEX}`);
-  return (POD_NETWORK_BASE + index * 256) >>> 0;
+/** Parses a cluster pod range (--pod-cidr): IPv4, room for at least one node's /24. */
+export function podRange(text: string = DEFAULT_POD_CIDR): Cidr {
+  const c = parseCidr(text);
+  if (c.prefix > 24) throw new Error(`--pod-cidr ${text} is smaller than one node's /24; use a /24 or larger, like ${ROOT_POD_CIDR}`);
+  return c;
 }
 
-export const podCIDRFor = (index: number) => `${toIp(nodeSubnetBase(index))}/24`;
-export const nodeAddressFor = (index: number) => toIp(nodeSubnetBase(index) + 1);
+/** The highest node index the range has a /24 for. */
+export function maxNodeIndex(range: Cidr = DEFAULT_RANGE): number {
+  return 2 ** (24 - range.prefix) - 1;
+}
 
-/** The node index a podCIDR written by podCIDRFor stands for. */
-export function nodeIndexOfCIDR(cidr: unknown): number | undefined {
-  const m = typeof cidr === 'string' ? /^127\.(\d+)\.(\d+)\.0\/24$/.exec(cidr) : null;
-  if (!m) return undefined;
-  const index = (Number(m[1]) - 64) * 256 + Number(m[2]);
-  return index >= 0 && index <= MAX_NODE_INDEX ? index : undefined;
+export function nodeSubnetBase(index: number, range: Cidr = DEFAULT_RANGE): number {
+  const max = maxNodeIndex(range);
+  if (!Number.isInteger(index) || index < 0 || index > max) throw new Error(`node index ${index} is outside 0-${max} (the pod range ${range.text} has ${max + 1} node /24s)`);
+  return (range.base + index * 256) >>> 0;
+}
+
+export const podCIDRFor = (index: number, range: Cidr = DEFAULT_RANGE) => `${intToIp(nodeSubnetBase(index, range))}/24`;
+export const nodeAddressFor = (index: number, range: Cidr = DEFAULT_RANGE) => intToIp(nodeSubnetBase(index, range) + 1);
+
+/** The node index a podCIDR written by podCIDRFor (with the same range) stands for. */
+export function nodeIndexOfCIDR(cidr: unknown, range: Cidr = DEFAULT_RANGE): number | undefined {
+  if (typeof cidr !== 'string' || !cidr.endsWith('/24')) return undefined;
+  let c: Cidr;
+  try {
+    c = parseCidr(cidr);
+  } catch {
+    return undefined;
+  }
+  if (c.text !== cidr) return undefined;
+  const index = (c.base - range.base) / 256;
+  return Number.isInteger(index) && index >= 0 && index <= maxNodeIndex(range) ? index : undefined;
 }
 
 /**
@@ -49,11 +71,14 @@ export class PodIPAllocator {
   private readonly owners = new Map<number, string>();
   private next = FIRST_POD_HOST;
 
+  private readonly base: number;
+
   constructor(
     readonly nodeIndex: number,
     private readonly heldInAPI: AddressHolders = () => new Map(),
+    readonly range: Cidr = DEFAULT_RANGE,
   ) {
-    nodeSubnetBase(nodeIndex);
+    this.base = nodeSubnetBase(nodeIndex, range);
   }
 
   /** An address for pod `uid`: its `previous` one when still free, else the next free one. */
@@ -68,7 +93,7 @@ export class PodIPAllocator {
       this.next = host + 1;
       return this.take(host, uid);
     }
-    throw new Error(`no free pod address left in ${podCIDRFor(this.nodeIndex)}`);
+    throw new Error(`no free pod address left in ${podCIDRFor(this.nodeIndex, this.range)}`);
   }
 
   release(ip: string | undefined): void {
@@ -80,7 +105,7 @@ export class PodIPAllocator {
   private hostOf(ip: string | undefined): number | undefined {
     const parts = typeof ip === 'string' ? ip.split('.').map(Number) : [];
     if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-    const n = (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0) - nodeSubnetBase(this.nodeIndex);
+    const n = (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0) - this.base;
     return n >= FIRST_POD_HOST && n <= LAST_POD_HOST ? n : undefined;
   }
 
@@ -88,12 +113,12 @@ export class PodIPAllocator {
     const owner = this.owners.get(host);
     if (owner !== undefined && (owner !== uid || uid === '')) return false;
     // any other live pod showing the address keeps it, even when two show it (then neither gets it back)
-    return (held.get(toIp(nodeSubnetBase(this.nodeIndex) + host)) ?? []).every((holder) => uid !== '' && holder === uid);
+    return (held.get(intToIp(this.base + host)) ?? []).every((holder) => uid !== '' && holder === uid);
   }
 
   private take(host: number, uid: string): string {
     this.owners.set(host, uid);
-    return toIp(nodeSubnetBase(this.nodeIndex) + host);
+    return intToIp(this.base + host);
   }
 }
 

@@ -6,6 +6,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { deepEqual, timestamp, type KubeObject } from '../api/object.js';
 import { nodeAddressFor, podCIDRFor } from './network.js';
+import type { Cidr } from './podnet/cidr.js';
 
 type Obj = Record<string, any>;
 
@@ -16,6 +17,8 @@ export const KUBELET_PORT = 10250;
 export interface NodeDescription {
   name: string;
   index: number;
+  /** the cluster's pod range the node's /24 is cut from (default: petset's loopback range) */
+  podRange?: Cidr;
   runtimeType: string;
   runtimeVersion: string;
   capacity: Record<string, string>;
@@ -80,7 +83,7 @@ export function nodeLabels(d: NodeDescription): Record<string, string> {
 
 /** The Node object a new agent creates (nodes accept status on create). */
 export function newNode(d: NodeDescription, now = new Date()): KubeObject {
-  const cidr = podCIDRFor(d.index);
+  const cidr = podCIDRFor(d.index, d.podRange);
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -122,7 +125,7 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
     ],
     addresses: [
-      { type: 'InternalIP', address: nodeAddressFor(d.index) },
+      { type: 'InternalIP', address: nodeAddressFor(d.index, d.podRange) },
       { type: 'Hostname', address: d.name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: d.kubeletPort ?? KUBELET_PORT } },

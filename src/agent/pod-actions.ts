@@ -43,6 +43,8 @@ export interface ContainerRecord {
   spec: Obj;
   init: boolean;
   sidecar: boolean;
+  /** an ephemeral container (kubectl debug): started once, never restarted, not part of readiness */
+  ephemeral?: boolean;
   imageID: string;
   /** the current (or last) instance */
   id?: string;
@@ -98,6 +100,8 @@ export interface PodRecord {
   finished: boolean;
   inits: ContainerRecord[];
   regular: ContainerRecord[];
+  /** ephemeral containers, in the order they were added to the spec */
+  ephemeral: ContainerRecord[];
 }
 
 export type PodAction =
@@ -151,7 +155,10 @@ export function initialRecord(pod: KubeObject, now: number, stamp: string): PodR
   const regular = (spec.containers ?? []).map((c: Obj) => newContainerRecord(c, false));
   const status = pod.status ?? {};
   const previous = new Map<string, Obj>([...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])].map((s: Obj) => [s.name, s]));
-  for (const c of [...inits, ...regular]) {
+  const rec: PodRecord = { phase: 'new', apiGone: false, sandbox: 'none', sandboxFailures: 0, initialized: inits.length === 0, confirming: false, finished: false, inits, regular, ephemeral: [] };
+  addEphemeralContainers(rec, pod);
+  for (const s of status.ephemeralContainerStatuses ?? []) previous.set(s.name, s);
+  for (const c of [...inits, ...regular, ...rec.ephemeral]) {
     const s = previous.get(c.name);
     if (!s?.containerID) continue;
     c.instances = 1;
@@ -160,9 +167,22 @@ export function initialRecord(pod: KubeObject, now: number, stamp: string): PodR
     const ended = s.state?.terminated;
     c.exitedAt = now;
     if (c.init && !c.sidecar && ended?.exitCode === 0) c.exited = { ...ended };
+    else if (c.ephemeral && ended) c.exited = { ...ended };
     else c.exited = { exitCode: 255, reason: 'Unknown', startedAt: s.state?.running?.startedAt ?? ended?.startedAt, finishedAt: stamp, containerID: s.containerID };
   }
-  return { phase: 'new', apiGone: false, sandbox: 'none', sandboxFailures: 0, initialized: inits.length === 0, confirming: false, finished: false, inits, regular };
+  return rec;
+}
+
+/** Records for the ephemeral containers the spec gained (they are only ever added, never changed or removed). */
+export function addEphemeralContainers(rec: PodRecord, pod: KubeObject): boolean {
+  const known = new Set(rec.ephemeral.map((c) => c.name));
+  let added = false;
+  for (const spec of pod.spec?.ephemeralContainers ?? []) {
+    if (!spec?.name || known.has(spec.name)) continue;
+    rec.ephemeral.push({ ...newContainerRecord(spec, false), ephemeral: true });
+    added = true;
+  }
+  return added;
 }
 
 /** The grace period that applies now: the deletion's, else the pod's own. */
@@ -289,6 +309,9 @@ export function computePodActions(pod: KubeObject, rec: PodRecord, now: number, 
     actions.push({ type: 'StartContainer', name: c.name, backOff: { periodMs: b ? Math.min(2 * b.periodMs, backOff.maxMs) : backOff.initialMs, updatedAt: now } });
   };
 
+  // ephemeral containers start even before initialization completes, once; they are never restarted
+  for (const c of rec.ephemeral) if (!busy(c) && !c.exited) startOrRestart(c);
+
   if (!rec.initialized) {
     // init containers one at a time, in order; a sidecar counts once it has started
     for (const c of rec.inits) {
@@ -333,8 +356,9 @@ function terminationActions(rec: PodRecord, now: number): PodActions {
   const kill = (c: ContainerRecord) => {
     if (c.running && !c.stopping) actions.push({ type: 'KillContainer', name: c.name, deadline, message: `Stopping container ${c.name}` });
   };
-  rec.regular.forEach(kill);
-  if (rec.regular.some((c) => c.running || c.stopping)) return { actions };
+  const first = [...rec.regular, ...rec.ephemeral];
+  first.forEach(kill);
+  if (first.some((c) => c.running || c.stopping)) return { actions };
   for (const c of [...rec.inits].reverse()) {
     if (c.running || c.stopping) {
       kill(c);
@@ -423,6 +447,11 @@ export function podStatus(pod: KubeObject, rec: PodRecord, ctx: StatusContext, n
     status.podIPs = [{ ip: rec.ip }];
   }
   if (inits.length) status.initContainerStatuses = inits;
+  if (rec.ephemeral.length) {
+    const ephemeral = rec.ephemeral.map((c) => containerStatus(c, false, ctx.runtimeType));
+    if (terminal) terminalStatuses([], ephemeral.filter((e) => !('terminated' in e.state)));
+    status.ephemeralContainerStatuses = ephemeral;
+  }
   if (rec.failure) Object.assign(status, { reason: rec.failure.reason, message: rec.failure.message });
   return status;
 }

@@ -229,6 +229,7 @@ export function ownedStatus(status: Obj | undefined): Obj {
       .sort((a: Obj, b: Obj) => (a.type < b.type ? -1 : 1)),
     initContainerStatuses: s.initContainerStatuses,
     containerStatuses: s.containerStatuses,
+    ephemeralContainerStatuses: s.ephemeralContainerStatuses,
   };
 }
 

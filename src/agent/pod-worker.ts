@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { timestamp, type KubeObject } from '../api/object.js';
 import {
+  addEphemeralContainers,
   computePodActions,
   graceSeconds,
   initialRecord,
@@ -97,6 +98,7 @@ export class PodWorker {
     if (Number(pod.metadata.resourceVersion) < Number(this.pod.metadata.resourceVersion)) return;
     const annotationsChanged = JSON.stringify(pod.metadata.annotations) !== JSON.stringify(this.pod.metadata.annotations);
     this.pod = pod;
+    addEphemeralContainers(this.rec, pod);
     if (annotationsChanged && this.sandboxId) this.host.runtime.updateSandbox(this.sandboxId, pod);
     this.requestSync();
     this.host.statusChanged(this);
@@ -131,13 +133,20 @@ export class PodWorker {
     return { current: c.id, previous: c.lastTerminated?.containerID?.replace(/^[^:]+:\/\//, '') };
   }
 
+  /** Containers running now (init containers that run, sidecars included), for the usage summary. */
+  runningContainers(): Array<{ name: string; id: string }> {
+    return this.all()
+      .filter((c) => c.running && c.id)
+      .map((c) => ({ name: c.name, id: c.id! }));
+  }
+
   /** The status the agent wants the API to show, or undefined before admission. */
   desiredStatus(now = timestamp()): Obj | undefined {
     return podStatus(this.pod, this.rec, { hostIP: this.host.hostIP, runtimeType: this.host.runtime.type, currentConditions: this.pod.status?.conditions ?? [] }, now);
   }
 
   private all(): ContainerRecord[] {
-    return [...this.rec.inits, ...this.rec.regular];
+    return [...this.rec.inits, ...this.rec.regular, ...this.rec.ephemeral];
   }
 
   private container(name: string): ContainerRecord {
@@ -310,7 +319,7 @@ export class PodWorker {
       if (instance.id) this.onExit(c, instance.id, exit);
       else instance.exit = exit;
     };
-    const request = { container: c.spec, init: c.init, restartCount: c.restartCount };
+    const request = { container: c.spec, init: c.init, ephemeral: c.ephemeral, restartCount: c.restartCount };
     this.host.runtime
       .startContainer(sandboxId, request, onExit)
       .then(

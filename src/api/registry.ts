@@ -41,7 +41,8 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   categories?: string[];
   /** the schema definition name, e.g. "io.k8s.api.apps.v1.StatefulSet" */
   definition: string;
-  subresources?: { status?: boolean; scale?: ScaleDef };
+  /** ephemeralContainers: pods' `ephemeralcontainers` subresource, the only way to change spec.ephemeralContainers */
+  subresources?: { status?: boolean; scale?: ScaleDef; ephemeralContainers?: boolean };
   /** metadata.generation starts at 1 and is bumped when spec changes (and on graceful deletion). */
   tracksGeneration?: boolean;
   /** Names must pass this (default: DNS-1123 subdomain). */
@@ -53,6 +54,11 @@ export interface KindDef<T extends KubeObject = KubeObject> {
    * none; lists are empty and writes are refused (405) rather than stored and never acted on.
    */
   readOnly?: string;
+  /**
+   * Another version of the same resource stores the objects (autoscaling/v1 over v2): requests
+   * to this one are converted to that version and back. Controllers that walk every kind skip it.
+   */
+  conversion?: { storedVersion: string; toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
   /** DELETE answers with the object rather than a Status (pods, PVCs, PVs, namespaces). */
   returnDeletedObject?: boolean;
   /** The propagation used when the client gives none (upstream: Background, Orphan for a few old kinds). */
@@ -73,6 +79,10 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   validate?(obj: T): FieldError[];
   validateUpdate?(obj: T, old: T): FieldError[];
   validateStatusUpdate?(obj: T, old: T): FieldError[];
+  /** Checks only a create makes (beyond validate). */
+  validateCreate?(obj: T): FieldError[];
+  /** Checks of a write through the ephemeralcontainers subresource (instead of validate/validateUpdate). */
+  validateEphemeralContainersUpdate?(obj: T, old: T): FieldError[];
   /** Warnings returned in Warning headers on create/update. */
   warnings?(obj: T): string[];
 
@@ -83,6 +93,24 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   gracePeriod?(obj: T, requested: number | undefined): number;
 
   table?: TableDef<T>;
+
+  /**
+   * Set on kinds a CustomResourceDefinition defines: bodies are unstructured JSON, pruned by
+   * the definition's structural schema rather than decoded as Go structs, and served as JSON only.
+   */
+  custom?: CustomKindInfo;
+}
+
+export interface CustomKindInfo {
+  /** the CustomResourceDefinition's name */
+  crd: string;
+  listKind: string;
+  /** Drops, in place, the fields the schema does not specify; returns their paths. */
+  prune(obj: KubeObject): string[];
+  /** the definition is being deleted: no new objects */
+  terminating: boolean;
+  /** the Warning every request to this (deprecated) version gets */
+  deprecationWarning?: string;
 }
 
 export type AnyKindDef = KindDef<any>;
@@ -147,6 +175,20 @@ export class Registry {
   kindsIn(group: string, version: string): AnyKindDef[] {
     return this.kinds.filter((k) => k.group === group && k.version === version);
   }
+
+  /**
+   * This registry plus the kinds of CustomResourceDefinitions, as a new registry (registries
+   * are immutable: caches keyed by one stay right). A custom kind never shadows a built-in one.
+   */
+  withCustomKinds(kinds: AnyKindDef[], definitions: Definitions): Registry {
+    const added = kinds.filter((k) => !this.byRes.has(`${k.group}/${k.version}/${k.plural}`) && !this.byGVK.has(`${k.group}/${k.version}/${k.kind}`));
+    const out = new Registry([...this.kinds, ...added], { ...definitions, ...this.definitions });
+    out.base = this.base ?? this;
+    return out;
+  }
+
+  /** The registry of built-in kinds this one extends (itself when it has no custom kinds). */
+  base?: Registry;
 
   schema(k: AnyKindDef): Schema {
     return { $ref: k.definition };

@@ -52,6 +52,20 @@ export interface ApiResponse {
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;
 
+/**
+ * Request bodies no one else holds a reference to (the HTTP front end parsed them, or the
+ * in-process transport copied them, for this one request): create and update take them
+ * over instead of working on a copy.
+ */
+export const unsharedBodies = new WeakSet<object>();
+
+/**
+ * Response bodies the server built for this one response and keeps no reference to (a list
+ * decoded from the store): an in-process caller takes them over without a copy. Apart from
+ * unsharedBodies, as a request body taken over may be stored and answered with.
+ */
+export const unsharedResponses = new WeakSet<object>();
+
 export const CONTENT = {
   json: 'application/json',
   yaml: 'application/yaml',

@@ -10,6 +10,7 @@ import type { ApiServer } from './handler.js';
 import type { Admission } from './resource-storage.js';
 import { ServiceIPAllocator, serviceRange } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
+import { installQuotaAdmission } from './quota-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
 
 /** DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node for 300 s. */
@@ -83,6 +84,8 @@ export function installAdmission(api: ApiServer): void {
 
   storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults);
   installStorageAdmission(api);
+  // last, as upstream orders them: quota sees the pod as the other plugins left it
+  installQuotaAdmission(api);
 }
 
 function addDefaultTolerations(spec: any): void {

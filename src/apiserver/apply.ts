@@ -8,7 +8,7 @@ import { applyConfiguration, fieldManagerErrors } from '../api/managedfields/ind
 import { isPlainObject, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef } from '../api/registry.js';
 import type { ApiRequest } from '../api/request.js';
-import { checkUnknownFields } from './field-validation.js';
+import { unknownFieldsOf } from './field-validation.js';
 import { fieldManagerScope } from './managed-fields.js';
 import type { ResourceStorage, WriteContext } from './resource-storage.js';
 
@@ -69,7 +69,7 @@ export async function serverSideApply(
   // reported and left to the pipeline as for any other write.
   const strict = validation === 'Strict';
   if (!strict && validation === 'Warn') {
-    const unknown = checkUnknownFields(config, storage.registry.schema(kind), storage.registry.definitions);
+    const unknown = unknownFieldsOf(config, kind, storage.registry);
     ctx.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
   }
   // error texts name the object as the configuration does (upstream prints the patch object)

@@ -1,8 +1,9 @@
-// Objects every cluster has from the start: the four system namespaces and the
-// `kubernetes` service.
+// Objects every cluster has from the start: the four system namespaces, the two system
+// PriorityClasses and the `kubernetes` service.
 import { isApiError } from '../api/errors.js';
 import type { ApiServer } from './handler.js';
 import { kubernetesServiceIP, serviceRange } from './service-ips.js';
+import { SYSTEM_PRIORITY_CLASSES } from '../api/kinds/priorityclass.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -10,6 +11,10 @@ export async function bootstrapObjects(api: ApiServer): Promise<void> {
   const ns = api.registry.resource('', 'v1', 'namespaces')!;
   for (const name of SYSTEM_NAMESPACES) {
     if (!(await api.storage.tryGet(ns, undefined, name))) await ignoreExists(api.storage.create(ns, undefined, { metadata: { name } }));
+  }
+  const pcs = api.registry.resource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    if (!(await api.storage.tryGet(pcs, undefined, pc.metadata.name!))) await ignoreExists(api.storage.create(pcs, undefined, structuredClone(pc)));
   }
   const svc = api.registry.resource('', 'v1', 'services')!;
   if (!(await api.storage.tryGet(svc, 'default', 'kubernetes'))) {

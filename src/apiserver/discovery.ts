@@ -11,7 +11,8 @@ const READ_VERBS = ['get', 'list', 'watch'];
 /** The verbs a resource serves: all of them, less what its entry refuses (namespaces: deletecollection). */
 function verbsOf(k: AnyKindDef): string[] {
   const refused = KIND_ENTRIES.get(entryKey(k.group, k.plural))?.unsupportedVerbs;
-  return refused ? VERBS.filter((v) => !refused.includes(v as never)) : VERBS;
+  const served = k.readOnly ? READ_VERBS : VERBS;
+  return refused ? served.filter((v) => !refused.includes(v as never)) : served;
 }
 
 /** Subresources petset serves beyond status/scale, with the kind they answer with. */
@@ -36,6 +37,7 @@ function subresourcesOf(k: AnyKindDef) {
   const out: Array<{ subresource: string; responseKind: { group: string; version: string; kind: string }; verbs: string[] }> = [];
   if (k.subresources?.status) out.push({ subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: SUB_VERBS });
   if (k.subresources?.scale) out.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUB_VERBS });
+  if (k.subresources?.ephemeralContainers) out.push({ subresource: 'ephemeralcontainers', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: SUB_VERBS });
   if (k.group === '') for (const x of EXTRA_SUBRESOURCES[k.plural] ?? []) out.push({ subresource: x.name, responseKind: x.kind, verbs: x.verbs });
   return out;
 }
@@ -46,7 +48,7 @@ function aggregatedResource(k: AnyKindDef) {
     responseKind: { group: k.group, version: k.version, kind: k.kind },
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: k.singular,
-    verbs: k.readOnly ? READ_VERBS : verbsOf(k),
+    verbs: verbsOf(k),
   };
   if (k.shortNames?.length) r.shortNames = k.shortNames;
   if (k.categories?.length) r.categories = k.categories;
@@ -110,7 +112,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: k.readOnly ? READ_VERBS : verbsOf(k),
+      verbs: verbsOf(k),
     };
     if (k.shortNames?.length) r.shortNames = k.shortNames;
     if (k.categories?.length) r.categories = k.categories;

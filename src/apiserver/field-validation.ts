@@ -6,6 +6,7 @@ import { isPlainObject, type KubeObject } from '../api/object.js';
 import type { AnyKindDef, Registry } from '../api/registry.js';
 import { resolveSchema, type Definitions, type Schema } from '../api/schema.js';
 import { decodeTyped, goFormat, typedObjects } from '../api/typed.js';
+import { decodeKindValue } from '../api/customresources.js';
 import { bodyDuplicates, scanJson } from './decode.js';
 import { unsharedBodies } from './resource-storage.js';
 
@@ -33,7 +34,7 @@ export function undecodable(kind: AnyKindDef, why: string): ApiError {
  */
 export function decodeWriteBody(body: unknown, kind: AnyKindDef, registry: Registry, mode: FieldValidation, warnings: string[] | undefined): unknown {
   if (!isPlainObject(body)) return body;
-  const res = decodeTyped(body, registry.schema(kind), registry.definitions, { mutate: unsharedBodies.has(body), kindName: kind.kind });
+  const res = decodeKindValue(body, kind, registry.definitions, { mutate: unsharedBodies.has(body) });
   if (res.error) throw undecodable(kind, res.error);
   if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind}: dropped unknown fields ${res.unknown.join(', ')}`);
   const problems = [...(bodyDuplicates.get(body) ?? []), ...res.unknown.map((f) => `unknown field "${f}"`)];
@@ -61,10 +62,10 @@ export function decodePatchedObject(
   patchText?: unknown,
 ): KubeObject {
   // not in place: the patched object may share parts with the current one
-  const res = decodeTyped(patched, registry.schema(kind), registry.definitions, { kindName: kind.kind });
+  const res = decodeKindValue(patched, kind, registry.definitions);
   if (res.unknown.length && current) {
     // fields stored before unknown ones were dropped are not the patch's doing
-    const before = new Set(decodeTyped(current, registry.schema(kind), registry.definitions).unknown);
+    const before = new Set(decodeKindValue(current, kind, registry.definitions).unknown);
     res.unknown = res.unknown.filter((f) => !before.has(f));
   }
   const invalid = (why: string) =>
@@ -105,6 +106,12 @@ export function patchShown(contentType: string, patchBody: unknown, patched: unk
  */
 export function decodeForApply(body: unknown, kind: AnyKindDef, registry: Registry, mode: FieldValidation, warnings: string[] | undefined): unknown {
   return decodeWriteBody(body, kind, registry, mode, warnings);
+}
+
+/** Dotted paths of the fields a kind's object has that its schema lacks. */
+export function unknownFieldsOf(body: unknown, kind: AnyKindDef, registry: Registry): string[] {
+  if (!kind.custom) return checkUnknownFields(body, registry.schema(kind), registry.definitions);
+  return decodeKindValue(body, kind, registry.definitions).unknown;
 }
 
 /** Dotted paths (upstream style: `spec.foo`, `spec.containers[0].bar`) of fields the schema lacks. */

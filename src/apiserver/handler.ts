@@ -6,8 +6,8 @@ import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../api/errors.js';
 import { clone, isPlainObject, timestamp, type KubeObject } from '../api/object.js';
 import { applyPatch, PATCH_CONTENT_TYPES } from '../api/patch/index.js';
-import { resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
-import { CONTENT, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
+import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
+import { CONTENT, unsharedResponses, type ApiRequest, type ApiResponse, type UserInfo } from '../api/request.js';
 import type { Store } from '../store/store.js';
 import {
   aggregatedDiscovery,
@@ -26,11 +26,13 @@ import { parseRV, ResourceStorage, storeErrorToApi, type DeleteOptions, type Wri
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { awaitWatchRevision, validateWatchOptions, watchResource, type WatchOptions } from './watch.js';
 import { ScaleSubresource } from './scale.js';
+import { serveConverted } from './conversion.js';
 import { checkUnknownFields } from './field-validation.js';
 import { entryKey, type KindEntry } from './resource-table.js';
 import { KIND_ENTRIES } from './kinds/index.js';
 import { serverSideApply, validatePatchOptions, validateWriteOptions } from './apply.js';
 import { managerName } from '../api/managedfields/index.js';
+import { CustomResourceServing } from './customresources.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -84,6 +86,8 @@ export interface ApiServerOptions {
   serviceClusterIPRange?: string;
   /** the bearer token for connections to node agents (logs, exec, attach, port-forward) */
   nodeConnectionToken?: string;
+  /** the pod range of the root pod network (pods on a bridge of this host), which proxies may dial as well as loopback */
+  podCIDR?: string;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -101,13 +105,23 @@ export class ApiServer {
   readonly kindEntries = new Map<string, KindEntry>(KIND_ENTRIES);
   private readonly scale: ScaleSubresource;
 
+  /** Serves the kinds of stored CustomResourceDefinitions (started by start()). */
+  readonly customResources: CustomResourceServing;
+
   constructor(
-    readonly registry: Registry,
+    public registry: Registry,
     readonly store: Store,
     readonly options: ApiServerOptions = {},
   ) {
     this.storage = new ResourceStorage(store, registry);
     this.scale = new ScaleSubresource(this.storage);
+    this.customResources = new CustomResourceServing(this);
+  }
+
+  /** Replaces the registry (CustomResourceDefinitions came or went); requests from now on see the new one. */
+  setRegistry(registry: Registry): void {
+    this.registry = registry;
+    this.storage.registry = registry;
   }
 
   /** Registers a handler for `<plural>/<subresource>` of the core or any group, e.g. "pods/binding". */
@@ -210,9 +224,14 @@ export class ApiServer {
       return json(200, list);
     }
     const route = this.route(group, version, rest, path);
+    if (route.kind.custom) customResourceMediaTypes(req);
     // Existence before media type, as upstream: an unknown subresource is 404 even with a bad body.
     if (req.bodyError !== undefined && (!route.subresource || this.hasSubresource(route))) throw req.bodyError;
-    return this.serveResource(req, route);
+    const res = await this.serveResource(req, route);
+    // every request to a deprecated version of a custom kind carries its warning, as upstream
+    const deprecated = route.kind.custom?.deprecationWarning;
+    if (deprecated && !(res.warnings ?? []).includes(deprecated)) res.warnings = [deprecated, ...(res.warnings ?? [])];
+    return res;
   }
 
   private route(group: string, version: string, rest: string[], path: string): ResourceRoute {
@@ -237,12 +256,14 @@ export class ApiServer {
       this.subresources.has(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ||
       (subresource === 'status' && !!kind.subresources?.status) ||
       (subresource === 'scale' && !!kind.subresources?.scale) ||
+      (subresource === 'ephemeralcontainers' && !!kind.subresources?.ephemeralContainers) ||
       !!(subresource && this.kindEntries.get(entryKey(kind.group, kind.plural))?.subresources?.[subresource])
     );
   }
 
   private async serveResource(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
     const { kind, namespace, name, subresource } = route;
+    if (kind.conversion) return serveConverted(this, req, route, (r, rt) => this.serveResource(r, rt));
     const q = req.query;
     if (kind.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
       const verb = req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
@@ -252,10 +273,12 @@ export class ApiServer {
     const ctx = writeContext(req);
 
     const entry = this.kindEntries.get(entryKey(kind.group, kind.plural));
+    if (entry?.reads) return this.serveReads(req, route, entry.reads);
     if (subresource) {
       const custom = this.subresources.get(`${kind.group ? kind.group + '/' : ''}${kind.plural}/${subresource}`) ?? entry?.subresources?.[subresource];
       if (custom) return custom(req, route, this);
       if (subresource === 'status' && kind.subresources?.status) return this.serveObject(req, route, ctx, 'status');
+      if (subresource === 'ephemeralcontainers' && kind.subresources?.ephemeralContainers) return this.serveObject(req, route, ctx, 'ephemeralcontainers');
       if (subresource === 'scale' && kind.subresources?.scale) return this.scale.serve(req, kind, namespace, name!, { ...ctx, managerSubresource: 'scale' });
       throw notFoundPath(req.path);
     }
@@ -267,6 +290,7 @@ export class ApiServer {
           return this.list(req, route);
         case 'POST': {
           if (kind.namespaced && namespace === undefined) throw errors.methodNotSupported(resourceRef(kind), 'create');
+          if (kind.custom?.terminating) throw new ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
           validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
@@ -281,6 +305,21 @@ export class ApiServer {
     }
     if (route.watch) return this.watch(req, { ...route, name: undefined }, name);
     return this.serveObject(req, route, ctx);
+  }
+
+  /** A resource computed on each read, never stored (metrics.k8s.io): get and list only. */
+  private async serveReads(req: ApiRequest, route: ResourceRoute, reads: NonNullable<KindEntry['reads']>): Promise<ApiResponse> {
+    const { kind, name, subresource } = route;
+    if (subresource) throw notFoundPath(req.path);
+    const watching = route.watch || queryBool(req.query.get('watch'));
+    if (req.method !== 'GET' || watching) {
+      const verb = watching ? 'watch' : req.method === 'POST' ? 'create' : req.method === 'PUT' ? 'update' : req.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+      throw errors.methodNotSupported(resourceRef(kind), verb);
+    }
+    const items = name ? [await reads.get(this, req, route)] : await reads.list(this, req, route);
+    if (wantsTable(req.headers.accept)) return tableResponse(toTable(kind, items, includeObject(req), { resourceVersion: '' }));
+    if (name) return json(200, items[0]);
+    return json(200, { kind: `${kind.kind}List`, apiVersion: kindApiVersion(kind), metadata: {}, items });
   }
 
   /** GET / PUT / PATCH / DELETE of one object (or its status / namespace finalize). */
@@ -339,6 +378,8 @@ export class ApiServer {
     if (![CONTENT.mergePatch, CONTENT.jsonPatch, CONTENT.strategicPatch].includes(contentType as any)) {
       throw errors.unsupportedMediaType([...PATCH_CONTENT_TYPES]);
     }
+    // custom resources have no Go types to merge strategically by: upstream refuses it
+    if (kind.custom && contentType === CONTENT.strategicPatch) throw errors.unsupportedMediaType([CONTENT.jsonPatch, CONTENT.mergePatch, CONTENT.applyPatch]);
     validatePatchOptions(req.query, false);
     const schema = this.registry.schema(kind);
     const mode = fieldValidationMode(req.query);
@@ -377,6 +418,8 @@ export class ApiServer {
     if (wantsTable(req.headers.accept)) {
       return tableResponse(toTable(route.kind, list.items, includeObject(req), list.metadata));
     }
+    // decoded from the store for this response alone: an in-process caller may keep it as it is
+    unsharedResponses.add(list);
     return json(200, list);
   }
 
@@ -401,7 +444,8 @@ export class ApiServer {
       : (obj: KubeObject) => obj;
     validateWatchOptions(opts);
     await awaitWatchRevision(this.storage, opts);
-    const stream = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const watched = watchResource(this.storage, route.kind, route.namespace, opts, format);
+    const stream = route.kind.custom ? this.customResources.track(route.kind.custom.crd, watched) : watched;
     return {
       status: 200,
       headers: { 'Content-Type': table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json' },
@@ -593,3 +637,17 @@ export function errorResponse(e: unknown): ApiResponse {
   return { status: err.code, body: err.toStatus(), headers };
 }
 
+/**
+ * Custom resources are JSON (and YAML) only, as upstream: a protobuf body is 415, and a client
+ * that accepts nothing but protobuf gets 406.
+ */
+function customResourceMediaTypes(req: ApiRequest): void {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (req.method !== 'PATCH' && contentType === CONTENT.protobuf) throw errors.unsupportedMediaType([CONTENT.json, CONTENT.yaml]);
+  const accept = req.headers.accept;
+  if (!accept) return;
+  const types = accept.split(',').map((p) => p.split(';')[0].trim().toLowerCase());
+  if (types.length && types.every((t) => t === CONTENT.protobuf)) {
+    throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml, application/json;stream=watch');
+  }
+}

@@ -23,7 +23,7 @@ export function fieldManagerScope(registry: Registry, kind: AnyKindDef, obj: Kub
     typed: { schema, defs: registry.definitions },
     apiVersion,
     kind: `${meta?.namespace ?? ''}/${meta?.name ?? ''}; ${kind.group}/${kind.version}, Kind=${kind.kind}`,
-    subresource: subresource === 'status' || subresource === 'scale' ? subresource : undefined,
+    subresource: subresource === 'status' || subresource === 'scale' || subresource === 'ephemeralcontainers' ? subresource : undefined,
     resetFields,
     now: currentTimestamp(),
   };

@@ -240,6 +240,16 @@ export function kindRoutes(k: AnyKindDef): Route[] {
       operations: [watch(scoped, `watch changes to one ${k.kind}. ${deprecated}, selecting the object by metadata.name.`, 'watch')],
     },
   );
+  // custom resources are JSON (and YAML) only, as upstream publishes them
+  if (k.custom) {
+    const noProtobuf = (media: string[]) => media.filter((m) => !m.includes('protobuf'));
+    for (const r of routes) {
+      for (const op of r.operations) {
+        op.produces = noProtobuf(op.produces);
+        if (op.requestBody) op.requestBody = { ...op.requestBody, mediaTypes: noProtobuf(op.requestBody.mediaTypes) };
+      }
+    }
+  }
   return routes;
 }
 
@@ -403,8 +413,13 @@ export function reachableDefinitions(defs: Definitions, routes: Route[]): string
  */
 export function publishSchema(schema: Schema, openapi: 2 | 3): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // Swagger 2.0 cannot say "these fields, and any others": like upstream for custom resources, a
+  // schema that preserves unknown fields is published without its properties, so kubectl's v2
+  // validation accepts whatever it holds
+  const openEnded = openapi === 2 && schema['x-kubernetes-preserve-unknown-fields'] === true && !!schema.properties;
   for (const [key, value] of Object.entries(schema)) {
     if (value === undefined || key === '$ref') continue;
+    if (openEnded && (key === 'properties' || key === 'required')) continue;
     if (key === 'properties') {
       out.properties = Object.fromEntries(
         Object.entries(value as Record<string, Schema>).map(([name, p]) => [name, publishSchema(p, openapi)]),

@@ -287,6 +287,21 @@ function encodeSeconds(seconds: number): Buffer {
 }
 
 /** resource.Quantity {1: string}: JSON is the string. */
+/** metav1.Duration: { duration (int64 nanoseconds) = 1 }, shown as Go prints it, in seconds. */
+const duration: ValueType = {
+  wire: LENGTH_DELIMITED,
+  read(b) {
+    let nanos = 0n;
+    const r = new Reader(b as Buffer);
+    for (const [field, wire] of r.fields()) {
+      if (field === 1 && wire === VARINT) nanos = BigInt.asIntN(64, r.varint());
+      else r.skip(wire);
+    }
+    return `${Number(nanos) / 1e9}s`;
+  },
+  zero: () => '0s',
+};
+
 const quantity: ValueType = {
   wire: LENGTH_DELIMITED,
   read(b) {
@@ -342,6 +357,7 @@ const SPECIAL: Record<string, ValueType> = {
   [`${META}Time`]: time,
   [`${META}MicroTime`]: microTime,
   [`${META}FieldsV1`]: fieldsV1,
+  [`${META}Duration`]: duration,
   'io.k8s.apimachinery.pkg.api.resource.Quantity': quantity,
   'io.k8s.apimachinery.pkg.util.intstr.IntOrString': intOrString,
   'io.k8s.apimachinery.pkg.runtime.RawExtension': rawExtension,

@@ -2,14 +2,15 @@
 // generic registry store (system metadata, optimistic concurrency, generation, status
 // subresource rules, graceful deletion, finalizers, garbage-collection finalizers),
 // written once over the revisioned key-value Store.
-import { decodeTyped, typedObjects } from '../api/typed.js';
+import { typedObjects } from '../api/typed.js';
+import { decodeKindValue } from '../api/customresources.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
 import { clone, currentTimestamp, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
-import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, type KeyValue, type Store } from '../store/store.js';
+import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, KeyNotFoundError, NoSpaceError, StoreUnavailableError, type KeyValue, type Store } from '../store/store.js';
 import { objectKey, resourcePrefix } from './keys.js';
 import { compileSelectors, type CompiledSelectors } from './filter.js';
 import { fieldManagerScope, recordManagedFields } from './managed-fields.js';
@@ -73,18 +74,16 @@ const SERVER_MANAGER = 'kube-apiserver';
  */
 export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
-/**
- * Request bodies no one else holds a reference to (the HTTP front end parsed them for this
- * request): create and update take them over instead of working on a copy.
- */
-export const unsharedBodies = new WeakSet<object>();
+// Request bodies no one else holds a reference to: create and update take them over.
+export { unsharedBodies } from '../api/request.js';
+import { unsharedBodies } from '../api/request.js';
 
 export class ResourceStorage {
   admission: Admission[] = [];
 
   constructor(
     readonly store: Store,
-    readonly registry: Registry,
+    public registry: Registry,
   ) {}
 
   /* ---------- encoding ---------- */
@@ -112,12 +111,12 @@ export class ResourceStorage {
   async get(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.store.get(objectKey(kind, namespace, name));
     if (!kv) throw errors.notFound(resourceRef(kind), name);
-    return this.decode(kv);
+    return servedAs(kind, this.decode(kv));
   }
 
   async tryGet(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const kv = await this.store.get(objectKey(kind, namespace, name));
-    return kv ? this.decode(kv) : undefined;
+    return kv ? servedAs(kind, this.decode(kv)) : undefined;
   }
 
   async list(kind: AnyKindDef, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
@@ -229,7 +228,8 @@ export class ResourceStorage {
   }
 
   listOf(kind: AnyKindDef, items: KubeObject[], revision: number): KubeList {
-    return { apiVersion: kindApiVersion(kind), kind: `${kind.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+    if (kind.custom) for (const o of items) servedAs(kind, o);
+    return { apiVersion: kindApiVersion(kind), kind: kind.custom?.listKind ?? `${kind.kind}List`, metadata: { resourceVersion: String(revision) }, items };
   }
 
   /* ---------- create ---------- */
@@ -274,7 +274,7 @@ export class ResourceStorage {
   private async createAdmitted(kind: AnyKindDef, obj: KubeObject, generatedName: boolean, ctx: WriteContext): Promise<KubeObject> {
     const meta = obj.metadata;
     const errs: FieldErrorLike[] = [...validateObjectMeta(meta, kind.namespaced, kind.nameValidator ?? isDNS1123Subdomain)];
-    errs.push(...(kind.validate?.(obj) ?? []));
+    errs.push(...(kind.validate?.(obj) ?? []), ...(kind.validateCreate?.(obj) ?? []));
     if (errs.length) throw errors.invalid(resourceRef(kind), meta.name ?? meta.generateName ?? '', errs);
     ctx.warnings?.push(...(kind.warnings?.(obj) ?? []));
 
@@ -428,6 +428,13 @@ export class ResourceStorage {
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
       obj = next;
+    } else if (subresource === 'ephemeralcontainers') {
+      // the subresource changes spec.ephemeralContainers and nothing else (upstream's ephemeralContainersStrategy)
+      const next = clone(current);
+      next.spec ??= {};
+      setOrDelete(next.spec, 'ephemeralContainers', isPlainObject(obj.spec) ? obj.spec.ephemeralContainers : undefined);
+      setOrDelete(next.metadata, 'managedFields', m.managedFields);
+      obj = next;
     } else if (kind.subresources?.status) {
       setOrDelete(obj, 'status', current.status);
       kind.prepareForUpdate?.(obj, current);
@@ -462,6 +469,7 @@ export class ResourceStorage {
       }
     }
     if (subresource === 'status') errs.push(...(kind.validateStatusUpdate?.(obj, current) ?? []));
+    else if (subresource === 'ephemeralcontainers') errs.push(...(kind.validateEphemeralContainersUpdate?.(obj, current) ?? []));
     else {
       errs.push(...(kind.validate?.(obj) ?? []));
       errs.push(...(kind.validateUpdate?.(obj, current) ?? []));
@@ -580,7 +588,7 @@ export class ResourceStorage {
    */
   private ensureTyped(kind: AnyKindDef, obj: KubeObject): void {
     if (typedObjects.has(obj)) return;
-    const res = decodeTyped(obj, this.registry.schema(kind), this.registry.definitions, { mutate: true, kindName: kind.kind });
+    const res = decodeKindValue(obj, kind, this.registry.definitions, { mutate: true });
     if (res.error) throw errors.badRequest(`${kind.kind} in version "${kind.version}" cannot be handled as a ${kind.kind}: ${res.error}`);
     if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind} ${obj.metadata?.name}: dropped unknown fields ${res.unknown.join(', ')}`);
     typedObjects.add(obj);
@@ -820,5 +828,21 @@ export function storeErrorToApi(e: unknown): ApiError | undefined {
     return new ApiError(507, 'InternalError', `Insufficient storage: ${e.message}`, { causes: [{ reason: 'InsufficientStorage', message: e.message }] });
   }
   if (e instanceof FutureRevisionError) return tooLargeResourceVersion(e.requested, e.current);
+  if (e instanceof StoreUnavailableError) {
+    // upstream's answer to an unreachable etcd (NewServerTimeout): a 500 that clients retry after the delay
+    return new ApiError(500, 'ServerTimeout', `The request could not be completed at this time, please try again (${e.message})`, { retryAfterSeconds: 2 });
+  }
   return undefined;
+}
+
+/**
+ * A custom object as the requested version shows it: with conversion None, versions differ
+ * only in apiVersion (objects keep the version they were written in).
+ */
+export function servedAs(kind: AnyKindDef, obj: KubeObject): KubeObject {
+  if (!kind.custom) return obj;
+  obj.apiVersion = kindApiVersion(kind);
+  // defaults added to the schema since the object was written show on reads, as upstream's
+  kind.defaults?.(obj);
+  return obj;
 }

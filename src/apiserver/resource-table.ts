@@ -7,7 +7,8 @@
 //   - connect subresources (log, exec, attach, portforward, proxy): a plain handler for
 //     HTTP plus ApiServer.addUpgrade for upgraded connections (WebSocket, SPDY).
 import type { KubeObject } from '../api/object.js';
-import type { ApiServer, SubresourceHandler } from './handler.js';
+import type { ApiRequest } from '../api/request.js';
+import type { ApiServer, ResourceRoute, SubresourceHandler } from './handler.js';
 import type { DeleteOptions, WriteContext } from './resource-storage.js';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
@@ -18,6 +19,11 @@ export interface KindEntry {
   unsupportedVerbs?: Verb[];
   /** DELETE of one object, instead of the generic delete */
   deleteOne?(api: ApiServer, namespace: string | undefined, name: string, options: DeleteOptions, ctx: WriteContext): Promise<KubeObject>;
+  /** get and list answered from elsewhere than the store (metrics.k8s.io); every other verb is 405 */
+  reads?: {
+    list(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<KubeObject[]>;
+    get(api: ApiServer, req: ApiRequest, route: ResourceRoute): Promise<KubeObject>;
+  };
   /** the kind's own subresources (beyond status and scale) */
   subresources?: Record<string, SubresourceHandler>;
 }

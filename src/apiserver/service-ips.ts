@@ -10,6 +10,8 @@ export interface ServiceRange {
 
 /** petset's default without root: loopback addresses, so services work with no setup. */
 export const DEFAULT_SERVICE_CLUSTER_IP_RANGE = '127.96.0.0/12';
+/** with the root pod network: upstream's customary range, local to the host where the service proxy serves it */
+export const ROOT_SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/12';
 
 /** Parses --service-cluster-ip-range (IPv4, a /8 to a /28). */
 export function serviceRange(text = DEFAULT_SERVICE_CLUSTER_IP_RANGE): ServiceRange {

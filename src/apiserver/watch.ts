@@ -7,7 +7,7 @@ import { kindApiVersion, type AnyKindDef } from '../api/registry.js';
 import type { ApiStream, WatchEvent } from '../api/request.js';
 import { CompactedError, type KeyValue, type StoreEvent, type Watcher } from '../store/store.js';
 import { resourcePrefix } from './keys.js';
-import { parseRV, type ResourceStorage } from './resource-storage.js';
+import { parseRV, servedAs, type ResourceStorage } from './resource-storage.js';
 import type { CompiledSelectors, FieldGetter } from './filter.js';
 
 export interface WatchOptions {
@@ -179,7 +179,8 @@ export function watchResource(
         if (stopped) return;
         for (const ev of sel.exactField ? eventsCarrying(storage, events, sel.exactField) : events) {
           const d = decodeEvent(storage, ev);
-          const obj = d.obj;
+          // watchers of other versions of a custom kind share the decoded event: each gets its own copy in its version
+          const obj = kind.custom ? servedAs(kind, structuredClone(d.obj)) : d.obj;
           if (ev.type === 'delete') {
             if (matches(ev.kv, () => obj)) emit('DELETED', obj);
             continue;

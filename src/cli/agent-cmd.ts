@@ -14,6 +14,8 @@ Runs one node agent (simulated runtime) that registers its Node with the API ser
 in the kubeconfig and runs the pods scheduled to it.
   --kubeconfig FILE  default: $KUBECONFIG, else ~/.petset/kubeconfig
   --node-name NAME   default: this machine's host name
+  --pod-cidr CIDR    the cluster's pod range (as given to petset up); the node takes a /24
+                     of it (default 127.64.0.0/12)
   --server-token-file FILE
                      serve logs, exec, attach and port-forward to the API server, which
                      presents the token in FILE (petset up keeps it in <data-dir>/pki/node-connection.token)
@@ -30,7 +32,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const client = new Client(fromKubeconfig(kubeconfig), { userAgent: `petset-agent/${nodeName}` });
   const tokenFile = flag(args, 'server-token-file');
   const server = tokenFile ? { token: fs.readFileSync(tokenFile, 'utf8').trim() } : undefined;
-  const agent = await startNodeAgent({ client, nodeName, server });
+  const agent = await startNodeAgent({ client, nodeName, server, podCIDR: flag(args, 'pod-cidr') });
   process.stdout.write(`petset agent: node ${nodeName} registered with the API server in ${kubeconfig}\n`);
   const stop = async () => {
     await agent.stop();

@@ -10,6 +10,7 @@ import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
 import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import { openEtcdStore, type EtcdTlsOptions } from '../store/etcd.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
@@ -28,9 +29,13 @@ import { fenceVolume, isVolumeFree } from '../agent/runtime/volume-locks.js';
 import type { KubeObject } from '../api/object.js';
 import { DnsServer, type Upstream } from '../dns/server.js';
 import { ensureKubeDnsService } from '../dns/service.js';
-import { kubeDnsServiceIP, serviceRange } from '../apiserver/service-ips.js';
+import { kubeDnsServiceIP, ROOT_SERVICE_CLUSTER_IP_RANGE, serviceRange } from '../apiserver/service-ips.js';
 import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
+import { PodNetwork } from '../agent/podnet/pod-network.js';
+import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
+import { nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
+import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -44,14 +49,24 @@ export interface ControlPlaneOptions {
   serveForeignProvisioners?: boolean;
   /** node health timings (upstream's kube-controller-manager defaults otherwise) */
   nodeLifecycle?: NodeLifecycleOptions;
+  /** kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default 15 s) */
+  hpaSyncPeriodMs?: number;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
   /** the container runtime of each local node (default: the simulated one) */
   runtime?: (nodeName: string) => ContainerRuntime;
   /** upstream's maxWaitForUnmountDuration: an unreachable node's volumes are force-detached after it (default 6 min) */
   maxWaitForUnmountMs?: number;
-  /** where services' cluster IPs come from (default 127.96.0.0/12) */
+  /** where services' cluster IPs come from (default 127.96.0.0/12; 10.96.0.0/12 with the root pod network) */
   serviceClusterIPRange?: string;
+  /** pods' addresses, one /24 per node (default 127.64.0.0/12; 10.244.0.0/16 with the root pod network) */
+  podCIDR?: string;
+  /**
+   * The root pod network: a network namespace per pod, veths into one petset bridge, and the
+   * guard (see agent/podnet). Needs root and the process runtime. Default: pods share the
+   * host network on loopback addresses.
+   */
+  rootPodNetwork?: boolean;
   /** serve Services' cluster IPs, node ports and load balancer addresses (default true) */
   proxy?: boolean;
   /** cluster DNS: where it listens (default 127.0.0.1, a free port) and where other names go; false: no DNS */
@@ -70,6 +85,8 @@ export interface ControlPlaneOptions {
   compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
+  /** keep objects in this external etcd instead of the data dir's SQLite file (kube-apiserver's --etcd-servers) */
+  etcd?: { servers: string[]; tls?: EtcdTlsOptions };
 }
 
 export interface ControlPlane {
@@ -85,6 +102,8 @@ export interface ControlPlane {
   dns?: DnsServer;
   /** the service proxy, when it runs */
   proxy?: ServiceProxy;
+  /** the root pod network, when it runs */
+  podNetwork?: PodNetwork;
   stop(): Promise<void>;
 }
 
@@ -98,39 +117,60 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let nodes: LocalNodes | undefined;
   let closeControl: (() => Promise<void>) | undefined;
   let dns: DnsServer | undefined;
+  let api: ApiServer | undefined;
   let dnsInformers: SharedInformerFactory | undefined;
   let proxy: ServiceProxy | undefined;
   // writes at start that must not keep petset from serving on a full disk: retried until done
   const startupWrites: Array<{ stop(): void }> = [];
   let proxyInformers: SharedInformerFactory | undefined;
   let eventExpiry: EventExpiry | undefined;
+  let podNetwork: PodNetwork | undefined;
+  let policy: NetworkPolicyEnforcer | undefined;
+  let policyInformers: SharedInformerFactory | undefined;
+  const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
+  const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
   try {
+    if (opts.rootPodNetwork) {
+      // first of all: blackholes and the guard before any address of the ranges is used;
+      // whatever a crashed run of this data dir left is found by its id and removed
+      podNetwork = new PodNetwork({ id: podNetworkId(opts.dataDir), podCidr: podCIDR, serviceCidr: serviceClusterIPRange, log });
+      await podNetwork.setup();
+      const range = podRange(podCIDR);
+      for (let i = 0; i < (opts.nodes ?? 1); i++) await podNetwork.addHostAddress(nodeAddressFor(i, range));
+    }
     const host = opts.host ?? '127.0.0.1';
     const creds = ensureCredentials(opts.dataDir, host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
     const metrics = new ApiMetrics();
-    const dbFile = path.join(opts.dataDir, 'state.db');
-    const sqlite = openSqliteStore(dbFile, {
-      log,
-      spaceReserveBytes: opts.spaceReserveBytes,
-      autoCompact: opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 },
-    });
-    store = instrumentStore(sqlite, metrics);
-    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
+    const compaction = opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 };
+    const setAside: SetAside[] = [];
+    // what a full disk looks like to the start-up: only SQLite's own disk raises the alarm here
+    let spaceAlarm: { spaceAlarmRaised: boolean } = { spaceAlarmRaised: false };
+    if (opts.etcd) {
+      store = instrumentStore(await openEtcdStore({ endpoints: opts.etcd.servers, tls: opts.etcd.tls, autoCompact: compaction, log }), metrics);
+    } else {
+      const dbFile = path.join(opts.dataDir, 'state.db');
+      const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes, autoCompact: compaction });
+      spaceAlarm = sqlite;
+      store = instrumentStore(sqlite, metrics);
+      for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
+      setAside.push(...sqlite.setAsideWhileLoading().map((q) => ({ ...q })));
+    }
     const registry = defaultRegistry();
     // nothing that reads objects runs before the ones it could not serve are set aside
-    const setAside: SetAside[] = sqlite.setAsideWhileLoading().map((q) => ({ ...q }));
     for (const q of setAside) log(describe(q));
     setAside.push(...(await quarantineUnservable(store, registry, log)));
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
-    const api = new ApiServer(registry, store, { serviceClusterIPRange: opts.serviceClusterIPRange, nodeConnectionToken });
+    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
     await bootstrapObjects(api);
+    // the kinds of stored CustomResourceDefinitions are served before anyone can ask for them
+    await api.customResources.start();
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     http = await startHttpServer({
@@ -179,7 +219,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs } }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,
@@ -194,7 +234,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       dnsInformers = new SharedInformerFactory(client);
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
       const dnsAddress = dns.address;
-      startupWrites.push(untilWritten('the kube-dns service', () => ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)), dnsAddress), log));
+      startupWrites.push(untilWritten('the kube-dns service', () => ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(serviceClusterIPRange)), dnsAddress), log));
+    }
+    if (podNetwork) {
+      const pn = podNetwork;
+      policyInformers = new SharedInformerFactory(client);
+      policy = new NetworkPolicyEnforcer(() => ({ hostAddresses: pn.hostAddresses(), serviceCidr: pn.serviceCidr.text }), log);
+      await policy.start(policyInformers);
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);
@@ -202,16 +248,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
-    const processRuntime = opts.processRuntime && { ...opts.processRuntime, clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(opts.serviceClusterIPRange)) : undefined };
-    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime);
+    const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
+    nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
-    if (!(await untilDoneOrDiskFull(agentsUp, sqlite))) {
+    if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
       log('warning: the disk is full: the nodes will register once writes are possible again');
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
     }
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers };
+    const running = { api, store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork, policy, policyInformers };
     return {
       api,
       http,
@@ -222,6 +268,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       nodes,
       dns,
       proxy,
+      podNetwork,
       async stop() {
         for (const w of startupWrites) w.stop();
         running.eventExpiry.stop();
@@ -231,8 +278,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         running.dnsInformers?.stop();
         await running.proxy?.stop();
         running.proxyInformers?.stop();
+        // the pods are gone: their namespaces, the bridge, routes and the guard go too
+        running.policy?.stop();
+        running.policyInformers?.stop();
+        await running.podNetwork?.teardown();
         await running.controllers?.stop();
         await running.http.close();
+        running.api.customResources.stop();
         await running.store.close();
         lock.release();
       },
@@ -246,8 +298,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     dnsInformers?.stop();
     await proxy?.stop().catch(() => {});
     proxyInformers?.stop();
+    policy?.stop();
+    policyInformers?.stop();
+    await podNetwork?.teardown().catch(() => {});
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
+    api?.customResources.stop();
     await store?.close().catch(() => {});
     lock.release();
     throw e;

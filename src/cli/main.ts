@@ -2,6 +2,8 @@
 import { up } from './up.js';
 import { agentCommand } from './agent-cmd.js';
 import { nodeCommand } from './node-cmd.js';
+import { apiserverCommand } from './apiserver-cmd.js';
+import { controllerManagerCommand, schedulerCommand } from './controller-manager-cmd.js';
 
 const USAGE = `petset: StatefulSets the Kubernetes way, on one machine.
 
@@ -10,6 +12,9 @@ Usage: petset <command> [flags]
 Commands:
   up        start the control plane (API server, controllers, node agents) in the foreground
   agent     run one node agent against an API server
+  apiserver           the API server alone (over an external etcd with --etcd-servers)
+  controller-manager  the controllers alone, with leader election (Lease kube-controller-manager)
+  scheduler           the scheduler alone, with leader election (Lease kube-scheduler)
   node      failure drills on a running cluster: crash, partition, heal a node
   version   print the version
 
@@ -25,6 +30,12 @@ export async function main(argv: string[]): Promise<number> {
       return agentCommand(rest);
     case 'node':
       return nodeCommand(rest);
+    case 'apiserver':
+      return apiserverCommand(rest);
+    case 'controller-manager':
+      return controllerManagerCommand(rest);
+    case 'scheduler':
+      return schedulerCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write('petset 0.1.0 (Kubernetes API v1.32)\n');

@@ -31,6 +31,8 @@ export class LocalNodes {
     /** the token the API server brings to the agents' servers */
     private readonly serverToken?: string,
     private readonly runtime?: (nodeName: string) => ContainerRuntime,
+    /** the cluster's pod range (--pod-cidr), cut into one /24 per node */
+    private readonly podCIDR?: string,
   ) {}
 
   private client(name: string): Client {
@@ -50,6 +52,7 @@ export class LocalNodes {
       client: this.client(name),
       nodeName: name,
       nodeIndex: index,
+      podCIDR: this.podCIDR,
       dataDir: path.join(this.dataDir, 'nodes', name),
       runtime: this.runtime?.(name) ?? (this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
       server: this.serverToken ? { token: this.serverToken } : undefined,

@@ -6,8 +6,11 @@ import { startControlPlane } from './controlplane.js';
 import { applyObjects, readManifests } from './manifests.js';
 import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
+import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agent/network.js';
+import { choosePodNetwork } from './pod-network-choice.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
+import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
 
@@ -23,8 +26,15 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
+  --pod-network M  root: a network namespace per pod on a petset bridge (needs root, ip, nft
+                   and --runtime process); host: pods share the host network on loopback
+                   addresses and must bind their pod IP; auto (default): root where possible
+  --pod-cidr CIDR  pods' addresses, one /24 per node by its index, written to the Node's
+                   spec.podCIDR (the node takes .1 of it) (default 127.64.0.0/12 on loopback;
+                   10.244.0.0/16 with the root pod network)
   --service-cluster-ip-range CIDR
-                   services' cluster IPs (default 127.96.0.0/12: loopback, no setup); the
+                   services' cluster IPs (default 127.96.0.0/12: loopback, no setup; 10.96.0.0/12
+                   with the root pod network, local to this host); the
                    kubernetes service takes the first address, kube-dns the tenth
   --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
   --dns-upstream ADDR[:PORT]|none
@@ -36,7 +46,7 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --etcd-compaction-interval D
                    how often old revisions are compacted, as kube-apiserver's flag (default 5m;
                    0 never); watches from compacted resourceVersions get 410 Gone and relist
-
+${ETCD_FLAGS_USAGE}
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --node-monitor-period D          how often node health is checked (default 5s)
@@ -47,6 +57,9 @@ as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
   --max-wait-for-unmount-duration D
                                    an unreachable node's ReadWriteOnce volumes are force-detached
                                    after this (upstream's maxWaitForUnmountDuration, default 6m0s)
+Autoscaling, as kube-controller-manager's flag:
+  --horizontal-pod-autoscaler-sync-period D
+                                   how often each HorizontalPodAutoscaler is evaluated (default 15s)
 Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
 and unreachable (300 unless the pod sets its own).
 `;
@@ -79,9 +92,17 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const hpaSyncPeriodMs = positive(flagDuration(args, 'horizontal-pod-autoscaler-sync-period', 15_000), 'horizontal-pod-autoscaler-sync-period');
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
   if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
+  const podNetwork = await choosePodNetwork(flag(args, 'pod-network') ?? 'auto', runtime.kind, { podCIDR: flag(args, 'pod-cidr'), serviceCIDR: serviceClusterIPRange });
+  const rootPodNetwork = podNetwork.mode === 'root';
+  const podCIDR = flag(args, 'pod-cidr') ?? (rootPodNetwork ? ROOT_POD_CIDR : undefined);
+  if (podCIDR) {
+    const range = podRange(podCIDR); // a bad range fails before anything starts
+    if (nodes > maxNodeIndex(range) + 1) throw new Error(`--pod-cidr ${podCIDR} has room for ${maxNodeIndex(range) + 1} node(s) (one /24 each), not ${nodes}`);
+  }
   const dnsPort = flagInt(args, 'dns-port', 0);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
@@ -89,15 +110,17 @@ export async function up(argv: string[]): Promise<number> {
   const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
+  const etcd = etcdFlags(args);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
   keepLoggingOnFullDisk();
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, eventTtlMs, requestTimeoutMs, compactionIntervalMs, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
-  out.write(`petset is up at ${cp.url} (data in ${dataDir}, started in ${Date.now() - started} ms)\n`);
+  const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
+  out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
   out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   if (cp.dns) {
@@ -105,7 +128,13 @@ export async function up(argv: string[]): Promise<number> {
     const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';
     out.write(`Cluster DNS (cluster.local) at ${dh}:${dp}, UDP and TCP; ${fwd}. Try: dig @${dh} -p ${dp} kubernetes.default.svc.cluster.local\n`);
   }
-  out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
+  if (cp.podNetwork) {
+    out.write(`Pod network: root (${podNetwork.why}): a network namespace per pod on bridge ${cp.podNetwork.bridge}, pods from ${cp.podNetwork.podCidr.text}, services from ${cp.podNetwork.serviceCidr.text}; nothing of these ranges leaves this machine (guard table inet ${cp.podNetwork.guardTable})\n`);
+    out.write('NetworkPolicy objects are enforced for pod ingress and egress between pods (traffic from this host, e.g. probes and the service proxy, is always allowed).\n');
+  } else {
+    out.write(`Pod network: host (${podNetwork.why}): pods share the host network on loopback addresses in ${podCIDR ?? DEFAULT_POD_CIDR} and must bind their pod IP\n`);
+    out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
+  }
   out.write(`To use it with kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get all\n`);
 
   let stopping = false;
@@ -122,7 +151,7 @@ export async function up(argv: string[]): Promise<number> {
 
   if (manifests.length) {
     try {
-      for (const line of await applyObjects(cp.client, cp.api.registry, manifests)) out.write(line + '\n');
+      for (const line of await applyObjects(cp.client, () => cp.api.registry, manifests)) out.write(line + '\n');
     } catch (e) {
       process.stderr.write(`error applying manifests: ${(e as Error).message}\n`);
     }

@@ -15,6 +15,8 @@ import { runWorkers, type ReconcileResult, type RunWorkersOptions, type WorkQueu
 /** Where a controller gets its informers (shared with every other controller of the runner). */
 export interface InformerSource {
   informerFor<T extends KubeObject = KubeObject>(type: ResourceType, options?: InformerOptions): Informer<T>;
+  /** Stops and drops the informers of a resource that went away (a deleted custom kind). */
+  forget?(type: ResourceType): void;
 }
 
 export interface ControllerContext {
@@ -134,6 +136,11 @@ export class ControllerRunner {
           const inf = factory.informerFor<T>(type, options);
           if (!w.informers.includes(inf)) w.informers.push(inf);
           return inf;
+        },
+        forget(type: ResourceType): void {
+          const gone = (i: Informer<any>) => i.type.group === type.group && i.type.version === type.version && i.type.resource === type.resource;
+          w.informers.splice(0, w.informers.length, ...w.informers.filter((i) => !gone(i)));
+          factory.forget(type);
         },
       },
       runWorkers: (queue, workers, reconcile, opts) => {

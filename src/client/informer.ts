@@ -342,6 +342,16 @@ export class SharedInformerFactory {
     for (const inf of this.informers.values()) inf.start();
   }
 
+  /** Stops and drops the informers of a resource that went away (a custom kind whose definition was deleted). */
+  forget(type: ResourceType): void {
+    const prefix = [type.group, type.version, type.resource, ''].join('|');
+    for (const [id, inf] of this.informers) {
+      if (!id.startsWith(prefix)) continue;
+      inf.stop();
+      this.informers.delete(id);
+    }
+  }
+
   /** True when every informer handed out so far has synced; false if any was stopped first. */
   async waitForSync(): Promise<boolean> {
     const results = await Promise.all([...this.informers.values()].map((i) => i.synced()));

@@ -1,7 +1,7 @@
 // Calls the API server's handler directly. Everything crossing the boundary is copied,
 // so neither side can mutate what the other holds (the same isolation HTTP gives).
 import { ApiError } from '../api/errors.js';
-import type { ApiHandler, ApiRequest, ApiResponse, ApiStream, UserInfo, WatchEvent } from '../api/request.js';
+import { unsharedBodies, unsharedResponses, type ApiHandler, type ApiRequest, type ApiResponse, type ApiStream, type UserInfo, type WatchEvent } from '../api/request.js';
 import type { Transport } from './transport.js';
 
 export class InProcessTransport implements Transport {
@@ -20,6 +20,8 @@ export class InProcessTransport implements Transport {
       user: req.user ?? this.user,
     };
     if (body !== undefined) {
+      // the copy is this request's alone: the server may take it over
+      if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) unsharedBodies.add(body);
       inbound.body = body;
       inbound.bodyBytes = req.bodyBytes ?? bytes;
     }
@@ -34,7 +36,8 @@ export class InProcessTransport implements Transport {
     const out: ApiResponse = { status: res.status };
     if (res.headers) out.headers = { ...res.headers };
     if (res.warnings) out.warnings = [...res.warnings];
-    if (res.body !== undefined) out.body = copyBody(res.body).body;
+    // a body the server built for this response alone needs no copy
+    if (res.body !== undefined) out.body = typeof res.body === 'object' && res.body !== null && unsharedResponses.has(res.body) ? res.body : copyBody(res.body).body;
     if (res.stream) out.stream = copyingStream(res.stream);
     return out;
   }

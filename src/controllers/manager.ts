@@ -19,6 +19,8 @@ import { DeploymentController } from './deployment/controller.js';
 import { JobController } from './job/controller.js';
 import { CronJobController } from './cronjob/controller.js';
 import { DaemonSetController } from './daemon/controller.js';
+import { ResourceQuotaController } from './resourcequota/controller.js';
+import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerOptions } from './horizontalpodautoscaler/controller.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
 
@@ -33,6 +35,7 @@ export interface RunningControllers {
 export interface ControllerOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   scheduler?: SchedulerOptions;
+  horizontalPodAutoscaler?: HorizontalPodAutoscalerOptions;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -48,6 +51,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new JobController(),
     new CronJobController(),
     new DaemonSetController(),
+    new HorizontalPodAutoscalerController(options.horizontalPodAutoscaler),
+    new ResourceQuotaController(),
     new NodeLifecycleController(options.nodeLifecycle),
     new DisruptionController(),
     new Scheduler(options.scheduler),

@@ -2,7 +2,10 @@
 // each pod through the pods/binding subresource. Pods are scheduled one at a time; a pod
 // being bound is "assumed" on its node so the next decision already counts it. A pod that
 // fits nowhere gets PodScheduled=False (Unschedulable) and a FailedScheduling event, and is
-// tried again when the cluster changes (or after a while), never sooner than its back-off.
+// tried again when the cluster changes (or after a while), never sooner than its back-off
+// unless nothing else waits to be scheduled (upstream's SchedulerPopFromBackoffQ, on by
+// default since 1.33). A claim's changes wake only the pods that use it (upstream's queueing
+// hint for PersistentVolumeClaim events), not every waiting pod.
 import { ApiError, isApiError } from '../api/errors.js';
 import { deepEqual, type KubeObject } from '../api/object.js';
 import { isPodTerminal, updatePodCondition } from '../api/pod-status.js';
@@ -15,7 +18,7 @@ import { volumeAccessCheck } from '../api/volume-access.js';
 import { affinityState, byName, filterNode, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';
-import { bindingProgress, podClaims, reservedVolume, SELECTED_NODE_ANNOTATION, type VolumeCache, type VolumePlan } from './volumes.js';
+import { bindingProgress, podClaimKeys, podClaims, reservedVolume, SELECTED_NODE_ANNOTATION, type VolumeCache, type VolumePlan } from './volumes.js';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
@@ -36,7 +39,8 @@ export interface SchedulerOptions {
 /** What the scheduler needs to run: the shared runner's context, as any controller gets. */
 export type SchedulerContext = ControllerContext;
 
-type Decision = { node: string; volumes?: VolumePlan } | { message: string };
+/** claimsOnly: the pod's own claims stopped it (PreFilter), so only their changes can help */
+type Decision = { node: string; volumes?: VolumePlan } | { message: string; claimsOnly?: boolean };
 
 export class Scheduler {
   readonly name = 'scheduler';
@@ -47,6 +51,16 @@ export class Scheduler {
   /** pods that fit nowhere, waiting for the cluster to change: key → when parked */
   private readonly parked = new Map<string, number>();
   private readonly failures = new Map<string, { count: number; until: number }>();
+  /** pods woken while their back-off runs (upstream's backoffQ): key → when it ends */
+  private readonly backingOff = new Map<string, number>();
+  /** parked pods that only a change of their own claims can help (missing, unbound immediate, lost, being deleted) */
+  private readonly waitingOnClaims = new Set<string>();
+  /** parked pods by the claims they use, namespace/name → pod keys (entries of pods no longer parked linger until the claim changes) */
+  private readonly parkedByClaim = new Map<string, Set<string>>();
+  /** failure records under way, by pod key: each pod's are written in order */
+  private readonly failureWrites = new Map<string, Promise<void>>();
+  /** a scheduling cycle is under way */
+  private scheduling = false;
   /** pods bound or assumed, by node name: key → pod */
   private readonly podsOnNode = new Map<string, Map<string, KubeObject>>();
   private readonly nodeOfPod = new Map<string, string>();
@@ -111,9 +125,12 @@ export class Scheduler {
         if (nodeChangeMatters(old, node)) this.clusterChanged();
       },
     });
-    for (const i of [claims, volumes, classes, this.namespaces]) {
+    claims.addEventHandler({ onAdd: (claim) => this.claimChanged(claim), onUpdate: (_old, claim) => this.claimChanged(claim) });
+    for (const i of [volumes, this.namespaces]) {
       i.addEventHandler({ onAdd: () => this.clusterChanged(), onUpdate: () => this.clusterChanged() });
     }
+    // a class decides whether an unbound claim waits for its pod: it wakes the claim-waiters too
+    classes.addEventHandler({ onAdd: () => this.clusterChanged(true), onUpdate: () => this.clusterChanged(true) });
     this.flushTimer = setInterval(() => this.flushParked(), Math.min(this.opts.unschedulableFlushMs, 30_000));
     this.flushTimer.unref();
     // one pod at a time, as upstream's scheduling cycle: each decision sees the previous one
@@ -139,17 +156,60 @@ export class Scheduler {
     );
   }
 
-  /** Queues the pod, once its back-off has passed. */
+  /** Queues the pod once its back-off has passed, or sooner when the scheduler has nothing else to do. */
   private activate(key: string): void {
     this.parked.delete(key);
-    const wait = (this.failures.get(key)?.until ?? 0) - Date.now();
-    if (wait > 0) this.queue.addAfter(key, wait);
-    else this.queue.add(key);
+    this.waitingOnClaims.delete(key);
+    const until = this.failures.get(key)?.until ?? 0;
+    const wait = until - Date.now();
+    if (wait > 0) {
+      this.backingOff.set(key, until);
+      this.queue.addAfter(key, wait);
+      this.popBackoffIfIdle();
+    } else {
+      this.backingOff.delete(key);
+      this.queue.add(key);
+    }
   }
 
-  private clusterChanged(): void {
+  /**
+   * With no pod waiting and no cycle under way, the pod whose back-off ends first is tried now
+   * rather than leaving the scheduler idle (upstream's SchedulerPopFromBackoffQ).
+   */
+  private popBackoffIfIdle(): void {
+    if (this.scheduling || this.queue.len() > 0 || !this.backingOff.size) return;
+    let first: string | undefined;
+    let firstUntil = Infinity;
+    for (const [key, until] of this.backingOff) {
+      if (until < firstUntil) [first, firstUntil] = [key, until];
+    }
+    this.backingOff.delete(first!);
+    this.queue.add(first!);
+  }
+
+  private park(key: string, pod: KubeObject, claimsOnly: boolean): void {
+    this.parked.set(key, Date.now());
+    if (claimsOnly) this.waitingOnClaims.add(key);
+    for (const claim of podClaimKeys(pod)) {
+      let keys = this.parkedByClaim.get(claim);
+      if (!keys) this.parkedByClaim.set(claim, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  private clusterChanged(claimWaitersToo = false): void {
     this.clusterEvents++;
-    for (const key of [...this.parked.keys()]) this.activate(key);
+    for (const key of [...this.parked.keys()]) if (claimWaitersToo || !this.waitingOnClaims.has(key)) this.activate(key);
+  }
+
+  /** A claim added or changed can only make the pods that use it schedulable. */
+  private claimChanged(claim: KubeObject): void {
+    this.clusterEvents++;
+    const claimKey = keyOf(claim);
+    const keys = this.parkedByClaim.get(claimKey);
+    if (!keys) return;
+    this.parkedByClaim.delete(claimKey);
+    for (const key of keys) if (this.parked.has(key)) this.activate(key);
   }
 
   private flushParked(): void {
@@ -191,7 +251,9 @@ export class Scheduler {
 
   private forget(key: string): void {
     this.parked.delete(key);
+    this.waitingOnClaims.delete(key);
     this.failures.delete(key);
+    this.backingOff.delete(key);
   }
 
   /** Counts a failed attempt: the back-off doubles from the initial value up to the maximum. */
@@ -234,6 +296,19 @@ export class Scheduler {
   /* ---------- the scheduling cycle ---------- */
 
   private async scheduleOne(key: string): Promise<void> {
+    this.scheduling = true;
+    try {
+      await this.scheduleCycle(key);
+    } finally {
+      this.scheduling = false;
+      this.popBackoffIfIdle();
+    }
+  }
+
+  private async scheduleCycle(key: string): Promise<void> {
+    // a parked pod waits for a cluster event; this is a leftover back-off timer's add
+    if (this.parked.has(key)) return;
+    this.backingOff.delete(key);
     const pod = this.pods.get(key);
     if (!pod || !this.isOurs(pod) || this.assumed.has(key)) return;
     const eventsBefore = this.clusterEvents;
@@ -242,8 +317,8 @@ export class Scheduler {
       this.backOff(key);
       // a change that arrived while deciding may already have made room
       if (this.clusterEvents !== eventsBefore) this.activate(key);
-      else this.parked.set(key, Date.now());
-      await this.recordFailure(pod, decision.message);
+      else this.park(key, pod, !!decision.claimsOnly);
+      this.recordFailureAsync(key, pod, decision.message);
       return;
     }
     this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: decision.node } });
@@ -257,7 +332,7 @@ export class Scheduler {
     if (!nodes.length) return { message: REASONS.noNodes };
     const infos = nodes.map((n) => this.nodeInfo(n)).sort(byName);
     const { claims, error } = podClaims(pod, this.volumeCache);
-    if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error) };
+    if (!claims) return { message: fitErrorMessage(pod, infos.length, infos.map(() => ({ reasons: [], unresolvable: true })), error), claimsOnly: true };
     const state: CycleState = {
       pod,
       requests: podRequests(pod),
@@ -349,9 +424,34 @@ export class Scheduler {
 
   /* ---------- reporting ---------- */
 
+  /**
+   * Records a failure without holding up the next scheduling cycle (upstream's asynchronous API
+   * calls, SchedulerAsyncAPICalls): one pod's writes stay in order, the next pod need not wait
+   * for a durable write to be tried.
+   */
+  private recordFailureAsync(key: string, pod: KubeObject, message: string): void {
+    this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
+    const previous = this.failureWrites.get(key) ?? Promise.resolve();
+    const write = previous.then(() => {
+      // a pod placed meanwhile is no longer unschedulable
+      const current = this.pods.get(key);
+      if (!current || current.metadata.uid !== pod.metadata.uid || current.spec?.nodeName || this.assumed.has(key)) return;
+      return this.markUnschedulable(current, message);
+    });
+    this.failureWrites.set(key, write);
+    void write.finally(() => {
+      if (this.failureWrites.get(key) === write) this.failureWrites.delete(key);
+    });
+  }
+
   /** FailedScheduling event, and PodScheduled=False on the pod when it says something new. */
   private async recordFailure(pod: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
     this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
+    await this.markUnschedulable(pod, message, reason);
+  }
+
+  /** PodScheduled=False with the reason and message, unless the pod already says so. */
+  private async markUnschedulable(pod: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
     const pods = this.client.pods(pod.metadata.namespace);
     let current = pod;
     for (let attempt = 1; ; attempt++) {

@@ -76,6 +76,16 @@ export function podClaims(pod: KubeObject, cache: VolumeCache): { claims?: PodCl
   return { claims };
 }
 
+/** The namespace/name keys of the claims a pod's volumes use (its generic ephemeral ones included). */
+export function podClaimKeys(pod: KubeObject): string[] {
+  const keys: string[] = [];
+  for (const vol of Array.isArray(pod.spec?.volumes) ? pod.spec.volumes : []) {
+    if (vol?.persistentVolumeClaim?.claimName) keys.push(`${pod.metadata.namespace}/${vol.persistentVolumeClaim.claimName}`);
+    else if (vol?.ephemeral) keys.push(`${pod.metadata.namespace}/${pod.metadata.name}-${vol.name}`);
+  }
+  return keys;
+}
+
 export function isClaimBound(claim: KubeObject): boolean {
   return !!claim.spec?.volumeName && (claim.status?.phase === 'Bound' || !!claim.metadata.annotations?.[BIND_COMPLETED_ANNOTATION]);
 }

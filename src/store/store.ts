@@ -157,6 +157,17 @@ export class NoSpaceError extends Error {
   }
 }
 
+/**
+ * The store cannot be reached just now (etcd down, or without a leader): the request may be
+ * retried; a write's outcome is unknown (it may have been applied), as with any timeout.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'UNAVAILABLE';
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
 /** "the next key after prefix" for range scans. */
 export function prefixEnd(prefix: string): string {
   return prefix + '\uffff';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressHolders, HostPortTable, hostPortsOf, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator } from '../../src/agent/network.js';
+import { addressHolders, HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator, podRange } from '../../src/agent/network.js';
 
 describe('pod addresses', () => {
   it('gives each node index its own /24 in 127.64.0.0/12', () => {
@@ -13,6 +13,26 @@ describe('pod addresses', () => {
     assert.equal(nodeIndexOfCIDR('127.65.2.0/24'), 258);
     assert.equal(nodeIndexOfCIDR('10.244.0.0/24'), undefined);
     assert.equal(nodeIndexOfCIDR(undefined), undefined);
+  });
+
+  it('cuts a cluster pod range given with --pod-cidr into /24s, and finds the index again', () => {
+    const r = podRange('10.244.0.0/16');
+    assert.equal(maxNodeIndex(r), 255);
+    assert.equal(podCIDRFor(0, r), '10.244.0.0/24');
+    assert.equal(podCIDRFor(7, r), '10.244.7.0/24');
+    assert.equal(nodeAddressFor(7, r), '10.244.7.1');
+    assert.equal(nodeIndexOfCIDR('10.244.7.0/24', r), 7);
+    assert.throws(() => podCIDRFor(256, r), /outside 0-255/);
+    // a range of its own (the e2e harness gives each cluster one): other clusters' /24s are not ours
+    const small = podRange('127.70.8.0/21');
+    assert.equal(maxNodeIndex(small), 7);
+    assert.equal(podCIDRFor(2, small), '127.70.10.0/24');
+    assert.equal(nodeIndexOfCIDR('127.70.10.0/24', small), 2);
+    assert.equal(nodeIndexOfCIDR('127.70.16.0/24', small), undefined);
+    assert.equal(nodeIndexOfCIDR('127.64.0.0/24', small), undefined);
+    assert.equal(new PodIPAllocator(1, undefined, small).allocate(), '127.70.9.2');
+    assert.throws(() => podRange('10.0.0.0/25'), /smaller than one node's \/24/);
+    assert.throws(() => podRange('nope'), /not an IPv4 range/);
   });
 
   it('allocates round-robin from .2 to .254 and reuses released addresses later', () => {

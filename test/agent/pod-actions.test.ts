@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/object.js';
 import {
+  addEphemeralContainers,
   computePodActions,
   initialRecord,
   killDeadline,
@@ -476,5 +477,37 @@ describe('initialRecord', () => {
     assert.equal(rec.regular[0].restartCount, 4);
     Object.assign(rec, { phase: 'active', sandbox: 'ready' });
     assert.deepEqual(types(decide(p, rec).actions), ['MarkInitialized', 'StartContainer app']);
+  });
+});
+
+describe('computePodActions: ephemeral containers (kubectl debug)', () => {
+  const debug = { name: 'dbg', image: 'busybox', stdin: true };
+
+  it('starts one added to the spec even before initialization completes, once, and never restarts it', () => {
+    const p = pod({ initContainers: [{ name: 'i1', image: 'x' }] });
+    const rec = active(p);
+    running(rec.inits[0]);
+    assert.deepEqual(decide(p, rec).actions, []);
+    const withDebug = pod({ initContainers: [{ name: 'i1', image: 'x' }], ephemeralContainers: [debug] });
+    assert.equal(addEphemeralContainers(rec, withDebug), true);
+    assert.equal(addEphemeralContainers(rec, withDebug), false, 'added once');
+    assert.deepEqual(types(decide(withDebug, rec).actions), ['StartContainer dbg']);
+    exited(rec.ephemeral[0], 1);
+    assert.deepEqual(decide(withDebug, rec).actions, [], 'an ended ephemeral container stays ended');
+  });
+
+  it('does not keep the pod alive, is stopped with the regular containers, and shows in ephemeralContainerStatuses', () => {
+    const p = pod({ restartPolicy: 'Never', ephemeralContainers: [debug] });
+    const rec = active(p, { initialized: true });
+    running(rec.ephemeral[0]);
+    exited(rec.regular[0], 0);
+    assert.deepEqual(types(decide(p, rec).actions), ['BeginTermination']);
+    rec.phase = 'terminating';
+    rec.killDeadline = NOW + 30_000;
+    assert.deepEqual(types(decide(p, rec).actions), ['KillContainer dbg']);
+    const status = podStatus(p, rec, CTX, STAMP)!;
+    assert.equal(status.ephemeralContainerStatuses[0].name, 'dbg');
+    assert.deepEqual(Object.keys(status.ephemeralContainerStatuses[0].state), ['running']);
+    assert.equal(status.containerStatuses.length, 1, 'not among the regular containers');
   });
 });

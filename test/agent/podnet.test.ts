@@ -102,6 +102,14 @@ test('pods reach the service range through the host, and nothing outside the clu
   assert.doesNotMatch(routes, /default/);
 });
 
+test('a second pod network on ranges already in use is refused before it adds anything', { skip: why }, async () => {
+  const otherId = randomBytes(3).toString('hex');
+  const other = new PodNetwork({ id: otherId, podCidr, serviceCidr: '10.99.250.0/24', log: () => {} });
+  await assert.rejects(other.setup(), new RegExp(`the pod range ${podCidr.replace(/\./g, '\\.')} overlaps .* via psbr${id}`));
+  assert.doesNotMatch(await sh('ip', ['link']), new RegExp(`psbr${otherId}`));
+  assert.doesNotMatch(await sh('nft', ['list', 'tables']), new RegExp(`petset_guard_${otherId}`));
+});
+
 test('the guard dropped nothing, and teardown leaves nothing behind', { skip: why }, async () => {
   assert.equal(await pn.guardDrops(), 0);
   await pn.removePod('default/client');

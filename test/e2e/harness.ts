@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/server.js';
+import { startEtcd, type TestEtcd } from '../support/etcd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** the repository root, from dist/test/e2e or test/e2e */
@@ -32,16 +33,54 @@ export function tempDir(prefix = 'petset-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * The harness's one switch between stores: PETSET_TEST_STORE=etcd runs every cluster over a
+ * Debian etcd of its own (one per data directory, so a restarted `up` finds its objects again),
+ * stopped by pid when the test process exits.
+ */
+export const testStore = process.env.PETSET_TEST_STORE === 'etcd' ? 'etcd' : 'sqlite';
+const etcdOfDataDir = new Map<string, Promise<TestEtcd>>();
+
+async function storeArgs(dataDir: string, extra: string[]): Promise<string[]> {
+  if (testStore !== 'etcd' || extra.includes('--etcd-servers')) return [];
+  let etcd = etcdOfDataDir.get(dataDir);
+  if (!etcd) {
+    etcd = startEtcd().then((e) => (startedEtcds.push(e), e));
+    etcdOfDataDir.set(dataDir, etcd);
+    if (etcdOfDataDir.size === 1) process.once('exit', stopTestEtcds);
+  }
+  return ['--etcd-servers', (await etcd).endpoint];
+}
+
+/** 'exit' handlers run synchronously: the etcds are ended by pid and their files removed now. */
+function stopTestEtcds(): void {
+  for (const e of startedEtcds) {
+    try {
+      process.kill(e.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    fs.rmSync(e.dir, { recursive: true, force: true });
+  }
+}
+const startedEtcds: TestEtcd[] = [];
+
 /** Starts petset up; resolves once it printed its address and /readyz answers. */
 export async function startCluster(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
-  // a service range of its own, so clusters of parallel tests never share a cluster IP
-  const extra = opts.extraArgs ?? [];
-  const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  // a service range and a pod range of its own, so clusters of parallel tests never share a
+  // cluster IP nor bind the same pod IP: on loopback (apart from 127.64-127.66 that other tests
+  // bind themselves), or, with the root pod network, in 10/8
+  const extra = [...(opts.extraArgs ?? []), ...(await storeArgs(dataDir, opts.extraArgs ?? []))];
+  const root = extra.join(' ').includes('--pod-network root');
+  const rootRanges = root ? randomRootRanges() : undefined;
+  const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', rootRanges?.serviceCidr ?? `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  const nodes = Number(extra[extra.indexOf('--nodes') + 1]) || 1;
+  const podRange = extra.includes('--pod-cidr') ? [] : ['--pod-cidr', rootRanges?.podCidr ?? randomLoopbackPodRange(nodes)];
   // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
   const runtimeArgs = extra.some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
-  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...extra], {
+  const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...podRange, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -78,6 +117,26 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
       }),
   };
   return cluster;
+}
+
+/**
+ * Ranges for a cluster with the root pod network: a /20 of 10.192.0.0/11 for pods (16 nodes),
+ * a /24 of 10.96.0.0/12 for services; each data dir also gets its own bridge and namespace names.
+ */
+export function randomRootRanges(): { podCidr: string; serviceCidr: string } {
+  const r = (n: number) => Math.floor(Math.random() * n);
+  return { podCidr: `10.${192 + r(32)}.${r(16) * 16}.0/20`, serviceCidr: `10.${96 + r(16)}.${r(256)}.0/24` };
+}
+
+/**
+ * A random aligned block of 127.67.0.0-127.79.255.255 with a /24 for each of `nodes` nodes (at
+ * least 8); 127.64-127.66 stay for tests that bind fixed loopback addresses of their own.
+ */
+export function randomLoopbackPodRange(nodes: number): string {
+  const bits = Math.max(3, Math.ceil(Math.log2(Math.max(1, nodes))));
+  const blocks = (13 * 65536) >> (8 + bits);
+  const base = ((127 << 24) | (67 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
+  return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/${24 - bits}`;
 }
 
 export function runKubectl(

@@ -248,7 +248,7 @@ describe('petset up --runtime process', { skip: why }, () => {
       // a terminal's line ends
       const dig = { stdout: digRun.stdout.replace(/\r\n/g, '\n') };
       assert.match(dig.stdout, /;; ANSWER SECTION:\nkubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+SRV\s+0 50 80 kubia-[01]\.kubia\.default\.svc\.cluster\.local\.\n/);
-      assert.match(dig.stdout, /;; ADDITIONAL SECTION:\nkubia-[01]\.kubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+127\.64\./);
+      assert.match(dig.stdout, /;; ADDITIONAL SECTION:\nkubia-[01]\.kubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+127\./);
       assert.equal((dig.stdout.match(/IN\s+SRV\s+0/g) ?? []).length, 2);
     } finally {
       if (proxy?.pid && proxy.exitCode === null) process.kill(proxy.pid);

@@ -39,15 +39,16 @@ describe('kubectl streaming verbs against real pods', { skip: why }, () => {
     const k = (args: string[], input?: string) => run(bin, ['--kubeconfig', c.kubeconfig, ...args], input);
 
     it(`kubectl ${v} exec: the pod's hostname, stderr, exit code and stdin`, async () => {
-      const r = await k(['exec', 'web', '--', 'sh', '-c', 'hostname; echo err >&2; exit 4']);
+      // -c: once a debug container was added, kubectl says which container it defaulted to
+      const r = await k(['exec', 'web', '-c', 'web', '--', 'sh', '-c', 'hostname; echo err >&2; exit 4']);
       assert.equal(r.code, 4);
       assert.equal(r.stdout, 'web\n');
       assert.match(r.stderr, /^err\n/);
       assert.match(r.stderr, /command terminated with exit code 4/);
-      const cat = await k(['exec', '-i', 'web', '--', 'cat'], 'through stdin\n');
+      const cat = await k(['exec', '-i', 'web', '-c', 'web', '--', 'cat'], 'through stdin\n');
       assert.equal(cat.code, 0, cat.stderr);
       assert.equal(cat.stdout, 'through stdin\n');
-      const logs = await k(['logs', 'web']);
+      const logs = await k(['logs', 'web', '-c', 'web']);
       assert.equal(logs.stdout, 'started\n');
     });
 
@@ -89,6 +90,32 @@ describe('kubectl streaming verbs against real pods', { skip: why }, () => {
       } finally {
         child.kill('SIGKILL');
       }
+    });
+
+    it(`kubectl ${v} run -i --rm --restart=Never: stdinOnce closes the container's stdin when kubectl's input ends`, async () => {
+      const name = `wc${v.replace('.', '')}`;
+      const r = await k(['run', '-i', '--rm', '--restart=Never', name, '--image=busybox', '--', 'wc', '-l'], 'one\ntwo\nthree\n');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^\s*3\s*$/m);
+      assert.match(r.stdout + r.stderr, new RegExp(`pod "${name}" deleted`));
+    });
+
+    it(`kubectl ${v} debug -i: an ephemeral container in the running pod, its status, its logs`, async () => {
+      const name = `dbg${v.replace('.', '')}`;
+      const r = await k(['debug', '-i', 'web', '--image=busybox', `--container=${name}`, '--', 'sh'], 'echo in-$(hostname); exit 0\n');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /in-web/);
+      const status = await eventually(async () => {
+        const pod = JSON.parse((await k(['get', 'pod', 'web', '-o', 'json'])).stdout);
+        const s = (pod.status.ephemeralContainerStatuses ?? []).find((x: any) => x.name === name);
+        return s?.state?.terminated ? { pod, s } : undefined;
+      }, 30_000, `${name} to end`);
+      assert.equal(status.s.state.terminated.exitCode, 0);
+      assert.equal(status.s.restartCount, 0);
+      // the pod itself goes on, and the debug container is not part of its readiness
+      assert.equal(status.pod.status.phase, 'Running');
+      assert.equal(status.pod.status.containerStatuses[0].ready, true);
+      assert.match((await k(['logs', 'web', '-c', name])).stdout, /in-web/);
     });
   }
 });

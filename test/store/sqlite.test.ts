@@ -6,13 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite.js';
-import {
-  CompactedError,
-  ConflictError,
-  KeyExistsError,
-  KeyNotFoundError,
-  type StoreEvent,
-} from '../../src/store/store.js';
+import { type StoreEvent } from '../../src/store/store.js';
+import { collector, expectedAfter1, history, storeContract } from './contract.js';
 
 const opened: SqliteStore[] = [];
 const dirs: string[] = [];
@@ -40,166 +35,12 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Collects watch events; `until(n)` waits for at least n of them. */
-function collector() {
-  const events: StoreEvent[] = [];
-  const batches: StoreEvent[][] = [];
-  const errors: Error[] = [];
-  let wake = () => {};
-  return {
-    events,
-    batches,
-    errors,
-    handler: {
-      onEvents(batch: StoreEvent[]) {
-        batches.push(batch);
-        events.push(...batch);
-        wake();
-      },
-      onError(err: Error) {
-        errors.push(err);
-      },
-    },
-    async until(n: number) {
-      while (events.length < n) await new Promise<void>((r) => (wake = r));
-    },
-  };
-}
-
 const summary = (events: StoreEvent[]) =>
   events.map((e) => `${e.type} ${e.kv.key}=${e.kv.value}@${e.revision}${e.prev ? ` prev=${e.prev.value}@${e.prev.modRevision}` : ''}`);
 
+storeContract('sqlite', async () => openSqliteStore(':memory:', { autoCompact: false }));
+
 describe('sqlite store: reads and writes', () => {
-  test('create, get, update, delete and their errors', async () => {
-    const store = memStore();
-    assert.equal(await store.revision(), 0);
-
-    const a = await store.create('/a', 'one');
-    assert.deepEqual(a, { key: '/a', value: 'one', createRevision: 1, modRevision: 1 });
-    assert.deepEqual(await store.get('/a'), a);
-    assert.equal(await store.get('/missing'), undefined);
-
-    const exists = await store.create('/a', 'again').catch((e) => e);
-    assert.ok(exists instanceof KeyExistsError);
-    assert.deepEqual(exists.existing, a);
-
-    const a2 = await store.update('/a', 'two', 1);
-    assert.deepEqual(a2, { key: '/a', value: 'two', createRevision: 1, modRevision: 2 });
-    const conflict = await store.update('/a', 'stale', 1).catch((e) => e);
-    assert.ok(conflict instanceof ConflictError);
-    assert.deepEqual(conflict.current, a2);
-    await assert.rejects(store.update('/nope', 'x'), KeyNotFoundError);
-    await assert.rejects(store.delete('/nope'), KeyNotFoundError);
-    await assert.rejects(store.delete('/a', 1), ConflictError);
-    // refused writes take no revision
-    assert.equal(await store.revision(), 2);
-
-    const a3 = await store.update('/a', 'three');
-    assert.equal(a3.modRevision, 3);
-    const gone = await store.delete('/a', 3);
-    assert.deepEqual(gone, { key: '/a', value: 'three', createRevision: 1, modRevision: 4 });
-    assert.equal(await store.get('/a'), undefined);
-    assert.equal(await store.revision(), 4);
-
-    const again = await store.create('/a', 'reborn');
-    assert.deepEqual(again, { key: '/a', value: 'reborn', createRevision: 5, modRevision: 5 });
-  });
-
-  test('list: prefix, order, limit and continuation', async () => {
-    const store = memStore();
-    for (const k of ['/p/c', '/p/a', '/q/x', '/p/b', '/p', '/pz', '/p/d']) await store.create(k, k);
-    const all = await store.list('/p/');
-    assert.deepEqual(all.items.map((i) => i.key), ['/p/a', '/p/b', '/p/c', '/p/d']);
-    assert.equal(all.more, false);
-    assert.equal(all.revision, 7);
-
-    const page1 = await store.list('/p/', { limit: 3 });
-    assert.deepEqual(page1.items.map((i) => i.key), ['/p/a', '/p/b', '/p/c']);
-    assert.equal(page1.more, true);
-    assert.equal(page1.remaining, 1);
-    const page2 = await store.list('/p/', { limit: 3, startKey: page1.items.at(-1)!.key + '\0' });
-    assert.deepEqual(page2.items.map((i) => i.key), ['/p/d']);
-    assert.equal(page2.more, false);
-    assert.equal(page2.remaining, 0);
-
-    assert.equal((await store.list('')).items.length, 7);
-    assert.deepEqual((await store.list('/p/', { startKey: '/a' })).items.length, 4);
-  });
-
-  test('lists agree with a simple model under random writes, now and at past revisions', async () => {
-    const store = memStore();
-    const model = new Map<string, string>();
-    const snapshots: { rev: number; keys: string[] }[] = [];
-    let seed = 42;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-    const modelKeys = (prefix: string) => [...model.keys()].filter((k) => k.startsWith(prefix)).sort();
-    for (let round = 0; round < 40; round++) {
-      const writes = Array.from({ length: 1 + random(20) }, () => `/m/${random(5)}/${random(40)}`);
-      for (const key of writes) {
-        if (model.has(key)) {
-          model.delete(key);
-          await store.delete(key);
-        } else {
-          model.set(key, key);
-          await store.create(key, key);
-        }
-      }
-      const prefix = `/m/${random(5)}/`;
-      assert.deepEqual((await store.list(prefix)).items.map((i) => i.key), modelKeys(prefix));
-      snapshots.push({ rev: await store.revision(), keys: modelKeys('/m/') });
-    }
-    for (const { rev, keys } of snapshots) {
-      assert.deepEqual((await store.list('/m/', { revision: rev })).items.map((i) => i.key), keys);
-      const paged: string[] = [];
-      let startKey: string | undefined;
-      for (;;) {
-        const page = await store.list('/m/', { revision: rev, limit: 7, startKey });
-        paged.push(...page.items.map((i) => i.key));
-        assert.equal(page.remaining, keys.length - paged.length);
-        if (!page.more) break;
-        startKey = page.items.at(-1)!.key + '\0';
-      }
-      assert.deepEqual(paged, keys);
-    }
-  });
-
-  test('list at a past revision, paged, and its errors', async () => {
-    const store = memStore();
-    await store.create('/r/a', 'a1'); // 1
-    await store.create('/r/b', 'b1'); // 2
-    await store.create('/r/c', 'c1'); // 3
-    await store.update('/r/a', 'a2'); // 4
-    await store.delete('/r/b'); // 5
-    await store.create('/r/d', 'd1'); // 6
-    await store.create('/s/x', 'x1'); // 7
-
-    const view = async (rev: number) =>
-      (await store.list('/r/', { revision: rev })).items.map((i) => `${i.key}=${i.value}@${i.modRevision}`);
-    assert.deepEqual(await view(3), ['/r/a=a1@1', '/r/b=b1@2', '/r/c=c1@3']);
-    assert.deepEqual(await view(5), ['/r/a=a2@4', '/r/c=c1@3']);
-    assert.deepEqual(await view(7), ['/r/a=a2@4', '/r/c=c1@3', '/r/d=d1@6']);
-
-    const page1 = await store.list('/r/', { revision: 3, limit: 2 });
-    assert.equal(page1.revision, 3);
-    assert.deepEqual(page1.items.map((i) => i.key), ['/r/a', '/r/b']);
-    assert.equal(page1.more, true);
-    assert.equal(page1.remaining, 1);
-    const page2 = await store.list('/r/', { revision: 3, limit: 2, startKey: '/r/b\0' });
-    assert.deepEqual(page2.items.map((i) => i.key), ['/r/c']);
-    assert.equal(page2.more, false);
-
-    await assert.rejects(store.list('/r/', { revision: 8 }), RangeError);
-
-    await store.compact(5);
-    assert.equal(await store.compactedRevision(), 5);
-    const compacted = await store.list('/r/', { revision: 4 }).catch((e) => e);
-    assert.ok(compacted instanceof CompactedError);
-    assert.equal(compacted.compacted, 5);
-    // the compaction point itself and everything after stay readable
-    assert.deepEqual(await view(5), ['/r/a=a2@4', '/r/c=c1@3']);
-    assert.deepEqual(await view(6), ['/r/a=a2@4', '/r/c=c1@3', '/r/d=d1@6']);
-  });
-
   test('compaction drops superseded history and delete markers, keeps live keys', async () => {
     const store = memStore();
     await store.create('/k/live', 'v1'); // 1
@@ -358,31 +199,6 @@ describe('sqlite store: group commit', () => {
 });
 
 describe('sqlite store: watch', () => {
-  async function history(store: SqliteStore) {
-    await store.create('/w/a', 'a1'); // 1
-    await store.create('/other/z', 'z1'); // 2
-    await store.update('/w/a', 'a2'); // 3
-    await store.create('/w/b', 'b1'); // 4
-    await store.delete('/w/a'); // 5
-  }
-  const expectedAfter1 = ['put /w/a=a2@3 prev=a1@1', 'put /w/b=b1@4', 'delete /w/a=a2@5 prev=a2@3'];
-
-  test('replays history after a revision, then delivers live batches', async () => {
-    const store = memStore();
-    await history(store);
-    const w = collector();
-    store.watch('/w/', 1, w.handler);
-    assert.equal(w.events.length, 0, 'nothing is delivered before watch() returns');
-    await w.until(3);
-    assert.deepEqual(summary(w.events), expectedAfter1);
-    const del = w.events[2]!;
-    assert.deepEqual(del.kv, { key: '/w/a', value: 'a2', createRevision: 1, modRevision: 5 });
-
-    await Promise.all([store.create('/w/c', 'c1'), store.create('/other/y', 'y'), store.update('/w/b', 'b2')]);
-    await w.until(5);
-    assert.deepEqual(summary(w.batches.at(-1)!), ['put /w/c=c1@6', 'put /w/b=b2@8 prev=b1@4']);
-  });
-
   test('replay from the log matches replay from memory, including after reopening', async () => {
     const path = tempFile();
     const first = fileStore(path, { eventCacheSize: 2 });
@@ -398,62 +214,6 @@ describe('sqlite store: watch', () => {
     second.watch('/w/', 1, afterReopen.handler);
     await afterReopen.until(3);
     assert.deepEqual(summary(afterReopen.events), expectedAfter1);
-  });
-
-  test('events committed between watch() and the replay follow the replay in order', async () => {
-    const store = memStore();
-    await history(store);
-    const w = collector();
-    store.watch('/w/', 3, w.handler);
-    const live = store.create('/w/late', 'l');
-    await live;
-    await w.until(3);
-    assert.deepEqual(
-      w.events.map((e) => e.revision),
-      [4, 5, 6],
-    );
-  });
-
-  test('stop, throwing handlers and compaction', async () => {
-    const store = memStore();
-    await history(store);
-    const stopped = collector();
-    const watcher = store.watch('/', 5, stopped.handler);
-    watcher.stop();
-    const healthy = collector();
-    store.watch('/', 5, healthy.handler);
-    const errors: Error[] = [];
-    store.watch('/', 5, {
-      onEvents() {
-        throw new Error('handler broke');
-      },
-      onError: (e) => errors.push(e),
-    });
-    await store.create('/w/x', 'x');
-    await store.create('/w/y', 'y');
-    await healthy.until(2);
-    assert.equal(stopped.events.length, 0);
-    assert.deepEqual(errors.map((e) => e.message), ['handler broke']);
-
-    await store.compact(4);
-    assert.throws(() => store.watch('/', 3, collector().handler), CompactedError);
-    const atCompaction = collector();
-    store.watch('/w/', 4, atCompaction.handler);
-    await atCompaction.until(3);
-    assert.deepEqual(
-      atCompaction.events.map((e) => e.revision),
-      [5, 6, 7],
-    );
-  });
-
-  test('fan-out to many watchers happens synchronously with the commit', async () => {
-    const store = memStore();
-    const watchers = Array.from({ length: 100 }, () => collector());
-    for (const w of watchers) store.watch('/f/', 0, w.handler);
-    await new Promise((r) => setImmediate(r));
-    await store.create('/f/a', 'v');
-    // the write's promise resolves after every watcher saw it
-    assert.ok(watchers.every((w) => w.events.length === 1));
   });
 });
 

@@ -19,7 +19,7 @@ export function parseCidr(text: string): Cidr {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text.trim());
   const ip = m && ipToInt(m[1]);
   const prefix = m ? Number(m[2]) : NaN;
-  if (!m || ip === undefined || prefix < 8 || prefix > 30) throw new Error(`${text} is not an IPv4 range like 10.244.0.0/16 (prefix 8 to 30)`);
+  if (!m || ip === undefined || prefix < 8 || prefix > 32) throw new Error(`${text} is not an IPv4 range like 10.244.0.0/16 (prefix 8 to 32)`);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const base = ((ip as number) & mask) >>> 0;
   return { base, prefix, text: `${intToIp(base)}/${prefix}` };

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { nth, parseCidr, type Cidr } from './cidr.js';
+import { nth, parseCidr, size, type Cidr } from './cidr.js';
 
 export interface PodNetworkOptions {
   /** a short id for this petset (hex), part of every name it creates */
@@ -64,7 +64,7 @@ export class PodNetwork {
   readonly serviceCidr: Cidr;
   readonly bridge: string;
   readonly gateway: string;
-  private readonly table: string;
+  readonly guardTable: string;
   private readonly nsPrefix: string;
   private ready = false;
 
@@ -74,13 +74,15 @@ export class PodNetwork {
     this.serviceCidr = parseCidr(opts.serviceCidr ?? '10.96.0.0/12');
     this.bridge = `psbr${opts.id}`;
     this.gateway = nth(this.podCidr, 1);
-    this.table = `petset_guard_${opts.id}`;
+    this.guardTable = `petset_guard_${opts.id}`;
     this.nsPrefix = `petset-${opts.id}-`;
   }
 
   /** Guard first, then the bridge. Leftovers of an earlier run with this id are removed first. */
   async setup(): Promise<void> {
     await this.teardown();
+    const taken = await this.rangesInUse();
+    if (taken) throw new Error(taken);
     const forwarding = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
     if (forwarding !== '0') this.log('IP forwarding is on on this host (petset did not turn it on); the guard drops every forwarded packet of the pod and service ranges');
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'replace', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]);
@@ -95,15 +97,45 @@ export class PodNetwork {
     this.ready = true;
   }
 
+  /**
+   * Why the ranges cannot be used: a route of this host (another petset's bridge, a real
+   * network) covers part of them. Blackholes are fine: they only ever stop packets.
+   */
+  private async rangesInUse(): Promise<string | undefined> {
+    const routes: Array<{ dst?: string; dev?: string; type?: string; table?: string }> = JSON.parse((await run('ip', ['-j', 'route', 'show', 'table', 'all'])) || '[]');
+    for (const r of routes) {
+      if (!r.dst || r.dst === 'default' || r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit') continue;
+      let dst: Cidr;
+      try {
+        dst = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
+      } catch {
+        continue; // IPv6, or a host route petset's parser does not take (/31, /32 below) — compared by address instead
+      }
+      for (const [name, c] of [['pod', this.podCidr], ['service', this.serviceCidr]] as const) {
+        if (dst.base < c.base + size(c) && c.base < dst.base + size(dst)) {
+          return `the ${name} range ${c.text} overlaps ${r.dst}, already routed on this host${r.dev ? ` via ${r.dev}` : ''}${r.table && r.table !== 'main' ? ` (table ${r.table})` : ''}: another petset, or a network of this machine; choose another range (--pod-cidr, --service-cluster-ip-range)`;
+        }
+      }
+    }
+    return undefined;
+  }
+
   private guardRules(): string {
     const ranges = `{ ${this.podCidr.text}, ${this.serviceCidr.text} }`;
     const ours = `{ "lo", "${this.bridge}", "psv${this.opts.id}*" }`;
-    return `table inet ${this.table} {
+    return `table inet ${this.guardTable} {
   chain output {
     type filter hook output priority 0; policy accept;
     oifname ${ours} return
     ip daddr ${ranges} counter drop
     ip saddr ${ranges} counter drop
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    # pods reach the host only at the service range (the service proxy serves it), and
+    # answers to what the host opened (probes, proxies, port-forward); nothing else of the host
+    iifname { "${this.bridge}", "psv${this.opts.id}*" } ct state established,related return
+    iifname { "${this.bridge}", "psv${this.opts.id}*" } ip daddr != ${this.serviceCidr.text} drop
   }
   chain forward {
     type filter hook forward priority 0; policy accept;
@@ -115,11 +147,28 @@ export class PodNetwork {
 `;
   }
 
+  /** An address of the host on the bridge (a node's InternalIP, .1 of its /24), where its agent serves. */
+  async addHostAddress(ip: string): Promise<void> {
+    if (!this.ready) throw new Error('the pod network is not set up');
+    if (ip === this.gateway) return;
+    await run('ip', ['addr', 'replace', `${ip}/32`, 'dev', this.bridge]);
+    this.extraHostAddresses.add(ip);
+  }
+
+  /** The host's addresses on the bridge: the gateway and the nodes' InternalIPs. */
+  hostAddresses(): string[] {
+    return [this.gateway, ...this.extraHostAddresses];
+  }
+
+  private readonly extraHostAddresses = new Set<string>();
+
   /** Packets the guard dropped (anything but 0 means something tried to leave). */
   async guardDrops(): Promise<number> {
-    const out = JSON.parse(await run('nft', ['-j', 'list', 'table', 'inet', this.table]));
+    const out = JSON.parse(await run('nft', ['-j', 'list', 'table', 'inet', this.guardTable]));
     let packets = 0;
     for (const item of out.nftables ?? []) {
+      // the guard's chains only: policy chains count what they refuse, which is no leak
+      if (item.rule && item.rule.chain !== 'output' && item.rule.chain !== 'forward') continue;
       for (const expr of item.rule?.expr ?? []) if (expr.counter) packets += Number(expr.counter.packets) || 0;
     }
     return packets;
@@ -166,11 +215,14 @@ export class PodNetwork {
   /** Removes everything this id created: namespaces (and their veths), bridge, routes, guard. */
   async teardown(): Promise<void> {
     this.ready = false;
+    this.extraHostAddresses.clear();
     for (const ns of await this.podNamespaces()) await run('ip', ['netns', 'del', ns]).catch(() => {});
     await run('ip', ['link', 'del', this.bridge]).catch(() => {});
     await run('ip', ['route', 'del', 'local', this.serviceCidr.text, 'dev', 'lo', 'table', 'local']).catch(() => {});
     // the guard and the blackholes go last: nothing of the ranges may be used without them
-    await run('nft', ['delete', 'table', 'inet', this.table]).catch(() => {});
+    await run('nft', ['delete', 'table', 'inet', this.guardTable]).catch(() => {});
+    // ...and stay while another petset uses the same ranges (its blackholes are the same routes)
+    if (await this.rangesInUse().catch(() => 'unknown')) return;
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'del', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]).catch(() => {});
   }
 

@@ -22,8 +22,17 @@ export interface ContainerRequest {
   container: Record<string, any>;
   /** an init container (sidecars included) rather than a regular one */
   init: boolean;
+  /** an ephemeral container added by kubectl debug */
+  ephemeral?: boolean;
   /** how many instances of this container ran in the pod before this one */
   restartCount: number;
+}
+
+export interface ContainerUsage {
+  cpuCoreNanoSeconds: number;
+  workingSetBytes: number;
+  /** when the reading was taken (ms since the epoch), if the runtime knows better than its caller */
+  at?: number;
 }
 
 export interface StartedContainer {
@@ -134,6 +143,10 @@ export interface ContainerRuntime {
   runHandler(containerId: string, req: HandlerRequest): Promise<HandlerResult>;
   /** The container's output, including that of exited containers until their sandbox is removed. */
   logs(containerId: string, opts?: LogOptions): AsyncIterable<LogLine>;
+  /** Output kept after a sandbox went (a completed pod's): dropped once the pod is gone from the API. */
+  removePodLogs?(podUid: string): void;
+  /** The pods whose output is kept. */
+  podsWithLogs?(): string[];
 
   /**
    * Runs a command inside a running container (kubectl exec); resolves with its exit code once
@@ -145,6 +158,13 @@ export interface ContainerRuntime {
   attach(containerId: string, req: AttachRequest): Promise<void>;
   /** A TCP connection to the port inside the pod's network namespace (kubectl port-forward). */
   portForward(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
+
+  /**
+   * A running container's cumulative CPU time and current memory working set (the kubelet
+   * summary's sources; the agent turns CPU time into a rate). Undefined when the container does
+   * not run or the runtime cannot tell.
+   */
+  containerUsage?(containerId: string): ContainerUsage | undefined;
 
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;

@@ -33,17 +33,24 @@
 //                   ErrImagePull, CreateContainerConfigError, CreateContainerError,
 //                   RunContainerError (the agent shows it as kubelet does).
 //
+//   cpu             the container's CPU usage as a quantity ("250m", "1.5"): the rate
+//                   `kubectl top` and the HorizontalPodAutoscaler see (metrics.k8s.io). Default
+//                   "1m". Changing it on a running pod changes the usage from then on.
+//   memory          the container's memory working set as a quantity ("64Mi"). Default "4Mi".
+//
 // Images: an image whose repository name (the last path segment, before the tag) starts
 // with "does-not-exist" cannot be pulled (ErrImagePull), so `kubectl set image sts/web
 // nginx=does-not-exist:1` behaves as on a real cluster.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { KubeObject } from '../../api/object.js';
+import { quantityMilliValue, quantityValue, tryParseQuantity } from '../../api/quantity.js';
 import { parseDuration, TimerQueue, type Cancel } from '../timers.js';
 import type {
   ContainerExit,
   ContainerRequest,
   ContainerRuntime,
+  ContainerUsage,
   AttachRequest,
   ExecRequest,
   ExecResult,
@@ -79,6 +86,9 @@ interface SimSandbox {
 
 interface SimContainer {
   id: string;
+  /** CPU time so far (ns) up to usageAt, at the rate the cpu setting gave since the last reading */
+  cpuNs: number;
+  usageAt: number;
   name: string;
   settings: (key: string) => string | undefined;
   startedAt: Date;
@@ -247,6 +257,18 @@ export class SimRuntime implements ContainerRuntime {
     for (const id of [...this.sandboxes.keys()]) void this.removeSandbox(id);
   }
 
+  /** Usage is the model the cpu and memory settings describe: CPU time accrues at the cpu rate. */
+  containerUsage(containerId: string): ContainerUsage | undefined {
+    const c = this.containers.get(containerId);
+    if (!c || c.exited) return undefined;
+    const now = Date.now();
+    const rate = tryParseQuantity(c.settings('cpu') ?? '1m');
+    c.cpuNs += ((rate ? quantityMilliValue(rate) : 1) / 1000) * (now - c.usageAt) * 1e6;
+    c.usageAt = now;
+    const mem = tryParseQuantity(c.settings('memory') ?? '4Mi');
+    return { cpuCoreNanoSeconds: c.cpuNs, workingSetBytes: mem ? Math.round(quantityValue(mem)) : 0, at: now };
+  }
+
   /** The effective setting for one container: annotation per container, per pod, then node default. */
   private settingsFor(sb: SimSandbox, container: string): (key: string) => string | undefined {
     return (key) => {
@@ -259,6 +281,8 @@ export class SimRuntime implements ContainerRuntime {
     const name: string = req.container.name;
     const c: SimContainer = {
       id: newId(),
+      cpuNs: 0,
+      usageAt: Date.now(),
       name,
       settings,
       startedAt: new Date(),

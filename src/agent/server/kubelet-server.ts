@@ -4,6 +4,7 @@
 // bearer token the API server was given for its node connections.
 //
 //   GET  /healthz
+//   GET  /stats/summary   (CPU and memory usage of the node and its pods, as the kubelet's Summary API)
 //   GET  /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceTime&sinceSeconds&timestamps&previous&limitBytes
 //   WS   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (v5.channel.k8s.io)
 //   WS   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty             (v5.channel.k8s.io)
@@ -25,6 +26,7 @@ import {
   type TerminalSize,
 } from '../../api/stream-protocol.js';
 import type { ContainerRuntime, LogLine, LogOptions } from '../runtime/runtime.js';
+import type { Summary } from '../stats.js';
 
 /** What the server needs from its agent. */
 export interface KubeletServerHost {
@@ -33,6 +35,8 @@ export interface KubeletServerHost {
   containerId(namespace: string, pod: string, container: string, previous?: boolean): string;
   /** the pod's sandbox; throws a message for the user when it has none */
   sandboxId(namespace: string, pod: string): Promise<string>;
+  /** the node's and its pods' resource usage */
+  usageSummary(): Summary;
 }
 
 export interface KubeletServerOptions {
@@ -69,6 +73,10 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
     const { url, parts } = target;
     if (req.method === 'GET' && url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/stats/summary') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(agent.usageSummary()));
       return;
     }
     if (req.method === 'GET' && parts[0] === 'containerLogs' && parts.length === 4) {

@@ -9,6 +9,8 @@ import { appsDefinitions } from '../schemas/apps.js';
 import { otherDefinitions } from '../schemas/others.js';
 import { unservedDefinitions } from '../schemas/unserved.js';
 import { workloadDefinitions } from '../schemas/workloads.js';
+import { autoscalingDefinitions } from '../schemas/autoscaling.js';
+import { quotaDefinitions } from '../schemas/quota.js';
 import { namespaceKind } from './namespace.js';
 import { podKind } from './pod.js';
 import { serviceKind } from './service.js';
@@ -36,6 +38,14 @@ import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { cronJobKind } from './cronjob.js';
 import { daemonSetKind } from './daemonset.js';
+import { customResourceDefinitionKind } from './customresourcedefinition.js';
+import { apiextensionsDefinitions } from '../schemas/apiextensions.js';
+import { horizontalPodAutoscalerKind } from './horizontalpodautoscaler.js';
+import { horizontalPodAutoscalerV1Kind } from './horizontalpodautoscaler-v1.js';
+import { nodeMetricsKind, podMetricsKind } from './metrics.js';
+import { resourceQuotaKind } from './resourcequota.js';
+import { limitRangeKind } from './limitrange.js';
+import { priorityClassKind } from './priorityclass.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -65,6 +75,14 @@ export const allKinds: AnyKindDef[] = [
   jobKind,
   cronJobKind,
   daemonSetKind,
+  customResourceDefinitionKind,
+  horizontalPodAutoscalerKind,
+  horizontalPodAutoscalerV1Kind,
+  nodeMetricsKind,
+  podMetricsKind,
+  resourceQuotaKind,
+  limitRangeKind,
+  priorityClassKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -75,6 +93,9 @@ export const allDefinitions: Definitions = {
   ...otherDefinitions,
   ...unservedDefinitions,
   ...workloadDefinitions,
+  ...apiextensionsDefinitions,
+  ...autoscalingDefinitions,
+  ...quotaDefinitions,
 };
 
 let shared: Registry | undefined;

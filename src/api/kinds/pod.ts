@@ -269,6 +269,48 @@ function computeResource(name: string, q: unknown): bigint | undefined {
   return v !== undefined && v > 0n ? v : undefined;
 }
 
+/* ---------- ephemeral containers ---------- */
+
+/** What an ephemeral container may not set: it gets no guarantees, no ports, no probes, no hooks. */
+const EPHEMERAL_FORBIDDEN = ['ports', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'resources', 'resizePolicy', 'restartPolicy'];
+const NOT_FOR_EPHEMERAL = 'cannot be set for an Ephemeral Container';
+
+/** The ephemeral containers of a spec, as the ephemeralcontainers subresource checks them. */
+function validateEphemeralContainers(spec: Obj, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const volumes = new Set(list(spec.volumes).map((v) => v.name));
+  const targets = new Set([...list(spec.initContainers), ...list(spec.containers)].map((c) => c.name));
+  const names = new Set(targets);
+  list(spec.ephemeralContainers).forEach((c, i) => {
+    const p = `${path}.ephemeralContainers[${i}]`;
+    const common: Obj = { ...c };
+    for (const key of EPHEMERAL_FORBIDDEN) {
+      if (isEmpty(c[key])) continue;
+      errs.push(field.forbidden(`${p}.${key}`, NOT_FOR_EPHEMERAL));
+      delete common[key];
+    }
+    validateContainer(common, p, names, volumes, { requireImage: true }, false, errs);
+    list(c.volumeMounts).forEach((m, j) => {
+      if (m.subPath) errs.push(field.forbidden(`${p}.volumeMounts[${j}].subPath`, NOT_FOR_EPHEMERAL));
+    });
+    if (c.targetContainerName && !targets.has(c.targetContainerName)) errs.push(field.notFound(`${p}.targetContainerName`, c.targetContainerName));
+  });
+  return errs;
+}
+
+/** A write through pods/ephemeralcontainers: new ones are checked; those already there may neither change nor go. */
+function validateEphemeralContainersUpdate(pod: KubeObject, old: KubeObject): FieldError[] {
+  const spec: Obj = isPlainObject(pod.spec) ? pod.spec : {};
+  const errs = validateEphemeralContainers(spec, 'spec');
+  const now = new Map(list(spec.ephemeralContainers).map((c) => [c.name, c]));
+  for (const before of list(old.spec?.ephemeralContainers)) {
+    const after = now.get(before.name);
+    if (!after) errs.push(field.forbidden('spec.ephemeralContainers', `existing ephemeral containers ${JSON.stringify(before.name)} may not be removed\n`));
+    else if (!semanticEqual(before, after)) errs.push(field.forbidden('spec.ephemeralContainers', `existing ephemeral containers ${JSON.stringify(before.name)} may not be changed\n`));
+  }
+  return errs;
+}
+
 /* ---------- update rules ---------- */
 
 const UPDATABLE_FIELDS =
@@ -488,7 +530,7 @@ export const podKind: KindDef = {
   shortNames: ['po'],
   categories: ['all'],
   definition: 'io.k8s.api.core.v1.Pod',
-  subresources: { status: true },
+  subresources: { status: true, ephemeralContainers: true },
   tracksGeneration: true,
   returnDeletedObject: true,
 
@@ -518,6 +560,11 @@ export const podKind: KindDef = {
   },
 
   validateUpdate: validatePodUpdate,
+  validateEphemeralContainersUpdate,
+
+  validateCreate(pod) {
+    return list(pod.spec?.ephemeralContainers).length ? [field.forbidden('spec.ephemeralContainers', 'cannot be set on create')] : [];
+  },
 
   gracePeriod(pod, requested) {
     let grace = requested ?? pod.spec?.terminationGracePeriodSeconds ?? 30;

@@ -13,13 +13,27 @@ const ADDRESS_PREFERENCE = ['InternalIP', 'InternalDNS', 'ExternalIP', 'External
 
 /**
  * Whether the API server may connect to this address. Every node and pod address petset
- * hands out is on this machine's loopback; addresses come from objects users can write
- * (Node status, Pod status, Endpoints), so anything else is refused rather than dialled:
- * no connection, and no node credential, may leave the machine.
+ * hands out is on this machine: on its loopback, or in the cluster's pod range of the root
+ * pod network (a bridge on this host); addresses come from objects users can write (Node
+ * status, Pod status, Endpoints), so anything else is refused rather than dialled: no
+ * connection, and no node credential, may leave the machine.
  */
-export function isLocalAddress(host: string): boolean {
-  if (net.isIPv4(host)) return host.startsWith('127.');
+export function isLocalAddress(host: string, podCIDR?: string): boolean {
+  if (net.isIPv4(host)) return host.startsWith('127.') || (podCIDR !== undefined && inRange(host, podCIDR));
   return host === '::1';
+}
+
+function ipv4(ip: string): number {
+  return ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+function inRange(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  if (!base || !net.isIPv4(base) || !bits) return false;
+  const size = 2 ** (32 - Number(bits));
+  const start = ipv4(base) - (ipv4(base) % size);
+  const n = ipv4(ip);
+  return n >= start && n < start + size;
 }
 
 export interface NodeLocation {
@@ -32,6 +46,8 @@ export class NodeConnections {
     private readonly storage: ResourceStorage,
     private readonly registry: Registry,
     private readonly token: () => string | undefined,
+    /** the cluster's pod range when pods live on a bridge of this host (root pod network) */
+    private readonly podCIDR: () => string | undefined = () => undefined,
   ) {}
 
   async location(nodeName: string): Promise<NodeLocation> {
@@ -44,7 +60,7 @@ export class NodeConnections {
     }
     const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
     if (!host || !port) throw new ApiError(500, 'InternalError', `no preferred addresses found; known addresses: [${addresses.map((a) => a.address).join(' ')}]`);
-    if (!isLocalAddress(host)) throw errors.badRequest(`address not allowed: node ${nodeName} reports ${host}, which is not on this machine's loopback`);
+    if (!isLocalAddress(host, this.podCIDR())) throw errors.badRequest(`address not allowed: node ${nodeName} reports ${host}, which is not on this machine's loopback or pod network`);
     return { host, port };
   }
 

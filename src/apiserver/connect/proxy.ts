@@ -36,11 +36,11 @@ interface ParsedProxy {
 }
 
 export function installProxy(api: ApiServer): void {
-  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken);
+  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken, () => api.options.podCIDR);
   const resolve = async (p: ParsedProxy) => {
     const t = await resolveTarget(api, nodes, p);
     // pod and endpoint addresses are user-writable: only this machine's loopback is dialled
-    if (!isLocalAddress(t.host)) throw errors.badRequest(`address not allowed`);
+    if (!isLocalAddress(t.host, api.options.podCIDR)) throw errors.badRequest(`address not allowed`);
     return t;
   };
   api.rawHandlers.push((req, res, user, body) => {

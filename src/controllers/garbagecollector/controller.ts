@@ -11,8 +11,12 @@ import { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
+import { customKindsOf } from '../../api/customresources.js';
+import type { CustomResourceDefinition } from '../../api/kinds/customresourcedefinition.js';
 import { decideDependent, type ClassifiedOwners, type PropagationPolicy } from './decide.js';
 import { AbsentOwners, DependencyGraph, FOREGROUND_FINALIZER, isDeletingDependents, ORPHAN_FINALIZER, type GraphNode, type Identity } from './graph.js';
+
+const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false, kind: 'CustomResourceDefinition' };
 
 /** Too many and too short-lived to own anything (upstream ignores them too). */
 const IGNORED_RESOURCES = new Set(['/events', 'events.k8s.io/events']);
@@ -30,6 +34,8 @@ export class GarbageCollector implements Controller {
   private registry!: Registry;
   private recorder!: EventRecorder;
   private removeHandlers: (() => void)[] = [];
+  /** the kinds of CustomResourceDefinitions seen, by "<group>/<plural>" (served versions, preferred first) */
+  private readonly customKinds = new Map<string, { kinds: AnyKindDef[]; type: ResourceType; remove: () => void }>();
   private stopped = false;
 
   constructor() {
@@ -51,7 +57,7 @@ export class GarbageCollector implements Controller {
     const informers: Informer[] = [];
     for (const kind of ctx.registry.kinds) {
       // kinds listed read-only hold no objects, so there is nothing of theirs to own or collect
-      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly) continue;
+      if (IGNORED_RESOURCES.has(`${kind.group}/${kind.plural}`) || kind.readOnly || kind.conversion) continue;
       const informer = ctx.informers.informerFor(resourceType(kind));
       const id = (obj: KubeObject) => identityOf(kind, obj);
       this.removeHandlers.push(
@@ -63,6 +69,10 @@ export class GarbageCollector implements Controller {
       );
       informers.push(informer);
     }
+    // custom kinds come and go with their definitions: each established one is watched too
+    const crds = ctx.informers.informerFor(CRDS);
+    const onCRD = (crd: KubeObject) => this.watchCustomKind(ctx, crd as CustomResourceDefinition);
+    this.removeHandlers.push(crds.addEventHandler({ onAdd: onCRD, onUpdate: (_old, crd) => onCRD(crd), onDelete: (crd) => this.forgetCustomKind(ctx, crd as CustomResourceDefinition) }));
     const onError = (uid: string, err: unknown) => {
       const node = this.graph.nodes.get(uid);
       const what = node ? describe(node.identity) : uid;
@@ -76,6 +86,8 @@ export class GarbageCollector implements Controller {
   stop(): void {
     this.stopped = true;
     for (const remove of this.removeHandlers.splice(0)) remove();
+    for (const c of this.customKinds.values()) c.remove();
+    this.customKinds.clear();
     this.deleteQueue.shutDown();
     this.orphanQueue.shutDown();
   }
@@ -217,8 +229,44 @@ export class GarbageCollector implements Controller {
   private kindOf(apiVersion: string, kind: string): AnyKindDef | undefined {
     const exact = this.registry.forObject(apiVersion, kind);
     if (exact) return exact;
-    const { group } = splitApiVersion(apiVersion);
-    return this.registry.kinds.find((k) => k.group === group && k.kind === kind);
+    const { group, version } = splitApiVersion(apiVersion);
+    const builtIn = this.registry.kinds.find((k) => k.group === group && k.kind === kind);
+    if (builtIn) return builtIn;
+    const custom = [...this.customKinds.values()].flatMap((c) => c.kinds).filter((k) => k.group === group && k.kind === kind);
+    return custom.find((k) => k.version === version) ?? custom[0];
+  }
+
+  /** Watches the objects of an established CustomResourceDefinition's kind (once per resource). */
+  private watchCustomKind(ctx: ControllerContext, crd: CustomResourceDefinition): void {
+    if (this.stopped || !crd.spec?.group || !crd.status?.acceptedNames?.plural) return;
+    if (!(crd.status.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True')) return;
+    const kinds = customKindsOf(crd).kinds;
+    if (!kinds.length) return;
+    const key = `${crd.spec.group}/${crd.status.acceptedNames.plural}`;
+    const known = this.customKinds.get(key);
+    if (known) {
+      known.kinds = kinds;
+      return;
+    }
+    const kind = kinds[0];
+    const informer = ctx.informers.informerFor(resourceType(kind));
+    const id = (obj: KubeObject) => identityOf(kind, obj);
+    const remove = informer.addEventHandler({
+      onAdd: (obj) => this.graph.observe(id(obj), obj),
+      onUpdate: (old, obj) => this.graph.observe(id(obj), obj, old),
+      onDelete: (obj) => this.graph.forget(id(obj)),
+    });
+    this.customKinds.set(key, { kinds, type: resourceType(kind), remove });
+  }
+
+  /** A deleted definition: its objects went with it (each one's DELETED event has been seen), so its watch goes too. */
+  private forgetCustomKind(ctx: ControllerContext, crd: CustomResourceDefinition): void {
+    const key = `${crd.spec?.group}/${crd.status?.acceptedNames?.plural}`;
+    const known = this.customKinds.get(key);
+    if (!known) return;
+    this.customKinds.delete(key);
+    known.remove();
+    ctx.informers.forget?.(known.type);
   }
 
   private resourceFor(id: Identity): ResourceClient | undefined {

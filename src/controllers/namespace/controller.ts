@@ -21,7 +21,7 @@ export class NamespaceController implements Controller {
     };
     this.namespaces.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
     const types: ResourceType[] = ctx.registry.kinds
-      .filter((k) => k.namespaced)
+      .filter((k) => k.namespaced && !k.readOnly && !k.conversion)
       .map((k) => ({ group: k.group, version: k.version, resource: k.plural, namespaced: true, kind: k.kind }));
     ctx.runWorkers(this.queue, 2, (name) => this.sync(ctx, types, name));
   }
@@ -36,9 +36,16 @@ export class NamespaceController implements Controller {
     if (!ns || !ns.metadata.deletionTimestamp) return;
     if (!(ns.spec?.finalizers ?? []).includes('kubernetes')) return;
     let remaining = 0;
-    for (const t of types) {
+    for (const t of [...types, ...(await customResourceTypes(ctx))]) {
       const rc = ctx.client.resource(t, name);
-      const list = await rc.list();
+      let list;
+      try {
+        list = await rc.list();
+      } catch (e) {
+        // a custom kind whose definition went meanwhile: its objects go with it
+        if (isApiError(e, 'NotFound')) continue;
+        throw e;
+      }
       if (!list.items.length) continue;
       remaining += list.items.length;
       for (const item of list.items) {
@@ -58,4 +65,20 @@ export class NamespaceController implements Controller {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers } },
     });
   }
+}
+
+const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false, kind: 'CustomResourceDefinition' };
+
+/** The namespaced kinds CustomResourceDefinitions serve now (one served version each): their objects go with the namespace too. */
+async function customResourceTypes(ctx: ControllerContext): Promise<ResourceType[]> {
+  const out: ResourceType[] = [];
+  for (const crd of (await ctx.client.resource(CRDS).list()).items) {
+    const spec = crd.spec ?? {};
+    if (spec.scope !== 'Namespaced' || crd.metadata.deletionTimestamp) continue;
+    const established = (crd.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
+    const version = (spec.versions ?? []).find((v: { served?: boolean }) => v.served)?.name;
+    if (!established || !version || !crd.status?.acceptedNames?.plural) continue;
+    out.push({ group: spec.group, version, resource: crd.status.acceptedNames.plural, namespaced: true, kind: crd.status.acceptedNames.kind });
+  }
+  return out;
 }

@@ -7,8 +7,9 @@ import type { Action, Purpose } from './actions.js';
 import * as ev from './events.js';
 import type { EventSpec } from './events.js';
 import {
+  claimFor,
   claimNamesFor,
-  claimsFor,
+  claimTemplatesFor,
   identityMatches,
   ordinalOf,
   storageMatches,
@@ -60,10 +61,12 @@ export class PodControl {
   createMissingClaims(set: KubeObject, pod: KubeObject, podVerb?: 'create' | 'update'): Action[] {
     const podName = pod.metadata.name ?? '';
     const actions: Action[] = [];
-    for (const claim of claimsFor(set, ordinalOf(pod))) {
-      const name = claim.metadata.name ?? '';
+    const ordinal = ordinalOf(pod);
+    for (const { template, name } of claimTemplatesFor(set, ordinal)) {
       const existing = this.claims.get(name);
       if (!existing) {
+        // only a claim to create is built: cloning the template for every pod of every pass was quadratic
+        const claim = claimFor(set, template, ordinal);
         const onFailure = [ev.claimCreateFailed(this.setName, podName, name)];
         if (podVerb) onFailure.push(ev.podFailed(podVerb, this.setName, podName, `failed to create PVC ${name}: `));
         actions.push({

@@ -27,18 +27,39 @@ export function endOrdinal(set: KubeObject): number {
 
 /** The set name and ordinal encoded in a pod name; ordinal −1 when it does not parse as an int32. */
 export function parentAndOrdinal(podName: string): { parent: string; ordinal: number } {
-  const m = /^(.*)-([0-9]+)$/.exec(podName);
-  if (!m) return { parent: '', ordinal: -1 };
-  const n = Number(m[2]);
-  return { parent: m[1], ordinal: n <= MAX_INT32 ? n : -1 };
+  // By hand rather than /^(.*)-([0-9]+)$/: every pass parses every replica's name.
+  const dash = podName.lastIndexOf('-');
+  if (dash < 0 || dash === podName.length - 1) return { parent: '', ordinal: -1 };
+  for (let i = dash + 1; i < podName.length; i++) {
+    const c = podName.charCodeAt(i);
+    if (c < 48 || c > 57) return { parent: '', ordinal: -1 };
+  }
+  const n = Number(podName.slice(dash + 1));
+  return { parent: podName.slice(0, dash), ordinal: n <= MAX_INT32 ? n : -1 };
+}
+
+/**
+ * Parsed names of pods as the cache holds them, so a pass does not parse every replica's
+ * name again; keyed by the metadata object and checked against the name, which a caller
+ * may have rewritten (updateIdentity) since.
+ */
+const parsedNames = new WeakMap<object, { name: string; parent: string; ordinal: number }>();
+
+function parsedName(pod: KubeObject): { parent: string; ordinal: number } {
+  const name = pod.metadata.name ?? '';
+  const hit = parsedNames.get(pod.metadata);
+  if (hit && hit.name === name) return hit;
+  const parsed = { name, ...parentAndOrdinal(name) };
+  parsedNames.set(pod.metadata, parsed);
+  return parsed;
 }
 
 export function ordinalOf(pod: KubeObject): number {
-  return parentAndOrdinal(pod.metadata.name ?? '').ordinal;
+  return parsedName(pod).ordinal;
 }
 
 export function isMemberOf(set: KubeObject, pod: KubeObject): boolean {
-  return parentAndOrdinal(pod.metadata.name ?? '').parent === set.metadata.name;
+  return parsedName(pod).parent === set.metadata.name;
 }
 
 export function inOrdinalRange(set: KubeObject, pod: KubeObject): boolean {
@@ -125,7 +146,7 @@ export function setControllerRef(set: KubeObject): OwnerReference {
 /* ---------- identity and storage ---------- */
 
 export function identityMatches(set: KubeObject, pod: KubeObject): boolean {
-  const { parent, ordinal } = parentAndOrdinal(pod.metadata.name ?? '');
+  const { parent, ordinal } = parsedName(pod);
   return (
     ordinal >= 0 &&
     parent === set.metadata.name &&
@@ -150,11 +171,13 @@ function claimTemplates(set: KubeObject): KubeObject[] {
 export function storageMatches(set: KubeObject, pod: KubeObject): boolean {
   const ordinal = ordinalOf(pod);
   if (ordinal < 0) return false;
-  const volumes = new Map<string, any>();
-  for (const v of (pod.spec?.volumes as any[] | undefined) ?? []) volumes.set(v.name, v);
+  const volumes = (pod.spec?.volumes as any[] | undefined) ?? [];
   return claimTemplates(set).every((t) => {
     const name = t.metadata.name ?? '';
-    return volumes.get(name)?.persistentVolumeClaim?.claimName === claimName(set, name, ordinal);
+    // the last volume of a name wins, as a map built from the list would have it
+    let found: any;
+    for (const v of volumes) if (v?.name === name) found = v;
+    return found?.persistentVolumeClaim?.claimName === claimName(set, name, ordinal);
   });
 }
 
@@ -178,21 +201,29 @@ export function claimNamesFor(set: KubeObject, ordinal: number): string[] {
 
 /** The PVCs a pod of this ordinal uses, in claim-template order, as they would be created. */
 export function claimsFor(set: KubeObject, ordinal: number): KubeObject[] {
+  return claimTemplates(set).map((t) => claimFor(set, t, ordinal));
+}
+
+/** The PVC one claim template makes for a pod of this ordinal; built only for claims to create. */
+export function claimFor(set: KubeObject, template: KubeObject, ordinal: number): KubeObject {
   const selectorLabels: Record<string, string> = set.spec?.selector?.matchLabels ?? {};
-  return claimTemplates(set).map((t) => {
-    const { status: _status, ...rest } = clone(t);
-    return {
-      ...rest,
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: {
-        ...rest.metadata,
-        name: claimName(set, t.metadata.name ?? '', ordinal),
-        namespace: set.metadata.namespace,
-        labels: { ...t.metadata.labels, ...selectorLabels },
-      },
-    };
-  });
+  const { status: _status, ...rest } = clone(template);
+  return {
+    ...rest,
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      ...rest.metadata,
+      name: claimName(set, template.metadata.name ?? '', ordinal),
+      namespace: set.metadata.namespace,
+      labels: { ...template.metadata.labels, ...selectorLabels },
+    },
+  };
+}
+
+/** The claim templates with the names of the PVCs they make for a pod of this ordinal. */
+export function claimTemplatesFor(set: KubeObject, ordinal: number): { template: KubeObject; name: string }[] {
+  return claimTemplates(set).map((template) => ({ template, name: claimName(set, template.metadata.name ?? '', ordinal) }));
 }
 
 /**

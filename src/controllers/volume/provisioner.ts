@@ -76,7 +76,8 @@ export class LocalPathProvisioner implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    ctx.runWorkers(this.claimQueue, 2, (key) => this.syncClaim(key), { onError });
+    // each volume waits for a directory and a durable write: several at once share commits
+    ctx.runWorkers(this.claimQueue, 8, (key) => this.syncClaim(key), { onError });
     ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
   }
 

@@ -184,6 +184,38 @@ export class Cgroups {
     }
   }
 
+  /**
+   * The group's cumulative CPU time (ns) and memory working set (bytes), as the kubelet's
+   * summary reports them. CPU comes from the v2 cpu.stat, which the kernel keeps whether or not
+   * the cpu controller is enabled there (so it works on the v1/v2 hybrid too); memory from the
+   * memory controller (usage less inactive file pages, cadvisor's working set). Processes' own
+   * /proc figures stand in where a hierarchy lacks the file.
+   */
+  usage(rel: string): { cpuCoreNanoSeconds: number; workingSetBytes: number } {
+    const { memory, unified } = this.layout;
+    let cpu: number | undefined;
+    if (unified) {
+      const m = /^usage_usec (\d+)/m.exec(readText(path.join(unified, rel, 'cpu.stat')));
+      if (m) cpu = Number(m[1]) * 1000;
+    }
+    let mem: number | undefined;
+    if (memory) {
+      const usage = readText(path.join(memory, rel, 'memory.usage_in_bytes')).trim();
+      const inactive = /^total_inactive_file (\d+)/m.exec(readText(path.join(memory, rel, 'memory.stat')));
+      if (usage) mem = Math.max(0, Number(usage) - Number(inactive?.[1] ?? 0));
+    } else if (unified && this.layout.unifiedControllers.includes('memory')) {
+      const usage = readText(path.join(unified, rel, 'memory.current')).trim();
+      const inactive = /^inactive_file (\d+)/m.exec(readText(path.join(unified, rel, 'memory.stat')));
+      if (usage) mem = Math.max(0, Number(usage) - Number(inactive?.[1] ?? 0));
+    }
+    if (cpu === undefined || mem === undefined) {
+      const procs = procUsage(this.pids(rel));
+      cpu ??= procs.cpuNs;
+      mem ??= procs.rssBytes;
+    }
+    return { cpuCoreNanoSeconds: cpu, workingSetBytes: mem };
+  }
+
   /** How many times the kernel's OOM killer killed a process of the group. */
   oomKills(rel: string): number {
     const { memory, unified } = this.layout;
@@ -229,4 +261,20 @@ function enableV2(base: string, rel: string, controller: string): void {
     write(path.join(dir, 'cgroup.subtree_control'), `+${controller}`);
     dir = path.join(dir, part);
   }
+}
+
+/** CPU time (utime+stime of each process and its reaped children) and resident memory from /proc. */
+function procUsage(pids: number[]): { cpuNs: number; rssBytes: number } {
+  const HZ = 100; // USER_HZ: Linux reports clock ticks of 1/100 s to user space on every architecture
+  let ticks = 0;
+  let rss = 0;
+  for (const pid of pids) {
+    const stat = readText(`/proc/${pid}/stat`);
+    // the command name may hold spaces and parentheses: fields start after the last ")"
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f.length > 16) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readText(`/proc/${pid}/status`));
+    if (m) rss += Number(m[1]) * 1024;
+  }
+  return { cpuNs: (ticks * 1e9) / HZ, rssBytes: rss };
 }

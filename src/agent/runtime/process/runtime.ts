@@ -31,6 +31,7 @@ import type {
   SandboxInfo,
   SandboxRequest,
   StartedContainer,
+  ContainerUsage,
 } from '../runtime.js';
 import { Cgroups } from './cgroups.js';
 import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
@@ -61,8 +62,18 @@ export interface ProcessRuntimeOptions {
   logMaxBytes?: number;
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
-  /** a network namespace path containers enter (nsenter --net); none: the host network */
-  netnsFor?: (pod: KubeObject) => string | undefined;
+  /**
+   * The pod network (root mode): each sandbox gets its own network namespace, which its
+   * containers enter (nsenter --net). None: pods share the host network on their addresses.
+   */
+  network?: SandboxNetwork;
+}
+
+export interface SandboxNetwork {
+  /** Makes the sandbox's network namespace with its address (and the pod's policy); the namespace's path. */
+  attach(sandboxId: string, ip: string, pod: KubeObject): Promise<string>;
+  /** Removes it (also for a sandbox an earlier agent left; nothing there is fine). */
+  detach(sandboxId: string): Promise<void>;
 }
 
 interface SandboxRecord {
@@ -233,13 +244,17 @@ export class ProcessRuntime implements ContainerRuntime {
       volumePaths: { ...req.volumePaths },
       pausePid: 0,
       pauseStart: '',
-      netns: this.opts.netnsFor?.(pod),
       tmpfsMounts: [],
     };
     const sb: Sandbox = { rec, dir, pod, containers: new Set(), removed: false };
     this.sandboxes.set(id, sb);
     try {
       this.saveRecord(sb);
+      // hostNetwork pods stay in the host's namespace, at the node's address
+      if (this.opts.network && pod.spec?.hostNetwork !== true) {
+        rec.netns = await this.opts.network.attach(id, req.ip, pod);
+        this.saveRecord(sb);
+      }
       // emptyDir medium Memory: a tmpfs over the directory the agent made, shared by the pod's containers
       for (const v of pod.spec?.volumes ?? []) {
         const where = req.volumePaths[v.name];
@@ -328,10 +343,52 @@ export class ProcessRuntime implements ContainerRuntime {
     this.killSandboxProcesses(sandboxId, rec);
     await waitUntil(() => this.cgroups.pids(`petset/${sandboxId}`).length === 0, 5000);
     this.cgroups.remove(`petset/${sandboxId}`);
+    await this.opts.network?.detach(sandboxId);
     for (const m of rec?.tmpfsMounts ?? []) run('umount', ['-l', m], true);
     unmountUnder(dir);
+    if (rec?.podUid) this.retainLogs(rec.podUid, dir);
     fs.rmSync(dir, { recursive: true, force: true });
     this.sandboxes.delete(sandboxId);
+  }
+
+  /**
+   * A completed pod keeps its containers' output after its sandbox goes (kubectl logs of a
+   * finished Job's pod), as kubelet keeps dead containers: the log files move to
+   * <stateDir>/logs/<pod uid>/<container id>.log until the agent says the pod is gone.
+   */
+  private retainLogs(podUid: string, sandboxDir: string): void {
+    const keep = path.join(this.opts.stateDir, 'logs', podUid);
+    const containersDir = path.join(sandboxDir, 'containers');
+    let ids: string[] = [];
+    try {
+      ids = fs.readdirSync(containersDir);
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      const from = path.join(containersDir, id, 'output.log');
+      if (!fs.existsSync(from)) continue;
+      fs.mkdirSync(keep, { recursive: true, mode: 0o700 });
+      const to = path.join(keep, `${id}.log`);
+      for (const suffix of ['.1', '']) if (fs.existsSync(from + suffix)) fs.renameSync(from + suffix, to + suffix);
+      const c = this.containers.get(id);
+      if (c) c.logPath = to;
+    }
+  }
+
+  /** The pod is gone: its retained output goes too (and its containers are forgotten). */
+  removePodLogs(podUid: string): void {
+    for (const [id, c] of this.containers) if (c.sandbox.rec.podUid === podUid && c.sandbox.removed) this.containers.delete(id);
+    fs.rmSync(path.join(this.opts.stateDir, 'logs', podUid), { recursive: true, force: true });
+  }
+
+  /** The pods whose output is retained here. */
+  podsWithLogs(): string[] {
+    try {
+      return fs.readdirSync(path.join(this.opts.stateDir, 'logs'));
+    } catch {
+      return [];
+    }
   }
 
   private killSandboxProcesses(id: string, rec: SandboxRecord | undefined): void {
@@ -360,6 +417,12 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
+  containerUsage(containerId: string): ContainerUsage | undefined {
+    const c = this.containers.get(containerId);
+    if (!c || c.exited || c.forgotten) return undefined;
+    return this.cgroups.usage(c.cgroup);
+  }
+
   async stopAll(graceMs: number): Promise<void> {
     await Promise.all([...this.containers.values()].filter((c) => !c.exited && !c.forgotten).map((c) => this.stopContainer(c.id, graceMs)));
     for (const id of [...this.sandboxes.keys()]) await this.removeSandbox(id);
@@ -483,11 +546,14 @@ export class ProcessRuntime implements ContainerRuntime {
     const statusFd = fs.openSync(path.join(dir, 'status.json'), 'w', 0o600);
     let stdinFd: number | undefined;
     let stdinPath: string | undefined;
+    let childStdin: number | undefined;
     if (spec.stdin) {
       stdinPath = path.join(dir, 'stdin');
       run('mkfifo', ['-m', '0600', stdinPath]);
-      // opened read-write: the container never sees EOF between two writers (attach sessions)
+      // the runtime holds a writer, so the container sees no EOF between two attach sessions;
+      // the container's end is read-only, so that letting go of every writer (stdinOnce) is an EOF
       stdinFd = fs.openSync(stdinPath, 'r+');
+      childStdin = fs.openSync(stdinPath, 'r');
     }
     // tty: the main process runs on a terminal of the pty helper; resizes come through a FIFO on its fd 3
     let resizeFd: number | undefined;
@@ -522,12 +588,13 @@ export class ProcessRuntime implements ContainerRuntime {
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
       detached: true,
-      stdio: [stdinFd ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
+      stdio: [childStdin ?? 'ignore', logFd, logFd, resizeFd ?? 'ignore', statusFd],
       env: { ...env, PETSET_CGROUPS: procs.join(' ') },
     });
     fs.closeSync(logFd);
     fs.closeSync(statusFd);
     if (resizeFd !== undefined) fs.closeSync(resizeFd);
+    if (childStdin !== undefined) fs.closeSync(childStdin);
     const c: Container = {
       id,
       name: spec.name,
@@ -639,8 +706,7 @@ export class ProcessRuntime implements ContainerRuntime {
     this.cgroups.kill(c.cgroup);
     this.cgroups.remove(c.cgroup);
     unmountUnder(c.dir);
-    if (c.stdinFd !== undefined) fs.closeSync(c.stdinFd);
-    c.stdinFd = undefined;
+    this.closeStdin(c);
     if (!c.forgotten) {
       try {
         c.onExit(exit);
@@ -780,10 +846,14 @@ export class ProcessRuntime implements ContainerRuntime {
     const c = this.containers.get(containerId);
     if (!c || c.exited) throw new Error(`container not found (${containerId}) or not running`);
     let writer: fs.WriteStream | undefined;
-    if (req.stdin && c.stdinPath) {
+    // stdinOnce: stdin belongs to the first client that attaches it, and closes when that client is done
+    const once = !!c.spec.stdinOnce;
+    if (req.stdin && c.stdinPath && c.stdinFd !== undefined) {
       writer = fs.createWriteStream(c.stdinPath, { flags: 'a' });
       writer.on('error', () => undefined);
       req.stdin.pipe(writer);
+      // (the runtime's own writer goes once the session's is open, so the container never reads an early EOF)
+      if (once) writer.once('open', () => this.closeStdin(c));
     }
     const out = req.stdout ?? req.stderr;
     const done = new Promise<void>((resolve) => c.exitWaiters.push(resolve));
@@ -824,6 +894,13 @@ export class ProcessRuntime implements ContainerRuntime {
     }
   }
 
+  /** Lets go of the runtime's writer of a container's stdin: with no attach session writing, the container reads EOF. */
+  private closeStdin(c: Container): void {
+    if (c.stdinFd === undefined) return;
+    fs.closeSync(c.stdinFd);
+    c.stdinFd = undefined;
+  }
+
   async portForward(sandboxId: string, port: number): Promise<net.Socket | Duplex> {
     const sb = this.sandboxes.get(sandboxId);
     if (!sb) throw new Error(`sandbox ${sandboxId} not found`);
@@ -845,7 +922,7 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- logs ----
 
   async *logs(containerId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
-    const c = this.containers.get(containerId);
+    const c = this.containers.get(containerId) ?? this.retainedContainer(containerId);
     if (!c) throw new Error(`container ${containerId} not found`);
     this.markLog(c);
     const rotated = readBytes(c.logPath + '.1');
@@ -883,6 +960,24 @@ export class ProcessRuntime implements ContainerRuntime {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (partial && (!opts.since || new Date() >= opts.since)) yield { time: new Date(), stream: 'stdout', text: partial };
+  }
+
+  /** A container of an earlier agent whose output was retained: enough of one to read its log (lines timed by the file's mtime). */
+  private retainedContainer(id: string): Container | undefined {
+    if (!/^[0-9a-f]+$/.test(id)) return undefined;
+    for (const uid of this.podsWithLogs()) {
+      const logPath = path.join(this.opts.stateDir, 'logs', uid, `${id}.log`);
+      let mtime: number;
+      try {
+        mtime = fs.statSync(logPath).mtimeMs;
+      } catch {
+        continue;
+      }
+      const exited: ContainerExit = { exitCode: 0, reason: 'Completed', finishedAt: new Date(mtime) };
+      const sandbox = { rec: { podUid: uid }, removed: true, containers: new Set<string>() } as unknown as Sandbox;
+      return { id, name: '', sandbox, logPath, exited, forgotten: true, exitWaiters: [], logMarks: [{ offset: fileSize(logPath), time: mtime }], logBase: 0 } as unknown as Container;
+    }
+    return undefined;
   }
 
   /**

@@ -1,0 +1,114 @@
+// StatefulSets end to end, as a user gets them: a real `petset up --runtime sim` process
+// (HTTPS API, every controller, scheduler, volume binder and provisioner, one simulated node
+// agent per 100 replicas), a set with one claim per replica from the default StorageClass created over HTTPS,
+// timed until status.readyReplicas reaches spec.replicas. Beside wall time each figure prints
+// the CPU seconds the `petset up` process used meanwhile and its peak resident memory, so a
+// growth series (100 / 1,000 / 5,000) shows the slope. The in-process figures of
+// bench/statefulset.ts measure the controller alone and are named sts_* there; these are
+// named sts_up_*.
+//
+// `npm run bench statefulset-up` runs them all; statefulset-up-1000-parallel one of them.
+// PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
+// PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap.
+import fs from 'node:fs';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { median, type Scenario } from './harness.js';
+import { startUp, type Running } from './apiserver.js';
+
+function api(r: Running, method: string, p: string, body?: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${r.url}${p}`, { method, ca: r.ca, headers: { Authorization: `Bearer ${r.token}`, 'Content-Type': 'application/json' } }, (res) => {
+      let out = '';
+      res.on('data', (d) => (out += d));
+      res.on('end', () => (res.statusCode! < 300 ? resolve(JSON.parse(out)) : reject(new Error(`${method} ${p}: ${res.statusCode} ${out}`))));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+/** The most resident memory the process has had (VmHWM), in MiB. */
+function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+interface Run {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  /** ready replicas when the time cap ended the run (== replicas when it finished) */
+  ready: number;
+}
+
+async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number): Promise<Run> {
+  // a node runs at most 110 pods (its allocatable "pods"): one node per 100 replicas
+  const nodes = Math.max(1, Math.ceil(replicas / 100));
+  const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);
+  try {
+    const pid = r.proc.pid!;
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await api(r, 'POST', '/apis/apps/v1/namespaces/default/statefulsets', {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'web' },
+      spec: {
+        serviceName: 'web',
+        replicas,
+        podManagementPolicy: policy,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    });
+    for (;;) {
+      const set = await api(r, 'GET', '/apis/apps/v1/namespaces/default/statefulsets/web');
+      const ready = set.status?.readyReplicas ?? 0;
+      const seconds = (performance.now() - t0) / 1000;
+      if (ready === replicas || seconds > capSeconds) return { seconds, cpuSeconds: cpuSeconds(pid) - cpu0, peakRssMb: peakRssMb(pid), ready };
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    await r.stop();
+  }
+}
+
+function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, goal?: string): Scenario {
+  const tag = `sts_up_${policy === 'Parallel' ? 'parallel' : 'ordered'}_${replicas}`;
+  return {
+    // the count first, so a filter naming 100 does not also run 1,000 and 5,000
+    name: `statefulset-up-${replicas}-${policy === 'Parallel' ? 'parallel' : 'ordered'}`,
+    async run(report) {
+      const runs: Run[] = [];
+      const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
+      const cap = Number(process.env.PETSET_BENCH_CAP_SECONDS ?? capSeconds);
+      for (let i = 0; i < count; i++) {
+        const run = await timeToReady(replicas, policy, cap);
+        runs.push(run);
+        if (run.ready !== replicas) {
+          process.stderr.write(`  only ${run.ready} of ${replicas} Ready after the ${cap} s cap\n`);
+          break;
+        }
+      }
+      report({ name: `${tag}_ready_seconds`, value: median(runs.map((x) => x.seconds)), unit: 's', goal });
+      report({ name: `${tag}_cpu_seconds`, value: median(runs.map((x) => x.cpuSeconds)), unit: 's' });
+      report({ name: `${tag}_cpu_ms_per_replica`, value: (median(runs.map((x) => x.cpuSeconds)) * 1000) / replicas, unit: 'ms' });
+      report({ name: `${tag}_peak_rss_mb`, value: median(runs.map((x) => x.peakRssMb)), unit: 'MiB' });
+      if (runs.some((x) => x.ready !== replicas)) report({ name: `${tag}_ready_at_cap`, value: Math.min(...runs.map((x) => x.ready)), unit: 'replicas' });
+    },
+  };
+}
+
+export const statefulsetUpScenarios: Scenario[] = [
+  scenario(100, 'Parallel', 120),
+  scenario(1000, 'Parallel', 180, '< 3 s'),
+  scenario(5000, 'Parallel', 180, '< 15 s'),
+  scenario(100, 'OrderedReady', 180, '< 2 s'),
+];

@@ -1,0 +1,211 @@
+// NetworkPolicy as nftables rules inside one pod's network namespace (pure): which packets
+// may come in (ingress) and go out (egress) of the pod. A pod selected by no policy of a
+// direction is not isolated in it; once selected, only what some selecting policy's rules
+// allow passes, plus answers to allowed connections (conntrack), the pod's own loopback, the
+// host (probes, the API server's proxies, the service proxy's relayed connections) and, on
+// the way out, the service range (Services and cluster DNS are served by the host's proxy).
+import type { KubeObject } from '../../api/object.js';
+import { labelSelectorFromObject, type LabelSelectorObject } from '../../api/selectors.js';
+import { contains, parseCidr } from './cidr.js';
+
+type Obj = Record<string, any>;
+
+/** the nftables table petset keeps in each pod's namespace */
+export const POLICY_TABLE = 'petset_policy';
+
+export interface PolicyWorld {
+  pods: readonly KubeObject[];
+  namespaces: readonly KubeObject[];
+  policies: readonly KubeObject[];
+  /** Services: an egress-isolated pod reaches a cluster IP port when a backend pod would be allowed */
+  services?: readonly KubeObject[];
+}
+
+export interface PolicyTarget {
+  pod: KubeObject;
+  ip: string;
+}
+
+export interface PolicyContext {
+  /** the host's addresses on the bridge: always allowed in */
+  hostAddresses: readonly string[];
+  /** services' cluster IPs (the host's proxy serves them) */
+  serviceCidr: string;
+}
+
+type Direction = 'Ingress' | 'Egress';
+
+/** upstream's defaulting: Ingress always, Egress when the policy has egress rules */
+export function policyTypes(policy: KubeObject): Direction[] {
+  const given = policy.spec?.policyTypes;
+  if (Array.isArray(given) && given.length) return given.filter((t: string): t is Direction => t === 'Ingress' || t === 'Egress');
+  return Array.isArray(policy.spec?.egress) && policy.spec.egress.length ? ['Ingress', 'Egress'] : ['Ingress'];
+}
+
+const selects = (sel: LabelSelectorObject | undefined, labels: Record<string, string> | undefined) => labelSelectorFromObject(sel ?? {}).matches(labels ?? {});
+
+/** The policies of the pod's namespace whose podSelector selects it. */
+export function selectingPolicies(pod: KubeObject, policies: readonly KubeObject[]): KubeObject[] {
+  return policies.filter((p) => p.metadata.namespace === pod.metadata.namespace && !p.metadata.deletionTimestamp && selects(p.spec?.podSelector, pod.metadata.labels));
+}
+
+const isLive = (p: KubeObject) => !!p.status?.podIP && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+
+/** The pods a peer with podSelector/namespaceSelector stands for (undefined for an ipBlock peer). */
+function peerPods(peer: Obj, policy: KubeObject, world: PolicyWorld): KubeObject[] | undefined {
+  if (!peer.podSelector && !peer.namespaceSelector) return undefined;
+  const namespaces = peer.namespaceSelector
+    ? new Set(world.namespaces.filter((n) => selects(peer.namespaceSelector, n.metadata.labels)).map((n) => n.metadata.name))
+    : new Set([policy.metadata.namespace]);
+  return world.pods.filter((p) => isLive(p) && namespaces.has(p.metadata.namespace) && selects(peer.podSelector, p.metadata.labels));
+}
+
+const PROTOCOLS: Record<string, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+/** A named port of a pod's containers, by name and protocol. */
+function namedPort(pod: KubeObject, name: string, protocol: string): number | undefined {
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.name === name && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
+  }
+  return undefined;
+}
+
+/** The port match of one NetworkPolicyPort; `owner` resolves a named port (undefined: no match at all). */
+function portMatch(port: Obj, owner: KubeObject | undefined): string | undefined {
+  const protocol = port.protocol ?? 'TCP';
+  const l4 = PROTOCOLS[protocol];
+  if (!l4) return undefined;
+  if (port.port === undefined || port.port === null) return `meta l4proto ${l4}`;
+  let n: number | undefined = typeof port.port === 'number' ? port.port : /^\d+$/.test(String(port.port)) ? Number(port.port) : undefined;
+  if (n === undefined) n = owner ? namedPort(owner, String(port.port), protocol) : undefined;
+  if (n === undefined) return undefined;
+  return typeof port.endPort === 'number' && port.endPort > n ? `${l4} dport ${n}-${port.endPort}` : `${l4} dport ${n}`;
+}
+
+/** The accept lines of one rule (an ingress `from` or egress `to` list with its ports). */
+function ruleLines(dir: Direction, rule: Obj, policy: KubeObject, target: PolicyTarget, world: PolicyWorld): string[] {
+  const addr = dir === 'Ingress' ? 'saddr' : 'daddr';
+  const peers: Obj[] | undefined = dir === 'Ingress' ? rule.from : rule.to;
+  const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
+  // a named port is the target's own on the way in, the peer's on the way out
+  const portsFor = (owner: KubeObject | undefined): string[] => (ports.length ? ports.map((p) => portMatch(p, owner)).filter((m): m is string => m !== undefined) : ['']);
+  const out: string[] = [];
+  const accept = (match: string, portList: string[]) => {
+    for (const p of portList) out.push(`${[match, p].filter(Boolean).join(' ')} accept`);
+  };
+  if (!Array.isArray(peers) || peers.length === 0) {
+    accept('', portsFor(dir === 'Ingress' ? target.pod : undefined));
+    return out;
+  }
+  for (const peer of peers) {
+    const pods = peerPods(peer, policy, world);
+    if (pods) {
+      if (dir === 'Ingress') {
+        const ips = [...new Set(pods.map((p) => p.status.podIP as string))];
+        if (ips.length) accept(`ip ${addr} { ${ips.join(', ')} }`, portsFor(target.pod));
+      } else {
+        for (const p of pods) accept(`ip ${addr} ${p.status.podIP}`, portsFor(p));
+      }
+    } else if (peer.ipBlock?.cidr && !String(peer.ipBlock.cidr).includes(':')) {
+      const except: string[] = (peer.ipBlock.except ?? []).filter((e: string) => !e.includes(':'));
+      accept(`ip ${addr} ${peer.ipBlock.cidr}${except.length ? ` ip ${addr} != { ${except.join(', ')} }` : ''}`, portsFor(dir === 'Ingress' ? target.pod : undefined));
+    }
+  }
+  return out;
+}
+
+/** Whether one egress rule lets `target` reach `peer` (a pod) on port/protocol. */
+function egressRuleAllows(rule: Obj, policy: KubeObject, peer: KubeObject, port: number, protocol: string, world: PolicyWorld): boolean {
+  const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
+  const portOk =
+    !ports.length ||
+    ports.some((p) => {
+      if ((p.protocol ?? 'TCP') !== protocol) return false;
+      if (p.port === undefined || p.port === null) return true;
+      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(peer, String(p.port), protocol);
+      return n !== undefined && (n === port || (typeof p.endPort === 'number' && port >= n && port <= p.endPort));
+    });
+  if (!portOk) return false;
+  const peers: Obj[] | undefined = rule.to;
+  if (!Array.isArray(peers) || !peers.length) return true;
+  return peers.some((q) => {
+    const pods = peerPods(q, policy, world);
+    if (pods) return pods.some((p) => p.metadata.uid === peer.metadata.uid);
+    const cidr = q.ipBlock?.cidr;
+    if (!cidr || String(cidr).includes(':')) return false;
+    const ip = peer.status?.podIP;
+    return inCidr(ip, cidr) && !(q.ipBlock.except ?? []).some((e: string) => inCidr(ip, e));
+  });
+}
+
+function inCidr(ip: string | undefined, cidr: string): boolean {
+  try {
+    return !!ip && contains(parseCidr(cidr), ip);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cluster IP ports an egress-isolated pod may use. The host's proxy relays them, so the
+ * pod's own rules decide: a service port is open when some isolating policy lets the pod reach
+ * one of its backend pods on the target port. Services without a selector (the `kubernetes`
+ * Service, the cluster DNS) lead to the host, not to pods: they stay reachable.
+ */
+function serviceLines(isolating: KubeObject[], world: PolicyWorld): string[] {
+  const out: string[] = [];
+  const hostServices: string[] = [];
+  for (const svc of world.services ?? []) {
+    const clusterIP = svc.spec?.clusterIP;
+    if (!clusterIP || clusterIP === 'None' || clusterIP.includes(':')) continue;
+    const selector = svc.spec?.selector;
+    if (!selector || !Object.keys(selector).length) {
+      hostServices.push(clusterIP);
+      continue;
+    }
+    const backends = world.pods.filter((p) => isLive(p) && p.metadata.namespace === svc.metadata.namespace && selects({ matchLabels: selector }, p.metadata.labels));
+    for (const sp of svc.spec?.ports ?? []) {
+      const protocol = sp.protocol ?? 'TCP';
+      const l4 = PROTOCOLS[protocol];
+      if (!l4) continue;
+      const open = backends.some((b) => {
+        const tp = sp.targetPort ?? sp.port;
+        const port = typeof tp === 'number' ? tp : /^\d+$/.test(String(tp)) ? Number(tp) : namedPort(b, String(tp), protocol);
+        if (port === undefined) return false;
+        return isolating.some((policy) => ((policy.spec?.egress ?? []) as Obj[]).some((rule) => egressRuleAllows(rule ?? {}, policy, b, port, protocol, world)));
+      });
+      if (open) out.push(`ip daddr ${clusterIP} ${l4} dport ${sp.port} accept`);
+    }
+  }
+  if (hostServices.length) out.unshift(`ip daddr { ${[...new Set(hostServices)].join(', ')} } accept`);
+  return out;
+}
+
+/**
+ * The nftables table for the pod's namespace, or undefined when no policy isolates it
+ * (then nothing is filtered). Rules not allowed by any selecting policy are counted and dropped.
+ */
+export function podPolicyRules(target: PolicyTarget, world: PolicyWorld, ctx: PolicyContext): string | undefined {
+  const selecting = selectingPolicies(target.pod, world.policies);
+  const chains: string[] = [];
+  for (const dir of ['Ingress', 'Egress'] as const) {
+    const isolating = selecting.filter((p) => policyTypes(p).includes(dir));
+    if (!isolating.length) continue;
+    const hook = dir === 'Ingress' ? 'input' : 'output';
+    const lines = [`type filter hook ${hook} priority 0; policy accept;`, 'ct state established,related accept', `${dir === 'Ingress' ? 'iifname' : 'oifname'} "lo" accept`];
+    if (dir === 'Ingress' && ctx.hostAddresses.length) lines.push(`ip saddr { ${ctx.hostAddresses.join(', ')} } accept`);
+    if (dir === 'Egress') lines.push(...serviceLines(isolating, world));
+    for (const policy of isolating) {
+      const rules: Obj[] = (dir === 'Ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? [];
+      for (const rule of rules) lines.push(...ruleLines(dir, rule ?? {}, policy, target, world));
+    }
+    lines.push('counter drop');
+    chains.push(`  chain ${hook} {\n${lines.map((l) => `    ${l}`).join('\n')}\n  }`);
+  }
+  return chains.length ? `table inet ${POLICY_TABLE} {\n${chains.join('\n')}\n}\n` : undefined;
+}
+
+/** The nft script that replaces whatever the namespace had with `rules` (atomically, in one transaction). */
+export function replaceScript(rules: string | undefined): string {
+  return `table inet ${POLICY_TABLE} {}\ndelete table inet ${POLICY_TABLE}\n${rules ?? ''}`;
+}

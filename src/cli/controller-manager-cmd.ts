@@ -1,0 +1,129 @@
+// `petset controller-manager` and `petset scheduler`: the controllers and the scheduler as
+// processes of their own against any API server (the kubeconfig's), with kube-controller-manager's
+// and kube-scheduler's leader election: several may run, one works (Lease kube-system/
+// kube-controller-manager or kube-scheduler), a standby takes over when the leader dies.
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client } from '../client/client.js';
+import { fromKubeconfig } from '../client/http-transport.js';
+import { startLeaderElection } from '../client/leaderelection.js';
+import type { Controller } from '../client/controller-runner.js';
+import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { volumeControllers } from '../controllers/volume/index.js';
+import { flag, flagDuration, parseArgs, type ParsedArgs } from './args.js';
+import { defaultDataDir } from './datadir.js';
+
+const ELECTION_USAGE = `  --kubeconfig FILE  the API server and credentials (default: $KUBECONFIG, else ~/.petset/kubeconfig)
+  --leader-elect[=false]
+                     campaign for the Lease before working, so several copies can run (default true)
+  --leader-elect-lease-duration D   how long a standby waits after the last renewal (default 15s)
+  --leader-elect-renew-deadline D   a leader that cannot renew for this long stops (default 10s)
+  --leader-elect-retry-period D     how often candidates try and the leader renews (default 2s)
+  --leader-elect-resource-name NAME, --leader-elect-resource-namespace NS
+                     the Lease (default %NAME% in kube-system)
+`;
+
+export const CONTROLLER_MANAGER_USAGE = `Usage: petset controller-manager [--kubeconfig FILE] [--leader-elect] ...
+
+Runs petset's controllers (StatefulSet, ReplicaSet, Deployment, Job, garbage collector, the
+volume controllers ...) against the API server named in the kubeconfig, as kube-controller-manager.
+  --data-dir DIR     where the local-path provisioner makes volumes (default ~/.petset)
+${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
+
+export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
+
+Binds pending pods to nodes, against the API server named in the kubeconfig, as kube-scheduler.
+${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
+
+export function controllerManagerCommand(argv: string[]): Promise<number> {
+  const dataDir = flag(parseArgs(argv, {}, ['help', 'leader-elect']), 'data-dir') ?? defaultDataDir();
+  const controllers = () => [
+    // the scheduler runs as its own component, as upstream's
+    ...defaultControllers().filter((c) => !(c instanceof Scheduler)),
+    // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
+    ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
+  ];
+  return electedComponent(argv, 'controller-manager', 'kube-controller-manager', CONTROLLER_MANAGER_USAGE, controllers);
+}
+
+export function schedulerCommand(argv: string[]): Promise<number> {
+  return electedComponent(argv, 'scheduler', 'kube-scheduler', SCHEDULER_USAGE, () => [new Scheduler()]);
+}
+
+async function electedComponent(argv: string[], component: string, leaseName: string, usage: string, controllers: () => Controller[]): Promise<number> {
+  const args = parseArgs(argv, {}, ['help', 'leader-elect']);
+  if (flag(args, 'help')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const kubeconfig = flag(args, 'kubeconfig') ?? process.env.KUBECONFIG ?? path.join(defaultDataDir(), 'kubeconfig');
+  const election = electionFlags(args, leaseName);
+  // upstream's identity: the host name and a unique suffix
+  const identity = `${os.hostname()}_${randomUUID()}`;
+  const client = new Client(fromKubeconfig(kubeconfig), { userAgent: `petset-${component}/${identity}` });
+  const out = (line: string) => process.stdout.write(`petset ${component}: ${line}\n`);
+  let running: RunningControllers | undefined;
+  let starting: Promise<void> | undefined;
+  const start = async () => {
+    starting = (async () => {
+      running = await startControllers(client, controllers());
+      out(`working (${running.controllers.length} controllers)`);
+    })();
+    await starting;
+  };
+
+  if (!election) {
+    await start();
+  }
+  const elector = election
+    ? startLeaderElection(client, {
+        ...election,
+        identity,
+        log: out,
+        onStartedLeading: () => void start().catch((e: Error) => fail(`cannot start: ${e.message}`)),
+        onStoppedLeading: () => {
+          if (!stopping) fail('leaderelection lost');
+        },
+      })
+    : undefined;
+  out(election ? `identity ${identity}; campaigning for lease ${election.namespace}/${election.name}` : 'working without leader election');
+
+  let stopping = false;
+  // as upstream: a component that lost its lease exits, so no two ever work at once
+  function fail(why: string): void {
+    process.stderr.write(`petset ${component}: ${why}\n`);
+    process.exit(1);
+  }
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await starting?.catch(() => {});
+    await running?.stop();
+    await elector?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  await new Promise(() => {});
+  return 0;
+}
+
+function electionFlags(args: ParsedArgs, leaseName: string) {
+  if (flag(args, 'leader-elect') === 'false') return undefined;
+  const leaseDurationMs = flagDuration(args, 'leader-elect-lease-duration', 15_000);
+  const renewDeadlineMs = flagDuration(args, 'leader-elect-renew-deadline', 10_000);
+  const retryPeriodMs = flagDuration(args, 'leader-elect-retry-period', 2_000);
+  // upstream's validation of the three
+  if (!(leaseDurationMs > renewDeadlineMs)) throw new Error('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
+  if (!(renewDeadlineMs > retryPeriodMs * 1.2)) throw new Error('--leader-elect-renew-deadline must be greater than 1.2 times --leader-elect-retry-period');
+  if (retryPeriodMs <= 0) throw new Error('--leader-elect-retry-period must be greater than zero');
+  return {
+    name: flag(args, 'leader-elect-resource-name') ?? leaseName,
+    namespace: flag(args, 'leader-elect-resource-namespace') ?? 'kube-system',
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+  };
+}
