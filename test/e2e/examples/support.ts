@@ -101,8 +101,12 @@ export interface Session {
 export async function withCluster(prefix: string, extraArgs: string[], body: (s: Session) => Promise<void>): Promise<void> {
   const dataDir = tempDir(prefix);
   // one service range for both runs of `up`: the pods' resolv.conf names its cluster DNS address
-  const range = `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`;
-  const args = ['--runtime', 'process', '--service-cluster-ip-range', range, ...extraArgs];
+  // (PETSET_E2E_POD_NETWORK=root: the examples on the root pod network, a namespace per pod, which needs non-loopback ranges)
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  const root = process.env.PETSET_E2E_POD_NETWORK === 'root';
+  const range = root ? `10.${96 + rnd(15)}.${rnd(256)}.0/24` : `127.${97 + rnd(15)}.${rnd(256)}.0/24`;
+  const net = root ? ['--pod-network', 'root', '--pod-cidr', `10.${200 + rnd(40)}.${rnd(16) * 16}.0/20`] : [];
+  const args = ['--runtime', 'process', '--service-cluster-ip-range', range, ...net, ...extraArgs];
   const seen = new Set<number>();
   const stopped = async (c: Cluster) => {
     await c.stop('SIGINT');
