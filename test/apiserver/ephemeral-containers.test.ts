@@ -4,8 +4,8 @@
 // discovery so that `kubectl debug` finds it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../src/api/errors.js';
 import type { KubeObject } from '../../src/api/object.js';
+import { rejection } from '../support/rejection.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -15,16 +15,6 @@ before(async () => {
 after(() => server.stop());
 
 const pods = () => server.client.pods('default');
-
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  assert.fail('expected the request to fail');
-}
 
 const debugger1 = { name: 'debugger', image: 'busybox', command: ['sh'], stdin: true, tty: true, targetContainerName: 'app' };
 

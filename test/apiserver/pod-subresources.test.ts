@@ -6,6 +6,7 @@ import type { KubeObject } from '../../src/api/object.js';
 import { installPodSubresources } from '../../src/apiserver/pod-subresources.js';
 import { Client } from '../../src/client/client.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
+import { rejection } from '../support/rejection.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -48,16 +49,6 @@ function bind(name: string, node: string, extra: Record<string, unknown> = {}) {
 
 function evict(name: string, body: Record<string, unknown> = {}, dryRun = false) {
   return pods().createSubresource(name, 'eviction', { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name }, ...body }, { dryRun });
-}
-
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  assert.fail('expected the request to fail');
 }
 
 async function makeBudget(name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): Promise<KubeObject> {
