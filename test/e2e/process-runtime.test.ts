@@ -242,6 +242,13 @@ describe('petset up --runtime process', { skip: why }, () => {
       assert.match(dig.stdout, /;; ANSWER SECTION:\nkubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+SRV\s+0 50 80 kubia-[01]\.kubia\.default\.svc\.cluster\.local\.\n/);
       assert.match(dig.stdout, /;; ADDITIONAL SECTION:\nkubia-[01]\.kubia\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+127\./);
       assert.equal((dig.stdout.match(/IN\s+SRV\s+0/g) ?? []).length, 2);
+      // the peers version of the app finds the other pets with dns.resolveSrv, and asks each for its data
+      await c.kubectl(['set', 'image', 'sts/kubia', 'kubia=luksa/kubia-pet-peers']);
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      const peers = await eventually(() => call('GET', pod('kubia-1')).then((t) => t.includes('Found peers:') && t.split('\n').length >= 4 && t), 30_000, 'kubia-1 listing its peers');
+      assert.match(peers, /^You touched kubia-1\nFound peers:\n/);
+      assert.match(peers, /- kubia-0\.kubia\.default\.svc\.cluster\.local: Hey there! This greeting was submitted to kubia-0\./);
+      assert.match(peers, /- kubia-1\.kubia\.default\.svc\.cluster\.local: No data posted yet/);
     } finally {
       if (proxy?.pid && proxy.exitCode === null) process.kill(proxy.pid);
       await c.stop('SIGINT');
