@@ -335,7 +335,8 @@ const server = http.createServer((req, res) => {
       res.end('Could not look up DNS SRV records: ' + err + '\n');
       return;
     }
-    for (const a of addresses) res.write('- ' + a.name + ': ' + (await ask('http://' + a.name + ':' + a.port + '/data')) + '\n');
+    // as the book's app does: the SRV records name the peers; every pet serves on the app's own port
+    for (const a of addresses) res.write('- ' + a.name + ': ' + (await ask('http://' + a.name + ':8080/data')) + '\n');
     res.end();
   });
 });
