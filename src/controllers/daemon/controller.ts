@@ -13,7 +13,8 @@ import type { Controller, ControllerContext } from '../../client/controller-runn
 import { claimObjects } from '../../api/podcontrol/claim.js';
 import { Expectations } from '../../api/podcontrol/expectations.js';
 import { computeHash } from '../../api/podcontrol/hash.js';
-import { controllerRefTo, slowStartBatches } from '../../api/podcontrol/pods.js';
+import { controllerRefTo } from '../../api/podcontrol/pods.js';
+import { createPods, deletePods, type PodWriter } from '../../client/pod-writes.js';
 import { CONTROLLER_REVISION_HASH_LABEL, daemonPod, decide, targetNode } from './decide.js';
 
 export const daemonSetResource: ResourceType = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };
@@ -139,53 +140,13 @@ export class DaemonSetController implements Controller {
     const satisfied = this.expectations.satisfied(key);
     let error: string | undefined;
     if (satisfied) {
-      if (plan.delete.length) {
-        this.expectations.expectDeletions(key, plan.delete.map((d) => keyOf(d.pod)));
-        await Promise.all(
-          plan.delete.map(async ({ pod, failed }) => {
-            if (failed) {
-              recorder.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${ns}/${pod.metadata.name} on node ${targetNode(pod)}, will try to kill it`);
-            }
-            try {
-              await podClient.delete(pod.metadata.name ?? '');
-              recorder.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-            } catch (e) {
-              this.expectations.deletionObserved(key, keyOf(pod));
-              if (isApiError(e, 'NotFound')) return;
-              error = e instanceof Error ? e.message : String(e);
-              recorder.event(ds, 'Warning', 'FailedDelete', `Error deleting: ${error}`);
-            }
-          }),
-        );
+      const writer: PodWriter = { owner: ds, key, expectations: this.expectations, pods: podClient, recorder };
+      for (const { pod, failed } of plan.delete) {
+        if (failed) recorder.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${ns}/${pod.metadata.name} on node ${targetNode(pod)}, will try to kill it`);
       }
-      if (plan.createOn.length) {
-        this.expectations.expectCreations(key, plan.createOn.length);
-        let next = 0;
-        for (const size of slowStartBatches(plan.createOn.length)) {
-          const batch = plan.createOn.slice(next, next + size);
-          next += size;
-          const results = await Promise.all(
-            batch.map(async (node) => {
-              try {
-                const pod = await podClient.create(daemonPod(ds, node, hash, ref));
-                recorder.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-                return undefined;
-              } catch (e) {
-                this.expectations.creationObserved(key);
-                const message = e instanceof Error ? e.message : String(e);
-                recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${message}`);
-                return message;
-              }
-            }),
-          );
-          const failed = results.find((r) => r !== undefined);
-          if (failed) {
-            error = failed;
-            for (let i = next; i < plan.createOn.length; i++) this.expectations.creationObserved(key);
-            break;
-          }
-        }
-      }
+      const deleteError = await deletePods(writer, plan.delete.map((d) => d.pod));
+      const createError = await createPods(writer, plan.createOn.length, (i) => daemonPod(ds, plan.createOn[i], hash, ref));
+      error = createError ?? deleteError;
     }
     const changed = Object.keys({ ...plan.status, ...(ds.status ?? {}) }).some((k) => JSON.stringify(plan.status[k]) !== JSON.stringify(ds.status?.[k]) && k !== 'conditions');
     if (changed) {

@@ -13,7 +13,8 @@ import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { claimObjects } from '../../api/podcontrol/claim.js';
 import { Expectations } from '../../api/podcontrol/expectations.js';
-import { controllerRefTo, slowStartBatches } from '../../api/podcontrol/pods.js';
+import { controllerRefTo } from '../../api/podcontrol/pods.js';
+import { createPods, deletePods, type PodWriter } from '../../client/pod-writes.js';
 import { decide, isFinished, jobPod } from './decide.js';
 
 export const jobResource: ResourceType = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };
@@ -108,50 +109,10 @@ export class JobController implements Controller {
       return;
     }
 
-    let error: string | undefined;
-    if (plan.delete.length) {
-      this.expectations.expectDeletions(key, plan.delete.map(keyOf));
-      await Promise.all(
-        plan.delete.map(async (pod) => {
-          try {
-            await podClient.delete(pod.metadata.name ?? '');
-            recorder.event(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-          } catch (e) {
-            this.expectations.deletionObserved(key, keyOf(pod));
-            if (isApiError(e, 'NotFound')) return;
-            error = e instanceof Error ? e.message : String(e);
-            recorder.event(job, 'Warning', 'FailedDelete', `Error deleting: ${error}`);
-          }
-        }),
-      );
-    }
-    if (plan.create.length) {
-      this.expectations.expectCreations(key, plan.create.length);
-      let next = 0;
-      for (const size of slowStartBatches(plan.create.length)) {
-        const batch = plan.create.slice(next, next + size);
-        next += size;
-        const results = await Promise.all(
-          batch.map(async (index) => {
-            try {
-              const pod = await podClient.create(jobPod(job, index, ref));
-              recorder.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-              return undefined;
-            } catch (e) {
-              this.expectations.creationObserved(key);
-              const message = e instanceof Error ? e.message : String(e);
-              recorder.event(job, 'Warning', 'FailedCreate', `Error creating: ${message}`);
-              return message;
-            }
-          }),
-        );
-        error = results.find((r) => r !== undefined) ?? error;
-        if (results.some((r) => r !== undefined)) {
-          for (let i = next; i < plan.create.length; i++) this.expectations.creationObserved(key);
-          break;
-        }
-      }
-    }
+    const writer: PodWriter = { owner: job, key, expectations: this.expectations, pods: podClient, recorder };
+    const deleteError = await deletePods(writer, plan.delete);
+    const createError = await createPods(writer, plan.create.length, (i) => jobPod(job, plan.create[i], ref));
+    const error = createError ?? deleteError;
     if (plan.status) {
       try {
         await jobClient.updateStatus({ ...job, status: plan.status });

@@ -13,7 +13,8 @@ import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { claimObjects } from '../../api/podcontrol/claim.js';
 import { Expectations } from '../../api/podcontrol/expectations.js';
-import { controllerRefTo, isPodReady, podFromTemplate, podNamePrefix, slowStartBatches } from '../../api/podcontrol/pods.js';
+import { controllerRefTo, isPodReady, podFromTemplate, podNamePrefix } from '../../api/podcontrol/pods.js';
+import { createPods, deletePods, type PodWriter } from '../../client/pod-writes.js';
 import { calculateStatus, manageReplicas, requeueAfterSeconds, statusChanged } from './decide.js';
 
 export interface ReplicaKindConfig {
@@ -171,56 +172,10 @@ export class ReplicaSetController implements Controller {
     for (const { name, patch } of claim.release) await podClient.patch(name, patch, 'strategic').catch(ignoreNotFound);
 
     const plan = manageReplicas({ owner, pods, expectationsSatisfied: satisfied });
-    let createError: string | undefined;
-    let deleteError: string | undefined;
     const what = `${this.config.kind} ${ns}/${owner.metadata.name}`;
-    if (plan.create > 0) {
-      this.expectations.expectCreations(key, plan.create);
-      let left = plan.create;
-      for (const size of slowStartBatches(plan.create)) {
-        const results = await Promise.all(
-          Array.from({ length: size }, async () => {
-            const body = podFromTemplate(owner.spec?.template, ns, ref, podNamePrefix(owner.metadata.name ?? ''));
-            try {
-              const pod = await podClient.create(body);
-              recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-              return undefined;
-            } catch (e) {
-              this.expectations.creationObserved(key);
-              const message = e instanceof Error ? e.message : String(e);
-              // a namespace being deleted refuses pods; that is not the set's failure
-              if (!isApiError(e, 'Forbidden') || !/being terminated/.test(message)) {
-                recorder.event(owner, 'Warning', 'FailedCreate', `Error creating: ${message}`);
-              }
-              return message;
-            }
-          }),
-        );
-        left -= size;
-        createError = results.find((r) => r !== undefined);
-        if (createError) {
-          // the pods of the batches not attempted will not arrive
-          for (let i = 0; i < left; i++) this.expectations.creationObserved(key);
-          break;
-        }
-      }
-    }
-    if (plan.delete.length) {
-      this.expectations.expectDeletions(key, plan.delete.map(keyOf));
-      await Promise.all(
-        plan.delete.map(async (pod) => {
-          try {
-            await podClient.delete(pod.metadata.name ?? '');
-            recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-          } catch (e) {
-            this.expectations.deletionObserved(key, keyOf(pod));
-            if (isApiError(e, 'NotFound')) return;
-            deleteError = e instanceof Error ? e.message : String(e);
-            recorder.event(owner, 'Warning', 'FailedDelete', `Error deleting: ${deleteError}`);
-          }
-        }),
-      );
-    }
+    const writer: PodWriter = { owner, key, expectations: this.expectations, pods: podClient, recorder, quietWhenNamespaceTerminating: true };
+    const createError = await createPods(writer, plan.create, () => podFromTemplate(owner.spec?.template, ns, ref, podNamePrefix(owner.metadata.name ?? '')));
+    const deleteError = await deletePods(writer, plan.delete);
 
     const status = calculateStatus({ owner, pods, now, expectationsSatisfied: satisfied, createError, deleteError }, owner.spec?.template?.metadata?.labels);
     if (statusChanged(owner.status, status)) await this.writeStatus(client, owner, status);
