@@ -29,6 +29,7 @@ import {
   type WatchHandler,
   type Watcher,
 } from './store.js';
+import { WatchFanOut } from './watch-fanout.js';
 
 export interface EtcdTlsOptions {
   /** PEM of the CA that signed etcd's serving certificate */
@@ -83,14 +84,6 @@ interface DuplexStream {
   removeAllListeners(): void;
 }
 
-interface ActiveWatch {
-  prefix: string;
-  /** events at or below this revision were already given (the watch's start) */
-  after: number;
-  handler: WatchHandler;
-  backlog: StoreEvent[] | undefined;
-  stopped: boolean;
-}
 
 const FEED_WATCH_ID = 1;
 
@@ -112,7 +105,7 @@ export class EtcdStore implements Store {
   /** the newest compaction known (ours, or reported by etcd) */
   private compacted = 0;
   private readonly ring: EventRing;
-  private watches: ActiveWatch[] = [];
+  private readonly watches = new WatchFanOut();
   /** writes waiting for the feed to deliver their revision */
   private waiters: { rev: number; resolve(): void }[] = [];
   private stream: DuplexStream | undefined;
@@ -211,33 +204,11 @@ export class EtcdStore implements Store {
     this.assertOpen();
     const floor = Math.max(this.compacted, this.ring.floor);
     if (afterRevision < floor) {
-      if (!handler.onCompacted) throw new CompactedError(afterRevision, floor);
-      let stopped = false;
-      queueMicrotask(() => stopped || handler.onCompacted!(floor, afterRevision));
-      return { stop: () => void (stopped = true) };
+      return this.watches.compacted(afterRevision, floor, handler);
     }
-    const watch: ActiveWatch = {
-      prefix,
-      after: afterRevision,
-      handler,
-      backlog: this.ring.since(afterRevision).filter((e) => e.kv.key.startsWith(prefix)),
-      stopped: false,
-    };
-    this.watches.push(watch);
     // as SQLite's: the caller has its Watcher before the first callback, and events the feed
     // brings meanwhile queue up behind the replay
-    queueMicrotask(() => {
-      const events = watch.backlog!;
-      watch.backlog = undefined;
-      if (events.length) this.deliver(watch, events);
-    });
-    return {
-      stop: () => {
-        if (watch.stopped) return;
-        watch.stopped = true;
-        this.watches = this.watches.filter((w) => w !== watch);
-      },
-    };
+    return this.watches.add(prefix, afterRevision, handler, this.ring.since(afterRevision));
   }
 
   /** etcd's current revision, once the feed has delivered it (so bookmarks never run ahead of events). */
@@ -273,8 +244,7 @@ export class EtcdStore implements Store {
     this.closed = true;
     clearInterval(this.compactTimer);
     clearTimeout(this.reconnectTimer);
-    for (const w of this.watches) w.stopped = true;
-    this.watches = [];
+    this.watches.stopAll();
     this.dropStream();
     this.feedReady?.reject(new Error('store is closed'));
     for (const w of this.waiters.splice(0)) w.resolve();
@@ -430,27 +400,7 @@ export class EtcdStore implements Store {
   }
 
   private publish(events: StoreEvent[]): void {
-    const byPrefix = new Map<string, StoreEvent[]>();
-    for (const w of this.watches.slice()) {
-      let matching = byPrefix.get(w.prefix);
-      if (!matching) byPrefix.set(w.prefix, (matching = events.filter((e) => e.kv.key.startsWith(w.prefix))));
-      const fresh = matching.filter((e) => e.revision > w.after);
-      if (fresh.length === 0) continue;
-      if (w.backlog) w.backlog.push(...fresh);
-      else this.deliver(w, fresh);
-    }
-  }
-
-  private deliver(w: ActiveWatch, events: StoreEvent[]): void {
-    if (w.stopped) return;
-    w.after = events[events.length - 1]!.revision;
-    try {
-      w.handler.onEvents(events);
-    } catch (err) {
-      w.stopped = true;
-      this.watches = this.watches.filter((x) => x !== w);
-      w.handler.onError?.(err as Error);
-    }
+    this.watches.publish(events);
   }
 
   private dropStream(): void {
@@ -487,10 +437,7 @@ export class EtcdStore implements Store {
   private async resync(compactRev: number): Promise<void> {
     this.dropStream();
     this.compacted = Math.max(this.compacted, compactRev - 1);
-    const lost = this.watches;
-    this.watches = [];
-    for (const w of lost) {
-      w.stopped = true;
+    for (const w of this.watches.stopAll()) {
       if (w.handler.onCompacted) w.handler.onCompacted(this.compacted, w.after);
       else w.handler.onError?.(new CompactedError(w.after, this.compacted));
     }

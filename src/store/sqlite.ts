@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
+import { WatchFanOut } from './watch-fanout.js';
 import {
   CompactedError,
   ConflictError,
@@ -97,13 +98,6 @@ interface EventRow extends LogRow {
   prev_created: number | null;
 }
 
-interface ActiveWatch {
-  prefix: string;
-  handler: WatchHandler;
-  /** events waiting for the initial (asynchronous) delivery; undefined once delivering live */
-  backlog: StoreEvent[] | undefined;
-  stopped: boolean;
-}
 
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(path, opts);
@@ -125,7 +119,7 @@ export class SqliteStore implements Store {
   private rev = 0;
   private compacted = 0;
   private readonly recent: EventRing;
-  private watches: ActiveWatch[] = [];
+  private readonly watches = new WatchFanOut();
   private queue: QueuedWrite[] = [];
   private flushHandle: NodeJS.Immediate | undefined;
   private compactTimer: NodeJS.Timeout | undefined;
@@ -274,35 +268,10 @@ export class SqliteStore implements Store {
   watch(prefix: string, afterRevision: number, handler: WatchHandler): Watcher {
     this.assertOpen();
     if (afterRevision < this.compacted) {
-      if (!handler.onCompacted) throw new CompactedError(afterRevision, this.compacted);
-      // reported as data, after the caller has its Watcher (as kine does)
-      const compacted = this.compacted;
-      let stopped = false;
-      queueMicrotask(() => stopped || handler.onCompacted!(compacted, afterRevision));
-      return { stop: () => void (stopped = true) };
+      return this.watches.compacted(afterRevision, this.compacted, handler);
     }
     const backlog = this.recent.since(afterRevision, this.rev) ?? this.readEvents(prefix, afterRevision);
-    const watch: ActiveWatch = {
-      prefix,
-      handler,
-      backlog: backlog.filter((e) => e.kv.key.startsWith(prefix)),
-      stopped: false,
-    };
-    this.watches.push(watch);
-    // The caller gets its Watcher before the first callback; events committed meanwhile queue
-    // up behind the replay, so order holds.
-    queueMicrotask(() => {
-      const events = watch.backlog!;
-      watch.backlog = undefined;
-      if (events.length) this.deliver(watch, events);
-    });
-    return {
-      stop: () => {
-        if (watch.stopped) return;
-        watch.stopped = true;
-        this.watches = this.watches.filter((w) => w !== watch);
-      },
-    };
+    return this.watches.add(prefix, afterRevision, handler, backlog);
   }
 
   async revision(): Promise<number> {
@@ -359,8 +328,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     clearInterval(this.compactTimer);
     clearInterval(this.spaceTimer);
-    for (const w of this.watches) w.stopped = true;
-    this.watches = [];
+    this.watches.stopAll();
     this.database.close();
   }
 
@@ -592,28 +560,7 @@ export class SqliteStore implements Store {
   }
 
   private publish(events: StoreEvent[]): void {
-    // many watches share a prefix (every watcher of one resource): filter once per prefix
-    const byPrefix = new Map<string, StoreEvent[]>([['', events]]);
-    // A snapshot: handlers may start or stop watches while we deliver.
-    for (const w of this.watches.slice()) {
-      let matching = byPrefix.get(w.prefix);
-      if (!matching) byPrefix.set(w.prefix, (matching = events.filter((e) => e.kv.key.startsWith(w.prefix))));
-      if (matching.length === 0) continue;
-      if (w.backlog) w.backlog.push(...matching);
-      else this.deliver(w, matching);
-    }
-  }
-
-  private deliver(w: ActiveWatch, events: StoreEvent[]): void {
-    if (w.stopped) return;
-    try {
-      w.handler.onEvents(events);
-    } catch (err) {
-      // A handler that throws has lost events; end its watch rather than skip silently.
-      w.stopped = true;
-      this.watches = this.watches.filter((x) => x !== w);
-      w.handler.onError?.(err as Error);
-    }
+    this.watches.publish(events);
   }
 
   private startAutoCompact(opts: AutoCompactOptions): void {
