@@ -99,13 +99,24 @@ interface Sandbox {
   removed: boolean;
 }
 
-interface Container {
+/** What reading a container's output needs: its log file and the clock of that file. */
+interface LogSource {
+  logPath: string;
+  /** log clock: logical byte offsets of the output and when they were first seen */
+  logMarks: { offset: number; time: number }[];
+  logBase: number;
+  /** the output can grow no more */
+  exited?: ContainerExit;
+  /** set by removeSandbox/killAll: no notifications any more */
+  forgotten: boolean;
+}
+
+interface Container extends LogSource {
   id: string;
   name: string;
   sandbox: Sandbox;
   spec: Obj;
   dir: string;
-  logPath: string;
   child?: ChildProcess;
   initPid?: number;
   env: Record<string, string>;
@@ -113,17 +124,11 @@ interface Container {
   cgroup: string;
   startedAt: Date;
   onExit: (exit: ContainerExit) => void;
-  exited?: ContainerExit;
   exitWaiters: (() => void)[];
-  /** set by removeSandbox/killAll: no notifications any more */
-  forgotten: boolean;
   stdinFd?: number;
   stdinPath?: string;
   /** a tty container's resize FIFO (the pty helper reads "COLS ROWS" lines) */
   resizePath?: string;
-  /** log clock: logical byte offsets of the output and when they were first seen */
-  logMarks: { offset: number; time: number }[];
-  logBase: number;
   /** setpriv as the container runs it (the host's, through the host's loader, in an image's root) */
   privPrefix: string[];
 }
@@ -948,7 +953,7 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- logs ----
 
   async *logs(containerId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
-    const c = this.containers.get(containerId) ?? this.retainedContainer(containerId);
+    const c: LogSource | undefined = this.containers.get(containerId) ?? this.retainedLog(containerId);
     if (!c) throw new Error(`container ${containerId} not found`);
     this.markLog(c);
     const rotated = readBytes(c.logPath + '.1');
@@ -988,20 +993,17 @@ export class ProcessRuntime implements ContainerRuntime {
     if (partial && (!opts.since || new Date() >= opts.since)) yield { time: new Date(), stream: 'stdout', text: partial };
   }
 
-  /** A container of an earlier agent whose output was retained: enough of one to read its log (lines timed by the file's mtime). */
-  private retainedContainer(id: string): Container | undefined {
+  /** The retained output of a container of an earlier agent; its lines are timed by the file's mtime. */
+  private retainedLog(id: string): LogSource | undefined {
     if (!/^[0-9a-f]+$/.test(id)) return undefined;
     for (const uid of this.podsWithLogs()) {
       const logPath = path.join(this.opts.stateDir, 'logs', uid, `${id}.log`);
-      let mtime: number;
       try {
-        mtime = fs.statSync(logPath).mtimeMs;
+        const { mtimeMs, size } = fs.statSync(logPath);
+        return { logPath, logMarks: [{ offset: size, time: mtimeMs }], logBase: 0, exited: { exitCode: 0, reason: 'Completed', finishedAt: new Date(mtimeMs) }, forgotten: true };
       } catch {
         continue;
       }
-      const exited: ContainerExit = { exitCode: 0, reason: 'Completed', finishedAt: new Date(mtime) };
-      const sandbox = { rec: { podUid: uid }, removed: true, containers: new Set<string>() } as unknown as Sandbox;
-      return { id, name: '', sandbox, logPath, exited, forgotten: true, exitWaiters: [], logMarks: [{ offset: fileSize(logPath), time: mtime }], logBase: 0 } as unknown as Container;
     }
     return undefined;
   }
@@ -1011,14 +1013,14 @@ export class ProcessRuntime implements ContainerRuntime {
    * how far the file had grown at each tick (250 ms), and a line's time is the first tick
    * that saw it. Offsets are logical (they keep counting across rotations).
    */
-  private markLog(c: Container): void {
+  private markLog(c: LogSource): void {
     const end = c.logBase + fileSize(c.logPath);
     const last = c.logMarks[c.logMarks.length - 1];
     if (!last || end > last.offset) c.logMarks.push({ offset: end, time: Date.now() });
     if (c.logMarks.length > 4000) c.logMarks = c.logMarks.filter((_, i) => i % 2 === 1);
   }
 
-  private timeAt(c: Container, offset: number): Date {
+  private timeAt(c: LogSource, offset: number): Date {
     let lo = 0;
     let hi = c.logMarks.length - 1;
     if (hi < 0 || c.logMarks[hi].offset < offset) return new Date();
