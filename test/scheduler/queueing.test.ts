@@ -5,23 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { installPodSubresources } from '../../src/apiserver/pod-subresources.js';
-import { defaultRegistry } from '../../src/api/kinds/index.js';
-import { ControllerRunner } from '../../src/client/controller-runner.js';
-import { SharedInformerFactory } from '../../src/client/informer.js';
+import type { ControllerRunner } from '../../src/client/controller-runner.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { runControllers, startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-let informers: SharedInformerFactory;
 let runner: ControllerRunner;
 const scheduler = new Scheduler({ initialBackoffMs: 600_000, maxBackoffMs: 600_000 });
 
 before(async () => {
   server = await startTestServer();
   installPodSubresources(server.api);
-  informers = new SharedInformerFactory(server.client);
-  runner = new ControllerRunner(server.client, defaultRegistry(), informers);
-  await runner.start([scheduler]);
+  ({ runner } = await runControllers(server, [scheduler]));
 });
 
 after(async () => {

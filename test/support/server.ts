@@ -9,6 +9,8 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { Client } from '../../src/client/client.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
+import { ControllerRunner, type Controller } from '../../src/client/controller-runner.js';
+import { SharedInformerFactory } from '../../src/client/informer.js';
 
 export interface TestServer {
   api: ApiServer;
@@ -68,4 +70,12 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Controllers (or the scheduler) run against a test server through the real runner, as petset up runs them. */
+export async function runControllers(server: TestServer, controllers: Controller[]): Promise<{ informers: SharedInformerFactory; runner: ControllerRunner }> {
+  const informers = new SharedInformerFactory(server.client);
+  const runner = new ControllerRunner(server.client, defaultRegistry(), informers);
+  await runner.start(controllers);
+  return { informers, runner };
 }
