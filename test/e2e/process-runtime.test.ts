@@ -245,7 +245,8 @@ describe('petset up --runtime process', { skip: why }, () => {
       // the peers version of the app finds the other pets with dns.resolveSrv, and asks each for its data
       await c.kubectl(['set', 'image', 'sts/kubia', 'kubia=luksa/kubia-pet-peers']);
       await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
-      const peers = await eventually(() => call('GET', pod('kubia-1')).then((t) => t.includes('Found peers:') && t.split('\n').length >= 4 && t), 30_000, 'kubia-1 listing its peers');
+      // the pets have no readiness probe: Ready comes before the app listens, so wait until every peer answers
+      const peers = await eventually(() => call('GET', pod('kubia-1')).then((t) => t.includes('Found peers:') && t.split('\n').length >= 4 && !t.includes('Error:') && t), 30_000, 'kubia-1 listing its peers');
       assert.match(peers, /^You touched kubia-1\nFound peers:\n/);
       assert.match(peers, /- kubia-0\.kubia\.default\.svc\.cluster\.local: Hey there! This greeting was submitted to kubia-0\./);
       assert.match(peers, /- kubia-1\.kubia\.default\.svc\.cluster\.local: No data posted yet/);
