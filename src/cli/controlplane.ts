@@ -250,7 +250,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);
-      proxy = new ServiceProxy(client);
+      // in the root pod network, a Service leads only where NetworkPolicy lets the client go
+      const enforcer = policy;
+      proxy = new ServiceProxy(client, enforcer ? { admit: (from, backend, protocol) => enforcer.allowsServiceConnection(from, backend.ip, backend.port, protocol) } : {});
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
