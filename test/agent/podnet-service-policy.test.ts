@@ -20,7 +20,7 @@ const db = pod('prod', 'db-0', '10.244.1.2', { app: 'db' }, [{ name: 'sql', cont
 const web = pod('prod', 'web-0', '10.244.1.3', { app: 'web' });
 const intruder = pod('dev', 'web-0', '10.244.1.4', { app: 'web' });
 const world = (policies: KubeObject[]) => ({ pods: [db, web, intruder], namespaces: [ns('prod', { env: 'prod' }), ns('dev')], policies });
-const host = ['10.244.0.1', '10.244.1.1'];
+const host = { hostAddresses: ['10.244.0.1', '10.244.1.1'], serviceCidr: '10.96.0.0/12' };
 const allowed = (from: string, policies: KubeObject[], port = 3306, protocol = 'TCP') => serviceConnectionAllowed(from, db.status!.podIP, port, protocol, world(policies), host);
 
 describe('NetworkPolicy through a Service', () => {
@@ -36,6 +36,7 @@ describe('NetworkPolicy through a Service', () => {
     // the host (probes, kubectl port-forward, a node port used from the host) still gets in
     assert.equal(allowed('127.0.0.1', [deny]), true);
     assert.equal(allowed('10.244.1.1', [deny]), true);
+    assert.equal(allowed('10.96.0.30', [deny]), true, 'the host connecting to a cluster IP has it as source');
   });
 
   it('allows by podSelector, namespaceSelector and ipBlock, on the named target port', () => {

@@ -100,7 +100,7 @@ export class NetworkPolicyEnforcer {
     const policies = this.policies?.list() ?? [];
     if (!policies.length) return true; // the common case, decided without looking at pods
     const world = { pods: this.pods?.list() ?? [], namespaces: this.namespaces?.list() ?? [], policies, services: this.services?.list() ?? [] };
-    return serviceConnectionAllowed(from, to, port, protocol, world, this.ctx().hostAddresses);
+    return serviceConnectionAllowed(from, to, port, protocol, world, this.ctx());
   }
 
   /** strict: a failure throws (a new pod must not start unprotected) */

@@ -249,9 +249,10 @@ function ingressRuleAllows(rule: Obj, policy: KubeObject, target: KubeObject, fr
  * connects from the host, which the pods' tables always let in, so without this a Service
  * would be a way around the backend's policy; with it, a Service leads exactly where the pod
  * address does (kube-proxy's DNAT keeps the client's address, and the backend's rules see it).
- * The host itself (loopback, the bridge addresses) is let in as the pods' tables let it in.
+ * The host itself is let in as the pods' tables let it in: loopback, its bridge addresses, and
+ * the service range (a connection the host opens to a cluster IP comes from that address).
  */
-export function serviceConnectionAllowed(from: string, to: string, port: number, protocol: string, world: PolicyWorld, hostAddresses: readonly string[]): boolean {
+export function serviceConnectionAllowed(from: string, to: string, port: number, protocol: string, world: PolicyWorld, ctx: PolicyContext): boolean {
   const src = plainAddress(from);
   const dst = plainAddress(to);
   const live = world.pods.filter(isLive);
@@ -262,7 +263,7 @@ export function serviceConnectionAllowed(from: string, to: string, port: number,
     const isolating = selectingPolicies(client, world.policies).filter((p) => policyTypes(p).includes('Egress'));
     if (isolating.length && !isolating.some((policy) => ((policy.spec?.egress ?? []) as Obj[]).some((rule) => egressRuleAllows(rule ?? {}, policy, backend, port, protocol, world)))) return false;
   }
-  const fromHost = isLoopback(src) || hostAddresses.includes(src);
+  const fromHost = isLoopback(src) || ctx.hostAddresses.includes(src) || inCidr(src, ctx.serviceCidr);
   if (fromHost) return true;
   const isolating = selectingPolicies(backend, world.policies).filter((p) => policyTypes(p).includes('Ingress'));
   if (!isolating.length) return true;
