@@ -38,7 +38,7 @@ import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
 import { isLoopbackRegistry, OciPuller, parseImageRef, type PulledImage } from './oci.js';
 import { isConfigVolume, volumeFiles, writeAtomic, type ObjectSources } from './config-volumes.js';
 import { containerEnv, expand, type EnvSources } from './env.js';
-import { hostsFile, resolvConf, sandboxArgs, type MountSpec } from './sandbox-args.js';
+import { hostsFile, parseResolvConf, resolvConf, sandboxArgs, type HostResolv, type MountSpec } from './sandbox-args.js';
 import { capsOfMask, securityPlan, setprivArgs, type SecurityPlan } from './security.js';
 import { SHIM_FILES, SHIM_MOUNT } from './shims.js';
 
@@ -56,6 +56,8 @@ export interface ProcessRuntimeOptions {
   catalog?: ImageCatalog;
   /** nameserver written into pods' resolv.conf (default: the node's address, .1 of the pod's /24) */
   clusterDNS?: string;
+  /** the node's resolver configuration for dnsPolicy Default (kubelet's --resolv-conf; default /etc/resolv.conf) */
+  hostResolvConf?: string;
   /** more host paths pods must not see (petset's data dir) */
   hide?: string[];
   /** a container's log file is rotated past this size (default 10 MiB); one rotated file is kept */
@@ -160,6 +162,15 @@ export class ProcessRuntime implements ContainerRuntime {
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
 
+  /** The node's resolver configuration, read for each new sandbox as the file stands (none when unreadable). */
+  private hostResolv(): HostResolv {
+    try {
+      return parseResolvConf(fs.readFileSync(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8'));
+    } catch {
+      return { nameservers: [], searches: [], options: [] };
+    }
+  }
+
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.catalog = opts.catalog ?? new ImageCatalog();
     this.client = opts.client;
@@ -263,7 +274,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const pod = req.pod;
     const hostIP = nodeAddressOf(req.ip);
     fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(pod, req.ip, req.hostname), { mode: 0o644 });
-    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP), { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP, this.hostResolv()), { mode: 0o644 });
     fs.writeFileSync(path.join(dir, 'hostname'), req.hostname + '\n', { mode: 0o644 });
     const rec: SandboxRecord = {
       id,
