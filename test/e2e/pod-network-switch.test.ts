@@ -5,7 +5,7 @@
 // address even though the service proxy connects from the host (deny, then allow for one pod).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import { eventually, randomRootRanges, startCluster, tempDir, type Cluster } from './harness.js';
@@ -72,12 +72,46 @@ spec:
         ports:
         - name: http
           containerPort: 8080
-        command: ["node", "-e", "require('http').createServer((q, s) => s.end('You have hit ' + require('os').hostname() + '\\\\n')).listen(8080)"]
+        # and a port bound only on the pod's own loopback, for port-forward
+        command: ["node", "-e", "const h = require('http'); h.createServer((q, s) => s.end('You have hit ' + require('os').hostname() + '\\\\n')).listen(8080); h.createServer((q, s) => s.end('local only\\\\n')).listen(9090, '127.0.0.1')"]
         readinessProbe:
           httpGet:
             port: http
           periodSeconds: 1
 `;
+
+// pods whose resolv.conf follows their dnsPolicy (they only sleep)
+const DNS_PODS = ['Default', 'None'].map((policy) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: dns-${policy.toLowerCase()}
+spec:
+  dnsPolicy: ${policy}
+  dnsConfig:
+    nameservers: [${policy === 'None' ? '10.0.0.53' : ''}]
+    searches: [extra.example]
+    options:
+    - name: ndots
+      value: "2"
+  containers:
+  - name: main
+    image: node:20
+    command: ["node", "-e", "setInterval(() => {}, 1 << 30)"]
+`).join('---\n');
+
+/** Starts `kubectl port-forward ARGS`, returns what a GET through it answers. */
+async function throughPortForward(c: Cluster, target: string, port: number): Promise<string> {
+  const pf = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'port-forward', target, `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    pf.stdout!.on('data', (d) => (out += d));
+    pf.stderr!.on('data', (d) => (out += d));
+    const local = await eventually(() => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)?.[1], 20_000, `port-forward ${target}: ${out}`);
+    return await fromHost(`http://127.0.0.1:${local}/`);
+  } finally {
+    pf.kill('SIGTERM');
+  }
+}
 
 const policy = (name: string, spec: string) => `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -158,7 +192,7 @@ describe('a data dir switched between the host and the root pod network', { skip
       assert.match((await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=kubia-0-public'])).stdout, /ClusterIPReallocated/);
       await eventually(async () => (await c.kubectl(['get', 'svc', 'kubia-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).stdout === after['default/kubia-lb'], 20_000, 'the new load balancer address');
 
-      await c.kubectl(['apply', '-f', '-'], { input: STATEFULSET });
+      await c.kubectl(['apply', '-f', '-'], { input: STATEFULSET + '---\n' + DNS_PODS });
       await eventually(async () => {
         const list = JSON.parse((await c.kubectl(['get', 'pods', '-l', 'app=kubia', '-o', 'json'])).stdout).items;
         return list.filter((p: any) => p.status.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True')).length === 3;
@@ -181,8 +215,25 @@ describe('a data dir switched between the host and the root pod network', { skip
       await eventually(async () => (await inPod(c, 'kubia-1', httpGet('http://kubia-0-public/'))) === 'You have hit kubia-0', 30_000, 'kubia-0-public answering kubia-1');
       assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-0-public/')), 'timeout', 'kubia-2 is not allowed');
       assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-0.kubia:8080/')), 'timeout', 'nor by the pod address');
+      // port-forward enters the pod's own network: a port bound only on its loopback, and through a Service
+      // (NetworkPolicy does not apply to it, as upstream's port-forward is not pod traffic)
+      assert.equal(await throughPortForward(c, 'pod/kubia-0', 9090), 'local only');
+      assert.equal(await throughPortForward(c, 'svc/kubia-0-public', 80), 'You have hit kubia-0');
+      assert.equal(await throughPortForward(c, 'sts/kubia', 9090), 'local only');
+
+      // resolv.conf by dnsPolicy: Default is the node's resolvers (unreachable from a pod here:
+      // no route leaves the pod network), None only the pod's dnsConfig
+      await c.kubectl(['wait', '--for=condition=Ready', 'pod/dns-default', 'pod/dns-none', '--timeout=60s']);
+      const nodeServers = fs.readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => /^nameserver\s/.test(l)).slice(0, 2).map((l) => l.replace(/\s+/g, ' ').trim());
+      const asDefault = (await c.kubectl(['exec', 'dns-default', '--', 'cat', '/etc/resolv.conf'])).stdout;
+      assert.deepEqual(asDefault.split('\n').filter((l) => l.startsWith('nameserver')), nodeServers, asDefault);
+      assert.match(asDefault, /^search (.* )?extra\.example$/m);
+      assert.doesNotMatch(asDefault, /cluster\.local/);
+      assert.equal((await c.kubectl(['exec', 'dns-none', '--', 'cat', '/etc/resolv.conf'])).stdout, 'nameserver 10.0.0.53\nsearch extra.example\noptions ndots:2\n');
+
       assert.equal(guardDrops(id!), 0, 'the guard dropped nothing');
       await c.kubectl(['delete', 'statefulset', 'kubia']);
+      await c.kubectl(['delete', 'pod', 'dns-default', 'dns-none', '--wait=false']);
       await c.stop();
 
       // and back to host mode: into the loopback range again
