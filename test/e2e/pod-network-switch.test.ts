@@ -200,6 +200,8 @@ describe('a data dir switched between the host and the root pod network', { skip
       // the moved service works: from a pod by name, and from the host at its new cluster IP
       assert.equal(await inPod(c, 'kubia-1', httpGet('http://kubia-0-public/')), 'You have hit kubia-0');
       assert.equal(await fromHost(`http://${after['default/kubia-0-public']}/`), 'You have hit kubia-0');
+      // the load balancer's address (its cluster IP, local to this host) answers from the host too
+      assert.match(await fromHost(`http://${after['default/kubia-lb']}/`), /^You have hit kubia-[012]$/);
 
       // kubia-0 isolated for ingress: through its Service too, kubia-1 gets nothing back
       await c.kubectl(['apply', '-f', '-'], { input: policy('kubia-0-deny', '  policyTypes: [Ingress]\n') });
