@@ -217,6 +217,11 @@ describe('a data dir switched between the host and the root pod network', { skip
       await eventually(async () => (await inPod(c, 'kubia-1', httpGet('http://kubia-0-public/'))) === 'You have hit kubia-0', 30_000, 'kubia-0-public answering kubia-1');
       assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-0-public/')), 'timeout', 'kubia-2 is not allowed');
       assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-0.kubia:8080/')), 'timeout', 'nor by the pod address');
+      // an ipBlock naming kubia-2's address lets it in, through the Service too (judged by its own address, not the proxy's)
+      const kubia2 = (await c.kubectl(['get', 'pod', 'kubia-2', '-o', 'jsonpath={.status.podIP}'])).stdout;
+      await c.kubectl(['apply', '-f', '-'], { input: policy('kubia-0-allow-block', `  ingress:\n  - from:\n    - ipBlock:\n        cidr: ${kubia2}/32\n`) });
+      await eventually(async () => (await inPod(c, 'kubia-2', httpGet('http://kubia-0-public/'))) === 'You have hit kubia-0', 30_000, 'kubia-0-public answering kubia-2 by its ipBlock');
+      assert.equal(await inPod(c, 'kubia-2', httpGet('http://kubia-0.kubia:8080/')), 'You have hit kubia-0');
       // port-forward enters the pod's own network: a port bound only on its loopback, and through a Service
       // (NetworkPolicy does not apply to it, as upstream's port-forward is not pod traffic)
       assert.equal(await throughPortForward(c, 'pod/kubia-0', 9090), 'local only');
