@@ -55,6 +55,7 @@ metadata:
   name: box
   labels:
     app: box
+    group: g
 spec:
   hostname: box
   subdomain: grp
@@ -72,6 +73,42 @@ spec:
   ports:
   - name: http
     port: 80
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: slow
+  labels:
+    group: g
+spec:
+  readinessGates:
+  - conditionType: example.com/never-set
+  containers:
+  - name: main
+    image: busybox
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: readyonly
+spec:
+  clusterIP: None
+  selector:
+    group: g
+  ports:
+  - port: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: everyone
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector:
+    group: g
+  ports:
+  - port: 80
 ---
 apiVersion: v1
 kind: Service
@@ -102,6 +139,16 @@ test('a raw pod with hostname and subdomain has its name, a pod A record, and PT
   assert.deepEqual(section(srv, 'ANSWER'), ['grp.default.svc.cluster.local. 5 IN SRV 0 100 80 box.grp.default.svc.cluster.local.']);
   assert.deepEqual(section(srv, 'ADDITIONAL').filter((l) => !l.startsWith(';')), [`box.grp.default.svc.cluster.local. 5 IN A ${ip}`]);
   assert.match(await dig('+tcp', 'SRV', '_http._tcp.grp.default.svc.cluster.local'), /IN\s+SRV\s+0 100 80 box\.grp\.default\.svc\.cluster\.local\./);
+});
+
+test('a headless service has one A per ready endpoint; with publishNotReadyAddresses, every endpoint', { skip: !haveDig && 'no dig' }, async () => {
+  const ip = (name: string) => c.kubectl(['get', 'pod', name, '-o', 'jsonpath={.status.podIP}']).then((r) => r.stdout);
+  const box = await ip('box');
+  const slow = await eventually(async () => (await ip('slow')) || undefined, 30_000, 'the not-ready pod running with an address');
+  assert.match((await c.kubectl(['get', 'pod', 'slow', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout, /False/);
+  const sorted = (out: string) => out.trim().split('\n').filter(Boolean).sort();
+  await eventually(async () => sorted(await dig('+short', 'everyone.default.svc.cluster.local')).join(' ') === [box, slow].sort().join(' '), 15_000, 'both pods under everyone');
+  assert.deepEqual(sorted(await dig('+short', 'readyonly.default.svc.cluster.local')), [box]);
 });
 
 test('NODATA for a name without records of the type, NXDOMAIN for a name that does not exist', { skip: !haveDig && 'no dig' }, async () => {
