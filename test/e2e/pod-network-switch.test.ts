@@ -107,7 +107,13 @@ async function throughPortForward(c: Cluster, target: string, port: number): Pro
     pf.stdout!.on('data', (d) => (out += d));
     pf.stderr!.on('data', (d) => (out += d));
     const local = await eventually(() => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)?.[1], 20_000, `port-forward ${target}: ${out}`);
-    return await fromHost(`http://127.0.0.1:${local}/`);
+    try {
+      return await fromHost(`http://127.0.0.1:${local}/`);
+    } catch (e) {
+      // what kubectl said about it
+      await eventually(() => /error forwarding port/.test(out), 10_000, `kubectl's error: ${out}`).catch(() => {});
+      throw new Error(`${(e as Error).message}: ${out}`);
+    }
   } finally {
     pf.kill('SIGTERM');
   }
@@ -227,6 +233,8 @@ describe('a data dir switched between the host and the root pod network', { skip
       assert.equal(await throughPortForward(c, 'pod/kubia-0', 9090), 'local only');
       assert.equal(await throughPortForward(c, 'svc/kubia-0-public', 80), 'You have hit kubia-0');
       assert.equal(await throughPortForward(c, 'sts/kubia', 9090), 'local only');
+      // nothing listens there: kubectl prints the dial error inside the pod, as upstream's runtime reports it
+      assert.match(await throughPortForward(c, 'pod/kubia-0', 9999).catch((e: Error) => e.message), /error forwarding port 9999 to pod kubia-0: connect ECONNREFUSED 127\.0\.0\.1:9999 \(inside the pod's network namespace\)/);
 
       // resolv.conf by dnsPolicy: Default is the node's resolvers (unreachable from a pod here:
       // no route leaves the pod network), None only the pod's dnsConfig

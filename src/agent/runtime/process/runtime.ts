@@ -947,10 +947,39 @@ export class ProcessRuntime implements ContainerRuntime {
     const sb = this.sandboxes.get(sandboxId);
     if (!sb) throw new Error(`sandbox ${sandboxId} not found`);
     if (sb.rec.netns) {
-      // pod-local ports (127.0.0.1 inside the pod's network namespace): socat as the bridge
-      const child = spawn('/usr/bin/nsenter', [`--net=${sb.rec.netns}`, '--', '/usr/bin/socat', '-', `TCP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+      // pod-local ports (127.0.0.1 inside the pod's network namespace): socat as the bridge.
+      // Its notices (-d -d) say when it is connected; a refusal is the dial error kubectl
+      // prints ("error forwarding port N to pod P: ..."), as upstream's runtime reports it.
+      const child = spawn('/usr/bin/nsenter', [`--net=${sb.rec.netns}`, '--', '/usr/bin/socat', '-d', '-d', '-', `TCP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        const onData = (d: Buffer) => {
+          said += d;
+          if (/starting data transfer loop/.test(said)) done();
+        };
+        const onExit = (code: number | null) => {
+          const refused = /Connection refused/.test(said);
+          const last = said.split('\n').filter((l) => / E /.test(l)).pop()?.replace(/^.* E /, '');
+          done(new Error(refused ? `connect ECONNREFUSED 127.0.0.1:${port} (inside the pod's network namespace)` : `socat: ${last ?? `exited with ${code}`}`));
+        };
+        const done = (err?: Error) => {
+          child.stderr!.off('data', onData);
+          child.off('exit', onExit);
+          child.off('error', done);
+          child.stderr!.resume(); // later notices are read and dropped
+          if (err) reject(err);
+          else resolve();
+        };
+        child.stderr!.on('data', onData);
+        child.once('exit', onExit);
+        child.once('error', done);
+      });
       const { Duplex: D } = await import('node:stream');
-      return D.from({ writable: child.stdin!, readable: child.stdout! });
+      const conn = D.from({ writable: child.stdin!, readable: child.stdout! });
+      conn.once('close', () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+      });
+      return conn;
     }
     return new Promise((resolve, reject) => {
       const s = net.connect({ host: sb.rec.ip, port }, () => {
