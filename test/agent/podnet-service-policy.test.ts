@@ -37,6 +37,7 @@ describe('NetworkPolicy through a Service', () => {
     assert.equal(allowed('127.0.0.1', [deny]), true);
     assert.equal(allowed('10.244.1.1', [deny]), true);
     assert.equal(allowed('10.96.0.30', [deny]), true, 'the host connecting to a cluster IP has it as source');
+    assert.equal(allowed(db.status!.podIP, [deny]), true, 'the pod itself, through its own Service (as its own address comes in over loopback)');
   });
 
   it('allows by podSelector, namespaceSelector and ipBlock, on the named target port', () => {

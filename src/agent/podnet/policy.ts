@@ -259,6 +259,8 @@ export function serviceConnectionAllowed(from: string, to: string, port: number,
   const client = live.find((p) => p.status.podIP === src);
   const backend = live.find((p) => p.status.podIP === dst);
   if (!backend) return true; // not a pod (the API server, the cluster DNS): the pods' tables let these through too
+  // a pod reaching itself through its Service: its own address comes in over loopback, which its table lets in
+  if (client && client.metadata.uid === backend.metadata.uid) return true;
   if (client) {
     const isolating = selectingPolicies(client, world.policies).filter((p) => policyTypes(p).includes('Egress'));
     if (isolating.length && !isolating.some((policy) => ((policy.spec?.egress ?? []) as Obj[]).some((rule) => egressRuleAllows(rule ?? {}, policy, backend, port, protocol, world)))) return false;
