@@ -2,7 +2,8 @@
 // node ports and load balancer address in user space. A TCP connection or UDP flow to a
 // frontend is relayed to one ready endpoint (round robin, or sticky per client IP); a backend
 // that refuses is skipped for the next one. Changes to services and endpoints take effect at
-// once: new frontends open, gone ones close, backends are swapped in place.
+// once: new frontends open, gone ones close, backends are swapped in place. Where NetworkPolicy
+// is enforced, each connection is first judged for its real client address (options.admit).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { KubeObject } from '../api/object.js';
