@@ -5,6 +5,7 @@
 // user's update. A load balancer address that was the old cluster IP is cleared, for the
 // service proxy to write the new one.
 import type { KubeObject } from '../api/object.js';
+import { ConflictError, KeyNotFoundError } from '../store/store.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import { clusterIPMoves, serviceRange, type ClusterIPMove } from './service-ips.js';
@@ -28,7 +29,13 @@ export async function moveServicesIntoRange(api: ApiServer): Promise<ClusterIPMo
       if (kept.length) svc.status.loadBalancer.ingress = kept;
       else delete svc.status.loadBalancer.ingress;
     }
-    await api.storage.store.update(key, api.storage.encode(svc), kv.modRevision);
+    try {
+      await api.storage.store.update(key, api.storage.encode(svc), kv.modRevision);
+    } catch (e) {
+      // written meanwhile (another API server of this store doing the same at its start): that one decides
+      if (e instanceof ConflictError || e instanceof KeyNotFoundError) continue;
+      throw e;
+    }
     done.push(m);
   }
   return done;
