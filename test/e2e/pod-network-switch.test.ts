@@ -236,10 +236,13 @@ describe('a data dir switched between the host and the root pod network', { skip
       // nothing listens there: kubectl prints the dial error inside the pod, as upstream's runtime reports it
       assert.match(await throughPortForward(c, 'pod/kubia-0', 9999).catch((e: Error) => e.message), /error forwarding port 9999 to pod kubia-0: connect ECONNREFUSED 127\.0\.0\.1:9999 \(inside the pod's network namespace\)/);
 
-      // resolv.conf by dnsPolicy: Default is the node's resolvers (unreachable from a pod here:
-      // no route leaves the pod network), None only the pod's dnsConfig
+      // resolv.conf by dnsPolicy: Default is the node's resolvers that are on this machine (a
+      // query to an off-machine one would leave it; without one, the cluster DNS), None only the
+      // pod's dnsConfig
       await c.kubectl(['wait', '--for=condition=Ready', 'pod/dns-default', 'pod/dns-none', '--timeout=60s']);
-      const nodeServers = fs.readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => /^nameserver\s/.test(l)).slice(0, 2).map((l) => l.replace(/\s+/g, ' ').trim());
+      const localServers = fs.readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => /^nameserver\s+(127\.|::1\s*$)/.test(l)).slice(0, 3).map((l) => l.replace(/\s+/g, ' ').trim());
+      const clusterDNS = (await c.kubectl(['get', 'svc', '-n', 'kube-system', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      const nodeServers = localServers.length ? localServers : [`nameserver ${clusterDNS}`];
       const asDefault = (await c.kubectl(['exec', 'dns-default', '--', 'cat', '/etc/resolv.conf'])).stdout;
       assert.deepEqual(asDefault.split('\n').filter((l) => l.startsWith('nameserver')), nodeServers, asDefault);
       assert.match(asDefault, /^search (.* )?extra\.example$/m);

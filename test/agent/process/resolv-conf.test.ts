@@ -1,7 +1,7 @@
 // The pods' resolv.conf for each dnsPolicy, as kubelet writes it (pure).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseResolvConf, resolvConf } from '../../../src/agent/runtime/process/sandbox-args.js';
+import { onMachineResolvers, parseResolvConf, resolvConf } from '../../../src/agent/runtime/process/sandbox-args.js';
 
 const node = parseResolvConf('# the node\nnameserver 127.0.0.53\nnameserver 127.0.0.54 # second\nsearch corp.example lab.example\noptions edns0 trust-ad\n');
 const pod = (spec: Record<string, unknown>) => ({ metadata: { namespace: 'team' }, spec });
@@ -9,6 +9,13 @@ const pod = (spec: Record<string, unknown>) => ({ metadata: { namespace: 'team' 
 describe("pods' resolv.conf by dnsPolicy", () => {
   it("reads the node's resolver configuration", () => {
     assert.deepEqual(node, { nameservers: ['127.0.0.53', '127.0.0.54'], searches: ['corp.example', 'lab.example'], options: ['edns0', 'trust-ad'] });
+  });
+
+  it("passes on only the node's resolvers on this machine; without one, the cluster DNS", () => {
+    const mixed = parseResolvConf('nameserver 10.255.255.53\nnameserver 127.0.0.53\nsearch corp.example\n');
+    assert.deepEqual(onMachineResolvers(mixed, '10.96.0.10').nameservers, ['127.0.0.53']);
+    const offMachine = parseResolvConf('nameserver 10.255.255.53\nnameserver 8.8.8.8\nsearch corp.example\n');
+    assert.deepEqual(onMachineResolvers(offMachine, '10.96.0.10'), { nameservers: ['10.96.0.10'], searches: ['corp.example'], options: [] });
   });
 
   it("ClusterFirst (the default): the cluster DNS, kubelet's search path then the node's, ndots:5", () => {

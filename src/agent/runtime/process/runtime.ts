@@ -38,7 +38,7 @@ import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
 import { isLoopbackRegistry, OciPuller, parseImageRef, type PulledImage } from './oci.js';
 import { isConfigVolume, volumeFiles, writeAtomic, type ObjectSources } from './config-volumes.js';
 import { containerEnv, expand, type EnvSources } from './env.js';
-import { hostsFile, parseResolvConf, resolvConf, sandboxArgs, type HostResolv, type MountSpec } from './sandbox-args.js';
+import { hostsFile, onMachineResolvers, parseResolvConf, resolvConf, sandboxArgs, type HostResolv, type MountSpec } from './sandbox-args.js';
 import { capsOfMask, securityPlan, setprivArgs, type SecurityPlan } from './security.js';
 import { SHIM_FILES, SHIM_MOUNT } from './shims.js';
 
@@ -162,13 +162,21 @@ export class ProcessRuntime implements ContainerRuntime {
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
 
-  /** The node's resolver configuration, read for each new sandbox as the file stands (none when unreadable). */
-  private hostResolv(): HostResolv {
+  /**
+   * The node's resolver configuration, read for each new sandbox as the file stands (none when
+   * unreadable), for pods that ask for it (dnsPolicy Default, hostNetwork). Only resolvers on this
+   * machine are passed on: a pod's query to an off-machine resolver would leave the machine, which
+   * petset never lets a pod do. Without one, such pods ask the cluster DNS, which forwards only
+   * to upstreams on this machine or the ones `--dns-upstream` names.
+   */
+  private hostResolv(clusterDNS: string): HostResolv {
+    let host: HostResolv = { nameservers: [], searches: [], options: [] };
     try {
-      return parseResolvConf(fs.readFileSync(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8'));
+      host = parseResolvConf(fs.readFileSync(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8'));
     } catch {
-      return { nameservers: [], searches: [], options: [] };
+      // unreadable: as an empty file
     }
+    return onMachineResolvers(host, clusterDNS);
   }
 
   constructor(private readonly opts: ProcessRuntimeOptions) {
@@ -274,7 +282,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const pod = req.pod;
     const hostIP = nodeAddressOf(req.ip);
     fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(pod, req.ip, req.hostname), { mode: 0o644 });
-    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP, this.hostResolv()), { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP, this.hostResolv(this.opts.clusterDNS ?? hostIP)), { mode: 0o644 });
     fs.writeFileSync(path.join(dir, 'hostname'), req.hostname + '\n', { mode: 0o644 });
     const rec: SandboxRecord = {
       id,

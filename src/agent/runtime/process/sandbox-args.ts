@@ -235,6 +235,15 @@ export function parseResolvConf(text: string): HostResolv {
   return out;
 }
 
+/**
+ * The node's resolvers a pod may be given: only those on this machine (loopback), since a pod's
+ * query to another would leave it; with none, the cluster DNS stands in for them.
+ */
+export function onMachineResolvers(host: HostResolv, clusterDNS: string): HostResolv {
+  const onMachine = host.nameservers.filter((n) => n.startsWith('127.') || n === '::1');
+  return { ...host, nameservers: onMachine.length ? onMachine : [clusterDNS] };
+}
+
 /** kubelet's limits: three nameservers, 32 search domains. */
 const MAX_NAMESERVERS = 3;
 const MAX_SEARCHES = 32;
