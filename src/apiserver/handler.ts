@@ -1,7 +1,6 @@
 // The API server's request handler: one function from ApiRequest to ApiResponse, generic
 // over the kinds registry. The HTTP front end (http.ts) and the in-process client transport
 // both call it, so every caller gets the same semantics.
-import fs from 'node:fs'; // TEMP-DEBUG
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, errors, type Status } from '../api/errors.js';
@@ -182,10 +181,7 @@ export class ApiServer {
     const acting = asked ? await impersonate(this.authorizer, user, asked) : user;
     const attrs = requestAttributes(acting, method, path, query);
     const answer = await this.authorizer.authorize(attrs);
-    if (answer.decision !== 'allow') {
-      if (process.env.PETSET_DEBUG_DENIALS && acting.name.startsWith('system:')) fs.appendFileSync(process.env.PETSET_DEBUG_DENIALS, `DENIED ${acting.name} ${attrs.verb} ${attrs.apiGroup}/${attrs.resource}${attrs.subresource ? '/' + attrs.subresource : ''} ns=${attrs.namespace} name=${attrs.name}\n`);
-      throw forbidden(attrs, answer.reason);
-    }
+    if (answer.decision !== 'allow') throw forbidden(attrs, answer.reason);
     return acting;
   }
 

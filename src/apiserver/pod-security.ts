@@ -307,8 +307,17 @@ export function evaluatePodSecurity(level: Level, spec: any, meta?: any): Violat
     .flatMap((c) => c.run(spec, meta ?? {}) ?? []);
 }
 
-export function violationText(level: Level, violations: Violation[]): string {
-  return `PodSecurity "${level}:latest": ${violations.map((v) => `${v.reason} (${v.detail})`).join(', ')}`;
+export function violationText(level: Level, violations: Violation[], version = 'latest'): string {
+  return `PodSecurity "${level}:${version}": ${violations.map((v) => `${v.reason} (${v.detail})`).join(', ')}`;
+}
+
+/**
+ * The <mode>-version label as upstream names it in its texts: "latest", or "vX.Y" (the checks
+ * applied are the latest ones, which for the versions upstream still serves are the same)
+ */
+function versionOf(labels: Record<string, string> | undefined, mode: 'enforce' | 'warn' | 'audit'): string {
+  const v = labels?.[`${LABEL}${mode}-version`];
+  return v && /^v1\.\d+$/.test(v) ? v : 'latest';
 }
 
 function levelOf(labels: Record<string, string> | undefined, mode: 'enforce' | 'warn' | 'audit'): Level | undefined {
@@ -336,21 +345,21 @@ export function podSecurityAdmission(storage: ResourceStorage): Admission {
     const meta = kind.plural === 'pods' ? obj.metadata : kind.plural === 'cronjobs' ? obj.spec?.jobTemplate?.spec?.template?.metadata : kind.plural === 'podtemplates' ? obj.template?.metadata : obj.spec?.template?.metadata;
     const enforce = levelOf(labels, 'enforce');
     // as upstream: pods carry the enforced level in their request's audit annotations
-    if (kind.plural === 'pods' && ctx.auditAnnotations) ctx.auditAnnotations[`${LABEL}enforce-policy`] = `${enforce ?? 'privileged'}:latest`;
+    if (kind.plural === 'pods' && ctx.auditAnnotations) ctx.auditAnnotations[`${LABEL}enforce-policy`] = `${enforce ?? 'privileged'}:${versionOf(labels, 'enforce')}`;
     // the audit level is recorded before the enforced one may refuse the request
     const audit = levelOf(labels, 'audit');
     if (audit && ctx.auditAnnotations) {
       const v = evaluatePodSecurity(audit, spec, meta);
-      if (v.length) ctx.auditAnnotations[`${LABEL}audit-violations`] = `would violate ${violationText(audit, v)}`;
+      if (v.length) ctx.auditAnnotations[`${LABEL}audit-violations`] = `would violate ${violationText(audit, v, versionOf(labels, 'audit'))}`;
     }
     if (enforce && kind.plural === 'pods') {
       const v = evaluatePodSecurity(enforce, spec, meta);
-      if (v.length) throw errors.forbidden(resourceRef(kind as never), obj.metadata.name ?? obj.metadata.generateName, `violates ${violationText(enforce, v)}`);
+      if (v.length) throw errors.forbidden(resourceRef(kind as never), obj.metadata.name ?? obj.metadata.generateName, `violates ${violationText(enforce, v, versionOf(labels, 'enforce'))}`);
     }
     const warn = levelOf(labels, 'warn');
     if (warn && ctx.warnings) {
       const v = evaluatePodSecurity(warn, spec, meta);
-      if (v.length) ctx.warnings.push(`would violate ${violationText(warn, v)}`);
+      if (v.length) ctx.warnings.push(`would violate ${violationText(warn, v, versionOf(labels, 'warn'))}`);
     }
   };
   return {

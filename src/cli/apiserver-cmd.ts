@@ -1,5 +1,6 @@
 // `petset apiserver`: the API server alone (no controllers, scheduler or nodes), as
 // kube-apiserver; over an external etcd several can serve the same cluster.
+import path from 'node:path';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
@@ -31,6 +32,11 @@ export async function apiserverCommand(argv: string[]): Promise<number> {
   const out = process.stdout;
   out.write(`petset apiserver is up at ${cp.url} (${etcd ? `objects in etcd at ${etcd.servers.join(',')}` : `data in ${dataDir}`})\n`);
   out.write(`For the other components and kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n`);
+  // each component may instead run on a credential with only its role's rights, as kubeadm sets them up
+  out.write(
+    `Or each on its own credential:\n  petset controller-manager --kubeconfig ${path.join(dataDir, 'controller-manager.conf')} --use-service-account-credentials\n` +
+      `  petset scheduler --kubeconfig ${path.join(dataDir, 'scheduler.conf')}\n  petset agent --kubeconfig FILE (petset node kubeconfig NAME --data-dir ${dataDir} > FILE)\n`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

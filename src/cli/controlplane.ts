@@ -22,6 +22,7 @@ import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDi
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { createClientCert } from './pki.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { controllerServiceAccount, defaultControllers, startControllers, type Controller, type RunningControllers } from '../controllers/manager.js';
@@ -215,6 +216,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
     try {
       writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken, clientCertPem: creds.adminCert.certPem, clientKeyPem: creds.adminCert.keyPem });
+      // the components' own credentials, as kubeadm writes them: for `petset controller-manager
+      // --use-service-account-credentials` and `petset scheduler` in processes of their own
+      for (const [file, user] of [['controller-manager.conf', 'system:kube-controller-manager'], ['scheduler.conf', 'system:kube-scheduler']] as const) {
+        const cert = createClientCert(creds.ca, { commonName: user });
+        writeKubeconfig(path.join(opts.dataDir, file), { server: url, caPem: creds.ca.certPem, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem, user, context: user });
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;

@@ -53,6 +53,11 @@ describe('Pod Security checks', () => {
     );
   });
 
+  it('names the version a namespace pins in its texts', () => {
+    const v = evaluatePodSecurity('baseline', { hostPID: true, containers: [c('a')] });
+    assert.equal(violationText('baseline', v, 'v1.30'), 'PodSecurity "baseline:v1.30": host namespaces (hostPID=true)');
+  });
+
   it('lists violations in upstream order (by check id)', () => {
     const v = evaluatePodSecurity('baseline', {
       hostNetwork: true,
