@@ -35,6 +35,8 @@ describe('each part of petset under its own identity, with the real kubectl', ()
     assert.equal(await canI('system:kube-scheduler', 'create', 'pods'), 'no');
     assert.equal(await canI('system:serviceaccount:kube-system:statefulset-controller', 'create', 'persistentvolumeclaims'), 'yes');
     assert.equal(await canI('system:serviceaccount:kube-system:statefulset-controller', 'get', 'secrets'), 'no');
+    // the Job controller also deletes finished Jobs (upstream's ttl-after-finished-controller)
+    assert.equal(await canI('system:serviceaccount:kube-system:job-controller', 'delete', 'jobs.batch'), 'yes');
     assert.equal(await canI('system:kube-proxy', 'watch', 'endpointslices.discovery.k8s.io', '-A'), 'yes');
     assert.equal(await canI('system:kube-proxy', 'get', 'secrets'), 'no');
     assert.equal(await canI('system:serviceaccount:kube-system:coredns', 'watch', 'services', '-A'), 'yes');

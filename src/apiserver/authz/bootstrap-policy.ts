@@ -137,8 +137,10 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     ...Object.keys(CONTROLLER_ROLES).map((sa) =>
       clusterRoleBinding(`system:controller:${sa}`, `system:controller:${sa}`, [
         { kind: 'ServiceAccount', name: sa, namespace: 'kube-system' },
-        // petset's one protection controller does upstream's two, as pvc-protection-controller
+        // petset's one protection controller does upstream's two, as pvc-protection-controller;
+        // its Job controller also deletes finished Jobs after their TTL, as job-controller
         ...(sa === 'pv-protection-controller' ? [{ kind: 'ServiceAccount', name: 'pvc-protection-controller', namespace: 'kube-system' }] : []),
+        ...(sa === 'ttl-after-finished-controller' ? [{ kind: 'ServiceAccount', name: 'job-controller', namespace: 'kube-system' }] : []),
       ]),
     ),
     clusterRoleBinding('system:coredns', 'system:coredns', [{ kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' }]),

@@ -152,6 +152,7 @@ export const CONTROLLER_ROLES: Record<string, PolicyRule[]> = {
     EVENTS,
   ],
   'service-account-controller': [r(['create'], [''], ['serviceaccounts']), EVENTS],
+  'ttl-after-finished-controller': [r(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs']), EVENTS],
   'statefulset-controller': [
     r(['list', 'watch'], [''], ['pods']),
     r(READ, ['apps'], ['statefulsets']),
