@@ -335,13 +335,71 @@ function podSpecOf(kind: { plural: string }, obj: KubeObject): any {
   return undefined;
 }
 
-export function podSecurityAdmission(storage: ResourceStorage): Admission {
+/**
+ * The PodSecurity plugin's configuration (kube-apiserver's --admission-control-config-file):
+ * cluster-wide levels where a namespace has no label, and who and what is exempt.
+ */
+export interface PodSecurityConfig {
+  /** as the namespace labels: enforce, enforce-version, audit, audit-version, warn, warn-version */
+  defaults: Record<string, string>;
+  exemptions: { usernames: string[]; runtimeClasses: string[]; namespaces: string[] };
+}
+
+const MODES = ['enforce', 'audit', 'warn'] as const;
+
+/**
+ * Reads an AdmissionConfiguration (apiserver.config.k8s.io/v1) and its PodSecurity plugin's
+ * PodSecurityConfiguration (pod-security.admission.config.k8s.io/v1), or that alone; throws
+ * with the offending field's path (pure).
+ */
+export function podSecurityConfiguration(doc: any, readFile: (path: string) => any = () => undefined): PodSecurityConfig | undefined {
+  let cfg = doc;
+  if (doc?.kind === 'AdmissionConfiguration') {
+    const plugin = (Array.isArray(doc.plugins) ? doc.plugins : []).find((p: any) => p?.name === 'PodSecurity');
+    if (!plugin) return undefined;
+    cfg = plugin.configuration ?? (plugin.path ? readFile(plugin.path) : undefined);
+  }
+  if (cfg?.kind !== 'PodSecurityConfiguration') throw new Error(`PodSecurity configuration: kind must be PodSecurityConfiguration, not ${JSON.stringify(cfg?.kind ?? '')}`);
+  if (!/^pod-security\.admission\.config\.k8s\.io\/v1(beta1|alpha1)?$/.test(String(cfg.apiVersion ?? ''))) throw new Error(`PodSecurity configuration: unsupported apiVersion ${JSON.stringify(cfg.apiVersion ?? '')}`);
+  const defaults: Record<string, string> = {};
+  for (const mode of MODES) {
+    const level = cfg.defaults?.[mode] ?? 'privileged';
+    if (!LEVELS.includes(level)) throw new Error(`PodSecurity configuration: defaults.${mode}: Unsupported value: ${JSON.stringify(level)}: supported values: "privileged", "baseline", "restricted"`);
+    defaults[`${LABEL}${mode}`] = level;
+    const version = cfg.defaults?.[`${mode}-version`] ?? 'latest';
+    if (version !== 'latest' && !/^v1\.\d+$/.test(version)) throw new Error(`PodSecurity configuration: defaults.${mode}-version: Invalid value: ${JSON.stringify(version)}: must be "latest" or "v1.x"`);
+    defaults[`${LABEL}${mode}-version`] = version;
+  }
+  const list = (name: string): string[] => {
+    const v = cfg.exemptions?.[name] ?? [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error(`PodSecurity configuration: exemptions.${name} must be a list of non-empty names`);
+    return v;
+  };
+  return { defaults, exemptions: { usernames: list('usernames'), runtimeClasses: list('runtimeClasses'), namespaces: list('namespaces') } };
+}
+
+export function podSecurityAdmission(storage: ResourceStorage, config?: PodSecurityConfig): Admission {
   const namespaces = storage.registry.resource('', 'v1', 'namespaces')!;
-  const admit = async (kind: { group: string; plural: string; kind: string }, obj: KubeObject, ctx: { warnings?: string[]; auditAnnotations?: Record<string, string> }) => {
+  const admit = async (kind: { group: string; plural: string; kind: string }, obj: KubeObject, ctx: { warnings?: string[]; auditAnnotations?: Record<string, string>; user?: { name: string } }) => {
     const spec = podSpecOf(kind, obj);
     if (!spec || !obj.metadata.namespace) return;
+    // upstream's exemptions: not evaluated at all, and the request's audit says why
+    const exempt = !config
+      ? undefined
+      : config.exemptions.namespaces.includes(obj.metadata.namespace)
+        ? 'namespace'
+        : ctx.user && config.exemptions.usernames.includes(ctx.user.name)
+          ? 'user'
+          : typeof spec.runtimeClassName === 'string' && config.exemptions.runtimeClasses.includes(spec.runtimeClassName)
+            ? 'runtimeClass'
+            : undefined;
+    if (exempt) {
+      if (ctx.auditAnnotations) ctx.auditAnnotations[`${LABEL}exempt`] = exempt;
+      return;
+    }
     const ns = await storage.tryGet(namespaces, undefined, obj.metadata.namespace).catch(() => undefined);
-    const labels = ns?.metadata.labels;
+    // the namespace's labels, else the configured defaults
+    const labels = { ...config?.defaults, ...ns?.metadata.labels };
     const meta = kind.plural === 'pods' ? obj.metadata : kind.plural === 'cronjobs' ? obj.spec?.jobTemplate?.spec?.template?.metadata : kind.plural === 'podtemplates' ? obj.template?.metadata : obj.spec?.template?.metadata;
     const enforce = levelOf(labels, 'enforce');
     // as upstream: pods carry the enforced level in their request's audit annotations

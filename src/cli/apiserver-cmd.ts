@@ -15,6 +15,8 @@ petset scheduler and petset agent against it (with the kubeconfig it writes).
   --secure-port N      HTTPS port; 0 picks a free one (default 6443)
   --bind-address ADDR  address to listen on (default 127.0.0.1)
   --etcd-compaction-interval D  (default 5m; 0 never)
+  --admission-control-config-file FILE  PodSecurity defaults and exemptions (AdmissionConfiguration)
+  --audit-log-path FILE  one audit.k8s.io/v1 Event per request (level Metadata), JSON lines
 ${ETCD_FLAGS_USAGE}`;
 
 export async function apiserverCommand(argv: string[]): Promise<number> {
@@ -28,7 +30,9 @@ export async function apiserverCommand(argv: string[]): Promise<number> {
   const host = flag(args, 'bind-address') ?? '127.0.0.1';
   const etcd = etcdFlags(args);
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
-  const cp = await startControlPlane({ dataDir, port, host, etcd, compactionIntervalMs, controllers: false, nodes: 0, dns: false, proxy: false });
+  const admissionControlConfigFile = flag(args, 'admission-control-config-file');
+  const auditLogPath = flag(args, 'audit-log-path');
+  const cp = await startControlPlane({ dataDir, port, host, etcd, compactionIntervalMs, admissionControlConfigFile, auditLogPath, controllers: false, nodes: 0, dns: false, proxy: false });
   const out = process.stdout;
   out.write(`petset apiserver is up at ${cp.url} (${etcd ? `objects in etcd at ${etcd.servers.join(',')}` : `data in ${dataDir}`})\n`);
   out.write(`For the other components and kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n`);

@@ -7,6 +7,8 @@ import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '.
 import { installAuthorization } from '../apiserver/authz/index.js';
 import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
 import { installAdmission } from '../apiserver/admission.js';
+import { podSecurityConfiguration, type PodSecurityConfig } from '../apiserver/pod-security.js';
+import yaml from 'js-yaml';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
@@ -91,6 +93,8 @@ export interface ControlPlaneOptions {
   compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
+  /** kube-apiserver's --admission-control-config-file (the PodSecurity plugin's defaults and exemptions) */
+  admissionControlConfigFile?: string;
   /** kube-apiserver's --audit-log-path: one audit.k8s.io/v1 Event per request (level Metadata), JSON lines */
   auditLogPath?: string;
   /** open watches one user may hold at once over HTTPS (default 1000) */
@@ -175,7 +179,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
-    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined });
+    const podSecurity = opts.admissionControlConfigFile ? readAdmissionConfig(opts.admissionControlConfigFile) : undefined;
+    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined, podSecurity });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     installAdmission(api);
@@ -357,6 +362,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await store?.close().catch(() => {});
     lock.release();
     throw e;
+  }
+}
+
+/** The PodSecurity configuration of an AdmissionConfiguration file (a plugin's path is relative to it). */
+function readAdmissionConfig(file: string): PodSecurityConfig | undefined {
+  const load = (f: string) => {
+    try {
+      return yaml.load(fs.readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw new Error(`--admission-control-config-file: cannot read ${f}: ${(e as Error).message}`);
+    }
+  };
+  try {
+    return podSecurityConfiguration(load(file), (p) => load(path.resolve(path.dirname(file), p)));
+  } catch (e) {
+    throw new Error(`--admission-control-config-file ${file}: ${(e as Error).message}`);
   }
 }
 

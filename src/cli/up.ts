@@ -45,6 +45,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --event-ttl D    how long events are kept after they were last recorded (default 1h0m0s)
   --request-timeout D
                    requests other than watches and streams end with 504 after this (default 1m0s)
+  --admission-control-config-file FILE
+                   an AdmissionConfiguration whose PodSecurity plugin sets cluster-wide
+                   enforce/audit/warn levels and exemptions (usernames, runtimeClasses, namespaces)
   --audit-log-path FILE
                    append one audit.k8s.io/v1 Event per request (level Metadata, with
                    admission's annotations) to FILE as JSON lines, as kube-apiserver's flag
@@ -116,6 +119,7 @@ export async function up(argv: string[]): Promise<number> {
   const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
   const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
   const auditLogPath = flag(args, 'audit-log-path');
+  const admissionControlConfigFile = flag(args, 'admission-control-config-file');
   const maxWatchesPerUser = flagInt(args, 'max-watches-per-user', 1000);
   if (maxWatchesPerUser < 1) throw new Error('--max-watches-per-user must be at least 1');
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
@@ -129,7 +133,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

@@ -2,7 +2,7 @@
 // host process), their levels and upstream's texts, as the pure evaluation gives them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluatePodSecurity, violationText } from '../../src/apiserver/pod-security.js';
+import { evaluatePodSecurity, podSecurityConfiguration, violationText } from '../../src/apiserver/pod-security.js';
 
 const text = (level: 'baseline' | 'restricted', spec: any, meta?: any) => {
   const v = evaluatePodSecurity(level, spec, meta);
@@ -68,5 +68,23 @@ describe('Pod Security checks', () => {
       v.map((x) => x.reason),
       ['forbidden AppArmor profile', 'host namespaces', 'privileged', 'procMount', 'seLinuxOptions', 'forbidden sysctls'],
     );
+  });
+
+  it('reads the PodSecurity plugin of an AdmissionConfiguration, and says what is wrong with one', () => {
+    const cfg = podSecurityConfiguration({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AdmissionConfiguration',
+      plugins: [{ name: 'PodSecurity', configuration: { apiVersion: 'pod-security.admission.config.k8s.io/v1', kind: 'PodSecurityConfiguration', defaults: { enforce: 'baseline', warn: 'restricted', 'warn-version': 'v1.30' }, exemptions: { usernames: ['ci'] } } }],
+    });
+    assert.equal(cfg?.defaults['pod-security.kubernetes.io/enforce'], 'baseline');
+    assert.equal(cfg?.defaults['pod-security.kubernetes.io/audit'], 'privileged');
+    assert.equal(cfg?.defaults['pod-security.kubernetes.io/warn-version'], 'v1.30');
+    assert.deepEqual(cfg?.exemptions, { usernames: ['ci'], runtimeClasses: [], namespaces: [] });
+    assert.equal(podSecurityConfiguration({ kind: 'AdmissionConfiguration', plugins: [] }), undefined);
+    assert.throws(
+      () => podSecurityConfiguration({ apiVersion: 'pod-security.admission.config.k8s.io/v1', kind: 'PodSecurityConfiguration', defaults: { enforce: 'strict' } }),
+      /defaults.enforce: Unsupported value: "strict": supported values: "privileged", "baseline", "restricted"/,
+    );
+    assert.throws(() => podSecurityConfiguration({ apiVersion: 'v1', kind: 'ConfigMap' }), /kind must be PodSecurityConfiguration/);
   });
 });

@@ -20,8 +20,24 @@ describe('each part of petset under its own identity, with the real kubectl', ()
   let c: Cluster;
   let auditLog: string;
   before(async () => {
-    auditLog = path.join(tempDir('petset-audit-'), 'audit.log');
-    c = await startCluster({ extraArgs: ['--nodes', '2', '--audit-log-path', auditLog, '--max-watches-per-user', '3'] });
+    const dir = tempDir('petset-audit-');
+    auditLog = path.join(dir, 'audit.log');
+    // cluster-wide Pod Security as kube-apiserver's --admission-control-config-file sets it
+    const admission = path.join(dir, 'admission.yaml');
+    fs.writeFileSync(
+      admission,
+      `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults: {enforce: baseline, enforce-version: latest}
+    exemptions: {namespaces: [exempted]}
+`,
+    );
+    c = await startCluster({ extraArgs: ['--nodes', '2', '--audit-log-path', auditLog, '--max-watches-per-user', '3', '--admission-control-config-file', admission] });
   });
   after(async () => {
     await c?.stop();
@@ -211,6 +227,17 @@ spec:
       const refused = events.find((e) => e.objectRef?.name === 'tuned' && e.responseStatus?.code === 403);
       assert.ok(refused, 'the refused pod is audited too');
       return true;
+    });
+  });
+
+  it('Pod Security defaults and exemptions from --admission-control-config-file', async () => {
+    const priv = await c.kubectl(['run', 'priv', '--image=busybox', '--privileged'], { allowFail: true });
+    assert.match(priv.stderr, /pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged \(container "priv" must not set securityContext.privileged=true\)/);
+    await c.kubectl(['create', 'namespace', 'exempted']);
+    await c.kubectl(['-n', 'exempted', 'run', 'priv', '--image=busybox', '--privileged']);
+    await eventually(async () => {
+      const events = fs.readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      return events.some((e) => e.verb === 'create' && e.objectRef?.namespace === 'exempted' && e.objectRef?.name === 'priv' && e.annotations?.['pod-security.kubernetes.io/exempt'] === 'namespace');
     });
   });
 
