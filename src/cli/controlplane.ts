@@ -9,6 +9,7 @@ import { installServiceAccountTokens } from '../apiserver/authn/token-request.js
 import { installAdmission } from '../apiserver/admission.js';
 import { podSecurityConfiguration, type PodSecurityConfig } from '../apiserver/pod-security.js';
 import yaml from 'js-yaml';
+import { isApiError } from '../api/errors.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
@@ -240,7 +241,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
     // every other part calls in as its own identity with only its role's rights (bootstrap policy)
     const clientAs = (user: UserInfo) => new Client(new InProcessTransport(handle, { ...user, groups: [...user.groups, 'system:authenticated'] }), { userAgent: 'petset-controlplane' });
-    const serviceAccount = (name: string): UserInfo => ({ name: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] });
+    const accounts = new Set<string>();
+    const serviceAccount = (name: string): UserInfo => {
+      accounts.add(name);
+      return { name: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] };
+    };
     if (setAside.length) {
       const recorder = new EventRecorder(client, 'petset-apiserver');
       for (const a of setAside) {
@@ -309,6 +314,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       log('warning: the disk is full: the nodes will register once writes are possible again');
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
     }
+    // the accounts the parts call as exist, as upstream's controller manager makes them
+    startupWrites.push(untilWritten('the kube-system service accounts', () => ensureServiceAccounts(client, [...accounts]), log));
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { api, store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork, policy, policyInformers };
     return {
@@ -362,6 +369,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await store?.close().catch(() => {});
     lock.release();
     throw e;
+  }
+}
+
+async function ensureServiceAccounts(client: Client, names: string[]): Promise<void> {
+  const sas = client.resource<KubeObject>({ group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true }, 'kube-system');
+  for (const name of names) {
+    await sas.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'kube-system' } }).catch((e: unknown) => {
+      if (!isApiError(e, 'AlreadyExists')) throw e;
+    });
   }
 }
 

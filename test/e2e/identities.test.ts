@@ -60,6 +60,8 @@ plugins:
     const binding = JSON.parse((await c.kubectl(['get', 'clusterrolebinding', 'system:controller:statefulset-controller', '-o', 'json'])).stdout);
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'statefulset-controller', namespace: 'kube-system' }]);
     assert.equal(binding.metadata.labels['kubernetes.io/bootstrapping'], 'rbac-defaults');
+    // the accounts exist, as upstream's controller manager makes them
+    await eventually(async () => (await c.kubectl(['-n', 'kube-system', 'get', 'sa', 'statefulset-controller', 'generic-garbage-collector', 'coredns', '-o', 'name'], { allowFail: true })).stdout.trim().split('\n').length === 3);
   });
 
   it('the admin kubeconfig carries a client certificate of system:masters beside the token', async () => {
