@@ -51,6 +51,9 @@ plugins:
     assert.equal(await canI('system:kube-scheduler', 'create', 'pods'), 'no');
     assert.equal(await canI('system:serviceaccount:kube-system:statefulset-controller', 'create', 'persistentvolumeclaims'), 'yes');
     assert.equal(await canI('system:serviceaccount:kube-system:statefulset-controller', 'get', 'secrets'), 'no');
+    // a storage chart's account bound to the upstream provisioner role may make volumes
+    await c.kubectl(['create', 'clusterrolebinding', 'local-storage-provisioner-pv-binding', '--clusterrole=system:persistent-volume-provisioner', '--serviceaccount=kube-system:local-storage-admin']);
+    assert.equal(await canI('system:serviceaccount:kube-system:local-storage-admin', 'create', 'persistentvolumes'), 'yes');
     // the Job controller also deletes finished Jobs (upstream's ttl-after-finished-controller)
     assert.equal(await canI('system:serviceaccount:kube-system:job-controller', 'delete', 'jobs.batch'), 'yes');
     assert.equal(await canI('system:kube-proxy', 'watch', 'endpointslices.discovery.k8s.io', '-A'), 'yes');

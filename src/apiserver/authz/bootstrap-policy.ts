@@ -98,6 +98,15 @@ export function bootstrapClusterRoles(): KubeObject[] {
       urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']),
     ]),
     clusterRole('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
+    // roles charts bind their own accounts to (storage provisioners, node bootstrap)
+    clusterRole('system:persistent-volume-provisioner', [
+      r(['get', 'list', 'watch', 'create', 'delete'], [''], ['persistentvolumes']),
+      r(['get', 'list', 'watch', 'update'], [''], ['persistentvolumeclaims']),
+      r(READ, ['storage.k8s.io'], ['storageclasses']),
+      r(['watch'], [''], ['events']),
+      r(['create', 'patch', 'update'], ['', 'events.k8s.io'], ['events']),
+    ]),
+    clusterRole('system:node-bootstrapper', [r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
     clusterRole('system:kube-controller-manager', KUBE_CONTROLLER_MANAGER_RULES),
     clusterRole('system:kube-scheduler', KUBE_SCHEDULER_RULES),
     clusterRole('system:volume-scheduler', VOLUME_SCHEDULER_RULES),
