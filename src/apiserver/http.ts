@@ -47,6 +47,8 @@ export interface HttpServerOptions {
   audit?: (event: Record<string, unknown>) => void;
   /** open watches one user may hold at once; more are answered 429 (default 1000) */
   maxWatchesPerUser?: number;
+  /** requests other than watches and streams one user may have in flight; more are answered 429 (default 400) */
+  maxRequestsInFlightPerUser?: number;
   /** takes a request with its body read but not parsed (the proxy subresources); answers false to leave it to the handler */
   onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean;
 }
@@ -387,9 +389,11 @@ interface Seen {
   createdName?: string;
 }
 
-/** open watch streams per user, per server */
+/** open watch streams and requests in flight per user, per server */
 const openWatches = new WeakMap<HttpServerOptions, Map<string, number>>();
 const DEFAULT_MAX_WATCHES_PER_USER = 1000;
+/** kube-apiserver's --max-requests-inflight default, here for each user */
+const DEFAULT_MAX_REQUESTS_PER_USER = 400;
 
 /** upstream's audit ID header and audit event around each request */
 async function handleHttp(
@@ -520,26 +524,28 @@ async function handleHttpRequest(
     auditAnnotations: seen.annotations,
     ...(bodyError !== undefined ? { bodyError } : {}),
   };
-  // a user's open watches are bounded: one client cannot hold the server's memory in streams
-  const watching = user && longRunning && isWatch(path, query);
-  let watches: Map<string, number> | undefined;
-  if (watching) {
-    watches = openWatches.get(opts) ?? new Map();
-    openWatches.set(opts, watches);
-    if ((watches.get(user.name) ?? 0) >= (opts.maxWatchesPerUser ?? DEFAULT_MAX_WATCHES_PER_USER)) {
+  // a user's open watches, and its requests in flight (so the bodies the server holds for it),
+  // are bounded: one client cannot hold the server's memory in streams nor crowd others out
+  const kind = !user ? undefined : !longRunning ? 'request' : isWatch(path, query) ? 'watch' : undefined;
+  const key = kind && `${kind}\0${user!.name}`;
+  const counts = openWatches.get(opts) ?? new Map<string, number>();
+  openWatches.set(opts, counts);
+  if (key) {
+    const limit = kind === 'watch' ? (opts.maxWatchesPerUser ?? DEFAULT_MAX_WATCHES_PER_USER) : (opts.maxRequestsInFlightPerUser ?? DEFAULT_MAX_REQUESTS_PER_USER);
+    if ((counts.get(key) ?? 0) >= limit) {
       const tooMany = errorResponse(errors.tooManyRequests('Too many requests, please try again later.', 1));
       send(res, { ...tooMany, headers: { ...tooMany.headers, 'Retry-After': '1' } });
       return;
     }
-    watches.set(user.name, (watches.get(user.name) ?? 0) + 1);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   try {
     await answerRequest(opts, req, res, apiReq, longRunning, deadlineMs, streams, isClosing);
   } finally {
-    if (watching && watches) {
-      const left = (watches.get(user.name) ?? 1) - 1;
-      if (left > 0) watches.set(user.name, left);
-      else watches.delete(user.name);
+    if (key) {
+      const left = (counts.get(key) ?? 1) - 1;
+      if (left > 0) counts.set(key, left);
+      else counts.delete(key);
     }
   }
 }

@@ -100,6 +100,8 @@ export interface ControlPlaneOptions {
   auditLogPath?: string;
   /** open watches one user may hold at once over HTTPS (default 1000) */
   maxWatchesPerUser?: number;
+  /** other requests one user may have in flight over HTTPS (default 400) */
+  maxRequestsInFlightPerUser?: number;
   /** keep objects in this external etcd instead of the data dir's SQLite file (kube-apiserver's --etcd-servers) */
   etcd?: { servers: string[]; tls?: EtcdTlsOptions };
 }
@@ -204,6 +206,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       handler: handle,
       audit,
       maxWatchesPerUser: opts.maxWatchesPerUser,
+      maxRequestsInFlightPerUser: opts.maxRequestsInFlightPerUser,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
       onUpgrade: api.handleUpgrade,

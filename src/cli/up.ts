@@ -53,6 +53,8 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
                    admission's annotations) to FILE as JSON lines, as kube-apiserver's flag
   --max-watches-per-user N
                    open watches one user may hold at once; more are answered 429 (default 1000)
+  --max-requests-inflight-per-user N
+                   other requests one user may have in flight; more are answered 429 (default 400)
   --etcd-compaction-interval D
                    how often old revisions are compacted, as kube-apiserver's flag (default 5m;
                    0 never); watches from compacted resourceVersions get 410 Gone and relist
@@ -122,6 +124,8 @@ export async function up(argv: string[]): Promise<number> {
   const admissionControlConfigFile = flag(args, 'admission-control-config-file');
   const maxWatchesPerUser = flagInt(args, 'max-watches-per-user', 1000);
   if (maxWatchesPerUser < 1) throw new Error('--max-watches-per-user must be at least 1');
+  const maxRequestsInFlightPerUser = flagInt(args, 'max-requests-inflight-per-user', 400);
+  if (maxRequestsInFlightPerUser < 1) throw new Error('--max-requests-inflight-per-user must be at least 1');
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const etcd = etcdFlags(args);
@@ -133,7 +137,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
