@@ -19,8 +19,9 @@ import { eventually, petsetBin, startCluster, tempDir, type Cluster } from './ha
 describe('each part of petset under its own identity, with the real kubectl', () => {
   let c: Cluster;
   let auditLog: string;
+  let dir: string;
   before(async () => {
-    const dir = tempDir('petset-audit-');
+    dir = tempDir('petset-audit-');
     auditLog = path.join(dir, 'audit.log');
     // cluster-wide Pod Security as kube-apiserver's --admission-control-config-file sets it
     const admission = path.join(dir, 'admission.yaml');
@@ -41,6 +42,7 @@ plugins:
   });
   after(async () => {
     await c?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('has upstream bootstrap roles for the controller manager, its controllers, the scheduler, kube-proxy and CoreDNS', async () => {
