@@ -26,6 +26,8 @@ export interface ApiRequest {
   /** why the body could not be parsed; raised once the path is known to exist */
   bodyError?: unknown;
   user?: UserInfo;
+  /** the request's audit annotations (upstream's audit.AddAuditAnnotation), filled by admission */
+  auditAnnotations?: Record<string, string>;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';

@@ -83,7 +83,7 @@ export function installAdmission(api: ApiServer): void {
     },
   };
 
-  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults, podSecurityAdmission(storage));
+  storage.admission.push(namespaceLifecycle, serviceIPs, nodePortAdmission(storage, services), podDefaults, podSecurityAdmission(storage, api.options.podSecurity));
   installStorageAdmission(api);
   // last, as upstream orders them: quota sees the pod as the other plugins left it
   installQuotaAdmission(api);

@@ -34,6 +34,7 @@ import { serverSideApply, validatePatchOptions, validateWriteOptions } from './a
 import { managerName } from '../api/managedfields/index.js';
 import { CustomResourceServing } from './customresources.js';
 import type { Authorizer } from './authz/authorizer.js';
+import type { PodSecurityConfig } from './pod-security.js';
 import { forbidden, requestAttributes } from './authz/attributes.js';
 import { impersonate, impersonationHeaders } from './authz/impersonation.js';
 
@@ -91,6 +92,8 @@ export interface ApiServerOptions {
   nodeConnectionToken?: string;
   /** the pod range of the root pod network (pods on a bridge of this host), which proxies may dial as well as loopback */
   podCIDR?: string;
+  /** the PodSecurity plugin's defaults and exemptions (--admission-control-config-file) */
+  podSecurity?: PodSecurityConfig;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -588,7 +591,7 @@ function writeContext(req: ApiRequest): WriteContext {
   for (const d of dry) {
     if (d !== 'All') throw errors.invalid({ group: '', resource: 'DryRun', kind: 'DryRun' }, '', [{ type: 'FieldValueNotSupported', field: 'dryRun', value: d, detail: 'supported values: "All"' }]);
   }
-  return { dryRun: dry.length > 0, fieldManager: managerName(req.query.get('fieldManager'), req.headers['user-agent']), user: req.user, warnings: [] };
+  return { dryRun: dry.length > 0, fieldManager: managerName(req.query.get('fieldManager'), req.headers['user-agent']), user: req.user, warnings: [], auditAnnotations: req.auditAnnotations };
 }
 
 /**

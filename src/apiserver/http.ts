@@ -7,10 +7,12 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
 import { errors } from '../api/errors.js';
 import { CONTENT, type ApiHandler, type ApiRequest, type ApiResponse, type UserInfo, type WatchEvent } from '../api/request.js';
 import { errorResponse } from './handler.js';
 import { decodeRequestBody } from './decode.js';
+import { requestAttributes } from './authz/attributes.js';
 
 export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined | Promise<UserInfo | undefined>;
 
@@ -38,6 +40,15 @@ export interface HttpServerOptions {
   /** hook for upgrade requests (exec, attach, port-forward, proxy websockets) */
   onUpgrade?: UpgradeHandler;
   timeouts?: HttpTimeouts;
+  /**
+   * kube-apiserver's audit log backend at level Metadata: one audit.k8s.io/v1 Event per
+   * request once its answer is complete (with admission's audit annotations)
+   */
+  audit?: (event: Record<string, unknown>) => void;
+  /** open watches one user may hold at once; more are answered 429 (default 1000) */
+  maxWatchesPerUser?: number;
+  /** requests other than watches and streams one user may have in flight; more are answered 429 (default 400) */
+  maxRequestsInFlightPerUser?: number;
   /** takes a request with its body read but not parsed (the proxy subresources); answers false to leave it to the handler */
   onRawRequest?: (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo, body: Buffer) => boolean;
 }
@@ -370,6 +381,21 @@ function finished(res: http.ServerResponse): Promise<void> {
   });
 }
 
+/** what the audit event of a request needs from its handling */
+interface Seen {
+  user?: UserInfo;
+  annotations: Record<string, string>;
+  /** a created object's name, from the body (upstream's LogRequestObject) */
+  createdName?: string;
+}
+
+/** open watch streams and requests in flight per user, per server */
+const openWatches = new WeakMap<HttpServerOptions, Map<string, number>>();
+const DEFAULT_MAX_WATCHES_PER_USER = 1000;
+/** kube-apiserver's --max-requests-inflight default, here for each user */
+const DEFAULT_MAX_REQUESTS_PER_USER = 400;
+
+/** upstream's audit ID header and audit event around each request */
 async function handleHttp(
   opts: HttpServerOptions,
   timeouts: Required<HttpTimeouts>,
@@ -379,8 +405,72 @@ async function handleHttp(
   streams: Set<() => void>,
   isClosing: () => boolean,
 ): Promise<void> {
+  const received = new Date();
+  const auditID = randomUUID();
+  res.setHeader('Audit-Id', auditID);
+  const seen: Seen = { annotations: {} };
+  try {
+    await handleHttpRequest(opts, timeouts, req, res, bodyRead, streams, isClosing, seen);
+  } finally {
+    if (opts.audit) {
+      try {
+        opts.audit(auditEvent(req, res, auditID, received, seen));
+      } catch {
+        // a failing audit backend does not fail the request (upstream's log backend drops too)
+      }
+    }
+  }
+}
+
+/** an audit.k8s.io/v1 Event at level Metadata, stage ResponseComplete */
+function auditEvent(req: http.IncomingMessage, res: http.ServerResponse, auditID: string, received: Date, seen: Seen): Record<string, unknown> {
+  const { user, annotations } = seen;
+  const { path, query } = splitTarget(req.url ?? '/');
+  const method = req.method ?? 'GET';
+  const a = requestAttributes(user ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] }, method, path, query);
+  const event: Record<string, unknown> = {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID,
+    stage: 'ResponseComplete',
+    requestURI: req.url ?? '/',
+    verb: a.verb,
+    user: user ? { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } : {},
+    sourceIPs: [req.socket.remoteAddress ?? ''],
+    ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+  };
+  if (a.resourceRequest) {
+    event.objectRef = {
+      resource: a.resource,
+      ...(a.namespace ? { namespace: a.namespace } : {}),
+      ...(a.name || seen.createdName ? { name: a.name || seen.createdName } : {}),
+      ...(a.apiGroup ? { apiGroup: a.apiGroup } : {}),
+      apiVersion: a.apiVersion,
+      ...(a.subresource ? { subresource: a.subresource } : {}),
+    };
+  }
+  const code = res.statusCode;
+  event.responseStatus = { metadata: {}, ...(code >= 400 ? { status: 'Failure' } : {}), code };
+  event.requestReceivedTimestamp = received.toISOString().replace(/Z$/, '000Z');
+  event.stageTimestamp = new Date().toISOString().replace(/Z$/, '000Z');
+  if (Object.keys(annotations).length) event.annotations = annotations;
+  return event;
+}
+
+async function handleHttpRequest(
+  opts: HttpServerOptions,
+  timeouts: Required<HttpTimeouts>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  bodyRead: Promise<Buffer | 'too-large'>,
+  streams: Set<() => void>,
+  isClosing: () => boolean,
+  seen: Seen,
+): Promise<void> {
   const { path, query } = splitTarget(req.url ?? '/');
   const user = await opts.authenticate(req);
+  seen.user = user;
   if (!user && !PUBLIC_PATHS.has(path)) {
     await bodyRead.catch(() => undefined);
     send(res, errorResponse(errors.unauthorized()));
@@ -421,6 +511,8 @@ async function handleHttp(
     // answered by the handler once it knows the path exists: a missing resource is 404, not 415/400
     bodyError = e;
   }
+  const createdName = req.method === 'POST' && body && typeof body === 'object' ? (body as { metadata?: { name?: unknown } }).metadata?.name : undefined;
+  if (typeof createdName === 'string') seen.createdName = createdName;
   const apiReq: ApiRequest = {
     method: (req.method ?? 'GET').toUpperCase() as ApiRequest['method'],
     path,
@@ -429,8 +521,45 @@ async function handleHttp(
     body,
     bodyBytes: raw.length,
     user,
+    auditAnnotations: seen.annotations,
     ...(bodyError !== undefined ? { bodyError } : {}),
   };
+  // a user's open watches, and its requests in flight (so the bodies the server holds for it),
+  // are bounded: one client cannot hold the server's memory in streams nor crowd others out
+  const kind = !user ? undefined : !longRunning ? 'request' : isWatch(path, query) ? 'watch' : undefined;
+  const key = kind && `${kind}\0${user!.name}`;
+  const counts = openWatches.get(opts) ?? new Map<string, number>();
+  openWatches.set(opts, counts);
+  if (key) {
+    const limit = kind === 'watch' ? (opts.maxWatchesPerUser ?? DEFAULT_MAX_WATCHES_PER_USER) : (opts.maxRequestsInFlightPerUser ?? DEFAULT_MAX_REQUESTS_PER_USER);
+    if ((counts.get(key) ?? 0) >= limit) {
+      const tooMany = errorResponse(errors.tooManyRequests('Too many requests, please try again later.', 1));
+      send(res, { ...tooMany, headers: { ...tooMany.headers, 'Retry-After': '1' } });
+      return;
+    }
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  try {
+    await answerRequest(opts, req, res, apiReq, longRunning, deadlineMs, streams, isClosing);
+  } finally {
+    if (key) {
+      const left = (counts.get(key) ?? 1) - 1;
+      if (left > 0) counts.set(key, left);
+      else counts.delete(key);
+    }
+  }
+}
+
+async function answerRequest(
+  opts: HttpServerOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  apiReq: ApiRequest,
+  longRunning: boolean,
+  deadlineMs: number,
+  streams: Set<() => void>,
+  isClosing: () => boolean,
+): Promise<void> {
   const answer = opts.handler(apiReq);
   let out: ApiResponse;
   if (longRunning) out = await answer;
@@ -461,6 +590,12 @@ async function handleHttp(
     return;
   }
   send(res, out);
+}
+
+function isWatch(path: string, query: URLSearchParams): boolean {
+  if (/^\/apis?\/(?:[^/]+\/)?[^/]+\/watch\//.test(path) || /^\/api\/v1\/watch\//.test(path)) return true;
+  const w = query.get('watch');
+  return w !== null && parseBoolLoose(w);
 }
 
 /** upstream's long-running check: watches, and the streaming subresources, have no request deadline */

@@ -2,7 +2,8 @@
 // level (privileged, baseline, restricted); pods that break the enforced level are refused,
 // pods and workload templates that break the warned level get a Warning, both in upstream's
 // words ("violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (...)").
-// The checks are upstream's for "latest", less AppArmor, SELinux, procMount and sysctls.
+// The checks are upstream's for "latest". The audit label records the same verdict as the
+// request's audit annotations (pod-security.kubernetes.io/audit-violations).
 import { errors } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
 import { resourceRef } from '../api/registry.js';
@@ -17,7 +18,7 @@ interface Violation {
   detail: string;
 }
 
-type Check = { id: string; level: 'baseline' | 'restricted'; overrides?: string; run(spec: any): Violation | undefined };
+type Check = { id: string; level: 'baseline' | 'restricted'; overrides?: string; run(spec: any, meta: any): Violation | undefined };
 
 const BASELINE_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
 const RESTRICTED_VOLUMES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
@@ -30,7 +31,123 @@ const obj = (v: unknown): any => (v && typeof v === 'object' && !Array.isArray(v
 const containersOf = (spec: any): any[] => [...arr(spec.initContainers), ...arr(spec.containers), ...arr(spec.ephemeralContainers)].filter((c) => c && typeof c === 'object');
 const named = (list: any[]) => list.map((c) => String(c.name ?? ''));
 
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_rmem',
+  'net.ipv4.tcp_wmem',
+]);
+const SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
+const sorted = (v: Iterable<string>) => [...new Set(v)].sort();
+
+/** "pod", "containers "a", "b"" and "annotations", joined with " and " as upstream's badSetters */
+function setters(pod: boolean, containers: any[], extra: string[] = []): string {
+  const parts = [...(pod ? ['pod'] : []), ...(containers.length ? [`${plural('container', 'containers', containers.length)} ${q(named(containers))}`] : []), ...extra];
+  return parts.join(' and ');
+}
+
+function procMount(spec: any, relaxForUserNamespace: boolean): Violation | undefined {
+  if (relaxForUserNamespace && spec.hostUsers === false) return;
+  const bad = containersOf(spec).filter((c) => c.securityContext?.procMount !== undefined && c.securityContext.procMount !== null && c.securityContext.procMount !== 'Default');
+  if (!bad.length) return;
+  return {
+    reason: 'procMount',
+    detail: `${plural('container', 'containers', bad.length)} ${q(named(bad))} must not set securityContext.procMount to ${q(sorted(bad.map((c) => String(c.securityContext.procMount))))}`,
+  };
+}
+
 const CHECKS: Check[] = [
+  {
+    id: 'appArmorProfile',
+    level: 'baseline',
+    run(spec, meta) {
+      const allowedType = (t: unknown) => t === 'RuntimeDefault' || t === 'Localhost';
+      const badValues: string[] = [];
+      const podType = spec.securityContext?.appArmorProfile?.type;
+      const podBad = spec.securityContext?.appArmorProfile != null && !allowedType(podType);
+      if (podBad) badValues.push(String(podType ?? ''));
+      const bad = containersOf(spec).filter((c) => c.securityContext?.appArmorProfile != null && !allowedType(c.securityContext.appArmorProfile.type));
+      badValues.push(...bad.map((c) => String(c.securityContext.appArmorProfile.type ?? '')));
+      const annotations = Object.entries(obj(meta?.annotations))
+        .filter(([k, v]) => k.startsWith(APPARMOR_ANNOTATION) && !(v === '' || v === 'runtime/default' || String(v).startsWith('localhost/')))
+        .map(([k, v]) => `${k}=${JSON.stringify(String(v))}`)
+        .sort();
+      if (!podBad && !bad.length && !annotations.length) return;
+      const values = [...sorted(badValues), ...annotations];
+      return {
+        reason: plural('forbidden AppArmor profile', 'forbidden AppArmor profiles', values.length),
+        detail: `${setters(podBad, bad, annotations.length ? [plural('annotation', 'annotations', annotations.length)] : [])} must not set AppArmor profile type to ${q(values)}`,
+      };
+    },
+  },
+  {
+    id: 'procMount',
+    level: 'baseline',
+    run: (spec) => procMount(spec, true),
+  },
+  {
+    id: 'procMount_restricted',
+    level: 'restricted',
+    overrides: 'procMount',
+    run: (spec) => procMount(spec, false),
+  },
+  {
+    id: 'seLinuxOptions',
+    level: 'baseline',
+    run(spec) {
+      const badTypes = new Set<string>();
+      let setUser = false;
+      let setRole = false;
+      const valid = (o: any) => {
+        let ok = true;
+        if (!SELINUX_TYPES.has(String(o.type ?? ''))) {
+          ok = false;
+          badTypes.add(String(o.type));
+        }
+        if (o.user) (ok = false), (setUser = true);
+        if (o.role) (ok = false), (setRole = true);
+        return ok;
+      };
+      const podOpts = spec.securityContext?.seLinuxOptions;
+      const podBad = podOpts != null && typeof podOpts === 'object' && !valid(podOpts);
+      const bad = containersOf(spec).filter((c) => c.securityContext?.seLinuxOptions != null && typeof c.securityContext.seLinuxOptions === 'object' && !valid(c.securityContext.seLinuxOptions));
+      if (!podBad && !bad.length) return;
+      const data: string[] = [];
+      if (badTypes.size) data.push(`${plural('type', 'types', badTypes.size)} ${q(sorted(badTypes))}`);
+      if (setUser) data.push('user may not be set');
+      if (setRole) data.push('role may not be set');
+      return { reason: 'seLinuxOptions', detail: `${setters(podBad, bad)} set forbidden securityContext.seLinuxOptions: ${data.join('; ')}` };
+    },
+  },
+  {
+    id: 'sysctls',
+    level: 'baseline',
+    run(spec) {
+      const bad = arr(spec.securityContext?.sysctls)
+        .map((s: any) => String(s?.name ?? ''))
+        .filter((n) => !SAFE_SYSCTLS.has(n));
+      return bad.length ? { reason: 'forbidden sysctls', detail: bad.join(', ') } : undefined;
+    },
+  },
+  {
+    id: 'windowsHostProcess',
+    level: 'baseline',
+    run(spec) {
+      const podBad = spec.securityContext?.windowsOptions?.hostProcess === true;
+      const bad = containersOf(spec).filter((c) => c.securityContext?.windowsOptions?.hostProcess === true);
+      if (!podBad && !bad.length) return;
+      return { reason: 'hostProcess', detail: `${setters(podBad, bad)} must not set securityContext.windowsOptions.hostProcess=true` };
+    },
+  },
   {
     id: 'allowPrivilegeEscalation',
     level: 'restricted',
@@ -180,21 +297,30 @@ const CHECKS: Check[] = [
 ];
 
 /** The violations of a pod spec against a level, in upstream's order (by check id) (pure). */
-export function evaluatePodSecurity(level: Level, spec: any): Violation[] {
+export function evaluatePodSecurity(level: Level, spec: any, meta?: any): Violation[] {
   if (level === 'privileged' || !spec || typeof spec !== 'object') return [];
   const active = CHECKS.filter((c) => c.level === 'baseline' || level === 'restricted');
   const overridden = new Set(active.map((c) => c.overrides).filter(Boolean));
   return active
     .filter((c) => !overridden.has(c.id))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .flatMap((c) => c.run(spec) ?? []);
+    .flatMap((c) => c.run(spec, meta ?? {}) ?? []);
 }
 
-export function violationText(level: Level, violations: Violation[]): string {
-  return `PodSecurity "${level}:latest": ${violations.map((v) => `${v.reason} (${v.detail})`).join(', ')}`;
+export function violationText(level: Level, violations: Violation[], version = 'latest'): string {
+  return `PodSecurity "${level}:${version}": ${violations.map((v) => `${v.reason} (${v.detail})`).join(', ')}`;
 }
 
-function levelOf(labels: Record<string, string> | undefined, mode: 'enforce' | 'warn'): Level | undefined {
+/**
+ * The <mode>-version label as upstream names it in its texts: "latest", or "vX.Y" (the checks
+ * applied are the latest ones, which for the versions upstream still serves are the same)
+ */
+function versionOf(labels: Record<string, string> | undefined, mode: 'enforce' | 'warn' | 'audit'): string {
+  const v = labels?.[`${LABEL}${mode}-version`];
+  return v && /^v1\.\d+$/.test(v) ? v : 'latest';
+}
+
+function levelOf(labels: Record<string, string> | undefined, mode: 'enforce' | 'warn' | 'audit'): Level | undefined {
   const v = labels?.[`${LABEL}${mode}`];
   return LEVELS.includes(v as Level) ? (v as Level) : undefined;
 }
@@ -209,29 +335,96 @@ function podSpecOf(kind: { plural: string }, obj: KubeObject): any {
   return undefined;
 }
 
-export function podSecurityAdmission(storage: ResourceStorage): Admission {
+/**
+ * The PodSecurity plugin's configuration (kube-apiserver's --admission-control-config-file):
+ * cluster-wide levels where a namespace has no label, and who and what is exempt.
+ */
+export interface PodSecurityConfig {
+  /** as the namespace labels: enforce, enforce-version, audit, audit-version, warn, warn-version */
+  defaults: Record<string, string>;
+  exemptions: { usernames: string[]; runtimeClasses: string[]; namespaces: string[] };
+}
+
+const MODES = ['enforce', 'audit', 'warn'] as const;
+
+/**
+ * Reads an AdmissionConfiguration (apiserver.config.k8s.io/v1) and its PodSecurity plugin's
+ * PodSecurityConfiguration (pod-security.admission.config.k8s.io/v1), or that alone; throws
+ * with the offending field's path (pure).
+ */
+export function podSecurityConfiguration(doc: any, readFile: (path: string) => any = () => undefined): PodSecurityConfig | undefined {
+  let cfg = doc;
+  if (doc?.kind === 'AdmissionConfiguration') {
+    const plugin = (Array.isArray(doc.plugins) ? doc.plugins : []).find((p: any) => p?.name === 'PodSecurity');
+    if (!plugin) return undefined;
+    cfg = plugin.configuration ?? (plugin.path ? readFile(plugin.path) : undefined);
+  }
+  if (cfg?.kind !== 'PodSecurityConfiguration') throw new Error(`PodSecurity configuration: kind must be PodSecurityConfiguration, not ${JSON.stringify(cfg?.kind ?? '')}`);
+  if (!/^pod-security\.admission\.config\.k8s\.io\/v1(beta1|alpha1)?$/.test(String(cfg.apiVersion ?? ''))) throw new Error(`PodSecurity configuration: unsupported apiVersion ${JSON.stringify(cfg.apiVersion ?? '')}`);
+  const defaults: Record<string, string> = {};
+  for (const mode of MODES) {
+    const level = cfg.defaults?.[mode] ?? 'privileged';
+    if (!LEVELS.includes(level)) throw new Error(`PodSecurity configuration: defaults.${mode}: Unsupported value: ${JSON.stringify(level)}: supported values: "privileged", "baseline", "restricted"`);
+    defaults[`${LABEL}${mode}`] = level;
+    const version = cfg.defaults?.[`${mode}-version`] ?? 'latest';
+    if (version !== 'latest' && !/^v1\.\d+$/.test(version)) throw new Error(`PodSecurity configuration: defaults.${mode}-version: Invalid value: ${JSON.stringify(version)}: must be "latest" or "v1.x"`);
+    defaults[`${LABEL}${mode}-version`] = version;
+  }
+  const list = (name: string): string[] => {
+    const v = cfg.exemptions?.[name] ?? [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error(`PodSecurity configuration: exemptions.${name} must be a list of non-empty names`);
+    return v;
+  };
+  return { defaults, exemptions: { usernames: list('usernames'), runtimeClasses: list('runtimeClasses'), namespaces: list('namespaces') } };
+}
+
+export function podSecurityAdmission(storage: ResourceStorage, config?: PodSecurityConfig): Admission {
   const namespaces = storage.registry.resource('', 'v1', 'namespaces')!;
-  const admit = async (kind: { group: string; plural: string; kind: string }, obj: KubeObject, warnings: string[] | undefined) => {
+  const admit = async (kind: { group: string; plural: string; kind: string }, obj: KubeObject, ctx: { warnings?: string[]; auditAnnotations?: Record<string, string>; user?: { name: string } }) => {
     const spec = podSpecOf(kind, obj);
     if (!spec || !obj.metadata.namespace) return;
+    // upstream's exemptions: not evaluated at all, and the request's audit says why
+    const exempt = !config
+      ? undefined
+      : config.exemptions.namespaces.includes(obj.metadata.namespace)
+        ? 'namespace'
+        : ctx.user && config.exemptions.usernames.includes(ctx.user.name)
+          ? 'user'
+          : typeof spec.runtimeClassName === 'string' && config.exemptions.runtimeClasses.includes(spec.runtimeClassName)
+            ? 'runtimeClass'
+            : undefined;
+    if (exempt) {
+      if (ctx.auditAnnotations) ctx.auditAnnotations[`${LABEL}exempt`] = exempt;
+      return;
+    }
     const ns = await storage.tryGet(namespaces, undefined, obj.metadata.namespace).catch(() => undefined);
-    const labels = ns?.metadata.labels;
+    // the namespace's labels, else the configured defaults
+    const labels = { ...config?.defaults, ...ns?.metadata.labels };
+    const meta = kind.plural === 'pods' ? obj.metadata : kind.plural === 'cronjobs' ? obj.spec?.jobTemplate?.spec?.template?.metadata : kind.plural === 'podtemplates' ? obj.template?.metadata : obj.spec?.template?.metadata;
     const enforce = levelOf(labels, 'enforce');
+    // as upstream: pods carry the enforced level in their request's audit annotations
+    if (kind.plural === 'pods' && ctx.auditAnnotations) ctx.auditAnnotations[`${LABEL}enforce-policy`] = `${enforce ?? 'privileged'}:${versionOf(labels, 'enforce')}`;
+    // the audit level is recorded before the enforced one may refuse the request
+    const audit = levelOf(labels, 'audit');
+    if (audit && ctx.auditAnnotations) {
+      const v = evaluatePodSecurity(audit, spec, meta);
+      if (v.length) ctx.auditAnnotations[`${LABEL}audit-violations`] = `would violate ${violationText(audit, v, versionOf(labels, 'audit'))}`;
+    }
     if (enforce && kind.plural === 'pods') {
-      const v = evaluatePodSecurity(enforce, spec);
-      if (v.length) throw errors.forbidden(resourceRef(kind as never), obj.metadata.name ?? obj.metadata.generateName, `violates ${violationText(enforce, v)}`);
+      const v = evaluatePodSecurity(enforce, spec, meta);
+      if (v.length) throw errors.forbidden(resourceRef(kind as never), obj.metadata.name ?? obj.metadata.generateName, `violates ${violationText(enforce, v, versionOf(labels, 'enforce'))}`);
     }
     const warn = levelOf(labels, 'warn');
-    if (warn && warnings) {
-      const v = evaluatePodSecurity(warn, spec);
-      if (v.length) warnings.push(`would violate ${violationText(warn, v)}`);
+    if (warn && ctx.warnings) {
+      const v = evaluatePodSecurity(warn, spec, meta);
+      if (v.length) ctx.warnings.push(`would violate ${violationText(warn, v, versionOf(labels, 'warn'))}`);
     }
   };
   return {
-    create: (kind, obj, ctx) => admit(kind, obj, ctx.warnings),
+    create: (kind, obj, ctx) => admit(kind, obj, ctx),
     update: async (kind, obj, _old, ctx, sub) => {
       // upstream evaluates updates of workload templates; pod updates seldom change what is checked
-      if (!sub && kind.plural !== 'pods') await admit(kind, obj, ctx.warnings);
+      if (!sub && kind.plural !== 'pods') await admit(kind, obj, ctx);
     },
   };
 }

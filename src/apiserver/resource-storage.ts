@@ -26,6 +26,8 @@ export interface WriteContext {
   user?: UserInfo;
   /** filled with Warning: header texts */
   warnings?: string[];
+  /** filled with the request's audit annotations */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface DeleteOptions {

@@ -1,5 +1,6 @@
 // `petset apiserver`: the API server alone (no controllers, scheduler or nodes), as
 // kube-apiserver; over an external etcd several can serve the same cluster.
+import path from 'node:path';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
@@ -14,6 +15,8 @@ petset scheduler and petset agent against it (with the kubeconfig it writes).
   --secure-port N      HTTPS port; 0 picks a free one (default 6443)
   --bind-address ADDR  address to listen on (default 127.0.0.1)
   --etcd-compaction-interval D  (default 5m; 0 never)
+  --admission-control-config-file FILE  PodSecurity defaults and exemptions (AdmissionConfiguration)
+  --audit-log-path FILE  one audit.k8s.io/v1 Event per request (level Metadata), JSON lines
 ${ETCD_FLAGS_USAGE}`;
 
 export async function apiserverCommand(argv: string[]): Promise<number> {
@@ -27,10 +30,17 @@ export async function apiserverCommand(argv: string[]): Promise<number> {
   const host = flag(args, 'bind-address') ?? '127.0.0.1';
   const etcd = etcdFlags(args);
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
-  const cp = await startControlPlane({ dataDir, port, host, etcd, compactionIntervalMs, controllers: false, nodes: 0, dns: false, proxy: false });
+  const admissionControlConfigFile = flag(args, 'admission-control-config-file');
+  const auditLogPath = flag(args, 'audit-log-path');
+  const cp = await startControlPlane({ dataDir, port, host, etcd, compactionIntervalMs, admissionControlConfigFile, auditLogPath, controllers: false, nodes: 0, dns: false, proxy: false });
   const out = process.stdout;
   out.write(`petset apiserver is up at ${cp.url} (${etcd ? `objects in etcd at ${etcd.servers.join(',')}` : `data in ${dataDir}`})\n`);
   out.write(`For the other components and kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n`);
+  // each component may instead run on a credential with only its role's rights, as kubeadm sets them up
+  out.write(
+    `Or each on its own credential:\n  petset controller-manager --kubeconfig ${path.join(dataDir, 'controller-manager.conf')} --use-service-account-credentials\n` +
+      `  petset scheduler --kubeconfig ${path.join(dataDir, 'scheduler.conf')}\n  petset agent --kubeconfig FILE (petset node kubeconfig NAME --data-dir ${dataDir} > FILE)\n`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

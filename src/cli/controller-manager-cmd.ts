@@ -9,7 +9,8 @@ import { Client } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
 import { startLeaderElection } from '../client/leaderelection.js';
 import type { Controller } from '../client/controller-runner.js';
-import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import { controllerServiceAccount, defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import { ServiceAccountTransport } from '../client/serviceaccount-credentials.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { volumeControllers } from '../controllers/volume/index.js';
 import { flag, flagDuration, parseArgs, type ParsedArgs } from './args.js';
@@ -30,6 +31,11 @@ export const CONTROLLER_MANAGER_USAGE = `Usage: petset controller-manager [--kub
 Runs petset's controllers (StatefulSet, ReplicaSet, Deployment, Job, garbage collector, the
 volume controllers ...) against the API server named in the kubeconfig, as kube-controller-manager.
   --data-dir DIR     where the local-path provisioner makes volumes (default ~/.petset)
+  --use-service-account-credentials
+                     each controller calls the API with a token of its own kube-system
+                     ServiceAccount (bound to system:controller:<name>); the kubeconfig's
+                     credential (petset apiserver writes <data-dir>/controller-manager.conf,
+                     user system:kube-controller-manager) only lists, watches and asks for tokens
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -37,8 +43,10 @@ export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--l
 Binds pending pods to nodes, against the API server named in the kubeconfig, as kube-scheduler.
 ${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
 
+const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials'];
+
 export function controllerManagerCommand(argv: string[]): Promise<number> {
-  const dataDir = flag(parseArgs(argv, {}, ['help', 'leader-elect']), 'data-dir') ?? defaultDataDir();
+  const dataDir = flag(parseArgs(argv, {}, BOOLEAN_FLAGS), 'data-dir') ?? defaultDataDir();
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
     ...defaultControllers().filter((c) => !(c instanceof Scheduler)),
@@ -53,7 +61,7 @@ export function schedulerCommand(argv: string[]): Promise<number> {
 }
 
 async function electedComponent(argv: string[], component: string, leaseName: string, usage: string, controllers: () => Controller[]): Promise<number> {
-  const args = parseArgs(argv, {}, ['help', 'leader-elect']);
+  const args = parseArgs(argv, {}, BOOLEAN_FLAGS);
   if (flag(args, 'help')) {
     process.stdout.write(usage);
     return 0;
@@ -66,9 +74,20 @@ async function electedComponent(argv: string[], component: string, leaseName: st
   const out = (line: string) => process.stdout.write(`petset ${component}: ${line}\n`);
   let running: RunningControllers | undefined;
   let starting: Promise<void> | undefined;
+  const perAccount = new Map<string, Client>();
+  const ownCredentials = component === 'controller-manager' && ['', 'true'].includes(flag(args, 'use-service-account-credentials') ?? 'false');
+  const clientFor = (c: Controller): Client => {
+    const sa = controllerServiceAccount(c);
+    if (!sa) return client;
+    if (!perAccount.has(sa)) {
+      const transport = new ServiceAccountTransport(client, 'kube-system', sa, (token) => fromKubeconfig(kubeconfig, undefined, { token, clientCert: undefined, clientKey: undefined }));
+      perAccount.set(sa, new Client(transport, { userAgent: `petset-${component}/${identity}` }));
+    }
+    return perAccount.get(sa)!;
+  };
   const start = async () => {
     starting = (async () => {
-      running = await startControllers(client, controllers());
+      running = await startControllers(client, controllers(), ownCredentials ? clientFor : undefined);
       out(`working (${running.controllers.length} controllers)`);
     })();
     await starting;

@@ -1,11 +1,15 @@
 // Wires petset's parts into one process: store, API server (HTTPS), admission, and the
 // controllers, all talking through the API. The only file that knows every part.
+import fs from 'node:fs';
 import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
 import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
 import { installAuthorization } from '../apiserver/authz/index.js';
 import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
 import { installAdmission } from '../apiserver/admission.js';
+import { podSecurityConfiguration, type PodSecurityConfig } from '../apiserver/pod-security.js';
+import yaml from 'js-yaml';
+import { isApiError } from '../api/errors.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
 import { bootstrapObjects } from '../apiserver/bootstrap.js';
@@ -22,9 +26,12 @@ import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from 
 import { EventRecorder } from '../client/events.js';
 import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { createClientCert } from './pki.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
-import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
+import { controllerServiceAccount, defaultControllers, startControllers, type Controller, type RunningControllers } from '../controllers/manager.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { UserInfo } from '../api/request.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 import { SharedInformerFactory } from '../client/informer.js';
@@ -88,6 +95,14 @@ export interface ControlPlaneOptions {
   compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
+  /** kube-apiserver's --admission-control-config-file (the PodSecurity plugin's defaults and exemptions) */
+  admissionControlConfigFile?: string;
+  /** kube-apiserver's --audit-log-path: one audit.k8s.io/v1 Event per request (level Metadata), JSON lines */
+  auditLogPath?: string;
+  /** open watches one user may hold at once over HTTPS (default 1000) */
+  maxWatchesPerUser?: number;
+  /** other requests one user may have in flight over HTTPS (default 400) */
+  maxRequestsInFlightPerUser?: number;
   /** keep objects in this external etcd instead of the data dir's SQLite file (kube-apiserver's --etcd-servers) */
   etcd?: { servers: string[]; tls?: EtcdTlsOptions };
 }
@@ -127,6 +142,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const startupWrites: Array<{ stop(): void }> = [];
   let proxyInformers: SharedInformerFactory | undefined;
   let eventExpiry: EventExpiry | undefined;
+  let auditLog: fs.WriteStream | undefined;
   let podNetwork: PodNetwork | undefined;
   let policy: NetworkPolicyEnforcer | undefined;
   let policyInformers: SharedInformerFactory | undefined;
@@ -167,7 +183,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // the API server's credential for its connections to the agents (logs, exec, port-forward);
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
-    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined });
+    const podSecurity = opts.admissionControlConfigFile ? readAdmissionConfig(opts.admissionControlConfigFile) : undefined;
+    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined, podSecurity });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     // a data dir used with another service range (host mode, then root, or the reverse): its
@@ -185,8 +202,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     const serviceAccountToken = installServiceAccountTokens(api, creds.serviceAccountKeyPem);
+    if (opts.auditLogPath) {
+      const file = fs.createWriteStream(opts.auditLogPath, { flags: 'a', mode: 0o600 });
+      file.on('error', (e) => log(`warning: audit log ${opts.auditLogPath}: ${e.message}`));
+      auditLog = file;
+    }
+    const audit = auditLog && ((event: Record<string, unknown>) => void auditLog!.write(JSON.stringify(event) + '\n'));
     http = await startHttpServer({
       handler: handle,
+      audit,
+      maxWatchesPerUser: opts.maxWatchesPerUser,
+      maxRequestsInFlightPerUser: opts.maxRequestsInFlightPerUser,
       tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
       authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
       onUpgrade: api.handleUpgrade,
@@ -204,16 +230,31 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const url = `https://${hostForUrl}:${http.port}`;
     const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
     try {
-      writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken });
+      writeKubeconfig(kubeconfigPath, { server: url, caPem: creds.ca.certPem, token: creds.adminToken, clientCertPem: creds.adminCert.certPem, clientKeyPem: creds.adminCert.keyPem });
+      // the components' own credentials, as kubeadm writes them: for `petset controller-manager
+      // --use-service-account-credentials` and `petset scheduler` in processes of their own
+      for (const [file, user] of [['controller-manager.conf', 'system:kube-controller-manager'], ['scheduler.conf', 'system:kube-scheduler']] as const) {
+        const cert = createClientCert(creds.ca, { commonName: user });
+        writeKubeconfig(path.join(opts.dataDir, file), { server: url, caPem: creds.ca.certPem, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem, user, context: user });
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
       // a full disk must not keep petset from serving (deletes through the API free space)
       log(`warning: could not write ${kubeconfigPath}: the disk is full; it still names the previous address (this one is ${url})`);
     }
+    // the API server's own loopback client (upstream's system:apiserver in system:masters):
+    // start-up writes, the kubernetes service's endpoints, quarantine events
     const client = new Client(new InProcessTransport(handle, { name: 'petset-admin', groups: ['system:masters'] }), {
       userAgent: 'petset-controlplane',
     });
+    // every other part calls in as its own identity with only its role's rights (bootstrap policy)
+    const clientAs = (user: UserInfo) => new Client(new InProcessTransport(handle, { ...user, groups: [...user.groups, 'system:authenticated'] }), { userAgent: 'petset-controlplane' });
+    const accounts = new Set<string>();
+    const serviceAccount = (name: string): UserInfo => {
+      accounts.add(name);
+      return { name: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] };
+    };
     if (setAside.length) {
       const recorder = new EventRecorder(client, 'petset-apiserver');
       for (const a of setAside) {
@@ -241,7 +282,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const apiAddress = { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port };
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
-      controllers = await startControllers(client, [
+      // kube-controller-manager with --use-service-account-credentials: the shared informers
+      // read as system:kube-controller-manager, each controller writes as its ServiceAccount
+      const controllerManager = clientAs({ name: 'system:kube-controller-manager', groups: [] });
+      const scheduler = clientAs({ name: 'system:kube-scheduler', groups: [] });
+      const perController = new Map<string, Client>();
+      const clientFor = (c: Controller) => {
+        if (c instanceof Scheduler) return scheduler;
+        const sa = controllerServiceAccount(c);
+        if (!sa) return controllerManager;
+        if (!perController.has(sa)) perController.set(sa, clientAs(serviceAccount(sa)));
+        return perController.get(sa)!;
+      };
+      controllers = await startControllers(controllerManager, [
         ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem }),
         ...volumeControllers({
           dataDir: opts.dataDir,
@@ -250,26 +303,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           // every node runs on this machine: a volume whose lock no live sandbox holds is not in use anywhere
           attachDetach: { maxWaitForUnmountMs: opts.maxWaitForUnmountMs, lockFree: volumeLockFree, fence: fenceVolumeOf },
         }),
-      ]);
+      ], clientFor);
     }
     if (opts.dns !== false) {
       // Cluster DNS is a client of the API like any other part, with informers of its own.
-      dnsInformers = new SharedInformerFactory(client);
+      dnsInformers = new SharedInformerFactory(clientAs(serviceAccount('coredns')));
       dns = await DnsServer.forCluster(dnsInformers, { host: opts.dns?.host, port: opts.dns?.port, upstreams: opts.dns?.upstreams });
       const dnsAddress = dns.address;
       startupWrites.push(untilWritten('the kube-dns service', () => ensureKubeDnsService(client, kubeDnsServiceIP(serviceRange(serviceClusterIPRange)), dnsAddress), log));
     }
     if (podNetwork) {
       const pn = podNetwork;
-      policyInformers = new SharedInformerFactory(client);
+      policyInformers = new SharedInformerFactory(clientAs(serviceAccount('network-policy-agent')));
       policy = new NetworkPolicyEnforcer(() => ({ hostAddresses: pn.hostAddresses(), serviceCidr: pn.serviceCidr.text }), log);
       await policy.start(policyInformers);
     }
     if (opts.proxy !== false) {
-      proxyInformers = new SharedInformerFactory(client);
+      // the proxy reads as kube-proxy (system:node-proxier); the load balancer addresses it
+      // writes are a cloud's service controller's work, so they are written as that one
+      proxyInformers = new SharedInformerFactory(clientAs({ name: 'system:kube-proxy', groups: [] }));
       // in the root pod network, a Service leads only where NetworkPolicy lets the client go
       const enforcer = policy;
-      proxy = new ServiceProxy(client, enforcer ? { admit: (from, backend, protocol) => enforcer.allowsServiceConnection(from, backend.ip, backend.port, protocol) } : {});
+      proxy = new ServiceProxy(clientAs(serviceAccount('service-controller')), enforcer ? { admit: (from, backend, protocol) => enforcer.allowsServiceConnection(from, backend.ip, backend.port, protocol) } : {});
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
@@ -281,6 +336,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       log('warning: the disk is full: the nodes will register once writes are possible again');
       agentsUp.catch((e: Error) => log(`error starting the nodes: ${e.message}`));
     }
+    // the accounts the parts call as exist, as upstream's controller manager makes them
+    startupWrites.push(untilWritten('the kube-system service accounts', () => ensureServiceAccounts(client, [...accounts]), log));
     closeControl = await serveControlSocket(opts.dataDir, nodes);
     const running = { api, store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork, policy, policyInformers };
     return {
@@ -309,6 +366,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         await running.podNetwork?.teardown();
         await running.controllers?.stop();
         await running.http.close();
+        await new Promise<void>((resolve) => (auditLog ? auditLog.end(resolve) : resolve()));
         running.api.customResources.stop();
         await running.store.close();
         lock.release();
@@ -328,10 +386,36 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await podNetwork?.teardown().catch(() => {});
     await controllers?.stop().catch(() => {});
     await http?.close().catch(() => {});
+    auditLog?.end();
     api?.customResources.stop();
     await store?.close().catch(() => {});
     lock.release();
     throw e;
+  }
+}
+
+async function ensureServiceAccounts(client: Client, names: string[]): Promise<void> {
+  const sas = client.resource<KubeObject>({ group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true }, 'kube-system');
+  for (const name of names) {
+    await sas.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'kube-system' } }).catch((e: unknown) => {
+      if (!isApiError(e, 'AlreadyExists')) throw e;
+    });
+  }
+}
+
+/** The PodSecurity configuration of an AdmissionConfiguration file (a plugin's path is relative to it). */
+function readAdmissionConfig(file: string): PodSecurityConfig | undefined {
+  const load = (f: string) => {
+    try {
+      return yaml.load(fs.readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw new Error(`--admission-control-config-file: cannot read ${f}: ${(e as Error).message}`);
+    }
+  };
+  try {
+    return podSecurityConfiguration(load(file), (p) => load(path.resolve(path.dirname(file), p)));
+  } catch (e) {
+    throw new Error(`--admission-control-config-file ${file}: ${(e as Error).message}`);
   }
 }
 

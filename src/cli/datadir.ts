@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createCA, createServingCert, type CertKeyPair } from './pki.js';
+import { createCA, createClientCert, createServingCert, type CertKeyPair } from './pki.js';
 
 export function defaultDataDir(): string {
   return process.env.PETSET_DATA_DIR || path.join(os.homedir(), '.petset');
@@ -149,6 +149,8 @@ export interface Credentials {
   ca: CertKeyPair;
   serving: CertKeyPair;
   adminToken: string;
+  /** the admin's client certificate (CN petset-admin, O system:masters), beside the token in the kubeconfig */
+  adminCert: CertKeyPair;
   /** what the API server presents to node agents' servers (logs, exec, port-forward) */
   nodeConnectionToken: string;
   /** the ES256 key that signs ServiceAccount tokens (kube-apiserver's --service-account-signing-key-file) */
@@ -212,9 +214,20 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
     writeAtomic(hostsFile, hosts.join(','));
   }
   const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
+  // made again with a new CA, as the serving certificate is; the key goes first and the
+  // certificate last, so a certificate on disk always has its key beside it
+  let adminCert: CertKeyPair;
+  if (!newCA && fs.existsSync(path.join(pki, 'admin.crt')) && fs.existsSync(path.join(pki, 'admin.key'))) {
+    adminCert = { certPem: fs.readFileSync(path.join(pki, 'admin.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'admin.key'), 'utf8') };
+  } else {
+    adminCert = createClientCert(ca, { commonName: 'petset-admin', organizations: ['system:masters'] });
+    fs.rmSync(path.join(pki, 'admin.crt'), { force: true });
+    writeAtomic(path.join(pki, 'admin.key'), adminCert.keyPem);
+    writeAtomic(path.join(pki, 'admin.crt'), adminCert.certPem);
+  }
   const nodeConnectionToken = readOr(path.join(pki, 'node-connection.token'), () => randomBytes(32).toString('hex')).trim();
   const serviceAccountKeyPem = readOr(path.join(pki, 'sa.key'), () =>
     generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   );
-  return { ca, serving, adminToken, nodeConnectionToken, serviceAccountKeyPem };
+  return { ca, serving, adminToken, adminCert, nodeConnectionToken, serviceAccountKeyPem };
 }

@@ -5,9 +5,9 @@ import yaml from 'js-yaml';
 export interface KubeconfigInput {
   server: string;
   caPem: string;
-  /** a bearer token (the admin's), or */
+  /** a bearer token (the admin's) */
   token?: string;
-  /** a client certificate and key (a node's credential) */
+  /** a client certificate and key (a node's credential; the admin's beside its token) */
   clientCertPem?: string;
   clientKeyPem?: string;
   context?: string;
@@ -19,7 +19,11 @@ export function renderKubeconfig(k: KubeconfigInput): string {
   const name = k.context ?? 'petset';
   const userName = k.user ?? `${name}-admin`;
   const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const user = k.clientCertPem && k.clientKeyPem ? { 'client-certificate-data': b64(k.clientCertPem), 'client-key-data': b64(k.clientKeyPem) } : { token: k.token };
+  // both may be given: the API server takes the certificate first, as upstream's does
+  const user = {
+    ...(k.clientCertPem && k.clientKeyPem ? { 'client-certificate-data': b64(k.clientCertPem), 'client-key-data': b64(k.clientKeyPem) } : {}),
+    ...(k.token ? { token: k.token } : {}),
+  };
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',

@@ -45,6 +45,16 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --event-ttl D    how long events are kept after they were last recorded (default 1h0m0s)
   --request-timeout D
                    requests other than watches and streams end with 504 after this (default 1m0s)
+  --admission-control-config-file FILE
+                   an AdmissionConfiguration whose PodSecurity plugin sets cluster-wide
+                   enforce/audit/warn levels and exemptions (usernames, runtimeClasses, namespaces)
+  --audit-log-path FILE
+                   append one audit.k8s.io/v1 Event per request (level Metadata, with
+                   admission's annotations) to FILE as JSON lines, as kube-apiserver's flag
+  --max-watches-per-user N
+                   open watches one user may hold at once; more are answered 429 (default 1000)
+  --max-requests-inflight-per-user N
+                   other requests one user may have in flight; more are answered 429 (default 400)
   --etcd-compaction-interval D
                    how often old revisions are compacted, as kube-apiserver's flag (default 5m;
                    0 never); watches from compacted resourceVersions get 410 Gone and relist
@@ -110,6 +120,12 @@ export async function up(argv: string[]): Promise<number> {
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
   const requestTimeoutMs = positive(flagDuration(args, 'request-timeout', 60_000), 'request-timeout');
+  const auditLogPath = flag(args, 'audit-log-path');
+  const admissionControlConfigFile = flag(args, 'admission-control-config-file');
+  const maxWatchesPerUser = flagInt(args, 'max-watches-per-user', 1000);
+  if (maxWatchesPerUser < 1) throw new Error('--max-watches-per-user must be at least 1');
+  const maxRequestsInFlightPerUser = flagInt(args, 'max-requests-inflight-per-user', 400);
+  if (maxRequestsInFlightPerUser < 1) throw new Error('--max-requests-inflight-per-user must be at least 1');
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const etcd = etcdFlags(args);
@@ -121,7 +137,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

@@ -299,6 +299,11 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     return this.getSubresource<KubeObject>(name, 'scale');
   }
 
+  /** Writes a Scale read before (upstream's scale client Update: a conflict if the target changed since). */
+  async updateScale(scale: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    return this.client.request<KubeObject>({ method: 'PUT', path: this.objectPath(scale.metadata.name, 'scale'), query: this.writeQuery(opts), body: scale });
+  }
+
   /** Sets spec.replicas through the scale subresource (a merge patch, as kubectl scale does). */
   async patchScale(name: string, replicas: number, opts: WriteOptions = {}): Promise<KubeObject> {
     return this.patch(name, { spec: { replicas } }, 'merge', { ...opts, subresource: 'scale' });

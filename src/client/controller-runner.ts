@@ -91,6 +91,12 @@ export class ControllerRunner {
     readonly client: Client,
     readonly registry: Registry,
     informers?: SharedInformerFactory,
+    /**
+     * each controller's own client (kube-controller-manager's --use-service-account-credentials:
+     * a controller writes as its own identity, with only its role's rights); the shared
+     * informers read with `client`. Default: every controller uses `client`.
+     */
+    private readonly clientFor?: (controller: Controller) => Client,
   ) {
     this.informers = informers ?? new SharedInformerFactory(client);
   }
@@ -129,7 +135,7 @@ export class ControllerRunner {
     this.wirings.set(c, w);
     const factory = this.informers;
     const ctx: ControllerContext = {
-      client: this.client,
+      client: this.clientFor?.(c) ?? this.client,
       registry: this.registry,
       informers: {
         informerFor<T extends KubeObject = KubeObject>(type: ResourceType, options?: InformerOptions): Informer<T> {

@@ -67,9 +67,45 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
   ];
 }
 
+/**
+ * The kube-system ServiceAccount each controller writes as (upstream's names, bound to
+ * system:controller:<name> by the bootstrap policy); undefined for one without its own.
+ */
+export function controllerServiceAccount(controller: Controller): string | undefined {
+  const name = controller.name.split('/')[0];
+  return CONTROLLER_SERVICE_ACCOUNTS[name];
+}
+
+const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
+  namespace: 'namespace-controller',
+  garbagecollector: 'generic-garbage-collector',
+  endpoint: 'endpoint-controller',
+  endpointslice: 'endpointslice-controller',
+  statefulset: 'statefulset-controller',
+  replicaset: 'replicaset-controller',
+  replicationcontroller: 'replication-controller',
+  deployment: 'deployment-controller',
+  job: 'job-controller',
+  cronjob: 'cronjob-controller',
+  daemonset: 'daemon-set-controller',
+  horizontalpodautoscaler: 'horizontal-pod-autoscaler',
+  resourcequota: 'resourcequota-controller',
+  nodelifecycle: 'node-controller',
+  disruption: 'disruption-controller',
+  'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  serviceaccount: 'service-account-controller',
+  'root-ca-cert-publisher': 'root-ca-cert-publisher',
+  'persistentvolume-binder': 'persistent-volume-binder',
+  // one controller here does both of upstream's protections; its account is bound to both roles
+  'volume-protection': 'pvc-protection-controller',
+  'volume-expand': 'expand-controller',
+  attachdetach: 'attachdetach-controller',
+  'local-path-provisioner': 'local-path-provisioner-service-account',
+};
+
 /** Starts the controllers on one runner; resolves once every cache they read has synced. */
-export async function startControllers(client: Client, controllers: Controller[] = defaultControllers()): Promise<RunningControllers> {
-  const runner = new ControllerRunner(client, defaultRegistry());
+export async function startControllers(client: Client, controllers: Controller[] = defaultControllers(), clientFor?: (controller: Controller) => Client): Promise<RunningControllers> {
+  const runner = new ControllerRunner(client, defaultRegistry(), undefined, clientFor);
   await runner.start(controllers);
   return {
     controllers,

@@ -1,11 +1,13 @@
 // The control plane as separate processes, as upstream runs it: etcd, `petset apiserver`,
 // two `petset controller-manager`s and a `petset scheduler` (leader-elected through Leases),
-// and a `petset agent`. A StatefulSet becomes Ready; killing the working controller manager
+// and a `petset agent`, each on its own credential. A StatefulSet becomes Ready; killing the working controller manager
 // hands the Lease to the standby, which carries on (the set scales).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { runKubectl, tempDir, eventually } from './harness.js';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { petsetBin, runKubectl, tempDir, eventually } from './harness.js';
 import { Processes, kubeconfigOf, webSet } from './processes.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 
@@ -34,9 +36,13 @@ describe('separate components over etcd', () => {
 
     // short lease timings, as the flags allow, so the take-over happens within the test
     const election = ['--leader-elect-lease-duration', '3s', '--leader-elect-renew-deadline', '2s', '--leader-elect-retry-period', '500ms'];
-    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', kubeconfig, '--data-dir', dataDir, ...election]));
-    run(['scheduler', '--kubeconfig', kubeconfig, ...election]);
-    run(['agent', '--kubeconfig', kubeconfig, '--node-name', 'machine-1']);
+    // each component on its own credential, with only its role's rights: the controller
+    // manager's (its controllers on their ServiceAccounts' tokens), the scheduler's, the node's
+    const managers = [0, 1].map(() => run(['controller-manager', '--kubeconfig', path.join(dataDir, 'controller-manager.conf'), '--use-service-account-credentials', '--data-dir', dataDir, ...election]));
+    run(['scheduler', '--kubeconfig', path.join(dataDir, 'scheduler.conf'), ...election]);
+    const nodeKubeconfig = path.join(dataDir, 'machine-1.conf');
+    fs.writeFileSync(nodeKubeconfig, execFileSync(process.execPath, [petsetBin, 'node', 'kubeconfig', 'machine-1', '--data-dir', dataDir], { encoding: 'utf8' }), { mode: 0o600 });
+    run(['agent', '--kubeconfig', nodeKubeconfig, '--node-name', 'machine-1']);
 
     await kubectl(['apply', '-f', '-'], webSet(2));
     await eventually(async () => (await json('get', 'statefulset', 'web')).status?.readyReplicas === 2, 60_000, 'web ready');

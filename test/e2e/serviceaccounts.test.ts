@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import { eventually, startCluster, type Cluster } from './harness.js';
@@ -14,8 +16,16 @@ const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 
 
 describe('ServiceAccount tokens with the real kubectl', () => {
   let c: Cluster;
+  // kubectl --token beside the admin kubeconfig would still present its client certificate,
+  // which the server takes first (as upstream's): a kubeconfig of the server alone
+  let bare: string;
+  const asToken = (token: string) => ['--kubeconfig', bare, '--token', token];
   before(async () => {
     c = await startCluster();
+    const config: any = yaml.load(fs.readFileSync(c.kubeconfig, 'utf8'));
+    config.users[0].user = {};
+    bare = path.join(c.dataDir, 'server-only.kubeconfig');
+    fs.writeFileSync(bare, yaml.dump(config), { mode: 0o600 });
   });
   after(async () => {
     await c?.stop();
@@ -50,16 +60,16 @@ describe('ServiceAccount tokens with the real kubectl', () => {
     const key = createPublicKey({ key: jwks.keys[0], format: 'jwk' });
     assert.ok(verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url')));
 
-    const who = await c.kubectl(['--token', token, 'auth', 'whoami']);
+    const who = await c.kubectl([...asToken(token), 'auth', 'whoami']);
     assert.match(who.stdout, /Username\s+system:serviceaccount:default:bot/);
     assert.match(who.stdout, /Groups\s+\[system:serviceaccounts system:serviceaccounts:default system:authenticated\]/);
-    const denied = await c.kubectl(['--token', token, 'get', 'secrets'], { allowFail: true });
+    const denied = await c.kubectl([...asToken(token), 'get', 'secrets'], { allowFail: true });
     assert.match(denied.stderr, /secrets is forbidden: User "system:serviceaccount:default:bot" cannot list resource "secrets" in API group "" in the namespace "default"/);
 
     // bound to view, it lists pods and can-i --list shows view's rules
     await c.kubectl(['create', 'rolebinding', 'bot-view', '--clusterrole=view', '--serviceaccount=default:bot']);
-    await eventually(async () => (await c.kubectl(['--token', token, 'get', 'pods'], { allowFail: true })).code === 0, 10_000, 'bot lists pods');
-    const list = await c.kubectl(['--token', token, 'auth', 'can-i', '--list']);
+    await eventually(async () => (await c.kubectl([...asToken(token), 'get', 'pods'], { allowFail: true })).code === 0, 10_000, 'bot lists pods');
+    const list = await c.kubectl([...asToken(token), 'auth', 'can-i', '--list']);
     assert.match(list.stdout, /statefulsets\.apps\s+\[\]\s+\[\]\s+\[get list watch\]/);
 
     // TokenReview
@@ -79,7 +89,7 @@ describe('ServiceAccount tokens with the real kubectl', () => {
 
     // the account deleted, its tokens stop working
     await c.kubectl(['delete', 'sa', 'bot']);
-    assert.match((await c.kubectl(['--token', token, 'get', 'pods'], { allowFail: true })).stderr, /You must be logged in to the server \(Unauthorized\)/);
+    assert.match((await c.kubectl([...asToken(token), 'get', 'pods'], { allowFail: true })).stderr, /You must be logged in to the server \(Unauthorized\)/);
   });
 
   it('a token bound to a pod names it, and dies with it', async () => {
@@ -88,10 +98,10 @@ describe('ServiceAccount tokens with the real kubectl', () => {
     const uid = (await c.kubectl(['get', 'pod', 'holder', '-o', 'jsonpath={.metadata.uid}'])).stdout;
     const token = (await c.kubectl(['create', 'token', 'runner', '--bound-object-kind', 'Pod', '--bound-object-name', 'holder'])).stdout.trim();
     assert.deepEqual(claimsOf(token)['kubernetes.io'].pod, { name: 'holder', uid });
-    const who = await c.kubectl(['--token', token, 'auth', 'whoami']);
+    const who = await c.kubectl([...asToken(token), 'auth', 'whoami']);
     assert.match(who.stdout, /authentication\.kubernetes\.io\/pod-name\s+\[holder\]/);
     await c.kubectl(['delete', 'pod', 'holder', '--grace-period=0', '--force']);
-    await eventually(async () => /Unauthorized/.test((await c.kubectl(['--token', token, 'auth', 'whoami'], { allowFail: true })).stderr), 10_000, 'token refused');
+    await eventually(async () => /Unauthorized/.test((await c.kubectl([...asToken(token), 'auth', 'whoami'], { allowFail: true })).stderr), 10_000, 'token refused');
   });
 
   it('pods get the projected token volume unless automountServiceAccountToken is false', async () => {

@@ -39,7 +39,8 @@ export function defaultBinding(b: KubeObject): void {
   if (b.roleRef && !ref.apiGroup) b.roleRef.apiGroup = RBAC_GROUP;
   for (const s of list<Record<string, any>>(b.subjects)) {
     if (!s || typeof s !== 'object' || s.apiGroup) continue;
-    if (s.kind === 'ServiceAccount') s.apiGroup = '';
+    // a ServiceAccount's group is the core one, "", which upstream's JSON leaves out (omitempty)
+    if (s.kind === 'ServiceAccount') delete s.apiGroup;
     else if (s.kind === 'User' || s.kind === 'Group') s.apiGroup = RBAC_GROUP;
   }
 }

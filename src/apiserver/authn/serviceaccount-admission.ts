@@ -4,7 +4,10 @@
 // /var/run/secrets/kubernetes.io/serviceaccount in every container, as upstream adds it. (The
 // default account name itself is set by the pod defaults.)
 import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errors } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
+import { resourceRef } from '../../api/registry.js';
 import type { Admission, ResourceStorage } from '../resource-storage.js';
 
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -48,14 +51,39 @@ export function mountServiceAccountToken(pod: KubeObject, serviceAccount: KubeOb
 
 const isList = (v: unknown): v is unknown[] => Array.isArray(v);
 
+/**
+ * upstream's ServiceAccount admission: a pod runs as an account that exists (the default one
+ * unless it names another), else it is refused with 403 as upstream words it; then the token
+ * volume, and the account's imagePullSecrets when the pod names none. The default account is
+ * made by the serviceaccount controller just after its namespace, so it is looked for a few
+ * times (as upstream does: 10 tries, 100-200 ms apart) before the pod is refused.
+ */
 export function serviceAccountAdmission(storage: ResourceStorage): Admission {
   const accounts = storage.registry.resource('', 'v1', 'serviceaccounts')!;
   return {
     async create(kind, obj) {
       if (kind.plural !== 'pods' || kind.group !== '') return;
-      const name = obj.spec?.serviceAccountName;
-      const sa = typeof name === 'string' || name === undefined ? await storage.tryGet(accounts, obj.metadata.namespace, name || 'default').catch(() => undefined) : undefined;
+      // mirror pods are the node's own; their spec is left as the node wrote it
+      if (!obj.spec || typeof obj.spec !== 'object' || obj.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+      const named = obj.spec.serviceAccountName;
+      if (named !== undefined && typeof named !== 'string') return; // validation reports it
+      const name = named || 'default';
+      if (!named) obj.spec.serviceAccountName = name;
+      const namespace = obj.metadata.namespace ?? '';
+      let sa: KubeObject | undefined;
+      const attempts = name === 'default' ? 10 : 1;
+      for (let i = 0; i < attempts && !sa; i++) {
+        if (i) await sleep(100 + randomInt(100));
+        sa = await storage.tryGet(accounts, namespace, name);
+      }
+      if (!sa) {
+        throw errors.forbidden(resourceRef(kind), obj.metadata.name || undefined, `error looking up service account ${namespace}/${name}: serviceaccount ${JSON.stringify(name)} not found`);
+      }
       mountServiceAccountToken(obj, sa);
+      const pullSecrets = sa.imagePullSecrets;
+      if ((obj.spec.imagePullSecrets ?? []).length === 0 && Array.isArray(pullSecrets) && pullSecrets.length) {
+        obj.spec.imagePullSecrets = pullSecrets.map((s: any) => ({ name: s?.name }));
+      }
     },
   };
 }

@@ -10,6 +10,7 @@ import type { KubeObject } from '../../api/object.js';
 import type { ApiServer } from '../handler.js';
 import { NODE_RULES } from './node.js';
 import type { PolicyRule } from './rbac.js';
+import { COREDNS_RULES, CONTROLLER_ROLES, EXTERNAL_ATTACHER_RULES, KUBE_CONTROLLER_MANAGER_RULES, KUBE_SCHEDULER_RULES, LOCAL_PATH_PROVISIONER_RULES, NETWORK_POLICY_AGENT_RULES, VOLUME_SCHEDULER_RULES } from './controller-policy.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const READ = ['get', 'list', 'watch'];
@@ -97,6 +98,23 @@ export function bootstrapClusterRoles(): KubeObject[] {
       urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']),
     ]),
     clusterRole('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
+    // roles charts bind their own accounts to (storage provisioners, node bootstrap)
+    clusterRole('system:persistent-volume-provisioner', [
+      r(['get', 'list', 'watch', 'create', 'delete'], [''], ['persistentvolumes']),
+      r(['get', 'list', 'watch', 'update'], [''], ['persistentvolumeclaims']),
+      r(READ, ['storage.k8s.io'], ['storageclasses']),
+      r(['watch'], [''], ['events']),
+      r(['create', 'patch', 'update'], ['', 'events.k8s.io'], ['events']),
+    ]),
+    clusterRole('system:node-bootstrapper', [r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
+    clusterRole('system:kube-controller-manager', KUBE_CONTROLLER_MANAGER_RULES),
+    clusterRole('system:kube-scheduler', KUBE_SCHEDULER_RULES),
+    clusterRole('system:volume-scheduler', VOLUME_SCHEDULER_RULES),
+    ...Object.entries(CONTROLLER_ROLES).map(([sa, rules]) => clusterRole(`system:controller:${sa}`, rules)),
+    clusterRole('system:coredns', COREDNS_RULES),
+    clusterRole('local-path-provisioner-role', LOCAL_PATH_PROVISIONER_RULES),
+    clusterRole('external-attacher-runner', EXTERNAL_ATTACHER_RULES),
+    clusterRole('system:petset:network-policy-agent', NETWORK_POLICY_AGENT_RULES),
   ];
 }
 
@@ -122,6 +140,22 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     clusterRoleBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [{ kind: 'User', name: 'system:kube-proxy' }]),
     clusterRoleBinding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
+    clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [{ kind: 'User', name: 'system:kube-controller-manager' }]),
+    clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [{ kind: 'User', name: 'system:kube-scheduler' }]),
+    clusterRoleBinding('system:volume-scheduler', 'system:volume-scheduler', [{ kind: 'User', name: 'system:kube-scheduler' }]),
+    ...Object.keys(CONTROLLER_ROLES).map((sa) =>
+      clusterRoleBinding(`system:controller:${sa}`, `system:controller:${sa}`, [
+        { kind: 'ServiceAccount', name: sa, namespace: 'kube-system' },
+        // petset's one protection controller does upstream's two, as pvc-protection-controller;
+        // its Job controller also deletes finished Jobs after their TTL, as job-controller
+        ...(sa === 'pv-protection-controller' ? [{ kind: 'ServiceAccount', name: 'pvc-protection-controller', namespace: 'kube-system' }] : []),
+        ...(sa === 'ttl-after-finished-controller' ? [{ kind: 'ServiceAccount', name: 'job-controller', namespace: 'kube-system' }] : []),
+      ]),
+    ),
+    clusterRoleBinding('system:coredns', 'system:coredns', [{ kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' }]),
+    clusterRoleBinding('csi-attacher-role', 'external-attacher-runner', [{ kind: 'ServiceAccount', name: 'attachdetach-controller', namespace: 'kube-system' }]),
+    clusterRoleBinding('local-path-provisioner-bind', 'local-path-provisioner-role', [{ kind: 'ServiceAccount', name: 'local-path-provisioner-service-account', namespace: 'kube-system' }]),
+    clusterRoleBinding('system:petset:network-policy-agent', 'system:petset:network-policy-agent', [{ kind: 'ServiceAccount', name: 'network-policy-agent', namespace: 'kube-system' }]),
   ];
 }
 

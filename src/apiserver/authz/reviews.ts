@@ -106,7 +106,7 @@ const selfSubjectRulesReview: Answer = async (api, review, user) => {
     .filter((r) => !r.nonResourceURLs?.length)
     .map((r) => ({ verbs: r.verbs ?? [], apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}) }));
   const nonResourceRules = held.rules.filter((r) => r.nonResourceURLs?.length).map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs! }));
-  const status: Record<string, unknown> = { resourceRules, nonResourceRules, incomplete: false };
+  const status: Record<string, unknown> = { resourceRules, nonResourceRules, incomplete: 'incomplete' in held ? held.incomplete === true : false };
   if (held.errors.length) status.evaluationError = held.errors.join(', ');
   return { ...review, status };
 };

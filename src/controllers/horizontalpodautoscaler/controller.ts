@@ -80,7 +80,9 @@ export class HorizontalPodAutoscalerController implements Controller {
     let rescaled = false;
     if (d.rescaleTo !== undefined && !('error' in scale)) {
       try {
-        await this.ctx.client.resource(scale.type, ns).patchScale(hpa.spec.scaleTargetRef.name, d.rescaleTo);
+        // as upstream: the Scale read is written back with the new replicas (an update, which
+        // the controller's role allows; a target changed meanwhile is a conflict, retried next sync)
+        await this.ctx.client.resource(scale.type, ns).updateScale({ ...scale.object, spec: { ...scale.object.spec, replicas: d.rescaleTo } });
         rescaled = true;
         this.history.set(key, d.history);
         setCondition(conditions, { type: 'AbleToScale', status: 'True', reason: 'SucceededRescale', message: `the HPA controller was able to update the target scale to ${d.rescaleTo}` });
@@ -99,7 +101,7 @@ export class HorizontalPodAutoscalerController implements Controller {
   }
 
   /** The target's kind (it must have a scale subresource) and its scale. */
-  private async readScale(hpa: KubeObject): Promise<{ replicas: number; selector: string; type: ResourceType } | { error: string }> {
+  private async readScale(hpa: KubeObject): Promise<{ replicas: number; selector: string; type: ResourceType; object: KubeObject } | { error: string }> {
     const ref = hpa.spec?.scaleTargetRef ?? {};
     const { group } = splitApiVersion(ref.apiVersion ?? '');
     const kind: AnyKindDef | undefined = this.ctx.registry.kinds.find((k) => k.group === group && k.kind === ref.kind && k.subresources?.scale);
@@ -107,7 +109,7 @@ export class HorizontalPodAutoscalerController implements Controller {
     const type: ResourceType = { group: kind.group, version: kind.version, resource: kind.plural, kind: kind.kind, namespaced: kind.namespaced };
     try {
       const scale = await this.ctx.client.resource(type, hpa.metadata.namespace).getScale(ref.name);
-      return { replicas: scale.spec?.replicas ?? 0, selector: scale.status?.selector ?? '', type };
+      return { replicas: scale.spec?.replicas ?? 0, selector: scale.status?.selector ?? '', type, object: scale };
     } catch (e) {
       if (isApiError(e, 'Conflict')) throw e;
       return { error: e instanceof Error ? e.message : String(e) };
