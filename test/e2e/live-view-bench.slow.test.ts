@@ -1,0 +1,120 @@
+// The live view's bench (printed): a set of 1,000 pods on twelve simulated nodes; the page's
+// load until every list is synced and every row is drawn, and the time from an API write
+// (answered) to the page showing it, for a scale and for a cordon. Limits: load < 1 s,
+// updates < 500 ms; the measured numbers are printed, the limits asserted.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { readKubeconfigEndpoint } from '../../src/cli/webview.js';
+import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+const PODS = 1000;
+
+const SET = `apiVersion: v1
+kind: Service
+metadata: {name: herd}
+spec:
+  clusterIP: None
+  selector: {app: herd}
+  ports: [{port: 80, name: web}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: herd}
+spec:
+  serviceName: herd
+  replicas: ${PODS}
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: herd}}
+  template:
+    metadata: {labels: {app: herd}}
+    spec:
+      containers: [{name: app, image: nginx:1.25}]
+`;
+
+describe('live view bench', { skip }, () => {
+  let c: Cluster;
+  let browser: BrowserContext;
+  let page: Page;
+  let liveUrl: string;
+  const profile = tempDir('petset-chromium-');
+  const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'petset-live-view-bench-'));
+
+  before(async () => {
+    c = await startCluster({ extraArgs: ['--nodes', '12'] });
+    liveUrl = /Live view: (\S+)/.exec(c.output())![1];
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+  after(async () => {
+    await browser?.close();
+    await c?.stop();
+    fs.rmSync(profile, { recursive: true, force: true });
+    process.stdout.write(`# live view bench screenshot in ${shots}\n`);
+  });
+
+  /** One API write with the kubeconfig's credential, as any client makes it; resolves when answered. */
+  function patch(p: string, body: unknown, type: string): Promise<void> {
+    const ep = readKubeconfigEndpoint(c.kubeconfig);
+    const u = new URL(p, ep.server);
+    return new Promise((resolve, reject) => {
+      const r = https.request(u, { method: 'PATCH', ca: ep.caPem, headers: { authorization: `Bearer ${ep.token}`, 'content-type': type } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PATCH ${p}: HTTP ${res.statusCode}`))));
+      });
+      r.on('error', reject);
+      r.end(JSON.stringify(body));
+    });
+  }
+
+  it(`loads in < 1 s with ${PODS} pods and shows updates < 500 ms after the write`, { timeout: 900_000 }, async () => {
+    const created = Date.now();
+    await c.kubectl(['apply', '-f', '-'], { input: SET });
+    await eventually(async () => (await c.kubectl(['get', 'sts', 'herd', '-o', 'jsonpath={.status.readyReplicas}'])).stdout === String(PODS), 600_000, `${PODS} ready pods`);
+    process.stdout.write(`# bench: ${PODS} pods Ready after ${Date.now() - created} ms\n`);
+
+    const loads: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = Date.now();
+      await page.goto(i === 0 ? liveUrl : liveUrl.replace(/#.*$/, ''));
+      await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: 30_000 });
+      await page.locator(`tr[data-pod="herd-${PODS - 1}"] td.phase.Running`).waitFor({ timeout: 30_000 });
+      loads.push(Date.now() - t);
+    }
+    assert.equal(await page.locator('tr[data-pod]').count(), PODS);
+    process.stdout.write(`# bench: page load with ${PODS} pods (until every list is synced and all rows are drawn): ${loads.join(', ')} ms\n`);
+    await page.screenshot({ path: path.join(shots, 'thousand-pods.png') });
+
+    const scales: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      // a replica count the page shows in the set's status line at once (the pods follow later)
+      await patch('/apis/apps/v1/namespaces/default/statefulsets/herd/scale', { spec: { replicas: PODS + i } }, 'application/merge-patch+json');
+      const t = Date.now();
+      await page.locator('[data-set="default/herd"] [data-status]', { hasText: `replicas ${PODS + i} wanted` }).waitFor({ timeout: 10_000 });
+      scales.push(Date.now() - t);
+    }
+    const cordons: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const on = i % 2 === 0;
+      await patch('/api/v1/nodes/node-1', { spec: { unschedulable: on ? true : null } }, 'application/strategic-merge-patch+json');
+      const t = Date.now();
+      if (on) await page.locator('tr[data-node="node-1"]', { hasText: 'SchedulingDisabled' }).waitFor({ timeout: 10_000 });
+      else await page.waitForFunction(() => !document.querySelector('tr[data-node="node-1"]')?.textContent?.includes('SchedulingDisabled'), undefined, { timeout: 10_000 });
+      cordons.push(Date.now() - t);
+    }
+    process.stdout.write(`# bench: write answered → page shows it, scale: ${scales.join(', ')} ms; cordon/uncordon: ${cordons.join(', ')} ms\n`);
+    assert.ok(Math.max(...loads.slice(1)) < 1000, `page load ${loads.join(', ')} ms`);
+    assert.ok(Math.max(...scales, ...cordons) < 500, `updates ${[...scales, ...cordons].join(', ')} ms`);
+  });
+});
