@@ -95,6 +95,11 @@
   async function watchAll() {
     const q = Object.keys(RESOURCES).map((k) => `${k}:${rvs[k]}`).join(',');
     const r = await fetch(`/petset/watch?r=${encodeURIComponent(q)}`, { headers });
+    if (r.status === 410) {
+      // too old to watch from: list everything again
+      for (const k of Object.keys(rvs)) delete rvs[k];
+      return;
+    }
     if (!r.ok) throw Object.assign(new Error(`watch: HTTP ${r.status}`), { code: r.status });
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
@@ -330,7 +335,7 @@
     if (!stores.endpoints.has(k) && !d) return `<div class="dns" data-dns="${esc(k)}">DNS: service ${esc(svc)} has no endpoints object yet</div>`;
     if (!d) return `<div class="dns" data-dns="${esc(k)}">DNS: asking…</div>`;
     if (d.error) return `<div class="dns" data-dns="${esc(k)}">DNS: ${esc(d.error)}</div>`;
-    const part = (t, a) => `<div data-dns-${t.toLowerCase()}><b>${t}</b> ${a.rcode !== 'NOERROR' ? esc(a.rcode) : a.records.length ? a.records.map((r) => `<code>${esc(r.replace(/^\S+ /, ''))}</code>`).join(' ') : 'no records'}</div>`;
+    const part = (t, a) => `<div data-dns-${t.toLowerCase()}><b>${t}</b> ${a.rcode !== 'NOERROR' ? esc(a.rcode) : a.records.length ? a.records.map((r) => `<code>${esc(r.replace(/^\S+ /, ''))}</code>`).join(' ') : 'no records'}${a.truncated ? ' (truncated)' : ''}</div>`;
     return `<div class="dns" data-dns="${esc(k)}">DNS answers for <code>${esc(d.name)}</code> from the cluster DNS server ${esc(d.server)}: ${part('A', d.A)}${part('SRV', d.SRV)}</div>`;
   }
 

@@ -96,6 +96,9 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
   function proxy(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const headers: http.OutgoingHttpHeaders = { authorization: req.headers.authorization, accept: req.headers.accept ?? 'application/json', 'user-agent': 'petset-live-view' };
     if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
+    // Node sends a DELETE's body unframed unless told its length (a delete with DeleteOptions)
+    if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+    else if (req.headers['transfer-encoding']) headers['transfer-encoding'] = req.headers['transfer-encoding'];
     const upstream = https.request(
       { agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: req.method, path: url.pathname + url.search, headers },
       (up) => {
@@ -118,14 +121,18 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
     const entries = (url.searchParams.get('r') ?? '').split(',').filter(Boolean).map((e) => e.split(':'));
     const bad = entries.find(([r, rv]) => !WATCHABLE[r] || !/^\d*$/.test(rv ?? ''));
     if (!entries.length || bad) return status(res, 400, 'BadRequest', `r must list RESOURCE:RESOURCEVERSION pairs of ${Object.keys(WATCHABLE).join(', ')}${bad ? `; got ${bad.join(':')}` : ''}`);
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     const upstreams: http.ClientRequest[] = [];
     let done = false;
+    // The answer starts once every watch has: a watch the API refuses (a wrong token) refuses it all.
+    let accepted = 0;
+    const early: string[] = [];
+    const send = (line: string) => (accepted === entries.length ? res.write(line) : early.push(line));
     const finish = () => {
       if (done) return;
       done = true;
       for (const u of upstreams) u.destroy();
-      res.end();
+      if (!res.headersSent) status(res, 502, 'ServiceUnavailable', 'a watch ended before it started');
+      else res.end();
     };
     res.on('close', finish);
     for (const [r, rv] of entries) {
@@ -134,6 +141,10 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       const u = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: 'GET', path: p, headers }, (up) => {
         let buf = '';
         up.setEncoding('utf8');
+        if (up.statusCode === 200 && ++accepted === entries.length && !done) {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+          for (const line of early.splice(0)) res.write(line);
+        }
         up.on('data', (d: string) => {
           buf += d;
           if (up.statusCode !== 200) return;
@@ -141,11 +152,21 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
-            if (line && !done) res.write(`{"r":${JSON.stringify(r)},"e":${line}}\n`);
+            if (line && !done) send(`{"r":${JSON.stringify(r)},"e":${line}}\n`);
           }
         });
         up.on('end', () => {
-          if (up.statusCode !== 200 && !done) res.write(`${JSON.stringify({ r, e: { type: 'ERROR', object: safeJson(buf, up.statusCode ?? 502) } })}\n`);
+          if (up.statusCode !== 200 && !done) {
+            const body = safeJson(buf, up.statusCode ?? 502);
+            if (!res.headersSent) {
+              done = true;
+              for (const o of upstreams) o.destroy();
+              res.writeHead(up.statusCode ?? 502, { 'content-type': 'application/json' });
+              res.end(JSON.stringify(body));
+              return;
+            }
+            res.write(`${JSON.stringify({ r, e: { type: 'ERROR', object: body } })}\n`);
+          }
           finish();
         });
         up.on('error', finish);
@@ -236,6 +257,7 @@ export interface DnsAnswer {
   rcode: string;
   /** "A 10.0.0.1" or "SRV 0 50 80 web-0.nginx.default.svc.cluster.local" */
   records: string[];
+  truncated?: boolean;
 }
 
 /** One real query over UDP to the cluster DNS server. */
@@ -252,10 +274,13 @@ function dnsQuery(server: { host: string; port: number }, name: string, type: 'A
       const records = (p.answers ?? []).map((r: any) =>
         r.type === 'SRV' ? `SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}` : `${r.type} ${typeof r.data === 'string' ? r.data : JSON.stringify(r.data)}`,
       );
-      resolve({ rcode: (p as any).rcode ?? 'NOERROR', records });
+      // a truncated answer is shown as such, never as the whole truth
+      resolve({ rcode: (p as any).rcode ?? 'NOERROR', records, ...((p as any).flag_tc ? { truncated: true } : {}) });
     });
     sock.on('error', (e) => (clearTimeout(timer), sock.close(), reject(e)));
-    sock.send(dnsPacket.encode({ type: 'query', id, flags: 256, questions: [{ type, name }] }), server.port, server.host);
+    // EDNS0 with a 4096-byte buffer, as dig sends: a set of a few pets' SRV answers outgrows 512 bytes
+    const query = { type: 'query' as const, id, flags: 256, questions: [{ type, name }], additionals: [{ type: 'OPT' as const, name: '.', udpPayloadSize: 4096 }] };
+    sock.send(dnsPacket.encode(query as any), server.port, server.host);
   });
 }
 

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
-import { petsetBin, startCluster, tempDir, type Cluster } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { eventually, petsetBin, startCluster, tempDir, type Cluster } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
@@ -77,6 +77,13 @@ describe('live view', () => {
     assert.equal((await anonymous.json()).reason, 'Unauthorized');
     const wrong = await fetch(`${base}api/v1/pods`, { headers: { authorization: 'Bearer not-the-token' } });
     assert.equal(wrong.status, 401);
+    for (const [method, p] of [['GET', 'petset/watch?r=pods:'], ['GET', 'petset/dns/default/kubernetes'], ['POST', 'petset/nodes/node-1/crash']]) {
+      for (const auth of [undefined, 'Bearer not-the-token']) {
+        const r = await fetch(`${base}${p}`, { method, headers: auth ? { authorization: auth } : {} });
+        assert.equal(r.status, 401, `${method} ${p} with ${auth ?? 'no credential'}`);
+      }
+    }
+    assert.equal((await c.kubectl(['get', 'node', 'node-1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout, 'True', 'the refused drill did nothing');
     const page404 = await fetch(`${base}../etc/passwd`);
     assert.equal(page404.status, 404);
   });
@@ -154,8 +161,9 @@ describe('live view', () => {
     await page.screenshot({ path: path.join(shots, '3-web-4-waits-for-web-1.png'), fullPage: true });
     const cond = (await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.status.conditions[?(@.type=="Blocked")].status} {.status.conditions[?(@.type=="Blocked")].reason}: {.status.conditions[?(@.type=="Blocked")].message}'])).stdout;
     assert.equal(cond, `True OrderedReadyWaiting: ${text}`);
-    const why = execFileSync(process.execPath, [petsetBin, 'why', 'sts/web', '--kubeconfig', c.kubeconfig], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    assert.equal(why, `statefulset/web: ${text}\n`);
+    const why = spawnSync(process.execPath, [petsetBin, 'why', 'sts/web', '--kubeconfig', c.kubeconfig], { encoding: 'utf8' });
+    assert.equal(why.stdout, `statefulset/web: ${text}\n`);
+    assert.equal(why.status, 3, 'petset why exits 3 while something blocks the set');
   });
 
   it('partitions web-1\'s node by button, shows web-1 Terminating there with the force-delete hint, force-deletes and heals it by button', { skip }, async () => {
@@ -187,11 +195,14 @@ describe('live view', () => {
 
     await page.locator('tr[data-hint="web-1"] button[data-force-delete="default/web-1"]').click();
     await page.locator('#msg', { hasText: 'pod "web-1" force deleted' }).waitFor();
-    // the controller makes web-1 again (on the other node) and goes on to web-4
-    await page.locator('tr[data-pod="web-4"] td.ready', { hasText: 'True' }).waitFor({ timeout: 60_000 });
+    // the controller makes web-1 again; its volume is still attached to the lost node until it returns
+    await page.locator('tr[data-pod="web-1"] td.phase', { hasText: /^(Pending|Running)$/ }).waitFor({ timeout: 30_000 });
     await page.locator(`a[data-select-node="${node}"]`).click();
     await page.locator(`button[data-drill="heal"][data-node="${node}"]`).click();
+    await page.locator('#msg', { hasText: `node ${node} healed` }).waitFor();
     await page.locator(`tr[data-node="${node}"] td.ready-true`).waitFor({ timeout: 30_000 });
+    // and goes on to web-4
+    await page.locator('tr[data-pod="web-4"] td.ready', { hasText: 'True' }).waitFor({ timeout: 60_000 });
     assert.equal((await c.kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout, 'True');
   });
 
@@ -203,9 +214,14 @@ describe('live view', () => {
     await page.locator('button[data-partition="default/web"][data-value="3"]').waitFor();
     assert.equal(await partition.locator('xpath=following-sibling::code[1]').innerText(), `kubectl patch sts web -n default -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":3}}}}'`);
     assert.equal((await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.spec.updateStrategy.rollingUpdate.partition}'])).stdout, '2');
+    const before = (await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.status.updateRevision}'])).stdout;
     await c.kubectl(['set', 'image', 'sts/web', 'nginx=nginx:1.26']);
+    const update = await eventually(async () => {
+      const r = (await c.kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.status.updateRevision}'])).stdout;
+      return r !== before && r;
+    }, 30_000, 'a new update revision');
     // web-4 moves to the new revision first; ordinals below the line stay
-    await page.locator('tr[data-pod="web-4"] td.rev.update').waitFor({ timeout: 60_000 });
+    await page.locator('tr[data-pod="web-4"] td.rev.update', { hasText: update }).waitFor({ timeout: 60_000 });
     await page.locator('tr[data-partition-line]', { hasText: 'partition 2: ordinals ≥ 2 move to the update revision' }).waitFor();
     assert.equal(await page.locator('tr[data-pod="web-0"] td.rev small').innerText(), 'current');
     await page.screenshot({ path: path.join(shots, '5-partition-and-update.png'), fullPage: true });
