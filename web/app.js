@@ -133,7 +133,9 @@
 
   let renderQueued = false;
   function changed() {
-    if (synced.size === Object.keys(RESOURCES).length) conn.textContent = 'live';
+    // the first drawing waits for every list: drawing a thousand rows per list costs more than it shows
+    if (synced.size < Object.keys(RESOURCES).length) return;
+    conn.textContent = 'live';
     if (!renderQueued) {
       renderQueued = true;
       setTimeout(render, 16);
@@ -201,31 +203,58 @@
     el.petsetHTML = html;
   }
 
-  /** One card per set, each redrawn only when its own HTML changed. */
+  /**
+   * Keeps parent's children in the order of items ([key, value]), made by make(key) when new,
+   * filled by fill(element, value), dropping the others: only what changed is redrawn.
+   */
+  function reconcile(parent, items, make, fill) {
+    const wanted = new Set(items.map(([k]) => k));
+    const have = new Map();
+    for (const el of [...parent.children]) {
+      if (el.dataset.key !== undefined && wanted.has(el.dataset.key)) have.set(el.dataset.key, el);
+      else if (el.dataset.key !== undefined || !el.dataset.fixed) el.remove();
+    }
+    let prev = [...parent.children].filter((e) => e.dataset.fixed).pop() ?? null;
+    for (const [k, v] of items) {
+      let el = have.get(k);
+      if (!el) {
+        el = make(k);
+        el.dataset.key = k;
+      }
+      fill(el, v);
+      const next = prev ? prev.nextSibling : parent.firstChild;
+      if (next !== el) parent.insertBefore(el, next);
+      prev = el;
+    }
+  }
+
+  const COLUMNS = ['pod', 'phase', 'ready', 'restarts', 'node', 'revision', 'claims → volumes → directories', 'DNS name · IP'];
+
+  /** One card per set, and in it one tbody per ordinal: a pod's change redraws its rows only. */
   function renderCards(cards) {
     const root = document.getElementById('sets');
     if (!cards.length) {
       root.petsetHTML = undefined;
       return setHTML(root, '<p class="empty">No StatefulSets yet.</p>');
     }
-    const wanted = new Set(cards.map(([k]) => k));
-    const have = new Map();
-    for (const el of [...root.children]) {
-      if (el.dataset.card && wanted.has(el.dataset.card)) have.set(el.dataset.card, el);
-      else el.remove();
-    }
-    let prev = null;
-    for (const [k, html] of cards) {
-      let el = have.get(k);
-      if (!el) {
-        el = document.createElement('div');
-        el.dataset.card = k;
-      }
-      setHTML(el, html);
-      const next = prev ? prev.nextSibling : root.firstChild;
-      if (next !== el) root.insertBefore(el, next);
-      prev = el;
-    }
+    root.petsetHTML = undefined;
+    reconcile(
+      root,
+      cards,
+      (k) => {
+        const el = document.createElement('div');
+        el.className = 'set';
+        el.dataset.set = k;
+        el.innerHTML = `<div data-part="head"></div><table class="pods"><colgroup>${COLUMNS.map((_, i) => `<col class="c${i}">`).join('')}</colgroup><thead data-fixed="1"><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead></table><div data-part="foot"></div>`;
+        el.querySelector('colgroup').dataset.fixed = '1';
+        return el;
+      },
+      (el, card) => {
+        setHTML(el.querySelector('[data-part="head"]'), card.head);
+        setHTML(el.querySelector('[data-part="foot"]'), card.foot);
+        reconcile(el.querySelector('table'), card.rows, () => document.createElement('tbody'), setHTML);
+      },
+    );
   }
 
   const cmd = (text) => `<code>${esc(text)}</code>`;
@@ -251,7 +280,7 @@
     const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
     const ru = spec.updateStrategy?.rollingUpdate ?? {};
     const partition = ru.partition ?? 0;
-    const rows = [...ordinals].sort((a, b) => a - b).map((o) => renderRow(set, o, pods.get(o), why, strategy === 'RollingUpdate' ? partition : 0));
+    const rows = [...ordinals].sort((a, b) => a - b).map((o) => [String(o), renderRow(set, o, pods.get(o), why, strategy === 'RollingUpdate' ? partition : 0)]);
     const conditions = (st.conditions ?? [])
       .map((c) => `<li>${esc(c.type)}=${esc(c.status)}${c.reason ? ` (${esc(c.reason)})` : ''}${c.lastTransitionTime ? ` since ${esc(c.lastTransitionTime.slice(11, 19))}` : ''}</li>`)
       .join('');
@@ -270,16 +299,13 @@
     const podActions = selPod
       ? `<div class="actions podactions" data-podactions="${esc(selected)}"><b>${esc(selected)}</b>: <span class="act">${button({ 'delete-pod': `${ns}/${selected}` }, 'delete')} ${cmd(`kubectl delete pod ${selected} -n ${ns}`)}</span> <span class="act">${button({ 'force-delete': `${ns}/${selected}` }, 'force-delete')} ${cmd(`kubectl delete pod ${selected} -n ${ns} --grace-period=0 --force`)}</span></div>`
       : '<div class="actions podactions muted">click a pod for its actions and events</div>';
-    return `<div class="set" data-set="${esc(k)}">
+    const head = `
       <h2>${esc(ns)}/${esc(name)} <span class="meta">${esc(spec.podManagementPolicy ?? 'OrderedReady')} · ${esc(strategy)}${strategy === 'RollingUpdate' ? ` (partition ${partition}${ru.maxUnavailable !== undefined ? `, maxUnavailable ${esc(ru.maxUnavailable)}` : ''})` : ''}</span></h2>
       <div class="status" data-status>replicas ${replicas} wanted · ${st.replicas ?? 0} created · ${st.readyReplicas ?? 0} ready · ${st.availableReplicas ?? 0} available · ${st.currentReplicas ?? 0} current · ${st.updatedReplicas ?? 0} updated · revision <span class="rev">${esc(st.currentRevision ?? '?')}</span>${st.updateRevision && st.updateRevision !== st.currentRevision ? ` → <span class="rev old">${esc(st.updateRevision)}</span>` : ''}</div>
       <div class="why ${why?.blocked ? 'blocked' : ''}" data-why>${esc(why ? why.text : 'the controller has not reported on this set yet')}</div>
       ${conditions ? `<ul class="conds" data-conditions>${conditions}</ul>` : ''}
-      <div class="actions">${[...scale, ...parts, rollback].join(' ')}</div>
-      <table><thead><tr><th>pod</th><th>phase</th><th>ready</th><th>restarts</th><th>node</th><th>revision</th><th>claims → volumes → directories</th><th>DNS name · IP</th></tr></thead>
-      <tbody>${rows.join('')}</tbody></table>
-      ${podActions}
-      ${renderDns(set)}</div>`;
+      <div class="actions">${[...scale, ...parts, rollback].join(' ')}</div>`;
+    return { head, rows, foot: podActions + renderDns(set) };
   }
 
   function renderRow(set, ordinal, pod, why, partition) {
@@ -335,7 +361,13 @@
     if (!stores.endpoints.has(k) && !d) return `<div class="dns" data-dns="${esc(k)}">DNS: service ${esc(svc)} has no endpoints object yet</div>`;
     if (!d) return `<div class="dns" data-dns="${esc(k)}">DNS: asking…</div>`;
     if (d.error) return `<div class="dns" data-dns="${esc(k)}">DNS: ${esc(d.error)}</div>`;
-    const part = (t, a) => `<div data-dns-${t.toLowerCase()}><b>${t}</b> ${a.rcode !== 'NOERROR' ? esc(a.rcode) : a.records.length ? a.records.map((r) => `<code>${esc(r.replace(/^\S+ /, ''))}</code>`).join(' ') : 'no records'}${a.truncated ? ' (truncated)' : ''}</div>`;
+    const MAX = 24;
+    const list = (records) =>
+      records
+        .slice(0, MAX)
+        .map((r) => `<code>${esc(r.replace(/^\S+ /, ''))}</code>`)
+        .join(' ') + (records.length > MAX ? ` … ${records.length - MAX} more (${records.length} records)` : '');
+    const part = (t, a) => `<div data-dns-${t.toLowerCase()}><b>${t}</b> ${a.rcode !== 'NOERROR' ? esc(a.rcode) : a.records.length ? list(a.records) : 'no records'}${a.truncated ? ' (truncated)' : ''}</div>`;
     return `<div class="dns" data-dns="${esc(k)}">DNS answers for <code>${esc(d.name)}</code> from the cluster DNS server ${esc(d.server)}: ${part('A', d.A)}${part('SRV', d.SRV)}</div>`;
   }
 
@@ -403,7 +435,11 @@
     const o = (e) => e.involvedObject ?? e.regarding ?? {};
     let events = [...stores.events.values()];
     if (f) events = events.filter((e) => o(e).kind === f.kind && o(e).name === f.name && (o(e).namespace ?? '') === f.namespace);
-    events = events.sort((a, b) => at(b).localeCompare(at(a))).slice(0, 100);
+    events = events
+      .map((e) => [at(e), e])
+      .sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+      .slice(0, 100)
+      .map(([, e]) => e);
     setHTML(document.getElementById('evfilter'), f
       ? `events of <b>${esc(f.kind)}/${esc(f.name)}</b> <button data-clear-filter>show all</button>`
       : 'all events (click an object to see only its events)');

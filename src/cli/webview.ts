@@ -13,6 +13,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as dnsPacket from 'dns-packet';
@@ -260,8 +261,24 @@ export interface DnsAnswer {
   truncated?: boolean;
 }
 
-/** One real query over UDP to the cluster DNS server. */
-function dnsQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+function answerOf(p: dnsPacket.Packet): DnsAnswer {
+  const records = (p.answers ?? []).map((r: any) =>
+    r.type === 'SRV' ? `SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}` : `${r.type} ${typeof r.data === 'string' ? r.data : JSON.stringify(r.data)}`,
+  );
+  // a truncated answer is shown as such, never as the whole truth
+  return { rcode: (p as any).rcode ?? 'NOERROR', records, ...((p as any).flag_tc ? { truncated: true } : {}) };
+}
+
+/**
+ * One real query to the cluster DNS server: over UDP with EDNS0's 4096 bytes, as dig asks,
+ * and again over TCP when the answer did not fit (a set of a thousand pets).
+ */
+async function dnsQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+  const udp = await dnsUdpQuery(server, name, type);
+  return udp.truncated ? dnsTcpQuery(server, name, type) : udp;
+}
+
+function dnsUdpQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
     const id = Math.floor(Math.random() * 65535);
@@ -271,16 +288,30 @@ function dnsQuery(server: { host: string; port: number }, name: string, type: 'A
       if (p.id !== id) return;
       clearTimeout(timer);
       sock.close();
-      const records = (p.answers ?? []).map((r: any) =>
-        r.type === 'SRV' ? `SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}` : `${r.type} ${typeof r.data === 'string' ? r.data : JSON.stringify(r.data)}`,
-      );
-      // a truncated answer is shown as such, never as the whole truth
-      resolve({ rcode: (p as any).rcode ?? 'NOERROR', records, ...((p as any).flag_tc ? { truncated: true } : {}) });
+      resolve(answerOf(p));
     });
     sock.on('error', (e) => (clearTimeout(timer), sock.close(), reject(e)));
-    // EDNS0 with a 4096-byte buffer, as dig sends: a set of a few pets' SRV answers outgrows 512 bytes
     const query = { type: 'query' as const, id, flags: 256, questions: [{ type, name }], additionals: [{ type: 'OPT' as const, name: '.', udpPayloadSize: 4096 }] };
     sock.send(dnsPacket.encode(query as any), server.port, server.host);
+  });
+}
+
+function dnsTcpQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+  return new Promise((resolve, reject) => {
+    const id = Math.floor(Math.random() * 65535);
+    const sock = net.connect(server.port, server.host);
+    let buf = Buffer.alloc(0);
+    const fail = (e: Error) => (clearTimeout(timer), sock.destroy(), reject(e));
+    const timer = setTimeout(() => fail(new Error(`the cluster DNS server at ${server.host}:${server.port} did not answer over TCP`)), 3000);
+    sock.on('connect', () => sock.write(dnsPacket.streamEncode({ type: 'query', id, flags: 256, questions: [{ type, name }] })));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(answerOf(dnsPacket.streamDecode(buf)));
+    });
+    sock.on('error', fail);
   });
 }
 
