@@ -24,6 +24,7 @@
     endpoints: '/api/v1/endpoints',
     events: '/api/v1/events',
   };
+  const FIRST = ['statefulsets', 'pods', 'pvcs', 'pvs', 'nodes', 'endpoints'];
   const stores = Object.fromEntries(Object.keys(RESOURCES).map((k) => [k, new Map()]));
   const key = (o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -133,9 +134,10 @@
 
   let renderQueued = false;
   function changed() {
-    // the first drawing waits for every list: drawing a thousand rows per list costs more than it shows
-    if (synced.size < Object.keys(RESOURCES).length) return;
-    conn.textContent = 'live';
+    // The first drawing waits for the lists a set's card needs (drawing a thousand rows per list
+    // costs more than it shows); the events, the biggest list, are drawn when they arrive.
+    if (!FIRST.every((k) => synced.has(k))) return;
+    conn.textContent = synced.size === Object.keys(RESOURCES).length ? 'live' : 'live (loading events…)';
     if (!renderQueued) {
       renderQueued = true;
       setTimeout(render, 16);
@@ -167,7 +169,7 @@
         const now = stores.endpoints.get(k);
         const want = (now?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort().join(' ');
         const got = (answer.A?.records ?? []).map((r) => r.replace(/^\S+ /, '')).sort().join(' ');
-        if (now && want !== got && attempt < 50) endpointsChanged(now, attempt + 1);
+        if (now && want !== got && !answer.A?.truncated && attempt < 50) endpointsChanged(now, attempt + 1);
       }, attempt ? 100 : 50),
     );
   }

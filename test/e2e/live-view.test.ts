@@ -94,7 +94,7 @@ describe('live view', () => {
   it('shows web-0..2 appear in order with their claims, volumes, directories and the DNS answers; scale by button, kubectl agrees', { skip }, async () => {
     const loadStart = Date.now();
     await page.goto(liveUrl);
-    await page.locator('#conn', { hasText: 'live' }).waitFor();
+    await page.locator('#conn', { hasText: /^live$/ }).waitFor();
     process.stdout.write(`# live view: page load to every list synced and watching: ${Date.now() - loadStart} ms\n`);
     assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
     await page.evaluate(() => {
