@@ -72,7 +72,7 @@
     rvs[kind] = l.metadata.resourceVersion;
     synced.add(kind);
     if (kind === 'endpoints') for (const o of l.items) endpointsChanged(o);
-    changed();
+    changed(kind);
   }
 
   /**
@@ -127,13 +127,23 @@
         if (ev.type === 'DELETED') stores[kind].delete(key(ev.object));
         else stores[kind].set(key(ev.object), ev.object);
         if (kind === 'endpoints') endpointsChanged(ev.object);
-        changed();
+        changed(kind);
       }
     }
   }
 
   let renderQueued = false;
-  function changed() {
+  /** what changed since the last drawing: each part is drawn again only when what it shows changed */
+  const dirty = new Set(['ui']);
+  const PARTS = {
+    sets: ['statefulsets', 'pods', 'pvcs', 'pvs', 'dns', 'ui'],
+    nodes: ['nodes', 'pods', 'ui'],
+    storage: ['pvcs', 'pvs'],
+    events: ['events', 'ui'],
+  };
+
+  function changed(kind) {
+    dirty.add(kind);
     // The first drawing waits for the lists a set's card needs (drawing a thousand rows per list
     // costs more than it shows); the events, the biggest list, are drawn when they arrive.
     if (!FIRST.every((k) => synced.has(k))) return;
@@ -165,7 +175,7 @@
           answer = { error: e.message };
         }
         dns.set(k, answer);
-        changed();
+        changed('dns');
         const now = stores.endpoints.get(k);
         const want = (now?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort().join(' ');
         const got = (answer.A?.records ?? []).map((r) => r.replace(/^\S+ /, '')).sort().join(' ');
@@ -177,10 +187,19 @@
   const readyOf = (o) => o.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
   const blockedOf = (set) => set.status?.conditions?.find((c) => c.type === 'Blocked');
   const at = (e) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
-  const named = (text, name) => new RegExp(`(^|[^\\w.-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`).test(text);
 
   function render() {
     renderQueued = false;
+    const due = (part) => PARTS[part].some((k) => dirty.has(k));
+    const parts = Object.fromEntries(Object.keys(PARTS).map((p) => [p, due(p)]));
+    dirty.clear();
+    if (parts.sets) renderSetsPart();
+    if (parts.nodes) renderNodes();
+    if (parts.storage) renderStorage();
+    if (parts.events) renderEvents();
+  }
+
+  function renderSetsPart() {
     const sets = [...stores.statefulsets.values()].sort((a, b) => key(a).localeCompare(key(b)));
     const podsBySet = new Map();
     for (const p of stores.pods.values()) {
@@ -190,9 +209,6 @@
       podsBySet.get(ref.uid).push(p);
     }
     renderCards(sets.map((s) => [key(s), renderSet(s, podsBySet.get(s.metadata.uid) ?? [])]));
-    renderNodes();
-    renderStorage();
-    renderEvents();
   }
 
   /**
@@ -279,6 +295,8 @@
     for (let o = start; o < start + replicas; o++) ordinals.add(o);
     const blocked = blockedOf(set);
     const why = blocked ? { blocked: blocked.status === 'True', text: blocked.message ?? '' } : undefined;
+    // the pods the why names (once per set, not a pattern per row)
+    if (why) why.names = new Set([...why.text.matchAll(new RegExp(`(?:^|[^\\w.-])(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+)(?![\\w-])`, 'g'))].map((m) => m[1]));
     const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
     const ru = spec.updateStrategy?.rollingUpdate ?? {};
     const partition = ru.partition ?? 0;
@@ -332,7 +350,7 @@
     const selected = ui.pod.get(key(set)) === podName;
     // the pod the controller waits on carries the reason on a line of its own
     const hint =
-      why?.blocked && named(why.text, podName)
+      why?.blocked && why.names.has(podName)
         ? `<tr class="hint" data-hint="${esc(podName)}"><td></td><td colspan="7" class="wrap">↳ ${esc(why.text)}${terminating ? ` ${button({ 'force-delete': `${ns}/${podName}` }, 'force-delete')}` : ''}</td></tr>`
         : '';
     return `${line}<tr data-pod="${esc(podName)}" class="${terminating ? 'terminating' : ''}${selected ? ' selected' : ''}">
@@ -550,7 +568,7 @@
         ui.filter = { kind: 'Node', name: d.selectNode, namespace: '' };
       } else if (d.filterKind !== undefined) ui.filter = { kind: d.filterKind, name: d.filterName, namespace: d.filterNs };
       else ui.filter = undefined;
-      render();
+      changed('ui');
       return;
     }
     const b = ev.target.closest('button');
