@@ -95,6 +95,13 @@ describe('live view bench', { skip }, () => {
       allSynced.push(Date.now() - t);
     }
     const load = os.loadavg()[0].toFixed(1);
+    // where the last load's time went: the API's answers against the page's own work
+    const lists = await page.evaluate(() =>
+      (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        .filter((e) => /\/api(s\/apps)?\/v1\/[a-z]+$/.test(new URL(e.name).pathname))
+        .map((e) => `${new URL(e.name).pathname.split('/').pop()} ${Math.round(e.responseEnd)} ms (${Math.round(e.transferSize / 1024)} KiB)`),
+    );
+    process.stdout.write(`# bench: the last load's lists arrived (ms since navigation start): ${lists.join(', ')}\n`);
     assert.equal(await page.locator('tr[data-pod]').count(), PODS);
     process.stdout.write(`# bench: page load with ${PODS} pods: every row drawn ${rowsDrawn.join(', ')} ms; every list synced (events too) ${allSynced.join(', ')} ms (load average ${load})\n`);
     await page.screenshot({ path: path.join(shots, 'thousand-pods.png') });
