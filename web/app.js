@@ -190,7 +190,11 @@
   const blockedOf = (set) => set.status?.conditions?.find((c) => c.type === 'Blocked');
   const at = (e) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
 
+  /** the time the drawings took (the script's part only: style and layout follow), for the bench */
+  const drawing = (window.petsetDrawing = { count: 0, totalMs: 0, maxMs: 0 });
+
   function render() {
+    const t0 = performance.now();
     renderQueued = false;
     const due = (part) => PARTS[part].some((k) => dirty.has(k));
     const parts = Object.fromEntries(Object.keys(PARTS).map((p) => [p, due(p)]));
@@ -199,6 +203,10 @@
     if (parts.nodes) renderNodes();
     if (parts.storage) renderStorage();
     if (parts.events) renderEvents();
+    const ms = performance.now() - t0;
+    drawing.count++;
+    drawing.totalMs += ms;
+    drawing.maxMs = Math.max(drawing.maxMs, ms);
   }
 
   function renderSetsPart() {

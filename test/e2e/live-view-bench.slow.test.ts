@@ -102,6 +102,8 @@ describe('live view bench', { skip }, () => {
         .map((e) => `${new URL(e.name).pathname.split('/').pop()} ${Math.round(e.responseEnd)} ms (${Math.round(e.transferSize / 1024)} KiB)`),
     );
     process.stdout.write(`# bench: the last load's lists arrived (ms since navigation start): ${lists.join(', ')}\n`);
+    const drawn = await page.evaluate(() => (window as any).petsetDrawing);
+    process.stdout.write(`# bench: the page's script drew ${drawn.count} times, ${Math.round(drawn.totalMs)} ms in all, the longest ${Math.round(drawn.maxMs)} ms\n`);
     assert.equal(await page.locator('tr[data-pod]').count(), PODS);
     process.stdout.write(`# bench: page load with ${PODS} pods: every row drawn ${rowsDrawn.join(', ')} ms; every list synced (events too) ${allSynced.join(', ')} ms (load average ${load})\n`);
     await page.screenshot({ path: path.join(shots, 'thousand-pods.png') });
