@@ -11,6 +11,7 @@ import { choosePodNetwork } from './pod-network-choice.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
+import { controlSocketPath } from './nodes.js';
 import { readKubeconfigEndpoint, startWebView, type WebView } from './webview.js';
 
 export const UP_USAGE = `Usage: petset up [--data-dir DIR] [--port N] [--host ADDR] [--nodes N] [-f MANIFEST]...
@@ -158,7 +159,7 @@ export async function up(argv: string[]): Promise<number> {
   let web: WebView | undefined;
   if (webPort !== undefined) {
     try {
-      web = await startWebView(readKubeconfigEndpoint(cp.kubeconfigPath), { port: webPort });
+      web = await startWebView(readKubeconfigEndpoint(cp.kubeconfigPath), { port: webPort, dns: cp.dns?.address, controlSocket: controlSocketPath(dataDir) });
       // the token rides in the fragment, which browsers never send to a server
       out.write(`Live view: ${web.url}#token=${readKubeconfigEndpoint(cp.kubeconfigPath).token} (the page lists and watches through the API with the kubeconfig's token)\n`);
     } catch (e) {

@@ -2,17 +2,22 @@
 // JS, no build step) and a pass-through to the API server. The page is a client like any
 // other: it lists and watches through /api and /apis with the kubeconfig's bearer token, which
 // the browser sends on every call and the API server checks; this server holds no credential
-// of its own and refuses calls without one. /petset/why/NS/NAME answers the StatefulSet
-// controller's blocking reason, read through the API with the caller's token.
+// of its own and refuses calls without one. The StatefulSet controller's blocking reason comes
+// with each set (its Blocked condition). Two things the API does not serve come from here,
+// each after the API has allowed the caller's token: /petset/dns/NS/SERVICE asks the cluster
+// DNS server what it answers for a service right now (A and SRV, real queries), and
+// POST /petset/nodes/NAME/crash|partition|heal runs a node drill as `petset node` does.
+// /petset/watch carries the page's watches in one response: a browser opens at most six
+// connections to one HTTP/1.1 server, and seven watches would leave none for anything else.
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as dnsPacket from 'dns-packet';
 import yaml from 'js-yaml';
-import { Client } from '../client/client.js';
-import { HttpTransport } from '../client/http-transport.js';
-import { fetchWhy } from './why-cmd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** web/ at the repository root, from dist/src/cli or src/cli */
@@ -42,7 +47,29 @@ export function readKubeconfigEndpoint(file: string): ApiEndpoint {
   return { server: cluster.server, caPem: Buffer.from(cluster['certificate-authority-data'] ?? '', 'base64').toString('utf8'), token: user.token };
 }
 
-export async function startWebView(api: ApiEndpoint, opts: { host?: string; port?: number } = {}): Promise<WebView> {
+export interface WebViewOptions {
+  host?: string;
+  port?: number;
+  /** the cluster DNS server, for the DNS answers of headless services */
+  dns?: { host: string; port: number };
+  /** `petset up`'s control socket, for the node drills */
+  controlSocket?: string;
+}
+
+const DRILLS = ['crash', 'partition', 'heal'];
+
+/** What /petset/watch may watch, by the names the page uses. */
+export const WATCHABLE: Record<string, string> = {
+  statefulsets: '/apis/apps/v1/statefulsets',
+  pods: '/api/v1/pods',
+  pvcs: '/api/v1/persistentvolumeclaims',
+  pvs: '/api/v1/persistentvolumes',
+  nodes: '/api/v1/nodes',
+  endpoints: '/api/v1/endpoints',
+  events: '/api/v1/events',
+};
+
+export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}): Promise<WebView> {
   const base = new URL(api.server);
   const agent = new https.Agent({ keepAlive: true, ca: api.caPem });
   const sockets = new Set<import('node:net').Socket>();
@@ -51,7 +78,8 @@ export async function startWebView(api: ApiEndpoint, opts: { host?: string; port
     if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/apis/') || url.pathname.startsWith('/petset/')) {
       const auth = req.headers.authorization;
       if (!auth || !/^Bearer \S+$/.test(auth)) return status(res, 401, 'Unauthorized', 'Unauthorized: the live view needs the kubeconfig token (open the address petset up printed)');
-      if (url.pathname.startsWith('/petset/')) return void serveWhy(url, auth.slice(7), res);
+      if (url.pathname === '/petset/watch') return watchAll(req, res, url, auth);
+      if (url.pathname.startsWith('/petset/')) return void servePetset(req, url, auth, res);
       return proxy(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return status(res, 405, 'MethodNotAllowed', 'the live view serves files with GET only');
@@ -69,6 +97,9 @@ export async function startWebView(api: ApiEndpoint, opts: { host?: string; port
   function proxy(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const headers: http.OutgoingHttpHeaders = { authorization: req.headers.authorization, accept: req.headers.accept ?? 'application/json', 'user-agent': 'petset-live-view' };
     if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
+    // Node sends a DELETE's body unframed unless told its length (a delete with DeleteOptions)
+    if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+    else if (req.headers['transfer-encoding']) headers['transfer-encoding'] = req.headers['transfer-encoding'];
     const upstream = https.request(
       { agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: req.method, path: url.pathname + url.search, headers },
       (up) => {
@@ -81,19 +112,128 @@ export async function startWebView(api: ApiEndpoint, opts: { host?: string; port
     req.pipe(upstream);
   }
 
-  async function serveWhy(url: URL, token: string, res: http.ServerResponse): Promise<void> {
-    const m = /^\/petset\/why\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-    if (!m) return status(res, 404, 'NotFound', `${url.pathname} not found; use /petset/why/NAMESPACE/NAME`);
-    const transport = new HttpTransport({ server: api.server, caPem: api.caPem, token });
+  /**
+   * GET /petset/watch?r=pods:RV,nodes:RV,…: one API watch per entry, with the caller's token,
+   * from that resourceVersion; every event goes out as a line {"r":"pods","e":EVENT}. The
+   * first watch to end ends the response (the page watches again from what it has seen); a
+   * watch the API refuses goes out as an ERROR event of its resource.
+   */
+  function watchAll(req: http.IncomingMessage, res: http.ServerResponse, url: URL, auth: string): void {
+    const entries = (url.searchParams.get('r') ?? '').split(',').filter(Boolean).map((e) => e.split(':'));
+    const bad = entries.find(([r, rv]) => !WATCHABLE[r] || !/^\d*$/.test(rv ?? ''));
+    if (!entries.length || bad) return status(res, 400, 'BadRequest', `r must list RESOURCE:RESOURCEVERSION pairs of ${Object.keys(WATCHABLE).join(', ')}${bad ? `; got ${bad.join(':')}` : ''}`);
+    const upstreams: http.ClientRequest[] = [];
+    let done = false;
+    // The answer starts once every watch has: a watch the API refuses (a wrong token) refuses it all.
+    let accepted = 0;
+    const early: string[] = [];
+    const send = (line: string) => (accepted === entries.length ? res.write(line) : early.push(line));
+    const finish = () => {
+      if (done) return;
+      done = true;
+      for (const u of upstreams) u.destroy();
+      if (!res.headersSent) status(res, 502, 'ServiceUnavailable', 'a watch ended before it started');
+      else res.end();
+    };
+    res.on('close', finish);
+    for (const [r, rv] of entries) {
+      const p = `${WATCHABLE[r]}?watch=1&allowWatchBookmarks=true${rv ? `&resourceVersion=${rv}` : ''}`;
+      const headers = { authorization: auth, accept: 'application/json', 'user-agent': 'petset-live-view' };
+      const u = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: 'GET', path: p, headers }, (up) => {
+        let buf = '';
+        up.setEncoding('utf8');
+        if (up.statusCode === 200 && ++accepted === entries.length && !done) {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+          for (const line of early.splice(0)) res.write(line);
+        }
+        up.on('data', (d: string) => {
+          buf += d;
+          if (up.statusCode !== 200) return;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line && !done) send(`{"r":${JSON.stringify(r)},"e":${line}}\n`);
+          }
+        });
+        up.on('end', () => {
+          if (up.statusCode !== 200 && !done) {
+            const body = safeJson(buf, up.statusCode ?? 502);
+            if (!res.headersSent) {
+              done = true;
+              for (const o of upstreams) o.destroy();
+              res.writeHead(up.statusCode ?? 502, { 'content-type': 'application/json' });
+              res.end(JSON.stringify(body));
+              return;
+            }
+            res.write(`${JSON.stringify({ r, e: { type: 'ERROR', object: body } })}\n`);
+          }
+          finish();
+        });
+        up.on('error', finish);
+      });
+      u.on('error', finish);
+      u.end();
+      upstreams.push(u);
+    }
+  }
+
+  /** One call to the API server with the caller's credential; answers the status code and JSON body. */
+  function apiCall(auth: string, method: string, p: string, body?: unknown): Promise<{ code: number; json: any }> {
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { authorization: auth, accept: 'application/json', 'user-agent': 'petset-live-view' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const r = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method, path: p, headers }, (up) => {
+        let text = '';
+        up.setEncoding('utf8');
+        up.on('data', (d) => (text += d));
+        up.on('end', () => {
+          try {
+            resolve({ code: up.statusCode ?? 502, json: JSON.parse(text) });
+          } catch {
+            resolve({ code: up.statusCode ?? 502, json: { message: text } });
+          }
+        });
+      });
+      r.on('error', reject);
+      r.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  async function servePetset(req: http.IncomingMessage, url: URL, auth: string, res: http.ServerResponse): Promise<void> {
     try {
-      const why = await fetchWhy(new Client(transport, { userAgent: 'petset-live-view' }), decodeURIComponent(m[1]), decodeURIComponent(m[2]));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(why));
+      const dnsPath = /^\/petset\/dns\/([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(url.pathname);
+      const drill = /^\/petset\/nodes\/([^/]+)\/(\w+)$/.exec(url.pathname);
+      if (dnsPath && req.method === 'GET') {
+        if (!opts.dns) return status(res, 503, 'ServiceUnavailable', 'petset up runs no cluster DNS server');
+        const [, ns, name] = dnsPath;
+        // the caller sees the answers only if the API lets it read the service
+        const svc = await apiCall(auth, 'GET', `/api/v1/namespaces/${ns}/services/${name}`);
+        if (svc.code !== 200) return status(res, svc.code, svc.json?.reason ?? 'Unknown', svc.json?.message ?? `HTTP ${svc.code}`);
+        const qname = `${name}.${ns}.svc.cluster.local`;
+        const [a, srv] = await Promise.all([dnsQuery(opts.dns, qname, 'A'), dnsQuery(opts.dns, qname, 'SRV')]);
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+        return void res.end(JSON.stringify({ name: qname, server: `${opts.dns.host}:${opts.dns.port}`, A: a, SRV: srv }));
+      }
+      if (drill && req.method === 'POST') {
+        const [, node, action] = drill;
+        if (!DRILLS.includes(action)) return status(res, 404, 'NotFound', `no drill ${action}; use ${DRILLS.join(', ')}`);
+        if (!opts.controlSocket) return status(res, 503, 'ServiceUnavailable', 'this petset up runs no local nodes');
+        // a drill is as strong as any write to the node: the caller must be allowed every verb on it
+        const review = await apiCall(auth, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: '*', group: '', resource: 'nodes', name: decodeURIComponent(node) } },
+        });
+        if (review.code === 401) return status(res, 401, 'Unauthorized', 'Unauthorized');
+        if (review.code >= 300 || !review.json?.status?.allowed) return status(res, 403, 'Forbidden', `the node drills need every verb on nodes/${decodeURIComponent(node)}`);
+        const out = await controlRequest(opts.controlSocket, `/nodes/${node}/${action}`);
+        res.writeHead(out.code === 200 ? 200 : 400, { 'content-type': 'text/plain; charset=utf-8' });
+        return void res.end(out.text);
+      }
+      status(res, 404, 'NotFound', `${req.method} ${url.pathname} not found`);
     } catch (e) {
-      const { code, reason } = e as { code?: number; reason?: string };
-      status(res, typeof code === 'number' && code >= 400 ? code : 500, reason ?? 'InternalError', (e as Error).message);
-    } finally {
-      transport.close();
+      status(res, 502, 'ServiceUnavailable', (e as Error).message);
     }
   }
 
@@ -112,6 +252,88 @@ export async function startWebView(api: ApiEndpoint, opts: { host?: string; port
         server.close(() => resolve());
       }),
   };
+}
+
+export interface DnsAnswer {
+  rcode: string;
+  /** "A 10.0.0.1" or "SRV 0 50 80 web-0.nginx.default.svc.cluster.local" */
+  records: string[];
+  truncated?: boolean;
+}
+
+function answerOf(p: dnsPacket.Packet): DnsAnswer {
+  const records = (p.answers ?? []).map((r: any) =>
+    r.type === 'SRV' ? `SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}` : `${r.type} ${typeof r.data === 'string' ? r.data : JSON.stringify(r.data)}`,
+  );
+  // a truncated answer is shown as such, never as the whole truth
+  return { rcode: (p as any).rcode ?? 'NOERROR', records, ...((p as any).flag_tc ? { truncated: true } : {}) };
+}
+
+/**
+ * One real query to the cluster DNS server: over UDP with EDNS0's 4096 bytes, as dig asks,
+ * and again over TCP when the answer did not fit (a set of a thousand pets).
+ */
+async function dnsQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+  const udp = await dnsUdpQuery(server, name, type);
+  return udp.truncated ? dnsTcpQuery(server, name, type) : udp;
+}
+
+function dnsUdpQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
+    const id = Math.floor(Math.random() * 65535);
+    const timer = setTimeout(() => (sock.close(), reject(new Error(`the cluster DNS server at ${server.host}:${server.port} did not answer`))), 2000);
+    sock.on('message', (msg) => {
+      const p = dnsPacket.decode(msg);
+      if (p.id !== id) return;
+      clearTimeout(timer);
+      sock.close();
+      resolve(answerOf(p));
+    });
+    sock.on('error', (e) => (clearTimeout(timer), sock.close(), reject(e)));
+    const query = { type: 'query' as const, id, flags: 256, questions: [{ type, name }], additionals: [{ type: 'OPT' as const, name: '.', udpPayloadSize: 4096 }] };
+    sock.send(dnsPacket.encode(query as any), server.port, server.host);
+  });
+}
+
+function dnsTcpQuery(server: { host: string; port: number }, name: string, type: 'A' | 'SRV'): Promise<DnsAnswer> {
+  return new Promise((resolve, reject) => {
+    const id = Math.floor(Math.random() * 65535);
+    const sock = net.connect(server.port, server.host);
+    let buf = Buffer.alloc(0);
+    const fail = (e: Error) => (clearTimeout(timer), sock.destroy(), reject(e));
+    const timer = setTimeout(() => fail(new Error(`the cluster DNS server at ${server.host}:${server.port} did not answer over TCP`)), 3000);
+    sock.on('connect', () => sock.write(dnsPacket.streamEncode({ type: 'query', id, flags: 256, questions: [{ type, name }] })));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(answerOf(dnsPacket.streamDecode(buf)));
+    });
+    sock.on('error', fail);
+  });
+}
+
+function controlRequest(socketPath: string, p: string): Promise<{ code: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ socketPath, method: 'POST', path: p }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 500, text }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+function safeJson(text: string, code: number): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: text.trim() || `HTTP ${code}`, code };
+  }
 }
 
 function status(res: http.ServerResponse, code: number, reason: string, message: string): void {

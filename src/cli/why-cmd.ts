@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { Client, resources } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
-import { whyStatefulSet, type Why } from '../controllers/statefulset/why.js';
+import { whyStatefulSet } from '../controllers/statefulset/decide.js';
+import type { Why } from '../controllers/statefulset/why.js';
 import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 

@@ -27,6 +27,8 @@ export interface DnsServerOptions extends Partial<ZoneOptions> {
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 const MAX_UDP_NO_EDNS = 512;
 const MAX_UDP = 4096;
+/** a DNS message over TCP is framed by a two-byte length */
+const MAX_TCP = 65535;
 /** a TCP client must send its query within this time */
 const TCP_IDLE_MS = 10_000;
 
@@ -270,11 +272,27 @@ export class DnsServer {
 
   private encode(packet: dnsPacket.Packet, transport: 'udp' | 'tcp', opt: any): Buffer {
     const buf = dnsPacket.encode(packet);
-    if (transport === 'tcp') return buf;
+    if (transport === 'tcp') return buf.length <= MAX_TCP ? buf : this.fitTcp(packet);
     const limit = opt ? Math.max(MAX_UDP_NO_EDNS, Math.min(MAX_UDP, Number(opt.udpPayloadSize) || MAX_UDP_NO_EDNS)) : MAX_UDP_NO_EDNS;
     if (buf.length <= limit) return buf;
     // Too big for the client's buffer: send the header with TC so it retries over TCP.
     return dnsPacket.encode({ ...packet, flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: (packet.additionals ?? []).filter((r: any) => r.type === 'OPT') });
+  }
+
+  /**
+   * A TCP message carries at most 64 KiB (its length is two bytes; a thousand pets' SRV answer
+   * is more): the additional records go first (RFC 2181 §9: no TC for those), then answers,
+   * with TC set, until it fits.
+   */
+  private fitTcp(packet: dnsPacket.Packet): Buffer {
+    const additionals = (packet.additionals ?? []).filter((r: any) => r.type === 'OPT');
+    let out = dnsPacket.encode({ ...packet, additionals });
+    let answers = packet.answers ?? [];
+    while (out.length > MAX_TCP && answers.length) {
+      answers = answers.slice(0, Math.floor(answers.length * 0.9));
+      out = dnsPacket.encode({ ...packet, flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers, authorities: [], additionals });
+    }
+    return out;
   }
 
   private upstreams(): Upstream[] {

@@ -116,6 +116,25 @@ test('a big answer is truncated over UDP and complete over TCP', { skip: !haveDi
   assert.match(tcp, /ANSWER: 60, AUTHORITY: 0, ADDITIONAL: 6[01]/);
 });
 
+test('an answer beyond 64 KiB over TCP drops the additional records, then answers with TC, and the server lives on', { skip: !haveDig && 'no dig' }, async () => {
+  // 1,500 pets: their SRV answer with the A records is about 200 KiB, more than one TCP message holds
+  const addresses = Array.from({ length: 1500 }, (_, i) => ({ ip: `127.65.${Math.floor(i / 250)}.${(i % 250) + 1}`, hostname: `herd-${i}` }));
+  await server.client.resource(resources.services, 'default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'herd' }, spec: { clusterIP: 'None', ports: [{ name: 'p', port: 1 }] } });
+  await server.client.resource(resources.endpoints, 'default').create({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'herd' }, subsets: [{ addresses, ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }] });
+  const port = dns.address.port;
+  await waitFor(async () => /status: NOERROR/.test(await dig(port, '+tcp', 'herd.default.svc.cluster.local')), 10_000, 'herd service in DNS');
+  // 1,500 A records (names are not compressed) are a little more than 64 KiB as well
+  const a = await dig(port, '+tcp', '+ignore', 'A', 'herd.default.svc.cluster.local');
+  assert.match(a, /flags: qr aa tc/);
+  assert.ok(Number(/ANSWER: (\d+),/.exec(a)![1]) > 1000);
+  const srv = await dig(port, '+tcp', '+ignore', 'SRV', 'herd.default.svc.cluster.local');
+  assert.match(srv, /flags: qr aa tc/);
+  assert.match(srv, /ADDITIONAL: [01]\b/);
+  const answers = Number(/ANSWER: (\d+),/.exec(srv)![1]);
+  assert.ok(answers > 0 && answers < 1500, `${answers} SRV answers`);
+  assert.equal((await dig(port, '+tcp', '+short', 'herd-7.herd.default.svc.cluster.local')).trim(), '127.65.0.8', 'the server still answers');
+});
+
 test('names outside the cluster go to the configured upstream; without one they are refused', { skip: !haveDig && 'no dig' }, async () => {
   assert.equal((await dig(dns.address.port, '+short', 'db.example.org')).trim(), '192.0.2.7');
   const lonely = new DnsServer({ service: () => undefined, endpoints: () => undefined, namespaceExists: () => false, namesForIP: () => [] });

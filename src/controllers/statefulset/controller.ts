@@ -50,6 +50,10 @@ export class StatefulSetController implements Controller {
   private pods!: Informer;
   private revisions!: Informer;
   private claims!: Informer;
+  /** for the Blocked condition's text only: a pod Terminating on a NotReady node */
+  private nodes!: Informer;
+  /** for the Blocked condition's text only: the failing probe's message */
+  private unhealthy!: Informer;
 
   constructor(private readonly options: StatefulSetControllerOptions = {}) {}
 
@@ -58,6 +62,8 @@ export class StatefulSetController implements Controller {
     this.pods = ctx.informers.informerFor(resources.pods);
     this.revisions = ctx.informers.informerFor(resources.controllerRevisions);
     this.claims = ctx.informers.informerFor(resources.persistentVolumeClaims);
+    this.nodes = ctx.informers.informerFor(resources.nodes);
+    this.unhealthy = ctx.informers.informerFor(resources.events, { fieldSelector: 'reason=Unhealthy' });
     const enqueueSet = (set: KubeObject) => this.queue.add(keyOf(set));
     this.sets.addEventHandler({ onAdd: enqueueSet, onUpdate: (_old, set) => enqueueSet(set), onDelete: enqueueSet });
     this.pods.addEventHandler({
@@ -65,6 +71,18 @@ export class StatefulSetController implements Controller {
       onUpdate: (old, pod) => this.podUpdated(old, pod),
       onDelete: (pod) => this.enqueueOwner(pod),
     });
+    // The why text names a failing probe and a lost node: their changes can change it.
+    const podOfEvent = (e: KubeObject) => {
+      const o = (e as any).involvedObject;
+      const pod = o?.kind === 'Pod' ? this.pods.get(`${o.namespace}/${o.name}`) : undefined;
+      if (pod) this.enqueueOwner(pod);
+    };
+    this.unhealthy.addEventHandler({ onAdd: podOfEvent, onUpdate: (_old, e) => podOfEvent(e) });
+    const nodeReady = (n: KubeObject) => (n.status?.conditions as any[] | undefined)?.find((c) => c?.type === 'Ready')?.status;
+    const terminatingOn = (node: KubeObject) => {
+      for (const pod of this.pods.list()) if (pod.metadata.deletionTimestamp && pod.spec?.nodeName === node.metadata.name) this.enqueueOwner(pod);
+    };
+    this.nodes.addEventHandler({ onUpdate: (old, n) => nodeReady(old) !== nodeReady(n) && terminatingOn(n), onDelete: terminatingOn });
     const recorder = new EventRecorder(ctx.client, EVENT_SOURCE);
     ctx.runWorkers(this.queue, this.options.workers ?? 5, (key) => this.sync(ctx.client, recorder, key));
   }
@@ -138,6 +156,8 @@ export class StatefulSetController implements Controller {
         pods: this.pods.list(namespace),
         revisions: this.revisions.list(namespace),
         claims: this.claims.list(namespace),
+        nodes: this.nodes.list(),
+        events: this.unhealthy.list(namespace),
         now: (this.options.now ?? Date.now)(),
         gates: this.options.gates,
       });

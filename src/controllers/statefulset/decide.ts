@@ -1,7 +1,7 @@
 // One reconcile of one StatefulSet, decided from observed state only: claim pods and
 // revisions, pick revisions, then walk the replicas the way upstream's controller does and
 // return the writes it would attempt in this pass, in order, with the status it would write.
-import type { KubeObject } from '../../api/object.js';
+import { timestamp, type KubeObject } from '../../api/object.js';
 import type { Action, Step, Unit } from './actions.js';
 import { sequential } from './actions.js';
 import { claimPods, claimRevisions, labelSelector } from './adoption.js';
@@ -24,6 +24,8 @@ import {
 } from './identity.js';
 import type { RevisionChoice } from './revision.js';
 import { chooseRevisions, revisionsToTruncate, sharedTemplateOf } from './revision.js';
+import type { EventSpec } from './events.js';
+import { explainPlan, type Why } from './why.js';
 
 /** Upstream's slow-start batches never grow beyond this. */
 export const MAX_BATCH_SIZE = 500;
@@ -47,6 +49,28 @@ export interface SyncInput {
   /** milliseconds since the epoch */
   now: number;
   gates?: Partial<Gates>;
+  /** the nodes, for the why text only: a pod Terminating on a NotReady node (absent: not looked at) */
+  nodes?: KubeObject[];
+  /** Unhealthy events of the namespace, for the why text only: a failing probe's message */
+  events?: KubeObject[];
+}
+
+/**
+ * The condition the controller keeps on each set: status True while the pass is stopped by
+ * something (reason and message say what, as `petset why` does), False while it makes
+ * progress or has nothing to do. Written only when its status, reason or message changes.
+ */
+export const BLOCKED_CONDITION = 'Blocked';
+
+/** Blocks a person must resolve: recorded once as a Warning event when the condition turns to them. */
+const EVENT_REASONS = new Set(['RolloutHalted', 'PodTerminatingOnLostNode']);
+
+export interface SetCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
 }
 
 export interface StatefulSetStatus {
@@ -59,7 +83,10 @@ export interface StatefulSetStatus {
   updateRevision?: string;
   collisionCount?: number;
   availableReplicas: number;
+  conditions?: SetCondition[];
 }
+
+type Counters = Required<Omit<StatefulSetStatus, 'conditions'>>;
 
 export interface Plan {
   /** claim, revision, pods, status, history (only claim and revision when the pass cannot go on) */
@@ -74,6 +101,8 @@ export interface Plan {
   error?: { message: string; retry: boolean };
   /** where the pod walk stopped and on which pod, put into words by why.ts */
   blocked?: Blocked;
+  /** the stop in words: the Blocked condition's message and `petset why`'s answer */
+  why: Why;
 }
 
 /** The slot a pass stopped at: in the replica walk, the scale-down walk, or the rolling update. */
@@ -327,7 +356,7 @@ class PodSync {
 }
 
 /** The status as written: the whole object, zero counters omitted as Go's omitempty does. */
-function encodeStatus(s: Required<StatefulSetStatus>): StatefulSetStatus {
+function encodeStatus(s: Counters, conditions?: SetCondition[]): StatefulSetStatus {
   const out: StatefulSetStatus = { replicas: s.replicas, availableReplicas: s.availableReplicas, collisionCount: s.collisionCount };
   if (s.observedGeneration) out.observedGeneration = s.observedGeneration;
   if (s.readyReplicas) out.readyReplicas = s.readyReplicas;
@@ -335,11 +364,30 @@ function encodeStatus(s: Required<StatefulSetStatus>): StatefulSetStatus {
   if (s.updatedReplicas) out.updatedReplicas = s.updatedReplicas;
   if (s.currentRevision) out.currentRevision = s.currentRevision;
   if (s.updateRevision) out.updateRevision = s.updateRevision;
+  if (conditions?.length) out.conditions = conditions;
   return out;
 }
 
+function blockedConditionOf(set: KubeObject): SetCondition | undefined {
+  return (set.status?.conditions as SetCondition[] | undefined)?.find((c) => c?.type === BLOCKED_CONDITION);
+}
+
+/** The set's conditions with the Blocked one set from `why`; its transition time moves only with its status. */
+function conditionsWith(set: KubeObject, why: Why, now: number): SetCondition[] {
+  const others = ((set.status?.conditions as SetCondition[] | undefined) ?? []).filter((c) => c?.type !== BLOCKED_CONDITION);
+  const old = blockedConditionOf(set);
+  const status = why.blocked ? 'True' : 'False';
+  const lastTransitionTime = old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : timestamp(new Date(now));
+  return [...others, { type: BLOCKED_CONDITION, status, lastTransitionTime, reason: why.reason, message: why.text }];
+}
+
+function blockedChanged(set: KubeObject, why: Why): boolean {
+  const old = blockedConditionOf(set);
+  return !old || old.status !== (why.blocked ? 'True' : 'False') || old.reason !== why.reason || old.message !== why.text;
+}
+
 /** A finished roll-out makes the update revision current (every strategy, as upstream now does). */
-function completeRollout(set: KubeObject, s: Required<StatefulSetStatus>): Required<StatefulSetStatus> {
+function completeRollout(set: KubeObject, s: Counters): Counters {
   const want = replicaCount(set);
   if (s.updatedReplicas === want && s.readyReplicas === want && s.replicas === want) {
     return { ...s, currentRevision: s.updateRevision, currentReplicas: s.updatedReplicas };
@@ -347,8 +395,8 @@ function completeRollout(set: KubeObject, s: Required<StatefulSetStatus>): Requi
   return s;
 }
 
-/** Only these fields justify a write; collisionCount and conditions alone never do. */
-function statusChanged(set: KubeObject, s: Required<StatefulSetStatus>): boolean {
+/** Only these fields and the Blocked condition justify a write; collisionCount and other conditions alone never do. */
+function statusChanged(set: KubeObject, s: Counters): boolean {
   const old = set.status ?? {};
   return (
     s.observedGeneration > (old.observedGeneration ?? 0) ||
@@ -362,9 +410,13 @@ function statusChanged(set: KubeObject, s: Required<StatefulSetStatus>): boolean
   );
 }
 
-function statusStep(set: KubeObject, s: Required<StatefulSetStatus>): Step {
+function statusStep(set: KubeObject, s: Counters, why: Why, now: number): Step {
   const actions: Action[] = [];
-  if (statusChanged(set, s)) {
+  const whyChanged = blockedChanged(set, why);
+  if (statusChanged(set, s) || whyChanged) {
+    // A block a person must resolve is also told as an event, once per change of the text (an
+    // identical repeat would only raise the count of the same Event).
+    const onSuccess: EventSpec[] = whyChanged && EVENT_REASONS.has(why.reason) ? [{ type: 'Warning', reason: why.reason, message: why.text }] : [];
     actions.push({
       verb: 'updateStatus',
       purpose: 'writeStatus',
@@ -373,7 +425,8 @@ function statusStep(set: KubeObject, s: Required<StatefulSetStatus>): Step {
       namespace: set.metadata.namespace ?? '',
       name: set.metadata.name ?? '',
       // The transport copies what it sends, so the cached set is not at risk.
-      body: { ...set, status: encodeStatus(s) },
+      body: { ...set, status: encodeStatus(s, conditionsWith(set, why, now)) },
+      ...(onSuccess.length ? { onSuccess } : {}),
     });
   }
   return sequential('status', 'continue', actions);
@@ -399,7 +452,10 @@ export function decide(input: SyncInput): Plan {
   const { set, now } = input;
   const gates: Gates = { maxUnavailableStatefulSet: MAX_UNAVAILABLE_STATEFULSET, ...input.gates };
   const selector = labelSelector(set.spec?.selector);
-  if (typeof selector !== 'function') return { steps: [], error: { message: `invalid label selector: ${selector.error}`, retry: false } };
+  if (typeof selector !== 'function') {
+    const error = { message: `invalid label selector: ${selector.error}`, retry: false };
+    return { steps: [], error, why: explainPlan(input, { error }) };
+  }
 
   const revisionClaim = claimRevisions(set, input.revisions, selector);
   const podClaim = claimPods(set, input.pods, selector);
@@ -409,11 +465,12 @@ export function decide(input: SyncInput): Plan {
   const revisionStep = sequential('revision', 'abort', revisionAction(set, choice));
   if (!templates.current || !templates.update) {
     const message = `a ControllerRevision of StatefulSet ${set.metadata.namespace}/${set.metadata.name} holds no pod template`;
-    return { steps: [claimStep, revisionStep], error: { message, retry: true } };
+    const error = { message, retry: true };
+    return { steps: [claimStep, revisionStep], error, why: explainPlan(input, { error }) };
   }
 
   const pass = new PodSync(set, choice, templates, input.claims, now, gates).run(podClaim.claimed);
-  const base: Required<StatefulSetStatus> = {
+  const base: Counters = {
     observedGeneration: set.metadata.generation ?? 0,
     currentRevision: choice.current.metadata.name ?? '',
     updateRevision: choice.update.metadata.name ?? '',
@@ -436,18 +493,25 @@ export function decide(input: SyncInput): Plan {
   );
 
   const minReadySeconds: number = set.spec?.minReadySeconds ?? 0;
+  const why = explainPlan(input, { status: encodeStatus(final), blocked: pass.blocked });
   const plan: Plan = {
     steps: [
       claimStep,
       revisionStep,
       { name: 'pods', onFailure: 'continue', batches: pass.batches },
-      statusStep(set, final),
+      statusStep(set, final, why, now),
       sequential('history', 'continue', history),
     ],
-    status: encodeStatus(final),
+    status: encodeStatus(final, conditionsWith(set, why, now)),
     blocked: pass.blocked,
+    why,
   };
-  if (pass.rollingDeletes) plan.statusIfPodsFail = statusStep(set, completeRollout(set, base));
+  if (pass.rollingDeletes) plan.statusIfPodsFail = statusStep(set, completeRollout(set, base), why, now);
   if (minReadySeconds > 0 && final.availableReplicas !== replicaCount(set)) plan.requeueAfterSeconds = minReadySeconds;
   return plan;
+}
+
+/** "Why is web-2 not there?": the controller's decision on these objects, in words. */
+export function whyStatefulSet(input: SyncInput): Why {
+  return decide(input).why;
 }

@@ -1,10 +1,10 @@
 // "Why is web-2 not there?": the StatefulSet controller's current blocking reason in plain
-// words. It runs the controller's own decision (decide()) on the observed objects and puts the
-// slot the pass stopped at into a sentence, adding what the pod, its node and its events say.
-// Pure: the same objects always give the same text (petset why and the live view share it).
+// words. decide() puts the slot its pass stopped at into a sentence with explainPlan(), adding
+// what the pod, its node and its events say; the controller writes it as the set's Blocked
+// condition, and `petset why` and the live view show the same text.
+// Pure: the same objects always give the same text.
 import type { KubeObject } from '../../api/object.js';
-import type { Blocked, SyncInput } from './decide.js';
-import { decide } from './decide.js';
+import type { Blocked, StatefulSetStatus, SyncInput } from './decide.js';
 import {
   isCreated,
   isFailed,
@@ -18,31 +18,36 @@ import {
   startOrdinal,
 } from './identity.js';
 
-export interface WhyInput extends SyncInput {
-  nodes: KubeObject[];
-  /** events of the namespace; Unhealthy ones explain a failing probe */
-  events?: KubeObject[];
-}
+/** The input of explainPlan: decide()'s input; without `nodes` no node is called lost. */
+export type WhyInput = SyncInput;
 
 export interface Why {
   /** false when the controller is making progress or has nothing left to do */
   blocked: boolean;
   /** the ordinal the controller stops at, if any */
   ordinal?: number;
+  /** a CamelCase word for the case, the Blocked condition's reason */
+  reason: string;
   text: string;
 }
 
-export function whyStatefulSet(input: WhyInput): Why {
-  const plan = decide(input);
+/** What decide() found, put into words (its plan's error, status and stop). */
+export function explainPlan(input: WhyInput, plan: { error?: { message: string }; status?: StatefulSetStatus; blocked?: Blocked }): Why {
   const name = input.set.metadata.name ?? '';
-  if (plan.error) return { blocked: true, text: `${name}: the controller cannot sync it: ${plan.error.message}` };
-  if (input.set.metadata.deletionTimestamp) return { blocked: false, text: `${name} is being deleted` };
+  if (plan.error) return { blocked: true, reason: 'SyncError', text: `${name}: the controller cannot sync it: ${plan.error.message}` };
+  if (input.set.metadata.deletionTimestamp) return { blocked: false, reason: 'Deleting', text: `${name} is being deleted` };
   if (!plan.blocked) {
     const s = plan.status!;
     const want = replicaCount(input.set);
-    return { blocked: false, text: `nothing blocks ${name}: ${s.readyReplicas ?? 0}/${want} Ready, ${s.updatedReplicas ?? 0}/${want} at the update revision ${s.updateRevision}` };
+    return {
+      blocked: false,
+      reason: 'NotBlocked',
+      text: `nothing blocks ${name}: ${s.readyReplicas ?? 0}/${want} Ready, ${s.updatedReplicas ?? 0}/${want} at the update revision ${s.updateRevision}`,
+    };
   }
-  return explainBlocked(input, plan.blocked, plan.status?.updateRevision ?? '');
+  const why = explainBlocked(input, plan.blocked, plan.status?.updateRevision ?? '');
+  // A pod stuck on a lost node is the thing to act on, whatever stage waits for it.
+  return why.blocked && lostNodeOf(plan.blocked.pod, input) ? { ...why, reason: 'PodTerminatingOnLostNode' } : why;
 }
 
 /** Puts one stop of the pod walk into words. */
@@ -53,34 +58,57 @@ export function explainBlocked(input: WhyInput, blocked: Blocked, updateRevision
   const ordinal = ordinalOf(pod);
   const state = podState(pod, input);
   if (blocked.stage === 'condemned') {
-    if (isTerminating(pod)) return { blocked: true, ordinal, text: `scale-down waits: ${name} is ${state}` };
-    if (!isRunningAndReady(pod)) return { blocked: true, ordinal, text: `scale-down waits: ${name} is ${state}; OrderedReady removes the next pod only while the others are Ready` };
-    return { blocked: false, ordinal, text: `scale-down: ${name} is being deleted` };
+    if (isTerminating(pod)) return { blocked: true, ordinal, reason: 'ScaleDownWaiting', text: `scale-down waits: ${name} is ${state}` };
+    if (!isRunningAndReady(pod)) {
+      return { blocked: true, ordinal, reason: 'ScaleDownWaiting', text: `scale-down waits: ${name} is ${state}; OrderedReady removes the next pod only while the others are Ready` };
+    }
+    return { blocked: false, ordinal, reason: 'ScalingDown', text: `scale-down: ${name} is being deleted` };
   }
   if (blocked.stage === 'rollout') {
-    return { blocked: true, ordinal, text: `rollout waits for ${name}, which is ${state}; the next pod is replaced once it is Ready` };
+    return { blocked: true, ordinal, reason: 'RolloutWaiting', text: `rollout waits for ${name}, which is ${state}; the next pod is replaced once it is Ready` };
   }
   // The replica walk stopped here: every slot above it waits (OrderedReady).
   const missing = missingAbove(set, ordinal, input.pods);
   if (!isCreated(pod)) {
-    return { blocked: false, ordinal, text: `${name} is being created${missing.length ? `; ${list(missing)} follow${missing.length === 1 ? 's' : ''} once it is Ready` : ''}` };
+    return {
+      blocked: false,
+      ordinal,
+      reason: 'CreatingPod',
+      text: `${name} is being created${missing.length ? `; ${list(missing)} follow${missing.length === 1 ? 's' : ''} once it is Ready` : ''}`,
+    };
   }
   if ((isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod)) {
-    return { blocked: false, ordinal, text: `${name} has ${pod.status?.phase}; the controller deletes it and creates it again` };
+    return { blocked: false, ordinal, reason: 'RecreatingPod', text: `${name} has ${pod.status?.phase}; the controller deletes it and creates it again` };
   }
   if (podRevision(pod) !== updateRevision && !isTerminating(pod)) {
     return {
       blocked: true,
       ordinal,
+      reason: 'RolloutHalted',
       text:
         `rollout halted: ${name} runs revision ${podRevision(pod)} and is ${state}; under OrderedReady the controller ` +
         `will not replace it until it is Ready or deleted (see upstream issue 67250)`,
     };
   }
   if (missing.length) {
-    return { blocked: true, ordinal, text: `${list(missing)} ${missing.length === 1 ? 'is' : 'are'} not created: OrderedReady waits for ${name}, which is ${state}` };
+    return {
+      blocked: true,
+      ordinal,
+      reason: 'OrderedReadyWaiting',
+      text: `${list(missing)} ${missing.length === 1 ? 'is' : 'are'} not created: OrderedReady waits for ${name}, which is ${state}`,
+    };
   }
-  return { blocked: true, ordinal, text: `${name} is ${state}; OrderedReady waits for it before going on` };
+  return { blocked: true, ordinal, reason: 'OrderedReadyWaiting', text: `${name} is ${state}; OrderedReady waits for it before going on` };
+}
+
+/** The NotReady (or deleted) node a Terminating pod is stuck on; unknown without the node list. */
+function lostNodeOf(pod: KubeObject, ctx: { nodes?: KubeObject[] }): { name: string; what: 'NotReady' | 'gone' } | undefined {
+  const nodeName: string | undefined = pod.spec?.nodeName;
+  if (!isTerminating(pod) || !nodeName || !ctx.nodes) return undefined;
+  const node = ctx.nodes.find((n) => n.metadata.name === nodeName);
+  const ready = node?.status?.conditions?.find((c: any) => c.type === 'Ready');
+  if (node && ready?.status === 'True') return undefined;
+  return { name: nodeName, what: node ? 'NotReady' : 'gone' };
 }
 
 /** The set's pod names above an ordinal that have no pod object. */
@@ -101,15 +129,13 @@ function list(names: string[]): string {
 }
 
 /** A pod's state in words, for "which is …": Terminating on a lost node, Pending and why, not Ready and why. */
-export function podState(pod: KubeObject, ctx: { nodes: KubeObject[]; events?: KubeObject[]; set?: KubeObject; now?: number }): string {
+export function podState(pod: KubeObject, ctx: { nodes?: KubeObject[]; events?: KubeObject[]; set?: KubeObject; now?: number }): string {
   const nodeName: string | undefined = pod.spec?.nodeName;
   if (isTerminating(pod)) {
-    const node = ctx.nodes.find((n) => n.metadata.name === nodeName);
-    const ready = node?.status?.conditions?.find((c: any) => c.type === 'Ready');
-    if (nodeName && (!node || ready?.status !== 'True')) {
-      const what = node ? 'NotReady' : 'gone';
+    const lost = lostNodeOf(pod, ctx);
+    if (lost) {
       return (
-        `Terminating on ${nodeName}, which is ${what}: the pod can only go when the node returns or it is force-deleted ` +
+        `Terminating on ${lost.name}, which is ${lost.what}: the pod can only go when the node returns or it is force-deleted ` +
         `(kubectl delete pod ${pod.metadata.name} -n ${pod.metadata.namespace} --grace-period=0 --force)`
       );
     }

@@ -709,19 +709,22 @@ describe('TestStatefulSetStatusUpdate', () => {
   it('writes nothing when nothing changed, so conditions set by others survive', async () => {
     const c = cluster('monotonic', 'Retain');
     await c.progress(seeded(61), () => {});
-    c.set.status.conditions = [{ type: 'StatusUpdate', status: 'True' }];
+    const blocked = c.set.status.conditions.find((x: any) => x.type === 'Blocked');
+    c.set.status.conditions = [{ type: 'StatusUpdate', status: 'True' }, blocked];
     const writes = c.statusWrites;
     await c.sync();
     assert.equal(c.statusWrites, writes);
-    assert.deepEqual(c.set.status.conditions, [{ type: 'StatusUpdate', status: 'True' }]);
+    assert.deepEqual(c.set.status.conditions, [{ type: 'StatusUpdate', status: 'True' }, blocked]);
   });
 
   it('writes the whole status with omitempty counters and collisionCount', async () => {
     const c = cluster('monotonic', 'Retain', { replicas: 1 });
     const { plan } = await c.sync();
     const write = actionsOf(plan, 'status')[0] as any;
-    assert.deepEqual(Object.keys(write.body.status).sort(), ['availableReplicas', 'collisionCount', 'currentRevision', 'observedGeneration', 'replicas', 'updateRevision']);
+    assert.deepEqual(Object.keys(write.body.status).sort(), ['availableReplicas', 'collisionCount', 'conditions', 'currentRevision', 'observedGeneration', 'replicas', 'updateRevision']);
     assert.equal(write.body.status.collisionCount, 0);
+    // petset's Blocked condition: the pass creates web-0, which is progress, not a block
+    assert.deepEqual(write.body.status.conditions.map((x: any) => [x.type, x.status, x.reason, x.message]), [['Blocked', 'False', 'CreatingPod', 'web-0 is being created']]);
   });
 });
 

@@ -104,6 +104,9 @@ export class FakeCluster {
   lastPlan?: Plan;
   /** make pod deletions graceful: the pod stays, terminating, until finish() */
   gracefulDeletes = false;
+  /** the nodes and Unhealthy events the controller sees (its Blocked condition's text reads them) */
+  nodes?: KubeObject[];
+  unhealthyEvents?: KubeObject[];
   private seq = 100;
   private failures: Injected[] = [];
 
@@ -135,6 +138,8 @@ export class FakeCluster {
       claims: [...this.claims.values()],
       now: this.now,
       gates: this.gates,
+      nodes: this.nodes,
+      events: this.unhealthyEvents,
     });
   }
 

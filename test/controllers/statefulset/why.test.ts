@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/api/object.js';
-import { whyStatefulSet, type Why } from '../../../src/controllers/statefulset/why.js';
+import { whyStatefulSet } from '../../../src/controllers/statefulset/decide.js';
+import type { Why } from '../../../src/controllers/statefulset/why.js';
 import { FakeCluster, newSet, type SetOptions } from './fake-cluster.js';
 
 const readyNode = (name: string): KubeObject => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
@@ -33,7 +34,7 @@ describe('why: OrderedReady creation', () => {
       { metadata: { name: 'e1', creationTimestamp: '2026-01-01T00:00:01Z' }, involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'default' }, reason: 'Unhealthy', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503', lastTimestamp: '2026-01-01T00:00:01Z' },
     ];
     const w = why(c, [readyNode('node-1')], events);
-    assert.deepEqual(w, { blocked: true, ordinal: 1, text: 'web-2 is not created: OrderedReady waits for web-1, which is not Ready (readiness probe failed: HTTP probe failed with statuscode: 503)' });
+    assert.deepEqual(w, { blocked: true, ordinal: 1, reason: 'OrderedReadyWaiting', text: 'web-2 is not created: OrderedReady waits for web-1, which is not Ready (readiness probe failed: HTTP probe failed with statuscode: 503)' });
   });
 
   it('names a waiting container reason such as ImagePullBackOff', async () => {
@@ -70,6 +71,7 @@ describe('why: OrderedReady creation', () => {
     assert.deepEqual(why(c, [readyNode('node-1'), lostNode('node-2')]), {
       blocked: true,
       ordinal: 1,
+      reason: 'PodTerminatingOnLostNode',
       text:
         'web-1 is Terminating on node-2, which is NotReady: the pod can only go when the node returns or it is force-deleted ' +
         '(kubectl delete pod web-1 -n default --grace-period=0 --force); OrderedReady waits for it before going on',
@@ -94,6 +96,7 @@ describe('why: rolling updates and scale-down', () => {
     const w = why(c);
     assert.equal(w.blocked, true);
     assert.equal(w.ordinal, 2);
+    assert.equal(w.reason, 'RolloutHalted');
     assert.equal(w.text, `rollout halted: web-2 runs revision ${old} and is not Ready; under OrderedReady the controller will not replace it until it is Ready or deleted (see upstream issue 67250)`);
   });
 
@@ -117,5 +120,75 @@ describe('why: rolling updates and scale-down', () => {
     await c.sync();
     const w = why(c);
     assert.equal(w.text, 'scale-down waits: web-2 is Terminating on node-1');
+  });
+});
+
+describe('why: the Blocked condition on the StatefulSet', () => {
+  const blockedOf = (c: FakeCluster) => c.set.status.conditions?.find((x: any) => x.type === 'Blocked');
+
+  it('carries the why text of a failing probe, written once, its transition time kept while it stays blocked', async () => {
+    const c = await cluster(1);
+    c.nodes = [readyNode('node-1')];
+    c.pod(1).spec.nodeName = 'node-1';
+    c.setNotReady(1);
+    c.unhealthyEvents = [
+      { metadata: { name: 'e1' }, involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'default' }, reason: 'Unhealthy', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503', lastTimestamp: '2026-01-01T00:00:01Z' },
+    ];
+    await c.sync();
+    const cond = blockedOf(c);
+    assert.deepEqual(
+      { ...cond, lastTransitionTime: undefined },
+      {
+        type: 'Blocked',
+        status: 'True',
+        reason: 'OrderedReadyWaiting',
+        message: 'web-2 is not created: OrderedReady waits for web-1, which is not Ready (readiness probe failed: HTTP probe failed with statuscode: 503)',
+        lastTransitionTime: undefined,
+      },
+    );
+    assert.equal(cond.message, why(c, c.nodes, c.unhealthyEvents).text, 'petset why and the condition say the same');
+    // the same state again and again: no write, no event (no storm)
+    const writes = c.statusWrites;
+    const events = c.events.length;
+    c.now += 60_000;
+    for (let i = 0; i < 5; i++) await c.sync();
+    assert.equal(c.statusWrites, writes);
+    assert.equal(c.events.length, events);
+    // a new probe message is a new text: one write, and the time of the transition to True stays
+    c.unhealthyEvents = [{ ...c.unhealthyEvents[0], message: 'Readiness probe failed: HTTP probe failed with statuscode: 500', lastTimestamp: '2026-01-01T00:01:01Z' }];
+    await c.sync();
+    assert.equal(c.statusWrites, writes + 1);
+    assert.match(blockedOf(c).message, /statuscode: 500\)$/);
+    assert.equal(blockedOf(c).lastTransitionTime, cond.lastTransitionTime);
+    // Ready again: the condition turns False with a new transition time
+    c.setReady(1);
+    await c.sync();
+    assert.equal(blockedOf(c).status, 'False');
+    assert.notEqual(blockedOf(c).lastTransitionTime, cond.lastTransitionTime);
+  });
+
+  it('a halted rollout (upstream issue 67250) is the condition and one Warning event, not one per pass', async () => {
+    const c = await cluster(3);
+    c.nodes = [readyNode('node-1')];
+    const old = c.pod(2).metadata.labels!['controller-revision-hash'];
+    c.setImage('nginx:2');
+    c.setNotReady(2);
+    for (let i = 0; i < 4; i++) await c.sync();
+    const text = `rollout halted: web-2 runs revision ${old} and is not Ready; under OrderedReady the controller will not replace it until it is Ready or deleted (see upstream issue 67250)`;
+    assert.deepEqual([blockedOf(c).status, blockedOf(c).reason, blockedOf(c).message], ['True', 'RolloutHalted', text]);
+    assert.deepEqual(c.events.filter((e) => e.reason === 'RolloutHalted'), [{ type: 'Warning', reason: 'RolloutHalted', message: text }]);
+  });
+
+  it('a pod Terminating on a NotReady node is the condition and one Warning event with the force-delete command', async () => {
+    const c = await cluster(3);
+    c.nodes = [readyNode('node-1'), lostNode('node-2')];
+    c.pod(1).spec.nodeName = 'node-2';
+    c.pod(1).metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    for (let i = 0; i < 3; i++) await c.sync();
+    const text =
+      'web-1 is Terminating on node-2, which is NotReady: the pod can only go when the node returns or it is force-deleted ' +
+      '(kubectl delete pod web-1 -n default --grace-period=0 --force); OrderedReady waits for it before going on';
+    assert.deepEqual([blockedOf(c).status, blockedOf(c).reason, blockedOf(c).message], ['True', 'PodTerminatingOnLostNode', text]);
+    assert.deepEqual(c.events.filter((e) => e.type === 'Warning'), [{ type: 'Warning', reason: 'PodTerminatingOnLostNode', message: text }]);
   });
 });
