@@ -6,7 +6,8 @@
 // same run, on a fresh cluster, the StatefulSet of N Parallel replicas of
 // bench/statefulset-up.ts (one claim each), so the two controllers are compared side by side.
 //
-// `npm run bench deployment-up` (PETSET_BENCH_CAP_SECONDS replaces each phase's time cap).
+// `npm run bench deployment-up` (PETSET_BENCH_CAP_SECONDS replaces each phase's time cap;
+// PETSET_BENCH_SKIP_STATEFULSET=1 leaves the StatefulSet out).
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Scenario } from './harness.js';
@@ -104,6 +105,7 @@ function scenario(replicas: number, capSeconds: number): Scenario {
       if (d.rss) report({ name: `${tag}_peak_rss_mb`, value: d.rss, unit: 'MiB' });
       if (d.replicaSets) process.stderr.write(`  ReplicaSets after the rollout: ${d.replicaSets}\n`);
       // beside it, in the same run: the StatefulSet of as many Parallel replicas
+      if (process.env.PETSET_BENCH_SKIP_STATEFULSET) return;
       const s = await timeToReady(replicas, 'Parallel', cap);
       if (s.ready !== replicas) process.stderr.write(`  StatefulSet: only ${s.ready} of ${replicas} Ready after the ${cap} s cap\n`);
       report({ name: `sts_up_parallel_${replicas}_ready_seconds`, value: s.seconds, unit: 's' });
