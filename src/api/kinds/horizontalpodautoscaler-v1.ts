@@ -62,6 +62,9 @@ export function hpaV1ToV2(obj: KubeObject): KubeObject {
     },
   };
   if (!out.metadata.annotations) delete out.metadata.annotations;
+  // fields the v1 object left out stay out (`kubectl autoscale` without --min sends no
+  // minReplicas; the v2 defaults give it 1), rather than reaching the typed check as undefined
+  for (const k of Object.keys(out.spec)) if (out.spec[k] === undefined) delete out.spec[k];
   if (v1.status) {
     out.status = {
       observedGeneration: st.observedGeneration,
