@@ -440,4 +440,34 @@ describe("kubectl's test/cmd workload assertions against petset up", () => {
     await k(['delete', 'namespace', 'test-jobs']);
     await eventually(async () => !(await out(['get', 'namespaces', '-o', 'name'])).includes('namespace/test-jobs'), 60_000, 'the namespace to be deleted');
   });
+
+  // beyond test/cmd, on the same cluster: issue 13's per-index limits of Indexed Jobs
+  it('an Indexed Job with backoffLimitPerIndex fails index by index, without retrying them, then with FailedIndexes', async () => {
+    await c.kubectl(['create', 'namespace', 'perindex']);
+    const { k, out } = in_('perindex');
+    await k(['apply', '-f', '-'], `apiVersion: batch/v1
+kind: Job
+metadata: {name: shards}
+spec:
+  completionMode: Indexed
+  completions: 3
+  parallelism: 3
+  backoffLimitPerIndex: 0
+  template:
+    metadata:
+      annotations: {petset.io/sim-crash-after: "100ms", petset.io/sim-exit-code: "3"}
+    spec:
+      restartPolicy: Never
+      containers: [{name: shard, image: busybox}]
+`);
+    assert.equal(await out(['get', 'job', 'shards', '-o', 'jsonpath={.spec.backoffLimit}']), '2147483647', 'the global limit steps aside');
+    await k(['wait', '--for=condition=Failed', 'job/shards', '--timeout=60s']);
+    const job = JSON.parse(await out(['get', 'job', 'shards', '-o', 'json']));
+    const failed = job.status.conditions.find((x: any) => x.type === 'Failed');
+    assert.deepEqual([failed.reason, failed.message], ['FailedIndexes', 'Job has failed indexes']);
+    assert.equal(job.status.failedIndexes, '0-2');
+    assert.equal(job.status.failed, 3, 'one pod per index, none retried');
+    const counts = await out(['get', 'pods', '-l', 'job-name=shards', '-o', "jsonpath={range .items[*]}{.metadata.annotations.batch\\.kubernetes\\.io/job-index-failure-count}{end}"]);
+    assert.equal(counts, '000');
+  });
 });
