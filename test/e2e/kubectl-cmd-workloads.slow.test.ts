@@ -73,7 +73,7 @@ describe("kubectl's test/cmd workload assertions against petset up", () => {
   };
 
   before(async () => {
-    c = await startCluster({ extraArgs: ['--nodes', '2'] });
+    c = await startCluster({ extraArgs: ['--nodes', '2', '--horizontal-pod-autoscaler-sync-period', '3s'] });
     dir = path.join(c.dataDir, 'manifests');
     fs.mkdirSync(dir);
   });
@@ -469,5 +469,44 @@ spec:
     assert.equal(job.status.failed, 3, 'one pod per index, none retried');
     const counts = await out(['get', 'pods', '-l', 'job-name=shards', '-o', "jsonpath={range .items[*]}{.metadata.annotations.batch\\.kubernetes\\.io/job-index-failure-count}{end}"]);
     assert.equal(counts, '000');
+  });
+
+  // beyond test/cmd: the HPA over the scale subresource of a StatefulSet and a ReplicaSet
+  it('autoscales a StatefulSet and a ReplicaSet under (simulated) load through their scale subresource', async () => {
+    await c.kubectl(['create', 'namespace', 'hpa']);
+    const { k, out } = in_('hpa');
+    const pods = `      annotations: {petset.io/sim-cpu: "150m"}
+    spec:
+      containers: [{name: app, image: nginx, resources: {requests: {cpu: 100m}}}]
+`;
+    await k(['apply', '-f', '-'], `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: pets}
+spec:
+  serviceName: pets
+  replicas: 1
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: pets}}
+  template:
+    metadata:
+      labels: {app: pets}
+${pods}---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: herd}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: herd}}
+  template:
+    metadata:
+      labels: {app: herd}
+${pods}`);
+    await k(['autoscale', 'statefulset', 'pets', '--max=3', '--cpu-percent=50']);
+    await k(['autoscale', 'rs', 'herd', '--max=3', '--cpu-percent=50']);
+    await eventually(async () => (await out(['get', 'sts/pets', 'rs/herd', '-o', 'jsonpath={.items[*].spec.replicas}'])) === '3 3', 90_000, 'both scaled to the HPA max of 3');
+    const rows = await out(['get', 'hpa', '--no-headers']);
+    assert.match(rows, /^herd\s+ReplicaSet\/herd\s+cpu: \d+%\/50%\s+1\s+3\s/m, rows);
+    assert.match(rows, /^pets\s+StatefulSet\/pets\s+cpu: \d+%\/50%\s+1\s+3\s/m, rows);
+    await eventually(async () => (await out(['get', 'sts', 'pets', '-o', 'jsonpath={.status.readyReplicas}'])) === '3', 60_000, 'pets-0..2 ready');
   });
 });
