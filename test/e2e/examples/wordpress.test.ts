@@ -142,7 +142,7 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
     try {
       await eventually(async () => (await deploy()).spec.replicas === 5, 180_000, 'the HPA to scale WordPress to 5 under load');
       const row = (await c.kubectl(['get', 'hpa', 'wordpress', '--no-headers'])).stdout;
-      console.log(`# under load: ${row.trim()}`);
+      console.log(`under load: ${row.trim()}`);
       assert.match(row, /^wordpress\s+Deployment\/wordpress\s+cpu: \d+%\/50%\s+2\s+5\s+\d\s/, row);
       const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler,reason=SuccessfulRescale', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}'])).stdout;
       assert.match(events, /^New size: 2; reason: All metrics below target$/m, events);
@@ -152,7 +152,7 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
       stop = true;
       await Promise.all(loops);
     }
-    console.log(`# load: ${served} front pages served, ${failed} failed`);
+    console.log(`load: ${served} front pages served, ${failed} failed`);
     assert.ok(served > 0, `the site answered under load (${served} served, ${failed} failed)`);
 
     // the load is gone: after the 10 s window, back to the minimum
