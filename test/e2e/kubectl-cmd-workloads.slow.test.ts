@@ -441,6 +441,42 @@ describe("kubectl's test/cmd workload assertions against petset up", () => {
     await eventually(async () => !(await out(['get', 'namespaces', '-o', 'name'])).includes('namespace/test-jobs'), 60_000, 'the namespace to be deleted');
   });
 
+  it("CRDs: apply --prune over custom kinds, and a namespace's deletion removes its custom objects (crd.sh's last part)", async () => {
+    const crd = (plural: string, kind: string) => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.company.com}
+spec:
+  group: company.com
+  scope: Namespaced
+  names: {plural: ${plural}, kind: ${kind}}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`;
+    await c.kubectl(['apply', '-f', '-'], { input: crd('foos', 'Foo') + '---\n' + crd('bars', 'Bar') });
+    await c.kubectl(['wait', '--for', 'condition=established', 'crd/foos.company.com', 'crd/bars.company.com']);
+    await c.kubectl(['create', 'namespace', 'nonnative']);
+    const { k, names } = in_('nonnative');
+    const obj = (kind: string) => `kind: ${kind}\napiVersion: company.com/v1\nmetadata:\n  name: test\n  labels: {pruneGroup: "true"}\nsomeField: field1\n`;
+    const allow = ['--prune-allowlist=company.com/v1/Foo', '--prune-allowlist=company.com/v1/Bar'];
+    assert.equal(await names('foos') + await names('bars'), '');
+    await k(['apply', '--prune', '-l', 'pruneGroup=true', '-f', '-', ...allow], obj('Foo'));
+    assert.deepEqual([await names('foos'), await names('bars')], ['test:', '']);
+    // applying only the Bar prunes the Foo of the same label
+    await k(['apply', '--prune', '-l', 'pruneGroup=true', '-f', '-', ...allow], obj('Bar'));
+    await eventually(async () => (await names('foos')) === '', 30_000, 'foo/test pruned');
+    assert.equal(await names('bars'), 'test:');
+    await k(['delete', '-f', '-'], obj('Bar'));
+    assert.equal(await names('foos') + await names('bars'), '');
+
+    await c.kubectl(['create', 'namespace', 'non-native-resources']);
+    const other = in_('non-native-resources');
+    await other.k(['create', '-f', '-'], obj('Bar'));
+    assert.equal(await other.tpl(['bars'], '{{len .items}}'), '1');
+    await c.kubectl(['delete', 'namespace', 'non-native-resources']);
+    await eventually(async () => (await c.kubectl(['get', 'namespace', 'non-native-resources'], { allowFail: true })).code !== 0, 60_000, 'the namespace to go');
+    assert.equal(await other.tpl(['bars'], '{{len .items}}'), '0', 'its custom objects went with it');
+  });
+
   // beyond test/cmd, on the same cluster: issue 13's per-index limits of Indexed Jobs
   it('an Indexed Job with backoffLimitPerIndex fails index by index, without retrying them, then with FailedIndexes', async () => {
     await c.kubectl(['create', 'namespace', 'perindex']);
