@@ -189,6 +189,52 @@ describe("kubectl's test/cmd workload assertions against petset up", () => {
     await k(['delete', 'deployment.apps', 'nginx-deployment']);
   });
 
+  it('kubectl apply of Deployments: a null label goes, a stale resourceVersion conflicts, --force recreates and restores on invalid input (apps.sh)', async () => {
+    await c.kubectl(['create', 'namespace', 'apply']);
+    const { k, out, fails, tpl, names } = in_('apply');
+    const depl = (labels: string, templateLabels: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: my-depl, labels: ${labels}}
+spec:
+  selector: {matchLabels: {l1: l1}}
+  template:
+    metadata: {labels: ${templateLabels}}
+    spec: {containers: [{name: nginx, image: "${R1}"}]}
+`;
+    await k(['apply', '-f', '-'], depl('{l1: l1}', '{l1: l1}'));
+    assert.equal(await tpl(['deployments', 'my-depl'], '{{.spec.template.metadata.labels.l1}} {{.spec.selector.matchLabels.l1}} {{.metadata.labels.l1}}'), 'l1 l1 l1');
+    // a null in the applied file removes the field
+    await k(['apply', '-f', '-'], depl('null', '{l1: l1, l2: l2}'));
+    assert.equal(await tpl(['deployments', 'my-depl'], '{{.spec.template.metadata.labels.l1}} {{.spec.selector.matchLabels.l1}} {{.metadata.labels.l1}}'), 'l1 l1 <no value>');
+    await k(['delete', 'deployments,rs,pods', '--all', '--cascade=orphan', '--grace-period=0']);
+    await eventually(async () => (await names('deployments')) + (await names('rs')) === '', 30_000, 'everything deleted');
+
+    const nginx = (label: string, extra = '', replicas = 1) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nginx${extra}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {name: ${label}}}
+  template:
+    metadata: {labels: {name: ${label}}}
+    spec: {containers: [{name: nginx, image: "${R1}"}]}
+`;
+    await k(['apply', '-f', '-'], nginx('nginx1'));
+    assert.equal(await tpl(['deployment', 'nginx'], '{{.metadata.name}}'), 'nginx');
+    // the file names a resourceVersion the object no longer has
+    const stale = nginx('nginx2', ', resourceVersion: "99"');
+    const conflict = await fails(['apply', '-f', '-'], stale);
+    assert.match(conflict.stderr, /Error from server \(Conflict\)/);
+    // --force deletes and creates it again (the selector changed too)
+    await k(['apply', '-f', '-', '--overwrite=true', '--force=true', '--grace-period=10'], stale);
+    assert.match(await out(['apply', 'view-last-applied', 'deploy/nginx', '-o', 'json']), /"name": "nginx2"/);
+    // conflicting and invalid: after the retries kubectl deletes, the create is refused, and the old object comes back
+    const invalid = await fails(['apply', '-f', '-', '--force'], nginx('nginx3', ', resourceVersion: "99"', -1));
+    assert.match(invalid.stderr, /Invalid value/);
+    assert.equal(await tpl(['deployment', 'nginx'], '{{.spec.template.metadata.labels.name}}'), 'nginx2');
+    await k(['delete', 'deployments', '--all', '--grace-period=10']);
+  });
+
   it('Deployments: rollout undo by revision, pause blocks undo and restart, revision history, set image and set env (apps.sh)', async () => {
     await c.kubectl(['create', 'namespace', 'rollback']);
     const { k, out, fails, tpl, names } = in_('rollback');
