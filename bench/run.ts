@@ -7,6 +7,7 @@ import { runScenarios, type Scenario } from './harness.js';
 import { apiserverScenarios } from './apiserver.js';
 import { statefulsetScenarios } from './statefulset.js';
 import { statefulsetUpScenarios } from './statefulset-up.js';
+import { deploymentUpScenarios } from './deployment-up.js';
 import { nodeScenarios } from './nodes.js';
 import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
@@ -27,6 +28,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios, ...liveViewScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...deploymentUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios, ...liveViewScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));

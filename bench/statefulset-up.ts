@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { median, type Scenario } from './harness.js';
 import { startUp, type Running } from './apiserver.js';
 
-function api(r: Running, method: string, p: string, body?: unknown): Promise<any> {
+export function api(r: Running, method: string, p: string, body?: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const req = https.request(`${r.url}${p}`, { method, ca: r.ca, headers: { Authorization: `Bearer ${r.token}`, 'Content-Type': 'application/json' } }, (res) => {
       let out = '';
@@ -29,17 +29,17 @@ function api(r: Running, method: string, p: string, body?: unknown): Promise<any
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
 }
 
 /** The most resident memory the process has had (VmHWM), in MiB. */
-function peakRssMb(pid: number): number {
+export function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
-interface Run {
+export interface Run {
   seconds: number;
   cpuSeconds: number;
   peakRssMb: number;
@@ -47,7 +47,7 @@ interface Run {
   ready: number;
 }
 
-async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number): Promise<Run> {
+export async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number): Promise<Run> {
   // a node runs at most 110 pods (its allocatable "pods"): one node per 100 replicas
   const nodes = Math.max(1, Math.ceil(replicas / 100));
   const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);

@@ -39,7 +39,8 @@ export function decodeWriteBody(body: unknown, kind: AnyKindDef, registry: Regis
   if (res.unknown.length && process.env.PETSET_DEBUG_PRUNE) console.warn(`petset: ${kind.kind}: dropped unknown fields ${res.unknown.join(', ')}`);
   const problems = [...(bodyDuplicates.get(body) ?? []), ...res.unknown.map((f) => `unknown field "${f}"`)];
   if (problems.length && mode === 'Strict') throw errors.badRequest(`strict decoding error: ${problems.join(', ')}`);
-  if (problems.length && mode === 'Warn') warnings?.push(...problems);
+  // one by one: a body with a hundred thousand unknown fields must not overflow the stack as a spread would
+  if (problems.length && mode === 'Warn') for (const p of problems) warnings?.push(p);
   const out = res.value as object;
   unsharedBodies.add(out);
   typedObjects.add(out);

@@ -286,13 +286,25 @@ export class ResourceStorage {
       if (existing) throw errors.alreadyExists(resourceRef(kind), meta.name!, !!this.decode(existing).metadata.deletionTimestamp);
       return obj;
     }
+    // a generated name that is taken is generated again, a few times, as upstream's API server
+    // does since 1.30 (RetryGenerateName): a set of many pods otherwise meets the odd collision
+    for (let attempt = 1; generatedName && attempt < GENERATE_NAME_ATTEMPTS; attempt++) {
+      try {
+        const kv = await this.store.create(objectKey(kind, meta.namespace, meta.name!), this.encode(obj));
+        obj.metadata.resourceVersion = String(kv.modRevision);
+        return obj;
+      } catch (e) {
+        if (!(e instanceof KeyExistsError)) throw e;
+        meta.name = meta.generateName + randomSuffix();
+      }
+    }
     try {
-      const kv = await this.store.create(key, this.encode(obj));
+      const kv = await this.store.create(objectKey(kind, meta.namespace, meta.name!), this.encode(obj));
       obj.metadata.resourceVersion = String(kv.modRevision);
       return obj;
     } catch (e) {
       if (e instanceof KeyExistsError) {
-        const existing = e.existing ?? (await this.store.get(key));
+        const existing = e.existing ?? (await this.store.get(objectKey(kind, meta.namespace, meta.name!)));
         const deleting = existing ? !!this.decode(existing).metadata.deletionTimestamp : false;
         if (generatedName) {
           throw new ApiError(
@@ -804,6 +816,9 @@ function setOrDelete(o: Record<string, any>, k: string, v: unknown): void {
   if (v === undefined) delete o[k];
   else o[k] = v;
 }
+
+/** upstream's generateNameRetries + 1 */
+const GENERATE_NAME_ATTEMPTS = 8;
 
 function randomSuffix(): string {
   // upstream uses 5 characters from an alphabet without vowels and look-alike digits

@@ -745,7 +745,7 @@ describe('fuzzing the API over HTTPS', { timeout: FUZZ_MS + 240_000 }, () => {
       const list = JSON.parse((await raw.request('GET', pathFor(kind) + '?limit=100')).body);
       for (const item of list.items) {
         if (item.metadata.deletionTimestamp) continue;
-        const a = await raw.request('PUT', pathFor(kind, item.metadata.name), JSON.stringify(item), 'application/json');
+        const a = await raw.request('PUT', pathFor(kind, encodeURIComponent(item.metadata.name)), JSON.stringify(item), 'application/json');
         rewrites.set(a.status, (rewrites.get(a.status) ?? 0) + 1);
         assert.ok(a.status === 200 || a.status === 409 || a.status === 404, `${kind.kind} ${item.metadata.name} written back: ${a.status} ${a.body.slice(0, 400)}`);
       }

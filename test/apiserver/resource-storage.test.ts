@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { isApiError } from '../../src/api/errors.js';
 import type { ApiServer } from '../../src/apiserver/handler.js';
 import type { SqliteStore } from '../../src/store/sqlite.js';
+import { KeyExistsError } from '../../src/store/store.js';
 import { newTestApi } from '../support/server.js';
 
 let api: ApiServer;
@@ -40,6 +41,34 @@ test('create fills in the system fields and generates names', async () => {
   const again = await fails(api.storage.create(kind('configmaps'), 'default', cm('one')));
   assert.equal(again.code, 409);
   assert.match(again.message, /configmaps "one" already exists/);
+});
+
+test('a generated name that is taken is generated again, up to eight tries (upstream RetryGenerateName)', async () => {
+  const create = store.create;
+  let collisions = 0;
+  let limit = 3;
+  // the first tries of a generated name find it taken
+  store.create = async function (this: SqliteStore, key: string, value: any) {
+    if (key.includes('/taken-') && collisions < limit) {
+      collisions++;
+      throw new KeyExistsError(key);
+    }
+    return create.call(this, key, value);
+  } as typeof store.create;
+  try {
+    const made = await api.storage.create(kind('configmaps'), 'default', cm('', {}, { name: undefined, generateName: 'taken-' }));
+    assert.equal(collisions, 3);
+    assert.match(made.metadata.name!, /^taken-[a-z0-9]{5}$/);
+    assert.ok(await api.storage.get(kind('configmaps'), 'default', made.metadata.name!));
+    collisions = 0;
+    limit = Infinity;
+    const taken = await fails(api.storage.create(kind('configmaps'), 'default', cm('', {}, { name: undefined, generateName: 'taken-' })));
+    assert.equal(collisions, 8);
+    assert.equal(taken.code, 409);
+    assert.match(taken.message, /^configmaps "taken-[a-z0-9]{5}" already exists, the server was not able to generate a unique name for the object$/);
+  } finally {
+    store.create = create;
+  }
 });
 
 test('invalid objects are refused with field paths, and a dry run stores nothing', async () => {

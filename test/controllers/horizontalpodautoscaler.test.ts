@@ -180,3 +180,13 @@ test('autoscaling/v1 round trip keeps v2-only fields in annotations', () => {
   assert.deepEqual(back.status.conditions, v2.status.conditions);
   assert.equal(back.metadata.annotations, undefined);
 });
+
+test('autoscaling/v1 to v2: fields left out stay out, and a body of the wrong shape is left for the decoder to refuse', () => {
+  // kubectl autoscale without --min sends no minReplicas: nothing undefined reaches the v2 decoder
+  const v2 = hpaV1ToV2({ apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 3 } });
+  assert.deepEqual(Object.keys(v2.spec).sort(), ['maxReplicas', 'scaleTargetRef']);
+  // a string where metadata belongs is not spread into thousands of keys
+  const odd = { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: 'y'.repeat(5000), spec: 'x' } as any;
+  assert.deepEqual(hpaV1ToV2(odd), { ...odd, apiVersion: 'autoscaling/v2' });
+  assert.deepEqual(hpaV2ToV1({ ...odd, apiVersion: 'autoscaling/v2' }), odd);
+});

@@ -5,7 +5,7 @@
 //   autoscaling.alpha.kubernetes.io/current-metrics  their readings (v2 MetricStatus JSON)
 //   autoscaling.alpha.kubernetes.io/conditions       status.conditions
 //   autoscaling.alpha.kubernetes.io/behavior         spec.behavior
-import { clone, type KubeObject } from '../object.js';
+import { clone, isPlainObject, type KubeObject } from '../object.js';
 import type { KindDef } from '../registry.js';
 import { horizontalPodAutoscalerKind } from './horizontalpodautoscaler.js';
 
@@ -28,8 +28,14 @@ function parseJson(text: string | undefined): any {
   }
 }
 
+/** metadata, spec or status of a type no conversion can read: left for the decoder to refuse (400) as upstream's would */
+function untyped(obj: KubeObject): boolean {
+  return (['metadata', 'spec', 'status'] as const).some((k) => obj[k] !== undefined && obj[k] !== null && !isPlainObject(obj[k]));
+}
+
 /** v1 → v2 (the stored version). */
 export function hpaV1ToV2(obj: KubeObject): KubeObject {
+  if (untyped(obj)) return { ...obj, apiVersion: 'autoscaling/v2' };
   const v1 = clone(obj);
   const annotations: Record<string, string> = { ...(v1.metadata?.annotations ?? {}) };
   const spec: Obj = v1.spec ?? {};
@@ -62,6 +68,9 @@ export function hpaV1ToV2(obj: KubeObject): KubeObject {
     },
   };
   if (!out.metadata.annotations) delete out.metadata.annotations;
+  // fields the v1 object left out stay out (`kubectl autoscale` without --min sends no
+  // minReplicas; the v2 defaults give it 1), rather than reaching the typed check as undefined
+  for (const k of Object.keys(out.spec)) if (out.spec[k] === undefined) delete out.spec[k];
   if (v1.status) {
     out.status = {
       observedGeneration: st.observedGeneration,
@@ -78,6 +87,7 @@ export function hpaV1ToV2(obj: KubeObject): KubeObject {
 
 /** v2 (stored) → v1. */
 export function hpaV2ToV1(obj: KubeObject): KubeObject {
+  if (untyped(obj)) return { ...obj, apiVersion: 'autoscaling/v1' };
   const v2 = clone(obj);
   const annotations: Record<string, string> = { ...(v2.metadata?.annotations ?? {}) };
   const spec: Obj = v2.spec ?? {};

@@ -15,7 +15,7 @@ import { Expectations } from '../../api/podcontrol/expectations.js';
 import { computeHash } from '../../api/podcontrol/hash.js';
 import { controllerRefTo } from '../../api/podcontrol/pods.js';
 import { createPods, deletePods, type PodWriter } from '../../client/pod-writes.js';
-import { CONTROLLER_REVISION_HASH_LABEL, daemonPod, decide, targetNode } from './decide.js';
+import { CONTROLLER_REVISION_HASH_LABEL, daemonPod, decide, decideHistory, targetNode } from './decide.js';
 
 export const daemonSetResource: ResourceType = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };
 const revisionResource: ResourceType = { group: 'apps', version: 'v1', resource: 'controllerrevisions', kind: 'ControllerRevision', namespaced: true };
@@ -87,32 +87,42 @@ export class DaemonSetController implements Controller {
     return ds && ds.metadata.uid === ref.uid ? ds : undefined;
   }
 
-  /** The ControllerRevision of the current template, created (with the next revision number) if missing. */
-  private async ensureRevision(client: Client, ds: KubeObject, hash: string): Promise<void> {
+  /** The ControllerRevisions as decideHistory says: the current template's created or made the newest, old ones beyond the limit deleted. */
+  private async ensureRevision(client: Client, ds: KubeObject, hash: string, pods: KubeObject[]): Promise<void> {
     const ns = ds.metadata.namespace ?? '';
     const owned = this.revisions.list(ns).filter((r) => controllerRef(r)?.uid === ds.metadata.uid);
-    if (owned.some((r) => r.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] === hash)) return;
-    const revision = owned.reduce((m, r) => Math.max(m, Number(r.revision) || 0), 0) + 1;
-    const body: KubeObject = {
-      apiVersion: 'apps/v1',
-      kind: 'ControllerRevision',
-      metadata: {
-        name: `${ds.metadata.name}-${hash}`,
-        namespace: ns,
-        labels: { ...(ds.spec?.template?.metadata?.labels ?? {}), [CONTROLLER_REVISION_HASH_LABEL]: hash },
-        annotations: ds.metadata.annotations?.['kubernetes.io/change-cause'] ? { 'kubernetes.io/change-cause': ds.metadata.annotations['kubernetes.io/change-cause'] } : undefined,
-        ownerReferences: [controllerRefTo(ds, 'apps/v1', 'DaemonSet')],
-      },
-      data: { spec: { template: { ...(ds.spec?.template ?? {}), $patch: 'replace' } } },
-      revision,
-    } as KubeObject;
-    if (!body.metadata.annotations) delete body.metadata.annotations;
-    await client
-      .resource(revisionResource, ns)
-      .create(body)
-      .catch((e) => {
+    const plan = decideHistory(ds, owned, hash, pods);
+    const revisions = client.resource(revisionResource, ns);
+    const changeCause = ds.metadata.annotations?.['kubernetes.io/change-cause'];
+    if (plan.create !== undefined) {
+      const body: KubeObject = {
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: {
+          name: `${ds.metadata.name}-${hash}`,
+          namespace: ns,
+          labels: { ...(ds.spec?.template?.metadata?.labels ?? {}), [CONTROLLER_REVISION_HASH_LABEL]: hash },
+          annotations: changeCause ? { 'kubernetes.io/change-cause': changeCause } : undefined,
+          ownerReferences: [controllerRefTo(ds, 'apps/v1', 'DaemonSet')],
+        },
+        data: { spec: { template: { ...(ds.spec?.template ?? {}), $patch: 'replace' } } },
+        revision: plan.create,
+      } as KubeObject;
+      if (!body.metadata.annotations) delete body.metadata.annotations;
+      await revisions.create(body).catch((e) => {
         if (!isApiError(e, 'AlreadyExists')) throw e;
       });
+    }
+    if (plan.bump) {
+      await revisions.update({ ...plan.bump.revision, revision: plan.bump.to } as KubeObject).catch((e) => {
+        if (!isApiError(e, 'Conflict') && !isApiError(e, 'NotFound')) throw e;
+      });
+    }
+    for (const r of plan.delete) {
+      await revisions.delete(r.metadata.name ?? '', { preconditions: { uid: r.metadata.uid } }).catch((e) => {
+        if (!isApiError(e, 'Conflict') && !isApiError(e, 'NotFound')) throw e;
+      });
+    }
   }
 
   private async sync(client: Client, recorder: EventRecorder, key: string): Promise<ReconcileResult | void> {
@@ -135,7 +145,7 @@ export class DaemonSetController implements Controller {
       });
     }
     const hash = computeHash(ds.spec?.template, ds.status?.collisionCount);
-    if (!ds.metadata.deletionTimestamp) await this.ensureRevision(client, ds, hash);
+    if (!ds.metadata.deletionTimestamp) await this.ensureRevision(client, ds, hash, claim.claimed);
     const plan = decide({ ds, nodes: this.nodes.list(), pods: claim.claimed, hash, now: (this.options.now ?? Date.now)() });
     const satisfied = this.expectations.satisfied(key);
     let error: string | undefined;

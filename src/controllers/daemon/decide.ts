@@ -273,3 +273,39 @@ function rollingUpdate(ds: KubeObject, running: Map<string, KubeObject[]>, hash:
     }
   }
 }
+
+export interface HistoryPlan {
+  /** no ControllerRevision has the current template: create one with this revision number */
+  create?: number;
+  /** the current template's ControllerRevision is not the newest (a rollback to it): raise it to this number */
+  bump?: { revision: KubeObject; to: number };
+  /** old ControllerRevisions beyond spec.revisionHistoryLimit, oldest first */
+  delete: KubeObject[];
+}
+
+/**
+ * constructHistory and cleanupHistory: the current template's revision is always the highest
+ * (going back to an older template makes its revision the newest, so `rollout undo` without
+ * --to-revision finds the one before it), and old revisions beyond revisionHistoryLimit go,
+ * oldest first, unless a live pod still runs their template.
+ */
+export function decideHistory(ds: KubeObject, owned: KubeObject[], hash: string, pods: KubeObject[]): HistoryPlan {
+  const revisionOf = (r: KubeObject) => Number((r as any).revision) || 0;
+  const current = owned.find((r) => r.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] === hash);
+  const old = owned.filter((r) => r !== current);
+  const next = old.reduce((m, r) => Math.max(m, revisionOf(r)), 0) + 1;
+  const plan: HistoryPlan = { delete: [] };
+  if (!current) plan.create = next;
+  else if (revisionOf(current) < next) plan.bump = { revision: current, to: next };
+  const limit: number = typeof ds.spec?.revisionHistoryLimit === 'number' ? ds.spec.revisionHistoryLimit : 10;
+  let excess = old.length - limit;
+  if (excess <= 0) return plan;
+  const live = new Set(pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL]));
+  for (const r of [...old].sort((a, b) => revisionOf(a) - revisionOf(b))) {
+    if (excess <= 0) break;
+    if (live.has(r.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL])) continue;
+    plan.delete.push(r);
+    excess--;
+  }
+  return plan;
+}

@@ -1,9 +1,9 @@
 // deploymentutil: the template hash and ReplicaSet naming, revisions and their annotations,
 // maxSurge/maxUnavailable, and the Deployment conditions, with upstream's names and texts.
 import type { KubeObject } from '../../api/object.js';
-import { clone, deepEqual, isPlainObject, timestamp } from '../../api/object.js';
+import { deepEqual, isPlainObject, timestamp } from '../../api/object.js';
 import { isPodActive } from '../../api/podcontrol/pods.js';
-import { computeHash, safeEncode } from '../../api/podcontrol/hash.js';
+import { computeHash, safeEncode, withoutNullFields } from '../../api/podcontrol/hash.js';
 
 export { computeHash, safeEncode };
 
@@ -69,10 +69,10 @@ export function removeCondition(status: Record<string, any>, type: string): void
 
 /* ---------- hash and naming ---------- */
 
-/** EqualIgnoreHash: two pod templates equal but for the pod-template-hash label. */
+/** EqualIgnoreHash: two pod templates equal but for the pod-template-hash label (a null field is one left out). */
 export function equalIgnoreHash(a: any, b: any): boolean {
   const strip = (t: any) => {
-    const c = clone(t ?? {});
+    const c = withoutNullFields(t ?? {});
     if (isPlainObject(c.metadata?.labels)) {
       delete c.metadata.labels[DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY];
       if (!Object.keys(c.metadata.labels).length) delete c.metadata.labels;

@@ -111,7 +111,7 @@ export class JobController implements Controller {
 
     const writer: PodWriter = { owner: job, key, expectations: this.expectations, pods: podClient, recorder };
     const deleteError = await deletePods(writer, plan.delete);
-    const createError = await createPods(writer, plan.create.length, (i) => jobPod(job, plan.create[i], ref));
+    const createError = await createPods(writer, plan.create.length, (i) => jobPod(job, plan.create[i], ref, plan.indexFailureCounts?.[plan.create[i] ?? -1]));
     const error = createError ?? deleteError;
     if (plan.status) {
       try {

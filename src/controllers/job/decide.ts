@@ -7,6 +7,8 @@ import { isPodActive, isPodReady, podsToDelete } from '../../api/podcontrol/pods
 
 export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
 export const JOB_INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';
+/** On a pod of a Job with backoffLimitPerIndex: how many pods of its index failed before it. */
+export const INDEX_FAILURE_COUNT_ANNOTATION = 'batch.kubernetes.io/job-index-failure-count';
 /** DefaultJobPodFailureBackOff and MaxJobPodFailureBackOff */
 const BACKOFF_BASE_SECONDS = 10;
 const BACKOFF_MAX_SECONDS = 360;
@@ -29,6 +31,8 @@ export interface JobEvent {
 export interface JobPlan {
   /** pods to create: their completion index (Indexed) or undefined */
   create: (number | undefined)[];
+  /** with backoffLimitPerIndex: the failures so far of each index a pod is created for */
+  indexFailureCounts?: Record<number, number>;
   delete: KubeObject[];
   /** the whole status to write, or undefined when it did not change */
   status?: Record<string, any>;
@@ -182,21 +186,44 @@ export function decide(input: JobInput): JobPlan {
 
   // pod failure policy: Ignore'd failures do not count; FailJob ends the job
   let failure: { reason: string; message: string } | undefined;
+  // backoffLimitPerIndex: an index fails alone, once its own failures pass the limit (or a
+  // FailIndex rule matches); it is not retried, and the others go on
+  const perIndex = indexed && typeof spec.backoffLimitPerIndex === 'number';
+  const failedIndexes = new Set<number>();
   if (isPlainObject(spec.podFailurePolicy)) {
     const counted: KubeObject[] = [];
     for (const pod of failedPods) {
       const m = matchPodFailurePolicy(job, pod);
       if (m?.action === 'Ignore') continue;
       if (m?.action === 'FailJob' && !failure) failure = { reason: 'PodFailurePolicy', message: m.message };
+      if (m?.action === 'FailIndex' && perIndex && podIndex(pod) !== undefined) failedIndexes.add(podIndex(pod)!);
       counted.push(pod);
     }
     failedPods = counted;
+  }
+  const indexFailures = new Map<number, KubeObject[]>();
+  if (perIndex) {
+    for (const pod of failedPods) {
+      const i = podIndex(pod);
+      if (i === undefined || i >= (spec.completions ?? 0)) continue;
+      indexFailures.set(i, [...(indexFailures.get(i) ?? []), pod]);
+    }
+    for (const [i, pods] of indexFailures) if (pods.length > spec.backoffLimitPerIndex) failedIndexes.add(i);
   }
   const succeeded = indexed
     ? new Set(succeededPods.map(podIndex).filter((i): i is number => i !== undefined && i < (spec.completions ?? 0))).size
     : succeededPods.length;
   const failed = failedPods.length;
   const backoffLimit: number = spec.backoffLimit ?? 6;
+  const succeededIndexes = indexed ? new Set(succeededPods.map(podIndex).filter((i): i is number => i !== undefined && i < (spec.completions ?? 0))) : new Set<number>();
+  for (const i of succeededIndexes) failedIndexes.delete(i);
+  if (perIndex && !failure) {
+    if (typeof spec.maxFailedIndexes === 'number' && failedIndexes.size > spec.maxFailedIndexes) {
+      failure = { reason: 'MaxFailedIndexesExceeded', message: 'Job has exceeded the specified maximal number of failed indexes' };
+    } else if (failedIndexes.size && succeededIndexes.size + failedIndexes.size >= (spec.completions ?? 0)) {
+      failure = { reason: 'FailedIndexes', message: 'Job has failed indexes' };
+    }
+  }
 
   if (!failure && failed > backoffLimit) failure = { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   if (!failure && spec.template?.spec?.restartPolicy === 'OnFailure' && backoffLimit >= 0) {
@@ -246,7 +273,12 @@ export function decide(input: JobInput): JobPlan {
       status.startTime = timestamp(new Date(now));
       plan.events.push({ type: 'Normal', reason: 'Resumed', message: 'Job resumed' });
     }
-    if (input.expectationsSatisfied) manage(job, active, succeededPods, failedPods, terminating, succeeded, now, plan);
+    if (input.expectationsSatisfied) manage(job, active, succeededPods, failedPods, terminating, succeeded, now, plan, perIndex ? { failed: failedIndexes, failures: indexFailures } : undefined);
+  }
+  if (perIndex) {
+    // the active pods of an index that failed are not waited for
+    if (!failure && !complete) for (const p of active) if (failedIndexes.has(podIndex(p)!) && !plan.delete.includes(p)) plan.delete.push(p);
+    status.failedIndexes = formatIndexes([...failedIndexes]);
   }
 
   status.active = active.length - plan.delete.length;
@@ -276,6 +308,7 @@ function manage(
   succeeded: number,
   now: number,
   plan: JobPlan,
+  perIndex?: { failed: Set<number>; failures: Map<number, KubeObject[]> },
 ): void {
   const spec = job.spec ?? {};
   const parallelism: number = spec.parallelism ?? 1;
@@ -292,25 +325,38 @@ function manage(
   let toCreate = wantActive - active.length - blocked;
   if (toCreate <= 0) return;
 
-  // back off after failures: 10s doubled for each further failure, at most 6 minutes
-  if (failedPods.length) {
-    const last = Math.max(...failedPods.map(podFinishedAt));
-    const delay = Math.min(BACKOFF_BASE_SECONDS * 2 ** (failedPods.length - 1), BACKOFF_MAX_SECONDS) * 1000;
-    const left = last + delay - now;
-    if (left > 0) {
-      const secs = Math.ceil(left / 1000);
-      plan.requeueAfterSeconds = plan.requeueAfterSeconds ? Math.min(plan.requeueAfterSeconds, secs) : secs;
-      return;
-    }
+  // back off after failures: 10s doubled for each further failure, at most 6 minutes (with
+  // backoffLimitPerIndex, each index by its own failures)
+  const backoffLeft = (failures: KubeObject[]): number => {
+    if (!failures.length) return 0;
+    const last = Math.max(...failures.map(podFinishedAt));
+    return last + Math.min(BACKOFF_BASE_SECONDS * 2 ** (failures.length - 1), BACKOFF_MAX_SECONDS) * 1000 - now;
+  };
+  const requeue = (left: number) => {
+    const secs = Math.ceil(left / 1000);
+    plan.requeueAfterSeconds = plan.requeueAfterSeconds ? Math.min(plan.requeueAfterSeconds, secs) : secs;
+  };
+  if (!perIndex) {
+    const left = backoffLeft(failedPods);
+    if (left > 0) return requeue(left);
   }
   if (spec.completionMode === 'Indexed') {
-    const taken = new Set<number>();
+    const taken = new Set<number>(perIndex?.failed ?? []);
     for (const p of [...active, ...succeededPods]) {
       const i = podIndex(p);
       if (i !== undefined) taken.add(i);
     }
     for (let i = 0; i < (spec.completions ?? 0) && toCreate > 0; i++) {
       if (taken.has(i)) continue;
+      if (perIndex) {
+        const failures = perIndex.failures.get(i) ?? [];
+        const left = backoffLeft(failures);
+        if (left > 0) {
+          requeue(left);
+          continue;
+        }
+        if (failures.length) (plan.indexFailureCounts ??= {})[i] = failures.length;
+      }
       plan.create.push(i);
       toCreate--;
     }
@@ -319,8 +365,8 @@ function manage(
   plan.create = Array.from({ length: toCreate }, () => undefined);
 }
 
-/** A job's pod for one completion index (Indexed) or none. */
-export function jobPod(job: KubeObject, index: number | undefined, ref: any): KubeObject {
+/** A job's pod for one completion index (Indexed) or none; with backoffLimitPerIndex, the index's failures so far. */
+export function jobPod(job: KubeObject, index: number | undefined, ref: any, indexFailureCount?: number): KubeObject {
   const template = job.spec?.template ?? {};
   const meta = isPlainObject(template.metadata) ? template.metadata : {};
   const name = job.metadata.name ?? '';
@@ -339,6 +385,7 @@ export function jobPod(job: KubeObject, index: number | undefined, ref: any): Ku
   if (Array.isArray(meta.finalizers)) pod.metadata.finalizers = [...meta.finalizers];
   if (index !== undefined) {
     pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [COMPLETION_INDEX_ANNOTATION]: String(index) };
+    if (typeof job.spec?.backoffLimitPerIndex === 'number') pod.metadata.annotations[INDEX_FAILURE_COUNT_ANNOTATION] = String(indexFailureCount ?? 0);
     pod.metadata.labels![JOB_INDEX_LABEL] = String(index);
     pod.spec.hostname = `${name}-${index}`;
     // JOB_COMPLETION_INDEX from the downward API, in every container

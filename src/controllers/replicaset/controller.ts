@@ -8,7 +8,7 @@ import { controllerRef, isPlainObject } from '../../api/object.js';
 import { labelSelectorFromObject, labelSelectorFromSet, type LabelSelector } from '../../api/selectors.js';
 import { resources, type Client, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
-import { keyOf, type Informer } from '../../client/informer.js';
+import { indexers, keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { claimObjects } from '../../api/podcontrol/claim.js';
@@ -61,6 +61,13 @@ export interface ReplicaSetControllerOptions {
 
 const STATUS_WRITE_ATTEMPTS = 5;
 
+// Upstream's pod indexes (1.28+): a pass looks at the pods its owner controls and the orphans
+// of its namespace, not every pod of the namespace, which kept a rollout of 1,000 replicas
+// (2,000 pods in the namespace) scanning all of them on every pod event.
+const CONTROLLER_UID_INDEX = 'controllerUID';
+const ORPHAN_INDEX = 'orphanPods';
+const orphans = (pod: KubeObject): string[] => (controllerRef(pod) ? [] : [pod.metadata.namespace ?? '']);
+
 export class ReplicaSetController implements Controller {
   readonly name: string;
   private readonly queue = new WorkQueue<string>();
@@ -78,6 +85,8 @@ export class ReplicaSetController implements Controller {
   start(ctx: ControllerContext): void {
     this.owners = ctx.informers.informerFor(this.config.resource);
     this.pods = ctx.informers.informerFor(resources.pods);
+    this.pods.addIndexer(CONTROLLER_UID_INDEX, indexers.controllerUid);
+    this.pods.addIndexer(ORPHAN_INDEX, orphans);
     this.owners.addEventHandler({
       onAdd: (o) => this.queue.add(keyOf(o)),
       onUpdate: (_old, o) => this.queue.add(keyOf(o)),
@@ -161,7 +170,8 @@ export class ReplicaSetController implements Controller {
     // ReplicaSets never act on an empty selector: it would adopt every pod of the namespace.
     const ref = controllerRefTo(owner, this.config.apiVersion, this.config.kind);
     const satisfied = this.expectations.satisfied(key);
-    const claim = claimObjects(owner, this.pods.list(ns), (p) => !selector.empty && selector.matches(p.metadata.labels), ref);
+    const candidates = [...this.pods.byIndex(CONTROLLER_UID_INDEX, owner.metadata.uid ?? ''), ...this.pods.byIndex(ORPHAN_INDEX, ns)];
+    const claim = claimObjects(owner, candidates, (p) => !selector.empty && selector.matches(p.metadata.labels), ref);
     if (claim.adopt.length) {
       // RecheckDeletionTimestamp: adopt only for the owner as it is now
       const fresh = await client.resource(this.config.resource, ns).get(owner.metadata.name ?? '');

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../src/api/object.js';
-import { daemonPod, decide, nodeShouldRun } from '../../../src/controllers/daemon/decide.js';
+import { daemonPod, decide, decideHistory, nodeShouldRun } from '../../../src/controllers/daemon/decide.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 
@@ -94,5 +94,25 @@ describe('daemon set decisions', () => {
     assert.deepEqual([plan.createOn, plan.delete], [['a'], []]);
     plan = decide({ ds: set, nodes: [node('a')], pods: [old, pod('a', 'new')], hash: 'new', now: NOW });
     assert.deepEqual(plan.delete.map((d) => d.pod), [old]);
+  });
+});
+
+describe('daemon set history (ControllerRevisions)', () => {
+  const rev = (hash: string, revision: number): KubeObject => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: `agent-${hash}`, namespace: 'ns', labels: { 'controller-revision-hash': hash } }, revision }) as KubeObject;
+
+  it('creates the current template revision after the newest, and makes an older one the newest when the template goes back to it', () => {
+    assert.deepEqual(decideHistory(ds(), [], 'h1', []), { create: 1, delete: [] });
+    assert.deepEqual(decideHistory(ds(), [rev('h1', 1)], 'h2', []), { create: 2, delete: [] });
+    assert.deepEqual(decideHistory(ds(), [rev('h1', 1), rev('h2', 2)], 'h2', []), { delete: [] });
+    const back = decideHistory(ds(), [rev('h1', 1), rev('h2', 2)], 'h1', []);
+    assert.equal(back.bump?.to, 3, 'a rollback to revision 1 makes it revision 3, so undo finds revision 2 before it');
+    assert.equal(back.bump?.revision.metadata.name, 'agent-h1');
+  });
+
+  it('deletes old revisions beyond revisionHistoryLimit, oldest first, but not one a live pod still runs', () => {
+    const owned = [rev('h1', 1), rev('h2', 2), rev('h3', 3), rev('h4', 4)];
+    const plan = decideHistory(ds({ revisionHistoryLimit: 1 }), owned, 'h4', [pod('a', 'h1')]);
+    assert.deepEqual(plan.delete.map((r) => r.metadata.name), ['agent-h2', 'agent-h3'], 'three old ones, one kept: h1 stays for its pod');
+    assert.deepEqual(decideHistory(ds(), owned, 'h4', []).delete, [], 'the default limit is 10');
   });
 });

@@ -67,6 +67,10 @@ describe('deployment helpers', () => {
     assert.match(computeHash(t), /^[bcdfghjklmnpqrstvwxz2456789]+$/);
     assert.notEqual(computeHash(t), computeHash(t, 1), 'the collision count changes the hash');
     assert.ok(equalIgnoreHash(t, { metadata: { labels: { a: 'b', 'pod-template-hash': 'x' } }, spec: {} }));
+    // kubectl rollout undo sends the ReplicaSet's template back with a null creationTimestamp
+    const undone = { metadata: { creationTimestamp: null, labels: { a: 'b' } }, spec: {} };
+    assert.equal(computeHash(undone), computeHash(t), 'a null field hashes as one left out');
+    assert.ok(equalIgnoreHash(undone, { metadata: { labels: { a: 'b', 'pod-template-hash': 'x' } }, spec: {} }));
   });
 
   it('resolves maxSurge up and maxUnavailable down, never both zero', () => {

@@ -115,6 +115,50 @@ describe('job decisions', () => {
     assert.equal(p.spec!.containers[0].env[0].name, 'JOB_COMPLETION_INDEX');
   });
 
+  it('backoffLimitPerIndex: an index fails alone and is not retried; the job fails with FailedIndexes once every index finished', () => {
+    const spec = { completionMode: 'Indexed', completions: 3, parallelism: 3, backoffLimit: 2147483647, backoffLimitPerIndex: 1 };
+    const old = '2026-01-01T00:00:00Z'; // long enough ago that no back-off applies
+    // index 1 failed once: it is retried, its new pod says how often it failed
+    let plan = decide({ job: job(spec), pods: [pod('Running', { index: 0 }), pod('Failed', { index: 1, finishedAt: old }), pod('Running', { index: 2 })], now: NOW, expectationsSatisfied: true });
+    assert.deepEqual(plan.create, [1]);
+    assert.deepEqual(plan.indexFailureCounts, { 1: 1 });
+    assert.equal(plan.status!.failedIndexes, '');
+    assert.equal(jobPod(job(spec), 1, { kind: 'Job' }, 1).metadata.annotations!['batch.kubernetes.io/job-index-failure-count'], '1');
+    // twice: past the per-index limit, index 1 has failed; the others go on
+    const twice = [pod('Failed', { index: 1, finishedAt: old }), pod('Failed', { index: 1, finishedAt: old })];
+    plan = decide({ job: job(spec), pods: [pod('Running', { index: 0 }), ...twice, pod('Running', { index: 2 })], now: NOW, expectationsSatisfied: true });
+    assert.deepEqual(plan.create, []);
+    assert.equal(plan.status!.failedIndexes, '1');
+    assert.equal(reasonOf(plan.status, 'Failed'), undefined, 'a failed index does not fail the job while others run');
+    // the rest succeed: the job fails for its failed index
+    plan = decide({ job: job(spec), pods: [pod('Succeeded', { index: 0 }), ...twice, pod('Succeeded', { index: 2 })], now: NOW, expectationsSatisfied: true });
+    assert.equal(reasonOf(plan.status, 'Failed'), 'FailedIndexes');
+    assert.equal(plan.status!.conditions.find((c: any) => c.type === 'Failed').message, 'Job has failed indexes');
+    assert.equal(plan.status!.completedIndexes, '0,2');
+    assert.equal(plan.status!.failedIndexes, '1');
+  });
+
+  it('maxFailedIndexes and FailIndex: the job fails as soon as more indexes failed than allowed', () => {
+    const spec = {
+      completionMode: 'Indexed',
+      completions: 4,
+      parallelism: 4,
+      backoffLimit: 2147483647,
+      backoffLimitPerIndex: 3,
+      maxFailedIndexes: 1,
+      podFailurePolicy: { rules: [{ action: 'FailIndex', onExitCodes: { operator: 'In', values: [42] } }] },
+    };
+    let plan = decide({ job: job(spec), pods: [pod('Failed', { index: 0, exitCode: 42 }), pod('Running', { index: 1 }), pod('Running', { index: 2 }), pod('Running', { index: 3 })], now: NOW, expectationsSatisfied: true });
+    assert.equal(plan.status!.failedIndexes, '0', 'FailIndex fails the index at its first failure');
+    assert.deepEqual(plan.create, []);
+    assert.equal(reasonOf(plan.status, 'Failed'), undefined);
+    const running = pod('Running', { index: 2 });
+    plan = decide({ job: job(spec), pods: [pod('Failed', { index: 0, exitCode: 42 }), pod('Failed', { index: 1, exitCode: 42 }), running, pod('Running', { index: 3 })], now: NOW, expectationsSatisfied: true });
+    assert.equal(reasonOf(plan.status, 'Failed'), 'MaxFailedIndexesExceeded');
+    assert.equal(plan.status!.conditions.find((c: any) => c.type === 'Failed').message, 'Job has exceeded the specified maximal number of failed indexes');
+    assert.ok(plan.delete.includes(running), 'the running pods are deleted');
+  });
+
   it('suspending deletes the active pods; a finished job is deleted after its TTL', () => {
     const running = pod('Running');
     const plan = decide({ job: job({ suspend: true }), pods: [running], now: NOW, expectationsSatisfied: true });

@@ -3,6 +3,10 @@
 // front of a MariaDB StatefulSet. Through the service: the install page (which WordPress
 // shows only once it reached the database), the installation, then the site's feed, read
 // from the database by whichever instance answers; the row is in MariaDB itself.
+// Then seed 001's autoscaler (examples/wordpress/hpa.yaml: 2 to 5 instances at 50 % CPU): idle,
+// it brings the five down to two; under HTTP load the test generates against the Service it
+// scales them back up to five, and down to two once the load stops. The scale-down
+// stabilization window is shortened by the HPA's own `behavior` field.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,9 +23,11 @@ if (why) console.log(`# skipping the wordpress example: ${why}`);
 type Obj = Record<string, any>;
 const dir = path.join(repoRoot, 'examples', 'wordpress');
 
-function request(url: string, body?: string, host?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+const keepAlive = new http.Agent({ keepAlive: true });
+
+function request(url: string, body?: string, host?: string, agent?: http.Agent): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: body ? 'POST' : 'GET', headers: { ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...(host ? { host } : {}) }, timeout: 60_000 }, (res) => {
+    const req = http.request(url, { method: body ? 'POST' : 'GET', headers: { ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...(host ? { host } : {}) }, timeout: 60_000, ...(agent ? { agent } : {}) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
@@ -39,10 +45,11 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
 
   before(async () => {
     dataDir = tempDir('petset-wordpress-e2e-');
-    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '-f', path.join(dir, 'mysql.yaml'), '-f', path.join(dir, 'wordpress.yaml')] });
+    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--horizontal-pod-autoscaler-sync-period', '5s', '-f', path.join(dir, 'mysql.yaml'), '-f', path.join(dir, 'wordpress.yaml')] });
   });
 
   after(async () => {
+    keepAlive.destroy();
     await c?.stop('SIGINT');
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
@@ -98,5 +105,65 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
     assert.match(feed.body, /Hello world!/, 'the first post, from wp_posts');
     const row = await c.kubectl(['exec', 'wordpress-mysql-0', '--', 'sh', '-c', 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" -N -B wordpress -e "select option_value from wp_options where option_name=\'blogname\'"']);
     assert.equal(row.stdout.trim(), 'Pets of petset');
+  });
+
+  it('autoscales: idle down to 2, up to 5 under generated load, back to 2 once it stops', { timeout: 400_000 }, async () => {
+    type Deploy = { spec: { replicas: number }; status: { readyReplicas?: number; replicas?: number } };
+    const deploy = async () => JSON.parse((await c.kubectl(['get', 'deploy', 'wordpress', '-o', 'json'])).stdout) as Deploy;
+    const settledAt = async (n: number) => {
+      const d = await deploy();
+      return d.spec.replicas === n && d.status.replicas === n && d.status.readyReplicas === n;
+    };
+    await c.kubectl(['apply', '-f', path.join(dir, 'hpa.yaml')]);
+    // the test cannot wait out the default 5-minute scale-down window: the HPA's own behavior shortens it
+    await c.kubectl(['patch', 'hpa', 'wordpress', '--type=merge', '-p', JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: 10 } } } })]);
+    const hpa = JSON.parse((await c.kubectl(['get', 'hpa.v2.autoscaling', 'wordpress', '-o', 'json'])).stdout);
+    assert.equal(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds, 10);
+    assert.equal(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds, 0, "the API server defaults the rest of behavior as upstream's");
+
+    // idle: well under 25m (half of the 50m each pod requests), so five are too many
+    await eventually(() => settledAt(2), 120_000, 'the idle WordPress Deployment scaled down to the HPA minimum of 2');
+    const svc = JSON.parse((await c.kubectl(['get', 'svc', 'wordpress', '-o', 'json'])).stdout);
+    const base = `http://${svc.spec.clusterIP}`;
+
+    // load: a few requests of the front page in flight at a time (each one renders the site from
+    // the database in PHP), bounded so that two shared cores keep up
+    let stop = false;
+    let served = 0;
+    let failed = 0;
+    const loop = async () => {
+      while (!stop) {
+        const r = await request(`${base}/`, undefined, undefined, keepAlive).catch(() => undefined);
+        if (r?.status === 200) served++;
+        else failed++;
+      }
+    };
+    const loops = [loop(), loop(), loop()];
+    try {
+      await eventually(async () => (await deploy()).spec.replicas === 5, 180_000, 'the HPA to scale WordPress to 5 under load');
+      const row = (await c.kubectl(['get', 'hpa', 'wordpress', '--no-headers'])).stdout;
+      console.log(`under load: ${row.trim()}`);
+      assert.match(row, /^wordpress\s+Deployment\/wordpress\s+cpu: \d+%\/50%\s+2\s+5\s+\d\s/, row);
+      const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler,reason=SuccessfulRescale', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}'])).stdout;
+      assert.match(events, /^New size: 2; reason: All metrics below target$/m, events);
+      assert.match(events, /^New size: 5; reason: cpu resource utilization \(percentage of request\) above target$/m, events);
+      await eventually(() => settledAt(5), 180_000, 'five ready WordPress pods under load');
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+    console.log(`load: ${served} front pages served, ${failed} failed`);
+    assert.ok(served > 0, `the site answered under load (${served} served, ${failed} failed)`);
+
+    // the load is gone: after the 10 s window, back to the minimum
+    await eventually(() => settledAt(2), 180_000, 'WordPress scaled back down to 2 after the load stopped');
+    const status = JSON.parse((await c.kubectl(['get', 'hpa.v2.autoscaling', 'wordpress', '-o', 'json'])).stdout).status;
+    assert.equal(status.desiredReplicas, 2);
+    assert.ok(status.currentMetrics[0].resource.current.averageUtilization < 50, JSON.stringify(status.currentMetrics));
+    const limited = status.conditions.find((x: Obj) => x.type === 'ScalingLimited');
+    assert.deepEqual([limited?.status, limited?.reason], ['True', 'TooFewReplicas'], JSON.stringify(status.conditions));
+    // the two left still serve the site
+    const feed = await request(`${base}/feed/`);
+    assert.match(feed.body, /<title>Pets of petset<\/title>/);
   });
 });
