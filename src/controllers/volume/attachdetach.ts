@@ -34,6 +34,9 @@ export interface AttachDetachOptions {
 
 const KEY = 'attachments';
 
+/** volumes attached or detached at the same time in one pass */
+const PARALLEL_VOLUMES = 32;
+
 export class AttachDetachController implements Controller {
   readonly name = 'attachdetach';
   private readonly queue = new WorkQueue<string>();
@@ -98,15 +101,37 @@ export class AttachDetachController implements Controller {
     });
     this.detachWantedSince = plan.waiting;
     let retry = false;
-    for (const action of plan.actions) {
+    const run = async (action: AttachAction) => {
       try {
         await this.act(action);
       } catch (e) {
-        if (isApiError(e, 'NotFound')) continue;
+        if (isApiError(e, 'NotFound')) return;
         if (!isApiError(e, 'Conflict') && !isApiError(e, 'AlreadyExists')) console.warn(`[attachdetach] ${action.type}: ${e instanceof Error ? e.message : String(e)}`);
         retry = true;
       }
+    };
+    // Different volumes are independent (upstream's operation executor runs them in parallel,
+    // one operation per volume at a time): their writes share commits instead of queueing one
+    // by one. One volume's actions keep their order (a detach before the attach elsewhere);
+    // the nodes' volumesAttached follow once the attachments are written.
+    const lanes = new Map<string, AttachAction[]>();
+    const nodeStatus: AttachAction[] = [];
+    for (const action of plan.actions) {
+      if (action.type === 'nodeVolumesAttached') {
+        nodeStatus.push(action);
+        continue;
+      }
+      const pv = action.type === 'attach' || action.type === 'multiAttach' ? action.pvName : action.attachment.spec.source.persistentVolumeName;
+      const lane = lanes.get(pv);
+      if (lane) lane.push(action);
+      else lanes.set(pv, [action]);
     }
+    const pending = [...lanes.values()];
+    const worker = async () => {
+      for (let lane = pending.shift(); lane; lane = pending.shift()) for (const action of lane) await run(action);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_VOLUMES, pending.length) }, worker));
+    await Promise.all(nodeStatus.map(run));
     if (retry) return { requeueAfter: 200 };
     if (plan.recheckAt !== undefined) return { requeueAfter: Math.max(50, plan.recheckAt - now) };
   }

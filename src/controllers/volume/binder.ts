@@ -44,7 +44,7 @@ const DEFAULT_RESYNC_MS = 15_000;
 export interface BinderOptions {
   resyncMs?: number;
   /**
-   * Concurrent claim and volume syncs (8 and 4). Upstream runs one of each, but here every
+   * Concurrent claim and volume syncs (32 and 8). Upstream runs one of each, but here every
    * binding step waits for a durable write: one at a time, binding a thousand claims took
    * minutes, while concurrent writes share a commit. Syncs of one key never overlap, and a
    * racing second bind of one volume fails on its resourceVersion.
@@ -108,8 +108,8 @@ export class PersistentVolumeController implements Controller {
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] sync ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
-    ctx.runWorkers(this.claimQueue, this.options.claimWorkers ?? 8, (key) => this.syncClaimKey(key), { onError });
-    ctx.runWorkers(this.volumeQueue, this.options.volumeWorkers ?? 4, (name) => this.syncVolumeKey(name), { onError });
+    ctx.runWorkers(this.claimQueue, this.options.claimWorkers ?? 32, (key) => this.syncClaimKey(key), { onError });
+    ctx.runWorkers(this.volumeQueue, this.options.volumeWorkers ?? 8, (name) => this.syncVolumeKey(name), { onError });
     const period = this.options.resyncMs ?? DEFAULT_RESYNC_MS;
     this.resync = setInterval(() => {
       for (const k of this.claims.keys()) this.claimQueue.add(k);

@@ -77,7 +77,7 @@ export class LocalPathProvisioner implements Controller {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
     // each volume waits for a directory and a durable write: several at once share commits
-    ctx.runWorkers(this.claimQueue, 8, (key) => this.syncClaim(key), { onError });
+    ctx.runWorkers(this.claimQueue, 32, (key) => this.syncClaim(key), { onError });
     ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
   }
 
