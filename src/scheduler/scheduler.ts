@@ -55,6 +55,8 @@ export class Scheduler {
   private readonly backingOff = new Map<string, number>();
   /** parked pods that only a change of their own claims can help (missing, unbound immediate, lost, being deleted) */
   private readonly waitingOnClaims = new Set<string>();
+  /** the other parked pods: any cluster change may help them */
+  private readonly waitingOnCluster = new Set<string>();
   /** parked pods by the claims they use, namespace/name → pod keys (entries of pods no longer parked linger until the claim changes) */
   private readonly parkedByClaim = new Map<string, Set<string>>();
   /** failure records under way, by pod key: each pod's are written in order */
@@ -162,6 +164,7 @@ export class Scheduler {
   private activate(key: string): void {
     this.parked.delete(key);
     this.waitingOnClaims.delete(key);
+    this.waitingOnCluster.delete(key);
     const until = this.failures.get(key)?.until ?? 0;
     const wait = until - Date.now();
     if (wait > 0) {
@@ -191,7 +194,8 @@ export class Scheduler {
 
   private park(key: string, pod: KubeObject, claimsOnly: boolean): void {
     this.parked.set(key, Date.now());
-    if (claimsOnly) this.waitingOnClaims.add(key);
+    (claimsOnly ? this.waitingOnClaims : this.waitingOnCluster).add(key);
+    (claimsOnly ? this.waitingOnCluster : this.waitingOnClaims).delete(key);
     for (const claim of podClaimKeys(pod)) {
       let keys = this.parkedByClaim.get(claim);
       if (!keys) this.parkedByClaim.set(claim, (keys = new Set()));
@@ -201,7 +205,8 @@ export class Scheduler {
 
   private clusterChanged(claimWaitersToo = false): void {
     this.clusterEvents++;
-    for (const key of [...this.parked.keys()]) if (claimWaitersToo || !this.waitingOnClaims.has(key)) this.activate(key);
+    // only the pods a cluster change can help: walking every parked pod on each bound pod made binding N pods waiting for their claims N²
+    for (const key of claimWaitersToo ? [...this.parked.keys()] : [...this.waitingOnCluster]) this.activate(key);
   }
 
   /** A claim added or changed can only make the pods that use it schedulable. */
@@ -254,6 +259,7 @@ export class Scheduler {
   private forget(key: string): void {
     this.parked.delete(key);
     this.waitingOnClaims.delete(key);
+    this.waitingOnCluster.delete(key);
     this.failures.delete(key);
     this.backingOff.delete(key);
   }
