@@ -13,7 +13,7 @@ import type { Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS, type AttachAction } from './attach-decide.js';
-import { podClaimNames } from './helpers.js';
+import { isPodTerminated, podClaimNames } from './helpers.js';
 
 export const volumeAttachments: ResourceType = { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', kind: 'VolumeAttachment', namespaced: false };
 
@@ -66,7 +66,15 @@ export class AttachDetachController implements Controller {
     const podKick = (pod: KubeObject) => {
       if (podClaimNames(pod).length) kick();
     };
-    this.pods.addEventHandler({ onAdd: podKick, onUpdate: (o, n) => (podKick(o), podKick(n)), onDelete: podKick });
+    // a pod's status writes change nothing here: only where it runs, whether it finished or is going
+    const podMatters = (x: KubeObject) => [x.spec?.nodeName, isPodTerminated(x), !!x.metadata.deletionTimestamp, x.metadata.uid].join('\u0000');
+    this.pods.addEventHandler({
+      onAdd: podKick,
+      onUpdate: (o, n) => {
+        if (podMatters(o) !== podMatters(n)) (podKick(o), podKick(n));
+      },
+      onDelete: podKick,
+    });
     for (const inf of [this.claims, this.volumes, this.attachments]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
     this.nodes.addEventHandler({
       onAdd: kick,
