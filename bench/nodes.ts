@@ -1,3 +1,5 @@
+// In-process figure (nodes_100_*; the same workload through a real `petset up` over HTTPS is
+// up_nodes_100_pods_10000_* in statefulset-up.ts).
 // Nodes at scale: the whole cluster `petset up --nodes 100` runs (store, API server over
 // HTTPS, controllers, scheduler and 100 simulated node agents) in this one process, and a
 // workload of 100 StatefulSets x 100 replicas (Parallel, no claims) = 10,000 pods, created

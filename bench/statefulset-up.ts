@@ -7,6 +7,9 @@
 // bench/statefulset.ts measure the controller alone and are named sts_* there; these are
 // named sts_up_*.
 //
+// statefulset-up-pods-10000-nodes-100: 100 sets of 100 without claims on 100 nodes (issue 12's
+// 10k-pods line, end to end; nodes.ts has the in-process figure).
+//
 // `npm run bench statefulset-up` runs them all; statefulset-up-1000-parallel one of them.
 // PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
 // PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap.
@@ -47,33 +50,40 @@ export interface Run {
   ready: number;
 }
 
-export async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number): Promise<Run> {
+/**
+ * `sets` StatefulSets of `replicas` each (named web, or web-0 … when several), with one claim
+ * per replica unless `claims` is false, on one simulated node per 100 pods.
+ */
+export async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, sets = 1, claims = true): Promise<Run> {
   // a node runs at most 110 pods (its allocatable "pods"): one node per 100 replicas
-  const nodes = Math.max(1, Math.ceil(replicas / 100));
+  const nodes = Math.max(1, Math.ceil((replicas * sets) / 100));
   const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);
   try {
     const pid = r.proc.pid!;
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
-    await api(r, 'POST', '/apis/apps/v1/namespaces/default/statefulsets', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'web' },
-      spec: {
-        serviceName: 'web',
-        replicas,
-        podManagementPolicy: policy,
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
-        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
-      },
-    });
+    for (let i = 0; i < sets; i++) {
+      const name = sets === 1 ? 'web' : `web-${i}`;
+      await api(r, 'POST', '/apis/apps/v1/namespaces/default/statefulsets', {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name },
+        spec: {
+          serviceName: name,
+          replicas,
+          podManagementPolicy: policy,
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+          ...(claims ? { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] } : {}),
+        },
+      });
+    }
     for (;;) {
-      const set = await api(r, 'GET', '/apis/apps/v1/namespaces/default/statefulsets/web');
-      const ready = set.status?.readyReplicas ?? 0;
+      const list = await api(r, 'GET', '/apis/apps/v1/namespaces/default/statefulsets');
+      const ready = list.items.reduce((n: number, set: any) => n + (set.status?.readyReplicas ?? 0), 0);
       const seconds = (performance.now() - t0) / 1000;
-      if (ready === replicas || seconds > capSeconds) return { seconds, cpuSeconds: cpuSeconds(pid) - cpu0, peakRssMb: peakRssMb(pid), ready };
-      await new Promise((res) => setTimeout(res, 100));
+      if (ready === replicas * sets || seconds > capSeconds) return { seconds, cpuSeconds: cpuSeconds(pid) - cpu0, peakRssMb: peakRssMb(pid), ready };
+      await new Promise((res) => setTimeout(res, sets > 1 ? 500 : 100));
     }
   } finally {
     await r.stop();
@@ -106,9 +116,33 @@ function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeco
   };
 }
 
+/** 10,000 pods on 100 nodes through `petset up`: 100 Parallel sets of 100, no claims (the in-process figure is nodes_100_pods_10000_* in nodes.ts). */
+const tenThousandPods: Scenario = {
+  name: 'statefulset-up-pods-10000-nodes-100',
+  async run(report) {
+    const runs: Run[] = [];
+    const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
+    const cap = Number(process.env.PETSET_BENCH_CAP_SECONDS ?? 300);
+    for (let i = 0; i < count; i++) {
+      const run = await timeToReady(100, 'Parallel', cap, 100, false);
+      runs.push(run);
+      if (run.ready !== 10_000) {
+        process.stderr.write(`  only ${run.ready} of 10000 Ready after the ${cap} s cap\n`);
+        break;
+      }
+    }
+    const tag = 'up_nodes_100_pods_10000';
+    report({ name: `${tag}_ready_seconds`, value: median(runs.map((x) => x.seconds)), unit: 's', goal: '< 10 s' });
+    report({ name: `${tag}_cpu_seconds`, value: median(runs.map((x) => x.cpuSeconds)), unit: 's' });
+    report({ name: `${tag}_peak_rss_mb`, value: median(runs.map((x) => x.peakRssMb)), unit: 'MiB', goal: '< 600 MB' });
+    if (runs.some((x) => x.ready !== 10_000)) report({ name: `${tag}_ready_at_cap`, value: Math.min(...runs.map((x) => x.ready)), unit: 'pods' });
+  },
+};
+
 export const statefulsetUpScenarios: Scenario[] = [
   scenario(100, 'Parallel', 120),
   scenario(1000, 'Parallel', 180, '< 3 s'),
   scenario(5000, 'Parallel', 180, '< 15 s'),
   scenario(100, 'OrderedReady', 180, '< 2 s'),
+  tenThousandPods,
 ];

@@ -5,6 +5,13 @@
 // ReadWriteOnce volume already in use on another node is not mounted here (Multi-Attach),
 // nor a ReadWriteOncePod one another pod uses. Every refusal is an error the pod worker
 // turns into a FailedMount event and retries, so the pod waits in ContainerCreating.
+//
+// The Multi-Attach check reads pods of other nodes only when one could hold the volume: with
+// the attach/detach controller on (waitForAttach), a pod whose sandbox is up on another node
+// mounted the volume only after it was attached there, and that attachment stays while the
+// pod is scheduled there and unfinished. So a volume with no VolumeAttachment on another node
+// has no such user, and a pod start costs an index lookup instead of a namespace-wide pod list
+// (which made a StatefulSet's start quadratic in its replicas).
 import { promises as fs, mkdtempSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +40,8 @@ export interface PodVolumesOptions {
 
 const VOLUME_ATTACHMENTS = { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', kind: 'VolumeAttachment', namespaced: false };
 const DEFAULT_ATTACH_TIMEOUT_MS = 123_000;
+/** attachments by spec.source.persistentVolumeName */
+const BY_VOLUME = 'persistentVolumeName';
 
 interface ClaimedVolume {
   /** the pod's name for the volume */
@@ -50,7 +59,8 @@ export class PodVolumes {
   /** pods of this node whose volumes were handed out and not yet released: uid → pod name and "namespace/claim" keys */
   private readonly inUse = new Map<string, { name: string; claims: Set<string>; volumes: string[]; exclusiveDirs: string[] }>();
   private attachments?: Informer;
-  private readonly attachWaiters = new Set<() => void>();
+  /** pods waiting for an attachment, by the volume's name: only that volume's changes wake them */
+  private readonly attachWaiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly opts: PodVolumesOptions) {
     this.dataDir = opts.dataDir;
@@ -121,7 +131,7 @@ export class PodVolumes {
   async close(): Promise<void> {
     this.closed = true;
     this.attachments?.stop();
-    for (const wake of this.attachWaiters) wake();
+    for (const waiters of [...this.attachWaiters.values()]) for (const wake of [...waiters]) wake();
     if (this.ownsDataDir && this.dataDir) await fs.rm(this.dataDir, { recursive: true, force: true });
   }
 
@@ -211,30 +221,51 @@ export class PodVolumes {
         throw new Error(`Unable to attach or mount volumes: unmounted volumes=[${all}], unattached volumes=[${names}], failed to process volumes=[]: timed out waiting for the condition`);
       }
       await new Promise<void>((resolve) => {
+        const volumes = missing.map((c) => c.pv.metadata.name!);
         const wake = () => {
           clearTimeout(timer);
-          this.attachWaiters.delete(wake);
+          for (const v of volumes) {
+            const waiters = this.attachWaiters.get(v);
+            waiters?.delete(wake);
+            if (waiters && !waiters.size) this.attachWaiters.delete(v);
+          }
           resolve();
         };
         // also look again now and then: the pod may have been deleted meanwhile
         const timer = setTimeout(wake, Math.min(left, 500));
-        this.attachWaiters.add(wake);
+        for (const v of volumes) {
+          let waiters = this.attachWaiters.get(v);
+          if (!waiters) this.attachWaiters.set(v, (waiters = new Set()));
+          waiters.add(wake);
+        }
       });
     }
   }
 
   private isAttached(pvName: string): boolean {
     const inf = this.attachmentInformer();
-    return inf.list().some((va) => va.spec?.source?.persistentVolumeName === pvName && va.spec?.nodeName === this.opts.nodeName && va.status?.attached === true && !va.metadata.deletionTimestamp);
+    return inf.byIndex(BY_VOLUME, pvName).some((va) => va.spec?.nodeName === this.opts.nodeName && va.status?.attached === true && !va.metadata.deletionTimestamp);
+  }
+
+  /** Whether some VolumeAttachment, in any state, ties the volume to a node other than this one. */
+  private attachedElsewhere(pvName: string): boolean {
+    return this.attachmentInformer()
+      .byIndex(BY_VOLUME, pvName)
+      .some((va) => va.spec?.nodeName !== this.opts.nodeName);
   }
 
   private attachmentInformer(): Informer {
     if (!this.attachments) {
       this.attachments = new Informer(this.opts.client, VOLUME_ATTACHMENTS);
-      const wakeAll = () => {
-        for (const wake of [...this.attachWaiters]) wake();
+      this.attachments.addIndexer(BY_VOLUME, (va) => {
+        const pv = va.spec?.source?.persistentVolumeName;
+        return typeof pv === 'string' ? [pv] : [];
+      });
+      const wake = (va: KubeObject) => {
+        const waiters = this.attachWaiters.get(va.spec?.source?.persistentVolumeName);
+        for (const w of [...(waiters ?? [])]) w();
       };
-      this.attachments.addEventHandler({ onAdd: wakeAll, onUpdate: wakeAll, onDelete: wakeAll });
+      this.attachments.addEventHandler({ onAdd: wake, onUpdate: (_old, va) => wake(va), onDelete: wake });
       this.attachments.start();
     }
     return this.attachments;
@@ -248,6 +279,11 @@ export class PodVolumes {
   private async checkOtherNodes(pod: KubeObject, claimed: ClaimedVolume[]): Promise<void> {
     const exclusive = claimed.filter((c) => claimExclusivity(c.claim));
     if (!exclusive.length) return;
+    if (this.opts.waitForAttach !== false && exclusive.every((c) => isAttachableVolume(c.pv))) {
+      await this.attachmentInformer().synced();
+      // no attachment elsewhere: no pod of another node has this volume mounted (see the top of this file)
+      if (!exclusive.some((c) => this.attachedElsewhere(c.pv.metadata.name!))) return;
+    }
     const ns = pod.metadata.namespace ?? 'default';
     const uid = pod.metadata.uid;
     const elsewhere = (await this.podsIn(ns)).filter(

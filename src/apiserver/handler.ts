@@ -328,7 +328,7 @@ export class ApiServer {
           validateWriteOptions(req.query, 'CreateOptions');
           this.validateFields(req, kind, ctx);
           const created = await this.storage.create(kind, namespace, req.body, ctx);
-          return withWarnings(json(201, created), ctx);
+          return withWarnings(json(201, fresh(created)), ctx);
         }
         case 'DELETE':
           if (entry?.unsupportedVerbs?.includes('deletecollection')) throw methodNotAllowed();
@@ -369,13 +369,13 @@ export class ApiServer {
         if (wantsTable(req.headers.accept)) {
           return tableResponse(toTable(kind, [obj], includeObject(req), { resourceVersion: obj.metadata.resourceVersion }));
         }
-        return json(200, obj);
+        return json(200, fresh(obj));
       }
       case 'PUT': {
         validateWriteOptions(req.query, 'UpdateOptions');
         this.validateFields(req, kind, ctx);
         const updated = await this.storage.update(kind, namespace, n, req.body, ctx, sub);
-        return withWarnings(json(200, updated), ctx);
+        return withWarnings(json(200, fresh(updated)), ctx);
       }
       case 'PATCH':
         return this.patch(req, route, ctx, sub);
@@ -436,7 +436,7 @@ export class ApiServer {
       sub,
     );
     ctx.warnings?.push(...fieldWarnings);
-    return withWarnings(json(200, updated), ctx);
+    return withWarnings(json(200, fresh(updated)), ctx);
   }
 
   private async list(req: ApiRequest, route: ResourceRoute): Promise<ApiResponse> {
@@ -636,6 +636,16 @@ function text(status: number, body: string): ApiResponse {
 
 function tableResponse(t: unknown): ApiResponse {
   return json(200, t, { 'Content-Type': 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+}
+
+/**
+ * An object the storage made for this request alone (decoded from the store, or the request's
+ * own body it took over; the store keeps only encodings): an in-process caller may keep it
+ * without a copy.
+ */
+function fresh<T extends object>(obj: T): T {
+  unsharedResponses.add(obj);
+  return obj;
 }
 
 function withWarnings(res: ApiResponse, ctx: WriteContext): ApiResponse {

@@ -32,6 +32,8 @@ const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 300_000;
 /** Writes waiting beyond this are dropped, as client-go's full broadcaster channel does. */
 const MAX_PENDING = 1000;
+/** how long one warning about dropped events covers */
+const DROP_REPORT_MS = 10_000;
 
 interface Seen {
   name: string;
@@ -43,6 +45,8 @@ interface Seen {
 export class EventRecorder {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
+  private dropped = 0;
+  private dropReport?: NodeJS.Timeout;
   /** insertion-ordered, oldest first: an LRU by re-insertion */
   private readonly seen = new Map<string, Seen>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -59,7 +63,7 @@ export class EventRecorder {
       const ref = referenceTo(obj);
       if (!this.allow(ref)) return;
       if (this.pending >= MAX_PENDING) {
-        console.warn(`[events] dropping event ${reason} on ${ref.kind} ${ref.name}: too many pending`);
+        this.reportDropped(reason, ref);
         return;
       }
       this.pending++;
@@ -71,6 +75,22 @@ export class EventRecorder {
     } catch (e) {
       console.warn(`[events] could not record ${reason}: ${String(e)}`);
     }
+  }
+
+  /**
+   * One warning per burst of drops, not one per event: under a burst (a thousand replicas
+   * starting) a line per dropped event cost more than the events themselves.
+   */
+  private reportDropped(reason: string, ref: ObjectReference): void {
+    this.dropped++;
+    if (this.dropReport) return;
+    console.warn(`[events] ${this.component}: too many events pending, dropping some (first: ${reason} on ${ref.kind} ${ref.name})`);
+    this.dropReport = setTimeout(() => {
+      this.dropReport = undefined;
+      if (this.dropped > 1) console.warn(`[events] ${this.component}: dropped ${this.dropped} events in ${DROP_REPORT_MS / 1000} s`);
+      this.dropped = 0;
+    }, DROP_REPORT_MS);
+    this.dropReport.unref?.();
   }
 
   /** Resolves when every event recorded so far has been written (or dropped). */

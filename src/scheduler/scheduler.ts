@@ -55,6 +55,8 @@ export class Scheduler {
   private readonly backingOff = new Map<string, number>();
   /** parked pods that only a change of their own claims can help (missing, unbound immediate, lost, being deleted) */
   private readonly waitingOnClaims = new Set<string>();
+  /** the other parked pods: any cluster change may help them */
+  private readonly waitingOnCluster = new Set<string>();
   /** parked pods by the claims they use, namespace/name → pod keys (entries of pods no longer parked linger until the claim changes) */
   private readonly parkedByClaim = new Map<string, Set<string>>();
   /** failure records under way, by pod key: each pod's are written in order */
@@ -64,6 +66,8 @@ export class Scheduler {
   /** pods bound or assumed, by node name: key → pod */
   private readonly podsOnNode = new Map<string, Map<string, KubeObject>>();
   private readonly nodeOfPod = new Map<string, string>();
+  /** the same pods by the claims they use, namespace/claim → key → pod: a claim's holders without walking every pod */
+  private readonly podsByClaim = new Map<string, Map<string, KubeObject>>();
   /** node infos kept between decisions; dropped when the node's pods change, rebuilt when the Node object does */
   private readonly infos = new Map<string, NodeInfo>();
   /** bumped by every cluster change that may make a parked pod schedulable */
@@ -160,6 +164,7 @@ export class Scheduler {
   private activate(key: string): void {
     this.parked.delete(key);
     this.waitingOnClaims.delete(key);
+    this.waitingOnCluster.delete(key);
     const until = this.failures.get(key)?.until ?? 0;
     const wait = until - Date.now();
     if (wait > 0) {
@@ -189,7 +194,8 @@ export class Scheduler {
 
   private park(key: string, pod: KubeObject, claimsOnly: boolean): void {
     this.parked.set(key, Date.now());
-    if (claimsOnly) this.waitingOnClaims.add(key);
+    (claimsOnly ? this.waitingOnClaims : this.waitingOnCluster).add(key);
+    (claimsOnly ? this.waitingOnCluster : this.waitingOnClaims).delete(key);
     for (const claim of podClaimKeys(pod)) {
       let keys = this.parkedByClaim.get(claim);
       if (!keys) this.parkedByClaim.set(claim, (keys = new Set()));
@@ -199,7 +205,8 @@ export class Scheduler {
 
   private clusterChanged(claimWaitersToo = false): void {
     this.clusterEvents++;
-    for (const key of [...this.parked.keys()]) if (claimWaitersToo || !this.waitingOnClaims.has(key)) this.activate(key);
+    // only the pods a cluster change can help: walking every parked pod on each bound pod made binding N pods waiting for their claims N²
+    for (const key of claimWaitersToo ? [...this.parked.keys()] : [...this.waitingOnCluster]) this.activate(key);
   }
 
   /** A claim added or changed can only make the pods that use it schedulable. */
@@ -252,6 +259,7 @@ export class Scheduler {
   private forget(key: string): void {
     this.parked.delete(key);
     this.waitingOnClaims.delete(key);
+    this.waitingOnCluster.delete(key);
     this.failures.delete(key);
     this.backingOff.delete(key);
   }
@@ -271,9 +279,11 @@ export class Scheduler {
     const was = this.nodeOfPod.get(key);
     if (was !== undefined && was !== node) {
       const pods = this.podsOnNode.get(was)!;
+      const gone = pods.get(key);
       pods.delete(key);
       if (!pods.size) this.podsOnNode.delete(was);
       this.infos.delete(was);
+      if (gone) this.fileByClaims(key, gone, false);
     }
     if (pod && node) {
       let pods = this.podsOnNode.get(node);
@@ -281,8 +291,22 @@ export class Scheduler {
       pods.set(key, pod);
       this.nodeOfPod.set(key, node);
       this.infos.delete(node);
+      this.fileByClaims(key, pod, true);
     } else {
       this.nodeOfPod.delete(key);
+    }
+  }
+
+  private fileByClaims(key: string, pod: KubeObject, add: boolean): void {
+    for (const claim of podClaimKeys(pod)) {
+      let pods = this.podsByClaim.get(claim);
+      if (add) {
+        if (!pods) this.podsByClaim.set(claim, (pods = new Map()));
+        pods.set(key, pod);
+      } else if (pods) {
+        pods.delete(key);
+        if (!pods.size) this.podsByClaim.delete(claim);
+      }
     }
   }
 
@@ -341,7 +365,7 @@ export class Scheduler {
       volumes: this.volumeCache,
       affinity: affinityState(pod, infos, (ns) => this.namespaces.get(ns)?.metadata.labels),
       volumePlans: new Map(),
-      volumeAccess: volumeAccessCheck(pod, (name) => this.volumeCache.claim(pod.metadata.namespace!, name), this.assignedPods()),
+      volumeAccess: volumeAccessCheck(pod, (name) => this.volumeCache.claim(pod.metadata.namespace!, name), this.claimHolders(pod)),
     };
     const statuses: FilterStatus[] = [];
     const feasible: NodeInfo[] = [];
@@ -355,9 +379,16 @@ export class Scheduler {
     return { node: chosen, volumes: state.volumePlans.get(chosen) };
   }
 
-  /** Every pod bound to a node, plus the ones assumed on one (walked only for pods with claims). */
-  private *assignedPods(): Iterable<KubeObject> {
-    for (const pods of this.podsOnNode.values()) yield* pods.values();
+  /** The pods bound or assumed on a node that use one of the pod's claims. */
+  private *claimHolders(pod: KubeObject): Iterable<KubeObject> {
+    const seen = new Set<string>();
+    for (const claim of podClaimKeys(pod)) {
+      for (const [key, other] of this.podsByClaim.get(claim) ?? []) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        yield other;
+      }
+    }
   }
 
   /* ---------- the binding cycle ---------- */

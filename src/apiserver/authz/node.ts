@@ -17,6 +17,8 @@ const NODE_USER_PREFIX = 'system:node:';
 export interface NodeGraph {
   /** pods bound to the node in a namespace (all namespaces when omitted) */
   podsOn(nodeName: string, namespace?: string): Promise<KubeObject[]>;
+  /** the same read from the store, for when podsOn (a cache) shows no relationship: a pod bound a moment ago is not refused */
+  podsOnFresh?(nodeName: string, namespace?: string): Promise<KubeObject[]>;
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** the claim a PersistentVolume is bound to, for the volume check */
   volumeClaimOf(pvName: string): Promise<{ namespace: string; name: string } | undefined>;
@@ -90,8 +92,8 @@ async function authorizeReadOfReferenced(a: Attributes, node: string, graph: Nod
   if (!READ.includes(a.verb) || !a.name) return noOpinion('can only read individual resources of this type');
   if (a.resource === 'persistentvolumes') {
     const claim = await graph.volumeClaimOf(a.name);
-    if (claim && (await graph.podsOn(node, claim.namespace)).some((p) => podUses(p, 'persistentvolumeclaims', claim.name))) return allow;
-  } else if ((await graph.podsOn(node, a.namespace)).some((p) => podUses(p, a.resource, a.name))) return allow;
+    if (claim && (await someReferrer(graph, node, claim.namespace, (p) => podUses(p, 'persistentvolumeclaims', claim.name)))) return allow;
+  } else if (await someReferrer(graph, node, a.namespace, (p) => podUses(p, a.resource, a.name))) return allow;
   return noOpinion(`no relationship found between node '${node}' and this object`);
 }
 
@@ -104,9 +106,14 @@ function authorizeLease(a: Attributes, node: string): AuthorizerAnswer {
 
 async function authorizeToken(a: Attributes, node: string, graph: NodeGraph): Promise<AuthorizerAnswer> {
   if (a.verb !== 'create' || !a.name) return noOpinion('can only create tokens for individual service accounts');
-  const pods = await graph.podsOn(node, a.namespace);
-  if (pods.some((p) => (p.spec?.serviceAccountName ?? 'default') === a.name)) return allow;
+  if (await someReferrer(graph, node, a.namespace, (p) => (p.spec?.serviceAccountName ?? 'default') === a.name)) return allow;
   return noOpinion(`no relationship found between node '${node}' and this object`);
+}
+
+/** Whether a pod bound to the node satisfies the test: the graph's answer, or the store's when the graph has none. */
+async function someReferrer(graph: NodeGraph, node: string, namespace: string | undefined, test: (pod: KubeObject) => boolean): Promise<boolean> {
+  if ((await graph.podsOn(node, namespace)).some(test)) return true;
+  return !!graph.podsOnFresh && (await graph.podsOnFresh(node, namespace)).some(test);
 }
 
 /** whether a pod refers to a Secret, ConfigMap or claim by name: volumes (projected too), env, image pull secrets */

@@ -39,6 +39,27 @@ const RESOURCE_BY_NAME: Record<ApiAction['resource'], ResourceType> = {
   statefulsets: resources.statefulSets,
 };
 
+/**
+ * What a pass (decide) reads of an owned pod: its name and labels (identity, revision,
+ * selector), owners, deletion, spec.volumes (storage), phase and Ready condition (counts,
+ * availability). An update that changes none of them cannot change the pass's outcome; if
+ * decide comes to read more of a pod, it belongs here too.
+ */
+function passInput(pod: KubeObject): string {
+  const ready = (pod.status?.conditions as any[] | undefined)?.find((c) => c?.type === 'Ready');
+  return JSON.stringify([
+    pod.metadata.name,
+    pod.metadata.uid,
+    pod.metadata.labels,
+    pod.metadata.ownerReferences,
+    pod.metadata.deletionTimestamp,
+    pod.spec?.volumes,
+    pod.status?.phase,
+    ready?.status,
+    ready?.lastTransitionTime,
+  ]);
+}
+
 function isReady(pod: KubeObject): boolean {
   return (pod.status?.conditions as any[] | undefined)?.some((c) => c?.type === 'Ready' && c.status === 'True') ?? false;
 }
@@ -128,6 +149,8 @@ export class StatefulSetController implements Controller {
     if (ref) {
       const set = this.owner(pod);
       if (!set) return;
+      // most of a pod's updates are its node's status writes; a pass reads none of what they change
+      if (oldRef?.uid === ref.uid && passInput(old) === passInput(pod)) return;
       this.queue.add(keyOf(set));
       const minReadySeconds: number = set.spec?.minReadySeconds ?? 0;
       // Availability arrives by the clock alone: look again once it can have happened.

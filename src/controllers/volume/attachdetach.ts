@@ -13,7 +13,7 @@ import type { Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS, type AttachAction } from './attach-decide.js';
-import { podClaimNames } from './helpers.js';
+import { isPodTerminated, podClaimNames } from './helpers.js';
 
 export const volumeAttachments: ResourceType = { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', kind: 'VolumeAttachment', namespaced: false };
 
@@ -33,6 +33,9 @@ export interface AttachDetachOptions {
 }
 
 const KEY = 'attachments';
+
+/** volumes attached or detached at the same time in one pass */
+const PARALLEL_VOLUMES = 32;
 
 export class AttachDetachController implements Controller {
   readonly name = 'attachdetach';
@@ -63,7 +66,15 @@ export class AttachDetachController implements Controller {
     const podKick = (pod: KubeObject) => {
       if (podClaimNames(pod).length) kick();
     };
-    this.pods.addEventHandler({ onAdd: podKick, onUpdate: (o, n) => (podKick(o), podKick(n)), onDelete: podKick });
+    // a pod's status writes change nothing here: only where it runs, whether it finished or is going
+    const podMatters = (x: KubeObject) => [x.spec?.nodeName, isPodTerminated(x), !!x.metadata.deletionTimestamp, x.metadata.uid].join('\u0000');
+    this.pods.addEventHandler({
+      onAdd: podKick,
+      onUpdate: (o, n) => {
+        if (podMatters(o) !== podMatters(n)) (podKick(o), podKick(n));
+      },
+      onDelete: podKick,
+    });
     for (const inf of [this.claims, this.volumes, this.attachments]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
     this.nodes.addEventHandler({
       onAdd: kick,
@@ -98,15 +109,37 @@ export class AttachDetachController implements Controller {
     });
     this.detachWantedSince = plan.waiting;
     let retry = false;
-    for (const action of plan.actions) {
+    const run = async (action: AttachAction) => {
       try {
         await this.act(action);
       } catch (e) {
-        if (isApiError(e, 'NotFound')) continue;
+        if (isApiError(e, 'NotFound')) return;
         if (!isApiError(e, 'Conflict') && !isApiError(e, 'AlreadyExists')) console.warn(`[attachdetach] ${action.type}: ${e instanceof Error ? e.message : String(e)}`);
         retry = true;
       }
+    };
+    // Different volumes are independent (upstream's operation executor runs them in parallel,
+    // one operation per volume at a time): their writes share commits instead of queueing one
+    // by one. One volume's actions keep their order (a detach before the attach elsewhere);
+    // the nodes' volumesAttached follow once the attachments are written.
+    const lanes = new Map<string, AttachAction[]>();
+    const nodeStatus: AttachAction[] = [];
+    for (const action of plan.actions) {
+      if (action.type === 'nodeVolumesAttached') {
+        nodeStatus.push(action);
+        continue;
+      }
+      const pv = action.type === 'attach' || action.type === 'multiAttach' ? action.pvName : action.attachment.spec.source.persistentVolumeName;
+      const lane = lanes.get(pv);
+      if (lane) lane.push(action);
+      else lanes.set(pv, [action]);
     }
+    const pending = [...lanes.values()];
+    const worker = async () => {
+      for (let lane = pending.shift(); lane; lane = pending.shift()) for (const action of lane) await run(action);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_VOLUMES, pending.length) }, worker));
+    await Promise.all(nodeStatus.map(run));
     if (retry) return { requeueAfter: 200 };
     if (plan.recheckAt !== undefined) return { requeueAfter: Math.max(50, plan.recheckAt - now) };
   }

@@ -42,6 +42,9 @@ export interface LocalPathOptions {
   nodeName?: string;
 }
 
+/** how long a volume created here counts as provisioned before the informer shows it */
+const CREATED_MEMORY_MS = 30_000;
+
 const NODE_LOCAL_MODES = new Set(['ReadWriteOnce', 'ReadWriteOncePod']);
 
 /** A provisioning problem the claim's owner must fix; retrying will not help. */
@@ -58,6 +61,13 @@ export class LocalPathProvisioner implements Controller {
   private volumes!: Informer;
   private classes!: Informer;
   private nodes!: Informer;
+  /**
+   * Volumes created here that the informer has not shown yet: the claim's own updates meanwhile
+   * (annotations, status) would otherwise provision it again, each time a directory and a
+   * create refused as AlreadyExists, with Provisioning events. By name, when created: an entry
+   * the informer never clears (a volume deleted before any watch saw it) expires.
+   */
+  private readonly created = new Map<string, number>();
 
   constructor(private readonly options: LocalPathOptions) {
     this.name = options.nodeName ? `local-path-provisioner/${options.nodeName}` : 'local-path-provisioner';
@@ -72,12 +82,18 @@ export class LocalPathProvisioner implements Controller {
     this.classes = ctx.informers.informerFor(resources.storageClasses);
     this.nodes = ctx.informers.informerFor(resources.nodes);
     this.claims.addEventHandler({ onAdd: (c) => this.claimQueue.add(keyOf(c)), onUpdate: (_o, c) => this.claimQueue.add(keyOf(c)) });
-    this.volumes.addEventHandler({ onAdd: (pv) => this.volumeQueue.add(pv.metadata.name!), onUpdate: (_o, pv) => this.volumeQueue.add(pv.metadata.name!) });
+    this.volumes.addEventHandler({
+      onAdd: (pv) => {
+        this.created.delete(pv.metadata.name!);
+        this.volumeQueue.add(pv.metadata.name!);
+      },
+      onUpdate: (_o, pv) => this.volumeQueue.add(pv.metadata.name!),
+    });
     const onError = (key: string, err: unknown) => {
       if (!isApiError(err, 'Conflict')) console.warn(`[${this.name}] ${key}: ${err instanceof Error ? err.message : String(err)}`);
     };
     // each volume waits for a directory and a durable write: several at once share commits
-    ctx.runWorkers(this.claimQueue, 8, (key) => this.syncClaim(key), { onError });
+    ctx.runWorkers(this.claimQueue, 32, (key) => this.syncClaim(key), { onError });
     ctx.runWorkers(this.volumeQueue, 1, (name) => this.syncVolume(name), { onError });
   }
 
@@ -109,7 +125,8 @@ export class LocalPathProvisioner implements Controller {
     // without a node only tells the owners of claims that no node will take.
     if (!singleMachine && selectedNode !== nodeName) return;
     const pvName = `pvc-${claim.metadata.uid}`;
-    if (this.volumes.get(pvName)) return;
+    if (this.volumes.get(pvName) || Date.now() - (this.created.get(pvName) ?? -Infinity) < CREATED_MEMORY_MS) return;
+    this.created.delete(pvName);
 
     this.recorder.event(claim, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${keyOf(claim)}"`);
     if (wanted !== LOCAL_PATH_PROVISIONER) {
@@ -125,6 +142,8 @@ export class LocalPathProvisioner implements Controller {
       pv = this.volumeFor(claim, cls, pvName, selectedNode);
       await fs.mkdir(this.hostPathOf(pv), { recursive: true, mode: 0o777 });
       await this.client.persistentVolumes().create(pv);
+      // unless the informer has already shown it
+      if (!this.volumes.get(pvName)) this.created.set(pvName, Date.now());
     } catch (e) {
       if (isApiError(e, 'AlreadyExists')) return;
       this.recorder.event(claim, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${cls.metadata.name}": ${(e as Error).message}`);
