@@ -349,7 +349,9 @@ describe('node agent', () => {
     );
     await pods().delete('side');
     await gone('side');
-    const killing = (await eventsFor('side')).filter((e) => e.includes('Killing'));
+    // the events are written beside the stopping, so the last may land after the pod is gone
+    let killing: string[] = [];
+    await waitFor(async () => (killing = (await eventsFor('side')).filter((e) => e.includes('Killing'))).length >= 2, 10_000, 'both Killing events').catch(() => {});
     assert.deepEqual(killing, ['Normal Killing Stopping container app', 'Normal Killing Stopping container proxy']);
   });
 

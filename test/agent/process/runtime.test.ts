@@ -270,7 +270,7 @@ describe('process runtime', { skip: why }, () => {
     }
     const session = rt.exec!(c.id, { command: ['sh'], tty: true, stdin: ttyIn, stdout: ttyOut, resize: sizes() });
     ttyIn.write('tty; stty size\n');
-    await waitFor(() => screen.includes('30 100'), 5000, 'the first size');
+    await waitFor(() => screen.includes('30 100'), 20_000, 'the first size');
     resized();
     await waitFor(async () => {
       ttyIn.write('stty size\n');
