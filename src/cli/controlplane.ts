@@ -5,6 +5,8 @@ import { ApiServer } from '../apiserver/handler.js';
 import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
 import { installAuthorization } from '../apiserver/authz/index.js';
 import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
+import { bootstrapTokenAuthenticator } from '../apiserver/authn/bootstrap-token.js';
+import { installCertificates } from '../apiserver/certificates.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { installPodSubresources } from '../apiserver/pod-subresources.js';
 import { installPodConnect } from '../apiserver/connect/pods.js';
@@ -172,6 +174,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
+    installCertificates(api);
     await bootstrapObjects(api);
     // the kinds of stored CustomResourceDefinitions are served before anyone can ask for them
     await api.customResources.start();
@@ -179,10 +182,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     eventExpiry = startEventExpiry(api.storage, { ttlMs: opts.eventTtlMs });
     const tokens = new Map([[creds.adminToken, { name: 'petset-admin', groups: ['system:masters', 'system:authenticated'] }]]);
     const serviceAccountToken = installServiceAccountTokens(api, creds.serviceAccountKeyPem);
+    const bootstrapToken = bootstrapTokenAuthenticator(api);
     http = await startHttpServer({
       handler: handle,
-      tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
-      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
+      // the chain ends with the CA, so that `petset join` can pin it by its hash before trusting it
+      tls: { cert: creds.serving.certPem + creds.ca.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
+      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t)) ?? (await bootstrapToken(t))),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,
@@ -225,7 +230,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
     if (opts.controllers !== false) {
       controllers = await startControllers(client, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

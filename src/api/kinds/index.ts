@@ -59,6 +59,8 @@ import {
   tokenReviewKind,
 } from './accessreviews.js';
 import { rbacDefinitions } from '../schemas/rbac.js';
+import { certificatesDefinitions } from '../schemas/certificates.js';
+import { certificateSigningRequestKind } from './certificatesigningrequest.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -106,6 +108,7 @@ export const allKinds: AnyKindDef[] = [
   selfSubjectAccessReviewKind,
   localSubjectAccessReviewKind,
   selfSubjectRulesReviewKind,
+  certificateSigningRequestKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -120,6 +123,7 @@ export const allDefinitions: Definitions = {
   ...autoscalingDefinitions,
   ...quotaDefinitions,
   ...rbacDefinitions,
+  ...certificatesDefinitions,
 };
 
 let shared: Registry | undefined;
