@@ -61,6 +61,8 @@ import {
 import { rbacDefinitions } from '../schemas/rbac.js';
 import { certificatesDefinitions } from '../schemas/certificates.js';
 import { certificateSigningRequestKind } from './certificatesigningrequest.js';
+import { ipAddressDefinitions } from '../schemas/ipaddress.js';
+import { ipAddressKind } from './ipaddress.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -109,6 +111,7 @@ export const allKinds: AnyKindDef[] = [
   localSubjectAccessReviewKind,
   selfSubjectRulesReviewKind,
   certificateSigningRequestKind,
+  ipAddressKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -124,6 +127,7 @@ export const allDefinitions: Definitions = {
   ...quotaDefinitions,
   ...rbacDefinitions,
   ...certificatesDefinitions,
+  ...ipAddressDefinitions,
 };
 
 let shared: Registry | undefined;
