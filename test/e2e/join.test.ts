@@ -88,6 +88,23 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     assert.notEqual(forbidden.code, 0);
     assert.match(forbidden.stderr, /Forbidden.*system:node:machine-2/);
 
+    // the node renews its certificate with its own credential: approved as selfnodeclient
+    const renewal = createCertificateRequest({ commonName: 'system:node:machine-2', organizations: ['system:nodes'] });
+    const created = await cluster.kubectl(['--kubeconfig', nodeKubeconfig, 'create', '-f', '-', '-o', 'jsonpath={.metadata.name}'], {
+      input: JSON.stringify({
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { generateName: 'node-csr-' },
+        spec: { request: Buffer.from(renewal.csrPem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] },
+      }),
+    });
+    const renewed = await eventually(async () => {
+      const c = await json('get', 'csr', created.stdout);
+      return c.status?.certificate && c;
+    }, 30_000, 'the renewal issued');
+    assert.equal(renewed.spec.username, 'system:node:machine-2');
+    assert.deepEqual(renewed.status.conditions.map((c: any) => c.reason), ['AutoApproved']);
+
     // a pod placed on the joined machine runs there
     await cluster.kubectl(['run', 'on-two', '--image=nginx', '--overrides', JSON.stringify({ spec: { nodeSelector: { 'kubernetes.io/hostname': 'machine-2' } } })]);
     await eventually(async () => (await json('get', 'pod', 'on-two')).status?.phase === 'Running', 60_000, 'pod on machine-2 Running');
