@@ -113,7 +113,7 @@ export class ServiceIPAllocator {
   }
 
   /** Takes the requested address, or a free one from the range. */
-  async allocate(requested?: string, owner?: { namespace?: string; name: string }, dryRun = false): Promise<string> {
+  async allocate(requested?: string, owner?: { namespace?: string; name: string }, dryRun = false, refreshed = false): Promise<string> {
     const used = await this.set();
     if (requested) {
       const n = toInt(requested);
@@ -134,6 +134,12 @@ export class ServiceIPAllocator {
     for (let off = 11; off < this.range.size - 1; off++) {
       const ip = toIp(base + off);
       if (!used.has(ip) && (await this.take(ip, owner, dryRun))) return ip;
+    }
+    if (this.claims && !refreshed) {
+      // this server's hint may hold addresses other servers have since released: ask the store once more
+      const held = await this.claims.held();
+      for (const ip of [...used]) if (!held.has(ip)) used.delete(ip);
+      return this.allocate(requested, owner, dryRun, true);
     }
     throw new Error('failed to allocate a service IP: range is full');
   }
