@@ -12,7 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { KubeObject } from '../src/api/object.js';
 import { startControlPlane } from '../src/cli/controlplane.js';
-import type { SqliteStore } from '../src/store/sqlite.js';
+import { startEtcd } from '../test/support/etcd.js';
 import type { Scenario } from './harness.js';
 
 function statefulSet(name: string, replicas: number): KubeObject {
@@ -55,8 +55,8 @@ function isRunningAndReady(pod: KubeObject): boolean {
   return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: any) => c?.type === 'Ready' && c.status === 'True');
 }
 
-/** `setCount` StatefulSets of `replicas` pods each on `nodes` agents. */
-export async function podsOnNodes(nodes: number, setCount: number, replicas: number): Promise<Run> {
+/** `setCount` StatefulSets of `replicas` pods each on `nodes` agents; over SQLite, or over etcd at etcdEndpoint. */
+export async function podsOnNodes(nodes: number, setCount: number, replicas: number, etcdEndpoint?: string): Promise<Run> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'petset-nodes-bench-'));
   const t00 = performance.now();
   // upstream's node timings, as `petset up` passes them by default
@@ -64,9 +64,12 @@ export async function podsOnNodes(nodes: number, setCount: number, replicas: num
     dataDir,
     nodes,
     agentTimings: { leaseDurationSeconds: 40, leaseRenewIntervalMs: 10_000, nodeStatusUpdateIntervalMs: 10_000 },
+    ...(etcdEndpoint ? { etcd: { servers: [etcdEndpoint] } } : {}),
   });
   const startSeconds = (performance.now() - t00) / 1000;
-  const store = cp.store as SqliteStore;
+  // writes counted as revisions: every write is one, on either store
+  let revision = await cp.store.revision();
+  const writesNow = async () => (revision = await cp.store.revision());
   let rssPeakMb = rssMb();
   const sampler = setInterval(() => (rssPeakMb = Math.max(rssPeakMb, rssMb())), 250);
   try {
@@ -78,7 +81,7 @@ export async function podsOnNodes(nodes: number, setCount: number, replicas: num
     const ready = new Set<string>();
     let createdSeconds = NaN;
     let scheduledSeconds = NaN;
-    const before = store.stats.writes;
+    const before = await writesNow();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const sets = cp.client.statefulSets('default');
@@ -108,15 +111,15 @@ export async function podsOnNodes(nodes: number, setCount: number, replicas: num
       scheduledSeconds,
       readySeconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      writes: store.stats.writes - before,
+      writes: (await writesNow()) - before,
       rssMb: rss,
       rssPeakMb,
     };
   } finally {
     clearInterval(sampler);
     // Events are recorded behind the controllers' backs: let them land before the store closes.
-    for (let writes = -1, waits = 0; writes !== store.stats.writes && waits < 300; waits++) {
-      writes = store.stats.writes;
+    for (let writes = -1, waits = 0; writes !== (await writesNow()) && waits < 300; waits++) {
+      writes = revision;
       await new Promise((r) => setTimeout(r, 100));
     }
     await cp.stop();
@@ -137,6 +140,25 @@ export const nodeScenarios: Scenario[] = [
       report({ name: 'nodes_100_pods_10000_store_writes', value: r.writes, unit: 'writes' });
       report({ name: 'nodes_100_pods_10000_rss_mb', value: r.rssMb, unit: 'MiB' });
       report({ name: 'nodes_100_pods_10000_rss_peak_mb', value: r.rssPeakMb, unit: 'MiB' });
+    },
+  },
+  {
+    // the same 10,000 pods with the objects in Debian's etcd (1 member) instead of SQLite
+    name: 'nodes-100-pods-10000-etcd',
+    async run(report) {
+      const etcd = await startEtcd();
+      try {
+        const r = await podsOnNodes(100, 100, 100, etcd.endpoint);
+        report({ name: 'etcd_nodes_100_start_seconds', value: r.startSeconds, unit: 's' });
+        report({ name: 'etcd_nodes_100_pods_10000_created_seconds', value: r.createdSeconds, unit: 's' });
+        report({ name: 'etcd_nodes_100_pods_10000_scheduled_seconds', value: r.scheduledSeconds, unit: 's' });
+        report({ name: 'etcd_nodes_100_pods_10000_ready_seconds', value: r.readySeconds, unit: 's' });
+        report({ name: 'etcd_nodes_100_pods_10000_cpu_seconds', value: r.cpuSeconds, unit: 's' });
+        report({ name: 'etcd_nodes_100_pods_10000_store_writes', value: r.writes, unit: 'writes' });
+        report({ name: 'etcd_nodes_100_pods_10000_rss_mb', value: r.rssMb, unit: 'MiB' });
+      } finally {
+        await etcd.stop();
+      }
     },
   },
 ];

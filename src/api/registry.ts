@@ -78,6 +78,11 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   prepareForCreate?(obj: T): void;
   /** Server-owned changes on update of the main resource; old is the stored object. */
   prepareForUpdate?(obj: T, old: T): void;
+  /**
+   * Server-owned changes on a write through the status subresource (or one stored like it, such
+   * as CertificateSigningRequests' approval, named by subresource); old is the stored object.
+   */
+  prepareForStatusUpdate?(obj: T, old: T, subresource: string): void;
   validate?(obj: T): FieldError[];
   validateUpdate?(obj: T, old: T): FieldError[];
   validateStatusUpdate?(obj: T, old: T): FieldError[];

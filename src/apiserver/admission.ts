@@ -1,14 +1,14 @@
 // Admission: the checks and defaults that need more than the object itself —
 // namespace lifecycle, service cluster IPs, and the pod defaults upstream's admission
 // plugins apply (service account name, not-ready/unreachable tolerations).
-import { errors } from '../api/errors.js';
+import { errors, isApiError } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
 import { resourceRef, type AnyKindDef } from '../api/registry.js';
 import { field } from '../api/validation.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
-import type { Admission } from './resource-storage.js';
-import { ServiceIPAllocator, serviceRange } from './service-ips.js';
+import type { Admission, ResourceStorage } from './resource-storage.js';
+import { ServiceIPAllocator, serviceRange, type IPClaims } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
 import { installQuotaAdmission } from './quota-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
@@ -21,7 +21,7 @@ export function installAdmission(api: ApiServer): void {
   const storage = api.storage;
   const namespaces = api.registry.resource('', 'v1', 'namespaces')!;
   const services = api.registry.resource('', 'v1', 'services')!;
-  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items, serviceRange(api.options.serviceClusterIPRange));
+  const ips = new ServiceIPAllocator(async () => (await storage.list(services, undefined)).items, serviceRange(api.options.serviceClusterIPRange), ipAddressClaims(storage, api.registry.resource('networking.k8s.io', 'v1', 'ipaddresses')!));
 
   // Whether each namespace is terminating, as of its last write: every namespaced create
   // asks, and the namespace seldom changes, so it is decoded again only when it has.
@@ -55,20 +55,22 @@ export function installAdmission(api: ApiServer): void {
   };
 
   // the address each admitted Service took in this request, to give back if it is not stored
-  const allocatedFor = new WeakMap<KubeObject, string>();
+  const allocatedFor = new WeakMap<KubeObject, { ip: string; dryRun: boolean }>();
   const serviceIPs: Admission = {
-    async create(kind, obj) {
+    async create(kind, obj, ctx) {
       if (kind !== services) return;
-      await allocateServiceIP(ips, obj);
+      const dryRun = !!ctx.dryRun;
+      await allocateServiceIP(ips, obj, dryRun);
       const ip = obj.spec?.clusterIP;
-      if (ip && ip !== 'None' && obj.spec?.type !== 'ExternalName') allocatedFor.set(obj, ip);
+      if (ip && ip !== 'None' && obj.spec?.type !== 'ExternalName') allocatedFor.set(obj, { ip, dryRun });
     },
     async deleted(kind, obj) {
-      if (kind === services) ips.release(obj.spec?.clusterIP);
+      if (kind === services) await ips.release(obj.spec?.clusterIP);
     },
     // a dry run, or a create refused after allocation, keeps no address
     async abandoned(kind, obj) {
-      if (kind === services) ips.release(allocatedFor.get(obj));
+      const a = allocatedFor.get(obj);
+      if (kind === services && a) await ips.release(a.ip, a.dryRun);
       allocatedFor.delete(obj);
     },
   };
@@ -99,7 +101,7 @@ function addDefaultTolerations(spec: any): void {
   }
 }
 
-async function allocateServiceIP(ips: ServiceIPAllocator, svc: KubeObject): Promise<void> {
+async function allocateServiceIP(ips: ServiceIPAllocator, svc: KubeObject, dryRun: boolean): Promise<void> {
   const spec = (svc.spec ??= {});
   if (spec.type === 'ExternalName') return;
   if (spec.clusterIP === 'None') {
@@ -108,7 +110,7 @@ async function allocateServiceIP(ips: ServiceIPAllocator, svc: KubeObject): Prom
   }
   const name = svc.metadata.name ?? '';
   try {
-    spec.clusterIP = await ips.allocate(spec.clusterIP || undefined);
+    spec.clusterIP = await ips.allocate(spec.clusterIP || undefined, { namespace: svc.metadata.namespace, name }, dryRun);
   } catch (e) {
     throw errors.invalid({ group: '', resource: 'services', kind: 'Service' }, name, [
       field.invalid('spec.clusterIPs', spec.clusterIPs ?? [spec.clusterIP], (e as Error).message),
@@ -117,6 +119,39 @@ async function allocateServiceIP(ips: ServiceIPAllocator, svc: KubeObject): Prom
   spec.clusterIPs = [spec.clusterIP];
   spec.ipFamilies ??= ['IPv4'];
   spec.ipFamilyPolicy ??= 'SingleStack';
+}
+
+/** Service cluster IPs recorded as networking.k8s.io/v1 IPAddress objects, shared by every API server over the store. */
+function ipAddressClaims(storage: ResourceStorage, ipKind: AnyKindDef): IPClaims {
+  return {
+    async held() {
+      return new Set((await storage.list(ipKind, undefined)).items.map((o) => o.metadata.name!));
+    },
+    async isHeld(ip) {
+      return !!(await storage.tryGet(ipKind, undefined, ip));
+    },
+    async claim(ip, owner) {
+      try {
+        await storage.create(ipKind, undefined, {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'IPAddress',
+          metadata: { name: ip, labels: { 'ipaddress.kubernetes.io/ip-family': 'IPv4', 'ipaddress.kubernetes.io/managed-by': 'ipallocator.k8s.io' } },
+          spec: { parentRef: { group: '', resource: 'services', namespace: owner.namespace, name: owner.name } },
+        });
+        return true;
+      } catch (e) {
+        if (isApiError(e, 'AlreadyExists')) return false;
+        throw e;
+      }
+    },
+    async release(ip) {
+      try {
+        await storage.delete(ipKind, undefined, ip, {});
+      } catch (e) {
+        if (!isApiError(e, 'NotFound')) throw e;
+      }
+    },
+  };
 }
 
 export type { AnyKindDef };

@@ -1,9 +1,11 @@
-// Where objects live in the store. One prefix per resource; namespaced objects nest
-// under their namespace so a namespace's objects form one range.
+// Where objects live in the store: upstream kube-apiserver's etcd layout (see
+// store/registry-keys.ts). One prefix per resource; namespaced objects nest under their
+// namespace so a namespace's objects form one range.
 import type { AnyKindDef } from '../api/registry.js';
+import { registryPrefix } from '../store/registry-keys.js';
 
 export function resourcePrefix(k: AnyKindDef, namespace?: string): string {
-  const base = `/registry/${k.group || 'core'}/${k.plural}/`;
+  const base = registryPrefix(k.group, k.plural);
   return k.namespaced && namespace ? `${base}${namespace}/` : base;
 }
 

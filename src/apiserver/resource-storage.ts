@@ -441,6 +441,7 @@ export class ResourceStorage {
       setOrDelete(next.metadata, 'managedFields', m.managedFields);
       if (!next.metadata.labels) delete next.metadata.labels;
       if (!next.metadata.annotations) delete next.metadata.annotations;
+      kind.prepareForStatusUpdate?.(next, current, ctx.managerSubresource ?? 'status');
       obj = next;
     } else if (subresource === 'ephemeralcontainers') {
       // the subresource changes spec.ephemeralContainers and nothing else (upstream's ephemeralContainersStrategy)

@@ -44,28 +44,76 @@ function toIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
+/**
+ * Where allocations are recorded so that every API server sees them: IPAddress objects in
+ * the store (upstream's allocator since 1.33). Creating one is the claim; the store's
+ * create-if-absent decides between two API servers that pick the same address.
+ */
+export interface IPClaims {
+  /** every address held now */
+  held(): Promise<Set<string>>;
+  /** whether one address is held */
+  isHeld(ip: string): Promise<boolean>;
+  /** true: the address was free and is now the owner's; false: someone holds it */
+  claim(ip: string, owner: { namespace?: string; name: string }): Promise<boolean>;
+  release(ip: string): Promise<void>;
+}
+
 export class ServiceIPAllocator {
+  /** addresses this server knows to be taken: a hint for picking candidates, never the decision */
   private used?: Set<string>;
   private loading?: Promise<Set<string>>;
 
   constructor(
     private readonly loadServices: () => Promise<KubeObject[]>,
     private readonly range: ServiceRange = serviceRange(),
+    private readonly claims?: IPClaims,
   ) {}
 
   private async set(): Promise<Set<string>> {
     if (this.used) return this.used;
-    this.loading ??= this.loadServices().then((svcs) => {
+    this.loading ??= (async () => {
       const s = new Set<string>();
+      const svcs = await this.loadServices();
       for (const svc of svcs) if (svc.spec?.clusterIP && svc.spec.clusterIP !== 'None') s.add(svc.spec.clusterIP);
+      if (this.claims) {
+        const held = await this.claims.held();
+        // services stored before addresses were recorded (an older data dir): their claims are made now
+        for (const svc of svcs) {
+          const ip = svc.spec?.clusterIP;
+          if (!ip || ip === 'None' || held.has(ip) || !this.inRange(ip)) continue;
+          await this.claims.claim(ip, { namespace: svc.metadata.namespace, name: svc.metadata.name! }).catch(() => false);
+        }
+        for (const ip of held) s.add(ip);
+      }
       this.used = s;
       return s;
-    });
+    })();
     return this.loading;
   }
 
+  private inRange(ip: string): boolean {
+    const n = toInt(ip);
+    return n !== undefined && n >= this.range.base && n < this.range.base + this.range.size;
+  }
+
+  /** Takes one address: free and recorded as the owner's (a dry run only looks), or false. */
+  private async take(ip: string, owner: { namespace?: string; name: string } | undefined, dryRun: boolean): Promise<boolean> {
+    const used = await this.set();
+    if (used.has(ip) && !this.claims) return false;
+    if (this.claims) {
+      const ok = dryRun ? !(await this.claims.isHeld(ip)) : await this.claims.claim(ip, owner ?? { name: '' });
+      if (!ok) {
+        used.add(ip);
+        return false;
+      }
+    }
+    used.add(ip);
+    return true;
+  }
+
   /** Takes the requested address, or a free one from the range. */
-  async allocate(requested?: string): Promise<string> {
+  async allocate(requested?: string, owner?: { namespace?: string; name: string }, dryRun = false, refreshed = false): Promise<string> {
     const used = await this.set();
     if (requested) {
       const n = toInt(requested);
@@ -73,8 +121,7 @@ export class ServiceIPAllocator {
       if (n < this.range.base || n >= this.range.base + this.range.size) {
         throw new Error(`failed to allocate IP ${requested}: provided IP is not in the valid range. The range of valid IPs is ${this.range.text}`);
       }
-      if (used.has(requested)) throw new Error(`failed to allocate IP ${requested}: provided IP is already allocated`);
-      used.add(requested);
+      if (!(await this.take(requested, owner, dryRun))) throw new Error(`failed to allocate IP ${requested}: provided IP is already allocated`);
       return requested;
     }
     const base = this.range.base >>> 0;
@@ -82,23 +129,26 @@ export class ServiceIPAllocator {
       // the first ten addresses are kept for the kubernetes and kube-dns services
       const off = 11 + Math.floor(Math.random() * (this.range.size - 12));
       const ip = toIp(base + off);
-      if (!used.has(ip)) {
-        used.add(ip);
-        return ip;
-      }
+      if (!used.has(ip) && (await this.take(ip, owner, dryRun))) return ip;
     }
     for (let off = 11; off < this.range.size - 1; off++) {
       const ip = toIp(base + off);
-      if (!used.has(ip)) {
-        used.add(ip);
-        return ip;
-      }
+      if (!used.has(ip) && (await this.take(ip, owner, dryRun))) return ip;
+    }
+    if (this.claims && !refreshed) {
+      // this server's hint may hold addresses other servers have since released: ask the store once more
+      const held = await this.claims.held();
+      for (const ip of [...used]) if (!held.has(ip)) used.delete(ip);
+      return this.allocate(requested, owner, dryRun, true);
     }
     throw new Error('failed to allocate a service IP: range is full');
   }
 
-  release(ip: string | undefined): void {
-    if (ip && ip !== 'None') this.used?.delete(ip);
+  /** Gives an address back (the service is gone, or was never stored). */
+  async release(ip: string | undefined, dryRun = false): Promise<void> {
+    if (!ip || ip === 'None') return;
+    this.used?.delete(ip);
+    if (!dryRun) await this.claims?.release(ip);
   }
 }
 

@@ -236,7 +236,8 @@ export function watchResource(
         if (opts.allowWatchBookmarks) {
           const every = opts.bookmarkIntervalMs ?? 60_000;
           const tick = () => {
-            void bookmark();
+            // a store that cannot answer now (etcd overloaded or electing) only costs this bookmark
+            bookmark().catch(() => {});
             timers.push(setTimeout(tick, every).unref());
           };
           timers.push(setTimeout(tick, every).unref());
@@ -244,7 +245,7 @@ export function watchResource(
         const timeoutMs = opts.timeoutSeconds && opts.timeoutSeconds > 0 ? opts.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
         timers.push(
           setTimeout(() => {
-            if (opts.allowWatchBookmarks) void bookmark().finally(finish);
+            if (opts.allowWatchBookmarks) void bookmark().catch(() => {}).finally(finish);
             else finish();
           }, timeoutMs).unref(),
         );

@@ -1,19 +1,34 @@
-// `petset agent`: one node agent as its own process, against any petset API server.
+// `petset agent`: one node agent as its own process, against any petset API server; with
+// --bootstrap-kubeconfig it first gets its own client certificate (TLS bootstrap, see
+// tls-bootstrap.ts), as a kubelet does on a machine joining a cluster.
 import { startNodeAgent } from '../agent/agent.js';
 import { Client } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
 import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
+import { chooseRuntime, processRuntimeFactory } from './runtime-choice.js';
+import { tlsBootstrap } from './tls-bootstrap.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 
-export const AGENT_USAGE = `Usage: petset agent [--kubeconfig FILE] [--node-name NAME] [--server-token-file FILE]
+export const AGENT_USAGE = `Usage: petset agent [--kubeconfig FILE] [--bootstrap-kubeconfig FILE] [--node-name NAME] [--runtime sim|process|auto]
 
-Runs one node agent (simulated runtime) that registers its Node with the API server named
-in the kubeconfig and runs the pods scheduled to it.
-  --kubeconfig FILE  default: $KUBECONFIG, else ~/.petset/kubeconfig
+Runs one node agent that registers its Node with the API server named in the kubeconfig and
+runs the pods scheduled to it.
+  --kubeconfig FILE  the node's credential (default: $KUBECONFIG, else ~/.petset/kubeconfig;
+                     with --bootstrap-kubeconfig: <data-dir>/nodes/NAME/kubeconfig, written
+                     by the TLS bootstrap)
+  --bootstrap-kubeconfig FILE
+                     a kubeconfig with a bootstrap token (petset token create): when
+                     --kubeconfig holds no live certificate for this node, the agent asks for
+                     one (a CertificateSigningRequest the controller manager approves and signs)
+                     and writes it to --kubeconfig
   --node-name NAME   default: this machine's host name
+  --runtime R        sim (default): simulated pods; process: real processes (needs root and
+                     bubblewrap); auto: process where possible
+  --data-dir DIR     the node's state (default ~/.petset)
+  --image-catalog FILE  extra image catalog entries for the process runtime
   --pod-cidr CIDR    the cluster's pod range (as given to petset up); the node takes a /24
                      of it (default 127.64.0.0/12)
   --server-token-file FILE
@@ -27,13 +42,21 @@ export async function agentCommand(argv: string[]): Promise<number> {
     process.stdout.write(AGENT_USAGE);
     return 0;
   }
-  const kubeconfig = flag(args, 'kubeconfig') ?? process.env.KUBECONFIG ?? path.join(defaultDataDir(), 'kubeconfig');
   const nodeName = flag(args, 'node-name') ?? os.hostname().toLowerCase();
+  const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
+  const nodeDir = path.join(dataDir, 'nodes', nodeName);
+  const bootstrapKubeconfig = flag(args, 'bootstrap-kubeconfig');
+  const kubeconfig = flag(args, 'kubeconfig') ?? (bootstrapKubeconfig ? path.join(nodeDir, 'kubeconfig') : (process.env.KUBECONFIG ?? path.join(defaultDataDir(), 'kubeconfig')));
+  const log = (line: string) => process.stdout.write(`petset agent: ${line}\n`);
+  if (bootstrapKubeconfig) await tlsBootstrap({ bootstrapKubeconfig, kubeconfig, nodeName, log });
   const client = new Client(fromKubeconfig(kubeconfig), { userAgent: `petset-agent/${nodeName}` });
   const tokenFile = flag(args, 'server-token-file');
   const server = tokenFile ? { token: fs.readFileSync(tokenFile, 'utf8').trim() } : undefined;
-  const agent = await startNodeAgent({ client, nodeName, server, podCIDR: flag(args, 'pod-cidr') });
-  process.stdout.write(`petset agent: node ${nodeName} registered with the API server in ${kubeconfig}\n`);
+  const choice = chooseRuntime(flag(args, 'runtime') ?? 'sim');
+  if (choice.why) log(`simulated runtime: ${choice.why}`);
+  const runtime = choice.kind === 'process' ? processRuntimeFactory({ dataDir, catalogFile: flag(args, 'image-catalog') }, nodeDir) : undefined;
+  const agent = await startNodeAgent({ client, nodeName, server, podCIDR: flag(args, 'pod-cidr'), runtime });
+  log(`node ${nodeName} registered with the API server in ${kubeconfig}`);
   const stop = async () => {
     await agent.stop();
     process.exit(0);

@@ -2,7 +2,9 @@
 // processes of their own against any API server (the kubeconfig's), with kube-controller-manager's
 // and kube-scheduler's leader election: several may run, one works (Lease kube-system/
 // kube-controller-manager or kube-scheduler), a standby takes over when the leader dies.
+import fs from 'node:fs';
 import os from 'node:os';
+import type { CertKeyPair } from './pki.js';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from '../client/client.js';
@@ -36,6 +38,10 @@ volume controllers ...) against the API server named in the kubeconfig, as kube-
                      ServiceAccount (bound to system:controller:<name>); the kubeconfig's
                      credential (petset apiserver writes <data-dir>/controller-manager.conf,
                      user system:kube-controller-manager) only lists, watches and asks for tokens
+  --cluster-signing-cert-file FILE, --cluster-signing-key-file FILE
+                     the CA that signs approved node client certificates (CSRs of
+                     kubernetes.io/kube-apiserver-client-kubelet); default the data dir's
+                     pki/ca.crt and pki/ca.key when present
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -46,14 +52,22 @@ ${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
 const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials'];
 
 export function controllerManagerCommand(argv: string[]): Promise<number> {
-  const dataDir = flag(parseArgs(argv, {}, BOOLEAN_FLAGS), 'data-dir') ?? defaultDataDir();
+  const args = parseArgs(argv, {}, BOOLEAN_FLAGS);
+  const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
+  const clusterSigning = signingCA(flag(args, 'cluster-signing-cert-file') ?? path.join(dataDir, 'pki', 'ca.crt'), flag(args, 'cluster-signing-key-file') ?? path.join(dataDir, 'pki', 'ca.key'));
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
-    ...defaultControllers().filter((c) => !(c instanceof Scheduler)),
+    ...defaultControllers({ clusterSigning }).filter((c) => !(c instanceof Scheduler)),
     // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
     ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
   ];
   return electedComponent(argv, 'controller-manager', 'kube-controller-manager', CONTROLLER_MANAGER_USAGE, controllers);
+}
+
+/** The signing CA's files, or undefined when they are not there (no signer runs then). */
+function signingCA(certFile: string, keyFile: string): CertKeyPair | undefined {
+  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) return undefined;
+  return { certPem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(keyFile, 'utf8') };
 }
 
 export function schedulerCommand(argv: string[]): Promise<number> {

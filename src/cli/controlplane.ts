@@ -6,6 +6,8 @@ import { ApiServer } from '../apiserver/handler.js';
 import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
 import { installAuthorization } from '../apiserver/authz/index.js';
 import { installServiceAccountTokens } from '../apiserver/authn/token-request.js';
+import { bootstrapTokenAuthenticator } from '../apiserver/authn/bootstrap-token.js';
+import { installCertificates } from '../apiserver/certificates.js';
 import { installAdmission } from '../apiserver/admission.js';
 import { podSecurityConfiguration, type PodSecurityConfig } from '../apiserver/pod-security.js';
 import yaml from 'js-yaml';
@@ -195,6 +197,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
+    installCertificates(api);
     await bootstrapObjects(api);
     // the kinds of stored CustomResourceDefinitions are served before anyone can ask for them
     await api.customResources.start();
@@ -208,13 +211,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       auditLog = file;
     }
     const audit = auditLog && ((event: Record<string, unknown>) => void auditLog!.write(JSON.stringify(event) + '\n'));
+    const bootstrapToken = bootstrapTokenAuthenticator(api);
     http = await startHttpServer({
       handler: handle,
       audit,
       maxWatchesPerUser: opts.maxWatchesPerUser,
       maxRequestsInFlightPerUser: opts.maxRequestsInFlightPerUser,
-      tls: { cert: creds.serving.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
-      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t))),
+      // the chain ends with the CA, so that `petset join` can pin it by its hash before trusting it
+      tls: { cert: creds.serving.certPem + creds.ca.certPem, key: creds.serving.keyPem, ca: creds.ca.certPem },
+      authenticate: requestAuthenticator(async (t) => tokens.get(t) ?? (await serviceAccountToken(t)) ?? (await bootstrapToken(t))),
       onUpgrade: api.handleUpgrade,
       onRawRequest: api.handleRaw,
       host,
@@ -295,7 +300,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return perController.get(sa)!;
       };
       controllers = await startControllers(controllerManager, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

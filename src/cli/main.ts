@@ -5,6 +5,8 @@ import { nodeCommand } from './node-cmd.js';
 import { whyCommand } from './why-cmd.js';
 import { apiserverCommand } from './apiserver-cmd.js';
 import { controllerManagerCommand, schedulerCommand } from './controller-manager-cmd.js';
+import { tokenCommand } from './token-cmd.js';
+import { joinCommand } from './join-cmd.js';
 
 const USAGE = `petset: StatefulSets the Kubernetes way, on one machine.
 
@@ -16,6 +18,8 @@ Commands:
   apiserver           the API server alone (over an external etcd with --etcd-servers)
   controller-manager  the controllers alone, with leader election (Lease kube-controller-manager)
   scheduler           the scheduler alone, with leader election (Lease kube-scheduler)
+  token     bootstrap tokens for joining machines: petset token create --print-join-command
+  join      add this machine to a running cluster as a node (the printout of token create)
   node      failure drills on a running cluster: crash, partition, heal a node
   why       what the StatefulSet controller waits for: petset why sts/NAME [-n NS]
   version   print the version
@@ -32,6 +36,10 @@ export async function main(argv: string[]): Promise<number> {
       return agentCommand(rest);
     case 'node':
       return nodeCommand(rest);
+    case 'token':
+      return tokenCommand(rest);
+    case 'join':
+      return joinCommand(rest);
     case 'why':
       return whyCommand(rest);
     case 'apiserver':

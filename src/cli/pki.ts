@@ -2,7 +2,7 @@
 // certificates. Node's crypto makes keys and signatures but cannot build X.509, so the
 // certificates are assembled here in DER by hand; kubectl (Go's crypto/x509, strict DER)
 // and Node's TLS both have to accept them.
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 
@@ -297,4 +297,119 @@ function children(buf: Buffer, parent: DerNode): DerNode[] {
     p = n.end;
   }
   return out;
+}
+
+/* ---------- certificate signing requests (PKCS #10), for node bootstrap ---------- */
+
+const CSR_OID = {
+  extensionRequest: '1.2.840.113549.1.9.14',
+};
+
+/** A new key and a PKCS #10 request for it, with this subject (what a kubelet sends when it bootstraps). */
+export function createCertificateRequest(subject: { commonName: string; organizations?: string[] }): { csrPem: string; keyPem: string } {
+  const { publicKey, privateKey } = newKeyPair();
+  const orgs = (subject.organizations ?? []).map((o): [string, string] => [OID.organization, o]);
+  const info = seq(
+    integer(Buffer.from([0])),
+    name([...orgs, [OID.commonName, subject.commonName]]),
+    publicKey.export({ type: 'spki', format: 'der' }),
+    der(0xa0), // no attributes
+  );
+  const csr = seq(info, seq(oid(OID.ecdsaWithSHA256)), bitString(sign('sha256', info, privateKey)));
+  return { csrPem: pem('CERTIFICATE REQUEST', csr), keyPem: privateKeyPem(privateKey) };
+}
+
+export interface ParsedCertificateRequest {
+  /** the subject exactly as encoded, copied into the certificate */
+  subjectDer: Buffer;
+  spkiDer: Buffer;
+  commonName?: string;
+  organizations: string[];
+  /** the request asks for extensions (SANs and the like), which a node client certificate must not have */
+  requestsExtensions: boolean;
+}
+
+/**
+ * Reads a PEM CERTIFICATE REQUEST and checks its signature against its own key (proof that the
+ * requester holds the private key); throws with a reason for anything else.
+ */
+export function parseCertificateRequest(pemText: string): ParsedCertificateRequest {
+  const m = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]*?)-----END CERTIFICATE REQUEST-----/.exec(pemText);
+  if (!m) throw new Error('PEM block type must be CERTIFICATE REQUEST');
+  const raw = Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
+  let parts: DerNode[];
+  let info: DerNode[];
+  try {
+    const top = node(raw, 0);
+    if (top.tag !== 0x30 || top.end !== raw.length) throw new Error();
+    parts = children(raw, top);
+    info = children(raw, parts[0]);
+    if (parts.length !== 3 || info.length < 3 || parts[2].tag !== 0x03) throw new Error();
+  } catch {
+    throw new Error('asn1: structure error: not a PKCS #10 certificate request');
+  }
+  const spkiDer = raw.subarray(info[2].start, info[2].end);
+  const signature = raw.subarray(parts[2].contentStart + 1, parts[2].end);
+  let ok = false;
+  try {
+    const key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+    ok = verify('sha256', raw.subarray(parts[0].start, parts[0].end), key, signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error('x509: ECDSA verification failure');
+  const organizations: string[] = [];
+  let commonName: string | undefined;
+  for (const rdn of children(raw, info[1])) {
+    for (const atv of children(raw, rdn)) {
+      const [type, value] = children(raw, atv);
+      const id = raw.subarray(type.start, type.end);
+      const text = raw.subarray(value.contentStart, value.end).toString('utf8');
+      if (id.equals(oid(OID.commonName))) commonName = text;
+      else if (id.equals(oid(OID.organization))) organizations.push(text);
+    }
+  }
+  const attrs = info[3] ? raw.subarray(info[3].start, info[3].end) : Buffer.alloc(0);
+  return {
+    subjectDer: raw.subarray(info[1].start, info[1].end),
+    spkiDer,
+    commonName,
+    organizations,
+    requestsExtensions: attrs.includes(oid(CSR_OID.extensionRequest)),
+  };
+}
+
+/** certificates.k8s.io key usages petset's signer can put in a certificate. */
+const USAGE_BITS: Record<string, number> = { 'digital signature': KEY_USAGE.digitalSignature, 'key encipherment': KEY_USAGE.keyEncipherment };
+const USAGE_EKUS: Record<string, string> = { 'client auth': OID.clientAuth, 'server auth': OID.serverAuth };
+
+/** Issues the certificate a request asks for, signed by ca, for the given CSR usages and lifetime. */
+export function signCertificateRequest(ca: CertKeyPair, csr: ParsedCertificateRequest, opts: { usages: string[]; validitySeconds: number }): string {
+  const issuer = readIssuer(ca.certPem);
+  const bits = opts.usages.flatMap((u) => (u in USAGE_BITS ? [USAGE_BITS[u]] : []));
+  const ekus = opts.usages.flatMap((u) => (u in USAGE_EKUS ? [USAGE_EKUS[u]] : []));
+  const extensions = [
+    extension(OID.basicConstraints, true, seq()),
+    ...(bits.length ? [extension(OID.keyUsage, true, keyUsage(bits))] : []),
+    ...(ekus.length ? [extension(OID.extKeyUsage, false, seq(...ekus.map(oid)))] : []),
+    extension(OID.authorityKeyIdentifier, false, seq(der(0x80, issuer.keyId))),
+  ];
+  const cert = certificate({
+    issuer: issuer.subject,
+    subject: csr.subjectDer,
+    spki: csr.spkiDer,
+    validityDays: opts.validitySeconds / 86400,
+    extensions,
+    signer: createPrivateKey(ca.keyPem),
+  });
+  return pem('CERTIFICATE', cert);
+}
+
+/** upstream's --discovery-token-ca-cert-hash: sha256 of the CA certificate's SubjectPublicKeyInfo. */
+export function caCertHash(caPem: string): string {
+  const raw = new X509Certificate(caPem).raw;
+  const tbs = children(raw, children(raw, node(raw, 0))[0]);
+  const skip = tbs[0].tag === 0xa0 ? 1 : 0;
+  const spki = tbs[skip + 5];
+  return 'sha256:' + createHash('sha256').update(raw.subarray(spki.start, spki.end)).digest('hex');
 }

@@ -23,6 +23,9 @@ import { ResourceQuotaController } from './resourcequota/controller.js';
 import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerOptions } from './horizontalpodautoscaler/controller.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { CSRApprovingController } from './certificates/approver.js';
+import { CSRSigningController } from './certificates/signer.js';
+import type { CertKeyPair } from '../cli/pki.js';
 import { RootCACertPublisher } from './serviceaccount/root-ca-publisher.js';
 
 export type { Controller, ControllerContext } from '../client/controller-runner.js';
@@ -41,6 +44,8 @@ export interface ControllerOptions {
   horizontalPodAutoscaler?: HorizontalPodAutoscalerOptions;
   /** the cluster CA, published to every namespace as kube-root-ca.crt (off when absent) */
   rootCA?: string;
+  /** the CA that signs approved client CSRs (kube-controller-manager's --cluster-signing-cert-file/--cluster-signing-key-file); no signer without it */
+  clusterSigning?: CertKeyPair;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -63,6 +68,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ClusterRoleAggregationController(),
     new ServiceAccountsController(),
     ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
+    new CSRApprovingController(),
+    ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning)] : []),
     new Scheduler(options.scheduler),
   ];
 }
@@ -95,6 +102,8 @@ const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   serviceaccount: 'service-account-controller',
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
   'persistentvolume-binder': 'persistent-volume-binder',
   // one controller here does both of upstream's protections; its account is bound to both roles
   'volume-protection': 'pvc-protection-controller',

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import { WatchFanOut } from './watch-fanout.js';
+import { legacyToUpstreamKey } from './registry-keys.js';
 import {
   CompactedError,
   ConflictError,
@@ -68,7 +69,8 @@ export interface SqliteStoreStats {
   writes: number;
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: keys in upstream's layout (registry-keys.ts); 1 had /registry/<group|core>/<plural>/... */
+const SCHEMA_VERSION = 2;
 const DEFAULT_SPACE_RESERVE = 8 << 20;
 /** Rows examined per garbage-removal transaction, small enough not to stall the event loop. */
 const SWEEP_ROWS = 500;
@@ -341,6 +343,7 @@ export class SqliteStore implements Store {
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
     // Nothing to write on a store already set up, so opening needs no disk space.
     if (version === SCHEMA_VERSION && tables.has('log') && tables.has('meta') && tables.has('quarantine')) return;
+    if (version === 1 && tables.has('log')) this.migrateKeysToUpstreamLayout(tables.has('quarantine'));
     db.exec(`
       CREATE TABLE IF NOT EXISTS log (
         rev INTEGER PRIMARY KEY,
@@ -364,6 +367,32 @@ export class SqliteStore implements Store {
       );
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+  }
+
+  /**
+   * Schema 1 → 2: every key, in the log (history included) and the quarantine, moves to
+   * upstream's layout in one transaction, with its revisions unchanged; a crash midway leaves
+   * schema 1 as it was, and the next start migrates again.
+   */
+  private migrateKeysToUpstreamLayout(hasQuarantine: boolean): void {
+    const db = this.database;
+    db.transaction(() => {
+      for (const table of hasQuarantine ? ['log', 'quarantine'] : ['log']) {
+        const keys = db.prepare(`SELECT DISTINCT key FROM ${table}`).pluck().all() as unknown[];
+        const rename = db.prepare(`UPDATE ${table} SET key = ? WHERE key = ?`);
+        let moved = 0;
+        for (const key of keys) {
+          if (typeof key !== 'string') continue;
+          const next = legacyToUpstreamKey(key);
+          if (next !== key) {
+            rename.run(next, key);
+            moved++;
+          }
+        }
+        if (table === 'log' && moved) this.log(`petset store: ${moved} keys moved to the upstream layout (/registry/<resource>/...)`);
+      }
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    })();
   }
 
   private loadState(): void {

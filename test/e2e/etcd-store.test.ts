@@ -34,9 +34,17 @@ describe('petset up --etcd-servers', () => {
       uid = (await sts()).metadata.uid;
       // the state is in etcd, under upstream's /registry prefix, not in the data dir
       assert.equal(fs.existsSync(`${dataDir}/state.db`), false);
+      // in upstream kube-apiserver's layout: /registry/<resource>/<namespace>/<name>, with its historical names
+      assert.deepEqual(etcdctl('get', '--prefix', '--keys-only', '/registry/statefulsets').split('\n').filter(Boolean), ['/registry/statefulsets/default/db']);
       const keys = etcdctl('get', '--prefix', '--keys-only', '/registry/').split('\n').filter(Boolean);
-      assert.ok(keys.includes('/registry/apps/statefulsets/default/db'), keys.join('\n'));
-      for (const i of [0, 1, 2]) assert.ok(keys.includes(`/registry/core/pods/default/db-${i}`));
+      for (const i of [0, 1, 2]) assert.ok(keys.includes(`/registry/pods/default/db-${i}`), keys.join('\n'));
+      for (const k of ['/registry/services/specs/default/kubernetes', '/registry/services/endpoints/default/kubernetes', '/registry/namespaces/default', '/registry/clusterroles/cluster-admin', '/registry/persistentvolumeclaims/default/data-db-0', '/registry/storageclasses/standard']) {
+        assert.ok(keys.includes(k), `${k} in\n${keys.join('\n')}`);
+      }
+      assert.ok(keys.some((k) => k.startsWith('/registry/minions/')) && keys.some((k) => k.startsWith('/registry/leases/kube-node-lease/')));
+      assert.ok(!keys.some((k) => k.startsWith('/registry/core/') || k.startsWith('/registry/apps/')), 'nothing in the old layout');
+      const stored = JSON.parse(etcdctl('get', '/registry/statefulsets/default/db', '--print-value-only'));
+      assert.equal(stored.metadata.name, 'db');
     } finally {
       assert.equal(await c1.stop('SIGTERM'), 0);
     }

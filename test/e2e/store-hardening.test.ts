@@ -71,17 +71,17 @@ describe('petset up: stored data that cannot be served', () => {
       rev++;
       put.run(rev, key, rev, value);
     };
-    row('/registry/core/configmaps/default/broken', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"broken"');
-    row('/registry/apps/statefulsets/default/nometa', '{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":null}');
-    row('/registry/core/secrets/default/binary', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00]));
-    row('/registry/core/nodes/wrong-name', JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'other' } }));
+    row('/registry/configmaps/default/broken', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"broken"');
+    row('/registry/statefulsets/default/nometa', '{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":null}');
+    row('/registry/secrets/default/binary', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00]));
+    row('/registry/minions/wrong-name', JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'other' } }));
     db.close();
 
     c = await start(dir);
     const out = c.output();
     assert.match(out, /quarantined ConfigMap default\/broken .*not JSON/);
     assert.match(out, /quarantined StatefulSet default\/nometa .*no metadata/);
-    assert.match(out, /quarantined .*\/registry\/core\/secrets\/default\/binary.*not a text value/);
+    assert.match(out, /quarantined .*\/registry\/secrets\/default\/binary.*not a text value/);
     assert.match(out, /quarantined Node wrong-name .*metadata\.name "other"/);
 
     // everything else is served: kubectl and a plain HTTPS client
@@ -110,7 +110,7 @@ describe('petset up: stored data that cannot be served', () => {
     check.close();
     assert.deepEqual(
       kept.map((k) => k.key).sort(),
-      ['/registry/apps/statefulsets/default/nometa', '/registry/core/configmaps/default/broken', '/registry/core/nodes/wrong-name', '/registry/core/secrets/default/binary'],
+      ['/registry/configmaps/default/broken', '/registry/minions/wrong-name', '/registry/secrets/default/binary', '/registry/statefulsets/default/nometa'],
     );
     c = await start(dir);
     assert.doesNotMatch(c.output(), /quarantined/);

@@ -43,12 +43,12 @@ describe('etcd store: what only etcd has', () => {
   test('keys are laid out as the API server names them and etcdctl reads them', async () => {
     const store = await emptyStore();
     try {
-      await store.create('/registry/core/configmaps/default/one', '{"kind":"ConfigMap"}');
+      await store.create('/registry/configmaps/default/one', '{"kind":"ConfigMap"}');
       const out = execFileSync('etcdctl', ['--endpoints', etcd.endpoint, 'get', '--prefix', '/registry/'], {
         env: { ...process.env, ETCDCTL_API: '3' },
         encoding: 'utf8',
       });
-      assert.equal(out, '/registry/core/configmaps/default/one\n{"kind":"ConfigMap"}\n');
+      assert.equal(out, '/registry/configmaps/default/one\n{"kind":"ConfigMap"}\n');
     } finally {
       await store.close();
     }

@@ -118,7 +118,7 @@ describe('start-up quarantine decisions', () => {
     const { defaultRegistry } = await import('../../src/api/kinds/index.js');
     const registry = defaultRegistry();
     const cm = registry.kind('', 'v1', 'ConfigMap')!;
-    const key = '/registry/core/configmaps/default/a';
+    const key = '/registry/configmaps/default/a';
     const good = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default', uid: 'u' }, data: { k: 'v' } });
     assert.equal(whyUnservable(cm, key, good), undefined);
     assert.match(whyUnservable(cm, key, '{"metadata":')!, /not JSON/);

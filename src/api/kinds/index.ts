@@ -59,6 +59,10 @@ import {
   tokenReviewKind,
 } from './accessreviews.js';
 import { rbacDefinitions } from '../schemas/rbac.js';
+import { certificatesDefinitions } from '../schemas/certificates.js';
+import { certificateSigningRequestKind } from './certificatesigningrequest.js';
+import { ipAddressDefinitions } from '../schemas/ipaddress.js';
+import { ipAddressKind } from './ipaddress.js';
 
 export const allKinds: AnyKindDef[] = [
   namespaceKind,
@@ -106,6 +110,8 @@ export const allKinds: AnyKindDef[] = [
   selfSubjectAccessReviewKind,
   localSubjectAccessReviewKind,
   selfSubjectRulesReviewKind,
+  certificateSigningRequestKind,
+  ipAddressKind,
 ];
 
 export const allDefinitions: Definitions = {
@@ -120,6 +126,8 @@ export const allDefinitions: Definitions = {
   ...autoscalingDefinitions,
   ...quotaDefinitions,
   ...rbacDefinitions,
+  ...certificatesDefinitions,
+  ...ipAddressDefinitions,
 };
 
 let shared: Registry | undefined;

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../api/object.js';
 import { resourceRef } from '../../api/registry.js';
 import type { UserInfo } from '../../api/request.js';
 import type { Watcher } from '../../store/store.js';
+import { resourcePrefix } from '../keys.js';
 import type { Admission, ResourceStorage } from '../resource-storage.js';
 import type { Registry } from '../../api/registry.js';
 import type { Attributes, AuthorizerAnswer } from './attributes.js';
@@ -15,6 +16,7 @@ import { rbacAuthorize, rulesFor, uncoveredRules, type PolicyRule, type RbacPoli
 
 export const PRIVILEGED_GROUP = 'system:masters';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const RBAC_PLURALS = ['clusterroles', 'roles', 'clusterrolebindings', 'rolebindings'];
 
 export class Authorizer {
   private policy: RbacPolicy | undefined;
@@ -62,17 +64,20 @@ export class Authorizer {
   private async currentPolicy(): Promise<RbacPolicy> {
     if (!this.watcher) {
       const rev = await this.storage.store.revision();
-      this.watcher ??= this.storage.store.watch(`/registry/${RBAC_GROUP}/`, rev, {
-        onEvents: () => (this.dirty = true),
-        onError: () => {
-          this.dirty = true;
-          this.watcher = undefined;
-        },
-        onCompacted: () => {
-          this.dirty = true;
-          this.watcher = undefined;
-        },
-      });
+      // the four RBAC resources live under four prefixes (upstream's layout): one watch each, any event marks the policy stale
+      const lost = () => {
+        this.dirty = true;
+        this.watcher?.stop();
+        this.watcher = undefined;
+      };
+      const watchers = RBAC_PLURALS.map((plural) =>
+        this.storage.store.watch(resourcePrefix(this.registry.resource(RBAC_GROUP, 'v1', plural)!), rev, {
+          onEvents: () => (this.dirty = true),
+          onError: lost,
+          onCompacted: lost,
+        }),
+      );
+      this.watcher ??= { stop: () => watchers.forEach((w) => w.stop()) };
       this.dirty = true;
     }
     if (!this.dirty && this.policy) return this.policy;

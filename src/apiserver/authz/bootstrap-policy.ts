@@ -16,6 +16,9 @@ const RBAC = 'rbac.authorization.k8s.io';
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 const READ_WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+const CSR_ROLE = 'system:certificates.k8s.io:certificatesigningrequests';
+/** the group kubeadm gives the bootstrap tokens it makes for joining nodes */
+export const DEFAULT_NODE_TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
 const BOOTSTRAP_LABEL = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
 const AGGREGATE = (to: string) => ({ [`rbac.authorization.k8s.io/aggregate-to-${to}`]: 'true' });
 
@@ -97,6 +100,10 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:service-account-issuer-discovery', [
       urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']),
     ]),
+    // TLS bootstrap of node agents (upstream's roles; bound below as kubeadm binds them)
+    clusterRole('system:node-bootstrapper', [r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
+    clusterRole(`${CSR_ROLE}:nodeclient`, [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'])]),
+    clusterRole(`${CSR_ROLE}:selfnodeclient`, [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'])]),
     clusterRole('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     // roles charts bind their own accounts to (storage provisioners, node bootstrap)
     clusterRole('system:persistent-volume-provisioner', [
@@ -139,6 +146,10 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     clusterRoleBinding('system:node', 'system:node', []),
     clusterRoleBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [{ kind: 'User', name: 'system:kube-proxy' }]),
+    // kubeadm's bindings: tokens made by `petset token create` carry DEFAULT_NODE_TOKEN_GROUP
+    clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [group(DEFAULT_NODE_TOKEN_GROUP)]),
+    clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', `${CSR_ROLE}:nodeclient`, [group(DEFAULT_NODE_TOKEN_GROUP)]),
+    clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', `${CSR_ROLE}:selfnodeclient`, [group('system:nodes')]),
     clusterRoleBinding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
     clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [{ kind: 'User', name: 'system:kube-controller-manager' }]),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [{ kind: 'User', name: 'system:kube-scheduler' }]),

@@ -25,6 +25,15 @@ export const CONTROLLER_ROLES: Record<string, PolicyRule[]> = {
     r(READ, ['storage.k8s.io'], ['csidrivers']),
     r(READ, ['storage.k8s.io'], ['csinodes']),
   ],
+  // csrapproving and csrsigning (and upstream's csrcleaner) share this account
+  'certificate-controller': [
+    r(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+    r(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
+    r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    r(['sign'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+    EVENTS,
+  ],
   'clusterrole-aggregation-controller': [r(['escalate', 'get', 'list', 'patch', 'update', 'watch'], ['rbac.authorization.k8s.io'], ['clusterroles'])],
   'cronjob-controller': [
     r(['get', 'list', 'update', 'watch'], ['batch'], ['cronjobs']),

@@ -48,6 +48,8 @@ export const NODE_RULES: PolicyRule[] = [
   rule(['update', 'patch'], [''], ['persistentvolumeclaims/status']),
   rule(['create'], [''], ['serviceaccounts/token']),
   rule(READ, ['node.k8s.io'], ['runtimeclasses']),
+  // a node renews its own client certificate (approved as selfnodeclient)
+  rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
 ];
 
 export function nodeNameOf(user: { name: string; groups: string[] }): string | undefined {
