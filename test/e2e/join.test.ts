@@ -152,7 +152,18 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     assert.ok(Date.parse(cert.validTo) - Date.now() <= 3600_000 + 60_000, 'the lifetime asked for');
     fs.writeFileSync(path.join(dir, 'alice.crt'), certPem);
     fs.writeFileSync(path.join(dir, 'alice.key'), keyPem);
-    const who = await cluster.kubectl(['--client-certificate', path.join(dir, 'alice.crt'), '--client-key', path.join(dir, 'alice.key'), '--token', '', 'auth', 'whoami', '-o', 'json'], { allowFail: true });
+    // a kubeconfig of alice's own: the cluster of the admin's, her certificate and nothing else
+    const admin = yaml.load(fs.readFileSync(cluster.kubeconfig, 'utf8')) as any;
+    const aliceConfig = path.join(dir, 'alice.kubeconfig');
+    fs.writeFileSync(aliceConfig, yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: admin.clusters,
+      users: [{ name: 'alice', user: { 'client-certificate': path.join(dir, 'alice.crt'), 'client-key': path.join(dir, 'alice.key') } }],
+      contexts: [{ name: 'alice', context: { cluster: admin.clusters[0].name, user: 'alice' } }],
+      'current-context': 'alice',
+    }));
+    const who = await cluster.kubectl(['--kubeconfig', aliceConfig, 'auth', 'whoami', '-o', 'json'], { allowFail: true });
     const info = JSON.parse(who.stdout || '{}').status?.userInfo;
     assert.equal(info?.username, 'alice', who.stderr);
     assert.ok(info.groups.includes('devs'));
