@@ -1,5 +1,5 @@
 // The node agents `petset up --nodes N` runs in its own process, and the control socket
-// through which `petset node crash|partition|heal` reaches them.
+// through which `petset node crash|restart|partition|heal` reaches them.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -46,9 +46,10 @@ export class LocalNodes {
     for (let i = 1; i <= count; i++) await this.startOne(nodeName(i), i - 1);
   }
 
-  private async startOne(name: string, index?: number): Promise<NodeAgent> {
+  private async startOne(name: string, index?: number, adopt = false): Promise<NodeAgent> {
     const agent = await startNodeAgent({
       ...this.timings,
+      adopt,
       client: this.client(name),
       nodeName: name,
       nodeIndex: index,
@@ -83,6 +84,11 @@ export class LocalNodes {
         agent.crash();
         this.crashed.add(name);
         return `node ${name} crashed: its agent and pods are gone; the control plane will mark it NotReady after the grace period`;
+      case 'restart':
+        if (this.crashed.has(name)) throw new Error(`node ${name} has crashed: bring it back with heal`);
+        agent.detach();
+        await this.startOne(name, agent.nodeIndex >= 0 ? agent.nodeIndex : undefined, true);
+        return `node ${name}'s agent restarted: its pods kept running and the new agent re-adopted them`;
       case 'partition':
         agent.partition();
         return `node ${name} partitioned: its pods keep running but it can no longer reach the API`;
@@ -95,7 +101,7 @@ export class LocalNodes {
         await agent.heal();
         return `node ${name} healed: it reconnected and stopped the pods the API no longer lets it run`;
       default:
-        throw new Error(`unknown drill "${action}": use crash, partition or heal`);
+        throw new Error(`unknown drill "${action}": use crash, restart, partition or heal`);
     }
   }
 

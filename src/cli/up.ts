@@ -126,7 +126,7 @@ export async function up(argv: string[]): Promise<number> {
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
-  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
+  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|restart|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   if (cp.dns) {
     const { host: dh, port: dp } = cp.dns.address;
     const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';

@@ -19,6 +19,8 @@ import type { KubeObject } from '../../../api/object.js';
 import { quantityMilliValue, quantityValue } from '../../../api/quantity.js';
 import type { Client } from '../../../client/client.js';
 import type {
+  AdoptedContainer,
+  AdoptedSandbox,
   ContainerExit,
   ContainerRequest,
   ContainerRuntime,
@@ -131,6 +133,30 @@ interface Container extends LogSource {
   resizePath?: string;
   /** setpriv as the container runs it (the host's, through the host's loader, in an image's root) */
   privPrefix: string[];
+  /** the outer bwrap (host pid and start time): its end is the container's, watched by polling once adopted */
+  outerPid?: number;
+  outerStart?: string;
+  /** adopted from an earlier agent: no child process handle, its end is found by polling */
+  adopted?: boolean;
+  /** handed over to a later agent (release): this runtime does nothing more with it */
+  released?: boolean;
+}
+
+/** What a later agent needs to adopt a running container (container.json). */
+interface ContainerMeta {
+  id: string;
+  name: string;
+  image?: string;
+  imageID?: string;
+  argv?: string[];
+  startedAt: string;
+  initPid?: number;
+  outerPid?: number;
+  outerStart?: string;
+  env?: Record<string, string>;
+  plan?: SecurityPlan;
+  privPrefix?: string[];
+  cgroup?: string;
 }
 
 /** Why the process runtime cannot run here, or undefined when it can. */
@@ -178,6 +204,8 @@ export class ProcessRuntime implements ContainerRuntime {
     this.rotateTimer.unref();
     this.logTimer = setInterval(() => {
       for (const c of this.containers.values()) if (!c.exited && !c.forgotten) this.markLog(c);
+      // an adopted container is not this process's child: its end is seen when its outer bwrap is gone
+      for (const c of this.containers.values()) if (c.adopted && !c.exited && !c.released && !alive(c.outerPid, c.outerStart)) this.onChildExit(c, null, null);
       if (this.opts.logMaxBytes) this.rotateLogs();
     }, 250);
     this.logTimer.unref();
@@ -470,6 +498,91 @@ export class ProcessRuntime implements ContainerRuntime {
     this.sandboxes.clear();
   }
 
+  /**
+   * The agent restarts: this runtime stops watching and lets go of its sandboxes, which keep
+   * running for the next runtime on this state directory to adopt. Nothing is killed or
+   * unmounted; a stdin writer stays open, so a container never reads an EOF it did not ask for.
+   */
+  release(): void {
+    clearInterval(this.rotateTimer);
+    clearInterval(this.logTimer);
+    for (const c of this.containers.values()) {
+      c.released = true;
+      c.forgotten = true;
+      c.child?.unref();
+      for (const w of c.exitWaiters.splice(0)) w();
+    }
+    this.containers.clear();
+    this.sandboxes.clear();
+  }
+
+  /**
+   * Adopts a sandbox an earlier agent left (see release): the pause process must still be the
+   * one recorded, and the sandbox the pod's. Every container instance it holds is taken over:
+   * a running one keeps its processes, id and log file, and its end is seen by polling; one that
+   * ended meanwhile is reported with how it ended (bwrap's status file).
+   */
+  async adoptSandbox(sandboxId: string, pod: KubeObject, onExit: (containerId: string, exit: ContainerExit) => void): Promise<AdoptedSandbox | undefined> {
+    if (this.sandboxes.has(sandboxId)) return undefined;
+    const dir = path.join(this.opts.stateDir, 'sandboxes', sandboxId);
+    const rec = readRecord(dir);
+    if (!rec || !rec.podUid || rec.podUid !== pod.metadata.uid || !alive(rec.pausePid, rec.pauseStart)) return undefined;
+    const sb: Sandbox = { rec, dir, pod, containers: new Set(), removed: false };
+    const specs = new Map<string, Obj>([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((x: Obj) => [x.name, x]));
+    const adopted: AdoptedContainer[] = [];
+    for (const id of safeReaddir(path.join(dir, 'containers'))) {
+      const cdir = path.join(dir, 'containers', id);
+      let meta: ContainerMeta;
+      try {
+        meta = JSON.parse(fs.readFileSync(path.join(cdir, 'container.json'), 'utf8'));
+      } catch {
+        continue;
+      }
+      const spec = specs.get(meta.name);
+      if (!spec || meta.id !== id || !meta.plan || !meta.privPrefix || !meta.cgroup) continue;
+      const logPath = path.join(cdir, 'output.log');
+      const rotated = fileSize(logPath + '.1');
+      const c: Container = {
+        id,
+        name: meta.name,
+        sandbox: sb,
+        spec,
+        dir: cdir,
+        logPath,
+        env: meta.env ?? {},
+        plan: meta.plan,
+        cgroup: meta.cgroup,
+        startedAt: new Date(meta.startedAt),
+        onExit: (exit) => onExit(id, exit),
+        exitWaiters: [],
+        forgotten: false,
+        privPrefix: meta.privPrefix,
+        initPid: meta.initPid,
+        outerPid: meta.outerPid,
+        outerStart: meta.outerStart,
+        adopted: true,
+        // what was written before is timed by the file's last change (finer marks went with the earlier agent)
+        logMarks: [{ offset: rotated + fileSize(logPath), time: mtimeOf(logPath) ?? Date.now() }],
+        logBase: rotated,
+      };
+      if (!alive(c.outerPid, c.outerStart)) {
+        c.exited = this.exitOf(c, null, null, new Date(mtimeOf(path.join(cdir, 'status.json')) ?? Date.now()));
+        this.cgroups.remove(c.cgroup);
+      } else {
+        if (spec.stdin && !spec.stdinOnce && fs.existsSync(path.join(cdir, 'stdin'))) {
+          c.stdinPath = path.join(cdir, 'stdin');
+          c.stdinFd = fs.openSync(c.stdinPath, 'r+');
+        }
+        if (spec.tty && fs.existsSync(path.join(cdir, 'resize'))) c.resizePath = path.join(cdir, 'resize');
+      }
+      this.containers.set(id, c);
+      sb.containers.add(id);
+      adopted.push({ id, name: meta.name, startedAt: c.startedAt, imageID: meta.imageID, exit: c.exited });
+    }
+    this.sandboxes.set(sandboxId, sb);
+    return { ip: rec.ip, containers: adopted };
+  }
+
   // ---- volumes ----
 
   private async writeConfigVolumes(sb: Sandbox): Promise<void> {
@@ -651,12 +764,16 @@ export class ProcessRuntime implements ContainerRuntime {
     this.containers.set(id, c);
     sb.containers.add(id);
     this.pruneInstances(sb, spec.name, id);
-    fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify({ id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt }));
+    c.outerPid = child.pid;
+    c.outerStart = child.pid ? procStart(child.pid) : undefined;
     child.on('exit', (code, signal) => this.onChildExit(c, code, signal));
     child.on('error', () => this.onChildExit(c, 127, null));
     // the child stays referenced while it runs: the runtime is watching it (forget() lets go)
     const info = await readInfo(path.join(dir, 'status.json'), () => !!c.exited);
     if (info) c.initPid = info;
+    // everything a later agent needs to adopt the container (the environment may hold secrets: root only)
+    const meta: ContainerMeta = { id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt.toISOString(), initPid: c.initPid, outerPid: c.outerPid, outerStart: c.outerStart, env, plan, privPrefix, cgroup };
+    fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify(meta), { mode: 0o600 });
     return { id, startedAt: c.startedAt, imageID };
   }
 
@@ -709,7 +826,26 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   private onChildExit(c: Container, code: number | null, signal: NodeJS.Signals | null): void {
-    if (c.exited) return;
+    if (c.exited || c.released) return;
+    const exit = this.exitOf(c, code, signal);
+    this.markLog(c);
+    c.exited = exit;
+    this.cgroups.kill(c.cgroup);
+    this.cgroups.remove(c.cgroup);
+    unmountUnder(c.dir);
+    this.closeStdin(c);
+    if (!c.forgotten) {
+      try {
+        c.onExit(exit);
+      } catch (e) {
+        console.warn(`[process-runtime] exit handler of ${c.name}: ${(e as Error).message}`);
+      }
+    }
+    for (const w of c.exitWaiters.splice(0)) w();
+  }
+
+  /** How a container ended: bwrap's status file, the cgroup's OOM count, its termination message or log tail. */
+  private exitOf(c: Container, code: number | null, signal: NodeJS.Signals | null, finishedAt = new Date()): ContainerExit {
     let exitCode = code ?? 128 + (signal ? (osSignal(signal) ?? 9) : 9);
     // bwrap's status file has the container's own code (the outer bwrap may have died of a signal)
     const status = readText(path.join(c.dir, 'status.json'));
@@ -729,23 +865,10 @@ export class ProcessRuntime implements ContainerRuntime {
     const term = readText(path.join(c.dir, 'termination-log')).slice(0, TERMINATION_MESSAGE_MAX);
     if (term) message = term;
     else if (!message && exitCode !== 0 && c.spec.terminationMessagePolicy === 'FallbackToLogsOnError') message = tailLines(tail, 80);
-    const exit: ContainerExit = { exitCode, reason, finishedAt: new Date() };
+    const exit: ContainerExit = { exitCode, reason, finishedAt };
     if (exitCode > 128 && exitCode < 160) exit.signal = exitCode - 128;
     if (message) exit.message = message;
-    this.markLog(c);
-    c.exited = exit;
-    this.cgroups.kill(c.cgroup);
-    this.cgroups.remove(c.cgroup);
-    unmountUnder(c.dir);
-    this.closeStdin(c);
-    if (!c.forgotten) {
-      try {
-        c.onExit(exit);
-      } catch (e) {
-        console.warn(`[process-runtime] exit handler of ${c.name}: ${(e as Error).message}`);
-      }
-    }
-    for (const w of c.exitWaiters.splice(0)) w();
+    return exit;
   }
 
   /** The container's main process (the only child of its sandbox's init), host pid. */
@@ -1194,6 +1317,23 @@ function tailLines(text: string, n: number): string {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines.slice(-n).join('\n');
+}
+
+/** Whether the process recorded (pid and start time) still runs: not gone, not reused, not a zombie. */
+function alive(pid: number | undefined, start: string | undefined): boolean {
+  if (!pid || !start) return false;
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return after[0] !== 'Z' && after[19] === start;
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Field 22 of /proc/PID/stat: tells a live process from a reused pid. */
