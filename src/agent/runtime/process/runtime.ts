@@ -91,6 +91,8 @@ interface SandboxRecord {
   netns?: string;
   /** emptyDir medium: Memory tmpfs mounts made for the pod */
   tmpfsMounts: string[];
+  /** shareProcessNamespace: the pause process holds the pod's PID namespace (its children's), with a reaping PID 1 */
+  sharedPidNs?: boolean;
 }
 
 interface Sandbox {
@@ -138,6 +140,8 @@ interface Container extends LogSource {
   outerStart?: string;
   /** adopted from an earlier agent: no child process handle, its end is found by polling */
   adopted?: boolean;
+  /** runs in a PID namespace it shares (the pod's, or its debug target's): initPid is the main process itself */
+  sharedPid?: boolean;
   /** handed over to a later agent (release): this runtime does nothing more with it */
   released?: boolean;
 }
@@ -157,6 +161,7 @@ interface ContainerMeta {
   plan?: SecurityPlan;
   privPrefix?: string[];
   cgroup?: string;
+  sharedPid?: boolean;
 }
 
 /** Why the process runtime cannot run here, or undefined when it can. */
@@ -345,7 +350,13 @@ export class ProcessRuntime implements ContainerRuntime {
   /** The pod's namespaces holder: hostname set in a new UTS namespace, a new IPC namespace, then sleep. */
   private startPause(sb: Sandbox): Promise<void> {
     const procs = this.cgroups.procsFiles(`petset/${sb.rec.id}/pause`);
-    const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec /usr/bin/unshare --uts --ipc -- /bin/sh -c \'hostname "$0" && echo ready && exec sleep infinity >/dev/null 2>&1 </dev/null' "$0"`;
+    // shareProcessNamespace: the pod gets a PID namespace of its own whose PID 1 is a shell that
+    // reaps (a bare sleep would leave the containers' orphans as zombies); unshare stays as its parent
+    const shared = sb.pod.spec?.shareProcessNamespace === true;
+    sb.rec.sharedPidNs = shared || undefined;
+    const hold = shared ? `exec /bin/sh -c "trap \\"exit 0\\" TERM; while :; do sleep 3600 & wait; done"` : 'exec sleep infinity';
+    const unshare = shared ? '/usr/bin/unshare --uts --ipc --pid --fork --kill-child' : '/usr/bin/unshare --uts --ipc';
+    const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec ${unshare} -- /bin/sh -c \'hostname "$0" && echo ready && ${hold} >/dev/null 2>&1 </dev/null' "$0"`;
     const child = spawn(LAUNCH_SHELL, ['-c', script, sb.rec.hostname], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -561,6 +572,7 @@ export class ProcessRuntime implements ContainerRuntime {
         outerPid: meta.outerPid,
         outerStart: meta.outerStart,
         adopted: true,
+        sharedPid: meta.sharedPid,
         // what was written before is timed by the file's last change (finer marks went with the earlier agent)
         logMarks: [{ offset: rotated + fileSize(logPath), time: mtimeOf(logPath) ?? Date.now() }],
         logBase: rotated,
@@ -703,6 +715,7 @@ export class ProcessRuntime implements ContainerRuntime {
     let resizeFd: number | undefined;
     let resizePath: string | undefined;
     const tty = !!spec.tty && !rootfs;
+    const pidNs = this.pidNamespaceFor(sb, spec, !!req.ephemeral);
     if (tty) {
       resizePath = path.join(dir, 'resize');
       run('mkfifo', ['-m', '0600', resizePath]);
@@ -721,13 +734,18 @@ export class ProcessRuntime implements ContainerRuntime {
       rootfs: root,
       hostTools: rootfs ? HOST_TOOLS : undefined,
       workingDir,
+      sharedPid: !!pidNs,
       infoFd: 3,
       statusFd: 4,
     });
     const nsenter = ['/usr/bin/nsenter', `--uts=/proc/${sb.rec.pausePid}/ns/uts`, `--ipc=/proc/${sb.rec.pausePid}/ns/ipc`];
     if (sb.rec.netns) nsenter.push(`--net=${sb.rec.netns}`);
+    // a shared PID namespace: nsenter forks into it, and bwrap (which reads /proc by its own pids)
+    // starts from a mount namespace whose /proc is that namespace's
+    if (pidNs) nsenter.push(`--pid=${pidNs}`, '--', '/usr/bin/unshare', '--mount', '--', '/bin/sh', '-c', 'mount -t proc proc /proc && exec "$@"', 'sh');
+    else nsenter.push('--');
     const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
-    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
+    const full = [...nsenter, '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
@@ -770,9 +788,11 @@ export class ProcessRuntime implements ContainerRuntime {
     child.on('error', () => this.onChildExit(c, 127, null));
     // the child stays referenced while it runs: the runtime is watching it (forget() lets go)
     const info = await readInfo(path.join(dir, 'status.json'), () => !!c.exited);
-    if (info) c.initPid = info;
+    // in a shared PID namespace bwrap names its child by that namespace's pid: the host's is found by NSpid
+    if (info) c.initPid = pidNs ? await hostPidIn(() => this.cgroups.pids(cgroup), info) : info;
+    if (pidNs) c.sharedPid = true;
     // everything a later agent needs to adopt the container (the environment may hold secrets: root only)
-    const meta: ContainerMeta = { id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt.toISOString(), initPid: c.initPid, outerPid: c.outerPid, outerStart: c.outerStart, env, plan, privPrefix, cgroup };
+    const meta: ContainerMeta = { id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt.toISOString(), initPid: c.initPid, outerPid: c.outerPid, outerStart: c.outerStart, env, plan, privPrefix, cgroup, sharedPid: c.sharedPid };
     fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify(meta), { mode: 0o600 });
     return { id, startedAt: c.startedAt, imageID };
   }
@@ -871,9 +891,23 @@ export class ProcessRuntime implements ContainerRuntime {
     return exit;
   }
 
+  /**
+   * The PID namespace a container joins instead of getting its own: the pod's
+   * (shareProcessNamespace), or, for a debug container with a target, the target's
+   * (upstream targetContainerName), so that `ps` there sees the target's processes.
+   */
+  private pidNamespaceFor(sb: Sandbox, spec: Obj, ephemeral: boolean): string | undefined {
+    if (sb.rec.sharedPidNs) return `/proc/${sb.rec.pausePid}/ns/pid_for_children`;
+    if (!ephemeral || !spec.targetContainerName) return undefined;
+    const target = [...sb.containers].map((id) => this.containers.get(id)).find((x) => x && x.name === spec.targetContainerName && !x.exited && x.initPid);
+    if (!target) throw configError(`the target container "${spec.targetContainerName}" is not running`, 'CreateContainerError');
+    return `/proc/${target.initPid}/ns/pid`;
+  }
+
   /** The container's main process (the only child of its sandbox's init), host pid. */
   private mainPid(c: Container): number | undefined {
     if (!c.initPid) return undefined;
+    if (c.sharedPid) return c.initPid;
     const kids = readText(`/proc/${c.initPid}/task/${c.initPid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
     return kids[0];
   }
@@ -1367,6 +1401,19 @@ async function waitUntil(fn: () => boolean, timeoutMs: number): Promise<boolean>
     await new Promise((r) => setTimeout(r, 20));
   }
   return fn();
+}
+
+/** The host pid of the process numbered nsPid in its own (nested) PID namespace, among the given pids. */
+async function hostPidIn(pids: () => number[], nsPid: number): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    for (const pid of pids()) {
+      const m = /^NSpid:\s*(.*)$/m.exec(readText(`/proc/${pid}/status`));
+      const chain = m ? m[1].trim().split(/\s+/).map(Number) : [];
+      if (chain.length >= 2 && chain[chain.length - 1] === nsPid) return pid;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
 }
 
 /** The sandbox init's host pid from bwrap's status file (undefined if bwrap failed first). */
