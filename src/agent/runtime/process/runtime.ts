@@ -1,8 +1,9 @@
 // The process runtime: every pod is a sandbox of real processes (runtime.md §0). A pod's
-// sandbox is a tiny "pause" process holding the pod's UTS (hostname) and IPC namespaces;
-// each container is a bubblewrap sandbox entered into those namespaces, with its own PID
-// namespace and a whitelist root (./sandbox-args.ts), switched to its user and capability
-// set with setpriv. Output goes straight from the kernel into a per-container log file and
+// sandbox is a tiny "pause" process (./pause.ts) holding the pod's UTS (hostname) and IPC
+// namespaces (and its PID namespace with shareProcessNamespace); each container is a
+// bubblewrap sandbox entered into those namespaces, with its own PID namespace (whose PID 1
+// is tini where installed, else bwrap's init) and a whitelist root (./sandbox-args.ts),
+// switched to its user and capability set with setpriv. Output goes straight from the kernel into a per-container log file and
 // exit codes are written by bwrap into a status file, so both survive the agent. Every
 // sandbox is recorded under <stateDir>/sandboxes/<id> and tracked by cgroup, which is how a
 // later agent finds (and stops) what an earlier one left running.
@@ -43,6 +44,7 @@ import { containerEnv, expand, type EnvSources } from './env.js';
 import { hostsFile, resolvConf, sandboxArgs, type MountSpec } from './sandbox-args.js';
 import { capsOfMask, securityPlan, setprivArgs, type SecurityPlan } from './security.js';
 import { SHIM_FILES, SHIM_MOUNT } from './shims.js';
+import { installPause } from './pause.js';
 
 type Obj = Record<string, any>;
 
@@ -237,7 +239,13 @@ export class ProcessRuntime implements ContainerRuntime {
       for (const applet of list.split('\n').filter((x) => x && x !== 'busybox' && !x.includes('/'))) fs.symlinkSync('/usr/bin/busybox', path.join(bb, applet));
     }
     fs.chmodSync(this.shimDir, 0o755);
+    // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
+    const pause = installPause(this.shimDir);
+    this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
   }
+
+  /** the pod's pause program (./pause.ts), or undefined for `sleep infinity` */
+  private pauseProgram?: string;
 
   /** tokens issued for projected volumes, by pod uid, audience and lifetime: reused until 80% of their life has passed, as the kubelet's token manager */
   private readonly tokens = new Map<string, { token: string; issuedAt: number; expiresAt: number }>();
@@ -354,7 +362,7 @@ export class ProcessRuntime implements ContainerRuntime {
     // reaps (a bare sleep would leave the containers' orphans as zombies); unshare stays as its parent
     const shared = sb.pod.spec?.shareProcessNamespace === true;
     sb.rec.sharedPidNs = shared || undefined;
-    const hold = shared ? `exec /bin/sh -c "trap \\"exit 0\\" TERM; while :; do sleep 3600 & wait; done"` : 'exec sleep infinity';
+    const hold = shared ? `exec /bin/sh -c "trap \\"exit 0\\" TERM; while :; do sleep 3600 & wait; done"` : `exec ${this.pauseProgram ?? 'sleep infinity'}`;
     const unshare = shared ? '/usr/bin/unshare --uts --ipc --pid --fork --kill-child' : '/usr/bin/unshare --uts --ipc';
     const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec ${unshare} -- /bin/sh -c \'hostname "$0" && echo ready && ${hold} >/dev/null 2>&1 </dev/null' "$0"`;
     const child = spawn(LAUNCH_SHELL, ['-c', script, sb.rec.hostname], {
@@ -721,6 +729,9 @@ export class ProcessRuntime implements ContainerRuntime {
       run('mkfifo', ['-m', '0600', resizePath]);
       resizeFd = fs.openSync(resizePath, 'r+');
     }
+    // the PID namespace's init: tini (static, ~0.7 MB resident) where Debian's tini is installed,
+    // else bwrap's own (~1.3 MB); either reaps orphans and ends with the main process's status
+    const tini = !pidNs && !rootfs && TINI ? [TINI, '--'] : [];
     const bwrap = sandboxArgs({
       podFiles: { hosts: path.join(sb.dir, 'hosts'), resolv: path.join(sb.dir, 'resolv.conf'), hostname: path.join(sb.dir, 'hostname') },
       shimDir: this.shimDir,
@@ -735,6 +746,7 @@ export class ProcessRuntime implements ContainerRuntime {
       hostTools: rootfs ? HOST_TOOLS : undefined,
       workingDir,
       sharedPid: !!pidNs,
+      ownInit: tini.length > 0,
       infoFd: 3,
       statusFd: 4,
     });
@@ -745,7 +757,7 @@ export class ProcessRuntime implements ContainerRuntime {
     if (pidNs) nsenter.push(`--pid=${pidNs}`, '--', '/usr/bin/unshare', '--mount', '--', '/bin/sh', '-c', 'mount -t proc proc /proc && exec "$@"', 'sh');
     else nsenter.push('--');
     const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
-    const full = [...nsenter, '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
+    const full = [...nsenter, '/usr/bin/bwrap', ...bwrap, '--', ...tini, ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
@@ -1250,6 +1262,9 @@ function applyFsGroup(pod: KubeObject, volumePaths: Record<string, string>): voi
     walk(dir);
   }
 }
+
+/** Debian's static tini, the containers' PID 1 when installed (package tini). */
+const TINI = fs.existsSync('/usr/bin/tini-static') ? '/usr/bin/tini-static' : undefined;
 
 /** The host's setpriv, run through the host's dynamic loader, for roots that are not the host's. */
 const HOST_TOOLS = '/.petset-host';

@@ -43,6 +43,8 @@ export interface SandboxArgsInput {
    * shareProcessNamespace, or a debug container's target's): no new one, no init of its own
    */
   sharedPid?: boolean;
+  /** the command brings its own init (tini) as PID 1 of the new PID namespace: no bwrap init */
+  ownInit?: boolean;
   /** fd numbers for --info-fd and --json-status-fd */
   infoFd: number;
   statusFd: number;
@@ -141,7 +143,7 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
   for (const d of realDirs()) a.push('--ro-bind', d, d);
   for (const [target, link] of rootLinks()) a.push('--symlink', target, link);
   // sysfs read-only, as Docker shows it (runtimes such as the JVM read cgroup and cpu files there)
-  if (!input.sharedPid) a.push('--unshare-pid');
+  if (!input.sharedPid) a.push('--unshare-pid', ...(input.ownInit ? ['--as-pid-1'] : []));
   a.push('--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys');
   a.push('--perms', '1777', '--tmpfs', '/dev/shm', '--perms', '1777', '--tmpfs', '/tmp', '--perms', '0755', '--tmpfs', '/run');
   a.push('--dir', '/var/lib', '--dir', '/var/log', '--dir', '/var/cache', '--dir', '/var/spool', '--perms', '1777', '--dir', '/var/tmp');
