@@ -23,6 +23,7 @@ import { EventRecorder } from '../client/events.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
+import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { defaultControllers, startControllers, type RunningControllers } from '../controllers/manager.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
@@ -78,7 +79,7 @@ export interface ControlPlaneOptions {
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
   /** run the local nodes' pods as real processes (default: simulated) */
-  processRuntime?: { catalogFile?: string };
+  processRuntime?: { catalogFile?: string; imageSource?: ImageSource };
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */

@@ -10,6 +10,7 @@ import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agen
 import { choosePodNetwork } from './pod-network-choice.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
+import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
 import { readKubeconfigEndpoint, startWebView, type WebView } from './webview.js';
 
@@ -24,6 +25,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
                    root and bubblewrap), sim (simulated), auto (default: process where possible)
   --image-catalog FILE
                    extra image → host-program entries for the process runtime (JSON array)
+  --image-source S where the process runtime takes images: registry (pulled from a registry
+                   on this machine only), host (the host-program catalog only), auto (default:
+                   an image named on a registry of this machine is pulled, others are the catalog's)
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
@@ -80,6 +84,8 @@ export async function up(argv: string[]): Promise<number> {
   const runtime = chooseRuntime(flag(args, 'runtime') ?? 'auto');
   const catalogFile = flag(args, 'image-catalog');
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
+  const imageSource = flag(args, 'image-source') ?? 'auto';
+  if (imageSource !== 'auto' && imageSource !== 'registry' && imageSource !== 'host') throw new Error(`--image-source must be auto, registry or host (got "${imageSource}")`);
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -120,7 +126,7 @@ export async function up(argv: string[]): Promise<number> {
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
+  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource } : undefined;
   const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;

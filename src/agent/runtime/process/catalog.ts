@@ -250,6 +250,12 @@ export class ImageCatalog {
   }
 
   /** The entry for an image, or ImagePullError saying what was tried. */
+  /** Whether an entry names the image (installed or not). */
+  has(image: string): boolean {
+    const name = normalizeImage(image);
+    return this.entries.some((e) => e.images.includes(name));
+  }
+
   resolve(image: string): Resolved {
     const name = normalizeImage(image);
     const entry = this.entries.find((e) => e.images.includes(name));

@@ -67,11 +67,19 @@ export interface ProcessRuntimeOptions {
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
   /**
+   * Where images come from (`petset up --image-source`): auto (default) pulls an image named
+   * on a registry of this machine and runs every other from the host-program catalog;
+   * registry: only pulled images; host: only the catalog.
+   */
+  imageSource?: ImageSource;
+  /**
    * The pod network (root mode): each sandbox gets its own network namespace, which its
    * containers enter (nsenter --net). None: pods share the host network on their addresses.
    */
   network?: SandboxNetwork;
 }
+
+export type ImageSource = 'auto' | 'registry' | 'host';
 
 export interface SandboxNetwork {
   /** Makes the sandbox's network namespace with its address (and the pod's policy); the namespace's path. */
@@ -811,11 +819,24 @@ export class ProcessRuntime implements ContainerRuntime {
 
   /** Host programs first; else an image from a registry on this machine (ErrImagePull when neither). */
   private async resolveImage(image: string, policy?: string): Promise<{ entry: CatalogEntry; imageID: string; rootfs?: string; imageUser: number }> {
+    const source = this.opts.imageSource ?? 'auto';
+    const ref = parseImageRef(image);
+    // a registry petset may reach (one on this machine) comes first; every other name is the catalog's
+    const pull = source !== 'host' && isLoopbackRegistry(ref.registry);
+    if (source === 'registry' && !pull) {
+      throw new ImagePullError(
+        `Failed to pull image "${image}": this node takes images only from registries (--image-source registry), and petset pulls only from registries on this machine, which ${ref.registry} is not. ` +
+          `Fix: push the image to a registry on loopback (e.g. localhost:5000/${ref.repository.replace(/^library\//, '')}), or start petset up with --image-source auto to run the host-program catalog's programs`,
+      );
+    }
+    if (source === 'host' && isLoopbackRegistry(ref.registry) && !this.catalog.has(image)) {
+      throw new ImagePullError(`Failed to pull image "${image}": this node runs only the host-program catalog's images (--image-source host), and none is named "${image}". Fix: start petset up with --image-source auto or registry to pull it from ${ref.registry}`);
+    }
     try {
+      if (pull) throw new Error('a registry image');
       return { ...this.catalog.resolve(image), imageUser: 0 };
     } catch (e) {
-      const ref = parseImageRef(image);
-      if (!isLoopbackRegistry(ref.registry)) throw e;
+      if (!pull) throw e;
       // imagePullPolicy as the kubelet defaults it: Always for :latest (or no tag), IfNotPresent otherwise
       const pullPolicy = policy ?? (ref.reference === 'latest' ? 'Always' : 'IfNotPresent');
       let pulled: PulledImage | undefined = pullPolicy === 'Always' ? undefined : this.puller.cached(image);
