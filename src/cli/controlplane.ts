@@ -48,6 +48,8 @@ export interface ControlPlaneOptions {
   controllers?: boolean;
   /** node agents to run in this process (default 1) */
   nodes?: number;
+  /** more node agents after those, on the simulated runtime whatever the others run (--sim-nodes) */
+  simNodes?: number;
   /** serve StorageClasses of provisioners nothing here runs (kubernetes.io/gce-pd ...) with the local one (default true) */
   serveForeignProvisioners?: boolean;
   /** node health timings (upstream's kube-controller-manager defaults otherwise) */
@@ -257,7 +259,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // pods ask the cluster DNS through the kube-dns service's cluster IP
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
-    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings, opts.simNodes ?? 0);
     if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
       log('warning: the disk is full: the nodes will register once writes are possible again');

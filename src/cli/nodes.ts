@@ -41,10 +41,15 @@ export class LocalNodes {
     });
   }
 
-  async start(count: number, timings: AgentTimings = {}): Promise<void> {
+  /** count nodes, then simCount more on the simulated runtime (`--nodes 3 --sim-nodes 100`) */
+  async start(count: number, timings: AgentTimings = {}, simCount = 0): Promise<void> {
     this.timings = timings;
-    for (let i = 1; i <= count; i++) await this.startOne(nodeName(i), i - 1);
+    for (let i = count + 1; i <= count + simCount; i++) this.simulated.add(nodeName(i));
+    for (let i = 1; i <= count + simCount; i++) await this.startOne(nodeName(i), i - 1);
   }
+
+  /** nodes that run the simulated runtime whatever the others run */
+  private readonly simulated = new Set<string>();
 
   private async startOne(name: string, index?: number, adopt = false): Promise<NodeAgent> {
     const agent = await startNodeAgent({
@@ -55,7 +60,7 @@ export class LocalNodes {
       nodeIndex: index,
       podCIDR: this.podCIDR,
       dataDir: path.join(this.dataDir, 'nodes', name),
-      runtime: this.runtime?.(name) ?? (this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
+      runtime: this.runtime?.(name) ?? (this.processRuntime && !this.simulated.has(name) ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
       server: this.serverToken ? { token: this.serverToken } : undefined,
     });
     this.agents.set(name, agent);

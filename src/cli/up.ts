@@ -20,7 +20,9 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --data-dir DIR   where state, certificates and the kubeconfig live (default ~/.petset)
   --port N         API port; 0 picks a free one (default 6443)
   --host ADDR      address to listen on (default 127.0.0.1)
-  --nodes N        simulated nodes to run, named node-1 ... node-N (default 1)
+  --nodes N        nodes to run, named node-1 ... node-N (default 1), on the --runtime
+  --sim-nodes M    M more nodes, node-(N+1) ... node-(N+M), on the simulated runtime whatever
+                   --runtime is (a few real nodes beside many simulated ones; default 0)
   --runtime R      how nodes run pods: process (real processes in bubblewrap sandboxes; needs
                    root and bubblewrap), sim (simulated), auto (default: process where possible)
   --image-catalog FILE
@@ -81,6 +83,8 @@ export async function up(argv: string[]): Promise<number> {
   const host = flag(args, 'host') ?? '127.0.0.1';
   const files = args.flags.get('filename') ?? [];
   const nodes = flagInt(args, 'nodes', 1);
+  const simNodes = flagInt(args, 'sim-nodes', 0);
+  if (simNodes < 0) throw new Error(`--sim-nodes must be 0 or more (got ${simNodes})`);
   const runtime = chooseRuntime(flag(args, 'runtime') ?? 'auto');
   const catalogFile = flag(args, 'image-catalog');
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
@@ -127,7 +131,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
