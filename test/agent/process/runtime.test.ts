@@ -224,6 +224,29 @@ describe('process runtime', { skip: why }, () => {
     assert.deepEqual([r2.exit.exitCode, r2.exit.reason, r2.exit.message], [3, 'Error', 'bye\n']);
   });
 
+  it('reads the termination message from terminationMessagePath, or the log tail with FallbackToLogsOnError', async () => {
+    const sb = await sandbox(pod('messages'), '127.64.200.40');
+    const custom = await runToEnd(sb, { terminationMessagePath: '/tmp/why', command: ['sh', '-c', 'echo custom > /tmp/why; exit 1'] });
+    assert.deepEqual([custom.exit.exitCode, custom.exit.message], [1, 'custom\n']);
+    const fallback = await runToEnd(sb, { terminationMessagePolicy: 'FallbackToLogsOnError', command: ['sh', '-c', 'echo first; echo last words; exit 2'] });
+    assert.deepEqual([fallback.exit.exitCode, fallback.exit.message], [2, 'first\nlast words']);
+    const fine = await runToEnd(sb, { terminationMessagePolicy: 'FallbackToLogsOnError', command: ['sh', '-c', 'echo all good'] });
+    assert.deepEqual([fine.exit.reason, fine.exit.message], ['Completed', undefined]);
+  });
+
+  it('applies a cpu limit as a CFS quota on the container\'s cgroup', async (t) => {
+    const cpuRoot = rt.cgroups.layout.cpu;
+    if (!cpuRoot) return t.skip('no cgroup v1 cpu hierarchy here (the v2 path writes cpu.max where delegated)');
+    const sb = await sandbox(pod('cpu'), '127.64.200.41');
+    const started = await rt.startContainer(sb, { container: { name: 'c', image: 'busybox', command: ['sleep', '60'], resources: { limits: { cpu: '250m' } } }, init: false, restartCount: 0 }, () => {});
+    const pid = await waitFor(() => rt.hostPid(started.id), 10_000, 'the main process');
+    const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:(cpu,cpuacct|cpu|cpuacct,cpu):/.test(l))!;
+    const dir = path.join(cpuRoot, line.split(':')[2]);
+    assert.equal(fs.readFileSync(path.join(dir, 'cpu.cfs_quota_us'), 'utf8').trim(), '25000');
+    assert.equal(fs.readFileSync(path.join(dir, 'cpu.cfs_period_us'), 'utf8').trim(), '100000');
+    await rt.stopContainer(started.id, 2000);
+  });
+
   it('stops gracefully with SIGTERM to the main process, and kills the whole sandbox after the grace period', async () => {
     const sb = await sandbox(pod('stop'), '127.64.200.19');
     let exit: ContainerExit | undefined;
