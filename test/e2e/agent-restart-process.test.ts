@@ -1,7 +1,8 @@
 // An agent restart with real processes (`petset node restart`): the pod's program keeps
 // running under the same host pid, its status keeps containerID, startedAt, restartCount and
 // readiness, `kubectl exec` and `kubectl logs` keep working (the log continues), the new agent
-// sees the adopted container's end and restarts it as any, and deleting the pod stops it.
+// sees the adopted container's end and restarts it as any; the crash drill kills the pod's
+// processes (heal restarts them), and deleting the pod stops it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -103,7 +104,16 @@ describe('petset node restart (process runtime)', { skip: why }, () => {
       const [newPid] = await eventually(() => programPids(marker).length === 1 && programPids(marker), 20_000, 'the new instance');
       assert.notEqual(newPid, pid);
 
-      // deletion stops it gracefully through the new agent
+      // the crash drill, by contrast, kills the pod's processes with the agent; heal brings the node back and the pod restarts
+      execFileSync(process.execPath, [petsetBin, 'node', 'crash', 'node-1', '--data-dir', c.dataDir]);
+      await eventually(() => !processAlive(newPid) && programPids(marker).length === 0, 10_000, 'the program killed by the crash');
+      execFileSync(process.execPath, [petsetBin, 'node', 'heal', 'node-1', '--data-dir', c.dataDir]);
+      await eventually(async () => {
+        const s = (await get()).status?.containerStatuses?.[0];
+        return s?.state?.running && s.restartCount === 2 && programPids(marker).length === 1;
+      }, 60_000, 'the pod running again after heal');
+
+      // deletion stops it gracefully through the agent
       await c.kubectl(['delete', 'pod', 'counter', '--wait=true', '--timeout=60s']);
       await eventually(() => programPids(marker).length === 0, 20_000, 'the program gone');
     } finally {
