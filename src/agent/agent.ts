@@ -123,6 +123,7 @@ export class NodeAgent {
   private sampler?: UsageSampler;
   /** sandboxes an earlier agent left, until connect() sorts them (adopt) */
   private leftovers?: Array<{ id: string; podUid: string }>;
+  private toldNoLimits = false;
   /** pod uid → the leftover sandbox its worker adopts */
   private readonly adoptable = new Map<string, string>();
 
@@ -356,6 +357,12 @@ export class NodeAgent {
     await this.retry(() => this.renewLease());
     if (this.state !== 'reconnecting') return;
     this.state = 'running';
+    // said once per agent: the node runs pods, but their resource limits are not enforced
+    const noLimits = this.runtime.limitsUnavailable?.();
+    if (noLimits && !this.toldNoLimits && this.node) {
+      this.toldNoLimits = true;
+      this.recorder?.event(this.node, 'Warning', 'ResourceLimitsUnavailable', `Containers' resource limits cannot be applied on this node: ${noLimits}; pods run without them`);
+    }
     for (const e of this.heldEvents.splice(0)) this.recorder?.event(...e);
     for (const wake of this.onlineWaiters.splice(0)) wake();
     // admission follows creation order, as the kubelet's does (it decides host-port conflicts)

@@ -183,6 +183,9 @@ export interface ContainerRuntime {
    */
   containerUsage?(containerId: string): ContainerUsage | undefined;
 
+  /** Why containers' resource limits cannot be applied on this machine (pods then run without them), or undefined. */
+  limitsUnavailable?(): string | undefined;
+
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;
 

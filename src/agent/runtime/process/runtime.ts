@@ -502,6 +502,10 @@ export class ProcessRuntime implements ContainerRuntime {
     return out;
   }
 
+  limitsUnavailable(): string | undefined {
+    return this.cgroups.limitsUnavailable();
+  }
+
   /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
   containerUsage(containerId: string): ContainerUsage | undefined {
     const c = this.containers.get(containerId);
