@@ -453,4 +453,46 @@ describe('process runtime', { skip: why }, () => {
     first.killAll();
     second.killAll();
   });
+
+  it('a later runtime adopts a released sandbox: the same processes and ids, exec, logs, and their end', async () => {
+    const state = path.join(root, 'state3');
+    const first = new ProcessRuntime({ stateDir: state });
+    const spec = { name: 'a', image: 'busybox', command: ['sh', '-c', 'echo before; read x; echo "after $x"; exit 5'], stdin: true };
+    const p = pod('adopted', { containers: [spec] });
+    const sb = await first.createSandbox({ pod: p, ip: '127.64.200.42', hostname: 'adopted', volumePaths: {} });
+    const c = await first.startContainer(sb, { container: spec, init: false, restartCount: 0 }, () => assert.fail('the first runtime let go'));
+    const pid = await waitFor(() => first.hostPid(c.id), 5000, 'the main process');
+    const textOf = async (r: ProcessRuntime) => {
+      const lines: string[] = [];
+      for await (const l of r.logs(c.id)) lines.push(l.text);
+      return lines.join('\n');
+    };
+    await waitFor(async () => (await textOf(first)).includes('before'), 5000, 'the first line');
+    first.release();
+    const second = new ProcessRuntime({ stateDir: state });
+    try {
+      let exit: ContainerExit | undefined;
+      const adopted = await second.adoptSandbox(sb, p, (id, e) => id === c.id && (exit = e));
+      assert.deepEqual(adopted?.containers.map((x) => [x.id, x.name, x.startedAt.getTime(), x.exit]), [[c.id, 'a', c.startedAt.getTime(), undefined]]);
+      assert.equal(adopted?.ip, '127.64.200.42');
+      assert.equal(second.hostPid(c.id), pid);
+      assert.equal(await second.adoptSandbox(sb, p, () => {}), undefined, 'adopted once');
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => (text += d));
+      assert.equal((await second.exec(c.id, { command: ['hostname'], tty: false, stdout: out })).exitCode, 0);
+      assert.equal(text.trim(), 'adopted');
+      // its stdin is still open: the container reads on, ends, and the adopting runtime reports it
+      const stdin = new PassThrough();
+      const session = second.attach(c.id, { tty: false, stdin });
+      stdin.end('line\n');
+      await waitFor(() => exit, 10_000, 'the adopted container to end');
+      await session;
+      assert.equal(exit!.exitCode, 5);
+      assert.match(await textOf(second), /^before\nafter line$/);
+    } finally {
+      await second.removeSandbox(sb);
+      second.killAll();
+    }
+  });
 });

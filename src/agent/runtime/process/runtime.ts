@@ -563,14 +563,22 @@ export class ProcessRuntime implements ContainerRuntime {
     const adopted: AdoptedContainer[] = [];
     for (const id of safeReaddir(path.join(dir, 'containers'))) {
       const cdir = path.join(dir, 'containers', id);
-      let meta: ContainerMeta;
+      let meta: ContainerMeta | undefined;
       try {
         meta = JSON.parse(fs.readFileSync(path.join(cdir, 'container.json'), 'utf8'));
       } catch {
+        meta = undefined;
+      }
+      const spec = meta && specs.get(meta.name);
+      if (!meta || !spec || meta.id !== id || !meta.plan || !meta.privPrefix || !meta.cgroup) {
+        // a start the earlier agent did not finish recording (or a container the pod no longer
+        // has): whatever runs of it is stopped, so a container never runs twice in its pod
+        this.cgroups.kill(`petset/${sandboxId}/${id}`);
+        this.cgroups.remove(`petset/${sandboxId}/${id}`);
+        unmountUnder(cdir);
+        fs.rmSync(cdir, { recursive: true, force: true });
         continue;
       }
-      const spec = specs.get(meta.name);
-      if (!spec || meta.id !== id || !meta.plan || !meta.privPrefix || !meta.cgroup) continue;
       const logPath = path.join(cdir, 'output.log');
       const rotated = fileSize(logPath + '.1');
       const c: Container = {
