@@ -468,6 +468,11 @@ describe('process runtime', { skip: why }, () => {
       return lines.join('\n');
     };
     await waitFor(async () => (await textOf(first)).includes('before'), 5000, 'the first line');
+    const timeOf = async (r: ProcessRuntime) => {
+      for await (const l of r.logs(c.id)) if (l.text === 'before') return l.time.getTime();
+      return undefined;
+    };
+    const firstTime = await timeOf(first);
     first.release();
     const second = new ProcessRuntime({ stateDir: state });
     try {
@@ -476,6 +481,7 @@ describe('process runtime', { skip: why }, () => {
       assert.deepEqual(adopted?.containers.map((x) => [x.id, x.name, x.startedAt.getTime(), x.exit]), [[c.id, 'a', c.startedAt.getTime(), undefined]]);
       assert.equal(adopted?.ip, '127.64.200.42');
       assert.equal(second.hostPid(c.id), pid);
+      assert.equal(await timeOf(second), firstTime, 'the log clock was handed over');
       assert.equal(await second.adoptSandbox(sb, p, () => {}), undefined, 'adopted once');
       const out = new PassThrough();
       let text = '';

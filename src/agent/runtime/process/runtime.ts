@@ -538,6 +538,15 @@ export class ProcessRuntime implements ContainerRuntime {
     clearInterval(this.rotateTimer);
     clearInterval(this.logTimer);
     for (const c of this.containers.values()) {
+      // the log clock goes with the container, so its lines keep their times under the next agent
+      if (!c.exited) {
+        this.markLog(c);
+        try {
+          fs.writeFileSync(path.join(c.dir, 'log-clock.json'), JSON.stringify({ logBase: c.logBase, logMarks: c.logMarks }));
+        } catch {
+          // the container's directory is gone: nothing to hand over
+        }
+      }
       c.released = true;
       c.forgotten = true;
       c.child?.unref();
@@ -581,6 +590,14 @@ export class ProcessRuntime implements ContainerRuntime {
       }
       const logPath = path.join(cdir, 'output.log');
       const rotated = fileSize(logPath + '.1');
+      let clock: { logBase: number; logMarks: { offset: number; time: number }[] } | undefined;
+      try {
+        clock = JSON.parse(fs.readFileSync(path.join(cdir, 'log-clock.json'), 'utf8'));
+        // handed over once: a later agent that finds none (after a kill -9) must not take a stale one
+        fs.rmSync(path.join(cdir, 'log-clock.json'), { force: true });
+      } catch {
+        clock = undefined;
+      }
       const c: Container = {
         id,
         name: meta.name,
@@ -601,9 +618,10 @@ export class ProcessRuntime implements ContainerRuntime {
         outerStart: meta.outerStart,
         adopted: true,
         sharedPid: meta.sharedPid,
-        // what was written before is timed by the file's last change (finer marks went with the earlier agent)
-        logMarks: [{ offset: rotated + fileSize(logPath), time: mtimeOf(logPath) ?? Date.now() }],
-        logBase: rotated,
+        // the earlier agent's log clock when it handed it over (release), else what was written
+        // before is timed by the file's last change
+        logMarks: clock?.logMarks ?? [{ offset: rotated + fileSize(logPath), time: mtimeOf(logPath) ?? Date.now() }],
+        logBase: clock?.logBase ?? rotated,
       };
       if (!alive(c.outerPid, c.outerStart)) {
         c.exited = this.exitOf(c, null, null, new Date(mtimeOf(path.join(cdir, 'status.json')) ?? Date.now()));
