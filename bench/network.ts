@@ -1,7 +1,8 @@
 // Network figures, end to end through `petset up`: cluster DNS SRV queries per second under
 // Debian's dnsperf, the service proxy's round trip and throughput against connecting to the
 // backend directly, and (with root) pod network setup and teardown per pod.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -50,22 +51,72 @@ const dnsScenario: Scenario = {
       const m = /Cluster DNS \(cluster\.local\) at ([\d.]+):(\d+)/.exec(r.output());
       if (!m) throw new Error(`no DNS address in: ${r.output()}`);
       await headlessService(r, 'kubia', ['127.64.1.10', '127.64.1.11', '127.64.1.12'], 8080);
+      const ips = ['127.64.1.10', '127.64.1.11', '127.64.1.12'];
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'petset-dnsperf-')), 'queries');
       fs.writeFileSync(file, ['kubia.default.svc.cluster.local SRV', '_http._tcp.kubia.default.svc.cluster.local SRV', 'kubia-1.kubia.default.svc.cluster.local A'].join('\n') + '\n');
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile('dnsperf', ['-s', m[1], '-p', m[2], '-d', file, '-l', '10', '-c', '4', '-Q', '100000'], { timeout: 60_000 }, (e, stdout) => (e && !stdout ? reject(e) : resolve(String(stdout)))),
-      );
-      fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1]);
-      const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1]);
-      report({ name: 'dns_queries_per_second', value: qps, unit: 'q/s', goal: '>= 20000 on one core' });
-      report({ name: 'dns_queries_lost', value: lost, unit: 'queries' });
-      process.stderr.write('  (no other DNS server is installed here to measure beside it)\n');
+      const perf = (host: string, port: string) =>
+        new Promise<string>((resolve, reject) =>
+          execFile('dnsperf', ['-s', host, '-p', port, '-d', file, '-l', '10', '-c', '4', '-Q', '100000'], { timeout: 60_000 }, (e, stdout) => (e && !stdout ? reject(e) : resolve(String(stdout)))),
+        );
+      const figures = (out: string) => ({ qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1]), lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1]) });
+      try {
+        const ours = figures(await perf(m[1], m[2]));
+        report({ name: 'dns_queries_per_second', value: ours.qps, unit: 'q/s', goal: '>= 20000 on one core' });
+        report({ name: 'dns_queries_lost', value: ours.lost, unit: 'queries' });
+        // the same queries, the same tool, against another DNS server in the same run: dnsmasq
+        // (Debian's dnsmasq-base) on loopback with the same records from its command line
+        if (await have('dnsmasq')) {
+          const other = figures(await withDnsmasq(ips, (port) => perf('127.0.0.1', String(port))));
+          report({ name: 'dns_queries_per_second_dnsmasq', value: other.qps, unit: 'q/s' });
+          report({ name: 'dns_queries_lost_dnsmasq', value: other.lost, unit: 'queries' });
+        } else process.stderr.write('  (dnsmasq is not installed, apt-get install dnsmasq-base, to measure another DNS server beside it)\n');
+      } finally {
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
     } finally {
       await r.stop();
     }
   },
 };
+
+/** A free loopback UDP port (for a server that takes a port number, not 0). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `fn` while dnsmasq serves the kubia records on loopback (local only: nothing forwarded). */
+async function withDnsmasq<T>(ips: string[], fn: (port: number) => Promise<T>): Promise<T> {
+  const port = await freeUdpPort();
+  const name = (i: number) => `kubia-${i}.kubia.default.svc.cluster.local`;
+  const args = ['-k', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--local=/cluster.local/'];
+  if (process.getuid?.() === 0) args.push('--user=root');
+  ips.forEach((ip, i) => {
+    args.push(`--host-record=${name(i)},${ip}`);
+    for (const owner of ['kubia.default.svc.cluster.local', '_http._tcp.kubia.default.svc.cluster.local']) args.push(`--srv-host=${owner},${name(i)},8080,0,${Math.floor(100 / ips.length)}`);
+  });
+  const child = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  try {
+    // ready when it answers
+    for (let i = 0; ; i++) {
+      const ok = await new Promise<boolean>((r) => execFile('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=1', '+tries=1', name(0)], (e, out) => r(!e && String(out).trim() === ips[0])));
+      if (ok) break;
+      if (i > 50 || child.exitCode !== null) throw new Error(`dnsmasq did not start: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await fn(port);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  }
+}
 
 function roundTrips(host: string, port: number, n: number): Promise<number[]> {
   return new Promise((resolve, reject) => {

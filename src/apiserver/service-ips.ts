@@ -101,3 +101,50 @@ export class ServiceIPAllocator {
     if (ip && ip !== 'None') this.used?.delete(ip);
   }
 }
+
+export interface ClusterIPMove {
+  namespace: string;
+  name: string;
+  uid?: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * The services whose cluster IP lies outside `range` — the data dir was used with another
+ * service range (host mode's 127.96.0.0/12, then root mode's 10.96.0.0/12, or the reverse) —
+ * and the address each moves to: the `kubernetes` service the first of the range and the
+ * cluster DNS the tenth, as when they are created; any other a free address, the way the
+ * allocator picks one (random past the first ten). Upstream's repair loop only reports such a
+ * service ("not within the service CIDR; please recreate"); petset moves it, since nothing else
+ * could reach it: the proxy serves, and pods route, only the current range.
+ */
+export function clusterIPMoves(services: readonly KubeObject[], range: ServiceRange, random: () => number = Math.random): ClusterIPMove[] {
+  const inRange = (ip: string) => {
+    const n = toInt(ip);
+    return n !== undefined && n >= range.base && n < range.base + range.size;
+  };
+  const used = new Set<string>();
+  for (const s of services) if (typeof s.spec?.clusterIP === 'string' && inRange(s.spec.clusterIP)) used.add(s.spec.clusterIP);
+  const free = (): string | undefined => {
+    for (let i = 0; i < 64; i++) {
+      const ip = toIp(range.base + 11 + Math.floor(random() * (range.size - 12)));
+      if (!used.has(ip)) return ip;
+    }
+    for (let off = 11; off < range.size - 1; off++) if (!used.has(toIp(range.base + off))) return toIp(range.base + off);
+    return undefined;
+  };
+  const moves: ClusterIPMove[] = [];
+  for (const s of services) {
+    const from = s.spec?.clusterIP;
+    if (typeof from !== 'string' || !from || from === 'None' || s.spec?.type === 'ExternalName' || from.includes(':') || inRange(from)) continue;
+    const ns = s.metadata.namespace ?? 'default';
+    const name = s.metadata.name!;
+    const reserved = ns === 'default' && name === 'kubernetes' ? kubernetesServiceIP(range) : ns === 'kube-system' && name === 'kube-dns' ? kubeDnsServiceIP(range) : undefined;
+    const to = reserved && !used.has(reserved) ? reserved : free();
+    if (!to) continue; // a full range: the service keeps its address (and up says so)
+    used.add(to);
+    moves.push({ namespace: ns, name, uid: s.metadata.uid, from, to });
+  }
+  return moves;
+}

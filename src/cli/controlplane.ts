@@ -20,6 +20,7 @@ import { InProcessTransport } from '../client/inprocess-transport.js';
 import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDirLock } from './datadir.js';
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
+import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
@@ -172,6 +173,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
+    // a data dir used with another service range (host mode, then root, or the reverse): its
+    // services move into this one before anything allocates, and up says which moved
+    const moved = await moveServicesIntoRange(api);
+    for (const m of moved) log(`service ${m.namespace}/${m.name}: cluster IP ${m.from} is outside the service range ${serviceRange(serviceClusterIPRange).text} (this data dir was used with another range, e.g. in the other pod network mode); it now has ${m.to}`);
+    if (moved.length) log(`  running pods keep the old address in their *_SERVICE_HOST variables until they restart; DNS names follow at once`);
     installAdmission(api);
     installPodSubresources(api);
     installPodConnect(api);
@@ -222,6 +228,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         );
       }
     }
+    if (moved.length) {
+      const recorder = new EventRecorder(client, 'petset-apiserver');
+      for (const m of moved) {
+        recorder.event(
+          { apiVersion: 'v1', kind: 'Service', metadata: { namespace: m.namespace, name: m.name, uid: m.uid } },
+          'Normal',
+          'ClusterIPReallocated',
+          `Cluster IP ${m.from} is not within the service range ${serviceRange(serviceClusterIPRange).text}; the service now has ${m.to}`,
+        );
+      }
+    }
     await ensureDefaultStorageClass(client);
     // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
     const apiAddress = { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port };
@@ -253,7 +270,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     if (opts.proxy !== false) {
       proxyInformers = new SharedInformerFactory(client);
-      proxy = new ServiceProxy(client);
+      // in the root pod network, a Service leads only where NetworkPolicy lets the client go
+      const enforcer = policy;
+      proxy = new ServiceProxy(client, enforcer ? { admit: (from, backend, protocol) => enforcer.allowsServiceConnection(from, backend.ip, backend.port, protocol) } : {});
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP

@@ -144,7 +144,7 @@ export async function up(argv: string[]): Promise<number> {
   }
   if (cp.podNetwork) {
     out.write(`Pod network: root (${podNetwork.why}): a network namespace per pod on bridge ${cp.podNetwork.bridge}, pods from ${cp.podNetwork.podCidr.text}, services from ${cp.podNetwork.serviceCidr.text}; nothing of these ranges leaves this machine (guard table inet ${cp.podNetwork.guardTable})\n`);
-    out.write('NetworkPolicy objects are enforced for pod ingress and egress between pods (traffic from this host, e.g. probes and the service proxy, is always allowed).\n');
+    out.write('NetworkPolicy objects are enforced for pod ingress and egress between pods, also through Services (the service proxy relays only what the client pod may reach); traffic from this host itself, e.g. probes, is always allowed.\n');
   } else {
     out.write(`Pod network: host (${podNetwork.why}): pods share the host network on loopback addresses in ${podCIDR ?? DEFAULT_POD_CIDR} and must bind their pod IP\n`);
     out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');

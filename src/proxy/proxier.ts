@@ -2,7 +2,8 @@
 // node ports and load balancer address in user space. A TCP connection or UDP flow to a
 // frontend is relayed to one ready endpoint (round robin, or sticky per client IP); a backend
 // that refuses is skipped for the next one. Changes to services and endpoints take effect at
-// once: new frontends open, gone ones close, backends are swapped in place.
+// once: new frontends open, gone ones close, backends are swapped in place. Where NetworkPolicy
+// is enforced, each connection is first judged for its real client address (options.admit).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { KubeObject } from '../api/object.js';
@@ -12,6 +13,8 @@ import { Balancer, frontends, type Backend, type Frontend, type ProxyRuleOptions
 
 const UDP_IDLE_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 5_000;
+/** how long a connection NetworkPolicy drops is held before it is reset (a dropped SYN's client gives up after about as long) */
+const DROPPED_HOLD_MS = 120_000;
 
 interface Listener {
   frontend: Frontend;
@@ -23,6 +26,12 @@ export interface ProxyOptions extends ProxyRuleOptions {
   /** write status.loadBalancer for LoadBalancer services (default true) */
   loadBalancerStatus?: boolean;
   log?: (line: string) => void;
+  /**
+   * Whether a connection from `client` (the address the proxy accepted it from) may be relayed
+   * to `backend` (NetworkPolicy in the root pod network). A refused one is dropped, as the
+   * backend's own rules would drop it after kube-proxy's DNAT: the client gets no answer.
+   */
+  admit?: (client: string, backend: Backend, protocol: 'TCP' | 'UDP') => boolean;
 }
 
 export class ServiceProxy {
@@ -162,6 +171,12 @@ export class ServiceProxy {
       client.resetAndDestroy();
       return;
     }
+    if (this.options.admit && !this.options.admit(client.remoteAddress ?? '', backend, 'TCP')) {
+      // dropped: nothing reaches the backend and nothing comes back (the client stays paused)
+      const timer = setTimeout(() => client.resetAndDestroy(), DROPPED_HOLD_MS);
+      client.on('close', () => clearTimeout(timer));
+      return;
+    }
     const upstream = net.connect({ host: backend.ip, port: backend.port, allowHalfOpen: true });
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
@@ -194,12 +209,23 @@ export class ServiceProxy {
     const listener: Listener = { frontend: f, balancer: new Balancer(), close: () => {} };
     const sock = dgram.createSocket(net.isIPv6(f.ip) ? 'udp6' : 'udp4');
     const flows = new Map<string, { out: dgram.Socket; timer: NodeJS.Timeout; backend: Backend }>();
+    // flows NetworkPolicy drops, until they have been idle as long as a relayed one would be
+    const dropped = new Map<string, NodeJS.Timeout>();
     sock.on('message', (msg, rinfo) => {
       const id = `${rinfo.address}:${rinfo.port}`;
+      const held = dropped.get(id);
+      if (held) {
+        held.refresh();
+        return;
+      }
       let flow = flows.get(id);
       if (!flow) {
         const backend = listener.balancer.pick(listener.frontend, rinfo.address);
         if (!backend) return;
+        if (this.options.admit && !this.options.admit(rinfo.address, backend, 'UDP')) {
+          dropped.set(id, setTimeout(() => dropped.delete(id), UDP_IDLE_MS));
+          return;
+        }
         const out = dgram.createSocket(net.isIPv6(backend.ip) ? 'udp6' : 'udp4');
         out.on('message', (reply) => {
           sock.send(reply, rinfo.port, rinfo.address);
@@ -230,6 +256,8 @@ export class ServiceProxy {
         fl.out.close();
       }
       flows.clear();
+      for (const t of dropped.values()) clearTimeout(t);
+      dropped.clear();
       sock.close();
     };
     return new Promise((resolve, reject) => {

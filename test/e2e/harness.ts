@@ -1,6 +1,6 @@
 // Starts `petset up` the way a user does (the real bin, a fresh data directory, port 0)
 // and runs the real kubectl against it with the kubeconfig `up` wrote.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,38 @@ export interface KubectlResult {
 }
 
 export function tempDir(prefix = 'petset-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeTempDirs.push(dir) === 1) process.once('exit', removeTempDirs);
+  return dir;
+}
+const madeTempDirs: string[] = [];
+
+/**
+ * Test hygiene: the data directories, kubectl caches and manifests a test file made go when its
+ * process exits (PETSET_KEEP_TEST_DIRS=1 keeps them to look at). A mount left under one (a pod's
+ * tmpfs or image overlay after a killed `petset up`) is detached first, so only our files go.
+ */
+function removeTempDirs(): void {
+  if (process.env.PETSET_KEEP_TEST_DIRS) return;
+  let mountpoints: string[] = [];
+  try {
+    mountpoints = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
+      .filter((m): m is string => !!m);
+  } catch {
+    // no mount table to read: nothing of ours can be mounted either
+  }
+  for (const dir of madeTempDirs) {
+    const inside = mountpoints.filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length);
+    for (const m of inside) spawnSync('umount', ['-l', m]);
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // busy or gone: leave it rather than fail the run at exit
+    }
+  }
 }
 
 /**

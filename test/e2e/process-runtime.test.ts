@@ -3,7 +3,7 @@
 // a row survives its pod's deletion; a bad image fails with ErrImagePull; Ctrl-C stops
 // the servers; after kill -9 of `up` the next start stops the orphans before anything else.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -213,16 +213,11 @@ describe('petset up --runtime process', { skip: why }, () => {
         });
         proxy!.once('exit', (code) => reject(new Error(`kubectl proxy exited ${code}: ${out}`)));
       });
+      // as the seed writes it: curl to localhost:PORT (curl -X POST -d BODY for the POST)
       const call = (method: string, p: string, body?: string) =>
-        new Promise<string>((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port, path: p, method }, (res) => {
-            let text = '';
-            res.on('data', (d) => (text += d));
-            res.on('end', () => resolve(text));
-          });
-          req.on('error', reject);
-          req.end(body);
-        });
+        new Promise<string>((resolve, reject) =>
+          execFile('curl', ['-sS', '--max-time', '10', ...(method === 'POST' ? ['-X', 'POST', '-d', body ?? ''] : []), `localhost:${port}${p}`], (e, out, err) => (e ? reject(new Error(String(err) || e.message)) : resolve(String(out)))),
+        );
       const pod = (name: string) => `/api/v1/namespaces/default/pods/${name}/proxy/`;
       const first = await eventually(() => call('GET', pod('kubia-1')).then((t) => t.startsWith("You've hit") && t), 30_000, 'kubia-1 through kubectl proxy');
       assert.equal(first, "You've hit kubia-1\nData stored on this pod: No data posted yet\n");

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import type { KubeObject } from '../../api/object.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import type { Informer, SharedInformerFactory } from '../../client/informer.js';
-import { podPolicyRules, replaceScript, type PolicyContext } from './policy.js';
+import { podPolicyRules, replaceScript, serviceConnectionAllowed, type PolicyContext } from './policy.js';
 
 const networkPolicies: ResourceType = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 
@@ -89,6 +89,18 @@ export class NetworkPolicyEnforcer {
 
   private async syncAll(): Promise<void> {
     for (const id of [...this.local.keys()]) await this.syncOne(id);
+  }
+
+  /**
+   * Whether the service proxy may relay `from` (its client's address) to a backend: the
+   * policies the pods' tables would apply to that connection made directly (see
+   * serviceConnectionAllowed), decided from this enforcer's informers.
+   */
+  allowsServiceConnection(from: string, to: string, port: number, protocol: string): boolean {
+    const policies = this.policies?.list() ?? [];
+    if (!policies.length) return true; // the common case, decided without looking at pods
+    const world = { pods: this.pods?.list() ?? [], namespaces: this.namespaces?.list() ?? [], policies, services: this.services?.list() ?? [] };
+    return serviceConnectionAllowed(from, to, port, protocol, world, this.ctx());
   }
 
   /** strict: a failure throws (a new pod must not start unprotected) */

@@ -209,3 +209,65 @@ export function podPolicyRules(target: PolicyTarget, world: PolicyWorld, ctx: Po
 export function replaceScript(rules: string | undefined): string {
   return `table inet ${POLICY_TABLE} {}\ndelete table inet ${POLICY_TABLE}\n${rules ?? ''}`;
 }
+
+/** An address as a socket reports it: IPv4-mapped IPv6 (`::ffff:a.b.c.d`) taken as IPv4. */
+function plainAddress(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+const isLoopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
+
+/** Whether one ingress rule of `policy` (selecting `target`) lets `from` in on port/protocol. */
+function ingressRuleAllows(rule: Obj, policy: KubeObject, target: KubeObject, from: string, client: KubeObject | undefined, port: number, protocol: string, world: PolicyWorld): boolean {
+  const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
+  const portOk =
+    !ports.length ||
+    ports.some((p) => {
+      if ((p.protocol ?? 'TCP') !== protocol) return false;
+      if (p.port === undefined || p.port === null) return true;
+      // a named port is the target's own on the way in
+      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(target, String(p.port), protocol);
+      return n !== undefined && (n === port || (typeof p.endPort === 'number' && port >= n && port <= p.endPort));
+    });
+  if (!portOk) return false;
+  const peers: Obj[] | undefined = rule.from;
+  if (!Array.isArray(peers) || !peers.length) return true;
+  return peers.some((q) => {
+    const pods = peerPods(q, policy, world);
+    if (pods) return !!client && pods.some((p) => p.metadata.uid === client.metadata.uid);
+    const cidr = q.ipBlock?.cidr;
+    if (!cidr || String(cidr).includes(':')) return false;
+    return inCidr(from, cidr) && !(q.ipBlock.except ?? []).some((e: string) => inCidr(from, e));
+  });
+}
+
+/**
+ * Whether a connection the service proxy relays — from `from` (the address of the client it
+ * accepted) to the backend `to`:`port` — is one NetworkPolicy lets through, decided as the
+ * pods' own tables decide a direct connection: the backend's ingress policies against the
+ * client's real address, and a client pod's egress policies against the backend. The proxy
+ * connects from the host, which the pods' tables always let in, so without this a Service
+ * would be a way around the backend's policy; with it, a Service leads exactly where the pod
+ * address does (kube-proxy's DNAT keeps the client's address, and the backend's rules see it).
+ * The host itself is let in as the pods' tables let it in: loopback, its bridge addresses, and
+ * the service range (a connection the host opens to a cluster IP comes from that address).
+ */
+export function serviceConnectionAllowed(from: string, to: string, port: number, protocol: string, world: PolicyWorld, ctx: PolicyContext): boolean {
+  const src = plainAddress(from);
+  const dst = plainAddress(to);
+  const live = world.pods.filter(isLive);
+  const client = live.find((p) => p.status.podIP === src);
+  const backend = live.find((p) => p.status.podIP === dst);
+  if (!backend) return true; // not a pod (the API server, the cluster DNS): the pods' tables let these through too
+  // a pod reaching itself through its Service: its own address comes in over loopback, which its table lets in
+  if (client && client.metadata.uid === backend.metadata.uid) return true;
+  if (client) {
+    const isolating = selectingPolicies(client, world.policies).filter((p) => policyTypes(p).includes('Egress'));
+    if (isolating.length && !isolating.some((policy) => ((policy.spec?.egress ?? []) as Obj[]).some((rule) => egressRuleAllows(rule ?? {}, policy, backend, port, protocol, world)))) return false;
+  }
+  const fromHost = isLoopback(src) || ctx.hostAddresses.includes(src) || inCidr(src, ctx.serviceCidr);
+  if (fromHost) return true;
+  const isolating = selectingPolicies(backend, world.policies).filter((p) => policyTypes(p).includes('Ingress'));
+  if (!isolating.length) return true;
+  return isolating.some((policy) => ((policy.spec?.ingress ?? []) as Obj[]).some((rule) => ingressRuleAllows(rule ?? {}, policy, backend, src, client, port, protocol, world)));
+}

@@ -3,7 +3,8 @@
 //   /api/v1/namespaces/NS/services/[scheme:]NAME[:PORT]/proxy/<path>?<query>
 //   /api/v1/nodes/NAME[:PORT]/proxy/<path>?<query>
 // is sent on, method, path, query and body as they are, to the pod's IP, to a ready
-// endpoint of the service port, or to the node's agent; the answer streams back, and
+// endpoint of the service port, or to the node's agent; the answer streams back (redirects
+// and HTML links to the target rewritten under the proxy path, see proxy-rewrite.ts), and
 // upgrades (WebSocket) are spliced through.
 import http from 'node:http';
 import https from 'node:https';
@@ -13,6 +14,7 @@ import type { KubeObject } from '../../api/object.js';
 import type { UserInfo } from '../../api/request.js';
 import { errorResponse, type ApiServer } from '../handler.js';
 import { isLocalAddress, NodeConnections } from './node-connection.js';
+import { proxyPrefix, rewriteBody, rewriteHeaders, rewritesBody, type RewriteContext } from './proxy-rewrite.js';
 
 const PROXY_PATH = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(pods|services|nodes)\/([^/]+)\/proxy(\/.*)?$/;
 
@@ -154,10 +156,16 @@ function forwardHeaders(req: http.IncomingMessage, target: ProxyTarget, keepUpgr
     if (HOP_BY_HOP.includes(k) && !(keepUpgrade && (k === 'connection' || k === 'upgrade'))) continue;
     out[k] = v;
   }
-  out.host = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  out.host = hostPort(target);
+  // where the client asked, as upstream's transport tells the target
+  out['x-forwarded-uri'] = (req.url ?? '/').split('?')[0];
   const xff = req.headers['x-forwarded-for'];
   out['x-forwarded-for'] = [xff, req.socket.remoteAddress].filter(Boolean).join(', ');
   return { ...out, ...(target.headers ?? {}) };
+}
+
+function hostPort(target: ProxyTarget): string {
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
 }
 
 function request(target: ProxyTarget, options: http.RequestOptions): http.ClientRequest {
@@ -168,12 +176,31 @@ function request(target: ProxyTarget, options: http.RequestOptions): http.Client
 async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, p: ParsedProxy, _user: UserInfo, body: Buffer, resolve: (p: ParsedProxy) => Promise<ProxyTarget>): Promise<void> {
   const target = await resolve(p);
   const out = request(target, { method: req.method, path: p.path + p.search, headers: forwardHeaders(req, target) });
+  // redirects and HTML links to the target stay under the proxy's path, as upstream's transport keeps them
+  const ctx: RewriteContext = { prefix: proxyPrefix((req.url ?? '/').split('?')[0], p.path), targetHost: hostPort(target), requestHost: req.headers.host ?? '' };
   out.on('response', (up) => {
-    const headers = { ...up.headers };
+    let headers = { ...up.headers };
     for (const h of ['connection', 'keep-alive', 'transfer-encoding']) delete headers[h];
-    res.writeHead(up.statusCode ?? 502, headers);
-    up.pipe(res);
+    headers = rewriteHeaders(headers, ctx);
     up.on('error', () => res.destroy());
+    if (!rewritesBody(up.statusCode ?? 502, headers)) {
+      res.writeHead(up.statusCode ?? 502, headers);
+      up.pipe(res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    up.on('data', (d: Buffer) => chunks.push(d));
+    up.on('end', () => {
+      let body: Buffer = Buffer.concat(chunks);
+      try {
+        body = rewriteBody(body, headers['content-encoding'] as string | undefined, ctx);
+      } catch {
+        // an undecodable body goes back as it came
+      }
+      headers['content-length'] = String(body.length);
+      res.writeHead(up.statusCode ?? 502, headers);
+      res.end(body);
+    });
   });
   out.on('error', (e) => {
     if (!res.headersSent) writeError(res, errors.serviceUnavailable(`error trying to reach service: dial tcp ${target.host}:${target.port}: ${e.message}`));

@@ -41,7 +41,7 @@ import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
 import { isLoopbackRegistry, OciPuller, parseImageRef, type PulledImage } from './oci.js';
 import { isConfigVolume, volumeFiles, writeAtomic, type ObjectSources } from './config-volumes.js';
 import { containerEnv, expand, type EnvSources } from './env.js';
-import { hostsFile, resolvConf, sandboxArgs, type MountSpec } from './sandbox-args.js';
+import { hostsFile, onMachineResolvers, parseResolvConf, resolvConf, sandboxArgs, type HostResolv, type MountSpec } from './sandbox-args.js';
 import { capsOfMask, securityPlan, setprivArgs, type SecurityPlan } from './security.js';
 import { SHIM_FILES, SHIM_MOUNT } from './shims.js';
 import { installPause } from './pause.js';
@@ -60,6 +60,8 @@ export interface ProcessRuntimeOptions {
   catalog?: ImageCatalog;
   /** nameserver written into pods' resolv.conf (default: the node's address, .1 of the pod's /24) */
   clusterDNS?: string;
+  /** the node's resolver configuration for dnsPolicy Default (kubelet's --resolv-conf; default /etc/resolv.conf) */
+  hostResolvConf?: string;
   /** more host paths pods must not see (petset's data dir) */
   hide?: string[];
   /** a container's log file is rotated past this size (default 10 MiB); one rotated file is kept */
@@ -201,6 +203,23 @@ export class ProcessRuntime implements ContainerRuntime {
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
 
+  /**
+   * The node's resolver configuration, read for each new sandbox as the file stands (none when
+   * unreadable), for pods that ask for it (dnsPolicy Default, hostNetwork). Only resolvers on this
+   * machine are passed on: a pod's query to an off-machine resolver would leave the machine, which
+   * petset never lets a pod do. Without one, such pods ask the cluster DNS, which forwards only
+   * to upstreams on this machine or the ones `--dns-upstream` names.
+   */
+  private hostResolv(clusterDNS: string): HostResolv {
+    let host: HostResolv = { nameservers: [], searches: [], options: [] };
+    try {
+      host = parseResolvConf(fs.readFileSync(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8'));
+    } catch {
+      // unreadable: as an empty file
+    }
+    return onMachineResolvers(host, clusterDNS);
+  }
+
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.catalog = opts.catalog ?? new ImageCatalog();
     this.client = opts.client;
@@ -312,7 +331,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const pod = req.pod;
     const hostIP = nodeAddressOf(req.ip);
     fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(pod, req.ip, req.hostname), { mode: 0o644 });
-    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP), { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(pod, this.opts.clusterDNS ?? hostIP, this.hostResolv(this.opts.clusterDNS ?? hostIP)), { mode: 0o644 });
     fs.writeFileSync(path.join(dir, 'hostname'), req.hostname + '\n', { mode: 0o644 });
     const rec: SandboxRecord = {
       id,
@@ -1156,10 +1175,39 @@ export class ProcessRuntime implements ContainerRuntime {
     const sb = this.sandboxes.get(sandboxId);
     if (!sb) throw new Error(`sandbox ${sandboxId} not found`);
     if (sb.rec.netns) {
-      // pod-local ports (127.0.0.1 inside the pod's network namespace): socat as the bridge
-      const child = spawn('/usr/bin/nsenter', [`--net=${sb.rec.netns}`, '--', '/usr/bin/socat', '-', `TCP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+      // pod-local ports (127.0.0.1 inside the pod's network namespace): socat as the bridge.
+      // Its notices (-d -d) say when it is connected; a refusal is the dial error kubectl
+      // prints ("error forwarding port N to pod P: ..."), as upstream's runtime reports it.
+      const child = spawn('/usr/bin/nsenter', [`--net=${sb.rec.netns}`, '--', '/usr/bin/socat', '-d', '-d', '-', `TCP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        const onData = (d: Buffer) => {
+          said += d;
+          if (/starting data transfer loop/.test(said)) done();
+        };
+        const onExit = (code: number | null) => {
+          const refused = /Connection refused/.test(said);
+          const last = said.split('\n').filter((l) => / E /.test(l)).pop()?.replace(/^.* E /, '');
+          done(new Error(refused ? `connect ECONNREFUSED 127.0.0.1:${port} (inside the pod's network namespace)` : `socat: ${last ?? `exited with ${code}`}`));
+        };
+        const done = (err?: Error) => {
+          child.stderr!.off('data', onData);
+          child.off('exit', onExit);
+          child.off('error', done);
+          child.stderr!.resume(); // later notices are read and dropped
+          if (err) reject(err);
+          else resolve();
+        };
+        child.stderr!.on('data', onData);
+        child.once('exit', onExit);
+        child.once('error', done);
+      });
       const { Duplex: D } = await import('node:stream');
-      return D.from({ writable: child.stdin!, readable: child.stdout! });
+      const conn = D.from({ writable: child.stdin!, readable: child.stdout! });
+      conn.once('close', () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+      });
+      return conn;
     }
     return new Promise((resolve, reject) => {
       const s = net.connect({ host: sb.rec.ip, port }, () => {

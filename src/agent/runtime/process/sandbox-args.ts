@@ -223,24 +223,64 @@ export function hostsFile(pod: Record<string, any>, ip: string, hostname: string
   return lines.join('\n') + '\n';
 }
 
-/** The pod's resolv.conf: cluster DNS with the kubelet's search path, plus spec.dnsConfig. */
-export function resolvConf(pod: Record<string, any>, clusterDNS: string): string {
+/** The node's resolver configuration (kubelet's --resolv-conf, /etc/resolv.conf). */
+export interface HostResolv {
+  nameservers: string[];
+  searches: string[];
+  options: string[];
+}
+
+/** Parses a resolv.conf as kubelet reads the node's: nameserver, search/domain and options lines. */
+export function parseResolvConf(text: string): HostResolv {
+  const out: HostResolv = { nameservers: [], searches: [], options: [] };
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/[#;].*$/, '').trim();
+    const [key, ...rest] = line.split(/\s+/);
+    if (key === 'nameserver' && rest[0]) out.nameservers.push(rest[0]);
+    else if (key === 'search' || key === 'domain') out.searches = rest.filter(Boolean); // the last one wins, as in the resolver
+    else if (key === 'options') out.options.push(...rest.filter(Boolean));
+  }
+  return out;
+}
+
+/**
+ * The node's resolvers a pod may be given: only those on this machine (loopback), since a pod's
+ * query to another would leave it; with none, the cluster DNS stands in for them.
+ */
+export function onMachineResolvers(host: HostResolv, clusterDNS: string): HostResolv {
+  const onMachine = host.nameservers.filter((n) => n.startsWith('127.') || n === '::1');
+  return { ...host, nameservers: onMachine.length ? onMachine : [clusterDNS] };
+}
+
+/** kubelet's limits: three nameservers, 32 search domains. */
+const MAX_NAMESERVERS = 3;
+const MAX_SEARCHES = 32;
+
+/**
+ * The pod's resolv.conf as kubelet writes it for its dnsPolicy: ClusterFirst (and
+ * ClusterFirstWithHostNet) the cluster DNS with the kubelet's search path followed by the
+ * node's, and ndots:5; Default (and ClusterFirst for a hostNetwork pod) the node's own
+ * resolver configuration; None nothing — then spec.dnsConfig's nameservers, searches and
+ * options added (an option of the same name replaced).
+ */
+export function resolvConf(pod: Record<string, any>, clusterDNS: string, host: HostResolv = { nameservers: [], searches: [], options: [] }): string {
   const ns = pod.metadata?.namespace ?? 'default';
-  const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
+  const given = pod.spec?.dnsPolicy ?? 'ClusterFirst';
+  const type = given === 'None' ? 'none' : given === 'Default' || (given === 'ClusterFirst' && pod.spec?.hostNetwork === true) ? 'host' : 'cluster';
   const cfg = pod.spec?.dnsConfig ?? {};
-  const servers: string[] = policy === 'None' ? [] : [clusterDNS];
-  const search: string[] = policy === 'None' ? [] : [`${ns}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
-  const options: string[] = policy === 'None' ? [] : ['ndots:5'];
-  servers.push(...(cfg.nameservers ?? []));
-  search.push(...(cfg.searches ?? []));
+  const servers: string[] = type === 'cluster' ? [clusterDNS] : type === 'host' ? [...host.nameservers] : [];
+  const search: string[] = type === 'cluster' ? [`${ns}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local', ...host.searches] : type === 'host' ? [...host.searches] : [];
+  const options: string[] = type === 'cluster' ? ['ndots:5'] : type === 'host' ? [...host.options] : [];
+  for (const n of cfg.nameservers ?? []) if (!servers.includes(n)) servers.push(n);
+  for (const d of cfg.searches ?? []) if (!search.includes(d)) search.push(d);
   for (const o of cfg.options ?? []) {
     const text = o.value !== undefined ? `${o.name}:${o.value}` : o.name;
     const i = options.findIndex((x) => x.split(':')[0] === o.name);
     if (i >= 0) options[i] = text;
     else options.push(text);
   }
-  const out = servers.map((s) => `nameserver ${s}`);
-  if (search.length) out.push(`search ${search.join(' ')}`);
+  const out = servers.slice(0, MAX_NAMESERVERS).map((s) => `nameserver ${s}`);
+  if (search.length) out.push(`search ${search.slice(0, MAX_SEARCHES).join(' ')}`);
   if (options.length) out.push(`options ${options.join(' ')}`);
   return out.join('\n') + '\n';
 }
