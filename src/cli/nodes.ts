@@ -93,7 +93,9 @@ export class LocalNodes {
         if (this.crashed.has(name)) throw new Error(`node ${name} has crashed: bring it back with heal`);
         agent.detach();
         await this.startOne(name, agent.nodeIndex >= 0 ? agent.nodeIndex : undefined, true);
-        return `node ${name}'s agent restarted: its pods kept running and the new agent re-adopted them`;
+        return agent.runtime.type === 'petset-sim'
+          ? `node ${name}'s agent restarted: its simulated pods did not outlive it and start again`
+          : `node ${name}'s agent restarted: its pods kept running and the new agent re-adopted them`;
       case 'partition':
         agent.partition();
         return `node ${name} partitioned: its pods keep running but it can no longer reach the API`;

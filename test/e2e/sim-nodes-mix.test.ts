@@ -1,10 +1,12 @@
 // `petset up --runtime process --nodes 1 --sim-nodes 2`: a real node beside simulated ones.
 // up says which runtime each node uses; the Nodes report theirs; a pod on node-1 is a real
-// process (exec answers from inside it), one on node-2 is simulated (Running, no process).
+// process (exec answers from inside it), one on node-2 is simulated (Running, no process);
+// restarting node-2's agent restarts its simulated pods (they cannot outlive it).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
-import { startCluster } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { eventually, petsetBin, startCluster } from './harness.js';
 
 const why = processRuntimeUnavailable();
 if (why) console.log(`# skipping the runtime mix test: ${why}`);
@@ -26,6 +28,13 @@ describe('petset up --nodes 1 --sim-nodes 2', { skip: why }, () => {
       const sim = await c.kubectl(['exec', 'simulated', '--', 'hostname'], { allowFail: true });
       assert.notEqual(sim.code, 0);
       assert.match(sim.stderr, /simulated runtime/);
+      // an agent restart on a simulated node: its pods do not outlive the agent, they start again
+      const said = execFileSync(process.execPath, [petsetBin, 'node', 'restart', 'node-2', '--data-dir', c.dataDir], { encoding: 'utf8' });
+      assert.match(said, /simulated pods did not outlive it and start again/);
+      await eventually(async () => {
+        const s = JSON.parse((await c.kubectl(['get', 'pod', 'simulated', '-o', 'json'])).stdout).status?.containerStatuses?.[0];
+        return s?.restartCount === 1 && s.ready;
+      }, 30_000, 'the simulated pod running again');
     } finally {
       await c.stop();
     }

@@ -71,7 +71,9 @@ export function withVolumeLocks(
     },
     // the agent restarts: the sandboxes keep their locks (held by their own processes) for the next agent
     release(): void {
-      inner.release?.();
+      // a runtime whose sandboxes cannot outlive the agent (the simulated one) loses them, and their locks
+      if (!inner.release) return overrides.killAll!();
+      inner.release();
       held.clear();
     },
     // an adopted sandbox holds its locks under a new name too, bound to its process, so that
