@@ -29,6 +29,25 @@ function programPids(marker: string): number[] {
   return out;
 }
 
+/** Kills every process in the cgroups of the sandboxes recorded under dir. */
+function killSandboxes(dir: string): void {
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  if (!ids.length) return;
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cg = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (ids.some((id) => cg.includes(`/petset/${id}`))) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 describe('petset agent --runtime process, killed and started again', { skip: why }, () => {
   it('re-adopts the pods its killed predecessor left running', { timeout: 180_000 }, async () => {
     const marker = `ext-${randomBytes(4).toString('hex')}`;
@@ -85,7 +104,10 @@ describe('petset agent --runtime process, killed and started again', { skip: why
       agent.kill('SIGTERM');
       await c.stop('SIGINT');
       for (const p of programPids(marker)) process.kill(p, 'SIGKILL');
+      // sandboxes outlive the agent by design: after a failure, what this test's agent left is killed by cgroup
+      killSandboxes(path.join(agentDir, 'data', 'runtime', 'sandboxes'));
       fs.rmSync(agentDir, { recursive: true, force: true });
+      fs.rmSync(c.dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -125,6 +125,7 @@ describe('petset node restart (process runtime)', { skip: why }, () => {
       } finally {
         await c.stop('SIGINT');
         for (const p of programPids(marker)) process.kill(p, 'SIGKILL');
+        fs.rmSync(c.dataDir, { recursive: true, force: true });
       }
     });
   }
