@@ -69,6 +69,8 @@ export class PodWorker {
   private sandboxId?: string;
   private readonly probers = new Map<ContainerRecord, Prober[]>();
   private wake?: { at: number; cancel: Cancel };
+  /** when the pod was admitted: its probe workers tick from then on, as the kubelet's do */
+  private admittedAt?: number;
   private syncQueued = false;
 
   constructor(
@@ -232,6 +234,7 @@ export class PodWorker {
 
   /** Admission: host ports. A pod deleted before it was admitted goes straight to termination. */
   private admit(): boolean {
+    this.admittedAt = Date.now();
     this.rec.startTime = this.pod.status?.startTime ?? timestamp();
     if (!this.rec.apiGone && !this.pod.metadata.deletionTimestamp && !this.host.claimHostPorts(this.pod)) {
       const message = `Predicate NodePorts failed: ${NODE_PORTS_DESC}`;
@@ -467,6 +470,7 @@ export class PodWorker {
             onFailure: (t, output) => this.host.event(this.pod, 'Warning', 'Unhealthy', `${PROBE_LABEL[t]} probe failed: ${output}`),
           },
           startedAt,
+          this.admittedAt,
         ),
       );
     }
