@@ -80,6 +80,12 @@ export interface NodeAgentOptions {
    * does) on the node's address; callers must bring this bearer token. Off when absent.
    */
   server?: { token: string; port?: number };
+  /**
+   * Re-adopt the sandboxes an earlier agent of this node left running (an agent restart, see
+   * detach()) when their pods are still this node's; others are stopped before anything starts.
+   * Default false: every leftover sandbox is stopped (petset up after a kill -9).
+   */
+  adopt?: boolean;
 }
 
 const MAX_HELD_EVENTS = 1000;
@@ -115,6 +121,11 @@ export class NodeAgent {
   private readonly volumes: PodVolumes;
   private server?: RunningKubeletServer;
   private sampler?: UsageSampler;
+  /** sandboxes an earlier agent left, until connect() sorts them (adopt) */
+  private leftovers?: Array<{ id: string; podUid: string }>;
+  private toldNoLimits = false;
+  /** pod uid → the leftover sandbox its worker adopts */
+  private readonly adoptable = new Map<string, string>();
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
@@ -158,15 +169,39 @@ export class NodeAgent {
     this.hostIP = nodeAddressFor(this.nodeIndex, this.podRange);
     // what is in use comes from the API's pods on this node, so a restart never reissues a live address
     this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []), this.podRange);
-    // whatever an earlier agent left in the runtime is not this agent's to run
     const leftovers = await this.runtime.listSandboxes();
-    for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
-    if (leftovers.length && this.runtime.type !== 'petset-sim') console.log(`[agent ${this.nodeName}] stopped ${leftovers.length} pod sandbox(es) left running by an earlier agent`);
+    if (this.opts.adopt && this.runtime.adoptSandbox) {
+      // decided once the API's pods are known (connect), before anything starts
+      this.leftovers = leftovers;
+    } else {
+      // whatever an earlier agent left in the runtime is not this agent's to run
+      for (const sb of leftovers) await this.runtime.removeSandbox(sb.id);
+      if (leftovers.length && this.runtime.type !== 'petset-sim') console.log(`[agent ${this.nodeName}] stopped ${leftovers.length} pod sandbox(es) left running by an earlier agent`);
+    }
     if (this.opts.server) this.server = await startKubeletServer(this, { host: this.hostIP, port: this.opts.server.port, token: this.opts.server.token });
     this.state = 'reconnecting';
     await this.connect();
     this.heartbeat(this.opts.leaseRenewIntervalMs ?? 10_000, () => this.renewLease());
     this.heartbeat(this.opts.nodeStatusUpdateIntervalMs ?? 10_000, () => this.syncNodeStatus(false));
+  }
+
+  /**
+   * The agent alone ends (an agent restart): its pods keep running, untouched, for the next
+   * agent of this node (started with `adopt`) to take over; nothing is sent to the API.
+   */
+  detach(): void {
+    if (this.state === 'dead') return;
+    this.state = 'dead';
+    this.gate.cut();
+    this.informer?.stop();
+    this.timers.close();
+    for (const w of this.workers.values()) w.abandon();
+    this.workers.clear();
+    if (this.runtime.release) this.runtime.release();
+    else this.runtime.killAll();
+    void this.server?.close();
+    this.server = undefined;
+    void this.volumes.close();
   }
 
   /** The agent and all its pods die at once; nothing is sent to the API. */
@@ -311,6 +346,8 @@ export class NodeAgent {
     }
     await Promise.all(stopping);
     if (this.state !== 'reconnecting') return;
+    await this.sortLeftovers(listed);
+    if (this.state !== 'reconnecting') return;
     // output kept for completed pods that were deleted while no agent ran
     for (const uid of this.runtime.podsWithLogs?.() ?? []) if (!listed.has(uid) && !this.workers.has(uid)) this.runtime.removePodLogs?.(uid);
     await this.volumes
@@ -320,11 +357,22 @@ export class NodeAgent {
     await this.retry(() => this.renewLease());
     if (this.state !== 'reconnecting') return;
     this.state = 'running';
+    // said once per agent: the node runs pods, but their resource limits are not enforced
+    const noLimits = this.runtime.limitsUnavailable?.();
+    if (noLimits && !this.toldNoLimits && this.node) {
+      this.toldNoLimits = true;
+      this.recorder?.event(this.node, 'Warning', 'ResourceLimitsUnavailable', `Containers' resource limits cannot be applied on this node: ${noLimits}; pods run without them`);
+    }
     for (const e of this.heldEvents.splice(0)) this.recorder?.event(...e);
     for (const wake of this.onlineWaiters.splice(0)) wake();
     // admission follows creation order, as the kubelet's does (it decides host-port conflicts)
     const pods = informer.list().sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
     for (const pod of pods) this.onPod(pod);
+    // a sandbox kept for a pod that meanwhile went away
+    for (const [uid, id] of this.adoptable) {
+      this.adoptable.delete(uid);
+      void this.runtime.removeSandbox(id).catch(() => undefined);
+    }
     this.removeHandlers = informer.addEventHandler({
       onAdd: (pod) => this.onPod(pod),
       onUpdate: (_, pod) => this.onPod(pod),
@@ -335,6 +383,31 @@ export class NodeAgent {
       },
     });
     this.writer.resume();
+  }
+
+  /**
+   * The sandboxes an earlier agent left (adopt): one of a pod the API still runs here is kept
+   * for its worker to adopt; the others (pods gone, deleted, finished, or a pod with two
+   * sandboxes, which must never both run) are stopped now, before anything starts.
+   */
+  private async sortLeftovers(listed: Map<string, KubeObject>): Promise<void> {
+    const found = this.leftovers;
+    this.leftovers = undefined;
+    if (!found?.length) return;
+    const byUid = new Map<string, string[]>();
+    for (const sb of found) byUid.set(sb.podUid, [...(byUid.get(sb.podUid) ?? []), sb.id]);
+    let stopped = 0;
+    for (const [uid, ids] of byUid) {
+      const pod = listed.get(uid);
+      const phase = pod?.status?.phase;
+      if (ids.length === 1 && pod && !pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed' && !this.workers.has(uid)) {
+        this.adoptable.set(uid, ids[0]);
+        continue;
+      }
+      for (const id of ids) await this.runtime.removeSandbox(id).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] stopping a leftover sandbox: ${e instanceof Error ? e.message : String(e)}`));
+      stopped += ids.length;
+    }
+    console.log(`[agent ${this.nodeName}] re-adopting ${this.adoptable.size} pod sandbox(es) left running by an earlier agent${stopped ? `; stopped ${stopped} no pod of this node wants` : ''}`);
   }
 
   private disconnectInformer(): void {
@@ -352,7 +425,10 @@ export class NodeAgent {
     if (phase === 'Succeeded' || phase === 'Failed') return;
     const w = new PodWorker(pod, this.workerHost);
     this.workers.set(uid, w);
-    w.start();
+    const sandboxId = this.adoptable.get(uid);
+    this.adoptable.delete(uid);
+    if (sandboxId) w.adopt(sandboxId);
+    else w.start();
   }
 
   private makeWorkerHost(): WorkerHost {

@@ -5,7 +5,8 @@
 // probes to run, what to kill, when to begin termination, when the pod is done. The
 // worker (./pod-worker.ts) performs the actions and records what the runtime answers;
 // podStatus() turns the same data into the status the agent writes.
-import type { KubeObject } from '../api/object.js';
+import { timestamp, type KubeObject } from '../api/object.js';
+import type { AdoptedContainer } from './runtime/runtime.js';
 import { isSidecar, podConditions, podPhase, terminalStatuses, type ContainerStatus, type Terminated } from './pod-status.js';
 import type { ProbeResult } from './probes.js';
 import { formatDuration } from './timers.js';
@@ -171,6 +172,59 @@ export function initialRecord(pod: KubeObject, now: number, stamp: string): PodR
     else c.exited = { exitCode: 255, reason: 'Unknown', startedAt: s.state?.running?.startedAt ?? ended?.startedAt, finishedAt: stamp, containerID: s.containerID };
   }
   return rec;
+}
+
+/**
+ * The records of a pod whose sandbox an earlier agent left running (an agent restart), from
+ * what the runtime found in it: each container's newest instance is its current one, running
+ * on (no restart, the same start time and readiness, postStart not run again) or ended
+ * while no agent watched (then handled as any ended container). Restart counts and the previous
+ * instance come from the status the earlier agent wrote; an instance that status did not show
+ * yet counts as one more restart. Containers with no instance keep initialRecord's view.
+ */
+export function adoptContainers(pod: KubeObject, rec: PodRecord, found: AdoptedContainer[], runtimeType: string): void {
+  const status = pod.status ?? {};
+  const statuses = new Map<string, Obj>([...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? []), ...(status.ephemeralContainerStatuses ?? [])].map((s: Obj) => [s.name, s]));
+  const newest = new Map<string, AdoptedContainer>();
+  for (const f of found) {
+    const have = newest.get(f.name);
+    if (!have || f.startedAt.getTime() > have.startedAt.getTime()) newest.set(f.name, f);
+  }
+  for (const c of [...rec.inits, ...rec.regular, ...rec.ephemeral]) {
+    const f = newest.get(c.name);
+    if (!f) continue;
+    const s = statuses.get(c.name);
+    const containerID = `${runtimeType}://${f.id}`;
+    c.id = f.id;
+    c.instances = Math.max(c.instances, 1);
+    if (f.imageID) c.imageID = f.imageID;
+    c.startedAt = timestamp(f.startedAt);
+    c.waiting = undefined;
+    if (s?.containerID && s.containerID !== containerID) {
+      c.restartCount = (s.restartCount ?? 0) + 1;
+      c.lastTerminated = s.state?.terminated ?? s.lastState?.terminated;
+    } else {
+      c.restartCount = s?.restartCount ?? 0;
+      c.lastTerminated = s?.lastState?.terminated;
+    }
+    if (f.exit) {
+      c.running = false;
+      c.started = false;
+      c.exited = { exitCode: f.exit.exitCode, reason: f.exit.reason, startedAt: c.startedAt, finishedAt: timestamp(f.exit.finishedAt), containerID };
+      if (f.exit.signal) c.exited.signal = f.exit.signal;
+      if (f.exit.message) c.exited.message = f.exit.message;
+      c.exitedAt = f.exit.finishedAt.getTime();
+    } else {
+      c.running = true;
+      c.exited = undefined;
+      c.exitedAt = undefined;
+      c.started = !c.spec.startupProbe || s?.started === true;
+      // readiness carries over (a restarted kubelet keeps a ready container ready until its probe says otherwise)
+      c.readiness = s?.ready === true ? 'success' : 'failure';
+      c.postStart = 'done';
+      c.probing = false;
+    }
+  }
 }
 
 /** Records for the ephemeral containers the spec gained (they are only ever added, never changed or removed). */

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { timestamp, type KubeObject } from '../api/object.js';
 import {
   addEphemeralContainers,
+  adoptContainers,
   computePodActions,
   graceSeconds,
   initialRecord,
@@ -68,6 +69,8 @@ export class PodWorker {
   private sandboxId?: string;
   private readonly probers = new Map<ContainerRecord, Prober[]>();
   private wake?: { at: number; cancel: Cancel };
+  /** when the pod was admitted: its probe workers tick from then on, as the kubelet's do */
+  private admittedAt?: number;
   private syncQueued = false;
 
   constructor(
@@ -111,6 +114,44 @@ export class PodWorker {
 
   start(): void {
     this.requestSync();
+  }
+
+  /**
+   * Starts by taking over the sandbox an earlier agent left running for this pod (an agent
+   * restart): its containers keep running with their ids, start times and restart counts.
+   * When it cannot be adopted it is removed, and the pod starts afresh as after a reboot.
+   */
+  adopt(sandboxId: string): void {
+    const rec = this.rec;
+    rec.sandbox = 'creating';
+    this.requestSync();
+    void (async () => {
+      let ok = false;
+      try {
+        // the volumes' bookkeeping (in use on this node, exclusive directories) as for a new sandbox
+        await this.host.volumePaths(this.pod);
+        if (this.dead) return;
+        const found = await this.host.runtime.adoptSandbox?.(sandboxId, this.pod, (id, exit) => {
+          const c = this.all().find((x) => x.id === id);
+          if (c) this.onExit(c, id, exit);
+        });
+        if (!found || this.dead) return;
+        this.sandboxId = sandboxId;
+        rec.ip = found.ip;
+        adoptContainers(this.pod, rec, found.containers, this.host.runtime.type);
+        rec.sandbox = 'ready';
+        ok = true;
+        this.changed();
+      } catch (e) {
+        console.warn(`[agent] adopting the sandbox of ${podFullName(this.pod)}: ${errorText(e)}`);
+      } finally {
+        if (!ok && !this.dead) {
+          await this.host.runtime.removeSandbox(sandboxId).catch(() => undefined);
+          rec.sandbox = 'none';
+        }
+        this.requestSync();
+      }
+    })();
   }
 
   /** The agent died: stop caring, call nothing. */
@@ -193,6 +234,7 @@ export class PodWorker {
 
   /** Admission: host ports. A pod deleted before it was admitted goes straight to termination. */
   private admit(): boolean {
+    this.admittedAt = Date.now();
     this.rec.startTime = this.pod.status?.startTime ?? timestamp();
     if (!this.rec.apiGone && !this.pod.metadata.deletionTimestamp && !this.host.claimHostPorts(this.pod)) {
       const message = `Predicate NodePorts failed: ${NODE_PORTS_DESC}`;
@@ -428,6 +470,7 @@ export class PodWorker {
             onFailure: (t, output) => this.host.event(this.pod, 'Warning', 'Unhealthy', `${PROBE_LABEL[t]} probe failed: ${output}`),
           },
           startedAt,
+          this.admittedAt,
         ),
       );
     }

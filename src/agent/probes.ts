@@ -47,6 +47,12 @@ export class Prober {
     private readonly probe: Record<string, any>,
     private readonly host: ProbeHost,
     startedAt: number,
+    /**
+     * When the pod's probe ticker started (the kubelet starts a probe worker when it admits the
+     * pod, and it ticks every period from then on): a probe runs at the first tick once the
+     * container has run initialDelaySeconds. Without it, the first probe runs right then.
+     */
+    tickerStart?: number,
   ) {
     this.result = INITIAL_RESULT[type];
     const positive = (v: unknown, d: number) => (typeof v === 'number' && v > 0 ? v : d);
@@ -57,7 +63,9 @@ export class Prober {
       successThreshold: positive(probe.successThreshold, PROBE_DEFAULTS.successThreshold),
       failureThreshold: positive(probe.failureThreshold, PROBE_DEFAULTS.failureThreshold),
     };
-    const firstAt = startedAt + this.settings.initialDelaySeconds * 1000;
+    const due = startedAt + this.settings.initialDelaySeconds * 1000;
+    const period = this.settings.periodSeconds * 1000;
+    const firstAt = tickerStart === undefined ? due : tickerStart + Math.max(0, Math.ceil((due - tickerStart) / period)) * period;
     this.schedule(firstAt - Date.now());
   }
 

@@ -1,6 +1,4 @@
-// `petset agent`: one node agent as its own process, against any petset API server; with
-// --bootstrap-kubeconfig it first gets its own client certificate (TLS bootstrap, see
-// tls-bootstrap.ts), as a kubelet does on a machine joining a cluster.
+// `petset agent`: one node agent as its own process, against any petset API server.
 import { startNodeAgent } from '../agent/agent.js';
 import { Client } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
@@ -8,6 +6,7 @@ import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { chooseRuntime, processRuntimeFactory } from './runtime-choice.js';
 import { tlsBootstrap } from './tls-bootstrap.js';
+import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -25,10 +24,15 @@ runs the pods scheduled to it.
                      one (a CertificateSigningRequest the controller manager approves and signs)
                      and writes it to --kubeconfig
   --node-name NAME   default: this machine's host name
-  --runtime R        sim (default): simulated pods; process: real processes (needs root and
-                     bubblewrap); auto: process where possible
-  --data-dir DIR     the node's state (default ~/.petset)
-  --image-catalog FILE  extra image catalog entries for the process runtime
+  --runtime R        sim (default): simulated pods; process: real processes in bubblewrap
+                     sandboxes (root); auto: process where possible. Real pods outlive the
+                     agent: when it stops or is killed they keep running, and the next agent of
+                     this node re-adopts them (same processes, container ids, restart counts and
+                     logs), as a kubelet restart does
+  --data-dir DIR     where the node keeps its credential, its pods' files, sandboxes and logs
+                     (under <data-dir>/nodes/NAME; default ~/.petset); hidden from pods
+  --image-catalog FILE
+                     extra image → host-program entries for the process runtime (JSON array)
   --pod-cidr CIDR    the cluster's pod range (as given to petset up); the node takes a /24
                      of it (default 127.64.0.0/12)
   --server-token-file FILE
@@ -43,22 +47,35 @@ export async function agentCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const nodeName = flag(args, 'node-name') ?? os.hostname().toLowerCase();
-  const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
+  const dataDir = path.resolve(flag(args, 'data-dir') ?? defaultDataDir());
   const nodeDir = path.join(dataDir, 'nodes', nodeName);
   const bootstrapKubeconfig = flag(args, 'bootstrap-kubeconfig');
   const kubeconfig = flag(args, 'kubeconfig') ?? (bootstrapKubeconfig ? path.join(nodeDir, 'kubeconfig') : (process.env.KUBECONFIG ?? path.join(defaultDataDir(), 'kubeconfig')));
   const log = (line: string) => process.stdout.write(`petset agent: ${line}\n`);
+  const catalogFile = flag(args, 'image-catalog');
+  if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
+  const choice = chooseRuntime(flag(args, 'runtime') ?? 'sim');
+  if (choice.why) log(`simulated runtime: ${choice.why}`);
+  const real = choice.kind === 'process';
+  fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   if (bootstrapKubeconfig) await tlsBootstrap({ bootstrapKubeconfig, kubeconfig, nodeName, log });
   const client = new Client(fromKubeconfig(kubeconfig), { userAgent: `petset-agent/${nodeName}` });
   const tokenFile = flag(args, 'server-token-file');
   const server = tokenFile ? { token: fs.readFileSync(tokenFile, 'utf8').trim() } : undefined;
-  const choice = chooseRuntime(flag(args, 'runtime') ?? 'sim');
-  if (choice.why) log(`simulated runtime: ${choice.why}`);
-  const runtime = choice.kind === 'process' ? processRuntimeFactory({ dataDir, catalogFile: flag(args, 'image-catalog') }, nodeDir) : undefined;
-  const agent = await startNodeAgent({ client, nodeName, server, podCIDR: flag(args, 'pod-cidr'), runtime });
-  log(`node ${nodeName} registered with the API server in ${kubeconfig}`);
+  const agent = await startNodeAgent({
+    client,
+    nodeName,
+    server,
+    podCIDR: flag(args, 'pod-cidr'),
+    ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile }, nodeDir), adopt: true } : {}),
+  });
+  log(`node ${nodeName} registered with the API server in ${kubeconfig} (runtime ${choice.kind}${real ? `, files in ${nodeDir}` : ''})`);
   const stop = async () => {
-    await agent.stop();
+    if (real) {
+      // as a kubelet that stops: the pods run on, for the next agent of this node to re-adopt
+      agent.detach();
+      log(`stopped; the pods of node ${nodeName} keep running until an agent of this node takes them over again`);
+    } else await agent.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -34,6 +34,7 @@ import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { controllerServiceAccount, defaultControllers, startControllers, type Controller, type RunningControllers } from '../controllers/manager.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { UserInfo } from '../api/request.js';
+import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import type { NodeLifecycleOptions } from '../controllers/nodelifecycle/controller.js';
 import { ensureDefaultStorageClass, volumeControllers } from '../controllers/volume/index.js';
 import { SharedInformerFactory } from '../client/informer.js';
@@ -57,6 +58,8 @@ export interface ControlPlaneOptions {
   controllers?: boolean;
   /** node agents to run in this process (default 1) */
   nodes?: number;
+  /** more node agents after those, on the simulated runtime whatever the others run (--sim-nodes) */
+  simNodes?: number;
   /** serve StorageClasses of provisioners nothing here runs (kubernetes.io/gce-pd ...) with the local one (default true) */
   serveForeignProvisioners?: boolean;
   /** node health timings (upstream's kube-controller-manager defaults otherwise) */
@@ -88,7 +91,7 @@ export interface ControlPlaneOptions {
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
   /** run the local nodes' pods as real processes (default: simulated) */
-  processRuntime?: { catalogFile?: string };
+  processRuntime?: { catalogFile?: string; imageSource?: ImageSource };
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
@@ -335,7 +338,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // pods ask the cluster DNS through the kube-dns service's cluster IP
     const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
-    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings);
+    const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings, opts.simNodes ?? 0);
     if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
       // on a full disk the agents cannot register until there is room; the API must serve meanwhile (deletes free space)
       log('warning: the disk is full: the nodes will register once writes are possible again');

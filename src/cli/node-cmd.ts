@@ -1,4 +1,4 @@
-// `petset node crash|partition|heal NAME`: failure drills on a running `petset up`;
+// `petset node crash|restart|partition|heal NAME`: failure drills on a running `petset up`;
 // `petset node pods NAME`: what the node's runtime runs, whatever the API says.
 // `petset node kubeconfig NAME`: a node's own credential, for `petset agent` on another machine.
 import fs from 'node:fs';
@@ -10,10 +10,12 @@ import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { controlSocketPath } from './nodes.js';
 
-export const NODE_USAGE = `Usage: petset node crash|partition|heal|pods|kubeconfig NAME [--data-dir DIR]
+export const NODE_USAGE = `Usage: petset node crash|restart|partition|heal|pods|kubeconfig NAME [--data-dir DIR]
 
 Failure drills on the nodes of a running 'petset up --nodes N':
   crash      the node's agent and all its pods die at once
+  restart    the node's agent alone restarts: its pods keep running (same processes,
+             restart counts and logs) and the new agent re-adopts them
   partition  the pods keep running, but the node can no longer reach the API
   heal       bring a crashed node back, or reconnect a partitioned one
   pods       list the pods the node's runtime holds right now (also while partitioned)

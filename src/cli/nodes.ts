@@ -1,5 +1,5 @@
 // The node agents `petset up --nodes N` runs in its own process, and the control socket
-// through which `petset node crash|partition|heal` reaches them.
+// through which `petset node crash|restart|partition|heal` reaches them.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -41,20 +41,26 @@ export class LocalNodes {
     });
   }
 
-  async start(count: number, timings: AgentTimings = {}): Promise<void> {
+  /** count nodes, then simCount more on the simulated runtime (`--nodes 3 --sim-nodes 100`) */
+  async start(count: number, timings: AgentTimings = {}, simCount = 0): Promise<void> {
     this.timings = timings;
-    for (let i = 1; i <= count; i++) await this.startOne(nodeName(i), i - 1);
+    for (let i = count + 1; i <= count + simCount; i++) this.simulated.add(nodeName(i));
+    for (let i = 1; i <= count + simCount; i++) await this.startOne(nodeName(i), i - 1);
   }
 
-  private async startOne(name: string, index?: number): Promise<NodeAgent> {
+  /** nodes that run the simulated runtime whatever the others run */
+  private readonly simulated = new Set<string>();
+
+  private async startOne(name: string, index?: number, adopt = false): Promise<NodeAgent> {
     const agent = await startNodeAgent({
       ...this.timings,
+      adopt,
       client: this.client(name),
       nodeName: name,
       nodeIndex: index,
       podCIDR: this.podCIDR,
       dataDir: path.join(this.dataDir, 'nodes', name),
-      runtime: this.runtime?.(name) ?? (this.processRuntime ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
+      runtime: this.runtime?.(name) ?? (this.processRuntime && !this.simulated.has(name) ? processRuntimeFactory({ ...this.processRuntime, dataDir: this.dataDir }, path.join(this.dataDir, 'nodes', name)) : undefined),
       server: this.serverToken ? { token: this.serverToken } : undefined,
     });
     this.agents.set(name, agent);
@@ -83,6 +89,13 @@ export class LocalNodes {
         agent.crash();
         this.crashed.add(name);
         return `node ${name} crashed: its agent and pods are gone; the control plane will mark it NotReady after the grace period`;
+      case 'restart':
+        if (this.crashed.has(name)) throw new Error(`node ${name} has crashed: bring it back with heal`);
+        agent.detach();
+        await this.startOne(name, agent.nodeIndex >= 0 ? agent.nodeIndex : undefined, true);
+        return agent.runtime.type === 'petset-sim'
+          ? `node ${name}'s agent restarted: its simulated pods did not outlive it and start again`
+          : `node ${name}'s agent restarted: its pods kept running and the new agent re-adopted them`;
       case 'partition':
         agent.partition();
         return `node ${name} partitioned: its pods keep running but it can no longer reach the API`;
@@ -95,7 +108,7 @@ export class LocalNodes {
         await agent.heal();
         return `node ${name} healed: it reconnected and stopped the pods the API no longer lets it run`;
       default:
-        throw new Error(`unknown drill "${action}": use crash, partition or heal`);
+        throw new Error(`unknown drill "${action}": use crash, restart, partition or heal`);
     }
   }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '../client/client.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
-import { ProcessRuntime, processRuntimeUnavailable, type SandboxNetwork } from '../agent/runtime/process/runtime.js';
+import { ProcessRuntime, processRuntimeUnavailable, type ImageSource, type SandboxNetwork } from '../agent/runtime/process/runtime.js';
 
 export type RuntimeKind = 'process' | 'sim';
 
@@ -29,6 +29,8 @@ export interface ProcessRuntimeSettings {
   dataDir: string;
   /** extra catalog entries (--image-catalog) */
   catalogFile?: string;
+  /** where images come from (--image-source) */
+  imageSource?: ImageSource;
   /** the cluster DNS's address for pods' resolv.conf (the kube-dns service's cluster IP) */
   clusterDNS?: string;
   /** the root pod network: a network namespace per sandbox (none: pods share the host network) */
@@ -38,5 +40,5 @@ export interface ProcessRuntimeSettings {
 /** A factory for one node's process runtime, its state in <nodeDir>/runtime. */
 export function processRuntimeFactory(settings: ProcessRuntimeSettings, nodeDir: string): (client: Client) => ContainerRuntime {
   const extra = settings.catalogFile ? ImageCatalog.fromFile(settings.catalogFile) : [];
-  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network });
+  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network });
 }

@@ -10,6 +10,7 @@ import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agen
 import { choosePodNetwork } from './pod-network-choice.js';
 import { chooseRuntime } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
+import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
 import { controlSocketPath } from './nodes.js';
 import { readKubeconfigEndpoint, startWebView, type WebView } from './webview.js';
@@ -20,11 +21,16 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --data-dir DIR   where state, certificates and the kubeconfig live (default ~/.petset)
   --port N         API port; 0 picks a free one (default 6443)
   --host ADDR      address to listen on (default 127.0.0.1)
-  --nodes N        simulated nodes to run, named node-1 ... node-N (default 1)
+  --nodes N        nodes to run, named node-1 ... node-N (default 1), on the --runtime
+  --sim-nodes M    M more nodes, node-(N+1) ... node-(N+M), on the simulated runtime whatever
+                   --runtime is (a few real nodes beside many simulated ones; default 0)
   --runtime R      how nodes run pods: process (real processes in bubblewrap sandboxes; needs
                    root and bubblewrap), sim (simulated), auto (default: process where possible)
   --image-catalog FILE
                    extra image → host-program entries for the process runtime (JSON array)
+  --image-source S where the process runtime takes images: registry (pulled from a registry
+                   on this machine only), host (the host-program catalog only), auto (default:
+                   an image named on a registry of this machine is pulled, others are the catalog's)
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
@@ -88,9 +94,13 @@ export async function up(argv: string[]): Promise<number> {
   const host = flag(args, 'host') ?? '127.0.0.1';
   const files = args.flags.get('filename') ?? [];
   const nodes = flagInt(args, 'nodes', 1);
+  const simNodes = flagInt(args, 'sim-nodes', 0);
+  if (simNodes < 0) throw new Error(`--sim-nodes must be 0 or more (got ${simNodes})`);
   const runtime = chooseRuntime(flag(args, 'runtime') ?? 'auto');
   const catalogFile = flag(args, 'image-catalog');
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
+  const imageSource = flag(args, 'image-source') ?? 'auto';
+  if (imageSource !== 'auto' && imageSource !== 'registry' && imageSource !== 'host') throw new Error(`--image-source must be auto, registry or host (got "${imageSource}")`);
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -137,13 +147,13 @@ export async function up(argv: string[]): Promise<number> {
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
+  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource } : undefined;
+  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
   out.write(`Node runtimes: ${cp.nodes.runtimes().join(', ') || 'none'}\n`);
-  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|partition|heal|pods NAME --data-dir ${dataDir})\n`);
+  out.write(`Nodes: ${cp.nodes.names().join(', ') || 'none'} (drills: petset node crash|restart|partition|heal|pods NAME --data-dir ${dataDir})\n`);
   if (cp.dns) {
     const { host: dh, port: dp } = cp.dns.address;
     const fwd = upstreams.length ? `other names go to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ')}` : 'other names are refused (--dns-upstream to forward them)';

@@ -87,6 +87,16 @@ async function eventsFor(name: string): Promise<string[]> {
 }
 
 describe('node agent', () => {
+  it('says once, with a Warning event on its Node, when its runtime cannot apply resource limits', async () => {
+    const runtime = Object.assign(new SimRuntime(), { limitsUnavailable: () => 'no cgroup memory controller (test)' });
+    await agentFor('node-nolimits', { runtime });
+    const events = await waitFor(async () => {
+      const e = await eventsFor('node-nolimits');
+      return e.length ? e : undefined;
+    }, 5000, 'the node event');
+    assert.deepEqual(events, ["Warning ResourceLimitsUnavailable Containers' resource limits cannot be applied on this node: no cgroup memory controller (test); pods run without them"]);
+  });
+
   it('registers its Node and renews its Lease', async () => {
     await agentFor('node-reg', { labels: { zone: 'a' }, capacity: { cpu: '8' } });
     const node = await srv.client.nodes().get('node-reg');

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/object.js';
 import {
   addEphemeralContainers,
+  adoptContainers,
   computePodActions,
   initialRecord,
   killDeadline,
@@ -477,6 +478,58 @@ describe('initialRecord', () => {
     assert.equal(rec.regular[0].restartCount, 4);
     Object.assign(rec, { phase: 'active', sandbox: 'ready' });
     assert.deepEqual(types(decide(p, rec).actions), ['MarkInitialized', 'StartContainer app']);
+  });
+});
+
+describe('adoptContainers (an agent restart)', () => {
+  const spec = { initContainers: [{ name: 'i1', image: 'x' }], containers: [{ name: 'app', image: 'nginx:1.25', readinessProbe: { exec: { command: ['true'] } } }, { name: 'side', image: 'y' }] };
+  const status = () => ({
+    initContainerStatuses: [{ name: 'i1', containerID: 'petset://a', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+    containerStatuses: [
+      { name: 'app', containerID: 'petset://b', restartCount: 2, ready: true, started: true, state: { running: { startedAt: STAMP } }, lastState: { terminated: { exitCode: 1, reason: 'Error', containerID: 'petset://old' } } },
+      { name: 'side', containerID: 'petset://c', restartCount: 0, ready: true, started: true, state: { running: { startedAt: STAMP } } },
+    ],
+  });
+  const at = new Date(NOW - 60_000);
+
+  it('keeps running instances as they were: no restart, same id, start time, restart count and readiness; probes start again', () => {
+    const p = pod(spec);
+    p.status = status();
+    const rec = initialRecord(p, NOW, STAMP);
+    adoptContainers(p, rec, [
+      { id: 'a', name: 'i1', startedAt: new Date(NOW - 120_000), exit: { exitCode: 0, reason: 'Completed', finishedAt: new Date(NOW - 110_000) } },
+      { id: 'old', name: 'app', startedAt: new Date(NOW - 100_000), exit: { exitCode: 1, reason: 'Error', finishedAt: at } },
+      { id: 'b', name: 'app', startedAt: at },
+      { id: 'c', name: 'side', startedAt: at },
+    ], 'petset');
+    Object.assign(rec, { phase: 'active', sandbox: 'ready' });
+    const app = rec.regular[0];
+    assert.equal(app.running, true);
+    assert.equal(app.id, 'b');
+    assert.equal(app.restartCount, 2);
+    assert.equal(app.startedAt, '2025-12-31T23:59:00Z');
+    assert.equal(app.readiness, 'success');
+    assert.equal(app.lastTerminated?.containerID, 'petset://old');
+    assert.deepEqual(types(decide(p, rec).actions), ['StartProbes app', 'MarkInitialized']);
+    const s = podStatus(p, rec, { ...CTX, runtimeType: 'petset' }, STAMP)!;
+    assert.equal(s.containerStatuses[0].ready, true);
+    assert.equal(s.containerStatuses[0].containerID, 'petset://b');
+  });
+
+  it('an instance that ended while no agent watched is restarted as any ended container; one the status never showed counts as a restart', () => {
+    const p = pod(spec);
+    p.status = status();
+    const rec = initialRecord(p, NOW, STAMP);
+    adoptContainers(p, rec, [
+      { id: 'a', name: 'i1', startedAt: new Date(NOW - 120_000), exit: { exitCode: 0, reason: 'Completed', finishedAt: new Date(NOW - 110_000) } },
+      { id: 'b', name: 'app', startedAt: at, exit: { exitCode: 137, reason: 'Error', signal: 9, finishedAt: new Date(NOW - 1000) } },
+      { id: 'd', name: 'side', startedAt: at },
+    ], 'petset');
+    Object.assign(rec, { phase: 'active', sandbox: 'ready', initialized: true });
+    assert.deepEqual(rec.regular[0].exited, { exitCode: 137, reason: 'Error', signal: 9, startedAt: '2025-12-31T23:59:00Z', finishedAt: '2025-12-31T23:59:59Z', containerID: 'petset://b' });
+    assert.equal(rec.regular[1].restartCount, 1);
+    assert.equal(rec.regular[1].running, true);
+    assert.deepEqual(types(decide(p, rec).actions), ['StartContainer app']);
   });
 });
 

@@ -113,6 +113,23 @@ export interface SandboxInfo {
   volumePaths: Record<string, string>;
 }
 
+/** A container found in a sandbox an earlier agent left: still running, or how it ended meanwhile. */
+export interface AdoptedContainer {
+  id: string;
+  /** the container's name in the pod */
+  name: string;
+  startedAt: Date;
+  imageID?: string;
+  /** set when it ended while no agent watched it */
+  exit?: ContainerExit;
+}
+
+export interface AdoptedSandbox {
+  ip: string;
+  /** every instance the sandbox still holds (the current and the previous of each container) */
+  containers: AdoptedContainer[];
+}
+
 export interface ContainerRuntime {
   /** the container ID scheme, e.g. "petset-sim" gives containerID petset-sim://<id> */
   readonly type: string;
@@ -166,6 +183,21 @@ export interface ContainerRuntime {
    */
   containerUsage?(containerId: string): ContainerUsage | undefined;
 
+  /** Why containers' resource limits cannot be applied on this machine (pods then run without them), or undefined. */
+  limitsUnavailable?(): string | undefined;
+
   /** The node dies: everything stops at once, with no notifications. */
   killAll(): void;
+
+  /**
+   * The agent restarts: the runtime lets go of its sandboxes without stopping anything, for
+   * a later runtime on the same state to adopt (runtimes whose sandboxes outlive the agent).
+   */
+  release?(): void;
+  /**
+   * Takes over a sandbox an earlier agent left: its containers keep running (same processes,
+   * same ids, logs continue) and onExit reports their ends from now on. Undefined when the
+   * sandbox cannot be adopted (its pod process is gone, or it is not this pod's).
+   */
+  adoptSandbox?(sandboxId: string, pod: KubeObject, onExit: (containerId: string, exit: ContainerExit) => void): Promise<AdoptedSandbox | undefined>;
 }

@@ -69,6 +69,32 @@ export function withVolumeLocks(
       for (const h of held.values()) releaseVolumeLocks(h.dirs, h.lockId);
       held.clear();
     },
+    // the agent restarts: the sandboxes keep their locks (held by their own processes) for the next agent
+    release(): void {
+      // a runtime whose sandboxes cannot outlive the agent (the simulated one) loses them, and their locks
+      if (!inner.release) return overrides.killAll!();
+      inner.release();
+      held.clear();
+    },
+    // an adopted sandbox holds its locks under a new name too, bound to its process, so that
+    // removing it later releases them (the earlier agent's entries die with the same process)
+    async adoptSandbox(sandboxId, pod, onExit) {
+      if (!inner.adoptSandbox) return undefined;
+      const adopted = await inner.adoptSandbox(sandboxId, pod, onExit);
+      if (!adopted) return undefined;
+      const dirs = exclusiveDirs({ pod, ip: adopted.ip, hostname: '', volumePaths: {} });
+      const lockId = `${nodeName}/${pod.metadata.uid ?? ''}/${randomUUID()}`;
+      try {
+        if (dirs.length) acquireVolumeLocks(dirs, { node: nodeName, sandboxId: lockId, pod: `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`, pid: process.pid });
+      } catch (e) {
+        await inner.removeSandbox(sandboxId);
+        throw e;
+      }
+      held.set(sandboxId, { lockId, dirs });
+      const pid = inner.sandboxPid?.(sandboxId);
+      if (dirs.length && pid) rebindVolumeLocks(dirs, lockId, pid);
+      return adopted;
+    },
   };
   return new Proxy(inner, {
     get(target, prop, receiver) {

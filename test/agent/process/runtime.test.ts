@@ -224,6 +224,29 @@ describe('process runtime', { skip: why }, () => {
     assert.deepEqual([r2.exit.exitCode, r2.exit.reason, r2.exit.message], [3, 'Error', 'bye\n']);
   });
 
+  it('reads the termination message from terminationMessagePath, or the log tail with FallbackToLogsOnError', async () => {
+    const sb = await sandbox(pod('messages'), '127.64.200.40');
+    const custom = await runToEnd(sb, { terminationMessagePath: '/tmp/why', command: ['sh', '-c', 'echo custom > /tmp/why; exit 1'] });
+    assert.deepEqual([custom.exit.exitCode, custom.exit.message], [1, 'custom\n']);
+    const fallback = await runToEnd(sb, { terminationMessagePolicy: 'FallbackToLogsOnError', command: ['sh', '-c', 'echo first; echo last words; exit 2'] });
+    assert.deepEqual([fallback.exit.exitCode, fallback.exit.message], [2, 'first\nlast words']);
+    const fine = await runToEnd(sb, { terminationMessagePolicy: 'FallbackToLogsOnError', command: ['sh', '-c', 'echo all good'] });
+    assert.deepEqual([fine.exit.reason, fine.exit.message], ['Completed', undefined]);
+  });
+
+  it('applies a cpu limit as a CFS quota on the container\'s cgroup', async (t) => {
+    const cpuRoot = rt.cgroups.layout.cpu;
+    if (!cpuRoot) return t.skip('no cgroup v1 cpu hierarchy here (the v2 path writes cpu.max where delegated)');
+    const sb = await sandbox(pod('cpu'), '127.64.200.41');
+    const started = await rt.startContainer(sb, { container: { name: 'c', image: 'busybox', command: ['sleep', '60'], resources: { limits: { cpu: '250m' } } }, init: false, restartCount: 0 }, () => {});
+    const pid = await waitFor(() => rt.hostPid(started.id), 10_000, 'the main process');
+    const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:(cpu,cpuacct|cpu|cpuacct,cpu):/.test(l))!;
+    const dir = path.join(cpuRoot, line.split(':')[2]);
+    assert.equal(fs.readFileSync(path.join(dir, 'cpu.cfs_quota_us'), 'utf8').trim(), '25000');
+    assert.equal(fs.readFileSync(path.join(dir, 'cpu.cfs_period_us'), 'utf8').trim(), '100000');
+    await rt.stopContainer(started.id, 2000);
+  });
+
   it('stops gracefully with SIGTERM to the main process, and kills the whole sandbox after the grace period', async () => {
     const sb = await sandbox(pod('stop'), '127.64.200.19');
     let exit: ContainerExit | undefined;
@@ -429,5 +452,53 @@ describe('process runtime', { skip: why }, () => {
     assert.deepEqual(await second.listSandboxes(), []);
     first.killAll();
     second.killAll();
+  });
+
+  it('a later runtime adopts a released sandbox: the same processes and ids, exec, logs, and their end', async () => {
+    const state = path.join(root, 'state3');
+    const first = new ProcessRuntime({ stateDir: state });
+    const spec = { name: 'a', image: 'busybox', command: ['sh', '-c', 'echo before; read x; echo "after $x"; exit 5'], stdin: true };
+    const p = pod('adopted', { containers: [spec] });
+    const sb = await first.createSandbox({ pod: p, ip: '127.64.200.42', hostname: 'adopted', volumePaths: {} });
+    const c = await first.startContainer(sb, { container: spec, init: false, restartCount: 0 }, () => assert.fail('the first runtime let go'));
+    const pid = await waitFor(() => first.hostPid(c.id), 5000, 'the main process');
+    const textOf = async (r: ProcessRuntime) => {
+      const lines: string[] = [];
+      for await (const l of r.logs(c.id)) lines.push(l.text);
+      return lines.join('\n');
+    };
+    await waitFor(async () => (await textOf(first)).includes('before'), 5000, 'the first line');
+    const timeOf = async (r: ProcessRuntime) => {
+      for await (const l of r.logs(c.id)) if (l.text === 'before') return l.time.getTime();
+      return undefined;
+    };
+    const firstTime = await timeOf(first);
+    first.release();
+    const second = new ProcessRuntime({ stateDir: state });
+    try {
+      let exit: ContainerExit | undefined;
+      const adopted = await second.adoptSandbox(sb, p, (id, e) => id === c.id && (exit = e));
+      assert.deepEqual(adopted?.containers.map((x) => [x.id, x.name, x.startedAt.getTime(), x.exit]), [[c.id, 'a', c.startedAt.getTime(), undefined]]);
+      assert.equal(adopted?.ip, '127.64.200.42');
+      assert.equal(second.hostPid(c.id), pid);
+      assert.equal(await timeOf(second), firstTime, 'the log clock was handed over');
+      assert.equal(await second.adoptSandbox(sb, p, () => {}), undefined, 'adopted once');
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => (text += d));
+      assert.equal((await second.exec(c.id, { command: ['hostname'], tty: false, stdout: out })).exitCode, 0);
+      assert.equal(text.trim(), 'adopted');
+      // its stdin is still open: the container reads on, ends, and the adopting runtime reports it
+      const stdin = new PassThrough();
+      const session = second.attach(c.id, { tty: false, stdin });
+      stdin.end('line\n');
+      await waitFor(() => exit, 10_000, 'the adopted container to end');
+      await session;
+      assert.equal(exit!.exitCode, 5);
+      assert.match(await textOf(second), /^before\nafter line$/);
+    } finally {
+      await second.removeSandbox(sb);
+      second.killAll();
+    }
   });
 });

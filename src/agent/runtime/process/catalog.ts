@@ -154,6 +154,32 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     env: { PATH: `${S}/zookeeper/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
   },
   {
+    // the official zookeeper image on Debian's zookeeper: its docker-entrypoint.sh contract and zkServer.sh start-foreground (./shims-zookeeper.ts)
+    images: ['zookeeper'],
+    package: 'zookeeper',
+    program: '/usr/share/java/zookeeper.jar',
+    entrypoint: ['/docker-entrypoint.sh'],
+    cmd: ['zkServer.sh', 'start-foreground'],
+    env: {
+      PATH: `${S}/zookeeper-official/bin:${S}/zookeeper/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      ZOO_CONF_DIR: '/conf',
+      ZOO_DATA_DIR: '/data',
+      ZOO_DATA_LOG_DIR: '/datalog',
+      ZOO_LOG_DIR: '/logs',
+      ZOO_TICK_TIME: '2000',
+      ZOO_INIT_LIMIT: '5',
+      ZOO_SYNC_LIMIT: '2',
+      ZOO_AUTOPURGE_PURGEINTERVAL: '0',
+      ZOO_AUTOPURGE_SNAPRETAINCOUNT: '3',
+      ZOO_MAX_CLIENT_CNXNS: '60',
+      ZOO_STANDALONE_ENABLED: 'true',
+      ZOO_ADMINSERVER_ENABLED: 'true',
+    },
+    dataPath: '/data',
+    binds: { '/docker-entrypoint.sh': 'zookeeper-official/docker-entrypoint.sh' },
+    aliases: { 'docker-entrypoint.sh': `${S}/zookeeper-official/docker-entrypoint.sh` },
+  },
+  {
     // the wordpress image on Debian's wordpress package and PHP's built-in server (./shims-wordpress.ts)
     images: ['wordpress'],
     package: 'wordpress',
@@ -224,6 +250,12 @@ export class ImageCatalog {
   }
 
   /** The entry for an image, or ImagePullError saying what was tried. */
+  /** Whether an entry names the image (installed or not). */
+  has(image: string): boolean {
+    const name = normalizeImage(image);
+    return this.entries.some((e) => e.images.includes(name));
+  }
+
   resolve(image: string): Resolved {
     const name = normalizeImage(image);
     const entry = this.entries.find((e) => e.images.includes(name));

@@ -1,8 +1,9 @@
 // The process runtime: every pod is a sandbox of real processes (runtime.md §0). A pod's
-// sandbox is a tiny "pause" process holding the pod's UTS (hostname) and IPC namespaces;
-// each container is a bubblewrap sandbox entered into those namespaces, with its own PID
-// namespace and a whitelist root (./sandbox-args.ts), switched to its user and capability
-// set with setpriv. Output goes straight from the kernel into a per-container log file and
+// sandbox is a tiny "pause" process (./pause.ts) holding the pod's UTS (hostname) and IPC
+// namespaces (and its PID namespace with shareProcessNamespace); each container is a
+// bubblewrap sandbox entered into those namespaces, with its own PID namespace (whose PID 1
+// is tini where installed, else bwrap's init) and a whitelist root (./sandbox-args.ts),
+// switched to its user and capability set with setpriv. Output goes straight from the kernel into a per-container log file and
 // exit codes are written by bwrap into a status file, so both survive the agent. Every
 // sandbox is recorded under <stateDir>/sandboxes/<id> and tracked by cgroup, which is how a
 // later agent finds (and stops) what an earlier one left running.
@@ -19,6 +20,8 @@ import type { KubeObject } from '../../../api/object.js';
 import { quantityMilliValue, quantityValue } from '../../../api/quantity.js';
 import type { Client } from '../../../client/client.js';
 import type {
+  AdoptedContainer,
+  AdoptedSandbox,
   ContainerExit,
   ContainerRequest,
   ContainerRuntime,
@@ -41,6 +44,7 @@ import { containerEnv, expand, type EnvSources } from './env.js';
 import { hostsFile, onMachineResolvers, parseResolvConf, resolvConf, sandboxArgs, type HostResolv, type MountSpec } from './sandbox-args.js';
 import { capsOfMask, securityPlan, setprivArgs, type SecurityPlan } from './security.js';
 import { SHIM_FILES, SHIM_MOUNT } from './shims.js';
+import { installPause } from './pause.js';
 
 type Obj = Record<string, any>;
 
@@ -65,11 +69,19 @@ export interface ProcessRuntimeOptions {
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
   /**
+   * Where images come from (`petset up --image-source`): auto (default) pulls an image named
+   * on a registry of this machine and runs every other from the host-program catalog;
+   * registry: only pulled images; host: only the catalog.
+   */
+  imageSource?: ImageSource;
+  /**
    * The pod network (root mode): each sandbox gets its own network namespace, which its
    * containers enter (nsenter --net). None: pods share the host network on their addresses.
    */
   network?: SandboxNetwork;
 }
+
+export type ImageSource = 'auto' | 'registry' | 'host';
 
 export interface SandboxNetwork {
   /** Makes the sandbox's network namespace with its address (and the pod's policy); the namespace's path. */
@@ -91,6 +103,8 @@ interface SandboxRecord {
   netns?: string;
   /** emptyDir medium: Memory tmpfs mounts made for the pod */
   tmpfsMounts: string[];
+  /** shareProcessNamespace: the pause process holds the pod's PID namespace (its children's), with a reaping PID 1 */
+  sharedPidNs?: boolean;
 }
 
 interface Sandbox {
@@ -133,6 +147,33 @@ interface Container extends LogSource {
   resizePath?: string;
   /** setpriv as the container runs it (the host's, through the host's loader, in an image's root) */
   privPrefix: string[];
+  /** the outer bwrap (host pid and start time): its end is the container's, watched by polling once adopted */
+  outerPid?: number;
+  outerStart?: string;
+  /** adopted from an earlier agent: no child process handle, its end is found by polling */
+  adopted?: boolean;
+  /** runs in a PID namespace it shares (the pod's, or its debug target's): initPid is the main process itself */
+  sharedPid?: boolean;
+  /** handed over to a later agent (release): this runtime does nothing more with it */
+  released?: boolean;
+}
+
+/** What a later agent needs to adopt a running container (container.json). */
+interface ContainerMeta {
+  id: string;
+  name: string;
+  image?: string;
+  imageID?: string;
+  argv?: string[];
+  startedAt: string;
+  initPid?: number;
+  outerPid?: number;
+  outerStart?: string;
+  env?: Record<string, string>;
+  plan?: SecurityPlan;
+  privPrefix?: string[];
+  cgroup?: string;
+  sharedPid?: boolean;
 }
 
 /** Why the process runtime cannot run here, or undefined when it can. */
@@ -197,6 +238,8 @@ export class ProcessRuntime implements ContainerRuntime {
     this.rotateTimer.unref();
     this.logTimer = setInterval(() => {
       for (const c of this.containers.values()) if (!c.exited && !c.forgotten) this.markLog(c);
+      // an adopted container is not this process's child: its end is seen when its outer bwrap is gone
+      for (const c of this.containers.values()) if (c.adopted && !c.exited && !c.released && !alive(c.outerPid, c.outerStart)) this.onChildExit(c, null, null);
       if (this.opts.logMaxBytes) this.rotateLogs();
     }, 250);
     this.logTimer.unref();
@@ -223,7 +266,13 @@ export class ProcessRuntime implements ContainerRuntime {
       for (const applet of list.split('\n').filter((x) => x && x !== 'busybox' && !x.includes('/'))) fs.symlinkSync('/usr/bin/busybox', path.join(bb, applet));
     }
     fs.chmodSync(this.shimDir, 0o755);
+    // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
+    const pause = installPause(this.shimDir);
+    this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
   }
+
+  /** the pod's pause program (./pause.ts), or undefined for `sleep infinity` */
+  private pauseProgram?: string;
 
   /** tokens issued for projected volumes, by pod uid, audience and lifetime: reused until 80% of their life has passed, as the kubelet's token manager */
   private readonly tokens = new Map<string, { token: string; issuedAt: number; expiresAt: number }>();
@@ -336,7 +385,13 @@ export class ProcessRuntime implements ContainerRuntime {
   /** The pod's namespaces holder: hostname set in a new UTS namespace, a new IPC namespace, then sleep. */
   private startPause(sb: Sandbox): Promise<void> {
     const procs = this.cgroups.procsFiles(`petset/${sb.rec.id}/pause`);
-    const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec /usr/bin/unshare --uts --ipc -- /bin/sh -c \'hostname "$0" && echo ready && exec sleep infinity >/dev/null 2>&1 </dev/null' "$0"`;
+    // shareProcessNamespace: the pod gets a PID namespace of its own whose PID 1 is a shell that
+    // reaps (a bare sleep would leave the containers' orphans as zombies); unshare stays as its parent
+    const shared = sb.pod.spec?.shareProcessNamespace === true;
+    sb.rec.sharedPidNs = shared || undefined;
+    const hold = shared ? `exec /bin/sh -c "trap \\"exit 0\\" TERM; while :; do sleep 3600 & wait; done"` : `exec ${this.pauseProgram ?? 'sleep infinity'}`;
+    const unshare = shared ? '/usr/bin/unshare --uts --ipc --pid --fork --kill-child' : '/usr/bin/unshare --uts --ipc';
+    const script = `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; ${CLOSE_FDS} exec ${unshare} -- /bin/sh -c \'hostname "$0" && echo ready && ${hold} >/dev/null 2>&1 </dev/null' "$0"`;
     const child = spawn(LAUNCH_SHELL, ['-c', script, sb.rec.hostname], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -466,6 +521,10 @@ export class ProcessRuntime implements ContainerRuntime {
     return out;
   }
 
+  limitsUnavailable(): string | undefined {
+    return this.cgroups.limitsUnavailable();
+  }
+
   /** Every container gets SIGTERM, then SIGKILL after graceMs; then every sandbox is removed. */
   containerUsage(containerId: string): ContainerUsage | undefined {
     const c = this.containers.get(containerId);
@@ -487,6 +546,118 @@ export class ProcessRuntime implements ContainerRuntime {
     for (const id of ids) this.killSandboxProcesses(id, this.sandboxes.get(id)?.rec ?? readRecord(path.join(root, id)));
     // the records stay: the next agent on this node lists them and cleans up
     this.sandboxes.clear();
+  }
+
+  /**
+   * The agent restarts: this runtime stops watching and lets go of its sandboxes, which keep
+   * running for the next runtime on this state directory to adopt. Nothing is killed or
+   * unmounted; a stdin writer stays open, so a container never reads an EOF it did not ask for.
+   */
+  release(): void {
+    clearInterval(this.rotateTimer);
+    clearInterval(this.logTimer);
+    for (const c of this.containers.values()) {
+      // the log clock goes with the container, so its lines keep their times under the next agent
+      if (!c.exited) {
+        this.markLog(c);
+        try {
+          fs.writeFileSync(path.join(c.dir, 'log-clock.json'), JSON.stringify({ logBase: c.logBase, logMarks: c.logMarks }));
+        } catch {
+          // the container's directory is gone: nothing to hand over
+        }
+      }
+      c.released = true;
+      c.forgotten = true;
+      c.child?.unref();
+      for (const w of c.exitWaiters.splice(0)) w();
+    }
+    this.containers.clear();
+    this.sandboxes.clear();
+  }
+
+  /**
+   * Adopts a sandbox an earlier agent left (see release): the pause process must still be the
+   * one recorded, and the sandbox the pod's. Every container instance it holds is taken over:
+   * a running one keeps its processes, id and log file, and its end is seen by polling; one that
+   * ended meanwhile is reported with how it ended (bwrap's status file).
+   */
+  async adoptSandbox(sandboxId: string, pod: KubeObject, onExit: (containerId: string, exit: ContainerExit) => void): Promise<AdoptedSandbox | undefined> {
+    if (this.sandboxes.has(sandboxId)) return undefined;
+    const dir = path.join(this.opts.stateDir, 'sandboxes', sandboxId);
+    const rec = readRecord(dir);
+    if (!rec || !rec.podUid || rec.podUid !== pod.metadata.uid || !alive(rec.pausePid, rec.pauseStart)) return undefined;
+    const sb: Sandbox = { rec, dir, pod, containers: new Set(), removed: false };
+    const specs = new Map<string, Obj>([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((x: Obj) => [x.name, x]));
+    const adopted: AdoptedContainer[] = [];
+    for (const id of safeReaddir(path.join(dir, 'containers'))) {
+      const cdir = path.join(dir, 'containers', id);
+      let meta: ContainerMeta | undefined;
+      try {
+        meta = JSON.parse(fs.readFileSync(path.join(cdir, 'container.json'), 'utf8'));
+      } catch {
+        meta = undefined;
+      }
+      const spec = meta && specs.get(meta.name);
+      if (!meta || !spec || meta.id !== id || !meta.plan || !meta.privPrefix || !meta.cgroup) {
+        // a start the earlier agent did not finish recording (or a container the pod no longer
+        // has): whatever runs of it is stopped, so a container never runs twice in its pod
+        this.cgroups.kill(`petset/${sandboxId}/${id}`);
+        this.cgroups.remove(`petset/${sandboxId}/${id}`);
+        unmountUnder(cdir);
+        fs.rmSync(cdir, { recursive: true, force: true });
+        continue;
+      }
+      const logPath = path.join(cdir, 'output.log');
+      const rotated = fileSize(logPath + '.1');
+      let clock: { logBase: number; logMarks: { offset: number; time: number }[] } | undefined;
+      try {
+        clock = JSON.parse(fs.readFileSync(path.join(cdir, 'log-clock.json'), 'utf8'));
+        // handed over once: a later agent that finds none (after a kill -9) must not take a stale one
+        fs.rmSync(path.join(cdir, 'log-clock.json'), { force: true });
+      } catch {
+        clock = undefined;
+      }
+      const c: Container = {
+        id,
+        name: meta.name,
+        sandbox: sb,
+        spec,
+        dir: cdir,
+        logPath,
+        env: meta.env ?? {},
+        plan: meta.plan,
+        cgroup: meta.cgroup,
+        startedAt: new Date(meta.startedAt),
+        onExit: (exit) => onExit(id, exit),
+        exitWaiters: [],
+        forgotten: false,
+        privPrefix: meta.privPrefix,
+        initPid: meta.initPid,
+        outerPid: meta.outerPid,
+        outerStart: meta.outerStart,
+        adopted: true,
+        sharedPid: meta.sharedPid,
+        // the earlier agent's log clock when it handed it over (release), else what was written
+        // before is timed by the file's last change
+        logMarks: clock?.logMarks ?? [{ offset: rotated + fileSize(logPath), time: mtimeOf(logPath) ?? Date.now() }],
+        logBase: clock?.logBase ?? rotated,
+      };
+      if (!alive(c.outerPid, c.outerStart)) {
+        c.exited = this.exitOf(c, null, null, new Date(mtimeOf(path.join(cdir, 'status.json')) ?? Date.now()));
+        this.cgroups.remove(c.cgroup);
+      } else {
+        if (spec.stdin && !spec.stdinOnce && fs.existsSync(path.join(cdir, 'stdin'))) {
+          c.stdinPath = path.join(cdir, 'stdin');
+          c.stdinFd = fs.openSync(c.stdinPath, 'r+');
+        }
+        if (spec.tty && fs.existsSync(path.join(cdir, 'resize'))) c.resizePath = path.join(cdir, 'resize');
+      }
+      this.containers.set(id, c);
+      sb.containers.add(id);
+      adopted.push({ id, name: meta.name, startedAt: c.startedAt, imageID: meta.imageID, exit: c.exited });
+    }
+    this.sandboxes.set(sandboxId, sb);
+    return { ip: rec.ip, containers: adopted };
   }
 
   // ---- volumes ----
@@ -609,11 +780,15 @@ export class ProcessRuntime implements ContainerRuntime {
     let resizeFd: number | undefined;
     let resizePath: string | undefined;
     const tty = !!spec.tty && !rootfs;
+    const pidNs = this.pidNamespaceFor(sb, spec, !!req.ephemeral);
     if (tty) {
       resizePath = path.join(dir, 'resize');
       run('mkfifo', ['-m', '0600', resizePath]);
       resizeFd = fs.openSync(resizePath, 'r+');
     }
+    // the PID namespace's init: tini (static, ~0.7 MB resident) where Debian's tini is installed,
+    // else bwrap's own (~1.3 MB); either reaps orphans and ends with the main process's status
+    const tini = !pidNs && !rootfs && TINI ? [TINI, '--'] : [];
     const bwrap = sandboxArgs({
       podFiles: { hosts: path.join(sb.dir, 'hosts'), resolv: path.join(sb.dir, 'resolv.conf'), hostname: path.join(sb.dir, 'hostname') },
       shimDir: this.shimDir,
@@ -627,13 +802,19 @@ export class ProcessRuntime implements ContainerRuntime {
       rootfs: root,
       hostTools: rootfs ? HOST_TOOLS : undefined,
       workingDir,
+      sharedPid: !!pidNs,
+      ownInit: tini.length > 0,
       infoFd: 3,
       statusFd: 4,
     });
     const nsenter = ['/usr/bin/nsenter', `--uts=/proc/${sb.rec.pausePid}/ns/uts`, `--ipc=/proc/${sb.rec.pausePid}/ns/ipc`];
     if (sb.rec.netns) nsenter.push(`--net=${sb.rec.netns}`);
+    // a shared PID namespace: nsenter forks into it, and bwrap (which reads /proc by its own pids)
+    // starts from a mount namespace whose /proc is that namespace's
+    if (pidNs) nsenter.push(`--pid=${pidNs}`, '--', '/usr/bin/unshare', '--mount', '--', '/bin/sh', '-c', 'mount -t proc proc /proc && exec "$@"', 'sh');
+    else nsenter.push('--');
     const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
-    const full = [...nsenter, '--', '/usr/bin/bwrap', ...bwrap, '--', ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
+    const full = [...nsenter, '/usr/bin/bwrap', ...bwrap, '--', ...tini, ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
@@ -670,22 +851,41 @@ export class ProcessRuntime implements ContainerRuntime {
     this.containers.set(id, c);
     sb.containers.add(id);
     this.pruneInstances(sb, spec.name, id);
-    fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify({ id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt }));
+    c.outerPid = child.pid;
+    c.outerStart = child.pid ? procStart(child.pid) : undefined;
     child.on('exit', (code, signal) => this.onChildExit(c, code, signal));
     child.on('error', () => this.onChildExit(c, 127, null));
     // the child stays referenced while it runs: the runtime is watching it (forget() lets go)
     const info = await readInfo(path.join(dir, 'status.json'), () => !!c.exited);
-    if (info) c.initPid = info;
+    // in a shared PID namespace bwrap names its child by that namespace's pid: the host's is found by NSpid
+    if (info) c.initPid = pidNs ? await hostPidIn(() => this.cgroups.pids(cgroup), info) : info;
+    if (pidNs) c.sharedPid = true;
+    // everything a later agent needs to adopt the container (the environment may hold secrets: root only)
+    const meta: ContainerMeta = { id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt.toISOString(), initPid: c.initPid, outerPid: c.outerPid, outerStart: c.outerStart, env, plan, privPrefix, cgroup, sharedPid: c.sharedPid };
+    fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify(meta), { mode: 0o600 });
     return { id, startedAt: c.startedAt, imageID };
   }
 
   /** Host programs first; else an image from a registry on this machine (ErrImagePull when neither). */
   private async resolveImage(image: string, policy?: string): Promise<{ entry: CatalogEntry; imageID: string; rootfs?: string; imageUser: number }> {
+    const source = this.opts.imageSource ?? 'auto';
+    const ref = parseImageRef(image);
+    // a registry petset may reach (one on this machine) comes first; every other name is the catalog's
+    const pull = source !== 'host' && isLoopbackRegistry(ref.registry);
+    if (source === 'registry' && !pull) {
+      throw new ImagePullError(
+        `Failed to pull image "${image}": this node takes images only from registries (--image-source registry), and petset pulls only from registries on this machine, which ${ref.registry} is not. ` +
+          `Fix: push the image to a registry on loopback (e.g. localhost:5000/${ref.repository.replace(/^library\//, '')}), or start petset up with --image-source auto to run the host-program catalog's programs`,
+      );
+    }
+    if (source === 'host' && isLoopbackRegistry(ref.registry) && !this.catalog.has(image)) {
+      throw new ImagePullError(`Failed to pull image "${image}": this node runs only the host-program catalog's images (--image-source host), and none is named "${image}". Fix: start petset up with --image-source auto or registry to pull it from ${ref.registry}`);
+    }
     try {
+      if (pull) throw new Error('a registry image');
       return { ...this.catalog.resolve(image), imageUser: 0 };
     } catch (e) {
-      const ref = parseImageRef(image);
-      if (!isLoopbackRegistry(ref.registry)) throw e;
+      if (!pull) throw e;
       // imagePullPolicy as the kubelet defaults it: Always for :latest (or no tag), IfNotPresent otherwise
       const pullPolicy = policy ?? (ref.reference === 'latest' ? 'Always' : 'IfNotPresent');
       let pulled: PulledImage | undefined = pullPolicy === 'Always' ? undefined : this.puller.cached(image);
@@ -728,7 +928,26 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   private onChildExit(c: Container, code: number | null, signal: NodeJS.Signals | null): void {
-    if (c.exited) return;
+    if (c.exited || c.released) return;
+    const exit = this.exitOf(c, code, signal);
+    this.markLog(c);
+    c.exited = exit;
+    this.cgroups.kill(c.cgroup);
+    this.cgroups.remove(c.cgroup);
+    unmountUnder(c.dir);
+    this.closeStdin(c);
+    if (!c.forgotten) {
+      try {
+        c.onExit(exit);
+      } catch (e) {
+        console.warn(`[process-runtime] exit handler of ${c.name}: ${(e as Error).message}`);
+      }
+    }
+    for (const w of c.exitWaiters.splice(0)) w();
+  }
+
+  /** How a container ended: bwrap's status file, the cgroup's OOM count, its termination message or log tail. */
+  private exitOf(c: Container, code: number | null, signal: NodeJS.Signals | null, finishedAt = new Date()): ContainerExit {
     let exitCode = code ?? 128 + (signal ? (osSignal(signal) ?? 9) : 9);
     // bwrap's status file has the container's own code (the outer bwrap may have died of a signal)
     const status = readText(path.join(c.dir, 'status.json'));
@@ -748,28 +967,29 @@ export class ProcessRuntime implements ContainerRuntime {
     const term = readText(path.join(c.dir, 'termination-log')).slice(0, TERMINATION_MESSAGE_MAX);
     if (term) message = term;
     else if (!message && exitCode !== 0 && c.spec.terminationMessagePolicy === 'FallbackToLogsOnError') message = tailLines(tail, 80);
-    const exit: ContainerExit = { exitCode, reason, finishedAt: new Date() };
+    const exit: ContainerExit = { exitCode, reason, finishedAt };
     if (exitCode > 128 && exitCode < 160) exit.signal = exitCode - 128;
     if (message) exit.message = message;
-    this.markLog(c);
-    c.exited = exit;
-    this.cgroups.kill(c.cgroup);
-    this.cgroups.remove(c.cgroup);
-    unmountUnder(c.dir);
-    this.closeStdin(c);
-    if (!c.forgotten) {
-      try {
-        c.onExit(exit);
-      } catch (e) {
-        console.warn(`[process-runtime] exit handler of ${c.name}: ${(e as Error).message}`);
-      }
-    }
-    for (const w of c.exitWaiters.splice(0)) w();
+    return exit;
+  }
+
+  /**
+   * The PID namespace a container joins instead of getting its own: the pod's
+   * (shareProcessNamespace), or, for a debug container with a target, the target's
+   * (upstream targetContainerName), so that `ps` there sees the target's processes.
+   */
+  private pidNamespaceFor(sb: Sandbox, spec: Obj, ephemeral: boolean): string | undefined {
+    if (sb.rec.sharedPidNs) return `/proc/${sb.rec.pausePid}/ns/pid_for_children`;
+    if (!ephemeral || !spec.targetContainerName) return undefined;
+    const target = [...sb.containers].map((id) => this.containers.get(id)).find((x) => x && x.name === spec.targetContainerName && !x.exited && x.initPid);
+    if (!target) throw configError(`the target container "${spec.targetContainerName}" is not running`, 'CreateContainerError');
+    return `/proc/${target.initPid}/ns/pid`;
   }
 
   /** The container's main process (the only child of its sandbox's init), host pid. */
   private mainPid(c: Container): number | undefined {
     if (!c.initPid) return undefined;
+    if (c.sharedPid) return c.initPid;
     const kids = readText(`/proc/${c.initPid}/task/${c.initPid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
     return kids[0];
   }
@@ -1142,6 +1362,9 @@ function applyFsGroup(pod: KubeObject, volumePaths: Record<string, string>): voi
   }
 }
 
+/** Debian's static tini, the containers' PID 1 when installed (package tini). */
+const TINI = fs.existsSync('/usr/bin/tini-static') ? '/usr/bin/tini-static' : undefined;
+
 /** The host's setpriv, run through the host's dynamic loader, for roots that are not the host's. */
 const HOST_TOOLS = '/.petset-host';
 
@@ -1244,6 +1467,23 @@ function tailLines(text: string, n: number): string {
   return lines.slice(-n).join('\n');
 }
 
+/** Whether the process recorded (pid and start time) still runs: not gone, not reused, not a zombie. */
+function alive(pid: number | undefined, start: string | undefined): boolean {
+  if (!pid || !start) return false;
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return after[0] !== 'Z' && after[19] === start;
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Field 22 of /proc/PID/stat: tells a live process from a reused pid. */
 function procStart(pid: number): string {
   const stat = readText(`/proc/${pid}/stat`);
@@ -1275,6 +1515,19 @@ async function waitUntil(fn: () => boolean, timeoutMs: number): Promise<boolean>
     await new Promise((r) => setTimeout(r, 20));
   }
   return fn();
+}
+
+/** The host pid of the process numbered nsPid in its own (nested) PID namespace, among the given pids. */
+async function hostPidIn(pids: () => number[], nsPid: number): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    for (const pid of pids()) {
+      const m = /^NSpid:\s*(.*)$/m.exec(readText(`/proc/${pid}/status`));
+      const chain = m ? m[1].trim().split(/\s+/).map(Number) : [];
+      if (chain.length >= 2 && chain[chain.length - 1] === nsPid) return pid;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
 }
 
 /** The sandbox init's host pid from bwrap's status file (undefined if bwrap failed first). */

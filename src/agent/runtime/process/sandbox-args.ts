@@ -38,6 +38,13 @@ export interface SandboxArgsInput {
   /** where the host's setpriv, loader and libraries are shown inside an image's root */
   hostTools?: string;
   workingDir?: string;
+  /**
+   * bwrap is started inside a PID namespace that is not its own (the pod's with
+   * shareProcessNamespace, or a debug container's target's): no new one, no init of its own
+   */
+  sharedPid?: boolean;
+  /** the command brings its own init (tini) as PID 1 of the new PID namespace: no bwrap init */
+  ownInit?: boolean;
   /** fd numbers for --info-fd and --json-status-fd */
   infoFd: number;
   statusFd: number;
@@ -136,7 +143,8 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
   for (const d of realDirs()) a.push('--ro-bind', d, d);
   for (const [target, link] of rootLinks()) a.push('--symlink', target, link);
   // sysfs read-only, as Docker shows it (runtimes such as the JVM read cgroup and cpu files there)
-  a.push('--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys');
+  if (!input.sharedPid) a.push('--unshare-pid', ...(input.ownInit ? ['--as-pid-1'] : []));
+  a.push('--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys');
   a.push('--perms', '1777', '--tmpfs', '/dev/shm', '--perms', '1777', '--tmpfs', '/tmp', '--perms', '0755', '--tmpfs', '/run');
   a.push('--dir', '/var/lib', '--dir', '/var/log', '--dir', '/var/cache', '--dir', '/var/spool', '--perms', '1777', '--dir', '/var/tmp');
   a.push('--symlink', '/run', '/var/run', '--symlink', '/run/lock', '/var/lock', '--dir', '/run/lock');
@@ -176,7 +184,7 @@ export function sandboxArgs(input: SandboxArgsInput): string[] {
 
 /** The sandbox of a container from a pulled image: its own root, as a container runtime gives it. */
 function imageSandboxArgs(input: SandboxArgsInput, rootfs: string): string[] {
-  const a: string[] = ['--bind', rootfs, '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys'];
+  const a: string[] = ['--bind', rootfs, '/', ...(input.sharedPid ? [] : ['--unshare-pid']), '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/sys', '/sys'];
   a.push('--perms', '1777', '--tmpfs', '/dev/shm');
   a.push('--ro-bind', input.podFiles.hosts, '/etc/hosts', '--ro-bind', input.podFiles.resolv, '/etc/resolv.conf', '--ro-bind', input.podFiles.hostname, '/etc/hostname');
   if (input.hostTools) {

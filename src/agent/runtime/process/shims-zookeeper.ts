@@ -113,3 +113,101 @@ export const ZOOKEEPER_SHIM_FILES: Record<string, { content: string; mode: numbe
   'zookeeper/bin/zkCli.sh': { content: ZKCLI, mode: 0o755 },
   'zookeeper/bin/zkServer.sh': { content: ZKSERVER, mode: 0o755 },
 };
+
+// ---- the official `zookeeper` image (Docker's library/zookeeper) on Debian's zookeeper ----
+// docker-entrypoint.sh follows the official one: as root it owns the data dirs to the
+// zookeeper user and runs itself again as that user; zoo.cfg is generated in ZOO_CONF_DIR
+// (/conf) only when absent, from ZOO_TICK_TIME, ZOO_INIT_LIMIT, ZOO_SYNC_LIMIT,
+// ZOO_AUTOPURGE_*, ZOO_MAX_CLIENT_CNXNS, ZOO_STANDALONE_ENABLED, ZOO_ADMINSERVER_ENABLED,
+// ZOO_SERVERS (default server.1=localhost:2888:3888;2181), ZOO_4LW_COMMANDS_WHITELIST and
+// ZOO_CFG_EXTRA; myid is written from ZOO_MY_ID (default 1) only when absent; data in /data,
+// the transaction log in /datalog. Pods may share the host network on their own pod IPs, so
+// the generated config makes this server's client port (its own server line's ";2181") and
+// the admin server bind PETSET_POD_IP, and a 0.0.0.0 or localhost host in its own server line
+// becomes that address. zkServer.sh start-foreground runs the server in the foreground, as the
+// image's CMD does (logs on stderr through slf4j-simple); zkServer.sh status reports the mode.
+
+const OFFICIAL_ENTRYPOINT = `#!/bin/bash
+# petset: docker-entrypoint.sh of the official zookeeper image on Debian's ZooKeeper
+set -e
+: "\${ZOO_CONF_DIR:=/conf}" "\${ZOO_DATA_DIR:=/data}" "\${ZOO_DATA_LOG_DIR:=/datalog}" "\${ZOO_LOG_DIR:=/logs}"
+export ZOO_CONF_DIR ZOO_DATA_DIR ZOO_DATA_LOG_DIR ZOO_LOG_DIR
+if [[ "$1" = 'zkServer.sh' && "$(id -u)" = '0' ]]; then
+  mkdir -p "$ZOO_DATA_DIR" "$ZOO_DATA_LOG_DIR" "$ZOO_LOG_DIR" "$ZOO_CONF_DIR"
+  chown -R zookeeper "$ZOO_DATA_DIR" "$ZOO_DATA_LOG_DIR" "$ZOO_LOG_DIR"
+  [ -w "$ZOO_CONF_DIR" ] && [ ! -f "$ZOO_CONF_DIR/zoo.cfg" ] && chown zookeeper "$ZOO_CONF_DIR"
+  exec setpriv --reuid=zookeeper --regid=zookeeper --init-groups -- "$0" "$@"
+fi
+if [[ ! -f "$ZOO_CONF_DIR/zoo.cfg" ]]; then
+  CONFIG="$ZOO_CONF_DIR/zoo.cfg"
+  MY_ID="\${ZOO_MY_ID:-1}"
+  {
+    echo "dataDir=$ZOO_DATA_DIR"
+    echo "dataLogDir=$ZOO_DATA_LOG_DIR"
+    echo "tickTime=\${ZOO_TICK_TIME:-2000}"
+    echo "initLimit=\${ZOO_INIT_LIMIT:-5}"
+    echo "syncLimit=\${ZOO_SYNC_LIMIT:-2}"
+    echo "autopurge.snapRetainCount=\${ZOO_AUTOPURGE_SNAPRETAINCOUNT:-3}"
+    echo "autopurge.purgeInterval=\${ZOO_AUTOPURGE_PURGEINTERVAL:-0}"
+    echo "maxClientCnxns=\${ZOO_MAX_CLIENT_CNXNS:-60}"
+    echo "standaloneEnabled=\${ZOO_STANDALONE_ENABLED:-true}"
+    echo "admin.enableServer=\${ZOO_ADMINSERVER_ENABLED:-true}"
+    [ -z "$PETSET_POD_IP" ] || echo "admin.serverAddress=$PETSET_POD_IP"
+  } >> "$CONFIG"
+  [ -n "$ZOO_SERVERS" ] || ZOO_SERVERS="server.1=localhost:2888:3888;2181"
+  for server in $ZOO_SERVERS; do
+    if [ -n "$PETSET_POD_IP" ] && [[ "$server" == "server.$MY_ID="* ]]; then
+      server="$(echo "$server" | sed -E "s#=(0\\.0\\.0\\.0|localhost|127\\.0\\.0\\.1):#=$PETSET_POD_IP:#; s#;([0-9]+)\\$#;$PETSET_POD_IP:\\1#; s#;(0\\.0\\.0\\.0|localhost):([0-9]+)\\$#;$PETSET_POD_IP:\\2#")"
+    fi
+    echo "$server" >> "$CONFIG"
+  done
+  [ -z "$ZOO_4LW_COMMANDS_WHITELIST" ] || echo "4lw.commands.whitelist=$ZOO_4LW_COMMANDS_WHITELIST" >> "$CONFIG"
+  for cfg_extra_entry in $ZOO_CFG_EXTRA; do echo "$cfg_extra_entry" >> "$CONFIG"; done
+fi
+if [[ ! -f "$ZOO_DATA_DIR/myid" ]]; then
+  echo "\${ZOO_MY_ID:-1}" > "$ZOO_DATA_DIR/myid"
+fi
+exec "$@"
+`;
+
+const OFFICIAL_ZKSERVER = `#!/bin/bash
+# petset: zkServer.sh of the official zookeeper image (start-foreground, status, version)
+CFG="\${ZOOCFGDIR:-\${ZOO_CONF_DIR:-/conf}}/zoo.cfg"
+[ -z "$2" ] || CFG="$2"
+case "$1" in
+  start-foreground)
+    echo "ZooKeeper JMX disabled by petset"
+    echo "Using config: $CFG" >&2
+    # the election's back-off between rounds is capped at 4 s (not 60) and failed lookups are
+    # cached for a second, so an ensemble whose members start one by one forms soon
+    exec java -Xmx\${ZK_SERVER_HEAP:-1000}m -XX:+UseSerialGC -Dsun.net.inetaddr.negative.ttl=1 \\
+      -Dzookeeper.fastleader.maxNotificationInterval=4000 -Dzookeeper.log.dir="\${ZOO_LOG_DIR:-/logs}" \\
+      -Dorg.slf4j.simpleLogger.showDateTime=true $SERVER_JVMFLAGS $JVMFLAGS \\
+      -cp "$(dirname "$CFG"):${ZK_CLASSPATH}" org.apache.zookeeper.server.quorum.QuorumPeerMain "$CFG" ;;
+  status)
+    PORT="$(sed -n 's/^clientPort=//p' "$CFG")"
+    ADDR="$(sed -n 's/^clientPortAddress=//p' "$CFG")"
+    MY_ID="$(cat "$(sed -n 's/^dataDir=//p' "$CFG")/myid" 2>/dev/null)"
+    OWN="$(sed -n "s/^server\\.\${MY_ID:-1}=.*;//p" "$CFG")"
+    if [ -z "$PORT" ] && [ -n "$OWN" ]; then
+      case "$OWN" in *:*) ADDR="\${OWN%:*}" PORT="\${OWN##*:}" ;; *) PORT="$OWN" ;; esac
+    fi
+    PORT="\${PORT:-2181}" ADDR="\${ADDR:-\${PETSET_POD_IP:-127.0.0.1}}"
+    [ "$ADDR" = 0.0.0.0 ] && ADDR="\${PETSET_POD_IP:-127.0.0.1}"
+    exec 3<>"/dev/tcp/$ADDR/$PORT" || { echo "Error contacting service. It is probably not running."; exit 1; }
+    echo srvr >&3
+    MODE="$(timeout 5 cat <&3 | sed -n 's/^Mode: //p')"
+    [ -n "$MODE" ] || { echo "Error contacting service. It is probably not running."; exit 1; }
+    echo "Client port found: $PORT. Client address: $ADDR. Client SSL: false."
+    echo "Mode: $MODE" ;;
+  version)
+    exec java -cp "${ZK_CLASSPATH}" org.apache.zookeeper.version.VersionInfoMain ;;
+  *) echo "Usage: zkServer.sh {start-foreground|status|version} [CONFIG]; petset runs the server in the foreground only" >&2; exit 2 ;;
+esac
+`;
+
+/** Shim files of the official image, relative to the shim directory. */
+export const ZOOKEEPER_OFFICIAL_SHIM_FILES: Record<string, { content: string; mode: number }> = {
+  'zookeeper-official/docker-entrypoint.sh': { content: OFFICIAL_ENTRYPOINT, mode: 0o755 },
+  'zookeeper-official/bin/zkServer.sh': { content: OFFICIAL_ZKSERVER, mode: 0o755 },
+};

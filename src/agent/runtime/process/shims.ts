@@ -5,7 +5,7 @@
 // namespaces land, so servers bind PETSET_POD_IP (set by the runtime) rather than 0.0.0.0.
 
 import { WORDPRESS_SHIM_FILES } from './shims-wordpress.js';
-import { ZOOKEEPER_SHIM_FILES } from './shims-zookeeper.js';
+import { ZOOKEEPER_OFFICIAL_SHIM_FILES, ZOOKEEPER_SHIM_FILES } from './shims-zookeeper.js';
 import { RABBITMQ_SHIM_FILES } from './shims-rabbitmq.js';
 
 export const SHIM_MOUNT = '/.petset';
@@ -357,6 +357,7 @@ export const SHIM_FILES: Record<string, { content: string; mode: number }> = {
   'bitnami-etcd-run.sh': { content: BITNAMI_ETCD, mode: 0o755 },
   'petset-tty.py': { content: PTY, mode: 0o644 },
   ...ZOOKEEPER_SHIM_FILES,
+  ...ZOOKEEPER_OFFICIAL_SHIM_FILES,
   ...WORDPRESS_SHIM_FILES,
   ...RABBITMQ_SHIM_FILES,
 };
