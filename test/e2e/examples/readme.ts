@@ -8,7 +8,8 @@
 // ranges of its own, so the runs of parallel tests (and a user's own cluster on :6443) never
 // collide. Nothing else is rewritten. A command that exits non-zero is recorded by bash's ERR
 // trap (commands in `until`/`if`/`||` are conditions, not failures); the README marks the
-// commands it shows failing with a `# fails:` comment. Background jobs (`petset up &`,
+// commands it shows failing with a `# fails:` comment, and blocks for situations the test
+// cannot stage (a recovery after a crash) with the info string `sh skip-test`. Background jobs (`petset up &`,
 // `kubectl proxy &`) end with the script: the test sends SIGTERM to the script's process
 // group, which `petset up` answers as Ctrl-C (stopping its pods), and waits for it to exit.
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ export interface ReadmeRun {
 
 const FAIL_MARK = '__README_COMMAND_FAILED__';
 
-/** The README's fenced `sh` blocks, in order, as script lines. */
+/** The README's fenced `sh` blocks (not `sh skip-test`), in order, as script lines. */
 export function readmeCommands(markdown: string): string[] {
   const lines: string[] = [];
   let inBlock = false;
