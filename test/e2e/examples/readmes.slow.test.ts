@@ -56,7 +56,7 @@ const CASES: Record<string, Case> = {
     shows: [/completed OK!/, /Master_Host: mysql-0\.mysql/, /Slave_IO_Running: Yes/, /^message\nhello$/m],
   },
   galera: {
-    needs: ['/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync'],
+    needs: ['/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync', '/usr/bin/socat'],
     minutes: 12,
     shows: [/wsrep_cluster_size\s+3/, /written on galera-2/],
   },
