@@ -155,7 +155,7 @@ const EXAMPLES: Example[] = [
     async working(k) {
       // the installer's page: WordPress shows it only once it reached the database
       const ready = JSON.parse((await out(k, ['get', 'deploy', 'wordpress', '-o', 'json'])) || '{}').status?.readyReplicas;
-      return ready === 5 && /famous five-minute WordPress installation/.test(await out(k, ['get', '--raw', '/api/v1/namespaces/default/services/wordpress/proxy/wp-admin/install.php']));
+      return ready === 5 && /famous five-minute WordPress installation/.test(await out(k, ['get', '--raw', '/api/v1/namespaces/default/services/wordpress:http/proxy/wp-admin/install.php']));
     },
   },
 ];

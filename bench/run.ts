@@ -12,6 +12,7 @@ import { measureDurableWrite } from './store.js';
 import { networkScenarios } from './network.js';
 import { runtimeScenarios } from './runtime.js';
 import { storeBackendScenarios } from './etcd.js';
+import { exampleScenarios } from './examples.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -26,6 +27,6 @@ const baseline: Scenario = {
   },
 };
 
-const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios];
+const scenarios: Scenario[] = [baseline, ...apiserverScenarios, ...statefulsetScenarios, ...statefulsetUpScenarios, ...nodeScenarios, ...networkScenarios, ...runtimeScenarios, ...storeBackendScenarios, ...exampleScenarios];
 
 await runScenarios(scenarios, process.argv.slice(2), path.join(root, 'bench', 'results', 'latest.json'));
