@@ -1,7 +1,8 @@
-// Every example's README, pasted as a new user would (see readme.ts): each README's commands
-// run as written against the `petset up` they start, with the real kubectl on PATH. A README
-// passes when every command succeeds except those it marks `# fails:`, and the output shows
-// what its comments promise. PETSET_README_EXAMPLES=redis,etcd runs only those.
+// The suite of the READMEs' tests (readmes-*.slow.test.ts, split in two so that each file
+// stays under the slow suite's 10-minute limit per file): each README's commands run as
+// written (see readme.ts) against the `petset up` they start, with the real kubectl on PATH.
+// A README passes when every command succeeds except those it marks `# fails:`, and the
+// output shows what its comments promise. PETSET_README_EXAMPLES=redis,etcd runs only those.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
@@ -23,7 +24,7 @@ interface Case {
 
 const kubiaDirs = () => ['/tmp/pv-a', '/tmp/pv-b', '/tmp/pv-c'].forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
 
-const CASES: Record<string, Case> = {
+export const CASES: Record<string, Case> = {
   redis: {
     needs: ['/usr/bin/redis-server'],
     minutes: 5,
@@ -77,24 +78,27 @@ const CASES: Record<string, Case> = {
   },
 };
 
-const only = process.env.PETSET_README_EXAMPLES?.split(',').filter(Boolean);
-
-describe('the examples\' READMEs, pasted as written', { skip: base }, () => {
-  for (const [name, c] of Object.entries(CASES)) {
-    if (only && !only.includes(name)) continue;
-    const missing = c.needs.find((p) => !fs.existsSync(p));
-    it(`examples/${name}/README.md`, { skip: missing && `${missing} is not installed`, timeout: c.minutes * 60_000 + 120_000 }, async () => {
-      c.before?.();
-      try {
-        const run = await runReadme(name, c.minutes * 60_000);
-        const report = `${run.output.slice(-6000)}`;
-        assert.ok(run.finished, `the README did not finish in ${c.minutes} min:\n${report}`);
-        const unexpected = run.failures.filter((f) => !f.marked);
-        assert.deepEqual(unexpected.map((f) => `${f.command} → exit ${f.status}`), [], `commands failed:\n${report}`);
-        for (const re of c.shows) assert.match(run.output, re, `the README's output shows ${re}`);
-      } finally {
+/** One test per named README, one after the other. */
+export function readmeSuite(title: string, names: string[]): void {
+  const only = process.env.PETSET_README_EXAMPLES?.split(',').filter(Boolean);
+  describe(title, { skip: base, timeout: 60 * 60_000 }, () => {
+    for (const name of names) {
+      const c = CASES[name];
+      if (only && !only.includes(name)) continue;
+      const missing = c.needs.find((p) => !fs.existsSync(p));
+      it(`examples/${name}/README.md`, { skip: missing && `${missing} is not installed`, timeout: c.minutes * 60_000 + 120_000 }, async () => {
         c.before?.();
-      }
-    });
-  }
-});
+        try {
+          const run = await runReadme(name, c.minutes * 60_000);
+          const report = `${run.output.slice(-6000)}`;
+          assert.ok(run.finished, `the README did not finish in ${c.minutes} min:\n${report}`);
+          const unexpected = run.failures.filter((f) => !f.marked);
+          assert.deepEqual(unexpected.map((f) => `${f.command} → exit ${f.status}`), [], `commands failed:\n${report}`);
+          for (const re of c.shows) assert.match(run.output, re, `the README's output shows ${re}`);
+        } finally {
+          c.before?.();
+        }
+      });
+    }
+  });
+}
