@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import http from 'node:http';
-import { eventually, petsetBin, processAlive as alive, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+import { eventually, petsetBin, processAlive as alive, randomLoopbackPodRange, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
 import { controlSocketPath } from '../../src/cli/nodes.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/mariadbd') ? undefined : 'mariadb-server is not installed');
@@ -192,11 +192,13 @@ describe('petset up --runtime process', { skip: why }, () => {
     }
   });
 
-  it("runs seed 002's kubia pets: kubectl proxy to a pod and to the public service, data kept across deletion, dig SRV from a throwaway pod", { timeout: 300_000 }, async () => {
+  it("runs seed 002's kubia pets: kubectl proxy to a pod and to the public service, data kept across deletion, scaling, re-creation and a restart of petset up, dig SRV from a throwaway pod", { timeout: 420_000 }, async () => {
     const dataDir = tempDir('petset-kubia-e2e-');
     const pvDirs = ['/tmp/pv-a', '/tmp/pv-b', '/tmp/pv-c'];
     for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
-    const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process'] });
+    // the same ranges across the restart of petset up
+    const args = ['--runtime', 'process', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+    let c = await startCluster({ dataDir, extraArgs: args });
     const dir = path.join(repoRoot, 'examples', 'kubia');
     let proxy: ReturnType<typeof spawn> | undefined;
     try {
@@ -245,62 +247,32 @@ describe('petset up --runtime process', { skip: why }, () => {
       assert.match(peers, /^You touched kubia-1\nFound peers:\n/);
       assert.match(peers, /- kubia-0\.kubia\.default\.svc\.cluster\.local: Hey there! This greeting was submitted to kubia-0\./);
       assert.match(peers, /- kubia-1\.kubia\.default\.svc\.cluster\.local: No data posted yet/);
+
+      // the data survives scaling 2 → 1 → 2, the StatefulSet deleted and re-created, and a restart of petset up
+      const get = async (name: string) => (await c.kubectl(['get', '--raw', pod(name)], { allowFail: true })).stdout;
+      const holds = (name: string, text: string) => eventually(async () => (await get(name)).includes(text), 60_000, `${name} to answer with "${text}"`);
+      assert.equal(await call('POST', pod('kubia-1'), 'Stored on kubia-1.'), 'Data stored on pod kubia-1\n');
+      await c.kubectl(['scale', 'sts/kubia', '--replicas=1']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name === 'kubia-1'), 60_000, 'kubia-1 scaled away');
+      await c.kubectl(['scale', 'sts/kubia', '--replicas=2']);
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      await holds('kubia-1', 'Stored on kubia-1.');
+      await c.kubectl(['delete', 'sts', 'kubia']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name.startsWith('kubia-')), 60_000, 'the pets gone with their StatefulSet');
+      await c.kubectl(['apply', '-f', path.join(dir, 'kubia-statefulset.yaml')]);
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      await holds('kubia-0', "You've hit kubia-0\nData stored on this pod: Hey there! This greeting was submitted to kubia-0.");
+      await holds('kubia-1', "You've hit kubia-1\nData stored on this pod: Stored on kubia-1.");
+      await c.stop('SIGINT');
+      c = await startCluster({ dataDir, extraArgs: args });
+      await c.kubectl(['rollout', 'status', 'sts/kubia', '--timeout=120s'], { timeoutMs: 130_000 });
+      await holds('kubia-0', 'Data stored on this pod: Hey there! This greeting was submitted to kubia-0.');
+      await holds('kubia-1', 'Data stored on this pod: Stored on kubia-1.');
     } finally {
       if (proxy?.pid && proxy.exitCode === null) process.kill(proxy.pid);
       await c.stop('SIGINT');
       fs.rmSync(dataDir, { recursive: true, force: true });
       for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
-    }
-  });
-
-  it("forms seed 001's 3-member etcd cluster over 3 nodes by DNS names; a deleted member rejoins under its name", { timeout: 300_000 }, async () => {
-    if (!fs.existsSync('/usr/bin/etcd')) return void console.log('# skipped: etcd-server is not installed');
-    const dataDir = tempDir('petset-etcd-e2e-');
-    const c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3'] });
-    let pidsSeen: number[] = [];
-    try {
-      await c.kubectl(['apply', '-f', path.join(repoRoot, 'examples', 'etcd', 'etcd.yaml')]);
-      await c.kubectl(['rollout', 'status', 'sts/etcd', '--timeout=120s'], { timeoutMs: 130_000 });
-      const members = (await pods(c)).filter((p) => /^etcd-\d$/.test(p.metadata.name)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-      assert.equal(new Set(members.map((p) => p.spec.nodeName)).size, 3, 'one member per node');
-      const ip = (n: number) => members[n].status.podIP as string;
-      const etcdctl = (pod: string, endpoint: string, ...args: string[]) => c.kubectl(['exec', pod, '--', 'etcdctl', `--endpoints=http://${endpoint}:2379`, ...args], { allowFail: true });
-      const list = await eventually(async () => {
-        const r = await etcdctl('etcd-0', ip(0), 'member', 'list');
-        return (r.stdout.match(/, started, etcd-\d, http:\/\/etcd-\d\.etcd\.default\.svc\.cluster\.local:2380/g) ?? []).length === 3 && r.stdout;
-      }, 60_000, 'three started members');
-      assert.match(list, /etcd-0/);
-      await eventually(async () => (await etcdctl('etcd-0', ip(0), 'put', 'greeting', 'hello')).stdout.trim() === 'OK', 30_000, 'a put on etcd-0');
-      await eventually(async () => (await etcdctl('etcd-2', ip(2), 'get', 'greeting', '--print-value-only')).stdout.trim() === 'hello', 30_000, 'the key read on etcd-2');
-
-      const oldUid = members[1].metadata.uid;
-      await c.kubectl(['delete', 'pod', 'etcd-1']);
-      const back = await eventually(async () => {
-        const p = (await pods(c)).find((x) => x.metadata.name === 'etcd-1');
-        return p && p.metadata.uid !== oldUid && p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
-      }, 60_000, 'etcd-1 back');
-      const rejoined = await eventually(async () => {
-        const r = await etcdctl('etcd-1', back.status.podIP, 'get', 'greeting', '--print-value-only');
-        return r.stdout.trim() === 'hello' && r.stdout;
-      }, 60_000, 'etcd-1 serving the data again');
-      assert.ok(rejoined);
-      const ids = (text: string) => text.split('\n').filter(Boolean).map((l) => l.split(',')[0]).sort();
-      const after = await eventually(async () => {
-        const r = await etcdctl('etcd-0', ip(0), 'member', 'list');
-        return r.stdout.includes('started') && r.stdout;
-      }, 30_000, 'the member list again');
-      assert.deepEqual(ids(after), ids(list), 'the same three members, none added');
-      pidsSeen = fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x)).map(Number).filter((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('etcd\0--name=etcd-');
-        } catch {
-          return false;
-        }
-      });
-    } finally {
-      await c.stop('SIGINT');
-      await eventually(() => pidsSeen.every((pid) => !alive(pid)), 30_000, 'the members to stop');
-      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

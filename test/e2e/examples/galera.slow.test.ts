@@ -1,13 +1,15 @@
 // examples/galera: a 3-member MariaDB Galera cluster through `petset up` on real pods and the
 // real kubectl. galera-0 bootstraps it, the others join by name (wsrep_cluster_size 3); a row
 // written on galera-2 is read on galera-0 and the other way round; a deleted member rejoins
-// with its data, and members scaled away and back catch up on what was written meanwhile.
+// with its data, and members scaled away and back catch up on what was written meanwhile;
+// after all members stopped at once (the StatefulSet deleted and re-created, a restart of
+// petset up) the member that stopped last starts the cluster again and the others rejoin.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
 import { execIn, exampleDir, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
 
-const why = skipReason('/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync');
+const why = skipReason('/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync', '/usr/bin/socat');
 
 const sql = (c: Cluster, pod: string, query: string) => execIn(c, pod, 'mariadb', ['mysql', '-N', '-B', '-e', query]);
 const status = async (c: Cluster, pod: string, name: string) => (await sql(c, pod, `SHOW STATUS LIKE '${name}'`))?.split('\t')[1];
@@ -23,7 +25,7 @@ async function rowsAre(c: Cluster, pod: string, want: string[]): Promise<void> {
 describe('examples/galera (MariaDB Galera cluster)', { skip: why }, () => {
   it('forms a 3-member cluster whose members all accept writes, and keeps the data through a deleted member and scaling', { timeout: 540_000 }, async () => {
     await withCluster('petset-galera-e2e-', [], async (s) => {
-      const c = s.c;
+      let c = s.c;
       const watch = s.watch;
       const t0 = Date.now();
       await c.kubectl(['apply', '-f', exampleDir('galera') + '/galera.yaml']);
@@ -63,6 +65,24 @@ describe('examples/galera (MariaDB Galera cluster)', { skip: why }, () => {
         await clusterOf(c, pod, '3');
         await rowsAre(c, pod, all);
       }
+
+      // all members stop at once: the StatefulSet deleted and re-created, then petset up restarted
+      const fullRestart = async (what: string, written: string[]) => {
+        await rollout(c, 'galera', 300);
+        watch(await serverPids(c, 'mariadbd', 'galera-'));
+        for (const pod of ['galera-0', 'galera-1', 'galera-2']) await clusterOf(c, pod, '3');
+        const logs = await Promise.all(['galera-0', 'galera-1', 'galera-2'].map(async (p) => (await c.kubectl(['logs', p])).stdout));
+        const starters = logs.filter((l) => /bootstrapping a new cluster \((this member stopped last|the most advanced of the members that stopped together)\)/.test(l));
+        assert.equal(starters.length, 1, `one member started the cluster again after ${what}`);
+        for (const pod of ['galera-0', 'galera-1', 'galera-2']) await rowsAre(c, pod, written);
+      };
+      await c.kubectl(['delete', 'sts', 'galera']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name.startsWith('galera-')), 120_000, 'the members gone with their StatefulSet');
+      await c.kubectl(['apply', '-f', exampleDir('galera') + '/galera.yaml']);
+      await fullRestart('the StatefulSet was re-created', all);
+      await sql(c, 'galera-1', "INSERT INTO test.t VALUES ('after-re-creation')");
+      c = await s.restart();
+      await fullRestart('petset up restarted', [...all, 'after-re-creation'].sort());
     });
   });
 });

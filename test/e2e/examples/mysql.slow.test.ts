@@ -2,7 +2,8 @@
 // `petset up` on real pods and the real kubectl. mysql-1 and mysql-2 clone their data from
 // the previous member in an init container and replicate from mysql-0.mysql; a row written
 // on mysql-0 is read through the mysql-read service; the data survives deleting the primary,
-// deleting a replica and scaling 3 → 1 → 3, and writes made meanwhile reach every replica.
+// deleting a replica, scaling 3 → 1 → 3, deleting and re-creating the StatefulSet and a
+// restart of petset up, and writes made meanwhile reach every replica.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
@@ -91,6 +92,18 @@ describe('examples/mysql (replicated MariaDB)', { skip: why }, () => {
       const again = (await c.kubectl(['logs', 'mysql-2', '-c', 'clone-mysql'])).stdout;
       assert.doesNotMatch(again, /mbstream/, 'the returning replica did not clone again');
       await hasRows(c, 'mysql-2', all, 'mysql-read');
+
+      // the StatefulSet deleted and re-created: the members come back on their claims, no clone
+      await c.kubectl(['delete', 'sts', 'mysql']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name.startsWith('mysql-')), 120_000, 'the members gone with their StatefulSet');
+      await c.kubectl(['apply', '-f', exampleDir('mysql') + '/']);
+      await rollout(c, 'mysql');
+      watch(await serverPids(c, 'mariadbd', 'mysql-'));
+      for (const pod of ['mysql-1', 'mysql-2']) {
+        await replicating(c, pod);
+        await hasRows(c, pod, all);
+      }
+      assert.doesNotMatch((await c.kubectl(['logs', 'mysql-1', '-c', 'clone-mysql'])).stdout, /mbstream/, 'the re-created replica did not clone again');
 
       // petset up restarts: every member comes back on its claim and replication resumes
       c = await s.restart();

@@ -1,7 +1,8 @@
 // examples/postgres through `petset up` on real pods and the real kubectl: seed 004's single
 // instance keeps its rows through a deleted pod and a deleted and re-created StatefulSet;
 // the replicated pair's standby (cloned with pg_basebackup) reports its stream from pg-0 and
-// serves rows written on the primary, also after the primary's deletion and scaling 2 → 1 → 2.
+// serves rows written on the primary, also after the primary's deletion, scaling 2 → 1 → 2,
+// the StatefulSet deleted and re-created, and a restart of petset up.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
@@ -25,7 +26,7 @@ const uidOf = async (c: Cluster, name: string) => (await pods(c)).find((p) => p.
 describe('examples/postgres', { skip: why }, () => {
   it('keeps the single instance\'s rows, and streams the primary\'s rows to its replica through deletions and scaling', { timeout: 540_000 }, async () => {
     await withCluster('petset-postgres-e2e-', [], async (s) => {
-      const c = s.c;
+      let c = s.c;
       const watch = s.watch;
       const t0 = Date.now();
       await c.kubectl(['apply', '-f', exampleDir('postgres') + '/postgres.yaml', '-f', exampleDir('postgres') + '/postgres-replicated.yaml']);
@@ -73,6 +74,26 @@ describe('examples/postgres', { skip: why }, () => {
       await rowsAre(c, 'pg-1', ['after-primary-restart', 'hello', 'while-scaled-down']);
       const clone = (await c.kubectl(['logs', 'pg-1', '-c', 'clone-primary'])).stdout;
       assert.doesNotMatch(clone, /pg_basebackup -h/, 'the returning standby kept its data instead of cloning again');
+
+      // the pair's StatefulSet deleted and re-created: both members come back on their claims
+      await c.kubectl(['delete', 'sts', 'pg']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name.startsWith('pg-')), 60_000, 'pg-0 and pg-1 gone with their StatefulSet');
+      await c.kubectl(['apply', '-f', exampleDir('postgres') + '/postgres-replicated.yaml']);
+      await rollout(c, 'pg');
+      watch(await serverPids(c, 'postgres', 'pg-'));
+      await streaming(c);
+      await eventually(async () => (await psql(c, 'pg-0', "INSERT INTO t VALUES ('after-re-creation')")) !== undefined, 30_000, 'a write on the re-created pg-0');
+      await rowsAre(c, 'pg-1', ['after-primary-restart', 'after-re-creation', 'hello', 'while-scaled-down']);
+
+      // petset up restarts: every member comes back on its claim and the standby streams again
+      c = await s.restart();
+      await rollout(c, 'postgres');
+      await rollout(c, 'pg');
+      watch([...(await serverPids(c, 'postgres', 'postgres-')), ...(await serverPids(c, 'postgres', 'pg-'))]);
+      await rowsAre(c, 'postgres-0', ['seed-004']);
+      await streaming(c);
+      await eventually(async () => (await psql(c, 'pg-0', "INSERT INTO t VALUES ('after-up-restart')")) !== undefined, 30_000, 'a write on pg-0 after the restart');
+      await rowsAre(c, 'pg-1', ['after-primary-restart', 'after-re-creation', 'after-up-restart', 'hello', 'while-scaled-down']);
     });
   });
 });

@@ -1,6 +1,7 @@
 // examples/redis: a primary and two replicas (replicaof redis-0.redis) through `petset up`
 // on real pods and the real kubectl. The replicas report their link to the primary up and
-// serve what was written on it; the data survives deleting the primary and scaling 3 → 1 → 3.
+// serve what was written on it; the data survives deleting the primary, scaling 3 → 1 → 3,
+// deleting and re-creating the StatefulSet, and a restart of petset up.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
@@ -65,6 +66,18 @@ describe('examples/redis (primary and replicas)', { skip: why }, () => {
         await linkUp(c, replica);
         await serves(c, replica, 'scaled', 'down');
         await serves(c, replica, 'greeting', 'hello');
+      }
+
+      // the StatefulSet deleted and re-created: the members come back on their claims
+      await c.kubectl(['delete', 'sts', 'redis']);
+      await eventually(async () => !(await pods(c)).some((p) => p.metadata.name.startsWith('redis-')), 60_000, 'the members gone with their StatefulSet');
+      await c.kubectl(['apply', '-f', exampleDir('redis') + '/redis.yaml']);
+      await rollout(c, 'redis');
+      watch(await serverPids(c, 'redis-server', 'redis-'));
+      await serves(c, 'redis-0', 'greeting', 'hello');
+      for (const replica of ['redis-1', 'redis-2']) {
+        await linkUp(c, replica);
+        await serves(c, replica, 'scaled', 'down');
       }
 
       // petset up restarts: the members come back on their claims, the replicas link up again

@@ -2,7 +2,8 @@
 // pods and the real kubectl: five WordPress servers of a Deployment behind one Service, in
 // front of a MariaDB StatefulSet. Through the service: the install page (which WordPress
 // shows only once it reached the database), the installation, then the site's feed, read
-// from the database by whichever instance answers; the row is in MariaDB itself.
+// from the database by whichever instance answers; the row is in MariaDB itself. The site
+// stays installed when the database's pod is deleted and when petset up restarts.
 // Then seed 001's autoscaler (examples/wordpress/hpa.yaml: 2 to 5 instances at 50 % CPU): idle,
 // it brings the five down to two; under HTTP load the test generates against the Service it
 // scales them back up to five, and down to two once the load stops. The scale-down
@@ -13,7 +14,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
-import { eventually, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { eventually, randomLoopbackPodRange, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
 
 const why =
   processRuntimeUnavailable() ??
@@ -42,10 +43,12 @@ function request(url: string, body?: string, host?: string, agent?: http.Agent):
 describe('examples/wordpress: five WordPress instances in front of MariaDB', { skip: why }, () => {
   let c: Cluster;
   let dataDir: string;
+  // the same ranges across the restart of petset up (the service keeps its cluster IP)
+  const args = ['--runtime', 'process', '--horizontal-pod-autoscaler-sync-period', '5s', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
 
   before(async () => {
     dataDir = tempDir('petset-wordpress-e2e-');
-    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--horizontal-pod-autoscaler-sync-period', '5s', '-f', path.join(dir, 'mysql.yaml'), '-f', path.join(dir, 'wordpress.yaml')] });
+    c = await startCluster({ dataDir, extraArgs: [...args, '-f', path.join(dir, 'mysql.yaml'), '-f', path.join(dir, 'wordpress.yaml')] });
   });
 
   after(async () => {
@@ -54,7 +57,7 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('serves the install page through the service, installs, and every instance reads the site from the database', { timeout: 400_000 }, async () => {
+  it('serves the install page through the service, installs, every instance reads the site from the database, and the site outlives a deleted database pod and a restart of petset up', { timeout: 600_000 }, async () => {
     await eventually(async () => (await c.kubectl(['get', 'deploy', 'wordpress'], { allowFail: true })).code === 0, 30_000, 'the Deployment from up -f');
     await c.kubectl(['rollout', 'status', 'sts/wordpress-mysql', '--timeout=180s'], { timeoutMs: 190_000 });
     await c.kubectl(['rollout', 'status', 'deploy/wordpress', '--timeout=180s'], { timeoutMs: 190_000 });
@@ -105,6 +108,27 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
     assert.match(feed.body, /Hello world!/, 'the first post, from wp_posts');
     const row = await c.kubectl(['exec', 'wordpress-mysql-0', '--', 'sh', '-c', 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" -N -B wordpress -e "select option_value from wp_options where option_name=\'blogname\'"']);
     assert.equal(row.stdout.trim(), 'Pets of petset');
+
+    // the database's pod deleted: it comes back on its claim, the site is still installed
+    const siteTitle = () =>
+      eventually(async () => {
+        const r = await request(`${base}/feed/`).catch(() => undefined);
+        return r && r.status === 200 && /<title>Pets of petset<\/title>/.test(r.body) ? r : undefined;
+      }, 120_000, 'the installed site through the service');
+    const uid = JSON.parse((await c.kubectl(['get', 'pod', 'wordpress-mysql-0', '-o', 'json'])).stdout).metadata.uid;
+    await c.kubectl(['delete', 'pod', 'wordpress-mysql-0']);
+    await eventually(async () => {
+      const p = JSON.parse((await c.kubectl(['get', 'pod', 'wordpress-mysql-0', '-o', 'json'], { allowFail: true })).stdout || '{}');
+      return p.metadata?.uid && p.metadata.uid !== uid && p.status?.containerStatuses?.[0]?.ready;
+    }, 120_000, 'a new wordpress-mysql-0');
+    await siteTitle();
+
+    // petset up restarts: the database and the five instances come back, the site with them
+    await c.stop('SIGINT');
+    c = await startCluster({ dataDir, extraArgs: args });
+    await c.kubectl(['rollout', 'status', 'sts/wordpress-mysql', '--timeout=180s'], { timeoutMs: 190_000 });
+    await c.kubectl(['rollout', 'status', 'deploy/wordpress', '--timeout=180s'], { timeoutMs: 190_000 });
+    await siteTitle();
   });
 
   it('autoscales: idle down to 2, up to 5 under generated load, back to 2 once it stops', { timeout: 400_000 }, async () => {

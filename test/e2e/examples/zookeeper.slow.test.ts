@@ -4,7 +4,8 @@
 // node of zk-1, force-delete the pod, heal) keeps the service available and brings zk-1 back
 // with its claim, never running two zk-1 servers; and a bad rolling update halts with the
 // old members serving until the template is fixed and the stuck pod deleted; the data
-// outlives deleting and re-creating the StatefulSet and a restart of petset up.
+// outlives scaling 3 → 1 → 3, deleting and re-creating the StatefulSet and a restart of
+// petset up.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -179,10 +180,22 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
   });
 
-  it('keeps its data when the StatefulSet is deleted and re-created, and across a restart of petset up', { timeout: 500_000 }, async () => {
+  it('keeps its data when scaled 3 → 1 → 3, when the StatefulSet is deleted and re-created, and across a restart of petset up', { timeout: 600_000 }, async () => {
     const claims = async () => JSON.parse((await c.kubectl(['get', 'pvc', '-o', 'json'])).stdout).items.map((x: Obj) => `${x.metadata.name}=${x.spec.volumeName}`).sort();
     const before = await claims();
     assert.equal(before.length, 3);
+    // 3 → 1: zk-0 alone has no quorum (it answers ruok, so it stays Ready); → 3: the members
+    // return as themselves on their claims, the ensemble re-forms with its znodes
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    await c.kubectl(['scale', 'sts/zk', '--replicas=1']);
+    await eventually(async () => (await pods()).length === 1, 120_000, 'one member left');
+    await c.kubectl(['scale', 'sts/zk', '--replicas=3']);
+    await c.kubectl(['rollout', 'status', 'sts/zk', '--timeout=180s'], { timeoutMs: 190_000 });
+    await eventually(quorum, 90_000, 'the ensemble after scaling back');
+    for (const n of ['zk-1', 'zk-2']) assert.equal((await c.kubectl(['exec', n, '--', 'cat', '/var/lib/zookeeper/data/myid'])).stdout.trim(), String(Number(n.slice(3)) + 1));
+    await readZnode('zk-2', '/hello', 'world');
+    await eventually(async () => (await zkCli('zk-1', 'create', '/after-scaling', 'yes')) !== undefined, 60_000, 'create /after-scaling through zk-1');
+    assert.deepEqual(await claims(), before, 'the same claims after scaling');
     await c.kubectl(['delete', 'sts', 'zk']);
     await eventually(async () => (await pods()).length === 0, 120_000, 'the members to go with their StatefulSet');
     assert.deepEqual(await claims(), before, 'the claims stay');
@@ -201,6 +214,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     assert.deepEqual(await claims(), before, 'the same claims and volumes');
     await readZnode('zk-1', '/hello', 'world');
     await readZnode('zk-2', '/two-members', 'yes');
+    await readZnode('zk-0', '/after-scaling', 'yes');
     for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
   });
 });
