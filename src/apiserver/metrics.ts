@@ -218,11 +218,15 @@ function countedStream(res: ApiResponse, metrics: ApiMetrics, base: Record<strin
 
 /** The storage type upstream labels etcd metrics with: the resource, with its group when it has one. */
 function storageType(key: string): string {
-  // /registry/<group or core>/<resource>/...
+  // upstream's layout (src/store/registry-keys.ts): /registry/<resource or its historical name>/...,
+  // custom resources and CRDs under /registry/<group>/<plural>/...
   const parts = key.split('/');
-  if (parts[1] !== 'registry' || !parts[3]) return 'unknown';
-  return parts[2] === 'core' ? parts[3] : `${parts[3]}.${parts[2]}`;
+  if (parts[1] !== 'registry' || !parts[2]) return 'unknown';
+  if (parts[2] === 'services' && (parts[3] === 'specs' || parts[3] === 'endpoints')) return parts[3] === 'specs' ? 'services' : 'endpoints';
+  if (HISTORICAL_NAMES[parts[2]]) return HISTORICAL_NAMES[parts[2]];
+  return parts[2].includes('.') && parts[3] ? `${parts[3]}.${parts[2]}` : parts[2];
 }
+const HISTORICAL_NAMES: Record<string, string> = { minions: 'nodes', controllers: 'replicationcontrollers', ingress: 'ingresses' };
 
 const TIMED_OPERATIONS = new Set(['get', 'list', 'create', 'update', 'delete']);
 
