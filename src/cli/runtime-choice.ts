@@ -35,10 +35,12 @@ export interface ProcessRuntimeSettings {
   clusterDNS?: string;
   /** the root pod network: a network namespace per sandbox (none: pods share the host network) */
   network?: SandboxNetwork;
+  /** the most processes one pod may have (--pod-max-pids; -1 or undefined: unlimited) */
+  podPidsLimit?: number;
 }
 
 /** A factory for one node's process runtime, its state in <nodeDir>/runtime. */
 export function processRuntimeFactory(settings: ProcessRuntimeSettings, nodeDir: string): (client: Client) => ContainerRuntime {
   const extra = settings.catalogFile ? ImageCatalog.fromFile(settings.catalogFile) : [];
-  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network });
+  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network, podPidsLimit: settings.podPidsLimit });
 }

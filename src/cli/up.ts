@@ -31,6 +31,8 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --image-source S where the process runtime takes images: registry (pulled from a registry
                    on this machine only), host (the host-program catalog only), auto (default:
                    an image named on a registry of this machine is pulled, others are the catalog's)
+  --pod-max-pids N the most processes one pod may have on the process runtime, set as pids.max
+                   on the pod's cgroup (kubelet's podPidsLimit; default -1: unlimited)
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
@@ -101,6 +103,9 @@ export async function up(argv: string[]): Promise<number> {
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
   const imageSource = flag(args, 'image-source') ?? 'auto';
   if (imageSource !== 'auto' && imageSource !== 'registry' && imageSource !== 'host') throw new Error(`--image-source must be auto, registry or host (got "${imageSource}")`);
+  const podMaxPids = flag(args, 'pod-max-pids') ?? '-1';
+  const podPidsLimit = Number(podMaxPids);
+  if (!Number.isInteger(podPidsLimit) || podPidsLimit < -1 || podPidsLimit === 0) throw new Error(`--pod-max-pids must be -1 (unlimited) or a positive whole number (got "${podMaxPids}")`);
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -147,7 +152,7 @@ export async function up(argv: string[]): Promise<number> {
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource } : undefined;
+  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit: podPidsLimit > 0 ? podPidsLimit : undefined } : undefined;
   const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;

@@ -69,6 +69,12 @@ export interface ProcessRuntimeOptions {
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
   /**
+   * The most processes (and threads) one pod may have, the kubelet's --pod-max-pids
+   * (podPidsLimit): written as pids.max on the pod's cgroup, so a pod that forks past it gets
+   * EAGAIN while the node and other pods go on. Undefined, 0 or -1: unlimited, upstream's default.
+   */
+  podPidsLimit?: number;
+  /**
    * Where images come from (`petset up --image-source`): auto (default) pulls an image named
    * on a registry of this machine and runs every other from the host-program catalog;
    * registry: only pulled images; host: only the catalog.
@@ -366,6 +372,9 @@ export class ProcessRuntime implements ContainerRuntime {
       }
       await this.writeConfigVolumes(sb);
       applyFsGroup(pod, req.volumePaths);
+      // the pod-level group carries the pids limit: it counts every container's processes and the pause
+      const podPids = this.opts.podPidsLimit;
+      this.cgroups.create(`petset/${id}`, podPids && podPids > 0 ? { pids: podPids } : {});
       this.cgroups.create(`petset/${id}/pause`);
       await this.startPause(sb);
       this.saveRecord(sb);
