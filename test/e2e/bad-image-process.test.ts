@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
+import { Cgroups } from '../../src/agent/runtime/process/cgroups.js';
 import { eventually, startCluster, tempDir, type Cluster } from './harness.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/nginx') ? undefined : 'nginx is not installed');
@@ -61,7 +62,8 @@ describe('a bad image during a rolling update on real pods (petset up --runtime 
   const ready = (p: any) => p?.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True');
 
   before(async () => {
-    c = await startCluster({ extraArgs: ['--runtime', 'process'] });
+    // --pod-max-pids rides along: every pod's cgroup gets the kubelet's podPidsLimit as pids.max
+    c = await startCluster({ extraArgs: ['--runtime', 'process', '--pod-max-pids', '256'] });
     await c.kubectl(['create', 'namespace', NS]);
   });
   after(async () => {
@@ -77,6 +79,13 @@ describe('a bad image during a rolling update on real pods (petset up --runtime 
     const uids = Object.fromEntries(first.map((p) => [p.metadata.name, p.metadata.uid]));
     const ips = Object.fromEntries(first.map((p) => [p.metadata.name, p.status.podIP]));
     for (const p of first) assert.match(p.status.containerStatuses[0].imageID, /^petset-host:\/\/nginx@/);
+    const { layout } = new Cgroups();
+    const pidsRoot = layout.pids ?? (layout.unifiedControllers.includes('pids') ? layout.unified : undefined);
+    if (pidsRoot) {
+      const sandboxes = fs.readdirSync(path.join(c.dataDir, 'nodes', 'node-1', 'runtime', 'sandboxes'));
+      assert.ok(sandboxes.length >= 3);
+      for (const id of sandboxes) assert.equal(fs.readFileSync(path.join(pidsRoot, 'petset', id, 'pids.max'), 'utf8').trim(), '256');
+    }
 
     await kubectl('set', 'image', 'sts/web', 'nginx=does-not-exist:1');
     await eventually(
