@@ -24,6 +24,16 @@ export function chooseRuntime(requested: string, unavailable: () => string | und
   return { kind: 'sim', why };
 }
 
+/**
+ * The kubelet's --pod-max-pids: -1 (the default, unlimited) or a positive number of processes;
+ * answers the limit, or undefined for unlimited.
+ */
+export function podMaxPids(value: string | undefined): number | undefined {
+  const n = Number(value ?? '-1');
+  if (!Number.isInteger(n) || n < -1 || n === 0) throw new Error(`--pod-max-pids must be -1 (unlimited) or a positive whole number (got "${value}")`);
+  return n > 0 ? n : undefined;
+}
+
 export interface ProcessRuntimeSettings {
   /** petset's data directory: hidden from pods */
   dataDir: string;

@@ -8,7 +8,7 @@ import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
 import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { choosePodNetwork } from './pod-network-choice.js';
-import { chooseRuntime } from './runtime-choice.js';
+import { chooseRuntime, podMaxPids } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
@@ -103,9 +103,7 @@ export async function up(argv: string[]): Promise<number> {
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
   const imageSource = flag(args, 'image-source') ?? 'auto';
   if (imageSource !== 'auto' && imageSource !== 'registry' && imageSource !== 'host') throw new Error(`--image-source must be auto, registry or host (got "${imageSource}")`);
-  const podMaxPids = flag(args, 'pod-max-pids') ?? '-1';
-  const podPidsLimit = Number(podMaxPids);
-  if (!Number.isInteger(podPidsLimit) || podPidsLimit < -1 || podPidsLimit === 0) throw new Error(`--pod-max-pids must be -1 (unlimited) or a positive whole number (got "${podMaxPids}")`);
+  const podPidsLimit = podMaxPids(flag(args, 'pod-max-pids'));
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -152,7 +150,7 @@ export async function up(argv: string[]): Promise<number> {
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit: podPidsLimit > 0 ? podPidsLimit : undefined } : undefined;
+  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
   const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
