@@ -208,6 +208,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private rotateTimer?: NodeJS.Timeout;
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
+  private warnedPids = false;
 
   /**
    * The node's resolver configuration, read for each new sandbox as the file stands (none when
@@ -374,6 +375,10 @@ export class ProcessRuntime implements ContainerRuntime {
       applyFsGroup(pod, req.volumePaths);
       // the pod-level group carries the pids limit: it counts every container's processes and the pause
       const podPids = this.opts.podPidsLimit;
+      if (podPids && podPids > 0 && !this.cgroups.pidsLimits && !this.warnedPids) {
+        this.warnedPids = true;
+        console.warn('[process-runtime] --pod-max-pids is not enforced on this machine: no writable cgroup v1 pids hierarchy and no cgroup v2 pids controller for this process; pods run without it');
+      }
       this.cgroups.create(`petset/${id}`, podPids && podPids > 0 ? { pids: podPids } : {});
       this.cgroups.create(`petset/${id}/pause`);
       await this.startPause(sb);
