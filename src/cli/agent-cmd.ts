@@ -4,7 +4,7 @@ import { Client } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
 import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
-import { chooseRuntime, processRuntimeFactory } from './runtime-choice.js';
+import { chooseRuntime, podMaxPids, processRuntimeFactory } from './runtime-choice.js';
 import { tlsBootstrap } from './tls-bootstrap.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import fs from 'node:fs';
@@ -33,6 +33,8 @@ runs the pods scheduled to it.
                      (under <data-dir>/nodes/NAME; default ~/.petset); hidden from pods
   --image-catalog FILE
                      extra image → host-program entries for the process runtime (JSON array)
+  --pod-max-pids N   the most processes one pod may have on the process runtime, set as
+                     pids.max on the pod's cgroup (kubelet's podPidsLimit; default -1: unlimited)
   --pod-cidr CIDR    the cluster's pod range (as given to petset up); the node takes a /24
                      of it (default 127.64.0.0/12)
   --server-token-file FILE
@@ -54,6 +56,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`petset agent: ${line}\n`);
   const catalogFile = flag(args, 'image-catalog');
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
+  const podPidsLimit = podMaxPids(flag(args, 'pod-max-pids'));
   const choice = chooseRuntime(flag(args, 'runtime') ?? 'sim');
   if (choice.why) log(`simulated runtime: ${choice.why}`);
   const real = choice.kind === 'process';
@@ -67,7 +70,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     nodeName,
     server,
     podCIDR: flag(args, 'pod-cidr'),
-    ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile }, nodeDir), adopt: true } : {}),
+    ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile, podPidsLimit }, nodeDir), adopt: true } : {}),
   });
   log(`node ${nodeName} registered with the API server in ${kubeconfig} (runtime ${choice.kind}${real ? `, files in ${nodeDir}` : ''})`);
   const stop = async () => {

@@ -91,7 +91,7 @@ export interface ControlPlaneOptions {
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
   /** run the local nodes' pods as real processes (default: simulated) */
-  processRuntime?: { catalogFile?: string; imageSource?: ImageSource };
+  processRuntime?: { catalogFile?: string; imageSource?: ImageSource; podPidsLimit?: number };
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */

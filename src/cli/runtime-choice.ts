@@ -24,6 +24,16 @@ export function chooseRuntime(requested: string, unavailable: () => string | und
   return { kind: 'sim', why };
 }
 
+/**
+ * The kubelet's --pod-max-pids: -1 (the default, unlimited) or a positive number of processes;
+ * answers the limit, or undefined for unlimited.
+ */
+export function podMaxPids(value: string | undefined): number | undefined {
+  const n = Number(value ?? '-1');
+  if (!Number.isInteger(n) || n < -1 || n === 0) throw new Error(`--pod-max-pids must be -1 (unlimited) or a positive whole number (got "${value}")`);
+  return n > 0 ? n : undefined;
+}
+
 export interface ProcessRuntimeSettings {
   /** petset's data directory: hidden from pods */
   dataDir: string;
@@ -35,10 +45,12 @@ export interface ProcessRuntimeSettings {
   clusterDNS?: string;
   /** the root pod network: a network namespace per sandbox (none: pods share the host network) */
   network?: SandboxNetwork;
+  /** the most processes one pod may have (--pod-max-pids; -1 or undefined: unlimited) */
+  podPidsLimit?: number;
 }
 
 /** A factory for one node's process runtime, its state in <nodeDir>/runtime. */
 export function processRuntimeFactory(settings: ProcessRuntimeSettings, nodeDir: string): (client: Client) => ContainerRuntime {
   const extra = settings.catalogFile ? ImageCatalog.fromFile(settings.catalogFile) : [];
-  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network });
+  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network, podPidsLimit: settings.podPidsLimit });
 }

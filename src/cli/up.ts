@@ -8,7 +8,7 @@ import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
 import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { choosePodNetwork } from './pod-network-choice.js';
-import { chooseRuntime } from './runtime-choice.js';
+import { chooseRuntime, podMaxPids } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
@@ -31,6 +31,8 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --image-source S where the process runtime takes images: registry (pulled from a registry
                    on this machine only), host (the host-program catalog only), auto (default:
                    an image named on a registry of this machine is pulled, others are the catalog's)
+  --pod-max-pids N the most processes one pod may have on the process runtime, set as pids.max
+                   on the pod's cgroup (kubelet's podPidsLimit; default -1: unlimited)
   --serve-foreign-storage-classes=false
                    do not serve StorageClasses of cloud provisioners with the local one
   -f FILE          apply a manifest once the API is ready (repeatable; - reads stdin)
@@ -101,6 +103,7 @@ export async function up(argv: string[]): Promise<number> {
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
   const imageSource = flag(args, 'image-source') ?? 'auto';
   if (imageSource !== 'auto' && imageSource !== 'registry' && imageSource !== 'host') throw new Error(`--image-source must be auto, registry or host (got "${imageSource}")`);
+  const podPidsLimit = podMaxPids(flag(args, 'pod-max-pids'));
   const serveForeignProvisioners = flag(args, 'serve-foreign-storage-classes') !== 'false';
   const nodeLifecycle = {
     monitorPeriodMs: positive(flagDuration(args, 'node-monitor-period', 5000), 'node-monitor-period'),
@@ -147,7 +150,7 @@ export async function up(argv: string[]): Promise<number> {
 
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource } : undefined;
+  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
   const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;

@@ -11,7 +11,7 @@ import { volumeFiles, writeAtomic } from '../../../src/agent/runtime/process/con
 import { containerEnv, expand, serviceEnv } from '../../../src/agent/runtime/process/env.js';
 import { hostsFile, resolvConf } from '../../../src/agent/runtime/process/sandbox-args.js';
 import { DEFAULT_CAPS, securityPlan, setprivArgs } from '../../../src/agent/runtime/process/security.js';
-import { chooseRuntime } from '../../../src/cli/runtime-choice.js';
+import { chooseRuntime, podMaxPids } from '../../../src/cli/runtime-choice.js';
 
 const ALL = ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE', 'NET_ADMIN', 'SYS_ADMIN'];
 
@@ -109,6 +109,13 @@ describe('process runtime decisions', () => {
     assert.deepEqual(chooseRuntime('sim', () => undefined), { kind: 'sim' });
     assert.throws(() => chooseRuntime('process', cannot), /--runtime process cannot run here: the process runtime needs root/);
     assert.throws(() => chooseRuntime('docker'), /--runtime must be process, sim or auto/);
+  });
+
+  it('reads --pod-max-pids as the kubelet does: -1 (default) unlimited, else a positive whole number', () => {
+    assert.equal(podMaxPids(undefined), undefined);
+    assert.equal(podMaxPids('-1'), undefined);
+    assert.equal(podMaxPids('100'), 100);
+    for (const bad of ['0', '-2', '1.5', 'many', '']) assert.throws(() => podMaxPids(bad), new RegExp(`--pod-max-pids must be -1 \\(unlimited\\) or a positive whole number \\(got "${bad}"\\)`));
   });
 
   it('lays out config volumes atomically with ..data, items, modes, and swaps on change', async () => {

@@ -247,6 +247,38 @@ describe('process runtime', { skip: why }, () => {
     await rt.stopContainer(started.id, 2000);
   });
 
+  it('caps a pod\'s processes at --pod-max-pids: a fork loop gets EAGAIN, the node goes on', async (t) => {
+    const layout = rt.cgroups.layout;
+    const pidsRoot = layout.pids ?? (layout.unifiedControllers.includes('pids') ? layout.unified : undefined);
+    if (!pidsRoot) return t.skip('no writable cgroup v1 pids hierarchy and no cgroup v2 pids controller here');
+    // the limit is the node's (kubelet podPidsLimit), so this pod runs on a runtime of its own
+    const limited = new ProcessRuntime({ stateDir: path.join(root, 'state-pids'), client: srv.client, hide: [root], podPidsLimit: 24 });
+    let sb: string | undefined;
+    try {
+      sb = await limited.createSandbox({ pod: pod('forky'), ip: '127.64.200.44', hostname: 'forky', volumePaths: {} });
+      const podGroup = path.join(pidsRoot, 'petset', sb);
+      assert.equal(fs.readFileSync(path.join(podGroup, 'pids.max'), 'utf8').trim(), '24');
+      let exit: ContainerExit | undefined;
+      const c = await limited.startContainer(sb, { container: { name: 'c', image: 'busybox', command: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do sleep 300 & i=$((i+1)); done; echo all started'] }, init: false, restartCount: 0 }, (e) => (exit = e));
+      await waitFor(() => exit, 20_000, 'the fork loop to fail');
+      const lines: string[] = [];
+      for await (const l of limited.logs(c.id)) lines.push(l.text);
+      const output = lines.join('\n');
+      assert.match(output, /Resource temporarily unavailable/, output);
+      assert.doesNotMatch(output, /all started/);
+      assert.notEqual(exit!.exitCode, 0);
+      // the whole pod stayed within its limit, and the node still starts processes (and pods)
+      assert.ok(Number(fs.readFileSync(path.join(podGroup, 'pids.current'), 'utf8')) <= 24);
+      const other = await sandbox(pod('neighbour'), '127.64.200.45');
+      const r = await runToEnd(other, { command: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done; wait; echo fine'] });
+      assert.equal(r.exit.exitCode, 0, r.output);
+      assert.equal(r.output.trim(), 'fine');
+    } finally {
+      if (sb) await limited.removeSandbox(sb);
+      limited.killAll();
+    }
+  });
+
   it('stops gracefully with SIGTERM to the main process, and kills the whole sandbox after the grace period', async () => {
     const sb = await sandbox(pod('stop'), '127.64.200.19');
     let exit: ContainerExit | undefined;

@@ -92,6 +92,11 @@ export class Cgroups {
     return !!this.layout.memory || this.layout.unifiedControllers.includes('memory');
   }
 
+  /** Whether a pids limit (the pod's --pod-max-pids) can be enforced here. */
+  get pidsLimits(): boolean {
+    return !!this.layout.pids || this.layout.unifiedControllers.includes('pids');
+  }
+
   /** Why limits cannot be applied, or undefined when they can. */
   limitsUnavailable(): string | undefined {
     if (this.memoryLimits) return undefined;

@@ -69,6 +69,12 @@ export interface ProcessRuntimeOptions {
   /** where pulled images are cached (default <stateDir>/images) */
   imageCacheDir?: string;
   /**
+   * The most processes (and threads) one pod may have, the kubelet's --pod-max-pids
+   * (podPidsLimit): written as pids.max on the pod's cgroup, so a pod that forks past it gets
+   * EAGAIN while the node and other pods go on. Undefined, 0 or -1: unlimited, upstream's default.
+   */
+  podPidsLimit?: number;
+  /**
    * Where images come from (`petset up --image-source`): auto (default) pulls an image named
    * on a registry of this machine and runs every other from the host-program catalog;
    * registry: only pulled images; host: only the catalog.
@@ -202,6 +208,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private rotateTimer?: NodeJS.Timeout;
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
+  private warnedPids = false;
 
   /**
    * The node's resolver configuration, read for each new sandbox as the file stands (none when
@@ -366,6 +373,13 @@ export class ProcessRuntime implements ContainerRuntime {
       }
       await this.writeConfigVolumes(sb);
       applyFsGroup(pod, req.volumePaths);
+      // the pod-level group carries the pids limit: it counts every container's processes and the pause
+      const podPids = this.opts.podPidsLimit;
+      if (podPids && podPids > 0 && !this.cgroups.pidsLimits && !this.warnedPids) {
+        this.warnedPids = true;
+        console.warn('[process-runtime] --pod-max-pids is not enforced on this machine: no writable cgroup v1 pids hierarchy and no cgroup v2 pids controller for this process; pods run without it');
+      }
+      this.cgroups.create(`petset/${id}`, podPids && podPids > 0 ? { pids: podPids } : {});
       this.cgroups.create(`petset/${id}/pause`);
       await this.startPause(sb);
       this.saveRecord(sb);
