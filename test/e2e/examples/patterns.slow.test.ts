@@ -122,4 +122,35 @@ describe('examples/patterns: seed 000 on real pods', { skip: why }, () => {
     assert.equal(JSON.parse((await c.kubectl(['get', 'svc', 'pet-1', '-o', 'json'])).stdout).spec.clusterIP, svc.spec.clusterIP);
     assert.equal((await eventually(() => get('raw-0', 'http://pet-1/'), 60_000, 'service pet-1 after the re-creation')).trim(), 'pet-1');
   });
+  it('data survives: app scaled 2 → 1 → 2, its StatefulSet deleted and re-created, and petset up restarted; the raw pod keeps its page', { timeout: 480_000 }, async () => {
+    const logOf = (i: number) => eventually(() => get('raw-0', `http://app-${i}.app:8080/migrations.log`), 90_000, `app-${i} migrations.log`);
+    const logs = [await logOf(0), await logOf(1)];
+    const rawPage = await eventually(() => get('multi-0', 'http://raw-0.raw:8080/'), 60_000, 'raw-0.raw from multi-0');
+    const rollout = () => c.kubectl(['rollout', 'status', 'sts/app', '--timeout=150s'], { timeoutMs: 160_000 });
+
+    await c.kubectl(['scale', 'sts/app', '--replicas=1']);
+    await eventually(async () => (await pod('app-1')) === undefined, 120_000, 'app-1 gone');
+    await c.kubectl(['scale', 'sts/app', '--replicas=2']);
+    await rollout();
+    assert.equal(await logOf(1), logs[1], 'app-1 is back on its claim: no migration ran again');
+
+    // the StatefulSet deleted (its pods go) and applied again from the file: the claims stay and
+    // are taken up again, so the pets find their schema current
+    await c.kubectl(['delete', 'sts', 'app']);
+    await eventually(async () => !(await pod('app-0')) && !(await pod('app-1')), 120_000, "app's pods gone");
+    await c.kubectl(['apply', '-f', path.join(dir, '3-init-migration.yaml')]);
+    await rollout();
+    assert.deepEqual([await logOf(0), await logOf(1)], logs, 'the re-created pets kept their data');
+
+    // petset up restarted on the same data dir, ranges and all
+    const argOf = (name: string) => c.proc.spawnargs[c.proc.spawnargs.indexOf(name) + 1];
+    const keep = ['--pod-cidr', argOf('--pod-cidr'), '--service-cluster-ip-range', argOf('--service-cluster-ip-range')];
+    await c.stop('SIGINT');
+    c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', ...keep] });
+    await rollout();
+    await ready('raw-0', 'raw-0 after the restart');
+    await ready('multi-0', 'multi-0 after the restart');
+    assert.deepEqual([await logOf(0), await logOf(1)], logs, 'the pets kept their data across the restart');
+    assert.equal(await eventually(() => get('multi-0', 'http://raw-0.raw:8080/'), 90_000, 'raw-0 after the restart'), rawPage, "the raw pod's page, kept on its claim");
+  });
 });
