@@ -65,7 +65,8 @@
   const rvs = {};
 
   async function list(kind) {
-    const l = await api('GET', RESOURCES[kind]);
+    // this server's compact copy: only the fields the page draws, the events only the recent ones
+    const l = await api('GET', `/petset/list/${kind}`);
     const m = stores[kind];
     m.clear();
     for (const o of l.items) m.set(key(o), o);
@@ -481,6 +482,18 @@
       .join(''));
   }
 
+  /** The page holds only the recent events: an object's older ones are asked for when it is picked. */
+  async function eventsOf(f) {
+    const sel = `involvedObject.kind=${f.kind},involvedObject.name=${f.name}${f.namespace ? `,involvedObject.namespace=${f.namespace}` : ''}`;
+    try {
+      const l = await api('GET', `/petset/list/events?fieldSelector=${encodeURIComponent(sel)}`);
+      for (const e of l.items) if (!stores.events.has(key(e))) stores.events.set(key(e), e);
+      changed('events');
+    } catch (e) {
+      say(`events of ${f.kind}/${f.name}: ${e.message}`, true);
+    }
+  }
+
   function say(text, bad) {
     msg.textContent = text;
     msg.className = bad ? 'msg bad' : 'msg';
@@ -578,6 +591,7 @@
         ui.filter = { kind: 'Node', name: d.selectNode, namespace: '' };
       } else if (d.filterKind !== undefined) ui.filter = { kind: d.filterKind, name: d.filterName, namespace: d.filterNs };
       else ui.filter = undefined;
+      if (ui.filter) void eventsOf(ui.filter);
       changed('ui');
       return;
     }
