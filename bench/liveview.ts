@@ -69,9 +69,16 @@ async function liveView(report: Parameters<Scenario['run']>[0]): Promise<void> {
     await page.addInitScript(() => {
       const w = window as any;
       w.benchLong = [];
+      // when the last row is on screen, seen from inside the page: the frame after the one that drew it
+      const look = () => {
+        if (document.querySelector('tr[data-pod="herd-999"] td.phase.Running')) requestAnimationFrame((t) => (w.benchRowsAt = t));
+        else requestAnimationFrame(look);
+      };
+      requestAnimationFrame(look);
       new PerformanceObserver((l) => l.getEntries().forEach((e) => w.benchLong.push(`${Math.round(e.startTime)}+${Math.round(e.duration)}`))).observe({ type: 'longtask', buffered: true });
     });
     const rowsDrawn: number[] = [];
+    const rowsInPage: number[] = [];
     const allSynced: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = Date.now();
@@ -87,10 +94,15 @@ async function liveView(report: Parameters<Scenario['run']>[0]): Promise<void> {
         res: performance.getEntriesByType('resource').map((e: any) => `${new URL(e.name).pathname.split('/').pop()} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${Math.round(e.encodedBodySize / 1024)}KB`),
         drawing: (window as any).petsetDrawing,
         long: (window as any).benchLong,
+        rowsAt: (window as any).benchRowsAt,
       }));
-      process.stderr.write(`  load ${i}: rows ${rowsDrawn[i]} ms, synced ${allSynced[i]} ms; ${timing.nav}; ${timing.res.join('; ')}; drawing ${JSON.stringify(timing.drawing)}; long tasks ${timing.long?.join(' ')}\n`);
+      rowsInPage.push(Math.round(timing.rowsAt));
+      process.stderr.write(`  load ${i}: rows ${rowsDrawn[i]} ms (in the page ${rowsInPage[i]} ms), synced ${allSynced[i]} ms; ${timing.nav}; ${timing.res.join('; ')}; drawing ${JSON.stringify(timing.drawing)}; long tasks ${timing.long?.join(' ')}\n`);
     }
     // the first load starts a cold browser: the figure is the median of the later ones
+    // from the navigation's start to the frame after the last row was drawn, by the page's own clock
+    report({ name: 'live_view_load_1000_pods_rows_in_page', value: median(rowsInPage.slice(1)), unit: 'ms', goal: '< 1000 ms' });
+    // the same seen from outside, through Playwright's polling (which checks every 100-500 ms)
     report({ name: 'live_view_load_1000_pods_rows', value: median(rowsDrawn.slice(1)), unit: 'ms', goal: '< 1000 ms' });
     report({ name: 'live_view_load_1000_pods_synced', value: median(allSynced.slice(1)), unit: 'ms' });
 

@@ -236,7 +236,14 @@
    * Keeps parent's children in the order of items ([key, value]), made by make(key) when new,
    * filled by fill(element, value), dropping the others: only what changed is redrawn.
    */
-  function reconcile(parent, items, make, fill) {
+  function reconcile(parent, items, make, fill, tag) {
+    // a first drawing of many (a set's thousand ordinals) is one parse of one string, not one per item
+    if (tag && items.length > 1 && ![...parent.children].some((el) => el.dataset.key !== undefined)) {
+      parent.insertAdjacentHTML('beforeend', items.map(([k, v]) => `<${tag} data-key="${esc(k)}">${v}</${tag}>`).join(''));
+      const els = parent.querySelectorAll(`:scope > ${tag}[data-key]`);
+      items.forEach(([, v], i) => (els[i].petsetHTML = v));
+      return;
+    }
     const wanted = new Set(items.map(([k]) => k));
     const have = new Map();
     for (const el of [...parent.children]) {
@@ -259,7 +266,15 @@
 
   const COLUMNS = ['pod', 'phase', 'ready', 'restarts', 'node', 'revision', 'claims → volumes → directories', 'DNS name · IP'];
 
-  /** One card per set, and in it one tbody per ordinal: a pod's change redraws its rows only. */
+  /** ordinals per chunk: each chunk is a table of its own that the browser lays out only when in view */
+  const CHUNK = 50;
+  const colgroup = () => `<colgroup data-fixed="1">${COLUMNS.map((_, i) => `<col class="c${i}">`).join('')}</colgroup>`;
+
+  /**
+   * One card per set, and in it one tbody per ordinal: a pod's change redraws its rows only. The
+   * rows go in chunks of CHUNK ordinals, each its own table (the same fixed columns as the head's)
+   * in a box with content-visibility: auto, so a thousand pets cost the layout of those in view.
+   */
   function renderCards(cards) {
     const root = document.getElementById('sets');
     if (!cards.length) {
@@ -274,14 +289,25 @@
         const el = document.createElement('div');
         el.className = 'set';
         el.dataset.set = k;
-        el.innerHTML = `<div data-part="head"></div><table class="pods"><colgroup>${COLUMNS.map((_, i) => `<col class="c${i}">`).join('')}</colgroup><thead data-fixed="1"><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead></table><div data-part="foot"></div>`;
-        el.querySelector('colgroup').dataset.fixed = '1';
+        el.innerHTML = `<div data-part="head"></div><table class="pods">${colgroup()}<thead><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead></table><div data-part="rows"></div><div data-part="foot"></div>`;
         return el;
       },
       (el, card) => {
         setHTML(el.querySelector('[data-part="head"]'), card.head);
         setHTML(el.querySelector('[data-part="foot"]'), card.foot);
-        reconcile(el.querySelector('table'), card.rows, () => document.createElement('tbody'), setHTML);
+        const chunks = [];
+        for (let i = 0; i < card.rows.length; i += CHUNK) chunks.push([String(i / CHUNK), card.rows.slice(i, i + CHUNK)]);
+        reconcile(
+          el.querySelector('[data-part="rows"]'),
+          chunks,
+          () => {
+            const c = document.createElement('div');
+            c.className = 'chunk';
+            c.innerHTML = `<table class="pods">${colgroup()}</table>`;
+            return c;
+          },
+          (c, rows) => reconcile(c.firstChild, rows, () => document.createElement('tbody'), setHTML, 'tbody'),
+        );
       },
     );
   }
