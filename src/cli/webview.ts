@@ -166,7 +166,8 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       return proxy(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return status(res, 405, 'MethodNotAllowed', 'the live view serves files with GET only');
-    const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    if (url.pathname === '/' || url.pathname === '/index.html') return servePage(req, res);
+    const file = url.pathname.slice(1);
     if (!/^[a-z0-9-]+\.(html|js|css)$/.test(file)) return status(res, 404, 'NotFound', `${url.pathname} not found`);
     fs.readFile(path.join(webRoot, file), (err, data) => {
       if (err) return status(res, 404, 'NotFound', `${url.pathname} not found`);
@@ -174,6 +175,22 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       res.end(req.method === 'HEAD' ? undefined : data);
     });
   });
+  /**
+   * The page with its style sheet and script in it: one answer instead of three, which on a busy
+   * machine (the API server, controllers and nodes share this process) saves a round trip.
+   */
+  function servePage(req: http.IncomingMessage, res: http.ServerResponse): void {
+    Promise.all(['index.html', 'style.css', 'app.js'].map((f) => fs.promises.readFile(path.join(webRoot, f), 'utf8'))).then(
+      ([html, css, js]) => {
+        const page = html
+          .replace('<link rel="stylesheet" href="style.css">', () => `<style>\n${css}</style>`)
+          .replace('<script src="app.js"></script>', () => `<script>\n${js.replace(/<\/script/gi, '<\\/script')}</script>`);
+        res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+        res.end(req.method === 'HEAD' ? undefined : page);
+      },
+      () => status(res, 404, 'NotFound', 'the live view\'s files are missing'),
+    );
+  }
   server.on('connection', (s) => (sockets.add(s), s.once('close', () => sockets.delete(s))));
 
   /** The request as the browser made it, to the API server; watches stream through. */
