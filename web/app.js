@@ -145,8 +145,12 @@
     events: ['events', 'ui'],
   };
 
+  /** per resource, a count of its changes: part of what a drawn row depends on */
+  const versions = {};
+
   function changed(kind) {
     dirty.add(kind);
+    versions[kind] = (versions[kind] ?? 0) + 1;
     // The first drawing waits for the lists a set's card needs (drawing a thousand rows per list
     // costs more than it shows); the events, the biggest list, are drawn when they arrive.
     if (!FIRST.every((k) => synced.has(k))) return;
@@ -337,7 +341,18 @@
     const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
     const ru = spec.updateStrategy?.rollingUpdate ?? {};
     const partition = ru.partition ?? 0;
-    const rows = [...ordinals].sort((a, b) => a - b).map((o) => [String(o), renderRow(set, o, pods.get(o), why, strategy === 'RollingUpdate' ? partition : 0)]);
+    // what every row of this set depends on besides its pod: a row is drawn again only when its pod or this changed
+    const context = [st.updateRevision, st.currentRevision, strategy, partition, ui.pod.get(k), why?.blocked, why?.text, spec.serviceName, JSON.stringify(spec.volumeClaimTemplates), versions.pvcs, versions.pvs].join('\n');
+    const rows = [...ordinals]
+      .sort((a, b) => a - b)
+      .map((o) => {
+        const pod = pods.get(o);
+        const memo = pod && drawnRows.get(pod);
+        if (memo && memo.context === context && memo.ordinal === o) return [String(o), memo.html];
+        const html = renderRow(set, o, pod, why, strategy === 'RollingUpdate' ? partition : 0);
+        if (pod) drawnRows.set(pod, { context, ordinal: o, html });
+        return [String(o), html];
+      });
     const conditions = (st.conditions ?? [])
       .map((c) => `<li>${esc(c.type)}=${esc(c.status)}${c.reason ? ` (${esc(c.reason)})` : ''}${c.lastTransitionTime ? ` since ${esc(c.lastTransitionTime.slice(11, 19))}` : ''}</li>`)
       .join('');
@@ -364,6 +379,9 @@
       <div class="actions">${[...scale, ...parts, rollback].join(' ')}</div>`;
     return { head, rows, foot: podActions + renderDns(set) };
   }
+
+  /** pod object (each watch event brings a new one) → its row as last drawn, with what it depended on */
+  const drawnRows = new WeakMap();
 
   function renderRow(set, ordinal, pod, why, partition) {
     const ns = set.metadata.namespace;
