@@ -96,6 +96,13 @@
     }
   }
 
+  /** "live" once every list is in and the watch has started: from then on, every change shows */
+  let watching = false;
+  function showConn() {
+    if (!FIRST.every((k) => synced.has(k))) return;
+    conn.textContent = synced.size < Object.keys(RESOURCES).length ? 'live (loading events…)' : watching ? 'live' : 'live (starting the watch…)';
+  }
+
   async function watchAll() {
     const q = Object.keys(RESOURCES).map((k) => `${k}:${rvs[k]}`).join(',');
     const r = await fetch(`/petset/watch?r=${encodeURIComponent(q)}`, { headers });
@@ -105,6 +112,14 @@
       return;
     }
     if (!r.ok) throw Object.assign(new Error(`watch: HTTP ${r.status}`), { code: r.status });
+    try {
+      await readWatch(r);
+    } finally {
+      watching = false;
+    }
+  }
+
+  async function readWatch(r) {
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
     for (;;) {
@@ -116,7 +131,13 @@
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        const { r: kind, e: ev } = JSON.parse(line);
+        const { r: kind, e: ev, started } = JSON.parse(line);
+        if (started) {
+          // every watch has started: from here on every change shows
+          watching = true;
+          showConn();
+          continue;
+        }
         if (ev.type === 'ERROR') {
           // e.g. 410 Gone: list this one again
           delete rvs[kind];
@@ -154,7 +175,7 @@
     // The first drawing waits for the lists a set's card needs (drawing a thousand rows per list
     // costs more than it shows); the events, the biggest list, are drawn when they arrive.
     if (!FIRST.every((k) => synced.has(k))) return;
-    conn.textContent = synced.size === Object.keys(RESOURCES).length ? 'live' : 'live (loading events…)';
+    showConn();
     if (!renderQueued) {
       renderQueued = true;
       setTimeout(render, 16);

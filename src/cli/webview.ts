@@ -224,10 +224,11 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
     if (!entries.length || bad) return status(res, 400, 'BadRequest', `r must list RESOURCE:RESOURCEVERSION pairs of ${Object.keys(WATCHABLE).join(', ')}${bad ? `; got ${bad.join(':')}` : ''}`);
     const upstreams: http.ClientRequest[] = [];
     let done = false;
-    // The answer starts once every watch has: a watch the API refuses (a wrong token) refuses it all.
+    // The answer starts once the first watch has (a token the API refuses gets its refusal: it
+    // refuses every watch); each watch's events go out as soon as it has started, without waiting
+    // for the slowest, and a line {"started":true} says when all have.
     let accepted = 0;
-    const early: string[] = [];
-    const send = (line: string) => (accepted === entries.length ? res.write(line) : early.push(line));
+    const send = (line: string) => res.write(line);
     const finish = () => {
       if (done) return;
       done = true;
@@ -242,9 +243,9 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       const u = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: 'GET', path: p, headers }, (up) => {
         let buf = '';
         up.setEncoding('utf8');
-        if (up.statusCode === 200 && ++accepted === entries.length && !done) {
-          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-          for (const line of early.splice(0)) res.write(line);
+        if (up.statusCode === 200 && !done) {
+          if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+          if (++accepted === entries.length) res.write('{"started":true}\n');
         }
         up.on('data', (d: string) => {
           buf += d;
