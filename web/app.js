@@ -65,7 +65,8 @@
   const rvs = {};
 
   async function list(kind) {
-    const l = await api('GET', RESOURCES[kind]);
+    // this server's compact copy: only the fields the page draws, the events only the recent ones
+    const l = await api('GET', `/petset/list/${kind}`);
     const m = stores[kind];
     m.clear();
     for (const o of l.items) m.set(key(o), o);
@@ -95,6 +96,13 @@
     }
   }
 
+  /** "live" once every list is in and the watch has started: from then on, every change shows */
+  let watching = false;
+  function showConn() {
+    if (!FIRST.every((k) => synced.has(k))) return;
+    conn.textContent = synced.size < Object.keys(RESOURCES).length ? 'live (loading events…)' : watching ? 'live' : 'live (starting the watch…)';
+  }
+
   async function watchAll() {
     const q = Object.keys(RESOURCES).map((k) => `${k}:${rvs[k]}`).join(',');
     const r = await fetch(`/petset/watch?r=${encodeURIComponent(q)}`, { headers });
@@ -104,6 +112,14 @@
       return;
     }
     if (!r.ok) throw Object.assign(new Error(`watch: HTTP ${r.status}`), { code: r.status });
+    try {
+      await readWatch(r);
+    } finally {
+      watching = false;
+    }
+  }
+
+  async function readWatch(r) {
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
     for (;;) {
@@ -115,7 +131,13 @@
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        const { r: kind, e: ev } = JSON.parse(line);
+        const { r: kind, e: ev, started } = JSON.parse(line);
+        if (started) {
+          // every watch has started: from here on every change shows
+          watching = true;
+          showConn();
+          continue;
+        }
         if (ev.type === 'ERROR') {
           // e.g. 410 Gone: list this one again
           delete rvs[kind];
@@ -144,12 +166,16 @@
     events: ['events', 'ui'],
   };
 
+  /** per resource, a count of its changes: part of what a drawn row depends on */
+  const versions = {};
+
   function changed(kind) {
     dirty.add(kind);
+    versions[kind] = (versions[kind] ?? 0) + 1;
     // The first drawing waits for the lists a set's card needs (drawing a thousand rows per list
     // costs more than it shows); the events, the biggest list, are drawn when they arrive.
     if (!FIRST.every((k) => synced.has(k))) return;
-    conn.textContent = synced.size === Object.keys(RESOURCES).length ? 'live' : 'live (loading events…)';
+    showConn();
     if (!renderQueued) {
       renderQueued = true;
       setTimeout(render, 16);
@@ -235,7 +261,14 @@
    * Keeps parent's children in the order of items ([key, value]), made by make(key) when new,
    * filled by fill(element, value), dropping the others: only what changed is redrawn.
    */
-  function reconcile(parent, items, make, fill) {
+  function reconcile(parent, items, make, fill, tag) {
+    // a first drawing of many (a set's thousand ordinals) is one parse of one string, not one per item
+    if (tag && items.length > 1 && ![...parent.children].some((el) => el.dataset.key !== undefined)) {
+      parent.insertAdjacentHTML('beforeend', items.map(([k, v]) => `<${tag} data-key="${esc(k)}">${v}</${tag}>`).join(''));
+      const els = parent.querySelectorAll(`:scope > ${tag}[data-key]`);
+      items.forEach(([, v], i) => (els[i].petsetHTML = v));
+      return;
+    }
     const wanted = new Set(items.map(([k]) => k));
     const have = new Map();
     for (const el of [...parent.children]) {
@@ -258,7 +291,15 @@
 
   const COLUMNS = ['pod', 'phase', 'ready', 'restarts', 'node', 'revision', 'claims → volumes → directories', 'DNS name · IP'];
 
-  /** One card per set, and in it one tbody per ordinal: a pod's change redraws its rows only. */
+  /** ordinals per chunk: each chunk is a table of its own that the browser lays out only when in view */
+  const CHUNK = 50;
+  const colgroup = () => `<colgroup data-fixed="1">${COLUMNS.map((_, i) => `<col class="c${i}">`).join('')}</colgroup>`;
+
+  /**
+   * One card per set, and in it one tbody per ordinal: a pod's change redraws its rows only. The
+   * rows go in chunks of CHUNK ordinals, each its own table (the same fixed columns as the head's)
+   * in a box with content-visibility: auto, so a thousand pets cost the layout of those in view.
+   */
   function renderCards(cards) {
     const root = document.getElementById('sets');
     if (!cards.length) {
@@ -273,14 +314,25 @@
         const el = document.createElement('div');
         el.className = 'set';
         el.dataset.set = k;
-        el.innerHTML = `<div data-part="head"></div><table class="pods"><colgroup>${COLUMNS.map((_, i) => `<col class="c${i}">`).join('')}</colgroup><thead data-fixed="1"><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead></table><div data-part="foot"></div>`;
-        el.querySelector('colgroup').dataset.fixed = '1';
+        el.innerHTML = `<div data-part="head"></div><table class="pods">${colgroup()}<thead><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead></table><div data-part="rows"></div><div data-part="foot"></div>`;
         return el;
       },
       (el, card) => {
         setHTML(el.querySelector('[data-part="head"]'), card.head);
         setHTML(el.querySelector('[data-part="foot"]'), card.foot);
-        reconcile(el.querySelector('table'), card.rows, () => document.createElement('tbody'), setHTML);
+        const chunks = [];
+        for (let i = 0; i < card.rows.length; i += CHUNK) chunks.push([String(i / CHUNK), card.rows.slice(i, i + CHUNK)]);
+        reconcile(
+          el.querySelector('[data-part="rows"]'),
+          chunks,
+          () => {
+            const c = document.createElement('div');
+            c.className = 'chunk';
+            c.innerHTML = `<table class="pods">${colgroup()}</table>`;
+            return c;
+          },
+          (c, rows) => reconcile(c.firstChild, rows, () => document.createElement('tbody'), setHTML, 'tbody'),
+        );
       },
     );
   }
@@ -310,7 +362,18 @@
     const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
     const ru = spec.updateStrategy?.rollingUpdate ?? {};
     const partition = ru.partition ?? 0;
-    const rows = [...ordinals].sort((a, b) => a - b).map((o) => [String(o), renderRow(set, o, pods.get(o), why, strategy === 'RollingUpdate' ? partition : 0)]);
+    // what every row of this set depends on besides its pod: a row is drawn again only when its pod or this changed
+    const context = [st.updateRevision, st.currentRevision, strategy, partition, ui.pod.get(k), why?.blocked, why?.text, spec.serviceName, JSON.stringify(spec.volumeClaimTemplates), versions.pvcs, versions.pvs].join('\n');
+    const rows = [...ordinals]
+      .sort((a, b) => a - b)
+      .map((o) => {
+        const pod = pods.get(o);
+        const memo = pod && drawnRows.get(pod);
+        if (memo && memo.context === context && memo.ordinal === o) return [String(o), memo.html];
+        const html = renderRow(set, o, pod, why, strategy === 'RollingUpdate' ? partition : 0);
+        if (pod) drawnRows.set(pod, { context, ordinal: o, html });
+        return [String(o), html];
+      });
     const conditions = (st.conditions ?? [])
       .map((c) => `<li>${esc(c.type)}=${esc(c.status)}${c.reason ? ` (${esc(c.reason)})` : ''}${c.lastTransitionTime ? ` since ${esc(c.lastTransitionTime.slice(11, 19))}` : ''}</li>`)
       .join('');
@@ -337,6 +400,9 @@
       <div class="actions">${[...scale, ...parts, rollback].join(' ')}</div>`;
     return { head, rows, foot: podActions + renderDns(set) };
   }
+
+  /** pod object (each watch event brings a new one) → its row as last drawn, with what it depended on */
+  const drawnRows = new WeakMap();
 
   function renderRow(set, ordinal, pod, why, partition) {
     const ns = set.metadata.namespace;
@@ -481,6 +547,18 @@
       .join(''));
   }
 
+  /** The page holds only the recent events: an object's older ones are asked for when it is picked. */
+  async function eventsOf(f) {
+    const sel = `involvedObject.kind=${f.kind},involvedObject.name=${f.name}${f.namespace ? `,involvedObject.namespace=${f.namespace}` : ''}`;
+    try {
+      const l = await api('GET', `/petset/list/events?fieldSelector=${encodeURIComponent(sel)}`);
+      for (const e of l.items) if (!stores.events.has(key(e))) stores.events.set(key(e), e);
+      changed('events');
+    } catch (e) {
+      say(`events of ${f.kind}/${f.name}: ${e.message}`, true);
+    }
+  }
+
   function say(text, bad) {
     msg.textContent = text;
     msg.className = bad ? 'msg bad' : 'msg';
@@ -578,6 +656,7 @@
         ui.filter = { kind: 'Node', name: d.selectNode, namespace: '' };
       } else if (d.filterKind !== undefined) ui.filter = { kind: d.filterKind, name: d.filterName, namespace: d.filterNs };
       else ui.filter = undefined;
+      if (ui.filter) void eventsOf(ui.filter);
       changed('ui');
       return;
     }

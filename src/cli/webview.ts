@@ -9,6 +9,9 @@
 // POST /petset/nodes/NAME/crash|partition|heal runs a node drill as `petset node` does.
 // /petset/watch carries the page's watches in one response: a browser opens at most six
 // connections to one HTTP/1.1 server, and seven watches would leave none for anything else.
+// /petset/list/KIND answers the page's lists from this server's own list-and-watch copy, each
+// object cut to the fields the page draws (a thousand pods in half a megabyte, not four), after
+// a SelfSubjectAccessReview says the page's token may list KIND; the watches' events are cut alike.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -69,6 +72,88 @@ export const WATCHABLE: Record<string, string> = {
   events: '/api/v1/events',
 };
 
+/** How many of the most recent events the page gets when it lists them (it shows the newest 100). */
+export const EVENTS_KEPT = 300;
+
+const pick = <T extends object>(o: T | undefined, keys: string[]): any => {
+  if (!o) return undefined;
+  const out: any = {};
+  for (const k of keys) if ((o as any)[k] !== undefined) out[k] = (o as any)[k];
+  return out;
+};
+const meta = (m: any, more: string[] = []) => pick(m, ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', ...more]);
+
+/**
+ * Per resource, the object cut to what web/app.js reads (keep the two in step): the page is
+ * petset's own, the API stays the API (kubectl and every other client get whole objects).
+ */
+export const PROJECT: Record<string, (o: any) => any> = {
+  statefulsets: (o) => {
+    const { template, ...spec } = o.spec ?? {};
+    const vct = spec.volumeClaimTemplates?.map((t: any) => ({ metadata: { name: t.metadata?.name } }));
+    return { metadata: meta(o.metadata), spec: { ...spec, ...(vct ? { volumeClaimTemplates: vct } : {}) }, status: o.status };
+  },
+  pods: (o) => {
+    const m = o.metadata ?? {};
+    const rev = m.labels?.['controller-revision-hash'];
+    const mirror = m.annotations?.['kubernetes.io/config.mirror'];
+    return {
+      metadata: {
+        ...meta(m),
+        ...(m.ownerReferences ? { ownerReferences: m.ownerReferences.map((r: any) => pick(r, ['kind', 'name', 'uid', 'controller'])) } : {}),
+        ...(rev !== undefined ? { labels: { 'controller-revision-hash': rev } } : {}),
+        ...(mirror !== undefined ? { annotations: { 'kubernetes.io/config.mirror': mirror } } : {}),
+      },
+      spec: pick(o.spec, ['nodeName']),
+      status: {
+        ...pick(o.status, ['phase', 'podIP']),
+        ...(o.status?.conditions ? { conditions: o.status.conditions.filter((c: any) => c.type === 'Ready').map((c: any) => pick(c, ['type', 'status'])) } : {}),
+        ...(o.status?.containerStatuses ? { containerStatuses: o.status.containerStatuses.map((c: any) => pick(c, ['name', 'restartCount'])) } : {}),
+      },
+    };
+  },
+  pvcs: (o) => ({ metadata: meta(o.metadata), spec: pick(o.spec, ['volumeName']), status: pick(o.status, ['phase']) }),
+  pvs: (o) => ({ metadata: meta(o.metadata), spec: pick(o.spec, ['hostPath', 'local', 'persistentVolumeReclaimPolicy', 'claimRef']), status: pick(o.status, ['phase']) }),
+  nodes: (o) => ({
+    metadata: meta(o.metadata),
+    spec: pick(o.spec, ['unschedulable', 'taints']),
+    status: { conditions: (o.status?.conditions ?? []).map((c: any) => pick(c, ['type', 'status', 'reason'])) },
+  }),
+  endpoints: (o) => ({
+    metadata: meta(o.metadata),
+    ...(o.subsets ? { subsets: o.subsets.map((s: any) => ({ addresses: (s.addresses ?? []).map((a: any) => ({ ip: a.ip })) })) } : {}),
+  }),
+  events: (o) => ({
+    metadata: meta(o.metadata),
+    involvedObject: pick(o.involvedObject ?? o.regarding, ['kind', 'name', 'namespace']),
+    ...pick(o, ['type', 'reason', 'message', 'note', 'count', 'lastTimestamp', 'eventTime']),
+  }),
+};
+
+const eventTime = (e: any): string => e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '';
+
+/** The n most recent events, newest first. */
+export function recentEvents(items: any[], n: number): any[] {
+  return items
+    .map((e) => [eventTime(e), e] as const)
+    .sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+    .slice(0, n)
+    .map(([, e]) => e);
+}
+
+/** A watch event's line with its object projected; a line that is not JSON or carries a Status goes out as it came. */
+function projectEventLine(r: string, line: string): string {
+  let ev: any;
+  try {
+    ev = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (ev.type === 'ERROR' || !ev.object || ev.object.kind === 'Status') return line;
+  if (ev.type === 'BOOKMARK') return JSON.stringify({ type: ev.type, object: { metadata: { resourceVersion: ev.object.metadata?.resourceVersion } } });
+  return JSON.stringify({ type: ev.type, object: PROJECT[r](ev.object) });
+}
+
 export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}): Promise<WebView> {
   const base = new URL(api.server);
   const agent = new https.Agent({ keepAlive: true, ca: api.caPem });
@@ -79,11 +164,13 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       const auth = req.headers.authorization;
       if (!auth || !/^Bearer \S+$/.test(auth)) return status(res, 401, 'Unauthorized', 'Unauthorized: the live view needs the kubeconfig token (open the address petset up printed)');
       if (url.pathname === '/petset/watch') return watchAll(req, res, url, auth);
+      if (url.pathname.startsWith('/petset/list/') && req.method === 'GET') return void listProjected(url, auth, res);
       if (url.pathname.startsWith('/petset/')) return void servePetset(req, url, auth, res);
       return proxy(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return status(res, 405, 'MethodNotAllowed', 'the live view serves files with GET only');
-    const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    if (url.pathname === '/' || url.pathname === '/index.html') return servePage(req, res);
+    const file = url.pathname.slice(1);
     if (!/^[a-z0-9-]+\.(html|js|css)$/.test(file)) return status(res, 404, 'NotFound', `${url.pathname} not found`);
     fs.readFile(path.join(webRoot, file), (err, data) => {
       if (err) return status(res, 404, 'NotFound', `${url.pathname} not found`);
@@ -91,6 +178,22 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       res.end(req.method === 'HEAD' ? undefined : data);
     });
   });
+  /**
+   * The page with its style sheet and script in it: one answer instead of three, which on a busy
+   * machine (the API server, controllers and nodes share this process) saves a round trip.
+   */
+  function servePage(req: http.IncomingMessage, res: http.ServerResponse): void {
+    Promise.all(['index.html', 'style.css', 'app.js'].map((f) => fs.promises.readFile(path.join(webRoot, f), 'utf8'))).then(
+      ([html, css, js]) => {
+        const page = html
+          .replace('<link rel="stylesheet" href="style.css">', () => `<style>\n${css}</style>`)
+          .replace('<script src="app.js"></script>', () => `<script>\n${js.replace(/<\/script/gi, '<\\/script')}</script>`);
+        res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+        res.end(req.method === 'HEAD' ? undefined : page);
+      },
+      () => status(res, 404, 'NotFound', 'the live view\'s files are missing'),
+    );
+  }
   server.on('connection', (s) => (sockets.add(s), s.once('close', () => sockets.delete(s))));
 
   /** The request as the browser made it, to the API server; watches stream through. */
@@ -124,10 +227,11 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
     if (!entries.length || bad) return status(res, 400, 'BadRequest', `r must list RESOURCE:RESOURCEVERSION pairs of ${Object.keys(WATCHABLE).join(', ')}${bad ? `; got ${bad.join(':')}` : ''}`);
     const upstreams: http.ClientRequest[] = [];
     let done = false;
-    // The answer starts once every watch has: a watch the API refuses (a wrong token) refuses it all.
+    // The answer starts once the first watch has (a token the API refuses gets its refusal: it
+    // refuses every watch); each watch's events go out as soon as it has started, without waiting
+    // for the slowest, and a line {"started":true} says when all have.
     let accepted = 0;
-    const early: string[] = [];
-    const send = (line: string) => (accepted === entries.length ? res.write(line) : early.push(line));
+    const send = (line: string) => res.write(line);
     const finish = () => {
       if (done) return;
       done = true;
@@ -142,9 +246,9 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       const u = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: 'GET', path: p, headers }, (up) => {
         let buf = '';
         up.setEncoding('utf8');
-        if (up.statusCode === 200 && ++accepted === entries.length && !done) {
-          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-          for (const line of early.splice(0)) res.write(line);
+        if (up.statusCode === 200 && !done) {
+          if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+          if (++accepted === entries.length) res.write('{"started":true}\n');
         }
         up.on('data', (d: string) => {
           buf += d;
@@ -153,7 +257,7 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
-            if (line && !done) send(`{"r":${JSON.stringify(r)},"e":${line}}\n`);
+            if (line && !done) send(`{"r":${JSON.stringify(r)},"e":${projectEventLine(r, line)}}\n`);
           }
         });
         up.on('end', () => {
@@ -176,6 +280,140 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
       u.end();
       upstreams.push(u);
     }
+  }
+
+  /**
+   * GET /petset/list/KIND[?fieldSelector=…]: the API's list of KIND with the caller's token, each
+   * item cut to the fields the page draws (a thousand pods' full JSON is megabytes the page would
+   * parse and keep for nothing); the events only the most recent EVENTS_KEPT of them.
+   */
+  async function listProjected(url: URL, auth: string, res: http.ServerResponse): Promise<void> {
+    const kind = url.pathname.slice('/petset/list/'.length);
+    if (!WATCHABLE[kind]) return status(res, 404, 'NotFound', `no list ${kind}; use ${Object.keys(WATCHABLE).join(', ')}`);
+    const fsel = url.searchParams.get('fieldSelector');
+    try {
+      const m = mirrors.get(kind) ?? mirrors.set(kind, startMirror(kind)).get(kind)!;
+      if (!fsel && m.synced) {
+        // the page's own copy, after the API has said the caller may list this resource
+        const allowed = await mayList(auth, kind);
+        if (allowed !== true) return status(res, allowed.code, allowed.reason, allowed.message);
+        const items = kind === 'events' ? recentEvents([...m.items.values()], EVENTS_KEPT) : [...m.items.values()];
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+        return void res.end(JSON.stringify({ metadata: { resourceVersion: m.rv }, items }));
+      }
+      const l = await apiCall(auth, 'GET', `${WATCHABLE[kind]}${fsel ? `?fieldSelector=${encodeURIComponent(fsel)}` : ''}`);
+      if (l.code !== 200) {
+        res.writeHead(l.code, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(l.json));
+      }
+      let items: any[] = (l.json.items ?? []).map((o: any) => PROJECT[kind](o));
+      if (kind === 'events') items = recentEvents(items, EVENTS_KEPT);
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: l.json.metadata?.resourceVersion }, items }));
+    } catch (e) {
+      status(res, 502, 'ServiceUnavailable', `the API server did not answer: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The projected objects of one resource, kept by a list and watch of this server's own (with
+   * the kubeconfig's token petset up gave it), started when a page first lists the resource: a
+   * page's load then costs no list of a thousand pods at the API server. A page is served from it
+   * only after the API allowed the page's token to list the resource (mayList).
+   */
+  interface Mirror {
+    items: Map<string, any>;
+    rv: string;
+    synced: boolean;
+  }
+  const mirrors = new Map<string, Mirror>();
+  let closed = false;
+  const live = new Set<http.ClientRequest>();
+  const okey = (o: any) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+
+  function startMirror(kind: string): Mirror {
+    const m: Mirror = { items: new Map(), rv: '', synced: false };
+    const admin = `Bearer ${api.token}`;
+    void (async () => {
+      while (!closed) {
+        try {
+          if (!m.synced) {
+            const l = await apiCall(admin, 'GET', WATCHABLE[kind]);
+            if (l.code !== 200) throw new Error(l.json?.message ?? `HTTP ${l.code}`);
+            m.items = new Map((l.json.items ?? []).map((o: any) => [okey(o), PROJECT[kind](o)]));
+            m.rv = l.json.metadata?.resourceVersion ?? '';
+            m.synced = true;
+          }
+          await mirrorWatch(kind, m, admin);
+        } catch {
+          m.synced = false;
+          if (!closed) await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+    return m;
+  }
+
+  /** Follows one watch from m.rv until it ends; a 410 or a broken watch lists again. */
+  function mirrorWatch(kind: string, m: Mirror, auth: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const p = `${WATCHABLE[kind]}?watch=1&allowWatchBookmarks=true&resourceVersion=${m.rv}`;
+      const headers = { authorization: auth, accept: 'application/json', 'user-agent': 'petset-live-view' };
+      const u = https.request({ agent, protocol: 'https:', hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, method: 'GET', path: p, headers }, (up) => {
+        if (up.statusCode !== 200) {
+          up.resume();
+          return reject(new Error(`watch ${kind}: HTTP ${up.statusCode}`));
+        }
+        let buf = '';
+        up.setEncoding('utf8');
+        up.on('data', (d: string) => {
+          buf += d;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            const ev = safeJson(line, 500);
+            if (ev.type === 'ERROR' || !ev.object) {
+              u.destroy();
+              return reject(new Error(`watch ${kind}: ${ev.object?.message ?? 'error'}`));
+            }
+            m.rv = ev.object.metadata?.resourceVersion ?? m.rv;
+            if (ev.type === 'BOOKMARK') continue;
+            if (ev.type === 'DELETED') m.items.delete(okey(ev.object));
+            else m.items.set(okey(ev.object), PROJECT[kind](ev.object));
+          }
+        });
+        up.on('end', () => resolve());
+        up.on('error', reject);
+      });
+      live.add(u);
+      u.on('close', () => live.delete(u));
+      u.on('error', reject);
+      u.end();
+    });
+  }
+
+  /** Whether the API lets this token list the resource (SelfSubjectAccessReview), remembered for 30 s. */
+  const allowedFor = new Map<string, { at: number; answer: true | { code: number; reason: string; message: string } }>();
+  async function mayList(auth: string, kind: string): Promise<true | { code: number; reason: string; message: string }> {
+    const k = `${auth} ${kind}`;
+    const hit = allowedFor.get(k);
+    if (hit && Date.now() - hit.at < 30_000) return hit.answer;
+    const [, group, , resource] = /^\/apis?\/(?:([^/]+)\/)?([^/]+)\/(.+)$/.exec(WATCHABLE[kind])!;
+    const review = await apiCall(auth, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'list', group: WATCHABLE[kind].startsWith('/apis/') ? group : '', resource } },
+    });
+    let answer: true | { code: number; reason: string; message: string };
+    if (review.code === 401) answer = { code: 401, reason: 'Unauthorized', message: 'Unauthorized' };
+    else if (review.code >= 300) answer = { code: review.code, reason: review.json?.reason ?? 'Unknown', message: review.json?.message ?? `HTTP ${review.code}` };
+    else if (!review.json?.status?.allowed) answer = { code: 403, reason: 'Forbidden', message: `cannot list resource "${resource}" at the cluster scope` };
+    else answer = true;
+    if (allowedFor.size > 1000) allowedFor.clear();
+    allowedFor.set(k, { at: Date.now(), answer });
+    return answer;
   }
 
   /** One call to the API server with the caller's credential; answers the status code and JSON body. */
@@ -247,6 +485,8 @@ export async function startWebView(api: ApiEndpoint, opts: WebViewOptions = {}):
     url: `http://${host}:${addr.port}/`,
     close: () =>
       new Promise((resolve) => {
+        closed = true;
+        for (const u of live) u.destroy();
         for (const s of sockets) s.destroy();
         agent.destroy();
         server.close(() => resolve());

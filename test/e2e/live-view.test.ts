@@ -77,7 +77,7 @@ describe('live view', () => {
     assert.equal((await anonymous.json()).reason, 'Unauthorized');
     const wrong = await fetch(`${base}api/v1/pods`, { headers: { authorization: 'Bearer not-the-token' } });
     assert.equal(wrong.status, 401);
-    for (const [method, p] of [['GET', 'petset/watch?r=pods:'], ['GET', 'petset/dns/default/kubernetes'], ['POST', 'petset/nodes/node-1/crash']]) {
+    for (const [method, p] of [['GET', 'petset/watch?r=pods:'], ['GET', 'petset/list/pods'], ['GET', 'petset/dns/default/kubernetes'], ['POST', 'petset/nodes/node-1/crash']]) {
       for (const auth of [undefined, 'Bearer not-the-token']) {
         const r = await fetch(`${base}${p}`, { method, headers: auth ? { authorization: auth } : {} });
         assert.equal(r.status, 401, `${method} ${p} with ${auth ?? 'no credential'}`);
@@ -86,6 +86,29 @@ describe('live view', () => {
     assert.equal((await c.kubectl(['get', 'node', 'node-1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout, 'True', 'the refused drill did nothing');
     const page404 = await fetch(`${base}../etc/passwd`);
     assert.equal(page404.status, 404);
+  });
+
+  it("serves its compact lists only to a token the API lets list them: a service account without rights gets the API's 403", async () => {
+    const base = liveUrl.replace(/#.*$/, '');
+    const admin = { authorization: `Bearer ${new URLSearchParams(liveUrl.replace(/^[^#]*#/, '')).get('token')}` };
+    // the first list starts the view's own copy; the next ones are served from it once it is synced
+    await eventually(async () => {
+      const r = await fetch(`${base}petset/list/nodes`, { headers: admin });
+      assert.equal(r.status, 200);
+      const l = await r.json();
+      assert.ok(l.items.some((n: any) => n.metadata.name === 'node-1'), 'node-1 listed');
+      assert.ok(!l.items[0].status.images && !l.items[0].metadata.managedFields, 'only the fields the page draws');
+      return true;
+    });
+    await c.kubectl(['create', 'serviceaccount', 'onlooker']);
+    const token = (await c.kubectl(['create', 'token', 'onlooker'])).stdout.trim();
+    for (const kind of ['nodes', 'pods', 'events']) {
+      const r = await fetch(`${base}petset/list/${kind}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 403, `${kind} for a service account without rights`);
+      assert.equal((await r.json()).reason, 'Forbidden');
+    }
+    const unknown = await fetch(`${base}petset/list/secrets`, { headers: admin });
+    assert.equal(unknown.status, 404);
   });
 
   /** every pod's first non-missing phase, in the order the page showed them */
