@@ -148,7 +148,10 @@ export function newContainerRecord(spec: Obj, init: boolean): ContainerRecord {
 /**
  * A new record for a pod. A pod that already ran on this node (under an earlier agent,
  * or before petset restarted) lost its containers: each comes back as a restart, as
- * after a reboot, while init containers that had completed stay completed.
+ * after a reboot. Its new sandbox runs the init containers again from the first, as the
+ * kubelet does when it re-creates a pod's sandbox (init containers must be idempotent);
+ * one that had completed shows that run as its last state. An agent that finds the sandbox
+ * still running adopts what ran in it instead (adoptContainers).
  */
 export function initialRecord(pod: KubeObject, now: number, stamp: string): PodRecord {
   const spec = pod.spec ?? {};
@@ -167,7 +170,7 @@ export function initialRecord(pod: KubeObject, now: number, stamp: string): PodR
     c.imageID = s.imageID ?? '';
     const ended = s.state?.terminated;
     c.exitedAt = now;
-    if (c.init && !c.sidecar && ended?.exitCode === 0) c.exited = { ...ended };
+    if (c.init && !c.sidecar && ended?.exitCode === 0) c.lastTerminated = { ...ended, containerID: s.containerID };
     else if (c.ephemeral && ended) c.exited = { ...ended };
     else c.exited = { exitCode: 255, reason: 'Unknown', startedAt: s.state?.running?.startedAt ?? ended?.startedAt, finishedAt: stamp, containerID: s.containerID };
   }

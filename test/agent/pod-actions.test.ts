@@ -466,17 +466,20 @@ describe('podStatus', () => {
 });
 
 describe('initialRecord', () => {
-  it('brings containers of an earlier run back as restarts, keeping completed init containers', () => {
+  it('brings containers of an earlier run back as restarts; the new sandbox runs the init containers again first', () => {
     const p = pod({ initContainers: [{ name: 'i1', image: 'x' }] });
     p.status = {
       initContainerStatuses: [{ name: 'i1', containerID: 'petset-sim://a', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
       containerStatuses: [{ name: 'app', containerID: 'petset-sim://b', restartCount: 4, imageID: 'img', state: { running: { startedAt: STAMP } } }],
     };
     const rec = initialRecord(p, NOW, STAMP);
-    assert.equal(rec.inits[0].exited?.exitCode, 0);
+    assert.equal(rec.inits[0].exited, undefined);
+    assert.equal(rec.inits[0].lastTerminated?.exitCode, 0, 'the earlier run, as its last state');
     assert.equal(rec.regular[0].exited?.reason, 'Unknown');
     assert.equal(rec.regular[0].restartCount, 4);
     Object.assign(rec, { phase: 'active', sandbox: 'ready' });
+    assert.deepEqual(types(decide(p, rec).actions), ['StartContainer i1']);
+    Object.assign(rec.inits[0], { instances: 2, exited: { exitCode: 0, reason: 'Completed' } });
     assert.deepEqual(types(decide(p, rec).actions), ['MarkInitialized', 'StartContainer app']);
   });
 });
