@@ -194,7 +194,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const handle = instrumentHandler(api.handle, metrics, registry);
     // a data dir used with another service range (host mode, then root, or the reverse): its
     // services move into this one before anything allocates, and up says which moved
-    const moved = await moveServicesIntoRange(api);
+    // not fatal: on a full disk the moves wait for the next start, and the API serves meanwhile
+    const moved = await moveServicesIntoRange(api).catch((e: Error) => {
+      log(`warning: services outside the service range ${serviceRange(serviceClusterIPRange).text} keep their cluster IPs until the next start: ${e.message}`);
+      return [];
+    });
     for (const m of moved) log(`service ${m.namespace}/${m.name}: cluster IP ${m.from} is outside the service range ${serviceRange(serviceClusterIPRange).text} (this data dir was used with another range, e.g. in the other pod network mode); it now has ${m.to}`);
     if (moved.length) log(`  running pods keep the old address in their *_SERVICE_HOST variables until they restart; DNS names follow at once`);
     installAdmission(api);

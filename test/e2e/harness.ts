@@ -29,6 +29,9 @@ export interface KubectlResult {
   stderr: string;
 }
 
+/** the ranges each data dir was started with, per pod network mode (keyed "DIR root?") */
+const rangesOfDataDir = new Map<string, { serviceCidr: string; podCidr: string }>();
+
 export function tempDir(prefix = 'petset-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   if (madeTempDirs.push(dir) === 1) process.once('exit', removeTempDirs);
@@ -105,10 +108,15 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
   // bind themselves), or, with the root pod network, in 10/8
   const extra = [...(opts.extraArgs ?? []), ...(await storeArgs(dataDir, opts.extraArgs ?? []))];
   const root = extra.join(' ').includes('--pod-network root');
+  // a data dir started again keeps its ranges, as a user's does (a new range would move its services)
+  const earlier = rangesOfDataDir.get(`${dataDir} ${root}`);
   const rootRanges = root ? randomRootRanges() : undefined;
-  const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', rootRanges?.serviceCidr ?? `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  const serviceCidr = earlier?.serviceCidr ?? rootRanges?.serviceCidr ?? `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`;
+  const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', serviceCidr];
   const nodes = Number(extra[extra.indexOf('--nodes') + 1]) || 1;
-  const podRange = extra.includes('--pod-cidr') ? [] : ['--pod-cidr', rootRanges?.podCidr ?? randomLoopbackPodRange(nodes)];
+  const podCidr = earlier?.podCidr ?? rootRanges?.podCidr ?? randomLoopbackPodRange(nodes);
+  const podRange = extra.includes('--pod-cidr') ? [] : ['--pod-cidr', podCidr];
+  rangesOfDataDir.set(`${dataDir} ${root}`, { serviceCidr, podCidr });
   // the simulated runtime unless a test asks for another (petset up defaults to real processes where it can)
   const runtimeArgs = extra.some((a) => a.startsWith('--runtime')) ? [] : ['--runtime', 'sim'];
   const proc = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...runtimeArgs, ...range, ...podRange, ...extra], {
