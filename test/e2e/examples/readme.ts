@@ -1,10 +1,11 @@
 // Runs an example README's commands the way a new user pastes them: every fenced `sh` block,
-// in order, as one bash script in a fresh directory that holds `examples/` (this repository's)
-// and petset as a local npm package (so `npx petset` runs this checkout, offline), with no
+// in order, as one bash script in a fresh directory that holds `examples/` and `bin/` (this
+// repository's, so `node bin/petset.js` runs this checkout as from its root) and petset as a
+// local npm package (so `npx petset` runs it too, offline), with no
 // KUBECONFIG of its own: the README's `export KUBECONFIG=$PWD/.petset/kubeconfig` points the
 // real kubectl on PATH at the README's own `petset up`.
 //
-// One change is made to what the README says: `petset up` gets `--port 0` and pod and service
+// One change is made to what the README says: `petset up` (or `petset.js up`) gets `--port 0` and pod and service
 // ranges of its own, so the runs of parallel tests (and a user's own cluster on :6443) never
 // collide. Nothing else is rewritten. A command that exits non-zero is recorded by bash's ERR
 // trap (commands in `until`/`if`/`||` are conditions, not failures); the README marks the
@@ -53,13 +54,15 @@ function commandAt(lines: string[], n: number): string {
 export async function runReadme(example: string, timeoutMs: number): Promise<ReadmeRun> {
   const work = tempDir(`petset-readme-${example}-`);
   fs.symlinkSync(path.join(repoRoot, 'examples'), path.join(work, 'examples'));
+  // the READMEs start petset from the checkout's root: `node bin/petset.js up …`
+  fs.symlinkSync(path.join(repoRoot, 'bin'), path.join(work, 'bin'));
   fs.writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: `readme-${example}`, private: true }));
   fs.mkdirSync(path.join(work, 'node_modules', '.bin'), { recursive: true });
   fs.symlinkSync(petsetBin, path.join(work, 'node_modules', '.bin', 'petset'));
 
   const ranges = randomRootRanges();
   const own = `--port 0 --pod-cidr ${ranges.podCidr} --service-cluster-ip-range ${ranges.serviceCidr}`;
-  const commands = readmeCommands(fs.readFileSync(path.join(repoRoot, 'examples', example, 'README.md'), 'utf8')).map((l) => l.replace(/\bpetset up\b/, `petset up ${own}`));
+  const commands = readmeCommands(fs.readFileSync(path.join(repoRoot, 'examples', example, 'README.md'), 'utf8')).map((l) => l.replace(/\bpetset(\.js)? up\b/, (m) => `${m} ${own}`));
   // line 1 is the trap, so README line i is script line i + 2
   const script = [`trap 'rc=$?; echo "${FAIL_MARK} $LINENO $rc" >&2' ERR`, ...commands].join('\n') + '\n';
   fs.writeFileSync(path.join(work, 'readme.sh'), script);
