@@ -114,28 +114,38 @@ function ruleLines(dir: Direction, rule: Obj, policy: KubeObject, target: Policy
   return out;
 }
 
-/** Whether one egress rule lets `target` reach `peer` (a pod) on port/protocol. */
-function egressRuleAllows(rule: Obj, policy: KubeObject, peer: KubeObject, port: number, protocol: string, world: PolicyWorld): boolean {
+/**
+ * Whether a rule's ports admit port/protocol; a named port is looked up on `namedIn` (the
+ * target on the way in, the peer on the way out, as the pods' tables resolve it).
+ */
+function rulePortsAllow(rule: Obj, namedIn: KubeObject, port: number, protocol: string): boolean {
   const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
-  const portOk =
+  return (
     !ports.length ||
     ports.some((p) => {
       if ((p.protocol ?? 'TCP') !== protocol) return false;
       if (p.port === undefined || p.port === null) return true;
-      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(peer, String(p.port), protocol);
+      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(namedIn, String(p.port), protocol);
       return n !== undefined && (n === port || (typeof p.endPort === 'number' && port >= n && port <= p.endPort));
-    });
-  if (!portOk) return false;
-  const peers: Obj[] | undefined = rule.to;
+    })
+  );
+}
+
+/** Whether a rule's peers (from or to) take in the pod `other` (if known) or the address `ip`; no peers: everyone. */
+function rulePeersAllow(peers: unknown, policy: KubeObject, world: PolicyWorld, other: KubeObject | undefined, ip: string | undefined): boolean {
   if (!Array.isArray(peers) || !peers.length) return true;
-  return peers.some((q) => {
+  return peers.some((q: Obj) => {
     const pods = peerPods(q, policy, world);
-    if (pods) return pods.some((p) => p.metadata.uid === peer.metadata.uid);
+    if (pods) return !!other && pods.some((p) => p.metadata.uid === other.metadata.uid);
     const cidr = q.ipBlock?.cidr;
     if (!cidr || String(cidr).includes(':')) return false;
-    const ip = peer.status?.podIP;
     return inCidr(ip, cidr) && !(q.ipBlock.except ?? []).some((e: string) => inCidr(ip, e));
   });
+}
+
+/** Whether one egress rule lets `target` reach `peer` (a pod) on port/protocol. */
+function egressRuleAllows(rule: Obj, policy: KubeObject, peer: KubeObject, port: number, protocol: string, world: PolicyWorld): boolean {
+  return rulePortsAllow(rule, peer, port, protocol) && rulePeersAllow(rule.to, policy, world, peer, peer.status?.podIP);
 }
 
 function inCidr(ip: string | undefined, cidr: string): boolean {
@@ -219,26 +229,7 @@ const isLoopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
 
 /** Whether one ingress rule of `policy` (selecting `target`) lets `from` in on port/protocol. */
 function ingressRuleAllows(rule: Obj, policy: KubeObject, target: KubeObject, from: string, client: KubeObject | undefined, port: number, protocol: string, world: PolicyWorld): boolean {
-  const ports: Obj[] = Array.isArray(rule.ports) ? rule.ports : [];
-  const portOk =
-    !ports.length ||
-    ports.some((p) => {
-      if ((p.protocol ?? 'TCP') !== protocol) return false;
-      if (p.port === undefined || p.port === null) return true;
-      // a named port is the target's own on the way in
-      const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(String(p.port)) ? Number(p.port) : namedPort(target, String(p.port), protocol);
-      return n !== undefined && (n === port || (typeof p.endPort === 'number' && port >= n && port <= p.endPort));
-    });
-  if (!portOk) return false;
-  const peers: Obj[] | undefined = rule.from;
-  if (!Array.isArray(peers) || !peers.length) return true;
-  return peers.some((q) => {
-    const pods = peerPods(q, policy, world);
-    if (pods) return !!client && pods.some((p) => p.metadata.uid === client.metadata.uid);
-    const cidr = q.ipBlock?.cidr;
-    if (!cidr || String(cidr).includes(':')) return false;
-    return inCidr(from, cidr) && !(q.ipBlock.except ?? []).some((e: string) => inCidr(from, e));
-  });
+  return rulePortsAllow(rule, target, port, protocol) && rulePeersAllow(rule.from, policy, world, client, from);
 }
 
 /**
