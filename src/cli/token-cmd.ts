@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { Client } from '../client/client.js';
 import { fromKubeconfig } from '../client/http-transport.js';
-import type { KubeObject } from '../api/object.js';
+import { timestamp, type KubeObject } from '../api/object.js';
 import { flag, flagDuration, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { caCertHash } from './pki.js';
@@ -40,7 +40,7 @@ export function bootstrapTokenSecret(id: string, secret: string, ttlMs: number, 
     'auth-extra-groups': DEFAULT_NODE_TOKEN_GROUP,
     description: "Made by 'petset token create' for joining nodes.",
   };
-  if (ttlMs > 0) data.expiration = new Date(now + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z');
+  if (ttlMs > 0) data.expiration = timestamp(new Date(now + ttlMs));
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token', stringData: data };
 }
 

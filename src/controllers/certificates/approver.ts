@@ -3,7 +3,7 @@
 // certificatesigningrequests/selfnodeclient when a node renews its own certificate, else
 // .../nodeclient (granted to bootstrap tokens). Anything else is left for a person to
 // approve or deny (kubectl certificate approve|deny).
-import type { KubeObject } from '../../api/object.js';
+import { timestamp, type KubeObject } from '../../api/object.js';
 import type { ResourceType } from '../../client/client.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import type { Informer } from '../../client/informer.js';
@@ -56,7 +56,7 @@ export class CSRApprovingController implements Controller {
       },
     })) as KubeObject;
     if (!review.status?.allowed) return;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = timestamp();
     const approved = {
       ...csr,
       status: {

@@ -4,7 +4,7 @@
 // --cluster-signing-cert-file/--cluster-signing-key-file), for at most
 // --cluster-signing-duration (1 year) or the spec's expirationSeconds. A request that fails
 // the signer's checks gets the Failed condition instead, as upstream's.
-import type { KubeObject } from '../../api/object.js';
+import { timestamp, type KubeObject } from '../../api/object.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import type { Informer } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
@@ -61,7 +61,7 @@ export class CSRSigningController implements Controller {
     if (!decision) return;
     const status = { ...(csr.status ?? {}) };
     if ('fail' in decision) {
-      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const now = timestamp();
       status.conditions = [...(status.conditions ?? []), { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: decision.fail, lastUpdateTime: now, lastTransitionTime: now }];
     } else {
       const parsed = parseRequest(csr);
