@@ -95,7 +95,11 @@ test('an update from a stale resourceVersion conflicts; an immutable ConfigMap s
 test('what a service took for a dry run or a refused create is given back', async () => {
   const svcs = kind('services');
   const first = await api.storage.create(svcs, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'probe' }, spec: { ports: [{ port: 80 }] } });
-  const ip = first.spec.clusterIP.replace(/\.\d+$/, '.77');
+  // an address in the same range that no service holds yet (the first one's own address is random)
+  const taken = new Set((await api.storage.list(svcs, undefined)).items.map((s: any) => s.spec?.clusterIP));
+  let last = 77;
+  while (taken.has(first.spec.clusterIP.replace(/\.\d+$/, `.${last}`))) last++;
+  const ip = first.spec.clusterIP.replace(/\.\d+$/, `.${last}`);
   await api.storage.create(svcs, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'dry' }, spec: { clusterIP: ip, ports: [{ port: 80 }] } }, { dryRun: true });
   await fails(api.storage.create(svcs, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'Refused!' }, spec: { clusterIP: ip, ports: [{ port: 80 }] } }));
   const real = await api.storage.create(svcs, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'real' }, spec: { clusterIP: ip, ports: [{ port: 80 }] } });
