@@ -75,8 +75,8 @@ function removeTempDirs(): void {
 export const testStore = process.env.PETSET_TEST_STORE === 'etcd' ? 'etcd' : 'sqlite';
 const etcdOfDataDir = new Map<string, Promise<TestEtcd>>();
 
-async function storeArgs(dataDir: string, extra: string[]): Promise<string[]> {
-  if (testStore !== 'etcd' || extra.includes('--etcd-servers')) return [];
+async function storeArgs(dataDir: string, extra: string[], store?: 'sqlite'): Promise<string[]> {
+  if (testStore !== 'etcd' || store === 'sqlite' || extra.includes('--etcd-servers')) return [];
   let etcd = etcdOfDataDir.get(dataDir);
   if (!etcd) {
     etcd = startEtcd().then((e) => (startedEtcds.push(e), e));
@@ -100,13 +100,17 @@ function stopTestEtcds(): void {
 const startedEtcds: TestEtcd[] = [];
 
 /** Starts petset up; resolves once it printed its address and /readyz answers. */
-export async function startCluster(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
+/**
+ * `store: 'sqlite'` is for tests about the SQLite data directory itself (its file, its
+ * permissions, a full disk under it): the PETSET_TEST_STORE switch does not apply to them.
+ */
+export async function startCluster(opts: { dataDir?: string; extraArgs?: string[]; store?: 'sqlite' } = {}): Promise<Cluster> {
   const dataDir = opts.dataDir ?? tempDir();
   const cacheDir = tempDir('kubectl-cache-');
   // a service range and a pod range of its own, so clusters of parallel tests never share a
   // cluster IP nor bind the same pod IP: on loopback (apart from 127.64-127.66 that other tests
   // bind themselves), or, with the root pod network, in 10/8
-  const extra = [...(opts.extraArgs ?? []), ...(await storeArgs(dataDir, opts.extraArgs ?? []))];
+  const extra = [...(opts.extraArgs ?? []), ...(await storeArgs(dataDir, opts.extraArgs ?? [], opts.store))];
   const root = extra.join(' ').includes('--pod-network root');
   // a data dir started again keeps its ranges, as a user's does (a new range would move its services)
   const earlier = rangesOfDataDir.get(`${dataDir} ${root}`);

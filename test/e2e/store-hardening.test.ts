@@ -21,8 +21,9 @@ after(async () => {
   for (const f of cleanups.reverse()) f();
 });
 
-async function start(dataDir: string, extraArgs: string[] = []): Promise<Cluster> {
-  const c = await startCluster({ dataDir, extraArgs });
+/** `sqlite`: the test is about the SQLite file under the data dir, whatever store the e2e run picked. */
+async function start(dataDir: string, extraArgs: string[] = [], store?: 'sqlite'): Promise<Cluster> {
+  const c = await startCluster({ dataDir, extraArgs, store });
   clusters.push(c);
   return c;
 }
@@ -59,7 +60,7 @@ describe('petset up: stored data that cannot be served', () => {
   it('quarantines broken rows written into state.db while stopped, and serves everything else', async () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    let c = await start(dir);
+    let c = await start(dir, [], 'sqlite');
     await c.kubectl(['create', 'configmap', 'good', '--from-literal=a=1']);
     await stop(c);
 
@@ -77,7 +78,7 @@ describe('petset up: stored data that cannot be served', () => {
     row('/registry/minions/wrong-name', JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'other' } }));
     db.close();
 
-    c = await start(dir);
+    c = await start(dir, [], 'sqlite');
     const out = c.output();
     assert.match(out, /quarantined ConfigMap default\/broken .*not JSON/);
     assert.match(out, /quarantined StatefulSet default\/nometa .*no metadata/);
@@ -112,7 +113,7 @@ describe('petset up: stored data that cannot be served', () => {
       kept.map((k) => k.key).sort(),
       ['/registry/configmaps/default/broken', '/registry/minions/wrong-name', '/registry/secrets/default/binary', '/registry/statefulsets/default/nometa'],
     );
-    c = await start(dir);
+    c = await start(dir, [], 'sqlite');
     assert.doesNotMatch(c.output(), /quarantined/);
     assert.equal((await c.kubectl(['get', 'configmap', 'broken', '-o', 'jsonpath={.data.b}'])).stdout, '2');
     await stop(c);
@@ -130,7 +131,7 @@ describe('petset up: a private data directory', () => {
     fs.writeFileSync(path.join(dir, 'state.db'), '', { mode: 0o644 }); // an empty database left readable
     fs.chmodSync(path.join(dir, 'state.db'), 0o644);
 
-    const c = await start(dir);
+    const c = await start(dir, [], 'sqlite');
     assert.match(c.output(), /warning: the data directory .* was accessible to other users \(mode 0755\)/);
     const value = `pw-${randomBytes(12).toString('hex')}`;
     await c.kubectl(['create', 'secret', 'generic', 'db-password', `--from-literal=password=${value}`]);
@@ -165,7 +166,7 @@ describe('petset up: disk full (space alarm)', { skip: process.getuid?.() !== 0 
       fs.rmSync(mnt, { recursive: true, force: true });
     });
     const dir = path.join(mnt, 'data');
-    let c = await start(dir);
+    let c = await start(dir, [], 'sqlite');
     await c.kubectl(['create', 'configmap', 'keep', '--from-literal=a=1']);
     for (let i = 0; i < 5; i++) await c.kubectl(['create', 'configmap', `victim-${i}`, '--from-literal=a=1']);
 
@@ -205,7 +206,7 @@ describe('petset up: disk full (space alarm)', { skip: process.getuid?.() !== 0 
     // file, log, store) and serves reads, and deletes still work
     await stop(c);
     fill();
-    c = await start(dir);
+    c = await start(dir, [], 'sqlite');
     assert.equal((await c.kubectl(['get', 'configmap', 'keep', '-o', 'jsonpath={.data.a}'])).stdout, '1');
     assert.equal((await writeUntilRefused(c, 'again')).status, 507);
     await c.kubectl(['delete', 'configmap', 'victim-2', 'victim-3']);
