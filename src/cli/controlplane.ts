@@ -66,6 +66,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default 15 s) */
   hpaSyncPeriodMs?: number;
+  /** kube-controller-manager's --cluster-signing-duration, in seconds (default a year) */
+  clusterSigningDurationSeconds?: number;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
   /** the container runtime of each local node (default: the simulated one) */
@@ -307,7 +309,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return perController.get(sa)!;
       };
       controllers = await startControllers(controllerManager, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca, clusterSigningDurationSeconds: opts.clusterSigningDurationSeconds }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

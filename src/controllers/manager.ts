@@ -46,6 +46,8 @@ export interface ControllerOptions {
   rootCA?: string;
   /** the CA that signs approved client CSRs (kube-controller-manager's --cluster-signing-cert-file/--cluster-signing-key-file); no signer without it */
   clusterSigning?: CertKeyPair;
+  /** kube-controller-manager's --cluster-signing-duration: the longest certificate the signer issues (default 1 year) */
+  clusterSigningDurationSeconds?: number;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -69,7 +71,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ServiceAccountsController(),
     ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
     new CSRApprovingController(),
-    ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning)] : []),
+    ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning, options.clusterSigningDurationSeconds)] : []),
     new Scheduler(options.scheduler),
   ];
 }

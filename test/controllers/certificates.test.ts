@@ -77,8 +77,10 @@ describe('csrapproving', () => {
 
 describe('csrsigning', () => {
   it('signs approved requests of its signers for the asked lifetime, at most a year', () => {
-    assert.deepEqual(decideSigning(csr(node, {}, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 365 * 24 * 3600 } });
-    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 3600 } });
+    assert.deepEqual(decideSigning(csr(node, {}, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 365 * 24 * 3600 - 300, backdateMs: 300_000 } });
+    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 3600, backdateMs: 300_000 } });
+    // --cluster-signing-duration caps the lifetime; a short one is backdated by a tenth of it
+    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved), 60), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 60, backdateMs: 6000 } });
     assert.equal(decideSigning(csr(node)), undefined, 'pending');
     assert.equal(decideSigning(csr(node, { signerName: 'example.com/other' }, approved)), undefined, 'another signer');
     assert.deepEqual(decideSigning(csr({ commonName: 'alice' }, {}, approved)), { fail: 'subject organization is not system:nodes' });
