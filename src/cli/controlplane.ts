@@ -27,6 +27,7 @@ import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDi
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
 import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
+import { startIPAddressRepair } from '../apiserver/ipaddress-repair.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { createClientCert } from './pki.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
@@ -292,6 +293,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
     }
     await ensureDefaultStorageClass(client);
+    // upstream's ipallocator repair: IPAddresses whose Service is gone, Services whose IPAddress is missing
+    startupWrites.push(startIPAddressRepair(client, serviceRange(serviceClusterIPRange), { log }));
     // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
     const apiAddress = { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port };
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
