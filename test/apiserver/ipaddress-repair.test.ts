@@ -16,6 +16,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import { serviceRange } from '../../src/apiserver/service-ips.js';
 import { decideIPAddressRepairs, repairIPAddresses, startIPAddressRepair, REPAIR_COMPONENT } from '../../src/apiserver/ipaddress-repair.js';
 import type { KubeObject } from '../../src/api/object.js';
+import { moveServicesIntoRange } from '../../src/apiserver/service-ip-repair.js';
 
 const RANGE = '10.123.46.0/26';
 const IPS = { group: 'networking.k8s.io', version: 'v1', resource: 'ipaddresses', kind: 'IPAddress', namespaced: false };
@@ -114,6 +115,29 @@ describe('ipallocator repair', () => {
       loop.stop();
       assert.equal((await client.resource(IPS).get('10.123.46.25')).spec.parentRef.name, 'c');
       assert.deepEqual(await repairEvents(client), ['Warning ClusterIPNotAllocated Service/c: Cluster IP [IPv4]: 10.123.46.25 is not allocated; repairing']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a service moved into a new service range at start takes its new address along: nothing left to repair', async () => {
+    const { store, client } = await cluster();
+    try {
+      const before = await client.resource(SERVICES, 'default').create(svc('moved', '10.123.46.33'));
+      // the same store served with another range (a data dir switched between pod network modes)
+      const other = '10.124.0.0/26';
+      const api = new ApiServer(defaultRegistry(), store, { serviceClusterIPRange: other });
+      installAdmission(api);
+      const moves = await moveServicesIntoRange(api);
+      const mine = moves.find((m) => m.name === 'moved')!;
+      assert.equal(mine.from, before.spec.clusterIP);
+      const held = await client.resource(IPS).get(mine.to);
+      assert.deepEqual(held.spec.parentRef, { group: '', resource: 'services', namespace: 'default', name: 'moved' });
+      await assert.rejects(client.resource(IPS).get(mine.from), /not found/);
+      const recorder = new EventRecorder(client, REPAIR_COMPONENT);
+      const kubernetes = moves.find((m) => m.name === 'kubernetes')!;
+      assert.equal(kubernetes.to, '10.124.0.1');
+      assert.deepEqual(await repairIPAddresses(client, recorder, serviceRange(other), { now: Date.now() + 61_000 }), []);
     } finally {
       await store.close();
     }
