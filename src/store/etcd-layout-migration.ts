@@ -61,7 +61,7 @@ export async function migrateEtcdKeysToUpstreamLayout(client: Etcd3, log: (line:
       start = Buffer.concat([kvs[kvs.length - 1]!.key, Buffer.from([0])]);
     }
   }
-  if (result.moved) log(`petset store: ${result.moved} keys in etcd moved to the upstream layout (/registry/<resource>/...)`);
+  if (result.moved) log(`petset store: ${result.moved} ${result.moved === 1 ? 'key' : 'keys'} in etcd moved to the upstream layout (/registry/<resource>/...)`);
   for (const k of result.kept) log(`petset store: ${k} was not moved: ${legacyToUpstreamKey(k)} exists (it is the one served); delete the old key with etcdctl del ${k}`);
   return result;
 }
