@@ -254,5 +254,19 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     assert.match(approved.stdout, /certificatesigningrequest.certificates.k8s.io\/widget-1 approved/);
     // no petset signer serves example.com/widgets: approved, and no certificate
     assert.match((await cluster.kubectl(['get', 'csr', 'widget-1'])).stdout, /example.com\/widgets\s+system:serviceaccount:default:csr-clerk\s+<none>\s+Approved\s*$/m);
+    // what the approval check asks: approve on the signer's name, then on <domain>/* (a literal
+    // resourceName in RBAC, not a pattern), with the requester's extra
+    const review = async (name: string) =>
+      JSON.parse((await cluster.kubectl(['create', '-f', '-', '-o', 'json'], {
+        input: JSON.stringify({
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user: csr.spec.username, uid: csr.spec.uid, groups: csr.spec.groups, extra: csr.spec.extra, resourceAttributes: { group: 'certificates.k8s.io', resource: 'signers', verb: 'approve', name } },
+        }),
+      })).stdout);
+    const exact = await review('example.com/widgets');
+    assert.equal(exact.status.allowed, false);
+    assert.deepEqual(exact.spec.extra, csr.spec.extra);
+    assert.equal((await review('example.com/*')).status.allowed, true);
   });
 });
