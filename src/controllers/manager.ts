@@ -25,6 +25,7 @@ import { ClusterRoleAggregationController } from './clusterroleaggregation/contr
 import { ServiceAccountsController } from './serviceaccount/controller.js';
 import { CSRApprovingController } from './certificates/approver.js';
 import { CSRSigningController } from './certificates/signer.js';
+import { CSRCleanerController } from './certificates/cleaner.js';
 import type { CertKeyPair } from '../cli/pki.js';
 import { RootCACertPublisher } from './serviceaccount/root-ca-publisher.js';
 
@@ -71,6 +72,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ServiceAccountsController(),
     ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
     new CSRApprovingController(),
+    new CSRCleanerController(),
     ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning, options.clusterSigningDurationSeconds)] : []),
     new Scheduler(options.scheduler),
   ];
@@ -106,6 +108,7 @@ const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
   csrapproving: 'certificate-controller',
   csrsigning: 'certificate-controller',
+  csrcleaner: 'certificate-controller',
   'persistentvolume-binder': 'persistent-volume-binder',
   // one controller here does both of upstream's protections; its account is bound to both roles
   'volume-protection': 'pvc-protection-controller',
