@@ -196,7 +196,7 @@ describe('petset join: a machine joins with a bootstrap token', () => {
             metadata: { name: 'csr-clerk' },
             rules: [
               { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['create', 'get', 'list'] },
-              { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/approval'], verbs: ['update'] },
+              { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/approval', 'certificatesigningrequests/status'], verbs: ['update'] },
             ],
           },
           { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'csr-clerk' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'csr-clerk' }, subjects: [{ kind: 'ServiceAccount', name: 'csr-clerk', namespace: 'default' }] },
@@ -268,5 +268,13 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     assert.equal(exact.status.allowed, false);
     assert.deepEqual(exact.spec.extra, csr.spec.extra);
     assert.equal((await review('example.com/*')).status.allowed, true);
+
+    // issuing a certificate (a status write) needs sign on the signer, which the clerk does not hold
+    const approvedWidget = await json('get', 'csr', 'widget-1');
+    const fakeCert = (await json('get', 'csr', 'alice')).status.certificate;
+    const signed = await asClerk(['replace', '--subresource', 'status', '-f', '-'], JSON.stringify({ ...approvedWidget, status: { ...approvedWidget.status, certificate: fakeCert } }));
+    assert.notEqual(signed.code, 0);
+    assert.match(signed.stderr, /certificatesigningrequests.certificates.k8s.io "widget-1" is forbidden: user not permitted to sign requests with signerName "example.com\/widgets"/);
+    assert.equal((await json('get', 'csr', 'widget-1')).status.certificate, undefined);
   });
 });
