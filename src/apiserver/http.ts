@@ -142,6 +142,10 @@ function certificateUser(req: http.IncomingMessage): UserInfo | undefined {
   if (typeof sock.getPeerCertificate !== 'function' || !sock.authorized) return undefined;
   const cert = sock.getPeerCertificate();
   if (!cert?.subject) return undefined;
+  // as upstream's x509 authenticator, the certificate is checked at every request, not only at
+  // the handshake: a connection kept alive past its client certificate's notAfter is no longer that user
+  const now = Date.now();
+  if (!(Date.parse(cert.valid_to) >= now) || !(Date.parse(cert.valid_from) <= now)) return undefined;
   // Go verifies the chain with KeyUsages [ClientAuth]: a certificate limited to other uses is no client's
   const eku = (cert as { ext_key_usage?: string[] }).ext_key_usage;
   if (eku && eku.length && !eku.includes(CLIENT_AUTH_EKU) && !eku.includes(ANY_EKU)) return undefined;

@@ -213,6 +213,21 @@ const time: ValueType = {
   zero: () => null,
 };
 
+/** authentication's ExtraValue {1: repeated string items}: JSON is the bare list. */
+const extraValue: ValueType = {
+  wire: LENGTH_DELIMITED,
+  read(b) {
+    const items: string[] = [];
+    const r = new Reader(b as Buffer);
+    for (const [field, wire] of r.fields()) {
+      if (field === 1 && wire === LENGTH_DELIMITED) items.push(utf8(r.bytes()));
+      else r.skip(wire);
+    }
+    return items;
+  },
+  zero: () => null,
+};
+
 /** intstr.IntOrString: {1: type (0 int, 1 string), 2: intVal, 3: strVal}; JSON is the bare number or string. */
 const intOrString: ValueType = {
   wire: LENGTH_DELIMITED,
@@ -444,6 +459,8 @@ function buildCodecs(defs: Definitions): Codecs {
     }
     if (!property.$ref && resolved.type === 'object' && typeof resolved.additionalProperties === 'object') {
       const values = resolved.additionalProperties;
+      // map[string]ExtraValue (a user's extra attributes): each value a message of repeated strings
+      if (values.type === 'array') return { number, name, type: () => extraValue, shape: 'map', presence: 'omitempty' };
       return { number, name, type: once(() => valueType(values, `${where}{}`)), shape: 'map', presence: 'omitempty' };
     }
     const opaque = !property.$ref && !resolved.properties && resolved['x-kubernetes-preserve-unknown-fields'] === true;

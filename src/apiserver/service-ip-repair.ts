@@ -3,9 +3,11 @@
 // 10.96.0.0/12, or the reverse) get an address of the range, written straight to the store —
 // spec.clusterIP is immutable through the API, and this is the server's own repair, not a
 // user's update. A load balancer address that was the old cluster IP is cleared, for the
-// service proxy to write the new one.
+// service proxy to write the new one. The new address is claimed as an IPAddress for the
+// service and the old one's IPAddress released, as an allocation would.
 import type { KubeObject } from '../api/object.js';
 import { ConflictError, KeyNotFoundError } from '../store/store.js';
+import { isApiError } from '../api/errors.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import { clusterIPMoves, serviceRange, type ClusterIPMove } from './service-ips.js';
@@ -36,7 +38,32 @@ export async function moveServicesIntoRange(api: ApiServer): Promise<ClusterIPMo
       if (e instanceof ConflictError || e instanceof KeyNotFoundError) continue;
       throw e;
     }
+    await moveIPAddress(api, m);
     done.push(m);
   }
   return done;
+}
+
+/** The moved service's addresses as IPAddress objects: the new one claimed for it, the old one released. */
+async function moveIPAddress(api: ApiServer, m: ClusterIPMove): Promise<void> {
+  const ips = api.registry.resource('networking.k8s.io', 'v1', 'ipaddresses');
+  if (!ips) return;
+  try {
+    await api.storage.create(ips, undefined, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IPAddress',
+      metadata: { name: m.to, labels: { 'ipaddress.kubernetes.io/ip-family': 'IPv4', 'ipaddress.kubernetes.io/managed-by': 'ipallocator.k8s.io' } },
+      spec: { parentRef: { group: '', resource: 'services', namespace: m.namespace, name: m.name } },
+    });
+  } catch (e) {
+    // held already (another API server moved it first): the repair loop settles any disagreement
+    if (!isApiError(e, 'AlreadyExists')) throw e;
+  }
+  const old = await api.storage.tryGet(ips, undefined, m.from);
+  const ref = old?.spec?.parentRef;
+  if (old && ref?.namespace === m.namespace && ref?.name === m.name) {
+    await api.storage.delete(ips, undefined, m.from, { preconditions: { uid: old.metadata.uid } }).catch((e: unknown) => {
+      if (!isApiError(e, 'NotFound') && !isApiError(e, 'Conflict')) throw e;
+    });
+  }
 }

@@ -77,14 +77,9 @@ export class ServiceIPAllocator {
       const svcs = await this.loadServices();
       for (const svc of svcs) if (svc.spec?.clusterIP && svc.spec.clusterIP !== 'None') s.add(svc.spec.clusterIP);
       if (this.claims) {
-        const held = await this.claims.held();
-        // services stored before addresses were recorded (an older data dir): their claims are made now
-        for (const svc of svcs) {
-          const ip = svc.spec?.clusterIP;
-          if (!ip || ip === 'None' || held.has(ip) || !this.inRange(ip)) continue;
-          await this.claims.claim(ip, { namespace: svc.metadata.namespace, name: svc.metadata.name! }).catch(() => false);
-        }
-        for (const ip of held) s.add(ip);
+        // services stored before addresses were recorded (an older data dir) get theirs from the
+        // repair loop (ipaddress-repair.ts), with an event; meanwhile their addresses are known taken above
+        for (const ip of await this.claims.held()) s.add(ip);
       }
       this.used = s;
       return s;

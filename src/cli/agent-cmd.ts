@@ -6,6 +6,7 @@ import { flag, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { chooseRuntime, podMaxPids, processRuntimeFactory } from './runtime-choice.js';
 import { tlsBootstrap } from './tls-bootstrap.js';
+import { startCertificateRotation } from './cert-rotation.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,10 @@ runs the pods scheduled to it.
                      --kubeconfig holds no live certificate for this node, the agent asks for
                      one (a CertificateSigningRequest the controller manager approves and signs)
                      and writes it to --kubeconfig
+  --rotate-certificates[=false]
+                     renew the node's client certificate (system:node:NAME) before it expires,
+                     at 70-90 % of its lifetime, through a new CertificateSigningRequest, and
+                     switch to it without a restart (default true)
   --node-name NAME   default: this machine's host name
   --runtime R        sim (default): simulated pods; process: real processes in bubblewrap
                      sandboxes (root); auto: process where possible. Real pods outlive the
@@ -43,7 +48,7 @@ runs the pods scheduled to it.
 `;
 
 export async function agentCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, {}, ['help']);
+  const args = parseArgs(argv, {}, ['help', 'rotate-certificates']);
   if (flag(args, 'help')) {
     process.stdout.write(AGENT_USAGE);
     return 0;
@@ -62,7 +67,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const real = choice.kind === 'process';
   fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   if (bootstrapKubeconfig) await tlsBootstrap({ bootstrapKubeconfig, kubeconfig, nodeName, log });
-  const client = new Client(fromKubeconfig(kubeconfig), { userAgent: `petset-agent/${nodeName}` });
+  const transport = fromKubeconfig(kubeconfig);
+  const client = new Client(transport, { userAgent: `petset-agent/${nodeName}` });
+  const rotation = flag(args, 'rotate-certificates') === 'false' ? undefined : startCertificateRotation({ kubeconfig, nodeName, transport, bootstrapKubeconfig, log });
   const tokenFile = flag(args, 'server-token-file');
   const server = tokenFile ? { token: fs.readFileSync(tokenFile, 'utf8').trim() } : undefined;
   const agent = await startNodeAgent({
@@ -74,6 +81,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   });
   log(`node ${nodeName} registered with the API server in ${kubeconfig} (runtime ${choice.kind}${real ? `, files in ${nodeDir}` : ''})`);
   const stop = async () => {
+    rotation?.stop();
     if (real) {
       // as a kubelet that stops: the pods run on, for the next agent of this node to re-adopt
       agent.detach();

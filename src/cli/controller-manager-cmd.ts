@@ -42,6 +42,9 @@ volume controllers ...) against the API server named in the kubeconfig, as kube-
                      the CA that signs approved node client certificates (CSRs of
                      kubernetes.io/kube-apiserver-client-kubelet); default the data dir's
                      pki/ca.crt and pki/ca.key when present
+  --cluster-signing-duration D
+                     the longest certificate the signer issues (default 8760h0m0s); a CSR's
+                     spec.expirationSeconds may ask for less
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -55,13 +58,21 @@ export function controllerManagerCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {}, BOOLEAN_FLAGS);
   const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
   const clusterSigning = signingCA(flag(args, 'cluster-signing-cert-file') ?? path.join(dataDir, 'pki', 'ca.crt'), flag(args, 'cluster-signing-key-file') ?? path.join(dataDir, 'pki', 'ca.key'));
+  const clusterSigningDurationSeconds = signingDuration(args);
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
-    ...defaultControllers({ clusterSigning }).filter((c) => !(c instanceof Scheduler)),
+    ...defaultControllers({ clusterSigning, clusterSigningDurationSeconds }).filter((c) => !(c instanceof Scheduler)),
     // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
     ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
   ];
   return electedComponent(argv, 'controller-manager', 'kube-controller-manager', CONTROLLER_MANAGER_USAGE, controllers);
+}
+
+/** kube-controller-manager's --cluster-signing-duration, in seconds (default a year). */
+export function signingDuration(args: ParsedArgs): number {
+  const ms = flagDuration(args, 'cluster-signing-duration', 365 * 24 * 3600_000);
+  if (!(ms >= 1000)) throw new Error('--cluster-signing-duration must be at least 1s');
+  return Math.floor(ms / 1000);
 }
 
 /** The signing CA's files, or undefined when they are not there (no signer runs then). */

@@ -27,6 +27,7 @@ import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDi
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
 import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
+import { startIPAddressRepair } from '../apiserver/ipaddress-repair.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { createClientCert } from './pki.js';
 import { LocalNodes, serveControlSocket, type AgentTimings } from './nodes.js';
@@ -66,6 +67,8 @@ export interface ControlPlaneOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default 15 s) */
   hpaSyncPeriodMs?: number;
+  /** kube-controller-manager's --cluster-signing-duration, in seconds (default a year) */
+  clusterSigningDurationSeconds?: number;
   /** heartbeat timings of the local agents (upstream's kubelet defaults otherwise) */
   agentTimings?: AgentTimings;
   /** the container runtime of each local node (default: the simulated one) */
@@ -290,6 +293,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
     }
     await ensureDefaultStorageClass(client);
+    // upstream's ipallocator repair: IPAddresses whose Service is gone, Services whose IPAddress is missing
+    startupWrites.push(startIPAddressRepair(client, serviceRange(serviceClusterIPRange), { log }));
     // the `kubernetes` service leads to this API server, as upstream's endpoint reconciler keeps it
     const apiAddress = { ip: host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host, port: http.port };
     startupWrites.push(untilWritten('the kubernetes service\'s endpoints', () => reconcileKubernetesEndpoints(client, apiAddress), log));
@@ -307,7 +312,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return perController.get(sa)!;
       };
       controllers = await startControllers(controllerManager, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
+        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca, clusterSigningDurationSeconds: opts.clusterSigningDurationSeconds }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

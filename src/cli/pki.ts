@@ -126,6 +126,8 @@ interface CertificateParts {
   validityDays: number;
   extensions: Buffer[];
   signer: KeyObject;
+  /** how far before now notBefore lies (default an hour, for clocks a little behind) */
+  backdateMs?: number;
 }
 
 function certificate(p: CertificateParts): Buffer {
@@ -137,7 +139,7 @@ function certificate(p: CertificateParts): Buffer {
     integer(serialNumber()),
     algorithm,
     p.issuer,
-    seq(time(new Date(now - BACKDATE_MS)), time(new Date(now + p.validityDays * DAY_MS))),
+    seq(time(new Date(now - (p.backdateMs ?? BACKDATE_MS))), time(new Date(now + p.validityDays * DAY_MS))),
     p.subject,
     p.spki,
     der(0xa3, seq(...p.extensions)),
@@ -384,7 +386,7 @@ const USAGE_BITS: Record<string, number> = { 'digital signature': KEY_USAGE.digi
 const USAGE_EKUS: Record<string, string> = { 'client auth': OID.clientAuth, 'server auth': OID.serverAuth };
 
 /** Issues the certificate a request asks for, signed by ca, for the given CSR usages and lifetime. */
-export function signCertificateRequest(ca: CertKeyPair, csr: ParsedCertificateRequest, opts: { usages: string[]; validitySeconds: number }): string {
+export function signCertificateRequest(ca: CertKeyPair, csr: ParsedCertificateRequest, opts: { usages: string[]; validitySeconds: number; backdateMs?: number }): string {
   const issuer = readIssuer(ca.certPem);
   const bits = opts.usages.flatMap((u) => (u in USAGE_BITS ? [USAGE_BITS[u]] : []));
   const ekus = opts.usages.flatMap((u) => (u in USAGE_EKUS ? [USAGE_EKUS[u]] : []));
@@ -399,6 +401,7 @@ export function signCertificateRequest(ca: CertKeyPair, csr: ParsedCertificateRe
     subject: csr.subjectDer,
     spki: csr.spkiDer,
     validityDays: opts.validitySeconds / 86400,
+    backdateMs: opts.backdateMs,
     extensions,
     signer: createPrivateKey(ca.keyPem),
   });

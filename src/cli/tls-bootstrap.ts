@@ -66,11 +66,31 @@ export async function tlsBootstrap(opts: BootstrapOptions): Promise<string | und
   const log = opts.log ?? (() => {});
   const { server, caPem } = kubeconfigParts(opts.bootstrapKubeconfig);
   const client = new Client(fromKubeconfig(opts.bootstrapKubeconfig), { userAgent: `petset-agent/${opts.nodeName}` });
+  const issued = await requestNodeCertificate(client, { nodeName: opts.nodeName, generateName: 'node-csr-', timeoutMs: opts.timeoutMs, log });
+  writeNodeKubeconfig(opts.kubeconfig, { server, caPem, nodeName: opts.nodeName, certPem: issued.certPem, keyPem: issued.keyPem });
+  log(`client certificate for system:node:${opts.nodeName} written to ${opts.kubeconfig}`);
+  return issued.name;
+}
+
+export interface IssuedCertificate {
+  /** the CertificateSigningRequest's name */
+  name: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * Posts a node client CertificateSigningRequest (a new key; CN system:node:<name>, O
+ * system:nodes) with client's credential and waits until it is signed; throws when it is
+ * denied, fails or takes longer than timeoutMs (default 15 min).
+ */
+export async function requestNodeCertificate(client: Client, opts: { nodeName: string; generateName: string; timeoutMs?: number; log?: (line: string) => void }): Promise<IssuedCertificate> {
+  const log = opts.log ?? (() => {});
   const { csrPem, keyPem } = createCertificateRequest({ commonName: `system:node:${opts.nodeName}`, organizations: ['system:nodes'] });
   const created = (await client.resource(CSRS).create({
     apiVersion: 'certificates.k8s.io/v1',
     kind: 'CertificateSigningRequest',
-    metadata: { generateName: 'node-csr-' },
+    metadata: { generateName: opts.generateName },
     spec: { request: Buffer.from(csrPem).toString('base64'), signerName: KUBELET_CLIENT_SIGNER, usages: ['digital signature', 'client auth'] },
   })) as KubeObject;
   const name = created.metadata.name!;
@@ -87,18 +107,18 @@ export async function tlsBootstrap(opts: BootstrapOptions): Promise<string | und
     const conditions = (csr?.status?.conditions ?? []) as KubeObject[];
     const bad = conditions.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
     if (bad) throw new Error(`certificate signing request ${name} was ${bad.type.toLowerCase()}: ${bad.reason ?? ''} ${bad.message ?? ''}`.trim());
-    if (csr?.status?.certificate) {
-      const certPem = Buffer.from(csr.status.certificate, 'base64').toString('utf8');
-      fs.mkdirSync(path.dirname(opts.kubeconfig), { recursive: true });
-      const tmp = `${opts.kubeconfig}.tmp`;
-      fs.writeFileSync(tmp, renderKubeconfig({ server, caPem, clientCertPem: certPem, clientKeyPem: keyPem, user: `system:node:${opts.nodeName}`, context: 'default' }), { mode: 0o600 });
-      fs.renameSync(tmp, opts.kubeconfig);
-      log(`client certificate for system:node:${opts.nodeName} written to ${opts.kubeconfig}`);
-      return name;
-    }
+    if (csr?.status?.certificate) return { name, certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
     if (Date.now() > deadline) throw new Error(`timed out waiting for certificate signing request ${name} to be signed (is a controller manager running with a signing CA?)`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Writes (atomically: a reader never sees half a file) the node's kubeconfig with its client certificate. */
+export function writeNodeKubeconfig(file: string, p: { server: string; caPem: string; nodeName: string; certPem: string; keyPem: string }): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, renderKubeconfig({ server: p.server, caPem: p.caPem, clientCertPem: p.certPem, clientKeyPem: p.keyPem, user: `system:node:${p.nodeName}`, context: 'default' }), { mode: 0o600 });
+  fs.renameSync(tmp, file);
 }
 
 /**

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
+import { signingDuration } from './controller-manager-cmd.js';
 import { applyObjects, readManifests } from './manifests.js';
 import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
@@ -81,6 +82,10 @@ as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
 Autoscaling, as kube-controller-manager's flag:
   --horizontal-pod-autoscaler-sync-period D
                                    how often each HorizontalPodAutoscaler is evaluated (default 15s)
+Certificates, as kube-controller-manager's flag:
+  --cluster-signing-duration D     the longest client certificate the CSR signer issues, joined
+                                   nodes' included (default 8760h0m0s); nodes renew theirs at
+                                   70-90 % of its lifetime
 Pods leave a NotReady node after their tolerationSeconds for node.kubernetes.io/not-ready
 and unreachable (300 unless the pod sets its own).
 `;
@@ -118,6 +123,7 @@ export async function up(argv: string[]): Promise<number> {
     leaseRenewIntervalMs: Math.max(100, Math.min(leaseDurationSeconds * 250, Math.floor(nodeLifecycle.gracePeriodMs / 4))),
     nodeStatusUpdateIntervalMs: positive(flagDuration(args, 'node-status-update-frequency', 10_000), 'node-status-update-frequency'),
   };
+  const clusterSigningDurationSeconds = signingDuration(args);
   const hpaSyncPeriodMs = positive(flagDuration(args, 'horizontal-pod-autoscaler-sync-period', 15_000), 'horizontal-pod-autoscaler-sync-period');
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
@@ -151,7 +157,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, clusterSigningDurationSeconds, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

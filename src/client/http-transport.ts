@@ -26,20 +26,38 @@ export interface HttpTransportOptions {
 export class HttpTransport implements Transport {
   private readonly base: URL;
   private readonly module: typeof http | typeof https;
-  private readonly agent: http.Agent;
+  private agent!: http.Agent;
   /** Watches hold their connection for minutes; they must not starve the request pool. */
-  private readonly watchAgent: http.Agent;
+  private watchAgent!: http.Agent;
 
   constructor(private readonly opts: HttpTransportOptions) {
     this.base = new URL(opts.server);
+    this.module = this.base.protocol === 'https:' ? https : http;
+    this.makeAgents();
+  }
+
+  private makeAgents(): void {
+    const opts = this.opts;
     const secure = this.base.protocol === 'https:';
-    this.module = secure ? https : http;
     const common = secure
       ? { keepAlive: true, ca: opts.caPem, cert: opts.clientCert, key: opts.clientKey, rejectUnauthorized: !opts.insecureSkipVerify }
       : { keepAlive: true };
     const Agent = secure ? https.Agent : http.Agent;
     this.agent = new Agent({ ...common, maxSockets: opts.maxSockets ?? 32 });
     this.watchAgent = new Agent(common);
+  }
+
+  /**
+   * Switches to another client certificate (a rotated one) without a restart: requests from
+   * now on use it, and every connection of the old one is closed, as client-go's
+   * certificate rotation does, so watches too are made again with the new certificate.
+   */
+  setClientCertificate(certPem: string | Buffer, keyPem: string | Buffer): void {
+    const old = [this.agent, this.watchAgent];
+    this.opts.clientCert = certPem;
+    this.opts.clientKey = keyPem;
+    this.makeAgents();
+    for (const a of old) a.destroy();
   }
 
   request(req: ApiRequest): Promise<ApiResponse> {

@@ -25,6 +25,7 @@ import { ClusterRoleAggregationController } from './clusterroleaggregation/contr
 import { ServiceAccountsController } from './serviceaccount/controller.js';
 import { CSRApprovingController } from './certificates/approver.js';
 import { CSRSigningController } from './certificates/signer.js';
+import { CSRCleanerController } from './certificates/cleaner.js';
 import type { CertKeyPair } from '../cli/pki.js';
 import { RootCACertPublisher } from './serviceaccount/root-ca-publisher.js';
 
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   rootCA?: string;
   /** the CA that signs approved client CSRs (kube-controller-manager's --cluster-signing-cert-file/--cluster-signing-key-file); no signer without it */
   clusterSigning?: CertKeyPair;
+  /** kube-controller-manager's --cluster-signing-duration: the longest certificate the signer issues (default 1 year) */
+  clusterSigningDurationSeconds?: number;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -69,7 +72,8 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new ServiceAccountsController(),
     ...(options.rootCA ? [new RootCACertPublisher(options.rootCA)] : []),
     new CSRApprovingController(),
-    ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning)] : []),
+    new CSRCleanerController(),
+    ...(options.clusterSigning ? [new CSRSigningController(options.clusterSigning, options.clusterSigningDurationSeconds)] : []),
     new Scheduler(options.scheduler),
   ];
 }
@@ -104,6 +108,7 @@ const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
   csrapproving: 'certificate-controller',
   csrsigning: 'certificate-controller',
+  csrcleaner: 'certificate-controller',
   'persistentvolume-binder': 'persistent-volume-binder',
   // one controller here does both of upstream's protections; its account is bound to both roles
   'volume-protection': 'pvc-protection-controller',

@@ -30,6 +30,7 @@ import {
   type Watcher,
 } from './store.js';
 import { WatchFanOut } from './watch-fanout.js';
+import { migrateEtcdKeysToUpstreamLayout } from './etcd-layout-migration.js';
 
 export interface EtcdTlsOptions {
   /** PEM of the CA that signed etcd's serving certificate */
@@ -133,6 +134,8 @@ export class EtcdStore implements Store {
 
   /** Reads the current revision and starts the feed there; resolves once etcd accepted the watch. */
   async start(): Promise<void> {
+    // keys of petset's earlier layout move before anything is read or watched (a no-op once done)
+    await this.call(() => migrateEtcdKeysToUpstreamLayout(this.client, this.log));
     this.rev = await this.currentRevision();
     this.ring.reset(this.rev);
     this.compacted = await this.findCompacted(this.rev);

@@ -134,6 +134,18 @@ test('Secret: bytes become base64, stringData and immutable', () => {
   });
 });
 
+test('CertificateSigningRequest: extra is a map of ExtraValue lists', () => {
+  const spec = Buffer.concat([pb.bytes(1, 'REQ'), pb.bytes(5, 'client auth'), pb.entry(6, 'scopes', Buffer.concat([pb.bytes(1, 'a'), pb.bytes(1, 'b')])), pb.bytes(7, 'example.com/x')]);
+  const raw = Buffer.concat([pb.msg(1, pb.bytes(1, 'c')), pb.msg(2, spec)]);
+  assert.deepEqual(decodeKubernetesProtobuf(envelope('certificates.k8s.io/v1', 'CertificateSigningRequest', raw)), {
+    apiVersion: 'certificates.k8s.io/v1',
+    kind: 'CertificateSigningRequest',
+    metadata: { name: 'c', creationTimestamp: null },
+    spec: { request: Buffer.from('REQ').toString('base64'), signerName: 'example.com/x', usages: ['client auth'], extra: { scopes: ['a', 'b'] } },
+    status: {},
+  });
+});
+
 test('Namespace: finalizers, phase and conditions', () => {
   const raw = Buffer.concat([
     pb.msg(1, pb.bytes(1, 'ns')),

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { bootstrapTokenUser } from '../../src/apiserver/authn/bootstrap-token.js';
 import { decideApproval } from '../../src/controllers/certificates/approver.js';
 import { decideSigning } from '../../src/controllers/certificates/signer.js';
+import { cleanupReason } from '../../src/controllers/certificates/cleaner.js';
 import { createCA, createCertificateRequest, parseCertificateRequest, signCertificateRequest } from '../../src/cli/pki.js';
 import type { KubeObject } from '../../src/api/object.js';
 
@@ -77,8 +78,10 @@ describe('csrapproving', () => {
 
 describe('csrsigning', () => {
   it('signs approved requests of its signers for the asked lifetime, at most a year', () => {
-    assert.deepEqual(decideSigning(csr(node, {}, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 365 * 24 * 3600 } });
-    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 3600 } });
+    assert.deepEqual(decideSigning(csr(node, {}, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 365 * 24 * 3600 - 300, backdateMs: 300_000 } });
+    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved)), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 3600, backdateMs: 300_000 } });
+    // --cluster-signing-duration caps the lifetime; a short one is backdated by a tenth of it
+    assert.deepEqual(decideSigning(csr(node, { expirationSeconds: 3600 }, approved), 60), { sign: { usages: ['digital signature', 'client auth'], validitySeconds: 60, backdateMs: 6000 } });
     assert.equal(decideSigning(csr(node)), undefined, 'pending');
     assert.equal(decideSigning(csr(node, { signerName: 'example.com/other' }, approved)), undefined, 'another signer');
     assert.deepEqual(decideSigning(csr({ commonName: 'alice' }, {}, approved)), { fail: 'subject organization is not system:nodes' });
@@ -94,5 +97,32 @@ describe('csrsigning', () => {
     assert.equal(cert.subject.split('\n').sort().join(','), 'CN=system:node:m2,O=system:nodes');
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
     assert.throws(() => parseCertificateRequest('junk'), /PEM block type must be CERTIFICATE REQUEST/);
+  });
+});
+
+describe('csrcleaner', () => {
+  it('deletes issued or approved requests after an hour, denied and failed after an hour, pending after a day, expired certificates at once', () => {
+    // certificates are signed at the real now, so the test's now is the real one
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const H = 3600_000;
+    const at = (created: string, status?: Record<string, unknown>) => ({ ...csr(node, {}, status), metadata: { name: 'x', creationTimestamp: created } });
+    const cond = (type: string, when: string) => ({ conditions: [{ type, status: 'True', lastUpdateTime: when }] });
+    const ca = createCA('test-ca');
+    const parsed = parseCertificateRequest(createCertificateRequest(node).csrPem);
+    const live = Buffer.from(signCertificateRequest(ca, parsed, { usages: ['client auth'], validitySeconds: 3600 })).toString('base64');
+    // a certificate whose notAfter has passed (a negative lifetime)
+    const expired = Buffer.from(signCertificateRequest(ca, parsed, { usages: ['client auth'], validitySeconds: -60, backdateMs: 120_000 })).toString('base64');
+
+    assert.equal(cleanupReason(at(ago(2 * H), { ...cond('Approved', ago(2 * H)), certificate: live }), now), 'issued more than an hour ago');
+    assert.equal(cleanupReason(at(ago(10 * 60_000), { ...cond('Approved', ago(10 * 60_000)), certificate: live }), now), undefined);
+    assert.equal(cleanupReason(at(ago(10 * 60_000), { ...cond('Approved', ago(10 * 60_000)), certificate: expired }), now), 'its certificate has expired');
+    assert.equal(cleanupReason(at(ago(2 * H), cond('Denied', ago(2 * H))), now), 'denied more than an hour ago');
+    assert.equal(cleanupReason(at(ago(2 * H), cond('Denied', ago(30 * 60_000))), now), undefined);
+    assert.equal(cleanupReason(at(ago(2 * H), cond('Failed', ago(2 * H))), now), 'failed more than an hour ago');
+    assert.equal(cleanupReason(at(ago(25 * H)), now), 'pending for more than a day');
+    assert.equal(cleanupReason(at(ago(23 * H)), now), undefined);
+    // approved and waiting for a signer: kept (upstream deletes only issued ones on approval age)
+    assert.equal(cleanupReason(at(ago(25 * H), cond('Approved', ago(25 * H))), now), undefined);
   });
 });

@@ -24,10 +24,16 @@ describe('petset up --etcd-servers', () => {
   it('runs a StatefulSet to Ready with its objects in etcd, and keeps them across a restart of up', async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
+    // a ConfigMap an earlier petset wrote in its own key layout (/registry/<group or core>/<plural>/...)
+    etcdctl('put', '/registry/core/configmaps/default/legacy', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy', namespace: 'default', uid: 'legacy-uid', creationTimestamp: '2026-12-01T00:00:00Z' }, data: { mode: 'old-layout' } }));
     const c1 = await startCluster({ dataDir, extraArgs: ['--etcd-servers', etcd.endpoint] });
     let uid: string;
     try {
       assert.match(c1.output(), /objects in etcd at http:\/\/127\.0\.0\.1:\d+/);
+      // moved to upstream's layout at start, and served from there
+      assert.match(c1.output(), /petset store: 1 key in etcd moved to the upstream layout/);
+      assert.equal((await c1.kubectl(['get', 'configmap', 'legacy', '-o', 'jsonpath={.data.mode}'])).stdout, 'old-layout');
+      assert.deepEqual(etcdctl('get', '--prefix', '--keys-only', '/registry/configmaps/default/legacy').split('\n').filter(Boolean), ['/registry/configmaps/default/legacy']);
       await c1.kubectl(['apply', '-f', '-'], { input: DB_MANIFEST });
       const sts = async () => JSON.parse((await c1.kubectl(['get', 'statefulset', 'db', '-o', 'json'])).stdout);
       await eventually(async () => (await sts()).status?.readyReplicas === 3, 60_000, 'db ready');

@@ -174,5 +174,107 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     const stored = await json('get', 'csr', 'alice');
     assert.deepEqual(stored.status.conditions.map((c: any) => c.type), ['Approved'], viaStatus.stderr);
     assert.equal(stored.status.certificate, issued.status.certificate);
+
+    // nobody gets a system:masters certificate from the kube-apiserver-client signer
+    const masters = createCertificateRequest({ commonName: 'eve', organizations: ['system:masters'] });
+    const toMasters = await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify({ ...manifest, metadata: { name: 'eve' }, spec: { ...manifest.spec, request: Buffer.from(masters.csrPem).toString('base64') } }), allowFail: true });
+    assert.notEqual(toMasters.code, 0);
+    assert.match(toMasters.stderr, /certificatesigningrequests.certificates.k8s.io "eve" is forbidden: use of kubernetes.io\/kube-apiserver-client signer with system:masters group is not allowed/);
+  });
+
+  it('who asked (username, uid, groups, extra) is the requester\'s, and approving needs the approve verb on the signer', async () => {
+    // a ServiceAccount that may create CSRs and write their approval, but holds no signer yet
+    await cluster.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'csr-clerk', namespace: 'default' } },
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRole',
+            metadata: { name: 'csr-clerk' },
+            rules: [
+              { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['create', 'get', 'list'] },
+              { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/approval', 'certificatesigningrequests/status'], verbs: ['update'] },
+            ],
+          },
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'csr-clerk' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'csr-clerk' }, subjects: [{ kind: 'ServiceAccount', name: 'csr-clerk', namespace: 'default' }] },
+        ],
+      }),
+    });
+    const token = (await cluster.kubectl(['create', 'token', 'csr-clerk'])).stdout.trim();
+    const dir = tempDir('petset-csr-sa-');
+    dirs.push(dir);
+    const admin = yaml.load(fs.readFileSync(cluster.kubeconfig, 'utf8')) as any;
+    const clerkConfig = path.join(dir, 'clerk.kubeconfig');
+    fs.writeFileSync(clerkConfig, yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: admin.clusters,
+      users: [{ name: 'clerk', user: { token } }],
+      contexts: [{ name: 'clerk', context: { cluster: admin.clusters[0].name, user: 'clerk' } }],
+      'current-context': 'clerk',
+    }));
+    const asClerk = (a: string[], input?: string) => cluster.kubectl(['--kubeconfig', clerkConfig, ...a], { allowFail: true, input });
+    const { csrPem } = createCertificateRequest({ commonName: 'widget-1' });
+    // the body claims to be someone else: the server keeps none of it
+    const made = await asClerk(['create', '-f', '-'], JSON.stringify({
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: 'widget-1' },
+      spec: { request: Buffer.from(csrPem).toString('base64'), signerName: 'example.com/widgets', usages: ['client auth'], username: 'mallory', uid: '0', groups: ['system:masters'], extra: { forged: ['yes'] } },
+    }));
+    assert.equal(made.code, 0, made.stderr);
+    const sa = await json('get', 'serviceaccount', 'csr-clerk');
+    const csr = await json('get', 'csr', 'widget-1');
+    assert.equal(csr.spec.username, 'system:serviceaccount:default:csr-clerk');
+    assert.equal(csr.spec.uid, sa.metadata.uid);
+    assert.deepEqual(csr.spec.groups, ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated']);
+    assert.deepEqual(Object.keys(csr.spec.extra), ['authentication.kubernetes.io/credential-id']);
+    assert.match(csr.spec.extra['authentication.kubernetes.io/credential-id'][0], /^JTI=[0-9a-f-]{36}$/);
+    assert.match((await cluster.kubectl(['get', 'csr', 'widget-1'])).stdout, /widget-1\s+\S+\s+example.com\/widgets\s+system:serviceaccount:default:csr-clerk\s+<none>\s+Pending/);
+
+    // approving and denying both need approve on signers/example.com/widgets (or example.com/*)
+    for (const verb of ['approve', 'deny']) {
+      const refused = await asClerk(['certificate', verb, 'widget-1']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /certificatesigningrequests.certificates.k8s.io "widget-1" is forbidden: user not permitted to approve requests with signerName "example.com\/widgets"/);
+    }
+    assert.match((await cluster.kubectl(['get', 'csr', 'widget-1'])).stdout, /Pending/);
+    // signers are no served resource, so the rule is written out (kubectl create clusterrole would look the resource up)
+    await cluster.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'widget-approver' }, rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['example.com/*'], verbs: ['approve'] }] }),
+    });
+    await cluster.kubectl(['create', 'clusterrolebinding', 'widget-approver', '--clusterrole=widget-approver', '--serviceaccount=default:csr-clerk']);
+    const approved = await eventually(async () => {
+      const r = await asClerk(['certificate', 'approve', 'widget-1']);
+      return r.code === 0 && r;
+    }, 15_000, 'approve once granted');
+    assert.match(approved.stdout, /certificatesigningrequest.certificates.k8s.io\/widget-1 approved/);
+    // no petset signer serves example.com/widgets: approved, and no certificate
+    assert.match((await cluster.kubectl(['get', 'csr', 'widget-1'])).stdout, /example.com\/widgets\s+system:serviceaccount:default:csr-clerk\s+<none>\s+Approved\s*$/m);
+    // what the approval check asks: approve on the signer's name, then on <domain>/* (a literal
+    // resourceName in RBAC, not a pattern), with the requester's extra
+    const review = async (name: string) =>
+      JSON.parse((await cluster.kubectl(['create', '-f', '-', '-o', 'json'], {
+        input: JSON.stringify({
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user: csr.spec.username, uid: csr.spec.uid, groups: csr.spec.groups, extra: csr.spec.extra, resourceAttributes: { group: 'certificates.k8s.io', resource: 'signers', verb: 'approve', name } },
+        }),
+      })).stdout);
+    const exact = await review('example.com/widgets');
+    assert.equal(exact.status.allowed, false);
+    assert.deepEqual(exact.spec.extra, csr.spec.extra);
+    assert.equal((await review('example.com/*')).status.allowed, true);
+
+    // issuing a certificate (a status write) needs sign on the signer, which the clerk does not hold
+    const approvedWidget = await json('get', 'csr', 'widget-1');
+    const fakeCert = (await json('get', 'csr', 'alice')).status.certificate;
+    const signed = await asClerk(['replace', '--subresource', 'status', '-f', '-'], JSON.stringify({ ...approvedWidget, status: { ...approvedWidget.status, certificate: fakeCert } }));
+    assert.notEqual(signed.code, 0);
+    assert.match(signed.stderr, /certificatesigningrequests.certificates.k8s.io "widget-1" is forbidden: user not permitted to sign requests with signerName "example.com\/widgets"/);
+    assert.equal((await json('get', 'csr', 'widget-1')).status.certificate, undefined);
   });
 });

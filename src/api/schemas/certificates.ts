@@ -26,6 +26,7 @@ export const certificatesDefinitions: Definitions = {
       username: s.str('Who created the request (set by the server).'),
       uid: s.str('The UID of who created the request (set by the server).'),
       groups: s.list({ type: 'string', default: '' }, 'The groups of who created the request (set by the server).', { 'x-kubernetes-list-type': 'atomic' }),
+      extra: s.map({ type: 'array', items: { type: 'string', default: '' } }, 'The extra attributes of who created the request (set by the server), e.g. a ServiceAccount token\'s credential id.'),
     },
     'What a CertificateSigningRequest asks for.',
     { required: ['request', 'signerName'] },

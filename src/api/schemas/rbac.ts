@@ -106,6 +106,7 @@ export const rbacDefinitions: Definitions = {
       nonResourceAttributes: s.ref(`${AUTHZ}NonResourceAttributes`, 'The non-resource action asked about.'),
       user: s.str('The user asked about.'),
       groups: strings("The user's groups."),
+      extra: s.map({ type: 'array', items: { type: 'string', default: '' } }, "The user's extra attributes (an authenticator's, e.g. a ServiceAccount token's credential id)."),
       uid: s.str("The user's UID."),
     },
     'Whose action is asked about, and which.',

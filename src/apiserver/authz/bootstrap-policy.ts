@@ -3,13 +3,13 @@
 // that CRDs can extend them); discovery, public-info and basic-user for everyone
 // authenticated; system:node (bound to no one: nodes are decided by the Node authorizer) and
 // the roles of the other parts. Each carries kubernetes.io/bootstrapping=rbac-defaults and is
-// put back at start when missing (upstream's reconciliation adds missing ones; it leaves
-// edited ones alone unless asked to — so do we).
+// put back at start when missing; one still marked autoupdate=true gains the rules (or
+// subjects) it lacks, as upstream's reconciliation does, and nothing is taken away.
 import { isApiError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import type { ApiServer } from '../handler.js';
 import { NODE_RULES } from './node.js';
-import type { PolicyRule } from './rbac.js';
+import { uncoveredRules, type PolicyRule } from './rbac.js';
 import { COREDNS_RULES, CONTROLLER_ROLES, EXTERNAL_ATTACHER_RULES, KUBE_CONTROLLER_MANAGER_RULES, KUBE_SCHEDULER_RULES, LOCAL_PATH_PROVISIONER_RULES, NETWORK_POLICY_AGENT_RULES, VOLUME_SCHEDULER_RULES } from './controller-policy.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
@@ -176,12 +176,44 @@ export async function ensureBootstrapPolicy(api: ApiServer): Promise<void> {
   const bindings = api.registry.resource(RBAC, 'v1', 'clusterrolebindings')!;
   for (const [kind, objs] of [[roles, bootstrapClusterRoles()], [bindings, bootstrapClusterRoleBindings()]] as const) {
     for (const obj of objs) {
-      if (await api.storage.tryGet(kind, undefined, obj.metadata.name!)) continue;
+      const existing = await api.storage.tryGet(kind, undefined, obj.metadata.name!);
+      if (existing) {
+        await reconcile(api, kind, existing, obj);
+        continue;
+      }
       try {
         await api.storage.create(kind, undefined, obj);
       } catch (e) {
         if (!isApiError(e, 'AlreadyExists')) throw e;
       }
     }
+  }
+}
+
+/**
+ * upstream's auto-reconciliation at start: a default role still marked
+ * rbac.authorization.kubernetes.io/autoupdate=true gains the rules this version's default has
+ * and it lacks (a data dir made by an older petset), a default binding the subjects; nothing
+ * is taken away, and one marked "false" is left as it is.
+ */
+async function reconcile(api: ApiServer, kind: NonNullable<ReturnType<ApiServer['registry']['resource']>>, existing: KubeObject, wanted: KubeObject): Promise<void> {
+  if (existing.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return;
+  let changed: KubeObject | undefined;
+  if (wanted.kind === 'ClusterRole') {
+    if (existing.aggregationRule) return; // its rules are the aggregation controller's
+    const missing = uncoveredRules(existing.rules ?? [], wanted.rules ?? []);
+    if (!missing.length) return;
+    changed = { ...existing, rules: [...(existing.rules ?? []), ...missing] };
+  } else {
+    const has = (s: KubeObject) => (existing.subjects ?? []).some((e: KubeObject) => e.kind === s.kind && e.name === s.name && (e.namespace ?? '') === (s.namespace ?? ''));
+    const missing = (wanted.subjects ?? []).filter((s: KubeObject) => !has(s));
+    if (!missing.length) return;
+    changed = { ...existing, subjects: [...(existing.subjects ?? []), ...missing] };
+  }
+  try {
+    await api.storage.update(kind, undefined, existing.metadata.name!, changed);
+  } catch (e) {
+    // another API server reconciled it meanwhile
+    if (!isApiError(e, 'Conflict')) throw e;
   }
 }

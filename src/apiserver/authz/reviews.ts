@@ -76,7 +76,10 @@ function specUser(kind: AnyKindDef, spec: Record<string, any>): UserInfo {
   const name = String(spec.user ?? '');
   const groups = Array.isArray(spec.groups) ? spec.groups.map(String) : [];
   if (!name && !groups.length) invalid(kind, [field.invalid('spec.user', name, 'at least one of user or group must be specified')]);
-  return { name, groups };
+  const user: UserInfo = { name, groups };
+  if (spec.uid) user.uid = String(spec.uid);
+  if (spec.extra && typeof spec.extra === 'object') user.extra = Object.fromEntries(Object.entries(spec.extra).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : []]));
+  return user;
 }
 
 const subjectAccessReview: Answer = async (api, review, _user, route) => {

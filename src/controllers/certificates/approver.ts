@@ -52,6 +52,7 @@ export class CSRApprovingController implements Controller {
         user: spec.username,
         uid: spec.uid,
         groups: spec.groups,
+        extra: spec.extra,
         resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: decision.check, verb: 'create' },
       },
     })) as KubeObject;

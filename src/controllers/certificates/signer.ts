@@ -2,7 +2,7 @@
 // kubernetes.io/kube-apiserver-client-kubelet (node client certificates) and
 // kubernetes.io/kube-apiserver-client with the cluster CA (kube-controller-manager's
 // --cluster-signing-cert-file/--cluster-signing-key-file), for at most
-// --cluster-signing-duration (1 year) or the spec's expirationSeconds. A request that fails
+// --cluster-signing-duration (1 year) or the spec's expirationSeconds, whichever is shorter. A request that fails
 // the signer's checks gets the Failed condition instead, as upstream's.
 import { timestamp, type KubeObject } from '../../api/object.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
@@ -12,8 +12,12 @@ import { signCertificateRequest, type CertKeyPair } from '../../cli/pki.js';
 import { API_SERVER_CLIENT_SIGNER, CSRS, hasCondition, KUBELET_CLIENT_SIGNER, nodeClientProblem, parseRequest } from './node-client.js';
 
 const YEAR_SECONDS = 365 * 24 * 3600;
+/** upstream's signing policy: notBefore lies 5 minutes back, for clocks a little behind ... */
+const BACKDATE_SECONDS = 5 * 60;
+/** ... and a lifetime shorter than 8 hours is counted from now, a longer one from notBefore */
+const SHORT_SECONDS = 8 * 3600;
 
-export type SignDecision = { sign: { usages: string[]; validitySeconds: number } } | { fail: string } | undefined;
+export type SignDecision = { sign: { usages: string[]; validitySeconds: number; backdateMs: number } } | { fail: string } | undefined;
 
 /** Pure: what the signer does with one CSR. */
 export function decideSigning(csr: KubeObject, maxSeconds = YEAR_SECONDS): SignDecision {
@@ -30,8 +34,13 @@ export function decideSigning(csr: KubeObject, maxSeconds = YEAR_SECONDS): SignD
     return { fail: 'invalid usage for client certificate' };
   }
   const asked = Number(csr.spec?.expirationSeconds);
-  const validitySeconds = Number.isFinite(asked) && asked > 0 ? Math.min(asked, maxSeconds) : maxSeconds;
-  return { sign: { usages, validitySeconds } };
+  const ttl = Number.isFinite(asked) && asked > 0 ? Math.min(asked, maxSeconds) : maxSeconds;
+  // petset backdates a lifetime shorter than 50 minutes by a tenth of it, not 5 minutes: a
+  // client rotates at 70-90 % of notBefore..notAfter, and 5 minutes back would put the
+  // rotation of a 1-minute certificate (--cluster-signing-duration 1m) in the past
+  const backdate = Math.min(BACKDATE_SECONDS, ttl / 10);
+  const validitySeconds = ttl < SHORT_SECONDS ? ttl : ttl - backdate;
+  return { sign: { usages, validitySeconds, backdateMs: backdate * 1000 } };
 }
 
 export class CSRSigningController implements Controller {
