@@ -41,6 +41,13 @@ export interface NodeAgentOptions {
   /** the cluster's pod range (`petset up --pod-cidr`) the node's /24 comes from; default 127.64.0.0/12 */
   podCIDR?: string;
   /**
+   * The node's address on its machine's network (the kubelet's --node-ip), reported as its
+   * InternalIP and used as status.hostIP; default .1 of the node's /24 (all nodes on one machine).
+   */
+  nodeIP?: string;
+  /** called once the node's /24 is known, before any pod starts (the pod network of a joined machine is made here) */
+  onNodeIndex?: (index: number) => Promise<void>;
+  /**
    * default: a SimRuntime with `sim` as its node-wide defaults. A function is called with
    * the agent's own client (the process runtime reads ConfigMaps, Secrets and Services).
    */
@@ -166,7 +173,8 @@ export class NodeAgent {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`node agent ${this.nodeName} was already started`);
     this.nodeIndex = await this.pickNodeIndex();
-    this.hostIP = nodeAddressFor(this.nodeIndex, this.podRange);
+    this.hostIP = this.opts.nodeIP ?? nodeAddressFor(this.nodeIndex, this.podRange);
+    await this.opts.onNodeIndex?.(this.nodeIndex);
     // what is in use comes from the API's pods on this node, so a restart never reissues a live address
     this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []), this.podRange);
     const leftovers = await this.runtime.listSandboxes();
@@ -510,6 +518,7 @@ export class NodeAgent {
       bootID: this.bootID,
       kubeletPort: this.server?.port,
       volumesInUse: this.volumes.volumesInUse(),
+      nodeIP: this.opts.nodeIP,
     };
   }
 

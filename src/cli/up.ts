@@ -1,4 +1,5 @@
 // `petset up`: the whole control plane in the foreground.
+import net from 'node:net';
 import fs from 'node:fs';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
@@ -48,6 +49,10 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
                    with the root pod network, local to this host); the
                    kubernetes service takes the first address, kube-dns the tenth
   --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
+  --dns-address ADDR
+                   where the cluster DNS listens instead of 127.0.0.1: an address of this
+                   machine that nodes on other machines reach (their service proxies relay
+                   the kube-dns service's cluster IP to it), e.g. the address given to --host
   --dns-upstream ADDR[:PORT]|none
                    where names outside cluster.local go (default: the loopback resolvers
                    of /etc/resolv.conf, if any; petset sends nothing off the machine unless told)
@@ -130,6 +135,8 @@ export async function up(argv: string[]): Promise<number> {
     if (nodes > maxNodeIndex(range) + 1) throw new Error(`--pod-cidr ${podCIDR} has room for ${maxNodeIndex(range) + 1} node(s) (one /24 each), not ${nodes}`);
   }
   const dnsPort = flagInt(args, 'dns-port', 0);
+  const dnsHost = flag(args, 'dns-address');
+  if (dnsHost !== undefined && !net.isIP(dnsHost)) throw new Error(`--dns-address must be an IP address of this machine (got "${dnsHost}")`);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
@@ -151,7 +158,7 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
