@@ -79,13 +79,33 @@ export async function podNetworkUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Whether this process runs in the host's first network namespace (that of pid 1): petset never turns forwarding on there. */
+/**
+ * Whether this process runs in the host's first network namespace (that of pid 1): petset never
+ * turns forwarding on there. Where pid 1's namespace cannot be read (a container), only a
+ * namespace made with `ip netns add` (named under /run/netns) counts as not the host's.
+ */
 export function inInitialNetworkNamespace(): boolean {
+  let self: fs.Stats;
   try {
-    return fs.statSync('/proc/self/ns/net').ino === fs.statSync('/proc/1/ns/net').ino;
+    self = fs.statSync('/proc/self/ns/net');
   } catch {
     return true; // unknown: treated as the host's
   }
+  try {
+    const init = fs.statSync('/proc/1/ns/net');
+    return init.ino === self.ino && init.dev === self.dev;
+  } catch {
+    // pid 1 is not ours to read
+  }
+  try {
+    for (const name of fs.readdirSync('/run/netns')) {
+      const s = fs.statSync(`/run/netns/${name}`);
+      if (s.ino === self.ino && s.dev === self.dev) return false;
+    }
+  } catch {
+    // no named namespaces
+  }
+  return true;
 }
 
 export class PodNetwork {
