@@ -50,8 +50,9 @@ runs the pods scheduled to it.
                      own pod bridge for the node's /24 (needs root, ip, nft, --runtime process,
                      --node-ip, --pod-cidr and --service-cluster-ip-range): routes to the other
                      nodes' /24s via their InternalIPs (host-gateway), a service proxy for the
-                     cluster IPs, and the same guard as petset up's pod network. When the agent
-                     stops, its pods stop and the pod network is removed
+                     cluster IPs, and the same guard as petset up's pod network. The node's /24
+                     comes from the controller manager (petset up --allocate-node-cidrs). When
+                     the agent stops, its pods stop and the pod network is removed
   --service-cluster-ip-range CIDR
                      the cluster's service range (as given to petset up), with --pod-network root
 `;
@@ -93,6 +94,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       server,
       podCIDR: flag(args, 'pod-cidr'),
       nodeIP,
+      // a machine of its own: its /24 comes from the controller manager's node IPAM, so machines may join at once
+      podCIDRFromController: !!machine,
       onNodeIndex: machine && ((index) => machine.setup(index)),
       // with a pod network of this machine's own, leftover pods lost their network with the old one: they are stopped, not adopted
       ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile, podPidsLimit, clusterDNS, network: machine?.sandboxNetwork() }, nodeDir), adopt: !machine } : {}),

@@ -42,6 +42,8 @@ volume controllers ...) against the API server named in the kubeconfig, as kube-
                      the CA that signs approved node client certificates (CSRs of
                      kubernetes.io/kube-apiserver-client-kubelet); default the data dir's
                      pki/ca.crt and pki/ca.key when present
+  --allocate-node-cidrs --cluster-cidr CIDR
+                     give each Node without spec.podCIDR the lowest free /24 of CIDR
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -49,15 +51,18 @@ export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--l
 Binds pending pods to nodes, against the API server named in the kubeconfig, as kube-scheduler.
 ${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
 
-const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials'];
+const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials', 'allocate-node-cidrs'];
 
 export function controllerManagerCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {}, BOOLEAN_FLAGS);
   const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
   const clusterSigning = signingCA(flag(args, 'cluster-signing-cert-file') ?? path.join(dataDir, 'pki', 'ca.crt'), flag(args, 'cluster-signing-key-file') ?? path.join(dataDir, 'pki', 'ca.key'));
+  const clusterCIDR = flag(args, 'cluster-cidr');
+  if (flag(args, 'allocate-node-cidrs') === 'true' && !clusterCIDR) throw new Error('--allocate-node-cidrs needs --cluster-cidr (the cluster\'s pod range)');
+  const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true' ? clusterCIDR : undefined;
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
-    ...defaultControllers({ clusterSigning }).filter((c) => !(c instanceof Scheduler)),
+    ...defaultControllers({ clusterSigning, allocateNodeCIDRs }).filter((c) => !(c instanceof Scheduler)),
     // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
     ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
   ];

@@ -48,7 +48,7 @@ import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 import { PodNetwork } from '../agent/podnet/pod-network.js';
 import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
-import { nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
+import { DEFAULT_POD_CIDR, nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
 
 export interface ControlPlaneOptions {
@@ -77,6 +77,8 @@ export interface ControlPlaneOptions {
   serviceClusterIPRange?: string;
   /** pods' addresses, one /24 per node (default 127.64.0.0/12; 10.244.0.0/16 with the root pod network) */
   podCIDR?: string;
+  /** give Nodes that register without a podCIDR (joined machines) a /24 of podCIDR (kube-controller-manager's --allocate-node-cidrs) */
+  allocateNodeCIDRs?: boolean;
   /**
    * The root pod network: a network namespace per pod, veths into one petset bridge, and the
    * guard (see agent/podnet). Needs root and the process runtime. Default: pods share the
@@ -308,7 +310,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return perController.get(sa)!;
       };
       controllers = await startControllers(controllerManager, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
+        ...defaultControllers({ allocateNodeCIDRs: opts.allocateNodeCIDRs ? (podCIDR ?? DEFAULT_POD_CIDR) : undefined, nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,

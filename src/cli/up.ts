@@ -48,6 +48,11 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
                    services' cluster IPs (default 127.96.0.0/12: loopback, no setup; 10.96.0.0/12
                    with the root pod network, local to this host); the
                    kubernetes service takes the first address, kube-dns the tenth
+  --allocate-node-cidrs
+                   give each Node that registers without a podCIDR (machines joined with
+                   --pod-network root) the lowest free /24 of --pod-cidr, as
+                   kube-controller-manager's --allocate-node-cidrs: machines joining at the
+                   same moment never share one
   --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
   --dns-address ADDR
                    where the cluster DNS listens instead of 127.0.0.1: an address of this
@@ -91,7 +96,7 @@ and unreachable (300 unless the pod sets its own).
 `;
 
 export async function up(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help']);
+  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help', 'allocate-node-cidrs']);
   if (flag(args, 'help')) {
     process.stdout.write(UP_USAGE);
     return 0;
@@ -158,7 +163,8 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
+  const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true';
+  const cp = await startControlPlane({ allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

@@ -1,6 +1,7 @@
 // The controller manager: every controller on one shared runner (informers, queues,
 // workers started only once the caches each controller reads have synced), all writes
 // through the API client.
+import { NodeIpamController } from './nodeipam/controller.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import type { Registry } from '../api/registry.js';
 import type { Client } from '../client/client.js';
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   rootCA?: string;
   /** the CA that signs approved client CSRs (kube-controller-manager's --cluster-signing-cert-file/--cluster-signing-key-file); no signer without it */
   clusterSigning?: CertKeyPair;
+  /** give Nodes without spec.podCIDR a /24 of this range (kube-controller-manager's --allocate-node-cidrs --cluster-cidr) */
+  allocateNodeCIDRs?: string;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -64,6 +67,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new HorizontalPodAutoscalerController(options.horizontalPodAutoscaler),
     new ResourceQuotaController(),
     new NodeLifecycleController(options.nodeLifecycle),
+    ...(options.allocateNodeCIDRs ? [new NodeIpamController(options.allocateNodeCIDRs)] : []),
     new DisruptionController(),
     new ClusterRoleAggregationController(),
     new ServiceAccountsController(),
@@ -98,6 +102,8 @@ const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   horizontalpodautoscaler: 'horizontal-pod-autoscaler',
   resourcequota: 'resourcequota-controller',
   nodelifecycle: 'node-controller',
+  // upstream's nodeipam controller calls as the node controller's account too
+  nodeipam: 'node-controller',
   disruption: 'disruption-controller',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   serviceaccount: 'service-account-controller',

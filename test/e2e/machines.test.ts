@@ -140,34 +140,32 @@ describe('machines in network namespaces', { skip }, () => {
     const cpDir = tempDir('petset-mn0-');
     const cp = onMachine(0, [
       'up', '--data-dir', cpDir, '--host', addressOf(0), '--port', '0', '--runtime', 'sim', '--pod-network', 'host', '--nodes', '0',
-      '--pod-cidr', podCidr, '--service-cluster-ip-range', serviceCidr, '--dns-address', addressOf(0), '--dns-upstream', 'none', '--web-port', 'off',
+      '--pod-cidr', podCidr, '--service-cluster-ip-range', serviceCidr, '--dns-address', addressOf(0), '--dns-upstream', 'none', '--web-port', 'off', '--allocate-node-cidrs',
     ]);
     const kubeconfig = await eventually(() => /export KUBECONFIG=(\S+)/.exec(cp.output())?.[1], 60_000, `petset up on machine 0:\n${cp.output()}`);
     const join = execFileSync('nsenter', [`--net=/run/netns/${machine(0)}`, process.execPath, petsetBin, 'token', 'create', '--print-join-command', '--kubeconfig', kubeconfig], { encoding: 'utf8' }).trim();
 
-    // one at a time: a machine takes the lowest /24 no Node has yet
-    const agents: Array<ReturnType<typeof onMachine>> = [];
-    for (const i of [1, 2, 3]) {
+    // all at once: each machine's /24 comes from the controller manager's node IPAM
+    const agents = [1, 2, 3].map((i) => {
       const dir = tempDir(`petset-mn${i}-`);
       nodeDirs.push(path.join(dir, 'nodes', `machine-${i}`));
-      const agent = onMachine(i, [
+      return onMachine(i, [
         ...join.split(' ').slice(1), '--node-name', `machine-${i}`, '--data-dir', dir, '--runtime', 'process', '--pod-network', 'root', '--node-ip', addressOf(i),
         '--pod-cidr', podCidr, '--service-cluster-ip-range', serviceCidr, '--server-token-file', path.join(cpDir, 'pki', 'node-connection.token'),
       ]);
-      agents.push(agent);
-      await eventually(
-        async () => JSON.parse(await kubectl(kubeconfig, ['get', 'nodes', '-o', 'json'])).items.some((n: any) => n.metadata.name === `machine-${i}` && n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')),
-        90_000,
-        `machine-${i} Ready:\n${agent.output()}`,
-      );
-    }
+    });
+    await eventually(
+      async () => JSON.parse(await kubectl(kubeconfig, ['get', 'nodes', '-o', 'json'])).items.filter((n: any) => n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')).length === 3,
+      90_000,
+      `three machines Ready:\n${agents.map((a) => a.output()).join('\n')}`,
+    );
     // each joined with its own certificate
     const csrs = JSON.parse(await kubectl(kubeconfig, ['get', 'csr', '-o', 'json'])).items;
     assert.equal(csrs.filter((c: any) => c.status?.certificate && /^system:bootstrap:/.test(c.spec.username)).length, 3);
     const nodes = JSON.parse(await kubectl(kubeconfig, ['get', 'nodes', '-o', 'json'])).items;
     // each node's InternalIP is its machine's LAN address, and its /24 is its own
     assert.deepEqual(nodes.map((n: any) => [n.metadata.name, n.status.addresses.find((a: any) => a.type === 'InternalIP').address]).sort(), [1, 2, 3].map((i) => [`machine-${i}`, addressOf(i)]));
-    assert.equal(new Set(nodes.map((n: any) => n.spec.podCIDR)).size, 3);
+    assert.equal(new Set(nodes.map((n: any) => n.spec.podCIDR)).size, 3, 'three different /24s, though the machines joined at once');
     // host-gateway: each machine routes the two other nodes' /24s to their machines
     for (const i of [1, 2, 3]) {
       const want = nodes.filter((n: any) => n.metadata.name !== `machine-${i}`).map((n: any) => `${n.spec.podCIDR} via ${n.status.addresses[0].address}`).sort();
