@@ -98,7 +98,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       podCIDRFromController: !!machine,
       onNodeIndex: machine && ((index) => machine.setup(index)),
       // with a pod network of this machine's own, leftover pods lost their network with the old one: they are stopped, not adopted
-      ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile, podPidsLimit, clusterDNS, network: machine?.sandboxNetwork() }, nodeDir), adopt: !machine } : {}),
+      ...(real ? { dataDir: path.join(nodeDir, 'node'), runtime: processRuntimeFactory({ dataDir, catalogFile, podPidsLimit, clusterDNS, nodeIP, network: machine?.sandboxNetwork() }, nodeDir), adopt: !machine } : {}),
     });
   } catch (e) {
     await machine?.teardown();
