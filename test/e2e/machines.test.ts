@@ -224,6 +224,9 @@ describe('machines in network namespaces', { skip }, () => {
     await stop(agents[2]!.child);
     assert.match(agents[2]!.output(), /its pod network are gone/);
     assert.throws(() => execFileSync('ip', ['netns', 'exec', machine(3), 'nft', 'list', 'table', 'inet', `petset_guard_${netId(nodeDirs[2]!)}`], { stdio: 'pipe' }));
+    const forwarding = (i: number) => execFileSync('ip', ['netns', 'exec', machine(i), 'sysctl', '-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim();
+    assert.equal(forwarding(3), '0', 'forwarding off again on the machine that left');
+    assert.equal(forwarding(1), '1');
     await kubectl(kubeconfig, ['delete', 'node', 'machine-3']);
     const gone = nodes.find((n: any) => n.metadata.name === 'machine-3').spec.podCIDR;
     for (const i of [1, 2]) {

@@ -12,9 +12,10 @@
 // only the node's /24, pods reach the rest of the pod range through it, and the other nodes'
 // /24s are routed to their machines over the uplink (host-gateway, see setGatewayRoutes). That
 // needs forwarding between the uplink and the bridge: the guard lets through only pod-range
-// packets between them and drops (counting) every other forwarded packet of the ranges; where
-// petset itself turned forwarding on (only ever in a network namespace other than the host's
-// first one), it drops every other forwarded packet too.
+// packets between them and drops (counting) every other forwarded packet of the ranges. petset
+// turns forwarding on itself only in a network namespace other than the host's first one (a
+// machine of the tests), and then drops every other forwarded packet too; in the host's own
+// namespace it asks the admin to turn it on.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -118,7 +119,7 @@ export class PodNetwork {
   readonly guardTable: string;
   private readonly nsPrefix: string;
   private ready = false;
-  /** forwarding was off and petset turned it on (in a namespace of its own): turned off again at teardown */
+  /** petset turned forwarding on (in a namespace of its own): turned off again at teardown */
   private forwardingTurnedOn = false;
 
   constructor(private readonly opts: PodNetworkOptions) {
@@ -141,8 +142,12 @@ export class PodNetwork {
     const taken = await this.rangesInUse();
     if (taken) throw new Error(taken);
     const forwarding = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    // in a network namespace of its own (not the host's first one) petset owns forwarding: on
+    // for the pods alone (every other forwarded packet dropped), off again at teardown, also
+    // when a crashed run left it on
+    const ownsForwarding = this.opts.uplink !== undefined && !inInitialNetworkNamespace();
     if (this.opts.uplink) {
-      if (forwarding === '0' && inInitialNetworkNamespace()) {
+      if (forwarding === '0' && !ownsForwarding) {
         throw new Error(
           'pods of other machines are reached by forwarding between the uplink and the pod bridge, and IP forwarding is off in this network namespace; petset does not turn it on in the host\'s own namespace: turn it on yourself (sysctl -w net.ipv4.ip_forward=1) if this machine may forward (the guard lets only the pod range pass between the uplink and the bridge)',
         );
@@ -150,9 +155,9 @@ export class PodNetwork {
       if ((await run('ip', ['-j', 'link', 'show', 'dev', this.opts.uplink]).catch(() => '')) === '') throw new Error(`the uplink ${this.opts.uplink} is not an interface of this machine`);
     } else if (forwarding !== '0') this.log('IP forwarding is on on this host (petset did not turn it on); the guard drops every forwarded packet of the pod and service ranges');
     for (const c of [this.podCidr, this.serviceCidr]) await run('ip', ['route', 'replace', 'blackhole', c.text, 'metric', String(BLACKHOLE_METRIC)]);
-    await run('nft', ['-f', '-'], this.guardRules(this.opts.uplink !== undefined && forwarding === '0'));
-    if (this.opts.uplink && forwarding === '0') {
-      // only in a network namespace that is not the host's (checked above), with the guard in place
+    await run('nft', ['-f', '-'], this.guardRules(ownsForwarding));
+    if (ownsForwarding) {
+      // only with the guard in place
       fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
       this.forwardingTurnedOn = true;
     }
@@ -325,7 +330,7 @@ ${dropOtherForwarding ? `    # petset turned forwarding on for the pods alone: n
     for (const ns of await this.podNamespaces()) await run('ip', ['netns', 'del', ns]).catch(() => {});
     if (this.opts.uplink) {
       for (const r of await this.gatewayRoutes().catch(() => [])) await run('ip', ['route', 'del', r.cidr, 'via', r.via, 'proto', String(GATEWAY_ROUTE_PROTO)]).catch(() => {});
-      if (this.forwardingTurnedOn) fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
+      if (this.forwardingTurnedOn || !inInitialNetworkNamespace()) fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
       this.forwardingTurnedOn = false;
     }
     await run('ip', ['link', 'del', this.bridge]).catch(() => {});
