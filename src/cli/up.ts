@@ -164,7 +164,10 @@ export async function up(argv: string[]): Promise<number> {
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
   const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true';
-  const cp = await startControlPlane({ allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
+  // cluster IPs off loopback are local to a machine only with a pod network there: without one
+  // (a control-plane machine whose nodes join from other machines) a proxy here could serve none
+  const servicesElsewhere = !rootPodNetwork && serviceClusterIPRange !== undefined && !serviceClusterIPRange.startsWith('127.');
+  const cp = await startControlPlane({ proxy: !servicesElsewhere, allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
@@ -178,6 +181,8 @@ export async function up(argv: string[]): Promise<number> {
   if (cp.podNetwork) {
     out.write(`Pod network: root (${podNetwork.why}): a network namespace per pod on bridge ${cp.podNetwork.bridge}, pods from ${cp.podNetwork.podCidr.text}, services from ${cp.podNetwork.serviceCidr.text}; nothing of these ranges leaves this machine (guard table inet ${cp.podNetwork.guardTable})\n`);
     out.write('NetworkPolicy objects are enforced for pod ingress and egress between pods, also through Services (the service proxy relays only what the client pod may reach); traffic from this host itself, e.g. probes, is always allowed.\n');
+  } else if (servicesElsewhere && nodes === 0) {
+    out.write(`Pod network: none on this machine (no nodes here): machines that join with --pod-network root bring their own, pods from ${podCIDR ?? DEFAULT_POD_CIDR}, services from ${serviceClusterIPRange} (served by each machine's proxy)\n`);
   } else {
     out.write(`Pod network: host (${podNetwork.why}): pods share the host network on loopback addresses in ${podCIDR ?? DEFAULT_POD_CIDR} and must bind their pod IP\n`);
     out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');
