@@ -42,6 +42,10 @@ volume controllers ...) against the API server named in the kubeconfig, as kube-
                      the CA that signs approved node client certificates (CSRs of
                      kubernetes.io/kube-apiserver-client-kubelet); default the data dir's
                      pki/ca.crt and pki/ca.key when present
+  --root-ca-file FILE
+                     the cluster CA published to every namespace as ConfigMap kube-root-ca.crt
+                     (pods' service account volumes mount it); default the data dir's pki/ca.crt
+                     when present
   --allocate-node-cidrs --cluster-cidr CIDR
                      give each Node without spec.podCIDR the lowest free /24 of CIDR
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
@@ -60,9 +64,11 @@ export function controllerManagerCommand(argv: string[]): Promise<number> {
   const clusterCIDR = flag(args, 'cluster-cidr');
   if (flag(args, 'allocate-node-cidrs') === 'true' && !clusterCIDR) throw new Error('--allocate-node-cidrs needs --cluster-cidr (the cluster\'s pod range)');
   const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true' ? clusterCIDR : undefined;
+  const rootCAFile = flag(args, 'root-ca-file') ?? path.join(dataDir, 'pki', 'ca.crt');
+  const rootCA = fs.existsSync(rootCAFile) ? fs.readFileSync(rootCAFile, 'utf8') : undefined;
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
-    ...defaultControllers({ clusterSigning, allocateNodeCIDRs }).filter((c) => !(c instanceof Scheduler)),
+    ...defaultControllers({ clusterSigning, allocateNodeCIDRs, rootCA }).filter((c) => !(c instanceof Scheduler)),
     // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
     ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
   ];

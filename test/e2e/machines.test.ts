@@ -1,15 +1,16 @@
 // Machines simulated on this one, each a network namespace of the test's own on a test-only LAN
 // (a bridge in a namespace of its own, on a random 10.250.x.0/24 that exists nowhere else; the
-// host namespace gains no address, route, link or rule): `petset up` runs the control plane on
-// machine 0, listening on its LAN address; machines 1-3 join with `petset join` as printed by
-// `petset token create --print-join-command` on machine 0, each getting its own certificate,
-// plus `--runtime process --pod-network root`, so
-// each makes its own pod bridge for its node's /24, routes the other nodes' /24s to their
-// machines (host-gateway) and serves the cluster IPs with a service proxy of its own. The etcd
-// example, one member per machine, forms its cluster across them (the members find each other
-// by DNS names); a pod reaches a pod of another machine by DNS name and through a ClusterIP
-// Service; every guard counts 0. Needs root, bubblewrap and Debian's etcd; everything the
-// test made is removed afterwards, on failure too.
+// host namespace gains no address, route, link or rule). Machine 0 runs the control plane as
+// separate processes: a 3-member etcd on its loopback, two API servers on its LAN address, two
+// leader-elected controller managers, the scheduler and the cluster DNS. Machines 1-3 join at
+// once with `petset join` as printed by `petset token create --print-join-command`, each
+// getting its own certificate, plus `--runtime process --pod-network root`, so each makes its
+// own pod bridge for the /24 the controller manager gave its node, routes the other nodes' /24s
+// to their machines (host-gateway) and serves the cluster IPs with a service proxy of its own.
+// The etcd example, one member per machine, forms its cluster across them (the members find
+// each other by DNS names); a pod reaches a pod of another machine by DNS name and through a
+// ClusterIP Service; every guard counts 0. Needs root, bubblewrap and Debian's etcd; everything
+// the test made is removed afterwards, on failure too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { tempDir, eventually, petsetBin, repoRoot } from './harness.js';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import { Cgroups } from '../../src/agent/runtime/process/cgroups.js';
+import { startEtcdCluster, type TestEtcdCluster } from '../support/etcd.js';
 
 const id = randomBytes(3).toString('hex');
 const LAN = `pslan-${id}`;
@@ -30,7 +32,10 @@ const podCidr = `10.${200 + Math.floor(Math.random() * 50)}.0.0/16`;
 const serviceCidr = `10.${100 + Math.floor(Math.random() * 80)}.0.0/16`;
 const addressOf = (i: number) => `${subnet}.${10 + i}`;
 const MACHINES = 4;
-const children: ChildProcess[] = [];
+/** the control plane's processes (on machine 0), and the machines' agents */
+const plane: ChildProcess[] = [];
+const agentProcs: ChildProcess[] = [];
+let etcd: TestEtcdCluster | undefined;
 const nodeDirs: string[] = [];
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 const skip = processRuntimeUnavailable() ?? (fs.existsSync('/usr/bin/etcd') ? undefined : '/usr/bin/etcd is not installed');
@@ -61,9 +66,10 @@ async function stop(c: ChildProcess): Promise<void> {
 }
 
 after(async () => {
-  // the agents first (each stops its pods and removes its pod network), then the control plane
-  for (const c of children.slice(1).reverse()) await stop(c);
-  if (children[0]) await stop(children[0]);
+  // the agents first (each stops its pods and removes its pod network), then the control plane and its etcd
+  for (const c of agentProcs.reverse()) await stop(c);
+  for (const c of plane.reverse()) await stop(c);
+  await etcd?.stop();
   // whatever a killed agent left: its pods' processes (by their cgroups) and namespaces
   const cgroups = new Cgroups();
   for (const dir of nodeDirs) {
@@ -94,12 +100,12 @@ after(async () => {
 const netId = (nodeDir: string) => createHash('sha256').update(path.resolve(nodeDir)).digest('hex').slice(0, 6);
 
 /** A petset process on machine i (only its network namespace: cgroups and mounts are the host's), its output kept. */
-function onMachine(i: number, args: string[]): { child: ChildProcess; output(): string } {
+function onMachine(i: number, args: string[], into: ChildProcess[] = i === 0 ? plane : agentProcs): { child: ChildProcess; output(): string } {
   const child = spawn('nsenter', [`--net=/run/netns/${machine(i)}`, process.execPath, petsetBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  children.push(child);
+  into.push(child);
   return { child, output: () => out };
 }
 
@@ -137,13 +143,27 @@ spec:
 
 describe('machines in network namespaces', { skip }, () => {
   it('three machines join over a test-only LAN, and the etcd example spread over them forms its cluster across them', { timeout: 600_000 }, async () => {
-    const cpDir = tempDir('petset-mn0-');
-    const cp = onMachine(0, [
-      'up', '--data-dir', cpDir, '--host', addressOf(0), '--port', '0', '--runtime', 'sim', '--pod-network', 'host', '--nodes', '0',
-      '--pod-cidr', podCidr, '--service-cluster-ip-range', serviceCidr, '--dns-address', addressOf(0), '--dns-upstream', 'none', '--web-port', 'off', '--allocate-node-cidrs',
-    ]);
-    const kubeconfig = await eventually(() => /export KUBECONFIG=(\S+)/.exec(cp.output())?.[1], 60_000, `petset up on machine 0:\n${cp.output()}`);
+    // the control plane on machine 0: a 3-member etcd on its loopback, two API servers on its
+    // LAN address sharing one CA, two leader-elected controller managers (one gives the nodes
+    // their /24s), the scheduler and the cluster DNS
+    etcd = await startEtcdCluster(3, { netns: machine(0) });
+    const dirA = tempDir('petset-mn0a-');
+    const dirB = tempDir('petset-mn0b-');
+    const common = ['--etcd-servers', etcd.endpoints.join(','), '--secure-port', '0', '--bind-address', addressOf(0), '--service-cluster-ip-range', serviceCidr];
+    const apiA = onMachine(0, ['apiserver', '--data-dir', dirA, ...common]);
+    const kubeconfig = await eventually(() => /export KUBECONFIG=(\S+)/.exec(apiA.output())?.[1], 60_000, `API server A on machine 0:\n${apiA.output()}`);
+    fs.cpSync(path.join(dirA, 'pki'), path.join(dirB, 'pki'), { recursive: true });
+    const apiB = onMachine(0, ['apiserver', '--data-dir', dirB, ...common]);
+    const kubeconfigB = await eventually(() => /export KUBECONFIG=(\S+)/.exec(apiB.output())?.[1], 60_000, `API server B on machine 0:\n${apiB.output()}`);
+    assert.notEqual(fs.readFileSync(kubeconfig, 'utf8'), fs.readFileSync(kubeconfigB, 'utf8'));
+    const managers = [0, 1].map(() => onMachine(0, ['controller-manager', '--kubeconfig', kubeconfig, '--data-dir', dirA, '--allocate-node-cidrs', '--cluster-cidr', podCidr]));
+    onMachine(0, ['scheduler', '--kubeconfig', kubeconfigB]);
+    const dns = onMachine(0, ['dns', '--kubeconfig', kubeconfigB, '--address', addressOf(0), '--port', '0', '--service-cluster-ip-range', serviceCidr]);
+    await eventually(() => /petset dns: cluster DNS/.test(dns.output()), 60_000, `the cluster DNS:\n${dns.output()}`);
+    const lease = await eventually(async () => JSON.parse(await kubectl(kubeconfigB, ['get', 'lease', '-n', 'kube-system', 'kube-controller-manager', '-o', 'json']).catch(() => '{}')).spec?.holderIdentity, 60_000, 'a leading controller manager');
+    assert.equal(managers.filter((m) => m.output().includes(`identity ${lease};`)).length, 1, `one of the two controller managers leads (${lease})`);
     const join = execFileSync('nsenter', [`--net=/run/netns/${machine(0)}`, process.execPath, petsetBin, 'token', 'create', '--print-join-command', '--kubeconfig', kubeconfig], { encoding: 'utf8' }).trim();
+    const cpDir = dirA;
 
     // all at once: each machine's /24 comes from the controller manager's node IPAM
     const agents = [1, 2, 3].map((i) => {
