@@ -41,6 +41,19 @@ export interface NodeAgentOptions {
   /** the cluster's pod range (`petset up --pod-cidr`) the node's /24 comes from; default 127.64.0.0/12 */
   podCIDR?: string;
   /**
+   * The node's address on its machine's network (the kubelet's --node-ip), reported as its
+   * InternalIP and used as status.hostIP; default .1 of the node's /24 (all nodes on one machine).
+   */
+  nodeIP?: string;
+  /**
+   * Register the Node without a podCIDR and wait for the controller manager's node IPAM to give
+   * it one (--allocate-node-cidrs), instead of picking the lowest free /24 itself: machines that
+   * join at the same moment then never share a /24.
+   */
+  podCIDRFromController?: boolean;
+  /** called once the node's /24 is known, before any pod starts (the pod network of a joined machine is made here) */
+  onNodeIndex?: (index: number) => Promise<void>;
+  /**
    * default: a SimRuntime with `sim` as its node-wide defaults. A function is called with
    * the agent's own client (the process runtime reads ConfigMaps, Secrets and Services).
    */
@@ -166,7 +179,8 @@ export class NodeAgent {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`node agent ${this.nodeName} was already started`);
     this.nodeIndex = await this.pickNodeIndex();
-    this.hostIP = nodeAddressFor(this.nodeIndex, this.podRange);
+    this.hostIP = this.opts.nodeIP ?? nodeAddressFor(this.nodeIndex, this.podRange);
+    await this.opts.onNodeIndex?.(this.nodeIndex);
     // what is in use comes from the API's pods on this node, so a restart never reissues a live address
     this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []), this.podRange);
     const leftovers = await this.runtime.listSandboxes();
@@ -510,17 +524,55 @@ export class NodeAgent {
       bootID: this.bootID,
       kubeletPort: this.server?.port,
       volumesInUse: this.volumes.volumesInUse(),
+      nodeIP: this.opts.nodeIP,
     };
   }
 
   private async pickNodeIndex(): Promise<number> {
     if (this.opts.nodeIndex !== undefined) return this.opts.nodeIndex;
+    if (this.opts.podCIDRFromController) return this.assignedNodeIndex();
     const nodes = (await this.retry(() => this.client.nodes().listAll())).items;
     const own = nodeIndexOfCIDR(nodes.find((n) => n.metadata.name === this.nodeName)?.spec?.podCIDR, this.podRange);
     if (own !== undefined) return own;
     const used = new Set(nodes.map((n) => nodeIndexOfCIDR(n.spec?.podCIDR, this.podRange)));
     for (let i = 0; i <= maxNodeIndex(this.podRange); i++) if (!used.has(i)) return i;
     throw new Error(`every node /24 of the pod range ${this.podRange.text} is taken`);
+  }
+
+  /** The index of the /24 the node IPAM controller gave this Node, registering it without one first. */
+  private async assignedNodeIndex(): Promise<number> {
+    const nodes = this.client.nodes();
+    const get = () =>
+      this.retry(() =>
+        nodes.get(this.nodeName).catch((e: unknown) => {
+          if (isApiError(e, 'NotFound')) return undefined;
+          throw e;
+        }),
+      );
+    let node = await get();
+    if (!node) {
+      // index 0 only fills the description: the Node goes in without spec.podCIDR
+      const fresh = newNode({ ...this.describe(), index: 0 });
+      fresh.spec = {};
+      node = await this.retry(() =>
+        nodes.create(fresh).catch((e: unknown) => {
+          if (isApiError(e, 'AlreadyExists')) return nodes.get(this.nodeName);
+          throw e;
+        }),
+      );
+    }
+    for (let told = false; ; ) {
+      const cidr = node?.spec?.podCIDR;
+      if (cidr !== undefined) {
+        const index = nodeIndexOfCIDR(cidr, this.podRange);
+        if (index === undefined) throw new Error(`the Node's podCIDR ${cidr} is not a /24 of the pod range ${this.podRange.text}`);
+        return index;
+      }
+      if (!told) console.log(`[agent ${this.nodeName}] waiting for the controller manager to give node ${this.nodeName} a podCIDR (petset up --allocate-node-cidrs)`);
+      told = true;
+      await this.timers.sleep(500);
+      node = await get();
+    }
   }
 
   private async registerNode(): Promise<void> {

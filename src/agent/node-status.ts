@@ -28,6 +28,8 @@ export interface NodeDescription {
   kubeletPort?: number;
   /** attachable volumes mounted by the node's pods (status.volumesInUse) */
   volumesInUse?: string[];
+  /** the node's address on its machine's network (the kubelet's --node-ip); default .1 of its /24 */
+  nodeIP?: string;
 }
 
 /** Go's GOARCH names for the machine, as kubernetes.io/arch carries them. */
@@ -125,7 +127,7 @@ export function nodeStatus(d: NodeDescription, current: Obj | undefined, now = n
       condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
     ],
     addresses: [
-      { type: 'InternalIP', address: nodeAddressFor(d.index, d.podRange) },
+      { type: 'InternalIP', address: d.nodeIP ?? nodeAddressFor(d.index, d.podRange) },
       { type: 'Hostname', address: d.name },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: d.kubeletPort ?? KUBELET_PORT } },

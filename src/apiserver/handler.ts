@@ -92,6 +92,8 @@ export interface ApiServerOptions {
   nodeConnectionToken?: string;
   /** the pod range of the root pod network (pods on a bridge of this host), which proxies may dial as well as loopback */
   podCIDR?: string;
+  /** the network of the address the API server serves on (not loopback): nodes joined from other machines of it may be dialled for logs, exec and port-forward */
+  nodeNetwork?: string;
   /** the PodSecurity plugin's defaults and exemptions (--admission-control-config-file) */
   podSecurity?: PodSecurityConfig;
 }

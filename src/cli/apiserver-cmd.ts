@@ -5,6 +5,7 @@ import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
 import { startControlPlane } from './controlplane.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
+import { serviceRange } from '../apiserver/service-ips.js';
 
 export const APISERVER_USAGE = `Usage: petset apiserver [--etcd-servers URL[,URL]] [--secure-port N] [--bind-address ADDR] [--data-dir DIR]
 
@@ -14,6 +15,7 @@ petset scheduler and petset agent against it (with the kubeconfig it writes).
                        --etcd-servers) (default ~/.petset)
   --secure-port N      HTTPS port; 0 picks a free one (default 6443)
   --bind-address ADDR  address to listen on (default 127.0.0.1)
+  --service-cluster-ip-range CIDR  services' cluster IPs (default 127.96.0.0/12)
   --etcd-compaction-interval D  (default 5m; 0 never)
   --admission-control-config-file FILE  PodSecurity defaults and exemptions (AdmissionConfiguration)
   --audit-log-path FILE  one audit.k8s.io/v1 Event per request (level Metadata), JSON lines
@@ -32,7 +34,9 @@ export async function apiserverCommand(argv: string[]): Promise<number> {
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   const admissionControlConfigFile = flag(args, 'admission-control-config-file');
   const auditLogPath = flag(args, 'audit-log-path');
-  const cp = await startControlPlane({ dataDir, port, host, etcd, compactionIntervalMs, admissionControlConfigFile, auditLogPath, controllers: false, nodes: 0, dns: false, proxy: false });
+  const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
+  if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
+  const cp = await startControlPlane({ serviceClusterIPRange, dataDir, port, host, etcd, compactionIntervalMs, admissionControlConfigFile, auditLogPath, controllers: false, nodes: 0, dns: false, proxy: false });
   const out = process.stdout;
   out.write(`petset apiserver is up at ${cp.url} (${etcd ? `objects in etcd at ${etcd.servers.join(',')}` : `data in ${dataDir}`})\n`);
   out.write(`For the other components and kubectl:\n  export KUBECONFIG=${cp.kubeconfigPath}\n`);

@@ -45,6 +45,12 @@ volume controllers ...) against the API server named in the kubeconfig, as kube-
   --cluster-signing-duration D
                      the longest certificate the signer issues (default 8760h0m0s); a CSR's
                      spec.expirationSeconds may ask for less
+  --root-ca-file FILE
+                     the cluster CA published to every namespace as ConfigMap kube-root-ca.crt
+                     (pods' service account volumes mount it); default the data dir's pki/ca.crt
+                     when present
+  --allocate-node-cidrs --cluster-cidr CIDR
+                     give each Node without spec.podCIDR the lowest free /24 of CIDR
 ${ELECTION_USAGE.replace('%NAME%', 'kube-controller-manager')}`;
 
 export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--leader-elect] ...
@@ -52,16 +58,21 @@ export const SCHEDULER_USAGE = `Usage: petset scheduler [--kubeconfig FILE] [--l
 Binds pending pods to nodes, against the API server named in the kubeconfig, as kube-scheduler.
 ${ELECTION_USAGE.replace('%NAME%', 'kube-scheduler')}`;
 
-const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials'];
+const BOOLEAN_FLAGS = ['help', 'leader-elect', 'use-service-account-credentials', 'allocate-node-cidrs'];
 
 export function controllerManagerCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {}, BOOLEAN_FLAGS);
   const dataDir = flag(args, 'data-dir') ?? defaultDataDir();
   const clusterSigning = signingCA(flag(args, 'cluster-signing-cert-file') ?? path.join(dataDir, 'pki', 'ca.crt'), flag(args, 'cluster-signing-key-file') ?? path.join(dataDir, 'pki', 'ca.key'));
+  const clusterCIDR = flag(args, 'cluster-cidr');
+  if (flag(args, 'allocate-node-cidrs') === 'true' && !clusterCIDR) throw new Error('--allocate-node-cidrs needs --cluster-cidr (the cluster\'s pod range)');
+  const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true' ? clusterCIDR : undefined;
+  const rootCAFile = flag(args, 'root-ca-file') ?? path.join(dataDir, 'pki', 'ca.crt');
+  const rootCA = fs.existsSync(rootCAFile) ? fs.readFileSync(rootCAFile, 'utf8') : undefined;
   const clusterSigningDurationSeconds = signingDuration(args);
   const controllers = () => [
     // the scheduler runs as its own component, as upstream's
-    ...defaultControllers({ clusterSigning, clusterSigningDurationSeconds }).filter((c) => !(c instanceof Scheduler)),
+    ...defaultControllers({ clusterSigning, clusterSigningDurationSeconds, allocateNodeCIDRs, rootCA }).filter((c) => !(c instanceof Scheduler)),
     // local volumes live under the data dir; every agent runs on this machine (as petset agent does today)
     ...volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true }),
   ];

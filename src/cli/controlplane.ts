@@ -1,6 +1,7 @@
 // Wires petset's parts into one process: store, API server (HTTPS), admission, and the
 // controllers, all talking through the API. The only file that knows every part.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApiServer } from '../apiserver/handler.js';
 import { requestAuthenticator, startHttpServer, type RunningHttpServer } from '../apiserver/http.js';
@@ -48,7 +49,7 @@ import { ServiceProxy } from '../proxy/proxier.js';
 import { reconcileKubernetesEndpoints } from '../apiserver/kubernetes-endpoints.js';
 import { PodNetwork } from '../agent/podnet/pod-network.js';
 import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
-import { nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
+import { DEFAULT_POD_CIDR, nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
 
 export interface ControlPlaneOptions {
@@ -79,6 +80,8 @@ export interface ControlPlaneOptions {
   serviceClusterIPRange?: string;
   /** pods' addresses, one /24 per node (default 127.64.0.0/12; 10.244.0.0/16 with the root pod network) */
   podCIDR?: string;
+  /** give Nodes that register without a podCIDR (joined machines) a /24 of podCIDR (kube-controller-manager's --allocate-node-cidrs) */
+  allocateNodeCIDRs?: boolean;
   /**
    * The root pod network: a network namespace per pod, veths into one petset bridge, and the
    * guard (see agent/podnet). Needs root and the process runtime. Default: pods share the
@@ -156,6 +159,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let policyInformers: SharedInformerFactory | undefined;
   const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
   const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
+  const host = opts.host ?? '127.0.0.1';
   try {
     if (opts.rootPodNetwork) {
       // first of all: blackholes and the guard before any address of the ranges is used;
@@ -165,7 +169,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const range = podRange(podCIDR);
       for (let i = 0; i < (opts.nodes ?? 1); i++) await podNetwork.addHostAddress(nodeAddressFor(i, range));
     }
-    const host = opts.host ?? '127.0.0.1';
     // the `kubernetes` service's address is in the serving certificate, for in-cluster clients
     const apiServiceIP = kubernetesServiceIP(serviceRange(serviceClusterIPRange));
     const creds = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
@@ -192,7 +195,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // kept in the data dir so that agents in other processes (petset agent) can be given it
     const nodeConnectionToken = creds.nodeConnectionToken;
     const podSecurity = opts.admissionControlConfigFile ? readAdmissionConfig(opts.admissionControlConfigFile) : undefined;
-    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined, podSecurity });
+    api = new ApiServer(registry, store, { serviceClusterIPRange, nodeConnectionToken, podCIDR: podNetwork ? podCIDR : undefined, nodeNetwork: networkOf(host), podSecurity });
     // every caller (kubectl over HTTPS, controllers and agents in-process) is counted, as upstream's are
     const handle = instrumentHandler(api.handle, metrics, registry);
     // a data dir used with another service range (host mode, then root, or the reverse): its
@@ -312,7 +315,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return perController.get(sa)!;
       };
       controllers = await startControllers(controllerManager, [
-        ...defaultControllers({ nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca, clusterSigningDurationSeconds: opts.clusterSigningDurationSeconds }),
+        ...defaultControllers({ allocateNodeCIDRs: opts.allocateNodeCIDRs ? (podCIDR ?? DEFAULT_POD_CIDR) : undefined, nodeLifecycle: opts.nodeLifecycle, horizontalPodAutoscaler: { syncPeriodMs: opts.hpaSyncPeriodMs }, rootCA: creds.ca.certPem, clusterSigning: creds.ca, clusterSigningDurationSeconds: opts.clusterSigningDurationSeconds }),
         ...volumeControllers({
           dataDir: opts.dataDir,
           singleMachine: true,
@@ -490,4 +493,14 @@ function untilWritten(what: string, write: () => Promise<unknown>, log: (line: s
       clearTimeout(timer);
     },
   };
+}
+
+/** The network (CIDR) of one of this machine's addresses, other than loopback; undefined for wildcards and loopback. */
+function networkOf(address: string): string | undefined {
+  if (address.startsWith('127.') || address === '::1' || address === '0.0.0.0' || address === '::') return undefined;
+  for (const list of Object.values(os.networkInterfaces())) {
+    const hit = list?.find((a) => a.address === address && a.family === 'IPv4' && !a.internal);
+    if (hit?.cidr) return hit.cidr;
+  }
+  return undefined;
 }

@@ -16,7 +16,10 @@ Adds this machine to a running cluster as a node: the printout of
 'petset token create --print-join-command' on the cluster.
   --node-name NAME   default: this machine's host name
   --data-dir DIR     the node's state (default ~/.petset)
-  --runtime R, --pod-cidr CIDR, --image-catalog FILE, --pod-max-pids N, --rotate-certificates   as for petset agent
+  --runtime R, --pod-cidr CIDR, --image-catalog FILE, --pod-max-pids N, --node-ip IP,
+  --cluster-dns IP, --pod-network M, --service-cluster-ip-range CIDR, --server-token-file FILE,
+  --rotate-certificates
+                     as for petset agent
   --discovery-token-unsafe-skip-ca-verification   trust whatever CA SERVER presents (not recommended)
 `;
 
@@ -42,7 +45,7 @@ export async function joinCommand(argv: string[]): Promise<number> {
   const bootstrapKubeconfig = path.join(nodeDir, 'bootstrap-kubeconfig');
   fs.writeFileSync(bootstrapKubeconfig, renderKubeconfig({ server, caPem, token, user: 'tls-bootstrap-token-user', context: 'tls-bootstrap' }), { mode: 0o600 });
   process.stdout.write(`petset join: the cluster CA at ${server} matches the pinned hash; bootstrap kubeconfig in ${bootstrapKubeconfig}\n`);
-  const pass = ['runtime', 'pod-cidr', 'image-catalog', 'pod-max-pids', 'server-token-file', 'rotate-certificates'].flatMap((f) => {
+  const pass = ['runtime', 'pod-cidr', 'image-catalog', 'pod-max-pids', 'server-token-file', 'node-ip', 'cluster-dns', 'pod-network', 'service-cluster-ip-range', 'rotate-certificates'].flatMap((f) => {
     const v = flag(args, f);
     return v === undefined ? [] : [`--${f}=${v}`];
   });

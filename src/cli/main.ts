@@ -5,6 +5,7 @@ import { nodeCommand } from './node-cmd.js';
 import { whyCommand } from './why-cmd.js';
 import { apiserverCommand } from './apiserver-cmd.js';
 import { controllerManagerCommand, schedulerCommand } from './controller-manager-cmd.js';
+import { dnsCommand } from './dns-cmd.js';
 import { tokenCommand } from './token-cmd.js';
 import { joinCommand } from './join-cmd.js';
 
@@ -18,6 +19,7 @@ Commands:
   apiserver           the API server alone (over an external etcd with --etcd-servers)
   controller-manager  the controllers alone, with leader election (Lease kube-controller-manager)
   scheduler           the scheduler alone, with leader election (Lease kube-scheduler)
+  dns                 the cluster DNS alone (the kube-dns Service), as kubeadm's CoreDNS
   token     bootstrap tokens for joining machines: petset token create --print-join-command
   join      add this machine to a running cluster as a node (the printout of token create)
   node      failure drills on a running cluster: crash, partition, heal a node
@@ -48,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       return controllerManagerCommand(rest);
     case 'scheduler':
       return schedulerCommand(rest);
+    case 'dns':
+      return dnsCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write('petset 0.1.0 (Kubernetes API v1.32)\n');

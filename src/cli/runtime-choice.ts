@@ -47,10 +47,12 @@ export interface ProcessRuntimeSettings {
   network?: SandboxNetwork;
   /** the most processes one pod may have (--pod-max-pids; -1 or undefined: unlimited) */
   podPidsLimit?: number;
+  /** the node's InternalIP (--node-ip), pods' status.hostIP */
+  nodeIP?: string;
 }
 
 /** A factory for one node's process runtime, its state in <nodeDir>/runtime. */
 export function processRuntimeFactory(settings: ProcessRuntimeSettings, nodeDir: string): (client: Client) => ContainerRuntime {
   const extra = settings.catalogFile ? ImageCatalog.fromFile(settings.catalogFile) : [];
-  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, network: settings.network, podPidsLimit: settings.podPidsLimit });
+  return (client) => new ProcessRuntime({ stateDir: path.join(nodeDir, 'runtime'), client, catalog: new ImageCatalog(extra), imageSource: settings.imageSource, hide: [settings.dataDir], clusterDNS: settings.clusterDNS, nodeIP: settings.nodeIP, network: settings.network, podPidsLimit: settings.podPidsLimit });
 }

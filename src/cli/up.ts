@@ -1,4 +1,5 @@
 // `petset up`: the whole control plane in the foreground.
+import net from 'node:net';
 import fs from 'node:fs';
 import { flag, flagDuration, flagInt, parseArgs } from './args.js';
 import { defaultDataDir } from './datadir.js';
@@ -48,7 +49,16 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
                    services' cluster IPs (default 127.96.0.0/12: loopback, no setup; 10.96.0.0/12
                    with the root pod network, local to this host); the
                    kubernetes service takes the first address, kube-dns the tenth
+  --allocate-node-cidrs
+                   give each Node that registers without a podCIDR (machines joined with
+                   --pod-network root) the lowest free /24 of --pod-cidr, as
+                   kube-controller-manager's --allocate-node-cidrs: machines joining at the
+                   same moment never share one
   --dns-port N     cluster DNS port on 127.0.0.1, UDP and TCP; 0 picks a free one (default 0)
+  --dns-address ADDR
+                   where the cluster DNS listens instead of 127.0.0.1: an address of this
+                   machine that nodes on other machines reach (their service proxies relay
+                   the kube-dns service's cluster IP to it), e.g. the address given to --host
   --dns-upstream ADDR[:PORT]|none
                    where names outside cluster.local go (default: the loopback resolvers
                    of /etc/resolv.conf, if any; petset sends nothing off the machine unless told)
@@ -91,7 +101,7 @@ and unreachable (300 unless the pod sets its own).
 `;
 
 export async function up(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help']);
+  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help', 'allocate-node-cidrs']);
   if (flag(args, 'help')) {
     process.stdout.write(UP_USAGE);
     return 0;
@@ -136,6 +146,8 @@ export async function up(argv: string[]): Promise<number> {
     if (nodes > maxNodeIndex(range) + 1) throw new Error(`--pod-cidr ${podCIDR} has room for ${maxNodeIndex(range) + 1} node(s) (one /24 each), not ${nodes}`);
   }
   const dnsPort = flagInt(args, 'dns-port', 0);
+  const dnsHost = flag(args, 'dns-address');
+  if (dnsHost !== undefined && !net.isIP(dnsHost)) throw new Error(`--dns-address must be an IP address of this machine (got "${dnsHost}")`);
   const dnsUpstream = flag(args, 'dns-upstream');
   const upstreams = dnsUpstream === undefined ? loopbackResolvers() : dnsUpstream === 'none' ? [] : dnsUpstream.split(',').map(parseUpstream);
   const eventTtlMs = positive(flagDuration(args, 'event-ttl', 3_600_000), 'event-ttl');
@@ -157,7 +169,11 @@ export async function up(argv: string[]): Promise<number> {
   const started = Date.now();
   if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
   const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
-  const cp = await startControlPlane({ dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, clusterSigningDurationSeconds, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { port: dnsPort, upstreams } });
+  const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true';
+  // cluster IPs off loopback are local to a machine only with a pod network there: without one
+  // (a control-plane machine whose nodes join from other machines) a proxy here could serve none
+  const servicesElsewhere = !rootPodNetwork && serviceClusterIPRange !== undefined && !serviceClusterIPRange.startsWith('127.');
+  const cp = await startControlPlane({ proxy: !servicesElsewhere, allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, clusterSigningDurationSeconds, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);
@@ -171,6 +187,8 @@ export async function up(argv: string[]): Promise<number> {
   if (cp.podNetwork) {
     out.write(`Pod network: root (${podNetwork.why}): a network namespace per pod on bridge ${cp.podNetwork.bridge}, pods from ${cp.podNetwork.podCidr.text}, services from ${cp.podNetwork.serviceCidr.text}; nothing of these ranges leaves this machine (guard table inet ${cp.podNetwork.guardTable})\n`);
     out.write('NetworkPolicy objects are enforced for pod ingress and egress between pods, also through Services (the service proxy relays only what the client pod may reach); traffic from this host itself, e.g. probes, is always allowed.\n');
+  } else if (servicesElsewhere && nodes === 0) {
+    out.write(`Pod network: none on this machine (no nodes here): machines that join with --pod-network root bring their own, pods from ${podCIDR ?? DEFAULT_POD_CIDR}, services from ${serviceClusterIPRange} (served by each machine's proxy)\n`);
   } else {
     out.write(`Pod network: host (${podNetwork.why}): pods share the host network on loopback addresses in ${podCIDR ?? DEFAULT_POD_CIDR} and must bind their pod IP\n`);
     out.write('NetworkPolicy objects are accepted and validated but not enforced: pods share the host network on loopback addresses.\n');

@@ -1,6 +1,7 @@
 // The controller manager: every controller on one shared runner (informers, queues,
 // workers started only once the caches each controller reads have synced), all writes
 // through the API client.
+import { NodeIpamController } from './nodeipam/controller.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import type { Registry } from '../api/registry.js';
 import type { Client } from '../client/client.js';
@@ -49,6 +50,8 @@ export interface ControllerOptions {
   clusterSigning?: CertKeyPair;
   /** kube-controller-manager's --cluster-signing-duration: the longest certificate the signer issues (default 1 year) */
   clusterSigningDurationSeconds?: number;
+  /** give Nodes without spec.podCIDR a /24 of this range (kube-controller-manager's --allocate-node-cidrs --cluster-cidr) */
+  allocateNodeCIDRs?: string;
 }
 
 export function defaultControllers(options: ControllerOptions = {}): Controller[] {
@@ -67,6 +70,7 @@ export function defaultControllers(options: ControllerOptions = {}): Controller[
     new HorizontalPodAutoscalerController(options.horizontalPodAutoscaler),
     new ResourceQuotaController(),
     new NodeLifecycleController(options.nodeLifecycle),
+    ...(options.allocateNodeCIDRs ? [new NodeIpamController(options.allocateNodeCIDRs)] : []),
     new DisruptionController(),
     new ClusterRoleAggregationController(),
     new ServiceAccountsController(),
@@ -102,6 +106,8 @@ const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   horizontalpodautoscaler: 'horizontal-pod-autoscaler',
   resourcequota: 'resourcequota-controller',
   nodelifecycle: 'node-controller',
+  // upstream's nodeipam controller calls as the node controller's account too
+  nodeipam: 'node-controller',
   disruption: 'disruption-controller',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   serviceaccount: 'service-account-controller',

@@ -43,5 +43,30 @@ export async function ensureKubeDnsService(client: Client, clusterIP: string, se
     const cur = await endpoints.get('kube-dns');
     await endpoints.update({ ...cur, subsets });
   }
+  // ...and mirrored into an EndpointSlice, as upstream's EndpointSliceMirroring controller does
+  // for selector-less services: what kube-proxies on other machines read
+  const slices = client.resource<KubeObject>(resources.endpointSlices, 'kube-system');
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kube-dns',
+      namespace: 'kube-system',
+      labels: { ...labels, 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+    },
+    addressType: server.host.includes(':') ? 'IPv6' : 'IPv4',
+    endpoints: [{ addresses: [server.host], conditions: { ready: true } }],
+    ports: [
+      { name: 'dns', port: server.port, protocol: 'UDP' },
+      { name: 'dns-tcp', port: server.port, protocol: 'TCP' },
+    ],
+  };
+  try {
+    await slices.create(slice);
+  } catch (e) {
+    if (!isApiError(e, 'AlreadyExists')) throw e;
+    const cur = await slices.get('kube-dns');
+    await slices.update({ ...cur, metadata: { ...cur.metadata, labels: slice.metadata.labels }, addressType: slice.addressType, endpoints: slice.endpoints, ports: slice.ports });
+  }
   return svc;
 }

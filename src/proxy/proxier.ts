@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { KubeObject } from '../api/object.js';
 import { resources, type Client } from '../client/client.js';
 import type { Informer, SharedInformerFactory } from '../client/informer.js';
+import { endpointsFromSlices, SERVICE_NAME_LABEL } from './endpoint-slices.js';
 import { Balancer, frontends, type Backend, type Frontend, type ProxyRuleOptions } from './rules.js';
 
 const UDP_IDLE_MS = 30_000;
@@ -32,6 +33,8 @@ export interface ProxyOptions extends ProxyRuleOptions {
    * backend's own rules would drop it after kube-proxy's DNAT: the client gets no answer.
    */
   admit?: (client: string, backend: Backend, protocol: 'TCP' | 'UDP') => boolean;
+  /** read backends from EndpointSlices instead of Endpoints (a proxy with a node's credential, as upstream's kube-proxy reads them) */
+  endpointSlices?: boolean;
 }
 
 export class ServiceProxy {
@@ -52,7 +55,7 @@ export class ServiceProxy {
 
   async start(informers: SharedInformerFactory): Promise<void> {
     this.services = informers.informerFor(resources.services);
-    this.endpoints = informers.informerFor(resources.endpoints);
+    this.endpoints = informers.informerFor(this.options.endpointSlices ? resources.endpointSlices : resources.endpoints);
     const kick = () => this.schedule();
     for (const inf of [this.services, this.endpoints]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
     informers.start();
@@ -83,7 +86,8 @@ export class ServiceProxy {
 
   private async sync(): Promise<void> {
     if (this.stopped) return;
-    const want = frontends(this.services.list(), (ns, name) => this.endpoints.get(`${ns}/${name}`), this.options);
+    const slicesOf = this.options.endpointSlices ? slicesByService(this.endpoints.list()) : undefined;
+    const want = frontends(this.services.list(), (ns, name) => (slicesOf ? endpointsFromSlices(slicesOf.get(`${ns}/${name}`) ?? []) : this.endpoints.get(`${ns}/${name}`)), this.options);
     const wanted = new Map(want.map((f) => [f.key, f]));
     for (const [key, l] of this.listeners) {
       if (!wanted.has(key)) {
@@ -278,3 +282,17 @@ function explain(code: string, f: Frontend): string {
   return code;
 }
 
+
+/** The slices of each service, by namespace/name. */
+function slicesByService(slices: KubeObject[]): Map<string, KubeObject[]> {
+  const out = new Map<string, KubeObject[]>();
+  for (const s of slices) {
+    const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svc) continue;
+    const key = `${s.metadata.namespace ?? 'default'}/${svc}`;
+    const list = out.get(key);
+    if (list) list.push(s);
+    else out.set(key, [s]);
+  }
+  return out;
+}

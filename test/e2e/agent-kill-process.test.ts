@@ -70,6 +70,11 @@ describe('petset agent --runtime process, killed and started again', { skip: why
       const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ext' }, spec: { terminationGracePeriodSeconds: 3, containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', `trap 'exit 0' TERM; i=0; while true; do echo "${marker} $i"; i=$((i+1)); sleep 0.2; done`] }] } };
       await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
       await c.kubectl(['wait', '--for=condition=Ready', 'pod/ext', '--timeout=60s'], { timeoutMs: 70_000 });
+      // the standalone agent names the cluster DNS (the kube-dns Service's cluster IP) in its pods' resolv.conf, and names resolve
+      const dnsIP = JSON.parse((await c.kubectl(['get', 'service', '-n', 'kube-system', 'kube-dns', '-o', 'json'])).stdout).spec.clusterIP;
+      assert.match(out, new RegExp(`cluster DNS ${dnsIP.replace(/\./g, '\\.')}`));
+      assert.match((await c.kubectl(['exec', 'ext', '--', 'cat', '/etc/resolv.conf'])).stdout, new RegExp(`^nameserver ${dnsIP.replace(/\./g, '\\.')}$`, 'm'));
+      assert.match((await c.kubectl(['exec', 'ext', '--', 'getent', 'hosts', 'kube-dns.kube-system'])).stdout, new RegExp(`^${dnsIP.replace(/\./g, '\\.')}\\s+kube-dns\\.kube-system\\.svc\\.cluster\\.local`));
       const get = async (): Promise<Obj> => JSON.parse((await c.kubectl(['get', 'pod', 'ext', '-o', 'json'])).stdout);
       const before = (await get()).status.containerStatuses[0];
       const [pid] = await eventually(() => programPids(marker).length === 1 && programPids(marker), 10_000, 'the program');

@@ -95,8 +95,9 @@ export interface TestEtcdCluster {
  * A cluster of `size` members on this machine. Peers must know each other's addresses before
  * they start, so instead of OS-chosen ports each member gets a loopback address of its own
  * (127.A.B.i, A and B random per cluster, so parallel tests do not meet) on etcd's usual ports.
+ * With `netns`, the members run inside that network namespace (on its own loopback).
  */
-export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
+export async function startEtcdCluster(size = 3, opts: { netns?: string } = {}): Promise<TestEtcdCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'petset-etcd-cluster-'));
   const net = `127.${2 + Math.floor(Math.random() * 60)}.${Math.floor(Math.random() * 256)}`;
   const names = Array.from({ length: size }, (_, i) => `etcd-${i}`);
@@ -118,8 +119,10 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
   try {
     const ready = names.map((name, i) => {
       const child = spawn(
-        ETCD_BIN,
+        opts.netns ? 'nsenter' : ETCD_BIN,
         [
+          // nsenter execs etcd in the namespace: the child's pid is etcd's
+          ...(opts.netns ? [`--net=/run/netns/${opts.netns}`, ETCD_BIN] : []),
           '--name', name,
           '--data-dir', join(dir, name),
           '--listen-client-urls', `http://${ip(i)}:2379`,

@@ -18,8 +18,9 @@ const ADDRESS_PREFERENCE = ['InternalIP', 'InternalDNS', 'ExternalIP', 'External
  * status, Pod status, Endpoints), so anything else is refused rather than dialled: no
  * connection, and no node credential, may leave the machine.
  */
-export function isLocalAddress(host: string, podCIDR?: string): boolean {
-  if (net.isIPv4(host)) return host.startsWith('127.') || (podCIDR !== undefined && inRange(host, podCIDR));
+export function isLocalAddress(host: string, podCIDR?: string | Array<string | undefined>): boolean {
+  const ranges = (Array.isArray(podCIDR) ? podCIDR : [podCIDR]).filter((c): c is string => c !== undefined);
+  if (net.isIPv4(host)) return host.startsWith('127.') || ranges.some((c) => inRange(host, c));
   return host === '::1';
 }
 
@@ -46,8 +47,8 @@ export class NodeConnections {
     private readonly storage: ResourceStorage,
     private readonly registry: Registry,
     private readonly token: () => string | undefined,
-    /** the cluster's pod range when pods live on a bridge of this host (root pod network) */
-    private readonly podCIDR: () => string | undefined = () => undefined,
+    /** the cluster's pod range when pods live on a bridge of this host (root pod network), and the network of the machines nodes join from */
+    private readonly podCIDR: () => string | Array<string | undefined> | undefined = () => undefined,
   ) {}
 
   async location(nodeName: string): Promise<NodeLocation> {
@@ -60,7 +61,7 @@ export class NodeConnections {
     }
     const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
     if (!host || !port) throw new ApiError(500, 'InternalError', `no preferred addresses found; known addresses: [${addresses.map((a) => a.address).join(' ')}]`);
-    if (!isLocalAddress(host, this.podCIDR())) throw errors.badRequest(`address not allowed: node ${nodeName} reports ${host}, which is not on this machine's loopback or pod network`);
+    if (!isLocalAddress(host, this.podCIDR())) throw errors.badRequest(`address not allowed: node ${nodeName} reports ${host}, which is not on this machine's loopback, pod network or the network the API server serves on`);
     return { host, port };
   }
 

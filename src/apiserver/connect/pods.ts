@@ -28,7 +28,7 @@ import { NodeConnections } from './node-connection.js';
 import { installProxy } from './proxy.js';
 
 export function installPodConnect(api: ApiServer): void {
-  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken, () => api.options.podCIDR);
+  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken, () => [api.options.podCIDR, api.options.nodeNetwork]);
   api.addSubresource('pods/log', (req, route) => podLog(api, nodes, req, route));
   for (const sub of ['exec', 'attach', 'portforward']) {
     // without an upgrade these answer as upstream does

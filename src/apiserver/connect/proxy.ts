@@ -38,7 +38,7 @@ interface ParsedProxy {
 }
 
 export function installProxy(api: ApiServer): void {
-  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken, () => api.options.podCIDR);
+  const nodes = new NodeConnections(api.storage, api.registry, () => api.options.nodeConnectionToken, () => [api.options.podCIDR, api.options.nodeNetwork]);
   const resolve = async (p: ParsedProxy) => {
     const t = await resolveTarget(api, nodes, p);
     // pod and endpoint addresses are user-writable: only this machine's loopback is dialled

@@ -60,6 +60,8 @@ export interface ProcessRuntimeOptions {
   catalog?: ImageCatalog;
   /** nameserver written into pods' resolv.conf (default: the node's address, .1 of the pod's /24) */
   clusterDNS?: string;
+  /** the node's InternalIP for pods' status.hostIP in env and downward API files (the agent's --node-ip; default .1 of the pod's /24) */
+  nodeIP?: string;
   /** the node's resolver configuration for dnsPolicy Default (kubelet's --resolv-conf; default /etc/resolv.conf) */
   hostResolvConf?: string;
   /** more host paths pods must not see (petset's data dir) */
@@ -681,7 +683,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const fsGroup: number | undefined = pod.spec?.securityContext?.fsGroup;
     for (const v of pod.spec?.volumes ?? []) {
       if (!isConfigVolume(v)) continue;
-      const files = await volumeFiles(v, pod, sb.rec.ip, nodeAddressOf(sb.rec.ip), this.sources());
+      const files = await volumeFiles(v, pod, sb.rec.ip, (this.opts.nodeIP ?? nodeAddressOf(sb.rec.ip)), this.sources());
       writeAtomic(path.join(sb.dir, 'volumes', v.name), files, fsGroup);
     }
   }
@@ -707,7 +709,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const pod = sb.pod;
     const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''), spec.imagePullPolicy);
     const plan = securityPlan(pod, spec, this.availableCaps, imageUser);
-    const hostIP = nodeAddressOf(sb.rec.ip);
+    const hostIP = (this.opts.nodeIP ?? nodeAddressOf(sb.rec.ip));
     const userEnv = await containerEnv({ pod, container: spec, podIP: sb.rec.ip, hostIP }, this.sources());
     await this.writeConfigVolumes(sb);
 
