@@ -41,6 +41,9 @@ const NODE = 'node:';
 const ATTACHMENTS_BY_PV = 'attachdetach:by-pv';
 const ATTACHMENTS_BY_NODE = 'attachdetach:by-node';
 
+/** upstream's reconcilerLoopPeriod, in which the node status updater runs */
+const NODE_STATUS_PERIOD_MS = 100;
+
 /** volumes attached or detached at the same time (upstream's operation executor runs volumes in parallel) */
 const PARALLEL_VOLUMES = 32;
 
@@ -57,6 +60,14 @@ export class AttachDetachController implements Controller {
   private sets!: Informer;
   /** per volume: unwanted attachment → when it was first seen unwanted (memory only, as upstream) */
   private detachWantedSince = new Map<string, Map<string, number>>();
+  /**
+   * Volumes whose last sync waited on a node: an unwanted attachment not yet safe to remove,
+   * or an attach held back by another node (Multi-Attach). Only their nodes' changes concern
+   * them; a wanted, done attachment does not depend on its node object.
+   */
+  private readonly waitingOnNodes = new Set<string>();
+  /** "uid/resourceVersion" of attachments this controller marked attached, until the cache shows the result */
+  private readonly markedFrom = new Set<string>();
 
   constructor(private readonly options: AttachDetachOptions = {}) {}
 
@@ -73,7 +84,10 @@ export class AttachDetachController implements Controller {
     this.attachments.addIndexer(ATTACHMENTS_BY_PV, (va) => (isPetsetAttachment(va) ? [va.spec.source.persistentVolumeName] : []));
     this.attachments.addIndexer(ATTACHMENTS_BY_NODE, (va) => (isPetsetAttachment(va) && va.spec.nodeName ? [va.spec.nodeName] : []));
     const volume = (name: string | undefined) => name && this.queue.add(PV + name);
-    const node = (name: string | undefined) => name && this.queue.add(NODE + name);
+    // A node's status is written at most once a period, for every attachment that changed
+    // meanwhile (upstream's node status updater runs in the reconciler loop, every 100 ms):
+    // a node's volumesAttached would otherwise be rewritten once per attachment.
+    const node = (name: string | undefined) => name && this.queue.addAfter(NODE + name, NODE_STATUS_PERIOD_MS);
     const claimKick = (claim: KubeObject) => volume(claim.spec?.volumeName);
     // a pod wakes the volumes its claims are bound to
     const podKick = (pod: KubeObject) => {
@@ -96,11 +110,16 @@ export class AttachDetachController implements Controller {
       volume(va.spec.source.persistentVolumeName);
       node(va.spec.nodeName);
     };
-    this.attachments.addEventHandler({ onAdd: vaKick, onUpdate: (o, n) => (vaKick(o), vaKick(n)), onDelete: vaKick });
-    // a node's volumes, taints and readiness decide whether its attachments may go
+    // the cache has moved past a version this controller marked: that mark is done
+    const seen = (va: KubeObject) => this.markedFrom.delete(`${va.metadata.uid}/${va.metadata.resourceVersion}`);
+    this.attachments.addEventHandler({ onAdd: vaKick, onUpdate: (o, n) => (seen(o), vaKick(o), vaKick(n)), onDelete: (va) => (seen(va), vaKick(va)) });
+    // A node's volumes, taints and readiness decide whether its unwanted attachments may go,
+    // and what a Multi-Attach event says of it: they wake the volumes waiting on that.
     const nodeKick = (n: KubeObject) => {
       node(n.metadata.name);
-      for (const va of this.attachments.byIndex(ATTACHMENTS_BY_NODE, n.metadata.name ?? '')) volume(va.spec.source.persistentVolumeName);
+      for (const va of this.attachments.byIndex(ATTACHMENTS_BY_NODE, n.metadata.name ?? '')) {
+        if (this.waitingOnNodes.has(va.spec.source.persistentVolumeName)) volume(va.spec.source.persistentVolumeName);
+      }
     };
     this.nodes.addEventHandler({
       onAdd: nodeKick,
@@ -158,6 +177,8 @@ export class AttachDetachController implements Controller {
     });
     if (plan.waiting.size) this.detachWantedSince.set(pvName, plan.waiting);
     else this.detachWantedSince.delete(pvName);
+    if (plan.waiting.size || plan.actions.some((a) => a.type === 'multiAttach')) this.waitingOnNodes.add(pvName);
+    else this.waitingOnNodes.delete(pvName);
     let retry = false;
     // One volume's actions keep their order (a detach before the attach elsewhere).
     for (const action of plan.actions) {
@@ -218,6 +239,18 @@ export class AttachDetachController implements Controller {
   /** The attacher's half: petset's volumes are directories, so attaching is recording it. */
   private async markAttached(va: KubeObject): Promise<void> {
     if (va.status?.attached === true) return;
-    await this.ctx.client.resource(volumeAttachments).patch(va.metadata.name!, { status: { attached: true } }, 'merge', { subresource: 'status' });
+    // The attachment's own add event wakes its volume before the cache shows this patch:
+    // the same version of it needs marking once, not again.
+    const version = `${va.metadata.uid}/${va.metadata.resourceVersion}`;
+    if (this.markedFrom.has(version)) return;
+    // (forgotten when the cache moves past that version; a bound in case an event never comes)
+    if (this.markedFrom.size > 4096) this.markedFrom.clear();
+    this.markedFrom.add(version);
+    try {
+      await this.ctx.client.resource(volumeAttachments).patch(va.metadata.name!, { status: { attached: true } }, 'merge', { subresource: 'status' });
+    } catch (e) {
+      this.markedFrom.delete(version);
+      throw e;
+    }
   }
 }
