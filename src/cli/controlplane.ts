@@ -19,7 +19,7 @@ import { bootstrapObjects } from '../apiserver/bootstrap.js';
 import { startEventExpiry, type EventExpiry } from '../apiserver/event-ttl.js';
 import { ApiMetrics, instrumentHandler, instrumentStore } from '../apiserver/metrics.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import { openEtcdStore, type EtcdTlsOptions } from '../store/etcd.js';
+import type { EtcdTlsOptions } from '../store/etcd.js';
 import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
@@ -178,6 +178,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // what a full disk looks like to the start-up: only SQLite's own disk raises the alarm here
     let spaceAlarm: { spaceAlarmRaised: boolean } = { spaceAlarmRaised: false };
     if (opts.etcd) {
+      // loaded only for an etcd store: its client brings gRPC and compiles etcd's protos at load
+      const { openEtcdStore } = await import('../store/etcd.js');
       store = instrumentStore(await openEtcdStore({ endpoints: opts.etcd.servers, tls: opts.etcd.tls, autoCompact: compaction, log }), metrics);
     } else {
       const dbFile = path.join(opts.dataDir, 'state.db');

@@ -78,13 +78,13 @@ export function claimPods(set: KubeObject, pods: KubeObject[], selector: Selecto
   for (const pod of pods) {
     const matches = selector(pod.metadata.labels) && isMemberOf(set, pod);
     const ref = controllerRef(pod);
-    const call = { resource: 'pods', apiVersion: 'v1', namespace: ns, name: pod.metadata.name ?? '' } as const;
+    const call = () => ({ resource: 'pods', apiVersion: 'v1', namespace: ns, name: pod.metadata.name ?? '' }) as const;
     if (ref) {
       if (ref.uid !== set.metadata.uid) continue;
       if (matches) claimed.push(pod);
       else if (!setDeleting) {
         releases.push({
-          ...call,
+          ...call(),
           verb: 'patch',
           purpose: 'releasePod',
           patchType: 'strategic',
@@ -96,7 +96,7 @@ export function claimPods(set: KubeObject, pods: KubeObject[], selector: Selecto
     }
     if (setDeleting || !matches || pod.metadata.deletionTimestamp || pod.metadata.namespace !== ns) continue;
     adoptions.push({
-      ...call,
+      ...call(),
       verb: 'patch',
       purpose: 'adoptPod',
       patchType: 'strategic',

@@ -18,16 +18,95 @@ import {
 } from './identity.js';
 import { claimIsStale, claimOwnerRefsFor, hasUnexpectedController, isClaimOwnerUpToDate } from './retention.js';
 
+/** The PVCs a pass sees: every claim of the namespace, or a lookup by name into the cache. */
+export type ClaimSource = KubeObject[] | ((name: string) => KubeObject | undefined);
+
+interface SettledReplica {
+  setFields: string;
+  claimNames: string[];
+  claims: (KubeObject | undefined)[];
+}
+
+/**
+ * Replica pods found to need nothing of repairPod (and, Pending, of recoverPendingPod),
+ * each remembered with what that answer was computed from: the set's fields those checks read
+ * and the pod's claims as the cache held them. Only for callers whose objects are replaced,
+ * never changed in place, on update (an informer's cache): there the same pod object with the
+ * same claim objects and set fields gives the same answer, and a pass checks a settled
+ * replica in a few lookups instead of rebuilding its claim names and ownerRef verdicts.
+ */
+export class SettledReplicas {
+  readonly byPod = new WeakMap<KubeObject, SettledReplica>();
+}
+
+/** What of a set the repair and claim checks of a replica read (not its pod template). */
+const setFieldsMemo = new WeakMap<KubeObject, string>();
+function settledSetFields(set: KubeObject): string {
+  let s = setFieldsMemo.get(set);
+  if (s === undefined) {
+    const spec = set.spec ?? {};
+    s = JSON.stringify([
+      set.metadata.name,
+      set.metadata.namespace,
+      set.metadata.uid,
+      spec.volumeClaimTemplates,
+      spec.persistentVolumeClaimRetentionPolicy,
+      spec.ordinals,
+      spec.replicas,
+      spec.selector,
+    ]);
+    setFieldsMemo.set(set, s);
+  }
+  return s;
+}
+
 export class PodControl {
+  /** claims this pass has planned to create or change, by name (over the cache's) */
   private readonly claims = new Map<string, KubeObject>();
   /** created in this pass: the cache will not show them until a later pass */
   private readonly created = new Set<string>();
+  private readonly cached: (name: string) => KubeObject | undefined;
 
   constructor(
     private readonly set: KubeObject,
-    pvcs: KubeObject[],
+    pvcs: ClaimSource,
+    private readonly settled?: SettledReplicas,
   ) {
-    for (const c of pvcs) if (c.metadata.namespace === set.metadata.namespace) this.claims.set(c.metadata.name ?? '', c);
+    if (typeof pvcs === 'function') {
+      this.cached = pvcs;
+    } else {
+      const byName = new Map<string, KubeObject>();
+      for (const c of pvcs) if (c.metadata.namespace === set.metadata.namespace) byName.set(c.metadata.name ?? '', c);
+      this.cached = (name) => byName.get(name);
+    }
+  }
+
+  /** The claim as this pass sees it: planned changes first, then the cache. */
+  private claim(name: string): KubeObject | undefined {
+    return this.claims.has(name) ? this.claims.get(name) : this.cached(name);
+  }
+
+  /**
+   * Whether this replica was found to need no repair (and no pending-pod recovery) on an
+   * earlier pass with the same pod object, set fields and claims: the checks would give the
+   * same empty answer again.
+   */
+  isSettled(set: KubeObject, pod: KubeObject): boolean {
+    const memo = this.settled?.byPod.get(pod);
+    if (!memo || memo.setFields !== settledSetFields(set)) return false;
+    for (let i = 0; i < memo.claimNames.length; i++) {
+      const name = memo.claimNames[i]!;
+      if (this.created.has(name) || this.claim(name) !== memo.claims[i]) return false;
+    }
+    return true;
+  }
+
+  /** Records that the checks found nothing to do for this replica as things stand now. */
+  markSettled(set: KubeObject, pod: KubeObject): void {
+    if (!this.settled) return;
+    const claimNames = claimNamesFor(set, ordinalOf(pod));
+    if (claimNames.some((name) => this.created.has(name) || this.claims.has(name))) return;
+    this.settled.byPod.set(pod, { setFields: settledSetFields(set), claimNames, claims: claimNames.map((name) => this.cached(name)) });
   }
 
   private get setName(): string {
@@ -39,7 +118,7 @@ export class PodControl {
   }
 
   private visibleClaim(name: string): KubeObject | undefined {
-    return this.created.has(name) ? undefined : this.claims.get(name);
+    return this.created.has(name) ? undefined : this.claim(name);
   }
 
   private podCall(purpose: Purpose, name: string) {
@@ -63,7 +142,7 @@ export class PodControl {
     const actions: Action[] = [];
     const ordinal = ordinalOf(pod);
     for (const { template, name } of claimTemplatesFor(set, ordinal)) {
-      const existing = this.claims.get(name);
+      const existing = this.claim(name);
       if (!existing) {
         // only a claim to create is built: cloning the template for every pod of every pass was quadratic
         const claim = claimFor(set, template, ordinal);

@@ -6,10 +6,11 @@ import { controllerRef } from '../../api/object.js';
 import { labelSelectorFromObject } from '../../api/selectors.js';
 import { resources, type Client, type ResourceClient, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
-import { keyOf, type Informer } from '../../client/informer.js';
+import { indexers, keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
 import { perform, type ApiAction } from './act.js';
+import { SettledReplicas } from './control.js';
 import { decide, type Gates } from './decide.js';
 import { EVENT_SOURCE } from './events.js';
 import { replicaCount, SET_KIND } from './identity.js';
@@ -60,6 +61,13 @@ function passInput(pod: KubeObject): string {
   ]);
 }
 
+// Upstream's pod indexes (as the ReplicaSet controller's): a pass reads the pods its set
+// controls and the orphans of its namespace, not every pod of the namespace. Pods controlled
+// by something else are skipped by the claim step anyway.
+const CONTROLLER_UID_INDEX = 'controllerUID';
+const ORPHAN_INDEX = 'orphanPods';
+const orphans = (pod: KubeObject): string[] => (controllerRef(pod) ? [] : [pod.metadata.namespace ?? '']);
+
 function isReady(pod: KubeObject): boolean {
   return (pod.status?.conditions as any[] | undefined)?.some((c) => c?.type === 'Ready' && c.status === 'True') ?? false;
 }
@@ -67,6 +75,8 @@ function isReady(pod: KubeObject): boolean {
 export class StatefulSetController implements Controller {
   readonly name = 'statefulset';
   private readonly queue = new WorkQueue<string>();
+  /** replicas a pass found needing no repair: the informers' objects are never changed in place */
+  private readonly settled = new SettledReplicas();
   private sets!: Informer;
   private pods!: Informer;
   private revisions!: Informer;
@@ -81,6 +91,8 @@ export class StatefulSetController implements Controller {
   start(ctx: ControllerContext): void {
     this.sets = ctx.informers.informerFor(resources.statefulSets);
     this.pods = ctx.informers.informerFor(resources.pods);
+    this.pods.addIndexer(CONTROLLER_UID_INDEX, indexers.controllerUid);
+    this.pods.addIndexer(ORPHAN_INDEX, orphans);
     this.revisions = ctx.informers.informerFor(resources.controllerRevisions);
     this.claims = ctx.informers.informerFor(resources.persistentVolumeClaims);
     this.nodes = ctx.informers.informerFor(resources.nodes);
@@ -174,11 +186,15 @@ export class StatefulSetController implements Controller {
     }
     let plan: ReturnType<typeof decide>;
     try {
+      const claims = this.claims;
+      const pods = this.pods;
       plan = decide({
         set,
-        pods: this.pods.list(namespace),
+        pods: [...pods.byIndex(CONTROLLER_UID_INDEX, set.metadata.uid ?? ''), ...pods.byIndex(ORPHAN_INDEX, namespace)],
+        podExists: (name) => pods.get(`${namespace}/${name}`) !== undefined,
         revisions: this.revisions.list(namespace),
-        claims: this.claims.list(namespace),
+        claims: (name) => claims.get(`${namespace}/${name}`),
+        settled: this.settled,
         nodes: this.nodes.list(),
         events: this.unhealthy.list(namespace),
         now: (this.options.now ?? Date.now)(),

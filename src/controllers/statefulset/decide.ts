@@ -5,7 +5,7 @@ import { timestamp, type KubeObject } from '../../api/object.js';
 import type { Action, Step, Unit } from './actions.js';
 import { sequential } from './actions.js';
 import { claimPods, claimRevisions, labelSelector } from './adoption.js';
-import { PodControl } from './control.js';
+import { PodControl, type ClaimSource, type SettledReplicas } from './control.js';
 import {
   endOrdinal,
   isCreated,
@@ -44,8 +44,8 @@ export interface SyncInput {
   pods: KubeObject[];
   /** every ControllerRevision in the set's namespace */
   revisions: KubeObject[];
-  /** every PersistentVolumeClaim in the set's namespace */
-  claims: KubeObject[];
+  /** every PersistentVolumeClaim in the set's namespace, or a lookup of one by name in it */
+  claims: ClaimSource;
   /** milliseconds since the epoch */
   now: number;
   gates?: Partial<Gates>;
@@ -53,6 +53,14 @@ export interface SyncInput {
   nodes?: KubeObject[];
   /** Unhealthy events of the namespace, for the why text only: a failing probe's message */
   events?: KubeObject[];
+  /**
+   * Whether a pod of this name exists in the set's namespace, whoever owns it (the why text's
+   * "not created" list); absent, `pods` is searched. For callers that pass only the pods the
+   * set may claim.
+   */
+  podExists?: (name: string) => boolean;
+  /** the controller's memo of replicas needing no repair; only for objects never changed in place */
+  settled?: SettledReplicas;
 }
 
 /**
@@ -193,13 +201,14 @@ class PodSync {
     private readonly set: KubeObject,
     private readonly revisions: RevisionChoice,
     private readonly templates: { current: any; update: any },
-    claims: KubeObject[],
+    claims: ClaimSource,
     private readonly now: number,
     private readonly gates: Gates,
+    settled?: SettledReplicas,
   ) {
     this.minReadySeconds = set.spec?.minReadySeconds ?? 0;
     this.monotonic = set.spec?.podManagementPolicy !== 'Parallel';
-    this.control = new PodControl(set, claims);
+    this.control = new PodControl(set, claims, settled);
     this.updateSet = { ...set, spec: { ...set.spec, template: templates.update } };
   }
 
@@ -300,10 +309,14 @@ class PodSync {
       // In burst mode a freshly built pod needs nothing more this pass.
       return { unit: this.control.createPod(pod), stop: true };
     }
-    const unit: Unit = isPending(pod) ? this.control.recoverPendingPod(pod) : [];
+    // A replica that needed nothing on an earlier pass, with nothing it was judged on changed since
+    const settled = this.control.isSettled(this.updateSet, pod);
+    const unit: Unit = isPending(pod) && !settled ? this.control.recoverPendingPod(pod) : [];
     // Monotonic mode waits here until the pod is Running, Ready, available and not terminating.
     if (this.monotonic && this.unavailable(pod)) return { unit, stop: true };
+    if (settled) return { unit, stop: false };
     unit.push(...this.control.repairPod(this.updateSet, pod));
+    if (!unit.length) this.control.markSettled(this.updateSet, pod);
     return { unit, stop: false };
   }
 
@@ -469,7 +482,7 @@ export function decide(input: SyncInput): Plan {
     return { steps: [claimStep, revisionStep], error, why: explainPlan(input, { error }) };
   }
 
-  const pass = new PodSync(set, choice, templates, input.claims, now, gates).run(podClaim.claimed);
+  const pass = new PodSync(set, choice, templates, input.claims, now, gates, input.settled).run(podClaim.claimed);
   const base: Counters = {
     observedGeneration: set.metadata.generation ?? 0,
     currentRevision: choice.current.metadata.name ?? '',

@@ -68,7 +68,7 @@ export function explainBlocked(input: WhyInput, blocked: Blocked, updateRevision
     return { blocked: true, ordinal, reason: 'RolloutWaiting', text: `rollout waits for ${name}, which is ${state}; the next pod is replaced once it is Ready` };
   }
   // The replica walk stopped here: every slot above it waits (OrderedReady).
-  const missing = missingAbove(set, ordinal, input.pods);
+  const missing = missingAbove(set, ordinal, input.pods, input.podExists);
   if (!isCreated(pod)) {
     return {
       blocked: false,
@@ -112,14 +112,18 @@ function lostNodeOf(pod: KubeObject, ctx: { nodes?: KubeObject[] }): { name: str
 }
 
 /** The set's pod names above an ordinal that have no pod object. */
-function missingAbove(set: KubeObject, ordinal: number, pods: KubeObject[]): string[] {
+function missingAbove(set: KubeObject, ordinal: number, pods: KubeObject[], podExists?: (name: string) => boolean): string[] {
   const start = startOrdinal(set);
   const ns = set.metadata.namespace;
-  const have = new Set(pods.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name));
+  let exists = podExists;
+  if (!exists) {
+    const have = new Set(pods.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name));
+    exists = (name) => have.has(name);
+  }
   const out: string[] = [];
   for (let o = Math.max(ordinal + 1, start); o < start + replicaCount(set); o++) {
     const n = podName(set, o);
-    if (!have.has(n)) out.push(n);
+    if (!exists(n)) out.push(n);
   }
   return out;
 }

@@ -29,6 +29,11 @@ export interface AttachInputs {
   lockFree(pv: KubeObject): boolean | undefined;
   now: number;
   maxWaitForUnmountMs: number;
+  /**
+   * false: decide only the volumes' attachments, not the nodes' status.volumesAttached (the
+   * caller gave only some volumes' pods and attachments, so a node's list would be partial)
+   */
+  nodeStatus?: boolean;
 }
 
 export type AttachAction =
@@ -89,12 +94,35 @@ export function wantedAttachments(inputs: Pick<AttachInputs, 'pods' | 'claim' | 
   return wanted;
 }
 
+/**
+ * A node's status.volumesAttached as the attachments say (those on it that are done and not
+ * detached in this pass), or nothing when the node already says so or is gone. `attachments`
+ * are petset's attachments of this node.
+ */
+export function nodeVolumesAttached(nodeName: string, node: KubeObject | undefined, attachments: Iterable<KubeObject>, detached: ReadonlySet<string> = new Set()): AttachAction | undefined {
+  if (!node) return undefined;
+  const want: Array<{ name: string; devicePath: string }> = [];
+  for (const va of attachments) {
+    if (detached.has(va.metadata.name!) || va.status?.attached !== true) continue;
+    want.push({ name: uniqueVolumeName(PETSET_ATTACHER, va.spec.source.persistentVolumeName), devicePath: '' });
+  }
+  want.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const have = (node.status?.volumesAttached ?? []).map((v: any) => v?.name).sort();
+  if (JSON.stringify(have) === JSON.stringify(want.map((v) => v.name))) return undefined;
+  return { type: 'nodeVolumesAttached', nodeName, volumesAttached: want };
+}
+
+/** Whether an attachment is one of petset's, naming its volume. */
+export function isPetsetAttachment(va: KubeObject): boolean {
+  return va.spec?.attacher === PETSET_ATTACHER && !!va.spec?.source?.persistentVolumeName;
+}
+
 export function decideAttachments(inputs: AttachInputs): AttachPlan {
   const actions: AttachAction[] = [];
   const waiting = new Map<string, number>();
   let recheckAt: number | undefined;
   const wanted = wantedAttachments(inputs);
-  const mine = [...inputs.attachments].filter((va) => va.spec?.attacher === PETSET_ATTACHER && va.spec?.source?.persistentVolumeName);
+  const mine = [...inputs.attachments].filter(isPetsetAttachment);
   const byPv = new Map<string, KubeObject[]>();
   for (const va of mine) {
     const list = byPv.get(va.spec.source.persistentVolumeName) ?? [];
@@ -153,20 +181,19 @@ export function decideAttachments(inputs: AttachInputs): AttachPlan {
   }
 
   // 3. Each node's status.volumesAttached: the attachments that are done and stay.
-  const perNode = new Map<string, Array<{ name: string; devicePath: string }>>();
-  for (const va of mine) {
-    if (detached.has(va.metadata.name!) || va.status?.attached !== true) continue;
-    const list = perNode.get(va.spec.nodeName) ?? [];
-    list.push({ name: uniqueVolumeName(PETSET_ATTACHER, va.spec.source.persistentVolumeName), devicePath: '' });
-    perNode.set(va.spec.nodeName, list);
-  }
-  const nodeNames = new Set<string>([...perNode.keys(), ...mine.map((va) => va.spec.nodeName as string)]);
-  for (const nodeName of nodeNames) {
-    const node = inputs.node(nodeName);
-    if (!node) continue;
-    const want = (perNode.get(nodeName) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const have = (node.status?.volumesAttached ?? []).map((v: any) => v?.name).sort();
-    if (JSON.stringify(have) !== JSON.stringify(want.map((v) => v.name))) actions.push({ type: 'nodeVolumesAttached', nodeName, volumesAttached: want });
+  if (inputs.nodeStatus !== false) {
+    // nodes with a done attachment first, then the others, each in the order first seen
+    const onNode = new Map<string, KubeObject[]>();
+    for (const va of mine) if (!detached.has(va.metadata.name!) && va.status?.attached === true) onNode.set(va.spec.nodeName, []);
+    for (const va of mine) {
+      const list = onNode.get(va.spec.nodeName) ?? [];
+      list.push(va);
+      onNode.set(va.spec.nodeName, list);
+    }
+    for (const [nodeName, vas] of onNode) {
+      const action = nodeVolumesAttached(nodeName, inputs.node(nodeName), vas, detached);
+      if (action) actions.push(action);
+    }
   }
   return { actions, waiting, recheckAt };
 }

@@ -5,15 +5,15 @@
 // ReadWriteOnce volume is never attached to a second node while the first holds it; the
 // waiting pod gets upstream's Multi-Attach event with the words of what will release it.
 import { isApiError } from '../../api/errors.js';
-import { PETSET_ATTACHER } from '../../api/kinds/volumeattachment.js';
+import { PETSET_ATTACHER, uniqueVolumeName } from '../../api/kinds/volumeattachment.js';
 import { controllerRef, type KubeObject } from '../../api/object.js';
 import { resources, type ResourceType } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
-import type { Informer } from '../../client/informer.js';
+import { keyOf, type Informer } from '../../client/informer.js';
 import { WorkQueue, type ReconcileResult } from '../../client/workqueue.js';
 import type { Controller, ControllerContext } from '../../client/controller-runner.js';
-import { decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS, type AttachAction } from './attach-decide.js';
-import { isPodTerminated, podClaimNames } from './helpers.js';
+import { decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS, isPetsetAttachment, nodeVolumesAttached, type AttachAction } from './attach-decide.js';
+import { claimKey, isPodTerminated, podClaimNames, PODS_BY_CLAIM, podsByClaim } from './helpers.js';
 
 export const volumeAttachments: ResourceType = { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', kind: 'VolumeAttachment', namespaced: false };
 
@@ -32,9 +32,19 @@ export interface AttachDetachOptions {
   fence?: (pv: KubeObject, node: string) => Promise<boolean>;
 }
 
-const KEY = 'attachments';
+// Work keys: one volume's attachments ("pv:NAME": its pods, its claim, its attachments) or one
+// node's status.volumesAttached ("node:NAME"), as upstream's reconciler works volume by volume.
+// A change wakes only the keys it can concern, so a sync costs what that volume or node has,
+// not every pod of the cluster.
+const PV = 'pv:';
+const NODE = 'node:';
+const ATTACHMENTS_BY_PV = 'attachdetach:by-pv';
+const ATTACHMENTS_BY_NODE = 'attachdetach:by-node';
 
-/** volumes attached or detached at the same time in one pass */
+/** upstream's reconcilerLoopPeriod, in which the node status updater runs */
+const NODE_STATUS_PERIOD_MS = 100;
+
+/** volumes attached or detached at the same time (upstream's operation executor runs volumes in parallel) */
 const PARALLEL_VOLUMES = 32;
 
 export class AttachDetachController implements Controller {
@@ -48,8 +58,16 @@ export class AttachDetachController implements Controller {
   private nodes!: Informer;
   private attachments!: Informer;
   private sets!: Informer;
-  /** unwanted attachment → when it was first seen unwanted (memory only, as upstream) */
-  private detachWantedSince = new Map<string, number>();
+  /** per volume: unwanted attachment → when it was first seen unwanted (memory only, as upstream) */
+  private detachWantedSince = new Map<string, Map<string, number>>();
+  /**
+   * Volumes whose last sync waited on a node: an unwanted attachment not yet safe to remove,
+   * or an attach held back by another node (Multi-Attach). Only their nodes' changes concern
+   * them; a wanted, done attachment does not depend on its node object.
+   */
+  private readonly waitingOnNodes = new Set<string>();
+  /** "uid/resourceVersion" of attachments this controller marked attached, until the cache shows the result */
+  private readonly markedFrom = new Set<string>();
 
   constructor(private readonly options: AttachDetachOptions = {}) {}
 
@@ -62,9 +80,18 @@ export class AttachDetachController implements Controller {
     this.nodes = ctx.informers.informerFor(resources.nodes);
     this.attachments = ctx.informers.informerFor(volumeAttachments);
     this.sets = ctx.informers.informerFor(resources.statefulSets);
-    const kick = () => this.queue.add(KEY);
+    this.pods.addIndexer(PODS_BY_CLAIM, podsByClaim);
+    this.attachments.addIndexer(ATTACHMENTS_BY_PV, (va) => (isPetsetAttachment(va) ? [va.spec.source.persistentVolumeName] : []));
+    this.attachments.addIndexer(ATTACHMENTS_BY_NODE, (va) => (isPetsetAttachment(va) && va.spec.nodeName ? [va.spec.nodeName] : []));
+    const volume = (name: string | undefined) => name && this.queue.add(PV + name);
+    // A node's status is written at most once a period, for every attachment that changed
+    // meanwhile (upstream's node status updater runs in the reconciler loop, every 100 ms):
+    // a node's volumesAttached would otherwise be rewritten once per attachment.
+    const node = (name: string | undefined) => name && this.queue.addAfter(NODE + name, NODE_STATUS_PERIOD_MS);
+    const claimKick = (claim: KubeObject) => volume(claim.spec?.volumeName);
+    // a pod wakes the volumes its claims are bound to
     const podKick = (pod: KubeObject) => {
-      if (podClaimNames(pod).length) kick();
+      for (const name of podClaimNames(pod)) claimKick(this.claims.get(claimKey(pod.metadata.namespace, name)) ?? { metadata: {} });
     };
     // a pod's status writes change nothing here: only where it runs, whether it finished or is going
     const podMatters = (x: KubeObject) => [x.spec?.nodeName, isPodTerminated(x), !!x.metadata.deletionTimestamp, x.metadata.uid].join('\u0000');
@@ -75,71 +102,94 @@ export class AttachDetachController implements Controller {
       },
       onDelete: podKick,
     });
-    for (const inf of [this.claims, this.volumes, this.attachments]) inf.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    this.claims.addEventHandler({ onAdd: claimKick, onUpdate: (o, n) => (claimKick(o), claimKick(n)), onDelete: claimKick });
+    const pvKick = (pv: KubeObject) => volume(pv.metadata.name);
+    this.volumes.addEventHandler({ onAdd: pvKick, onUpdate: pvKick, onDelete: pvKick });
+    const vaKick = (va: KubeObject) => {
+      if (!isPetsetAttachment(va)) return;
+      volume(va.spec.source.persistentVolumeName);
+      node(va.spec.nodeName);
+    };
+    // the cache has moved past a version this controller marked: that mark is done
+    const seen = (va: KubeObject) => this.markedFrom.delete(`${va.metadata.uid}/${va.metadata.resourceVersion}`);
+    this.attachments.addEventHandler({ onAdd: vaKick, onUpdate: (o, n) => (seen(o), vaKick(o), vaKick(n)), onDelete: (va) => (seen(va), vaKick(va)) });
+    // A node's volumes, taints and readiness decide whether its unwanted attachments may go,
+    // and what a Multi-Attach event says of it: they wake the volumes waiting on that.
+    const nodeKick = (n: KubeObject) => {
+      node(n.metadata.name);
+      for (const va of this.attachments.byIndex(ATTACHMENTS_BY_NODE, n.metadata.name ?? '')) {
+        if (this.waitingOnNodes.has(va.spec.source.persistentVolumeName)) volume(va.spec.source.persistentVolumeName);
+      }
+    };
     this.nodes.addEventHandler({
-      onAdd: kick,
-      onDelete: kick,
+      onAdd: nodeKick,
+      onDelete: nodeKick,
       onUpdate: (o, n) => {
-        // heartbeats change nothing here; volumes, taints and readiness do
+        // heartbeats change nothing here
         const relevant = (x: KubeObject) => JSON.stringify([x.status?.volumesInUse, x.status?.volumesAttached, x.spec?.taints, (x.status?.conditions ?? []).find((c: any) => c?.type === 'Ready')?.status]);
-        if (relevant(o) !== relevant(n)) kick();
+        if (relevant(o) !== relevant(n)) nodeKick(n);
       },
     });
-    kick();
-    ctx.runWorkers(this.queue, 1, () => this.sync());
+    ctx.runWorkers(this.queue, PARALLEL_VOLUMES, (key) => (key.startsWith(NODE) ? this.syncNode(key.slice(NODE.length)) : this.syncVolume(key.slice(PV.length))));
   }
 
   stop(): void {
     this.queue.shutDown();
   }
 
-  private async sync(): Promise<ReconcileResult | void> {
+  /** One node's status.volumesAttached: the attachments on it that are done. */
+  private async syncNode(nodeName: string): Promise<ReconcileResult | void> {
+    const node = this.nodes.get(nodeName);
+    const vas = this.attachments.byIndex(ATTACHMENTS_BY_NODE, nodeName);
+    // A node none of petset's attachments name any more keeps only what others put there.
+    if (!vas.length && !(node?.status?.volumesAttached ?? []).some((v: any) => String(v?.name ?? '').startsWith(uniqueVolumeName(PETSET_ATTACHER, '')))) return;
+    const action = nodeVolumesAttached(nodeName, node, vas);
+    if (!action) return;
+    try {
+      await this.act(action);
+    } catch (e) {
+      if (isApiError(e, 'NotFound')) return;
+      if (!isApiError(e, 'Conflict')) console.warn(`[attachdetach] ${action.type}: ${e instanceof Error ? e.message : String(e)}`);
+      return { requeueAfter: 200 };
+    }
+  }
+
+  /** One volume: attach it where its pods run, detach it where it is no longer wanted and safe to. */
+  private async syncVolume(pvName: string): Promise<ReconcileResult | void> {
     const now = Date.now();
-    const claims = this.claims;
+    const pv = this.volumes.get(pvName);
+    const ref = pv?.spec?.claimRef;
+    const claim = ref?.name ? this.claims.get(claimKey(ref.namespace, ref.name)) : undefined;
+    // only this volume's claim, and only while it names this volume: another volume is another key
+    const mine = claim?.spec?.volumeName === pvName ? claim : undefined;
+    const pods = mine ? this.pods.byIndex(PODS_BY_CLAIM, keyOf(mine)) : [];
     const plan = decideAttachments({
-      pods: this.pods.list().filter((p) => podClaimNames(p).length),
-      claim: (ns, name) => claims.get(`${ns}/${name}`),
+      pods,
+      claim: (ns, name) => (mine && mine.metadata.namespace === ns && mine.metadata.name === name ? mine : undefined),
       volume: (name) => this.volumes.get(name),
       node: (name) => this.nodes.get(name),
-      attachments: this.attachments.list(),
-      detachWantedSince: this.detachWantedSince,
-      lockFree: (pv) => this.options.lockFree?.(pv),
+      attachments: this.attachments.byIndex(ATTACHMENTS_BY_PV, pvName),
+      detachWantedSince: this.detachWantedSince.get(pvName) ?? new Map(),
+      lockFree: (v) => this.options.lockFree?.(v),
       now,
       maxWaitForUnmountMs: this.options.maxWaitForUnmountMs ?? DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS,
+      nodeStatus: false,
     });
-    this.detachWantedSince = plan.waiting;
+    if (plan.waiting.size) this.detachWantedSince.set(pvName, plan.waiting);
+    else this.detachWantedSince.delete(pvName);
+    if (plan.waiting.size || plan.actions.some((a) => a.type === 'multiAttach')) this.waitingOnNodes.add(pvName);
+    else this.waitingOnNodes.delete(pvName);
     let retry = false;
-    const run = async (action: AttachAction) => {
+    // One volume's actions keep their order (a detach before the attach elsewhere).
+    for (const action of plan.actions) {
       try {
         await this.act(action);
       } catch (e) {
-        if (isApiError(e, 'NotFound')) return;
+        if (isApiError(e, 'NotFound')) continue;
         if (!isApiError(e, 'Conflict') && !isApiError(e, 'AlreadyExists')) console.warn(`[attachdetach] ${action.type}: ${e instanceof Error ? e.message : String(e)}`);
         retry = true;
       }
-    };
-    // Different volumes are independent (upstream's operation executor runs them in parallel,
-    // one operation per volume at a time): their writes share commits instead of queueing one
-    // by one. One volume's actions keep their order (a detach before the attach elsewhere);
-    // the nodes' volumesAttached follow once the attachments are written.
-    const lanes = new Map<string, AttachAction[]>();
-    const nodeStatus: AttachAction[] = [];
-    for (const action of plan.actions) {
-      if (action.type === 'nodeVolumesAttached') {
-        nodeStatus.push(action);
-        continue;
-      }
-      const pv = action.type === 'attach' || action.type === 'multiAttach' ? action.pvName : action.attachment.spec.source.persistentVolumeName;
-      const lane = lanes.get(pv);
-      if (lane) lane.push(action);
-      else lanes.set(pv, [action]);
     }
-    const pending = [...lanes.values()];
-    const worker = async () => {
-      for (let lane = pending.shift(); lane; lane = pending.shift()) for (const action of lane) await run(action);
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_VOLUMES, pending.length) }, worker));
-    await Promise.all(nodeStatus.map(run));
     if (retry) return { requeueAfter: 200 };
     if (plan.recheckAt !== undefined) return { requeueAfter: Math.max(50, plan.recheckAt - now) };
   }
@@ -189,6 +239,18 @@ export class AttachDetachController implements Controller {
   /** The attacher's half: petset's volumes are directories, so attaching is recording it. */
   private async markAttached(va: KubeObject): Promise<void> {
     if (va.status?.attached === true) return;
-    await this.ctx.client.resource(volumeAttachments).patch(va.metadata.name!, { status: { attached: true } }, 'merge', { subresource: 'status' });
+    // The attachment's own add event wakes its volume before the cache shows this patch:
+    // the same version of it needs marking once, not again.
+    const version = `${va.metadata.uid}/${va.metadata.resourceVersion}`;
+    if (this.markedFrom.has(version)) return;
+    // (forgotten when the cache moves past that version; a bound in case an event never comes)
+    if (this.markedFrom.size > 4096) this.markedFrom.clear();
+    this.markedFrom.add(version);
+    try {
+      await this.ctx.client.resource(volumeAttachments).patch(va.metadata.name!, { status: { attached: true } }, 'merge', { subresource: 'status' });
+    } catch (e) {
+      this.markedFrom.delete(version);
+      throw e;
+    }
   }
 }
