@@ -25,11 +25,13 @@ import { startEtcdCluster, type TestEtcdCluster } from '../support/etcd.js';
 const id = randomBytes(3).toString('hex');
 const LAN = `pslan-${id}`;
 const machine = (i: number) => `psm${i}-${id}`;
-// ranges of this run only (several runs side by side never meet): LAN 10.250.x, pods
-// 10.200-249.0.0/16, services 10.100-179.0.0/16
+// ranges of this run only: LAN 10.250.x, pods 10.32-63.0.0/16, services 10.64-95.0.0/16. No other
+// test uses these second octets (the harness's clusters take 10.96-111 and 10.192-239, the pod
+// network's unit test 10.100-179 and 10.200-249), so the check that the host's namespace gained
+// no route of them cannot be fooled by a cluster of another test running beside this one.
 const subnet = `10.250.${Math.floor(Math.random() * 254) + 1}`;
-const podCidr = `10.${200 + Math.floor(Math.random() * 50)}.0.0/16`;
-const serviceCidr = `10.${100 + Math.floor(Math.random() * 80)}.0.0/16`;
+const podCidr = `10.${32 + Math.floor(Math.random() * 32)}.0.0/16`;
+const serviceCidr = `10.${64 + Math.floor(Math.random() * 32)}.0.0/16`;
 const addressOf = (i: number) => `${subnet}.${10 + i}`;
 const MACHINES = 4;
 /** the control plane's processes (on machine 0), and the machines' agents */
