@@ -11,10 +11,11 @@ import { waitFor } from '../support/server.js';
 
 const why = await podNetworkUnavailable();
 const id = randomBytes(3).toString('hex');
-// ranges of this run only, so parallel runs never meet
-const second = 200 + Math.floor(Math.random() * 50);
+// ranges of this run only, and of second octets no other test takes (e2e clusters use 10.96-111
+// and 10.192-239, the machines test 10.32-95): a /16 here must not cover another test's pods
+const second = 144 + Math.floor(Math.random() * 32);
 const podCidr = `10.${second}.0.0/16`;
-const serviceCidr = `10.${100 + Math.floor(Math.random() * 80)}.0.0/16`;
+const serviceCidr = `10.${176 + Math.floor(Math.random() * 16)}.0.0/16`;
 const ip = (n: number) => `10.${second}.1.${n}`;
 let pn: PodNetwork;
 const procs: ChildProcess[] = [];

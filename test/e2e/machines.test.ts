@@ -27,7 +27,7 @@ const LAN = `pslan-${id}`;
 const machine = (i: number) => `psm${i}-${id}`;
 // ranges of this run only: LAN 10.250.x, pods 10.32-63.0.0/16, services 10.64-95.0.0/16. No other
 // test uses these second octets (the harness's clusters take 10.96-111 and 10.192-239, the pod
-// network's unit test 10.100-179 and 10.200-249), so the check that the host's namespace gained
+// network's unit test 10.144-191), so the check that the host's namespace gained
 // no route of them cannot be fooled by a cluster of another test running beside this one.
 const subnet = `10.250.${Math.floor(Math.random() * 254) + 1}`;
 const podCidr = `10.${32 + Math.floor(Math.random() * 32)}.0.0/16`;
