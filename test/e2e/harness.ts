@@ -114,8 +114,8 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
   const root = extra.join(' ').includes('--pod-network root');
   // a data dir started again keeps its ranges, as a user's does (a new range would move its services)
   const earlier = rangesOfDataDir.get(`${dataDir} ${root}`);
-  const rootRanges = root ? randomRootRanges() : undefined;
-  const serviceCidr = earlier?.serviceCidr ?? rootRanges?.serviceCidr ?? `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`;
+  const rootRanges = root && !earlier ? randomRootRanges() : undefined;
+  const serviceCidr = earlier?.serviceCidr ?? rootRanges?.serviceCidr ?? randomLoopbackServiceRange();
   const range = extra.includes('--service-cluster-ip-range') ? [] : ['--service-cluster-ip-range', serviceCidr];
   const nodes = Number(extra[extra.indexOf('--nodes') + 1]) || 1;
   const podCidr = earlier?.podCidr ?? rootRanges?.podCidr ?? randomLoopbackPodRange(nodes);
@@ -168,7 +168,67 @@ export async function startCluster(opts: { dataDir?: string; extraArgs?: string[
  */
 export function randomRootRanges(): { podCidr: string; serviceCidr: string } {
   const r = (n: number) => Math.floor(Math.random() * n);
-  return { podCidr: `10.${192 + r(32)}.${r(16) * 16}.0/20`, serviceCidr: `10.${96 + r(16)}.${r(256)}.0/24` };
+  return { podCidr: reserveRange(() => `10.${192 + r(48)}.${r(16) * 16}.0/20`), serviceCidr: reserveRange(() => `10.${96 + r(16)}.${r(256)}.0/24`) };
+}
+
+/** A random /24 service range on loopback (127.97-111.x), reserved as reserveRange does. */
+export function randomLoopbackServiceRange(): string {
+  return reserveRange(() => `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`);
+}
+
+// Ranges are random so that test files running side by side get their own; a reservation file
+// per /24 (holding the test process's pid) makes two running files never draw the same one.
+// Files of a process that is gone (a file killed at its timeout) are taken over.
+const reservationDir = path.join(os.tmpdir(), 'petset-test-ranges');
+const reserved: string[] = [];
+
+function slash24s(cidr: string): string[] {
+  const [addr, bits] = cidr.split('/');
+  const base = addr.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const count = 2 ** Math.max(0, 24 - Number(bits));
+  return Array.from({ length: count }, (_, i) => {
+    const n = base + i * 256;
+    return `${Math.floor(n / 2 ** 24)}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.0`;
+  });
+}
+
+function claimFile(file: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      const holder = Number(fs.readFileSync(file, { encoding: 'utf8', flag: 'a+' }) || 0);
+      if (holder && processAlive(holder)) return false;
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+function releaseRanges(): void {
+  for (const f of reserved.splice(0)) fs.rmSync(f, { force: true });
+}
+
+/** Draws from `draw` until every /24 of the range is free, and holds them until this process exits. */
+export function reserveRange(draw: () => string): string {
+  fs.mkdirSync(reservationDir, { recursive: true });
+  for (let tries = 0; tries < 200; tries++) {
+    const cidr = draw();
+    const got: string[] = [];
+    for (const net of slash24s(cidr)) {
+      const file = path.join(reservationDir, net);
+      if (!claimFile(file)) break;
+      got.push(file);
+    }
+    if (got.length === slash24s(cidr).length) {
+      if (!reserved.length) process.once('exit', releaseRanges);
+      reserved.push(...got);
+      return cidr;
+    }
+    for (const f of got) fs.rmSync(f, { force: true });
+  }
+  throw new Error(`no free test range after 200 draws (see ${reservationDir})`);
 }
 
 /**
@@ -178,8 +238,10 @@ export function randomRootRanges(): { podCidr: string; serviceCidr: string } {
 export function randomLoopbackPodRange(nodes: number): string {
   const bits = Math.max(3, Math.ceil(Math.log2(Math.max(1, nodes))));
   const blocks = (13 * 65536) >> (8 + bits);
-  const base = ((127 << 24) | (67 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
-  return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/${24 - bits}`;
+  return reserveRange(() => {
+    const base = ((127 << 24) | (67 << 16)) + Math.floor(Math.random() * blocks) * (256 << bits);
+    return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/${24 - bits}`;
+  });
 }
 
 export function runKubectl(

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import http from 'node:http';
-import { eventually, petsetBin, processAlive as alive, randomLoopbackPodRange, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
+import { eventually, petsetBin, processAlive as alive, randomLoopbackPodRange, randomLoopbackServiceRange, repoRoot, startCluster, tempDir, type Cluster } from './harness.js';
 import { controlSocketPath } from '../../src/cli/nodes.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/sbin/mariadbd') ? undefined : 'mariadb-server is not installed');
@@ -197,7 +197,7 @@ describe('petset up --runtime process', { skip: why }, () => {
     const pvDirs = ['/tmp/pv-a', '/tmp/pv-b', '/tmp/pv-c'];
     for (const d of pvDirs) fs.rmSync(d, { recursive: true, force: true });
     // the same ranges across the restart of petset up
-    const args = ['--runtime', 'process', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+    const args = ['--runtime', 'process', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', randomLoopbackServiceRange()];
     let c = await startCluster({ dataDir, extraArgs: args });
     const dir = path.join(repoRoot, 'examples', 'kubia');
     let proxy: ReturnType<typeof spawn> | undefined;

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
-import { eventually, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { eventually, randomLoopbackServiceRange, randomRootRanges, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
 
 export type Obj = Record<string, any>;
 
@@ -102,10 +102,10 @@ export async function withCluster(prefix: string, extraArgs: string[], body: (s:
   const dataDir = tempDir(prefix);
   // one service range for both runs of `up`: the pods' resolv.conf names its cluster DNS address
   // (PETSET_E2E_POD_NETWORK=root: the examples on the root pod network, a namespace per pod, which needs non-loopback ranges)
-  const rnd = (n: number) => Math.floor(Math.random() * n);
   const root = process.env.PETSET_E2E_POD_NETWORK === 'root';
-  const range = root ? `10.${96 + rnd(15)}.${rnd(256)}.0/24` : `127.${97 + rnd(15)}.${rnd(256)}.0/24`;
-  const net = root ? ['--pod-network', 'root', '--pod-cidr', `10.${200 + rnd(40)}.${rnd(16) * 16}.0/20`] : [];
+  const rootRanges = root ? randomRootRanges() : undefined;
+  const range = rootRanges?.serviceCidr ?? randomLoopbackServiceRange();
+  const net = rootRanges ? ['--pod-network', 'root', '--pod-cidr', rootRanges.podCidr] : [];
   const args = ['--runtime', 'process', '--service-cluster-ip-range', range, ...net, ...extraArgs];
   const seen = new Set<number>();
   const stopped = async (c: Cluster) => {

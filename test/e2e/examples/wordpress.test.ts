@@ -14,7 +14,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
-import { eventually, randomLoopbackPodRange, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { eventually, randomLoopbackPodRange, randomLoopbackServiceRange, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
 
 const why =
   processRuntimeUnavailable() ??
@@ -44,7 +44,7 @@ describe('examples/wordpress: five WordPress instances in front of MariaDB', { s
   let c: Cluster;
   let dataDir: string;
   // the same ranges across the restart of petset up (the service keeps its cluster IP)
-  const args = ['--runtime', 'process', '--horizontal-pod-autoscaler-sync-period', '5s', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
+  const args = ['--runtime', 'process', '--horizontal-pod-autoscaler-sync-period', '5s', '--pod-cidr', randomLoopbackPodRange(1), '--service-cluster-ip-range', randomLoopbackServiceRange()];
 
   before(async () => {
     dataDir = tempDir('petset-wordpress-e2e-');
