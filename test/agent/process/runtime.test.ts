@@ -467,6 +467,41 @@ describe('process runtime', { skip: why }, () => {
     second.killAll();
   });
 
+  it('a sandbox or container whose start is under way when the node stops (stopAll, killAll) starts no process that outlives it', async () => {
+    const state = path.join(root, 'state-closing');
+    // the processes of this state directory: by its paths on their command lines, or by the pod cgroups of its sandboxes
+    const left = (ids: string[]) =>
+      fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x)).filter((pid) => {
+        try {
+          if (/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(state) || ids.some((id) => fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`petset/${id}`));
+        } catch {
+          return false;
+        }
+      });
+    const sandboxIds = () => fs.readdirSync(path.join(state, 'sandboxes'));
+    for (const stop of ['killAll', 'stopAll'] as const) {
+      const r = new ProcessRuntime({ stateDir: state });
+      const halt = () => (stop === 'killAll' ? r.killAll() : void r.stopAll(2000));
+      // a sandbox: the node stops while createSandbox awaits (its directory is made, the pause not spawned yet)
+      // (the outcome is caught at once: the start may fail before the test awaits it)
+      const creating = r.createSandbox({ pod: pod(`closing-${stop}`), ip: '127.64.200.27', hostname: 'closing', volumePaths: {} }).then(() => 'started', (e: Error) => e.message);
+      const ids = sandboxIds();
+      halt();
+      assert.match(await creating, /shutting down: the pod sandbox was not started/);
+      // a container: the sandbox was ready, the node stops while startContainer resolves the image
+      const r2 = new ProcessRuntime({ stateDir: state });
+      const sb = await r2.createSandbox({ pod: pod(`closing2-${stop}`), ip: '127.64.200.28', hostname: 'closing2', volumePaths: {} });
+      const starting = r2.startContainer(sb, { container: { name: 'a', image: 'busybox', command: ['sleep', '1000'] }, init: false, restartCount: 0 }, () => {}).then(() => 'started', (e: Error) => e.message);
+      if (stop === 'killAll') r2.killAll();
+      else await r2.stopAll(2000);
+      assert.match(await starting, /shutting down: container "a" was not started/);
+      await waitFor(() => left([...ids, sb]).length === 0, 5000, `no process of the stopped runtime left after ${stop}`);
+      const cleanup = new ProcessRuntime({ stateDir: state });
+      for (const s of await cleanup.listSandboxes()) await cleanup.removeSandbox(s.id);
+      cleanup.killAll();
+    }
+  });
   it('leaves sandboxes running for a later runtime on the same state directory, which finds and removes them', async () => {
     const state = path.join(root, 'state2');
     const first = new ProcessRuntime({ stateDir: state });

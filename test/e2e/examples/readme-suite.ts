@@ -95,6 +95,7 @@ export function readmeSuite(title: string, names: string[]): void {
           const unexpected = run.failures.filter((f) => !f.marked);
           assert.deepEqual(unexpected.map((f) => `${f.command} → exit ${f.status}`), [], `commands failed:\n${report}`);
           for (const re of c.shows) assert.match(run.output, re, `the README's output shows ${re}`);
+          assert.deepEqual(run.leftovers, [], 'no process of the README\'s pods outlives its petset up stopped by SIGTERM');
         } finally {
           c.before?.();
         }

@@ -17,7 +17,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { eventually, petsetBin, processAlive, randomRootRanges, repoRoot, tempDir } from '../harness.js';
-import { pidsOf } from './support.js';
+import { pidsOf, processesUnder } from './support.js';
+
+function processKillQuiet(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}
 
 export interface ReadmeRun {
   /** stdout and stderr of the script, interleaved as they came */
@@ -26,6 +34,8 @@ export interface ReadmeRun {
   failures: { status: number; command: string; marked: boolean }[];
   /** the script ended by itself (not by the time limit) */
   finished: boolean;
+  /** processes of the README's pods (by its directory, never by name) still running once its `petset up` exited on SIGTERM */
+  leftovers: string[];
 }
 
 const FAIL_MARK = '__README_COMMAND_FAILED__';
@@ -103,6 +113,15 @@ export async function runReadme(example: string, timeoutMs: number): Promise<Rea
     // the group is gone already
   }
   await eventually(() => running.every((pid) => !processAlive(pid)), 90_000, `the README's petset up (${running}) to stop`);
+  // `up` stops every pod's processes (pause included) on every node before it exits: none may
+  // outlive it. Ones SIGKILLed just before `up` exited may take a moment to be reaped.
+  let leftovers = processesUnder(work);
+  if (leftovers.length) {
+    await eventually(() => processesUnder(work).length === 0, 10_000, 'the pods\' processes to end').catch(() => {});
+    leftovers = processesUnder(work);
+    // reported by the test; not left running on the machine
+    for (const l of leftovers) processKillQuiet(Number(l.split(':')[0]));
+  }
 
   const lines = script.split('\n');
   const failures: ReadmeRun['failures'] = [];
@@ -111,5 +130,5 @@ export async function runReadme(example: string, timeoutMs: number): Promise<Rea
     failures.push({ status: Number(m[2]), command, marked: /#\s*fails:/.test(command) });
   }
   fs.rmSync(work, { recursive: true, force: true });
-  return { output, failures, finished };
+  return { output, failures, finished, leftovers };
 }

@@ -64,6 +64,40 @@ export function pidsOf(match: (cmdline: string[]) => boolean): number[] {
   return out;
 }
 
+/**
+ * Processes that belong to the petset whose files live under dir (a `petset up` data directory
+ * or the directory it was started from), whatever their names: one whose command line names a
+ * path under dir (the pause program, bwrap and its bind sources), whose working directory is
+ * there (processes `up` spawned inherit its own), or whose mounts come from there (a
+ * container's processes see the pod's files bound in from the node's sandbox directory).
+ * Zombies are not counted. Answers "pid: command line" for each.
+ */
+export function processesUnder(dir: string): string[] {
+  const real = fs.realpathSync(dir);
+  const roots = [...new Set([dir, real])];
+  // a bind mount's source shows in mountinfo relative to its filesystem: the unique temp name matches either way
+  const mark = path.basename(real);
+  const out: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x) && Number(x) !== process.pid)) {
+    try {
+      if (!alive(Number(pid))) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      let cwd = '';
+      try {
+        cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        // a process of another user's namespace, or gone
+      }
+      const under = (p: string) => roots.some((r) => p === r || p.startsWith(r + '/'));
+      const mine = cmd.some((a) => roots.some((r) => a.includes(r + '/'))) || under(cwd) || fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(`/${mark}/`);
+      if (mine) out.push(`${pid}: ${cmd.join(' ').slice(0, 200)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 export const alive = (pid: number) => {
   try {
     return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));

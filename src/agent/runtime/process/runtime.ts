@@ -211,6 +211,13 @@ export class ProcessRuntime implements ContainerRuntime {
   private logTimer?: NodeJS.Timeout;
   private warnedLimits = false;
   private warnedPids = false;
+  /**
+   * stopAll or killAll ran: the node is going away. A sandbox or container whose start was
+   * under way (awaiting a network attach, an image, a config volume) must not spawn its
+   * processes afterwards, or nothing would be left to stop them (`petset up` exits, and a
+   * detached pause or bwrap outlives it).
+   */
+  private closed = false;
 
   /**
    * The node's resolver configuration, read for each new sandbox as the file stands (none when
@@ -400,6 +407,7 @@ export class ProcessRuntime implements ContainerRuntime {
 
   /** The pod's namespaces holder: hostname set in a new UTS namespace, a new IPC namespace, then sleep. */
   private startPause(sb: Sandbox): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the node is shutting down: the pod sandbox was not started'));
     const procs = this.cgroups.procsFiles(`petset/${sb.rec.id}/pause`);
     // shareProcessNamespace: the pod gets a PID namespace of its own whose PID 1 is a shell that
     // reaps (a bare sleep would leave the containers' orphans as zombies); unshare stays as its parent
@@ -413,6 +421,12 @@ export class ProcessRuntime implements ContainerRuntime {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: DEFAULT_PATH, PETSET_CGROUPS: procs.join(' ') },
     });
+    // known by pid from the spawn on (the exec chain keeps it): until the shell has joined the
+    // pod's cgroup, a kill of the cgroup would miss it
+    if (child.pid) {
+      sb.rec.pausePid = child.pid;
+      sb.rec.pauseStart = procStart(child.pid);
+    }
     return new Promise((resolve, reject) => {
       let out = '';
       let err = '';
@@ -524,6 +538,9 @@ export class ProcessRuntime implements ContainerRuntime {
     for (const cid of this.sandboxes.get(id)?.containers ?? []) {
       const c = this.containers.get(cid);
       if (c?.initPid) killQuiet(c.initPid, 'SIGKILL');
+      // a container spawned a moment ago may not have joined its cgroup yet (its shell writes
+      // itself there before it execs nsenter and bwrap): its outer process goes by pid
+      if (c?.outerPid && !c.exited && c.outerStart && procStart(c.outerPid) === c.outerStart) killQuiet(c.outerPid, 'SIGKILL');
     }
   }
 
@@ -549,11 +566,13 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   async stopAll(graceMs: number): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.containers.values()].filter((c) => !c.exited && !c.forgotten).map((c) => this.stopContainer(c.id, graceMs)));
     for (const id of [...this.sandboxes.keys()]) await this.removeSandbox(id);
   }
 
   killAll(): void {
+    this.closed = true;
     clearInterval(this.rotateTimer);
     clearInterval(this.logTimer);
     const root = path.join(this.opts.stateDir, 'sandboxes');
@@ -832,6 +851,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const privPrefix = rootfs ? hostSetpriv(plan) : setprivArgs(plan);
     const full = [...nsenter, '/usr/bin/bwrap', ...bwrap, '--', ...tini, ...privPrefix, ...(tty ? ['/usr/bin/python3', '-I', `${SHIM_MOUNT}/petset-tty.py`] : []), ...argv];
     const procs = this.cgroups.procsFiles(cgroup);
+    if (this.closed) throw new Error(`the node is shutting down: container "${spec.name}" was not started`);
     // the environment goes through bwrap's own (not --setenv), so secrets never show in ps
     const child = spawn(LAUNCH_SHELL, ['-c', `for f in $PETSET_CGROUPS; do echo $$ > "$f"; done; unset PETSET_CGROUPS; ${CLOSE_FDS} exec "$@"`, 'sh', ...full], {
       detached: true,
