@@ -33,6 +33,21 @@ after(async () => {
 const json = async (...args: string[]) => JSON.parse((await cluster.kubectl([...args, '-o', 'json'])).stdout);
 const exited = (p: Proc) => new Promise<number | null>((r) => (p.child.exitCode !== null ? r(p.child.exitCode) : p.child.once('exit', (c) => r(c))));
 
+/** A kubeconfig of one user's own: the admin's cluster, this user's credential and nothing else. */
+function kubeconfigOf(dir: string, name: string, user: Record<string, string>): string {
+  const admin = yaml.load(fs.readFileSync(cluster.kubeconfig, 'utf8')) as any;
+  const file = path.join(dir, `${name}.kubeconfig`);
+  fs.writeFileSync(file, yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: admin.clusters,
+    users: [{ name, user }],
+    contexts: [{ name, context: { cluster: admin.clusters[0].name, user: name } }],
+    'current-context': name,
+  }));
+  return file;
+}
+
 describe('petset join: a machine joins with a bootstrap token', () => {
   it('token create prints the join command; the joined agent gets its own certificate and runs a pod', async () => {
     const printed = execFileSync(process.execPath, [petsetBin, 'token', 'create', '--print-join-command', '--kubeconfig', cluster.kubeconfig], { encoding: 'utf8' }).trim();
@@ -153,16 +168,7 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     fs.writeFileSync(path.join(dir, 'alice.crt'), certPem);
     fs.writeFileSync(path.join(dir, 'alice.key'), keyPem);
     // a kubeconfig of alice's own: the cluster of the admin's, her certificate and nothing else
-    const admin = yaml.load(fs.readFileSync(cluster.kubeconfig, 'utf8')) as any;
-    const aliceConfig = path.join(dir, 'alice.kubeconfig');
-    fs.writeFileSync(aliceConfig, yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: admin.clusters,
-      users: [{ name: 'alice', user: { 'client-certificate': path.join(dir, 'alice.crt'), 'client-key': path.join(dir, 'alice.key') } }],
-      contexts: [{ name: 'alice', context: { cluster: admin.clusters[0].name, user: 'alice' } }],
-      'current-context': 'alice',
-    }));
+    const aliceConfig = kubeconfigOf(dir, 'alice', { 'client-certificate': path.join(dir, 'alice.crt'), 'client-key': path.join(dir, 'alice.key') });
     const who = await cluster.kubectl(['--kubeconfig', aliceConfig, 'auth', 'whoami', '-o', 'json'], { allowFail: true });
     const info = JSON.parse(who.stdout || '{}').status?.userInfo;
     assert.equal(info?.username, 'alice', who.stderr);
@@ -206,16 +212,7 @@ describe('petset join: a machine joins with a bootstrap token', () => {
     const token = (await cluster.kubectl(['create', 'token', 'csr-clerk'])).stdout.trim();
     const dir = tempDir('petset-csr-sa-');
     dirs.push(dir);
-    const admin = yaml.load(fs.readFileSync(cluster.kubeconfig, 'utf8')) as any;
-    const clerkConfig = path.join(dir, 'clerk.kubeconfig');
-    fs.writeFileSync(clerkConfig, yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: admin.clusters,
-      users: [{ name: 'clerk', user: { token } }],
-      contexts: [{ name: 'clerk', context: { cluster: admin.clusters[0].name, user: 'clerk' } }],
-      'current-context': 'clerk',
-    }));
+    const clerkConfig = kubeconfigOf(dir, 'clerk', { token });
     const asClerk = (a: string[], input?: string) => cluster.kubectl(['--kubeconfig', clerkConfig, ...a], { allowFail: true, input });
     const { csrPem } = createCertificateRequest({ commonName: 'widget-1' });
     // the body claims to be someone else: the server keeps none of it
