@@ -9,25 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
-import { eventually, petsetBin, processAlive, randomLoopbackPodRange, startCluster, tempDir } from './harness.js';
+import { eventually, petsetBin, processAlive, randomLoopbackPodRange, shellPids, startCluster, tempDir } from './harness.js';
 
 const why = processRuntimeUnavailable();
 if (why) console.log(`# skipping the agent kill -9 test: ${why}`);
 
 type Obj = Record<string, any>;
-
-function programPids(marker: string): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.startsWith('sh\0-c\0') && cmd.includes(marker) && processAlive(Number(pid))) out.push(Number(pid));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 /** Kills every process in the cgroups of the sandboxes recorded under dir. */
 function killSandboxes(dir: string): void {
@@ -77,7 +64,7 @@ describe('petset agent --runtime process, killed and started again', { skip: why
       assert.match((await c.kubectl(['exec', 'ext', '--', 'getent', 'hosts', 'kube-dns.kube-system'])).stdout, new RegExp(`^${dnsIP.replace(/\./g, '\\.')}\\s+kube-dns\\.kube-system\\.svc\\.cluster\\.local`));
       const get = async (): Promise<Obj> => JSON.parse((await c.kubectl(['get', 'pod', 'ext', '-o', 'json'])).stdout);
       const before = (await get()).status.containerStatuses[0];
-      const [pid] = await eventually(() => programPids(marker).length === 1 && programPids(marker), 10_000, 'the program');
+      const [pid] = await eventually(() => shellPids(marker).length === 1 && shellPids(marker), 10_000, 'the program');
 
       agent.kill('SIGKILL');
       await eventually(() => agent.exitCode !== null || agent.signalCode !== null, 10_000, 'the agent to die');
@@ -85,7 +72,7 @@ describe('petset agent --runtime process, killed and started again', { skip: why
       out = '';
       agent = startAgent();
       await eventually(() => /re-adopting 1 pod sandbox/.test(out), 30_000, `the new agent to re-adopt:\n${out}`);
-      assert.deepEqual(programPids(marker), [pid]);
+      assert.deepEqual(shellPids(marker), [pid]);
       const after = await eventually(async () => {
         const s = (await get()).status?.containerStatuses?.[0];
         return s?.ready ? s : undefined;
@@ -104,11 +91,11 @@ describe('petset agent --runtime process, killed and started again', { skip: why
       assert.equal(restarted.lastState.terminated.exitCode, 137);
 
       await c.kubectl(['delete', 'pod', 'ext', '--wait=true', '--timeout=60s']);
-      await eventually(() => programPids(marker).length === 0, 20_000, 'the program stopped');
+      await eventually(() => shellPids(marker).length === 0, 20_000, 'the program stopped');
     } finally {
       agent.kill('SIGTERM');
       await c.stop('SIGINT');
-      for (const p of programPids(marker)) process.kill(p, 'SIGKILL');
+      for (const p of shellPids(marker)) process.kill(p, 'SIGKILL');
       // sandboxes outlive the agent by design: after a failure, what this test's agent left is killed by cgroup
       killSandboxes(path.join(agentDir, 'data', 'runtime', 'sandboxes'));
       fs.rmSync(agentDir, { recursive: true, force: true });

@@ -10,27 +10,12 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
 import { podNetworkUnavailable } from '../../src/agent/podnet/pod-network.js';
-import { eventually, petsetBin, processAlive, startCluster, tempDir } from './harness.js';
+import { eventually, petsetBin, processAlive, shellPids, startCluster, tempDir } from './harness.js';
 
 const why = processRuntimeUnavailable();
 if (why) console.log(`# skipping the agent restart e2e test: ${why}`);
 
 type Obj = Record<string, any>;
-
-/** Host pids of the pod's shell (its argv carries the marker; bwrap's own argv starts with bwrap). */
-function programPids(marker: string): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    let cmd = '';
-    try {
-      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.startsWith('sh\0-c\0') && cmd.includes(marker) && processAlive(Number(pid))) out.push(Number(pid));
-  }
-  return out;
-}
 
 describe('petset node restart (process runtime)', { skip: why }, () => {
   for (const network of ['host', 'root'] as const) {
@@ -65,7 +50,7 @@ describe('petset node restart (process runtime)', { skip: why }, () => {
           const p = await get();
           return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
         }, 60_000, 'the counter pod Ready');
-        const [pid] = await eventually(() => programPids(marker).length === 1 && programPids(marker), 10_000, 'the program on the host');
+        const [pid] = await eventually(() => shellPids(marker).length === 1 && shellPids(marker), 10_000, 'the program on the host');
         const lastLine = async () => {
           const out = (await c.kubectl(['logs', 'counter', '--tail', '1'])).stdout.trim();
           return Number(out.split(' ')[1]);
@@ -77,7 +62,7 @@ describe('petset node restart (process runtime)', { skip: why }, () => {
         assert.match(await eventually(() => /re-adopting 1 pod sandbox/.test(c.output()) && c.output(), 20_000, 'the new agent to re-adopt'), /re-adopting 1 pod sandbox/);
 
         // the same process runs on, and the API shows the same instance
-        assert.deepEqual(programPids(marker), [pid]);
+        assert.deepEqual(shellPids(marker), [pid]);
         const after = await eventually(async () => {
           const p = await get();
           return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
@@ -107,24 +92,24 @@ describe('petset node restart (process runtime)', { skip: why }, () => {
         assert.equal(restarted.lastState.terminated.exitCode, 137);
         assert.equal(restarted.lastState.terminated.containerID, b.containerID);
         assert.match((await c.kubectl(['logs', 'counter', '--previous', '--tail', '1'])).stdout, new RegExp(`^${marker} \\d+`));
-        const [newPid] = await eventually(() => programPids(marker).length === 1 && programPids(marker), 20_000, 'the new instance');
+        const [newPid] = await eventually(() => shellPids(marker).length === 1 && shellPids(marker), 20_000, 'the new instance');
         assert.notEqual(newPid, pid);
 
         // the crash drill, by contrast, kills the pod's processes with the agent; heal brings the node back and the pod restarts
         execFileSync(process.execPath, [petsetBin, 'node', 'crash', 'node-1', '--data-dir', c.dataDir]);
-        await eventually(() => !processAlive(newPid) && programPids(marker).length === 0, 10_000, 'the program killed by the crash');
+        await eventually(() => !processAlive(newPid) && shellPids(marker).length === 0, 10_000, 'the program killed by the crash');
         execFileSync(process.execPath, [petsetBin, 'node', 'heal', 'node-1', '--data-dir', c.dataDir]);
         await eventually(async () => {
           const s = (await get()).status?.containerStatuses?.[0];
-          return s?.state?.running && s.restartCount === 2 && programPids(marker).length === 1;
+          return s?.state?.running && s.restartCount === 2 && shellPids(marker).length === 1;
         }, 60_000, 'the pod running again after heal');
 
         // deletion stops it gracefully through the agent
         await c.kubectl(['delete', 'pod', 'counter', '--wait=true', '--timeout=60s']);
-        await eventually(() => programPids(marker).length === 0, 20_000, 'the program gone');
+        await eventually(() => shellPids(marker).length === 0, 20_000, 'the program gone');
       } finally {
         await c.stop('SIGINT');
-        for (const p of programPids(marker)) process.kill(p, 'SIGKILL');
+        for (const p of shellPids(marker)) process.kill(p, 'SIGKILL');
         fs.rmSync(c.dataDir, { recursive: true, force: true });
       }
     });

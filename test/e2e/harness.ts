@@ -266,6 +266,31 @@ export function runKubectl(
 }
 
 /** Whether a host process runs (a zombie does not: PID 1 here reaps orphans lazily). */
+/**
+ * Host pids of a pod's `sh -c` program whose argv carries `marker` (bwrap's own argv starts with
+ * bwrap). The shell's own children are not counted (busybox runs `sleep` in a fork that keeps
+ * the shell's argv): only a marked process whose parent is not marked.
+ */
+export function shellPids(marker: string): number[] {
+  const marked: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.startsWith('sh\0-c\0') && cmd.includes(marker) && processAlive(Number(pid))) marked.push(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  const parentOf = (pid: number) => {
+    try {
+      return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+    } catch {
+      return 0;
+    }
+  };
+  return marked.filter((pid) => !marked.includes(parentOf(pid)));
+}
+
 export function processAlive(pid: number): boolean {
   try {
     return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
