@@ -8,7 +8,7 @@ import { field } from '../api/validation.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
 import type { Admission, ResourceStorage } from './resource-storage.js';
-import { ServiceIPAllocator, serviceRange, type IPClaims } from './service-ips.js';
+import { allocatorIPAddress, ServiceIPAllocator, serviceRange, type IPClaims } from './service-ips.js';
 import { installStorageAdmission } from './storage-admission.js';
 import { installQuotaAdmission } from './quota-admission.js';
 import { nodePortAdmission } from './service-nodeports.js';
@@ -132,12 +132,7 @@ function ipAddressClaims(storage: ResourceStorage, ipKind: AnyKindDef): IPClaims
     },
     async claim(ip, owner) {
       try {
-        await storage.create(ipKind, undefined, {
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'IPAddress',
-          metadata: { name: ip, labels: { 'ipaddress.kubernetes.io/ip-family': 'IPv4', 'ipaddress.kubernetes.io/managed-by': 'ipallocator.k8s.io' } },
-          spec: { parentRef: { group: '', resource: 'services', namespace: owner.namespace, name: owner.name } },
-        });
+        await storage.create(ipKind, undefined, allocatorIPAddress(ip, owner));
         return true;
       } catch (e) {
         if (isApiError(e, 'AlreadyExists')) return false;

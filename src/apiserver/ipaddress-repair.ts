@@ -15,13 +15,10 @@ import type { KubeObject } from '../api/object.js';
 import { isApiError } from '../api/errors.js';
 import { type Client, type ResourceType } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
-import type { ServiceRange } from './service-ips.js';
+import { allocatorIPAddress, IPADDRESS_FAMILY_LABEL, IPADDRESS_MANAGED_BY_LABEL, IPALLOCATOR_NAME, type ServiceRange } from './service-ips.js';
 
 const SERVICES: ResourceType = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
 const IPADDRESSES: ResourceType = { group: 'networking.k8s.io', version: 'v1', resource: 'ipaddresses', kind: 'IPAddress', namespaced: false };
-export const MANAGED_BY_LABEL = 'ipaddress.kubernetes.io/managed-by';
-export const ALLOCATOR_NAME = 'ipallocator.k8s.io';
-const FAMILY_LABEL = 'ipaddress.kubernetes.io/ip-family';
 /** upstream's: an IPAddress may exist this long before its Service is stored (the request timeout) */
 export const ORPHAN_GRACE_MS = 60_000;
 /** how often the whole state is checked again (upstream's repair interval) */
@@ -56,7 +53,7 @@ function toInt(ip: string): number | undefined {
   return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
 }
 
-const isManaged = (ip: KubeObject) => ip.metadata.labels?.[MANAGED_BY_LABEL] === ALLOCATOR_NAME;
+const isManaged = (ip: KubeObject) => ip.metadata.labels?.[IPADDRESS_MANAGED_BY_LABEL] === IPALLOCATOR_NAME;
 const refersToService = (ip: KubeObject) => (ip.spec?.parentRef?.group ?? '') === '' && ip.spec?.parentRef?.resource === 'services';
 
 /** Pure: what to repair, given every Service and IPAddress as they are now. */
@@ -106,7 +103,7 @@ export function decideIPAddressRepairs(services: readonly KubeObject[], ipAddres
         }
       }
       // the allocator's labels, lost or changed: written again, without a word (as upstream)
-      if (held.metadata.labels?.[MANAGED_BY_LABEL] !== ALLOCATOR_NAME || held.metadata.labels?.[FAMILY_LABEL] !== 'IPv4') {
+      if (held.metadata.labels?.[IPADDRESS_MANAGED_BY_LABEL] !== IPALLOCATOR_NAME || held.metadata.labels?.[IPADDRESS_FAMILY_LABEL] !== 'IPv4') {
         if (ref.namespace === ns && ref.name === name) actions.push({ action: 'recreate', ip, service: svc, old: held });
       }
     }
@@ -137,12 +134,7 @@ export function decideIPAddressRepairs(services: readonly KubeObject[], ipAddres
 }
 
 function newIPAddress(ip: string, svc: KubeObject): KubeObject {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IPAddress',
-    metadata: { name: ip, labels: { [FAMILY_LABEL]: 'IPv4', [MANAGED_BY_LABEL]: ALLOCATOR_NAME } },
-    spec: { parentRef: { group: '', resource: 'services', namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name } },
-  };
+  return allocatorIPAddress(ip, { namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name });
 }
 
 /** One pass: lists Services, then IPAddresses (upstream's order), and carries out what decideIPAddressRepairs says. */

@@ -10,7 +10,7 @@ import { ConflictError, KeyNotFoundError } from '../store/store.js';
 import { isApiError } from '../api/errors.js';
 import { objectKey } from './keys.js';
 import type { ApiServer } from './handler.js';
-import { clusterIPMoves, serviceRange, type ClusterIPMove } from './service-ips.js';
+import { allocatorIPAddress, clusterIPMoves, serviceRange, type ClusterIPMove } from './service-ips.js';
 
 export async function moveServicesIntoRange(api: ApiServer): Promise<ClusterIPMove[]> {
   const services = api.registry.resource('', 'v1', 'services')!;
@@ -49,12 +49,7 @@ async function moveIPAddress(api: ApiServer, m: ClusterIPMove): Promise<void> {
   const ips = api.registry.resource('networking.k8s.io', 'v1', 'ipaddresses');
   if (!ips) return;
   try {
-    await api.storage.create(ips, undefined, {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IPAddress',
-      metadata: { name: m.to, labels: { 'ipaddress.kubernetes.io/ip-family': 'IPv4', 'ipaddress.kubernetes.io/managed-by': 'ipallocator.k8s.io' } },
-      spec: { parentRef: { group: '', resource: 'services', namespace: m.namespace, name: m.name } },
-    });
+    await api.storage.create(ips, undefined, allocatorIPAddress(m.to, m));
   } catch (e) {
     // held already (another API server moved it first): the repair loop settles any disagreement
     if (!isApiError(e, 'AlreadyExists')) throw e;

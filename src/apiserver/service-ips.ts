@@ -193,3 +193,21 @@ export function clusterIPMoves(services: readonly KubeObject[], range: ServiceRa
   }
   return moves;
 }
+
+/** The labels upstream's allocator puts on the IPAddress objects it claims. */
+export const IPADDRESS_MANAGED_BY_LABEL = 'ipaddress.kubernetes.io/managed-by';
+export const IPADDRESS_FAMILY_LABEL = 'ipaddress.kubernetes.io/ip-family';
+export const IPALLOCATOR_NAME = 'ipallocator.k8s.io';
+
+/**
+ * The networking.k8s.io/v1 IPAddress that records `ip` as the cluster IP of a Service: what
+ * an allocation creates, and what the moves at start and the repair loop create in its place.
+ */
+export function allocatorIPAddress(ip: string, service: { namespace?: string; name?: string }): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IPAddress',
+    metadata: { name: ip, labels: { [IPADDRESS_FAMILY_LABEL]: 'IPv4', [IPADDRESS_MANAGED_BY_LABEL]: IPALLOCATOR_NAME } },
+    spec: { parentRef: { group: '', resource: 'services', namespace: service.namespace, name: service.name } },
+  };
+}
