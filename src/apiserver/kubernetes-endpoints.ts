@@ -3,6 +3,7 @@
 // the service like any other.
 import { isApiError } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
+import { SERVICE_NAME_LABEL } from '../api/kinds/endpointslice.js';
 import { resources, type Client } from '../client/client.js';
 
 export async function reconcileKubernetesEndpoints(client: Client, address: { ip: string; port: number }): Promise<void> {
@@ -16,7 +17,7 @@ export async function reconcileKubernetesEndpoints(client: Client, address: { ip
   const slice: KubeObject = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'kubernetes' } },
     addressType: address.ip.includes(':') ? 'IPv6' : 'IPv4',
     endpoints: [{ addresses: [address.ip], conditions: { ready: true } }],
     ports: [{ name: 'https', port: address.port, protocol: 'TCP' }],

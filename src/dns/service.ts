@@ -3,6 +3,7 @@
 // look for kube-dns find it), as kubeadm's CoreDNS addon sets it up.
 import { isApiError } from '../api/errors.js';
 import type { KubeObject } from '../api/object.js';
+import { SERVICE_NAME_LABEL } from '../api/kinds/endpointslice.js';
 import { resources, type Client } from '../client/client.js';
 
 export async function ensureKubeDnsService(client: Client, clusterIP: string, server: { host: string; port: number }): Promise<KubeObject> {
@@ -52,7 +53,7 @@ export async function ensureKubeDnsService(client: Client, clusterIP: string, se
     metadata: {
       name: 'kube-dns',
       namespace: 'kube-system',
-      labels: { ...labels, 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+      labels: { ...labels, [SERVICE_NAME_LABEL]: 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
     },
     addressType: server.host.includes(':') ? 'IPv6' : 'IPv4',
     endpoints: [{ addresses: [server.host], conditions: { ready: true } }],

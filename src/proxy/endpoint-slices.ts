@@ -3,8 +3,6 @@
 // Endpoints). One subset per slice, with the slice's ports and its ready addresses.
 import type { KubeObject } from '../api/object.js';
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 /** The Endpoints-shaped view of one service's slices (pure; undefined when it has none). */
 export function endpointsFromSlices(slices: Iterable<KubeObject>): KubeObject | undefined {
   const subsets: Array<Record<string, unknown>> = [];

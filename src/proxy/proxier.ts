@@ -9,7 +9,8 @@ import net from 'node:net';
 import type { KubeObject } from '../api/object.js';
 import { resources, type Client } from '../client/client.js';
 import type { Informer, SharedInformerFactory } from '../client/informer.js';
-import { endpointsFromSlices, SERVICE_NAME_LABEL } from './endpoint-slices.js';
+import { SERVICE_NAME_LABEL } from '../api/kinds/endpointslice.js';
+import { endpointsFromSlices } from './endpoint-slices.js';
 import { Balancer, frontends, type Backend, type Frontend, type ProxyRuleOptions } from './rules.js';
 
 const UDP_IDLE_MS = 30_000;

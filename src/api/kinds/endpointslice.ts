@@ -5,6 +5,9 @@ import type { KindDef } from '../registry.js';
 import { field, isDNS1123Label, isDNS1123Subdomain, type FieldError } from '../validation.js';
 import { PROTOCOLS, age, ageColumn, column, immutable, isSet, list, nameColumn, validateQualifiedName, type Obj } from './support.js';
 
+/** The label that ties a slice to its Service: what the slice controller writes and every reader selects by. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
 const ADDRESS_TYPES = ['FQDN', 'IPv4', 'IPv6'];
 const MAX_ENDPOINTS = 1000;
 const MAX_ADDRESSES = 100;

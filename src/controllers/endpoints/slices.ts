@@ -6,7 +6,8 @@ import { deepEqual, type KubeObject } from '../../api/object.js';
 import { isPodReady } from '../../api/pod-status.js';
 import { findPort, HEADLESS_LABEL, ipFamilyOf, isServiceIPSet, podIPs, shouldPodBeInEndpoints, shouldSetHostname } from './common.js';
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export { SERVICE_NAME_LABEL } from '../../api/kinds/endpointslice.js';
+import { SERVICE_NAME_LABEL } from '../../api/kinds/endpointslice.js';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
