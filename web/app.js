@@ -15,17 +15,10 @@
   const token = sessionStorage.getItem('petset-token');
   const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
 
-  const RESOURCES = {
-    statefulsets: '/apis/apps/v1/statefulsets',
-    pods: '/api/v1/pods',
-    pvcs: '/api/v1/persistentvolumeclaims',
-    pvs: '/api/v1/persistentvolumes',
-    nodes: '/api/v1/nodes',
-    endpoints: '/api/v1/endpoints',
-    events: '/api/v1/events',
-  };
+  // the names /petset/list and /petset/watch know (the server maps them to API paths: WATCHABLE in webview.ts)
+  const RESOURCES = ['statefulsets', 'pods', 'pvcs', 'pvs', 'nodes', 'endpoints', 'events'];
   const FIRST = ['statefulsets', 'pods', 'pvcs', 'pvs', 'nodes', 'endpoints'];
-  const stores = Object.fromEntries(Object.keys(RESOURCES).map((k) => [k, new Map()]));
+  const stores = Object.fromEntries(RESOURCES.map((k) => [k, new Map()]));
   const key = (o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -86,7 +79,7 @@
       try {
         // the events, the biggest list, are asked for after the rest: they would slow down the pods' list
         await Promise.all(FIRST.filter((k) => !rvs[k]).map(list));
-        await Promise.all(Object.keys(RESOURCES).filter((k) => !rvs[k]).map(list));
+        await Promise.all(RESOURCES.filter((k) => !rvs[k]).map(list));
         await watchAll();
       } catch (e) {
         conn.textContent = `${e.message}; retrying`;
@@ -100,11 +93,11 @@
   let watching = false;
   function showConn() {
     if (!FIRST.every((k) => synced.has(k))) return;
-    conn.textContent = synced.size < Object.keys(RESOURCES).length ? 'live (loading events…)' : watching ? 'live' : 'live (starting the watch…)';
+    conn.textContent = synced.size < RESOURCES.length ? 'live (loading events…)' : watching ? 'live' : 'live (starting the watch…)';
   }
 
   async function watchAll() {
-    const q = Object.keys(RESOURCES).map((k) => `${k}:${rvs[k]}`).join(',');
+    const q = RESOURCES.map((k) => `${k}:${rvs[k]}`).join(',');
     const r = await fetch(`/petset/watch?r=${encodeURIComponent(q)}`, { headers });
     if (r.status === 410) {
       // too old to watch from: list everything again
