@@ -5,12 +5,10 @@
 // selfnodeclient), writes the signed certificate to its kubeconfig and switches its
 // connections to it, without a restart. A failed attempt is tried again with backoff; when
 // the certificate has already expired, the bootstrap kubeconfig (if any) asks instead.
-import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import yaml from 'js-yaml';
 import { Client } from '../client/client.js';
 import { fromKubeconfig, type HttpTransport } from '../client/http-transport.js';
-import { kubeconfigParts, requestNodeCertificate, writeNodeKubeconfig } from './tls-bootstrap.js';
+import { kubeconfigCertificate, kubeconfigParts, requestNodeCertificate, writeNodeKubeconfig } from './tls-bootstrap.js';
 
 /** upstream's nextRotationDeadline: notBefore + 70-90 % (by random in [0, 1)) of the lifetime. */
 export function rotationDeadline(notBefore: number, notAfter: number, random: number): number {
@@ -21,27 +19,6 @@ export function rotationDeadline(notBefore: number, notAfter: number, random: nu
 export function retryDelay(failures: number, msToExpiry: number): number {
   const backoff = Math.min(2_000 * 2 ** Math.max(0, failures - 1), 120_000);
   return Math.max(1_000, Math.min(backoff, msToExpiry / 4));
-}
-
-interface KubeconfigCert {
-  cert: X509Certificate;
-  notBefore: number;
-  notAfter: number;
-}
-
-/** The client certificate of a kubeconfig's current context, if it holds one. */
-export function kubeconfigCertificate(file: string): KubeconfigCert | undefined {
-  try {
-    const cfg = yaml.load(fs.readFileSync(file, 'utf8')) as any;
-    const ctx = cfg.contexts?.find((c: any) => c.name === cfg['current-context'])?.context;
-    const user = cfg.users?.find((u: any) => u.name === ctx?.user)?.user;
-    const data = user?.['client-certificate-data'];
-    if (!data) return undefined;
-    const cert = new X509Certificate(Buffer.from(data, 'base64'));
-    return { cert, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
-  } catch {
-    return undefined;
-  }
 }
 
 export interface RotationOptions {

@@ -37,18 +37,32 @@ export function kubeconfigParts(file: string): KubeconfigParts {
   return { server: cluster.server, caPem };
 }
 
-/** Whether file is a kubeconfig whose client certificate is node's and still valid for a while. */
-export function hasLiveNodeCredential(file: string, nodeName: string, now = Date.now()): boolean {
+export interface KubeconfigCert {
+  cert: X509Certificate;
+  notBefore: number;
+  notAfter: number;
+}
+
+/** The client certificate of a kubeconfig's current context, if it holds one. */
+export function kubeconfigCertificate(file: string): KubeconfigCert | undefined {
   try {
     const cfg = yaml.load(fs.readFileSync(file, 'utf8')) as any;
     const ctx = cfg.contexts?.find((c: any) => c.name === cfg['current-context'])?.context;
     const user = cfg.users?.find((u: any) => u.name === ctx?.user)?.user;
-    const cert = new X509Certificate(Buffer.from(user['client-certificate-data'], 'base64'));
-    if (!/(^|\n)CN=system:node:(.*)$/m.test(cert.subject) || !cert.subject.includes(`CN=system:node:${nodeName}`)) return false;
-    return Date.parse(cert.validTo) > now + 60_000;
+    const data = user?.['client-certificate-data'];
+    if (!data) return undefined;
+    const cert = new X509Certificate(Buffer.from(data, 'base64'));
+    return { cert, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether file is a kubeconfig whose client certificate is node's and still valid for a while. */
+export function hasLiveNodeCredential(file: string, nodeName: string, now = Date.now()): boolean {
+  const held = kubeconfigCertificate(file);
+  if (!held || !/(^|\n)CN=system:node:(.*)$/m.test(held.cert.subject) || !held.cert.subject.includes(`CN=system:node:${nodeName}`)) return false;
+  return held.notAfter > now + 60_000;
 }
 
 export interface BootstrapOptions {
