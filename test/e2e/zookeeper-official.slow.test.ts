@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
+import { inPodOf } from './examples/support.js';
 import { eventually, processAlive, startCluster, type Cluster } from './harness.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/share/java/zookeeper.jar') ? undefined : 'zookeeper is not installed (apt-get install zookeeper)');
@@ -55,13 +56,13 @@ const MANIFEST = {
   ],
 };
 
-/** Host pids of ZooKeeper servers (to check they are all gone at the end). */
-function zkPids(): number[] {
+/** Host pids of this cluster's ZooKeeper servers (to check they are all gone at the end). */
+function zkPids(dataDir: string): number[] {
   const out: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('QuorumPeerMain') && cmd.includes('/conf/zoo.cfg') && processAlive(Number(pid))) out.push(Number(pid));
+      if (cmd.includes('QuorumPeerMain') && cmd.includes('/conf/zoo.cfg') && processAlive(Number(pid)) && inPodOf(Number(pid), dataDir)) out.push(Number(pid));
     } catch {
       /* gone */
     }
@@ -77,7 +78,7 @@ describe('the official zookeeper image on real pods', { skip: why }, () => {
     await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(MANIFEST) });
   });
   after(async () => {
-    for (const p of zkPids()) seen.add(p);
+    if (c) for (const p of zkPids(c.dataDir)) seen.add(p);
     await c?.stop('SIGINT');
     await eventually(() => [...seen].every((p) => !processAlive(p)), 30_000, 'the ZooKeeper servers to stop');
   });

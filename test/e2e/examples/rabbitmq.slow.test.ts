@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { podNetworkUnavailable } from '../../../src/agent/podnet/pod-network.js';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
 import { eventually, randomRootRanges, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
-import { alive, pidsOf } from './support.js';
+import { alive, inPodOf, pidsOf } from './support.js';
 
 const why =
   processRuntimeUnavailable() ??
@@ -23,8 +23,9 @@ if (why) console.log(`# skipping the rabbitmq example: ${why}`);
 
 const MEMBERS = [0, 1, 2].map((i) => `rabbit@rabbitmq-${i}.rabbitmq.default.svc.cluster.local`);
 const manifest = path.join(repoRoot, 'examples', 'rabbitmq', 'rabbitmq.yaml');
-/** Host pids of this cluster's Erlang nodes (beam.smp with a member's node name). */
-const brokerPids = () => pidsOf((a) => a.some((x) => x.includes('rabbitmq-')) && a.some((x) => MEMBERS.includes(x)));
+/** Host pids of this cluster's Erlang nodes (beam.smp with a member's node name, in a pod of its data directory). */
+const brokerPids = (dataDir: string) =>
+  pidsOf((a) => a.some((x) => x.includes('rabbitmq-')) && a.some((x) => MEMBERS.includes(x))).filter((pid) => inPodOf(pid, dataDir));
 
 /** The guard's drop counters of this cluster's pod network (they must stay 0). */
 function guardDrops(id: string): number {
@@ -45,7 +46,7 @@ describe('examples/rabbitmq: three members clustered by their DNS names', { skip
   const args = ['--runtime', 'process', '--pod-network', 'root', '--pod-cidr', ranges.podCidr, '--service-cluster-ip-range', ranges.serviceCidr];
   const seen = new Set<number>();
   const stopUp = async () => {
-    brokerPids().forEach((p) => seen.add(p));
+    brokerPids(dataDir).forEach((p) => seen.add(p));
     await c?.stop('SIGINT');
     await eventually(() => [...seen].every((pid) => !alive(pid)), 60_000, 'the brokers to stop');
   };
@@ -106,7 +107,7 @@ describe('examples/rabbitmq: three members clustered by their DNS names', { skip
 
   it('keeps its members and data through scaling 3 → 1 → 3, the StatefulSet deleted and re-created, and a restart of petset up', { timeout: 900_000 }, async () => {
     // 3 → 1: rabbitmq-0 alone keeps serving and accepts changes; → 3: the others rejoin as themselves
-    brokerPids().forEach((p) => seen.add(p));
+    brokerPids(dataDir).forEach((p) => seen.add(p));
     await c.kubectl(['scale', 'sts/rabbitmq', '--replicas=1']);
     await eventually(async () => JSON.parse((await c.kubectl(['get', 'pods', '-l', 'app=rabbitmq', '-o', 'json'])).stdout).items.length === 1, 120_000, 'one member left');
     await eventually(async () => (await c.kubectl(['exec', 'rabbitmq-0', '--', 'rabbitmqctl', 'add_vhost', 'while-scaled-down'], { allowFail: true, timeoutMs: 60_000 })).code === 0, 60_000, 'a vhost added on rabbitmq-0 alone');
@@ -120,7 +121,7 @@ describe('examples/rabbitmq: three members clustered by their DNS names', { skip
     const claims = async () => JSON.parse((await c.kubectl(['get', 'pvc', '-o', 'json'])).stdout).items.map((x: Record<string, any>) => `${x.metadata.name}=${x.spec.volumeName}`).sort();
     const before = await claims();
     assert.equal(before.length, 3);
-    brokerPids().forEach((p) => seen.add(p));
+    brokerPids(dataDir).forEach((p) => seen.add(p));
     await c.kubectl(['delete', 'sts', 'rabbitmq'], { timeoutMs: 120_000 });
     await eventually(async () => JSON.parse((await c.kubectl(['get', 'pods', '-l', 'app=rabbitmq', '-o', 'json'])).stdout).items.length === 0, 120_000, 'the members gone with their StatefulSet');
     await c.kubectl(['apply', '-f', manifest]);

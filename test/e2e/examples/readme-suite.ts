@@ -93,7 +93,9 @@ export function readmeSuite(title: string, names: string[]): void {
           const report = `${run.output.slice(-6000)}`;
           assert.ok(run.finished, `the README did not finish in ${c.minutes} min:\n${report}`);
           const unexpected = run.failures.filter((f) => !f.marked);
-          assert.deepEqual(unexpected.map((f) => `${f.command} → exit ${f.status}`), [], `commands failed:\n${report}`);
+          // the failed commands first: a CI log keeps only the start of a long message
+          const failed = unexpected.map((f) => `${f.command} → exit ${f.status}`);
+          assert.deepEqual(failed, [], `commands failed: ${failed.join('; ')}\n${report}`);
           for (const re of c.shows) assert.match(run.output, re, `the README's output shows ${re}`);
           assert.deepEqual(run.leftovers, [], 'no process of the README\'s pods outlives its petset up stopped by SIGTERM');
         } finally {

@@ -65,6 +65,20 @@ export function pidsOf(match: (cmdline: string[]) => boolean): number[] {
 }
 
 /**
+ * Whether process pid runs in a pod of the petset whose data directory is dataDir: its mounts
+ * come from there (the sandbox binds the pod's volumes from the node's directories under it).
+ * Tests that look for servers by name (zk-1, rabbitmq-0) use it so that another test's
+ * cluster with pods of the same names, running beside them, is never counted.
+ */
+export function inPodOf(pid: number, dataDir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(`/${path.basename(fs.realpathSync(dataDir))}/`);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Processes that belong to the petset whose files live under dir (a `petset up` data directory
  * or the directory it was started from), whatever their names: one whose command line names a
  * path under dir (the pause program, bwrap and its bind sources), whose working directory is

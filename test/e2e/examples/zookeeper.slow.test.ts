@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
 import { eventually, petsetBin, processAlive as alive, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { inPodOf } from './support.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/share/java/zookeeper.jar') ? undefined : 'zookeeper is not installed (apt-get install zookeeper)');
 if (why) console.log(`# skipping the zookeeper example: ${why}`);
@@ -22,13 +23,13 @@ const manifest = path.join(repoRoot, 'examples', 'zookeeper', 'zookeeper.yaml');
 // a service range of this test's own, the same across the restart of petset up
 const range = ['--service-cluster-ip-range', `127.${97 + Math.floor(Math.random() * 15)}.${Math.floor(Math.random() * 256)}.0/24`];
 
-/** Host pids of ZooKeeper servers running as pod zk-N (the sandbox's HOSTNAME). */
-function zkServerPids(name: string): number[] {
+/** Host pids of this cluster's ZooKeeper servers running as pod zk-N (the sandbox's HOSTNAME). */
+function zkServerPids(name: string, dataDir: string): number[] {
   const out: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('org.apache.zookeeper.server.quorum.QuorumPeerMain')) continue;
-      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HOSTNAME=${name}`) && alive(Number(pid))) out.push(Number(pid));
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HOSTNAME=${name}`) && alive(Number(pid)) && inPodOf(Number(pid), dataDir)) out.push(Number(pid));
     } catch {
       /* gone meanwhile */
     }
@@ -73,7 +74,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
 
   after(async () => {
     await c?.stop('SIGINT');
-    for (const n of ['zk-0', 'zk-1', 'zk-2']) for (const pid of zkServerPids(n)) seen.add(pid);
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) for (const pid of zkServerPids(n, dataDir)) seen.add(pid);
     await eventually(() => [...seen].every((pid) => !alive(pid)), 30_000, 'the ZooKeeper servers to stop');
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
@@ -91,7 +92,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     assert.match(cfg, /^server\.2=zk-1\.zk-hs\.default\.svc\.cluster\.local:2888:3888$/m);
     const m = await eventually(quorum, 90_000, 'one leader and two followers');
     assert.equal(m.length, 3);
-    const rss = ['zk-0', 'zk-1', 'zk-2'].flatMap(zkServerPids).map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+    const rss = ['zk-0', 'zk-1', 'zk-2'].flatMap((n) => zkServerPids(n, dataDir)).map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
     t.diagnostic(`bench: petset up -f to a 3-member ensemble with a leader: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; server RSS ${rss.map((x) => x.toFixed(0)).join(' + ')} MiB`);
     await eventually(async () => (await zkCli('zk-2', 'create', '/hello', 'world')) !== undefined, 60_000, 'create /hello through zk-2');
     await readZnode('zk-1', '/hello', 'world');
@@ -107,13 +108,13 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     const old = (await pod('zk-1'))!;
     const node = old.spec.nodeName as string;
     const claim = JSON.parse((await c.kubectl(['get', 'pvc', 'datadir-zk-1', '-o', 'json'])).stdout);
-    const oldPids = zkServerPids('zk-1');
+    const oldPids = zkServerPids('zk-1', dataDir);
     assert.equal(oldPids.length, 1);
     oldPids.forEach((p) => seen.add(p));
     // at no moment two zk-1 servers: sampled for the whole drill
     let most = 0;
     const sampler = setInterval(() => {
-      const pids = zkServerPids('zk-1');
+      const pids = zkServerPids('zk-1', dataDir);
       pids.forEach((p) => seen.add(p));
       most = Math.max(most, pids.length);
     }, 50);
@@ -162,7 +163,9 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     assert.ok(stuck);
     // the rollout halts: zk-0 and zk-1 stay on the old revision and keep serving
     for (const n of ['zk-0', 'zk-1']) assert.equal((await pod(n))!.metadata.labels['controller-revision-hash'], oldRevision, `${n} keeps the old revision`);
-    await eventually(async () => (await zkCli('zk-0', 'create', '/during-bad-rollout', 'served')) !== undefined, 60_000, 'a write through zk-0 during the bad rollout');
+    // if zk-2 led, zk-0 and zk-1 elect a new leader first; a round that dials a re-created
+    // member's old address fails after initLimit × tickTime (20 s) (see the README)
+    await eventually(async () => (await zkCli('zk-0', 'create', '/during-bad-rollout', 'served')) !== undefined, 120_000, 'a write through zk-0 during the bad rollout');
     await readZnode('zk-1', '/during-bad-rollout', 'served');
     const halted = JSON.parse((await c.kubectl(['get', 'sts', 'zk', '-o', 'json'])).stdout).status;
     assert.equal(halted.currentRevision, oldRevision);
@@ -177,7 +180,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     for (const p of await pods()) assert.equal(p.metadata.labels['controller-revision-hash'], done.updateRevision, `${p.metadata.name} updated`);
     await eventually(quorum, 90_000, 'one leader and two followers after the rollout');
     for (const n of ['zk-0', 'zk-1', 'zk-2']) await readZnode(n, '/during-bad-rollout', 'served');
-    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n, dataDir).forEach((p) => seen.add(p));
   });
 
   it('keeps its data when scaled 3 → 1 → 3, when the StatefulSet is deleted and re-created, and across a restart of petset up', { timeout: 600_000 }, async () => {
@@ -186,7 +189,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     assert.equal(before.length, 3);
     // 3 → 1: zk-0 alone has no quorum (it answers ruok, so it stays Ready); → 3: the members
     // return as themselves on their claims, the ensemble re-forms with its znodes
-    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n, dataDir).forEach((p) => seen.add(p));
     await c.kubectl(['scale', 'sts/zk', '--replicas=1']);
     await eventually(async () => (await pods()).length === 1, 120_000, 'one member left');
     await c.kubectl(['scale', 'sts/zk', '--replicas=3']);
@@ -205,7 +208,7 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     await readZnode('zk-0', '/hello', 'world');
     await readZnode('zk-2', '/during-bad-rollout', 'served');
 
-    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n, dataDir).forEach((p) => seen.add(p));
     await c.stop('SIGINT');
     await eventually(() => [...seen].every((pid) => !alive(pid)), 60_000, 'Ctrl-C to stop the servers');
     c = await startCluster({ dataDir, extraArgs: ['--runtime', 'process', '--nodes', '3', ...range] });
@@ -215,6 +218,6 @@ describe('examples/zookeeper: the Kubernetes ZooKeeper tutorial on real pods', {
     await readZnode('zk-1', '/hello', 'world');
     await readZnode('zk-2', '/two-members', 'yes');
     await readZnode('zk-0', '/after-scaling', 'yes');
-    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n).forEach((p) => seen.add(p));
+    for (const n of ['zk-0', 'zk-1', 'zk-2']) zkServerPids(n, dataDir).forEach((p) => seen.add(p));
   });
 });
