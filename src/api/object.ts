@@ -97,7 +97,8 @@ function copyJson(v: unknown): unknown {
       const o = v as Record<string, unknown>;
       if (typeof o.toJSON === 'function') throw NOT_PLAIN;
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(o)) {
+      // for-in gives Object.keys' order; the prototype checked above contributes no enumerable keys
+      for (const k in o) {
         const e = o[k];
         if (e === undefined || typeof e === 'function' || typeof e === 'symbol') continue;
         if (k === '__proto__') throw NOT_PLAIN;
