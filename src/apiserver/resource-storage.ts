@@ -145,6 +145,14 @@ export class ResourceStorage {
     return obj;
   }
 
+  /**
+   * The stored object for a reader that only looks at it and keeps no more than parts it never
+   * changes (the node graph): possibly shared, never to be changed, without resourceVersion.
+   */
+  decodeReadOnly(kv: KeyValue): Readonly<KubeObject> {
+    return this.recentlyEncoded.get(kv.key, kv.value) ?? (JSON.parse(kv.value) as KubeObject);
+  }
+
   private readonly recentlyEncoded = new DecodedValues(RECENTLY_ENCODED);
 
   /* ---------- reads ---------- */
