@@ -70,29 +70,39 @@ const MAX_UPDATE_RETRIES = 16;
  * How many recently written values stay decoded. A write is read back soon (its watch event at
  * once, the object's next update a little later); a bound keeps the memory small.
  */
-const RECENTLY_ENCODED = 2048;
+const RECENTLY_ENCODED = 4096;
 
 /**
  * The last values written under a bounded number of keys, each kept with its decoded form. A
  * value is only found again by its exact text, so an entry can never stand for other content.
+ * A few values are kept per key: writers racing on one object (node status) each encode theirs
+ * before the store says which one won.
  */
 class DecodedValues {
-  private readonly entries = new Map<string, { value: string; obj: KubeObject }>();
+  private readonly entries = new Map<string, Array<{ value: string; obj: KubeObject }>>();
 
   constructor(private readonly capacity: number) {}
 
   remember(key: string, value: string, obj: KubeObject): void {
+    const values = this.entries.get(key) ?? [];
     this.entries.delete(key);
-    this.entries.set(key, { value, obj });
+    values.unshift({ value, obj });
+    if (values.length > VALUES_PER_KEY) values.length = VALUES_PER_KEY;
+    this.entries.set(key, values);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
-  /** The decoded form of `value` if it is the one last written under `key`; callers copy it. */
+  /** The decoded form of `value` if it is one recently written under `key`; callers copy it. */
   get(key: string, value: string): KubeObject | undefined {
-    const e = this.entries.get(key);
-    return e !== undefined && e.value === value ? e.obj : undefined;
+    const values = this.entries.get(key);
+    if (values === undefined) return undefined;
+    for (const e of values) if (e.value === value) return e.obj;
+    return undefined;
   }
 }
+
+/** Values kept per key (see DecodedValues). */
+const VALUES_PER_KEY = 4;
 
 /** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
 const SERVER_MANAGER = 'kube-apiserver';
