@@ -70,7 +70,7 @@ const MAX_UPDATE_RETRIES = 16;
  * How many recently written values stay decoded. A write is read back soon (its watch event at
  * once, the object's next update a little later); a bound keeps the memory small.
  */
-const RECENTLY_ENCODED = 4096;
+const RECENTLY_ENCODED = 2048;
 
 /**
  * The last values written under a bounded number of keys, each kept with its decoded form. A
