@@ -84,7 +84,7 @@ class DecodedValues {
   constructor(private readonly capacity: number) {}
 
   remember(key: string, value: string, obj: KubeObject): void {
-    const values = this.entries.get(key) ?? [];
+    const values = (this.entries.get(key) ?? []).filter((e) => e.value !== value);
     this.entries.delete(key);
     values.unshift({ value, obj });
     if (values.length > VALUES_PER_KEY) values.length = VALUES_PER_KEY;
@@ -412,7 +412,11 @@ export class ResourceStorage {
           next.metadata.resourceVersion = String(gone.modRevision);
           return next;
         }
-        const written = await this.store.update(key, this.encode(next, key), kv.modRevision);
+        const value = this.encode(next, key);
+        const decoded = this.recentlyEncoded.get(key, value);
+        const written = await this.store.update(key, value, kv.modRevision);
+        // the value that won goes first again: racing writers' losing values (node status) no longer push it out
+        if (decoded) this.recentlyEncoded.remember(key, value, decoded);
         next.metadata.resourceVersion = String(written.modRevision);
         return next;
       } catch (e) {
