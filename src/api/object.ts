@@ -51,9 +51,65 @@ export interface KubeList<T extends KubeObject = KubeObject> {
   items: T[];
 }
 
-/** A deep copy for JSON-shaped data. */
+/**
+ * A deep copy for JSON-shaped data: the value a JSON round trip gives (same keys in the same
+ * order, undefined members dropped, -0 as 0), built directly, which is several times cheaper
+ * than stringify + parse on every write. Anything a round trip would change in a way the
+ * direct copy does not reproduce (toJSON, class instances, non-finite numbers, BigInt, a
+ * "__proto__" key, cycles) takes the JSON round trip itself, with its result or error.
+ */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  if (v === undefined) return v;
+  try {
+    return copyJson(v) as T;
+  } catch {
+    return JSON.parse(JSON.stringify(v)) as T;
+  }
+}
+
+/** Thrown by copyJson where only a real JSON round trip gives the right answer. */
+const NOT_PLAIN = new Error('not plain JSON data');
+
+function copyJson(v: unknown): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) throw NOT_PLAIN;
+      return v === 0 ? 0 : v;
+    case 'object': {
+      if (v === null) return null;
+      const proto = Object.getPrototypeOf(v);
+      if (Array.isArray(v)) {
+        if (proto !== Array.prototype) throw NOT_PLAIN;
+        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+        const n = v.length;
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const e = v[i];
+          // a round trip turns these (and holes) into null inside arrays
+          out[i] = e === undefined || typeof e === 'function' || typeof e === 'symbol' ? null : copyJson(e);
+        }
+        return out;
+      }
+      if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+      const o = v as Record<string, unknown>;
+      if (typeof o.toJSON === 'function') throw NOT_PLAIN;
+      const out: Record<string, unknown> = {};
+      // for-in gives Object.keys' order; the prototype checked above contributes no enumerable keys
+      for (const k in o) {
+        const e = o[k];
+        if (e === undefined || typeof e === 'function' || typeof e === 'symbol') continue;
+        if (k === '__proto__') throw NOT_PLAIN;
+        out[k] = copyJson(e);
+      }
+      return out;
+    }
+    default:
+      // bigint (a round trip throws), or a function/symbol at the top (a round trip fails on undefined)
+      throw NOT_PLAIN;
+  }
 }
 
 /** Deep equality for JSON-shaped data (key order does not matter). */

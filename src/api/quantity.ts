@@ -80,6 +80,8 @@ export function parseQuantity(input: string | number): Quantity {
 /** Like parseQuantity, but undefined instead of an exception. */
 export function tryParseQuantity(input: unknown): Quantity | undefined {
   if (typeof input !== 'string' && typeof input !== 'number') return undefined;
+  // most strings compared as maybe-quantities (names, images) are not: no exception to build for them
+  if (typeof input === 'string' && !SHAPE.test(input)) return undefined;
   try {
     return parseQuantity(input);
   } catch {

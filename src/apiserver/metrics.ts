@@ -14,9 +14,16 @@ type Labels = Record<string, string>;
 function labelText(labels: Labels): string {
   const parts = Object.keys(labels)
     .sort()
-    .map((k) => `${k}="${labels[k].replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+    .map((k) => `${k}="${escapeLabel(labels[k])}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
+
+/** Prometheus' escaping of a label value; most values have nothing to escape. */
+function escapeLabel(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();

@@ -66,6 +66,44 @@ export interface Admission {
 
 const MAX_UPDATE_RETRIES = 16;
 
+/**
+ * How many recently written values stay decoded. A write is read back soon (its watch event at
+ * once, the object's next update a little later); a bound keeps the memory small.
+ */
+const RECENTLY_ENCODED = 2048;
+
+/**
+ * The last values written under a bounded number of keys, each kept with its decoded form. A
+ * value is only found again by its exact text, so an entry can never stand for other content.
+ * A few values are kept per key: writers racing on one object (node status) each encode theirs
+ * before the store says which one won.
+ */
+class DecodedValues {
+  private readonly entries = new Map<string, Array<{ value: string; obj: KubeObject }>>();
+
+  constructor(private readonly capacity: number) {}
+
+  remember(key: string, value: string, obj: KubeObject): void {
+    const values = (this.entries.get(key) ?? []).filter((e) => e.value !== value);
+    this.entries.delete(key);
+    values.unshift({ value, obj });
+    if (values.length > VALUES_PER_KEY) values.length = VALUES_PER_KEY;
+    this.entries.set(key, values);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** The decoded form of `value` if it is one recently written under `key`; callers copy it. */
+  get(key: string, value: string): KubeObject | undefined {
+    const values = this.entries.get(key);
+    if (values === undefined) return undefined;
+    for (const e of values) if (e.value === value) return e.obj;
+    return undefined;
+  }
+}
+
+/** Values kept per key (see DecodedValues). */
+const VALUES_PER_KEY = 4;
+
 /** The manager of writes the server makes itself (bootstrap objects and the like), as upstream names it. */
 const SERVER_MANAGER = 'kube-apiserver';
 
@@ -90,23 +128,42 @@ export class ResourceStorage {
 
   /* ---------- encoding ---------- */
 
-  encode(obj: KubeObject): string {
+  /**
+   * The stored form of an object. With the key it is written under, the value is also kept
+   * decoded for a while: the watch event, the node graph and the next update of that object
+   * then copy it (clone) instead of parsing the text again.
+   */
+  encode(obj: KubeObject, key?: string): string {
     const rv = obj.metadata.resourceVersion;
     delete obj.metadata.resourceVersion;
     const s = JSON.stringify(obj);
-    if (rv !== undefined) obj.metadata.resourceVersion = rv;
     if (s.length * 3 > MAX_STORED_OBJECT_BYTES && Buffer.byteLength(s) > MAX_STORED_OBJECT_BYTES) {
+      if (rv !== undefined) obj.metadata.resourceVersion = rv;
       // upstream passes etcd's "request is too large" on (as a 500); it is the client's request that is too big, so 413
       throw new ApiError(413, 'RequestEntityTooLarge', 'etcdserver: request is too large');
     }
+    // clone gives exactly what parsing `s` gives, taken while the object is as `s` shows it
+    if (key !== undefined) this.recentlyEncoded.remember(key, s, clone(obj));
+    if (rv !== undefined) obj.metadata.resourceVersion = rv;
     return s;
   }
 
   decode(kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    const known = this.recentlyEncoded.get(kv.key, kv.value);
+    const obj = (known ? clone(known) : JSON.parse(kv.value)) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
     return obj;
   }
+
+  /**
+   * The stored object for a reader that only looks at it and keeps no more than parts it never
+   * changes (the node graph): possibly shared, never to be changed, without resourceVersion.
+   */
+  decodeReadOnly(kv: KeyValue): Readonly<KubeObject> {
+    return this.recentlyEncoded.get(kv.key, kv.value) ?? (JSON.parse(kv.value) as KubeObject);
+  }
+
+  private readonly recentlyEncoded = new DecodedValues(RECENTLY_ENCODED);
 
   /* ---------- reads ---------- */
 
@@ -290,7 +347,8 @@ export class ResourceStorage {
     // does since 1.30 (RetryGenerateName): a set of many pods otherwise meets the odd collision
     for (let attempt = 1; generatedName && attempt < GENERATE_NAME_ATTEMPTS; attempt++) {
       try {
-        const kv = await this.store.create(objectKey(kind, meta.namespace, meta.name!), this.encode(obj));
+        const created = objectKey(kind, meta.namespace, meta.name!);
+        const kv = await this.store.create(created, this.encode(obj, created));
         obj.metadata.resourceVersion = String(kv.modRevision);
         return obj;
       } catch (e) {
@@ -299,7 +357,8 @@ export class ResourceStorage {
       }
     }
     try {
-      const kv = await this.store.create(objectKey(kind, meta.namespace, meta.name!), this.encode(obj));
+      const created = objectKey(kind, meta.namespace, meta.name!);
+      const kv = await this.store.create(created, this.encode(obj, created));
       obj.metadata.resourceVersion = String(kv.modRevision);
       return obj;
     } catch (e) {
@@ -353,7 +412,11 @@ export class ResourceStorage {
           next.metadata.resourceVersion = String(gone.modRevision);
           return next;
         }
-        const written = await this.store.update(key, this.encode(next), kv.modRevision);
+        const value = this.encode(next, key);
+        const decoded = this.recentlyEncoded.get(key, value);
+        const written = await this.store.update(key, value, kv.modRevision);
+        // the value that won goes first again: racing writers' losing values (node status) no longer push it out
+        if (decoded) this.recentlyEncoded.remember(key, value, decoded);
         next.metadata.resourceVersion = String(written.modRevision);
         return next;
       } catch (e) {
@@ -521,7 +584,7 @@ export class ResourceStorage {
           for (const a of this.admission) await a.deleted?.(kind, next);
           return next;
         }
-        const w = await this.store.update(key, this.encode(next), kv.modRevision);
+        const w = await this.store.update(key, this.encode(next, key), kv.modRevision);
         next.metadata.resourceVersion = String(w.modRevision);
         return next;
       } catch (e) {
@@ -556,7 +619,7 @@ export class ResourceStorage {
         let lastRev = kv.modRevision;
         if (plan.marked) {
           // persist the marks first, so watchers see MODIFIED (then DELETED when removal follows)
-          const written = await this.store.update(key, this.encode(plan.marked), kv.modRevision);
+          const written = await this.store.update(key, this.encode(plan.marked, key), kv.modRevision);
           last = plan.marked;
           last.metadata.resourceVersion = String(written.modRevision);
           lastRev = written.modRevision;

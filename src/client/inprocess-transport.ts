@@ -2,6 +2,7 @@
 // so neither side can mutate what the other holds (the same isolation HTTP gives).
 import { ApiError } from '../api/errors.js';
 import { unsharedBodies, unsharedResponses, type ApiHandler, type ApiRequest, type ApiResponse, type ApiStream, type UserInfo, type WatchEvent } from '../api/request.js';
+import { clone } from '../api/object.js';
 import type { Transport } from './transport.js';
 
 export class InProcessTransport implements Transport {
@@ -11,7 +12,7 @@ export class InProcessTransport implements Transport {
   ) {}
 
   async request(req: ApiRequest): Promise<ApiResponse> {
-    const { body, bytes } = copyBody(req.body);
+    const { body, bytes } = copyBody(req.body, req.bodyBytes === undefined);
     const inbound: ApiRequest = {
       method: req.method,
       path: req.path,
@@ -37,43 +38,36 @@ export class InProcessTransport implements Transport {
     if (res.headers) out.headers = { ...res.headers };
     if (res.warnings) out.warnings = [...res.warnings];
     // a body the server built for this response alone needs no copy
-    if (res.body !== undefined) out.body = typeof res.body === 'object' && res.body !== null && unsharedResponses.has(res.body) ? res.body : copyBody(res.body).body;
+    if (res.body !== undefined) out.body = typeof res.body === 'object' && res.body !== null && unsharedResponses.has(res.body) ? res.body : copyBody(res.body, false).body;
     if (res.stream) out.stream = copyingStream(res.stream);
     return out;
   }
 }
 
-function copyBody(body: unknown): { body: unknown; bytes: number } {
+/**
+ * A copy of a body that shares nothing with it (clone gives what a JSON round trip gives) and,
+ * when asked, the size of its JSON encoding, which the server checks against its body limit.
+ */
+function copyBody(body: unknown, measure: boolean): { body: unknown; bytes: number } {
   if (body === undefined) return { body, bytes: 0 };
   if (Buffer.isBuffer(body)) return { body: Buffer.from(body), bytes: body.length };
-  if (typeof body === 'string') return { body, bytes: Buffer.byteLength(body) };
-  const json = JSON.stringify(body);
-  return { body: JSON.parse(json), bytes: Buffer.byteLength(json) };
+  if (typeof body === 'string') return { body, bytes: measure ? Buffer.byteLength(body) : 0 };
+  return { body: clone(body), bytes: measure ? Buffer.byteLength(JSON.stringify(body)) : 0 };
 }
 
 /**
  * The server hands the same object to every watcher of an event; each in-process watcher gets
- * its own copy, parsed from one encoding of the object made for all of them.
+ * its own copy.
  */
 function copyingStream(stream: ApiStream): ApiStream {
   return {
     start(send, end) {
-      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: JSON.parse(encoded(chunk.object)) } : chunk), end);
+      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: clone(chunk.object) } : chunk), end);
     },
     stop() {
       stream.stop();
     },
   };
-}
-
-// Keyed by the server's object, which it never changes once sent (the HTTP front end caches
-// each event's encoded frame the same way).
-const encodings = new WeakMap<object, string>();
-
-function encoded(obj: object): string {
-  let json = encodings.get(obj);
-  if (json === undefined) encodings.set(obj, (json = JSON.stringify(obj)));
-  return json;
 }
 
 function isEvent(chunk: WatchEvent | string | Buffer): chunk is WatchEvent {

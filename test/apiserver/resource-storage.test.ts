@@ -140,3 +140,29 @@ test('a stored object is at most about 1.5 MiB', async () => {
   assert.equal(big.code, 413);
   assert.match(big.message, /request is too large/);
 });
+
+test('reads after a write give exactly the stored object, and what a caller does to a returned object never reaches them', async () => {
+  const cms = kind('configmaps');
+  const created = await api.storage.create(cms, 'default', cm('decoded-once', { a: '1' }, { labels: { x: 'y' } }));
+  // the caller changes the object it got back: the store and later reads do not see it
+  created.data.a = 'changed by the caller';
+  created.metadata.labels!.x = 'changed';
+  const stored = (await store.get('/registry/configmaps/default/decoded-once'))!;
+  const parsed = { ...JSON.parse(stored.value) };
+  parsed.metadata.resourceVersion = String(stored.modRevision);
+  const read = await api.storage.get(cms, 'default', 'decoded-once');
+  assert.equal(JSON.stringify(read), JSON.stringify(parsed));
+  assert.equal(read.data.a, '1');
+  // an update reads the object back, changes it and writes it again: same bytes as reading the text
+  const updated = await api.storage.guaranteedUpdate(cms, 'default', 'decoded-once', (o) => ({ ...o, data: { a: '2' } }), {});
+  updated.data.a = 'changed again';
+  const again = (await store.get('/registry/configmaps/default/decoded-once'))!;
+  const parsedAgain = JSON.parse(again.value);
+  parsedAgain.metadata.resourceVersion = String(again.modRevision);
+  const reread = await api.storage.get(cms, 'default', 'decoded-once');
+  assert.equal(JSON.stringify(reread), JSON.stringify(parsedAgain));
+  assert.equal(reread.data.a, '2');
+  // two reads share nothing
+  reread.data.a = 'mutated';
+  assert.equal((await api.storage.get(cms, 'default', 'decoded-once')).data.a, '2');
+});

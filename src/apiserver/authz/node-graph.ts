@@ -92,7 +92,8 @@ export class PodGraph {
 
   private apply(ev: StoreEvent): void {
     if (ev.type === 'delete') this.remove(ev.kv.key);
-    else this.put(ev.kv.key, this.storage.decode(ev.kv));
+    // slim() keeps parts of the pod it never changes: a shared decoded form is enough
+    else this.put(ev.kv.key, this.storage.decodeReadOnly(ev.kv));
   }
 
   private put(key: string, pod: KubeObject): void {
