@@ -9,6 +9,14 @@
 
 const ZK_CLASSPATH = '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
 
+/**
+ * The JVM's address cache for the servers of both images: members start one by one and a
+ * peer's name does not resolve until its pod exists, so failed lookups are kept a second (not
+ * 10); a member re-created elsewhere has a new address, and ZooKeeper resolves a leader's name
+ * again before it connects, so answers are kept a second too (not 30).
+ */
+const JVM_DNS_CACHE = '-Dsun.net.inetaddr.ttl=1 -Dsun.net.inetaddr.negative.ttl=1';
+
 const START_ZOOKEEPER = `#!/bin/bash
 # petset: start-zookeeper of registry.k8s.io/kubernetes-zookeeper on Debian's ZooKeeper
 set -e
@@ -62,12 +70,10 @@ if [ "$(id -u)" = 0 ]; then
   RUN="setpriv --reuid=zookeeper --regid=zookeeper --init-groups --"
 fi
 echo "start-zookeeper: myid $MY_ID, $SERVERS server(s), config $CONF_DIR/zoo.cfg"
-# Members start one by one (OrderedReady) and a peer's name does not resolve until its pod
-# exists: cache failed lookups for a second (not 10), and cap the election's back-off between
-# rounds at 4 s (not 60), so the ensemble forms soon after its last member starts. A member
-# re-created elsewhere has a new address: ZooKeeper resolves a leader's name again before it
-# connects, so cache answers for a second too (not the JVM's 30).
-exec $RUN java -Xms$HEAP -Xmx$HEAP -XX:+UseSerialGC -Dsun.net.inetaddr.ttl=1 -Dsun.net.inetaddr.negative.ttl=1 -Dzookeeper.fastleader.maxNotificationInterval=4000 \\
+# Members start one by one (OrderedReady) and may come back with new addresses: lookups are
+# cached for a second, and the election's back-off between rounds is capped at 4 s (not 60),
+# so the ensemble forms soon after its last member starts.
+exec $RUN java -Xms$HEAP -Xmx$HEAP -XX:+UseSerialGC ${JVM_DNS_CACHE} -Dzookeeper.fastleader.maxNotificationInterval=4000 \\
   -Dorg.slf4j.simpleLogger.defaultLogLevel=$(echo "$LOG_LEVEL" | tr A-Z a-z) \\
   -Dorg.slf4j.simpleLogger.showDateTime=true -cp "$CONF_DIR:${ZK_CLASSPATH}" \\
   org.apache.zookeeper.server.quorum.QuorumPeerMain "$CONF_DIR/zoo.cfg"
@@ -180,9 +186,9 @@ case "$1" in
   start-foreground)
     echo "ZooKeeper JMX disabled by petset"
     echo "Using config: $CFG" >&2
-    # the election's back-off between rounds is capped at 4 s (not 60) and failed lookups are
+    # the election's back-off between rounds is capped at 4 s (not 60) and addresses are
     # cached for a second, so an ensemble whose members start one by one forms soon
-    exec java -Xmx\${ZK_SERVER_HEAP:-1000}m -XX:+UseSerialGC -Dsun.net.inetaddr.ttl=1 -Dsun.net.inetaddr.negative.ttl=1 \\
+    exec java -Xmx\${ZK_SERVER_HEAP:-1000}m -XX:+UseSerialGC ${JVM_DNS_CACHE} \\
       -Dzookeeper.fastleader.maxNotificationInterval=4000 -Dzookeeper.log.dir="\${ZOO_LOG_DIR:-/logs}" \\
       -Dorg.slf4j.simpleLogger.showDateTime=true $SERVER_JVMFLAGS $JVMFLAGS \\
       -cp "$(dirname "$CFG"):${ZK_CLASSPATH}" org.apache.zookeeper.server.quorum.QuorumPeerMain "$CFG" ;;
