@@ -265,7 +265,6 @@ export function runKubectl(
   });
 }
 
-/** Whether a host process runs (a zombie does not: PID 1 here reaps orphans lazily). */
 /**
  * Host pids of a pod's `sh -c` program whose argv carries `marker` (bwrap's own argv starts with
  * bwrap). The shell's own children are not counted (busybox runs `sleep` in a fork that keeps
@@ -291,6 +290,7 @@ export function shellPids(marker: string): number[] {
   return marked.filter((pid) => !marked.includes(parentOf(pid)));
 }
 
+/** Whether a host process runs (a zombie does not: PID 1 here reaps orphans lazily). */
 export function processAlive(pid: number): boolean {
   try {
     return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { processRuntimeUnavailable } from '../../src/agent/runtime/process/runtime.js';
-import { inPodOf } from './examples/support.js';
+import { inPodOf, pidsOf } from './examples/support.js';
 import { eventually, processAlive, startCluster, type Cluster } from './harness.js';
 
 const why = processRuntimeUnavailable() ?? (fs.existsSync('/usr/share/java/zookeeper.jar') ? undefined : 'zookeeper is not installed (apt-get install zookeeper)');
@@ -58,16 +58,9 @@ const MANIFEST = {
 
 /** Host pids of this cluster's ZooKeeper servers (to check they are all gone at the end). */
 function zkPids(dataDir: string): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('QuorumPeerMain') && cmd.includes('/conf/zoo.cfg') && processAlive(Number(pid)) && inPodOf(Number(pid), dataDir)) out.push(Number(pid));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+  return pidsOf((a) => a.includes('org.apache.zookeeper.server.quorum.QuorumPeerMain') && a.some((x) => x.endsWith('/conf/zoo.cfg'))).filter(
+    (pid) => processAlive(pid) && inPodOf(pid, dataDir),
+  );
 }
 
 describe('the official zookeeper image on real pods', { skip: why }, () => {

@@ -6,10 +6,9 @@
 // after all members stopped at once (the StatefulSet deleted and re-created, a restart of
 // petset up) the member that stopped last starts the cluster again and the others rejoin.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { eventually, type Cluster } from '../harness.js';
-import { execIn, exampleDir, pidsOf, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
+import { execIn, exampleDir, pods, readyPod, rollout, rssMiB, scale, serverPids, skipReason, withCluster } from './support.js';
 
 const why = skipReason('/usr/sbin/mariadbd', '/usr/lib/galera/libgalera_smm.so', '/usr/bin/rsync', '/usr/bin/socat');
 
@@ -72,8 +71,7 @@ describe('examples/galera (MariaDB Galera cluster)', { skip: why }, () => {
       // makes it): galera-0 loses its quorum to the member that vanished without leaving and is
       // left non-Primary, which no returning member can join; the most advanced member makes
       // its component primary again and the others rejoin
-      const ip2 = (await pods(c)).find((p) => p.metadata.name === 'galera-2')!.status.podIP as string;
-      const [stopped2] = pidsOf((a) => path.basename(a[0]) === 'mariadbd' && a.includes(`--bind-address=${ip2}`));
+      const [stopped2] = await serverPids(c, 'mariadbd', 'galera-2');
       assert.ok(stopped2, "galera-2's mariadbd");
       process.kill(stopped2, 'SIGSTOP');
       let nonPrimary = false;

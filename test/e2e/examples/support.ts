@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { processRuntimeUnavailable } from '../../../src/agent/runtime/process/runtime.js';
-import { eventually, randomLoopbackServiceRange, randomRootRanges, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
+import { eventually, processAlive, randomLoopbackServiceRange, randomRootRanges, repoRoot, startCluster, tempDir, type Cluster } from '../harness.js';
 
 export type Obj = Record<string, any>;
 
@@ -71,8 +71,17 @@ export function pidsOf(match: (cmdline: string[]) => boolean): number[] {
  * cluster with pods of the same names, running beside them, is never counted.
  */
 export function inPodOf(pid: number, dataDir: string): boolean {
+  return mountsFrom(pid, path.basename(fs.realpathSync(dataDir)));
+}
+
+/**
+ * Whether a mount of process pid comes from a directory named `mark` (a unique temp name): a
+ * bind mount's source shows in mountinfo relative to its filesystem, so the name matches
+ * whatever the path above it.
+ */
+function mountsFrom(pid: number, mark: string): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(`/${path.basename(fs.realpathSync(dataDir))}/`);
+    return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(`/${mark}/`);
   } catch {
     return false;
   }
@@ -89,7 +98,6 @@ export function inPodOf(pid: number, dataDir: string): boolean {
 export function processesUnder(dir: string): string[] {
   const real = fs.realpathSync(dir);
   const roots = [...new Set([dir, real])];
-  // a bind mount's source shows in mountinfo relative to its filesystem: the unique temp name matches either way
   const mark = path.basename(real);
   const out: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x) && Number(x) !== process.pid)) {
@@ -103,7 +111,7 @@ export function processesUnder(dir: string): string[] {
         // a process of another user's namespace, or gone
       }
       const under = (p: string) => roots.some((r) => p === r || p.startsWith(r + '/'));
-      const mine = cmd.some((a) => roots.some((r) => a.includes(r + '/'))) || under(cwd) || fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(`/${mark}/`);
+      const mine = cmd.some((a) => roots.some((r) => a.includes(r + '/'))) || under(cwd) || mountsFrom(Number(pid), mark);
       if (mine) out.push(`${pid}: ${cmd.join(' ').slice(0, 200)}`);
     } catch {
       // gone meanwhile
@@ -112,13 +120,8 @@ export function processesUnder(dir: string): string[] {
   return out;
 }
 
-export const alive = (pid: number) => {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
+/** Whether a host process runs (not a zombie). */
+export const alive = processAlive;
 
 /** Resident memory of these processes together, in MiB (the bench figures the tests print). */
 export function rssMiB(pids: number[]): number {
