@@ -244,8 +244,12 @@ export class NodeAgent {
       for (const w of this.workers.values()) w.abandon();
       await graceful.stopAll(graceMs).catch((e: unknown) => console.warn(`[agent ${this.nodeName}] stopping pods: ${e instanceof Error ? e.message : String(e)}`));
     }
-    this.crash();
-    await this.volumes.close();
+    try {
+      // whatever did not stop in time is killed here
+      this.crash();
+    } finally {
+      await this.volumes.close();
+    }
   }
 
   /** Cuts the agent off from the API: pods keep running, nothing is reported. */

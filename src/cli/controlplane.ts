@@ -160,6 +160,41 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
   const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
   const host = opts.host ?? '127.0.0.1';
+
+  /**
+   * Stops every part that started, in order, each whatever the ones before it threw: one part
+   * failing to stop must not leave the pods, the pod network or the data dir's lock behind
+   * (a rejected step used to end the sequence, and `up` with it). Returns what failed.
+   */
+  const teardown = async (graceMs: number): Promise<string[]> => {
+    const failed: string[] = [];
+    const step = async (what: string, act: () => unknown) => {
+      try {
+        await act();
+      } catch (e) {
+        failed.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    await step('startup writes', () => startupWrites.forEach((w) => w.stop()));
+    await step('event expiry', () => eventExpiry?.stop());
+    await step('the control socket', () => closeControl?.());
+    await step('the nodes', () => nodes?.stop(graceMs));
+    await step('the cluster DNS', () => dns?.close());
+    await step('the cluster DNS informers', () => dnsInformers?.stop());
+    await step('the service proxy', () => proxy?.stop());
+    await step('the service proxy informers', () => proxyInformers?.stop());
+    // the pods are gone: their namespaces, the bridge, routes and the guard go too
+    await step('the network policy agent', () => policy?.stop());
+    await step('the network policy informers', () => policyInformers?.stop());
+    await step('the pod network', () => podNetwork?.teardown());
+    await step('the controllers', () => controllers?.stop());
+    await step('the API server', () => http?.close());
+    await step('the audit log', () => new Promise<void>((resolve) => (auditLog ? auditLog.end(resolve) : resolve())));
+    await step('the custom resources', () => api?.customResources.stop());
+    await step('the store', () => store?.close());
+    lock.release();
+    return failed;
+  };
   try {
     if (opts.rootPodNetwork) {
       // first of all: blackholes and the guard before any address of the ranges is used;
@@ -361,7 +396,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // the accounts the parts call as exist, as upstream's controller manager makes them
     startupWrites.push(untilWritten('the kube-system service accounts', () => ensureServiceAccounts(client, [...accounts]), log));
     closeControl = await serveControlSocket(opts.dataDir, nodes);
-    const running = { api, store, http, controllers, nodes, closeControl, eventExpiry, dns, dnsInformers, proxy, proxyInformers, podNetwork, policy, policyInformers };
     return {
       api,
       http,
@@ -374,44 +408,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       proxy,
       podNetwork,
       async stop() {
-        for (const w of startupWrites) w.stop();
-        running.eventExpiry.stop();
-        await running.closeControl();
-        await running.nodes.stop(opts.stopGraceMs ?? 10_000);
-        await running.dns?.close();
-        running.dnsInformers?.stop();
-        await running.proxy?.stop();
-        running.proxyInformers?.stop();
-        // the pods are gone: their namespaces, the bridge, routes and the guard go too
-        running.policy?.stop();
-        running.policyInformers?.stop();
-        await running.podNetwork?.teardown();
-        await running.controllers?.stop();
-        await running.http.close();
-        await new Promise<void>((resolve) => (auditLog ? auditLog.end(resolve) : resolve()));
-        running.api.customResources.stop();
-        await running.store.close();
-        lock.release();
+        const failed = await teardown(opts.stopGraceMs ?? 10_000);
+        if (failed.length) throw new Error(`petset stopped, but not cleanly: ${failed.join('; ')}`);
       },
     };
   } catch (e) {
-    for (const w of startupWrites) w.stop();
-    eventExpiry?.stop();
-    await closeControl?.().catch(() => {});
-    await nodes?.stop().catch(() => {});
-    await dns?.close().catch(() => {});
-    dnsInformers?.stop();
-    await proxy?.stop().catch(() => {});
-    proxyInformers?.stop();
-    policy?.stop();
-    policyInformers?.stop();
-    await podNetwork?.teardown().catch(() => {});
-    await controllers?.stop().catch(() => {});
-    await http?.close().catch(() => {});
-    auditLog?.end();
-    api?.customResources.stop();
-    await store?.close().catch(() => {});
-    lock.release();
+    await teardown(0);
     throw e;
   }
 }

@@ -29,8 +29,25 @@ Commands:
 Run 'petset <command> --help' for a command's flags.
 `;
 
+/** The commands that serve until stopped (a control plane part, a node, the DNS). */
+const SERVING = new Set(['up', 'agent', 'join', 'apiserver', 'controller-manager', 'scheduler', 'dns']);
+
+/**
+ * A serving process reports a rejected promise that nothing awaited and keeps serving: such a
+ * rejection is a bug in one operation (a background write, a stream), and ending the process
+ * for it (Node's default) would take the whole cluster down and leave its pods and pod network
+ * without the orderly stop that removes them.
+ */
+function reportStrayRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    const what = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    process.stderr.write(`petset: an operation failed with nobody waiting for its result; petset keeps running (please report this): ${what}\n`);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (SERVING.has(cmd)) reportStrayRejections();
   switch (cmd) {
     case 'up':
       return up(rest);

@@ -116,7 +116,14 @@ export class LocalNodes {
 
   /** Stops every agent; with graceMs, pods of real processes get that long to exit. */
   async stop(graceMs = 0): Promise<void> {
-    await Promise.all([...this.agents.values()].map((a) => a.stop(graceMs)));
+    // every agent stops its pods whatever another one's stop throws (one rejection must not
+    // end the wait while the others' pods are still stopping)
+    const results = await Promise.allSettled([...this.agents.values()].map((a) => a.stop(graceMs)));
+    const failed = [...this.agents.keys()].flatMap((name, i) => {
+      const r = results[i];
+      return r.status === 'rejected' ? [`node ${name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : [];
+    });
+    if (failed.length) throw new Error(failed.join('; '));
   }
 
   /** Each node's runtime, as `petset up` prints it. */

@@ -210,8 +210,13 @@ export async function up(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     out.write(`\n${signal} received, stopping petset...\n`);
-    await web?.close();
-    await cp.stop();
+    await web?.close().catch(() => {});
+    try {
+      await cp.stop();
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\nAll state is kept in ${dataDir}; \`petset up --data-dir ${dataDir}\` cleans up what this run left (its pods' sandboxes and pod network) when it starts.\n`);
+      process.exit(1);
+    }
     out.write('petset stopped; all state is kept in ' + dataDir + '\n');
     process.exit(0);
   };
