@@ -4,7 +4,7 @@
 // keeps ~1.4 MB resident (glibc, or busybox's static image); this one keeps a few pages.
 // The program is 129 bytes of x86-64 machine code in a minimal ELF file written here (no
 // compiler needed); elsewhere, or where it cannot run, the pause stays `sleep infinity`.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -50,9 +50,10 @@ export function pauseElf(): Buffer {
  * Writes the pause program into dir and checks that it runs (it must still be running after a
  * moment: a file system mounted noexec, or another architecture, fails at once). Answers its
  * path, or undefined when the pause must be `sleep infinity`. A running pause of an earlier
- * agent keeps its file: a new one replaces it by rename.
+ * agent keeps its file: a new one replaces it by rename. The check runs while the agent starts
+ * (it takes that moment, 50 ms, which a synchronous wait would add to `petset up`'s start).
  */
-export function installPause(dir: string): string | undefined {
+export async function installPause(dir: string): Promise<string | undefined> {
   if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
   const file = path.join(dir, 'pause');
   const elf = pauseElf();
@@ -68,8 +69,23 @@ export function installPause(dir: string): string | undefined {
       fs.renameSync(file + '.tmp', file);
     }
     fs.chmodSync(file, 0o755);
-    const r = spawnSync(file, [], { timeout: 50, stdio: 'ignore' });
-    return !r.error || (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? (r.signal === 'SIGTERM' ? file : undefined) : undefined;
+    return await new Promise<string | undefined>((resolve) => {
+      const child = spawn(file, [], { stdio: 'ignore' });
+      const timer = setTimeout(() => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve(file));
+        child.kill('SIGTERM');
+      }, 50);
+      // gone within the moment (or never started): the pause cannot run here
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+      child.once('error', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
   } catch {
     return undefined;
   }

@@ -7,9 +7,10 @@
 // exit codes are written by bwrap into a status file, so both survive the agent. Every
 // sandbox is recorded under <stateDir>/sandboxes/<id> and tracked by cgroup, which is how a
 // later agent finds (and stops) what an earlier one left running.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -274,17 +275,30 @@ export class ProcessRuntime implements ContainerRuntime {
       fs.writeFileSync(file, f.content, { mode: f.mode });
       fs.chmodSync(file, f.mode);
     }
-    // the busybox image's applets, first in its PATH
-    const bb = path.join(this.shimDir, 'busybox');
-    if (!fs.existsSync(bb) && fs.existsSync('/usr/bin/busybox')) {
-      fs.mkdirSync(bb, { mode: 0o755 });
-      const list = spawnSync('/usr/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout ?? '';
-      for (const applet of list.split('\n').filter((x) => x && x !== 'busybox' && !x.includes('/'))) fs.symlinkSync('/usr/bin/busybox', path.join(bb, applet));
-    }
     fs.chmodSync(this.shimDir, 0o755);
-    // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
-    const pause = installPause(this.shimDir);
-    this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
+    this.shimsReady = Promise.all([this.installBusyboxApplets(), installPause(this.shimDir)]).then(([, pause]) => {
+      // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
+      this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
+    });
+  }
+
+  /**
+   * The shims that take a moment (the pause program's check, busybox's applet links), made
+   * while the agent starts rather than before: sandboxes and containers wait for them.
+   */
+  private shimsReady: Promise<void> = Promise.resolve();
+
+  /** The busybox image's applets, first in its PATH: one link to the host's busybox each. */
+  private async installBusyboxApplets(): Promise<void> {
+    const bb = path.join(this.shimDir, 'busybox');
+    if (fs.existsSync(bb) || !fs.existsSync('/usr/bin/busybox')) return;
+    const list = await new Promise<string>((resolve) => execFile('/usr/bin/busybox', ['--list'], { encoding: 'utf8' }, (_e, stdout) => resolve(stdout ?? '')));
+    // made beside and renamed into place: an agent stopped halfway leaves no partial list
+    const partial = `${bb}.partial`;
+    await fsp.rm(partial, { recursive: true, force: true });
+    await fsp.mkdir(partial, { mode: 0o755 });
+    await Promise.all(list.split('\n').filter((x) => x && x !== 'busybox' && !x.includes('/')).map((applet) => fsp.symlink('/usr/bin/busybox', path.join(partial, applet))));
+    await fsp.rename(partial, bb).catch(() => fsp.rm(partial, { recursive: true, force: true }));
   }
 
   /** the pod's pause program (./pause.ts), or undefined for `sleep infinity` */
@@ -341,6 +355,7 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- sandboxes ----
 
   async createSandbox(req: SandboxRequest): Promise<string> {
+    await this.shimsReady;
     const id = randomBytes(16).toString('hex');
     const dir = path.join(this.opts.stateDir, 'sandboxes', id);
     fs.mkdirSync(path.join(dir, 'containers'), { recursive: true, mode: 0o755 });
@@ -722,6 +737,7 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- containers ----
 
   async startContainer(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): Promise<StartedContainer> {
+    await this.shimsReady;
     const sb = this.sandboxes.get(sandboxId);
     if (!sb || sb.removed) throw new Error(`sandbox ${sandboxId} not found`);
     const spec = req.container;
