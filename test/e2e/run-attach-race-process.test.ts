@@ -137,21 +137,23 @@ describe("kubectl run -it: a command over before kubectl's attach still shows it
   for (const { v, bin } of VERSIONS) {
     const tag = v.replace('.', '');
 
-    it(`kubectl ${v}: the command ended before the attach (the node refuses it, kubectl prints the logs)`, async () => {
+    it(`kubectl ${v}: the command ended before the attach (the node refuses it, kubectl prints the logs)`, async (t) => {
       const name = `before${tag}`;
       rt.holdEnd.add(name);
       const r = await runIt(bin, cp.kubeconfigPath, name, 'echo first-line; echo second-line').finally(() => rt.letGo(name));
+      t.diagnostic(JSON.stringify(r.out));
       assert.match(r.out, new RegExp(`warning: couldn't attach to pod/${name}, falling back to streaming logs: .*container ${name} not found in pod ${name}_default`), r.out);
       assert.match(r.out, /first-line\r*\nsecond-line/, r.out);
       assert.match(r.out, new RegExp(`pod "${name}" deleted`), r.out);
       assert.equal(r.code, 0, r.out);
     });
 
-    it(`kubectl ${v}: the command ended while the attach was set up (the attach fails, kubectl prints the logs)`, async () => {
+    it(`kubectl ${v}: the command ended while the attach was set up (the attach fails, kubectl prints the logs)`, async (t) => {
       const name = `during${tag}`;
       rt.holdEnd.add(name);
       rt.gated.add(name);
       const r = await runIt(bin, cp.kubeconfigPath, name, 'while [ ! -e /tmp/gate ]; do sleep 0.05; done; echo first-line; echo second-line').finally(() => rt.letGo(name));
+      t.diagnostic(JSON.stringify(r.out));
       assert.match(r.out, new RegExp(`warning: couldn't attach to pod/${name}, falling back to streaming logs: container ${name} not found in pod ${name}_default`), r.out);
       assert.match(r.out, /first-line\r*\nsecond-line/, r.out);
       assert.match(r.out, new RegExp(`pod "${name}" deleted`), r.out);
