@@ -1207,6 +1207,11 @@ export class ProcessRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * The main process's own end counts: the runtime's note of it (onChildExit) comes only after tini,
+   * bwrap and the node's child handle have passed it on, and an attach accepted in between would
+   * wait for output that was already written.
+   */
   running(containerId: string): boolean {
     const c = this.containers.get(containerId);
     if (!c || c.exited || c.released) return false;
