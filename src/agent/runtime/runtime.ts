@@ -83,6 +83,12 @@ export interface LogLine {
   text: string;
 }
 
+/**
+ * An attach to a container whose main process has ended. A kubelet refuses it ("container NAME not found in
+ * pod POD_NAMESPACE"), and kubectl run then prints the container's logs instead.
+ */
+export class ContainerNotRunningError extends Error {}
+
 /** The streams of an exec or attach session (kubectl exec/attach, over the node agent's server). */
 export interface AttachRequest {
   /** a terminal: stdout and stderr are one stream (stderr is then unused) */
@@ -171,8 +177,17 @@ export interface ContainerRuntime {
    * rejection's message reaches the user).
    */
   exec(containerId: string, req: ExecRequest): Promise<ExecResult>;
-  /** Connects the streams to the container's main process (kubectl attach); resolves when the session or the container ends. */
+  /**
+   * Connects the streams to the container's main process (kubectl attach); resolves when the session or the container ends.
+   * Rejects with ContainerNotRunningError when the main process has already ended (output from then on is the logs').
+   */
   attach(containerId: string, req: AttachRequest): Promise<void>;
+  /**
+   * Whether the container's main process runs at this moment, as the system says, not as the runtime's
+   * bookkeeping of exits has it yet (the node agent refuses attach to an ended container before the stream starts,
+   * as a kubelet does). Runtimes without it are asked nothing.
+   */
+  running?(containerId: string): boolean;
   /** A TCP connection to the port inside the pod's network namespace (kubectl port-forward). */
   portForward(sandboxId: string, port: number): Promise<import('node:net').Socket | import('node:stream').Duplex>;
 

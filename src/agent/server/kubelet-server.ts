@@ -25,7 +25,7 @@ import {
   type StreamStatus,
   type TerminalSize,
 } from '../../api/stream-protocol.js';
-import type { ContainerRuntime, LogLine, LogOptions } from '../runtime/runtime.js';
+import { ContainerNotRunningError, type ContainerRuntime, type LogLine, type LogOptions } from '../runtime/runtime.js';
 import type { Summary } from '../stats.js';
 
 /** What the server needs from its agent. */
@@ -99,6 +99,12 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
     }
     const { url, parts } = target;
     if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4) {
+      const refusal = parts[0] === 'attach' ? attachRefusal(agent, parts[1], parts[2], parts[3]) : undefined;
+      if (refusal) {
+        // before the upgrade, as a kubelet answers: kubectl shows "unable to upgrade connection: <text>" and, in run, reads the logs
+        socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`);
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => void serveRemoteCommand(agent, parts[0] as 'exec' | 'attach', parts[1], parts[2], parts[3], url.searchParams, ws));
       return;
     }
@@ -126,6 +132,22 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/** The kubelet's words for an attach to a container that does not run (not started, or ended). */
+export function attachNotFound(ns: string, pod: string, container: string): string {
+  return `container ${container} not found in pod ${pod}_${ns}`;
+}
+
+/** Why an attach cannot start (the container has no running instance), or undefined. */
+function attachRefusal(agent: KubeletServerHost, ns: string, pod: string, container: string): string | undefined {
+  try {
+    const id = agent.containerId(ns, pod, container);
+    if (agent.runtime.running && !agent.runtime.running(id)) return attachNotFound(ns, pod, container);
+  } catch {
+    return attachNotFound(ns, pod, container);
+  }
+  return undefined;
 }
 
 /** The request target's URL and decoded path segments; undefined when it cannot be decoded. */
@@ -269,7 +291,8 @@ async function serveRemoteCommand(
       status = successStatus();
     }
   } catch (e) {
-    status = failureStatus((e as Error).message);
+    // the container ended between the check before the upgrade and the attach
+    status = failureStatus(e instanceof ContainerNotRunningError ? attachNotFound(ns, pod, container) : (e as Error).message);
   }
   // what the command wrote goes out before the status
   await Promise.all([stdout, stderr].map((w) => w && new Promise<void>((r) => w.end(r))));

@@ -100,7 +100,7 @@ export class NodeConnections {
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c));
-        res.on('end', () => reject(new ApiError(res.statusCode ?? 500, 'InternalError', body.trim() || `node ${nodeName} answered ${res.statusCode}`)));
+        res.on('end', () => reject(new NodeRefusal(res.statusCode ?? 500, body.trim() || `node ${nodeName} answered ${res.statusCode}`)));
       });
       ws.once('error', (e) => reject(dialError(nodeName, loc, e)));
     });
@@ -124,6 +124,13 @@ export class NodeConnections {
       req.on('error', (e) => reject(dialError(nodeName, loc, e)));
       req.end();
     });
+  }
+}
+
+/** The node agent answered an upgrade with an error of its own (as a kubelet refuses an attach to an ended container): its text as it gave it. */
+export class NodeRefusal extends ApiError {
+  constructor(code: number, readonly text: string) {
+    super(code, 'InternalError', text);
   }
 }
 

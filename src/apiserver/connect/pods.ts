@@ -24,7 +24,7 @@ import type { ApiRequest, ApiResponse, ApiStream } from '../../api/request.js';
 import type { ApiServer, ResourceRoute, UpgradeRequest } from '../handler.js';
 import { SpdySession, type SpdyStream } from '../streams/spdy.js';
 import { spdySession, webSocketSession, type RemoteCommandOptions, type StreamSession } from '../streams/session.js';
-import { NodeConnections } from './node-connection.js';
+import { NodeConnections, NodeRefusal } from './node-connection.js';
 import { installProxy } from './proxy.js';
 
 export function installPodConnect(api: ApiServer): void {
@@ -212,38 +212,77 @@ async function remoteCommand(api: ApiServer, nodes: NodeConnections, u: UpgradeR
   if (opts.tty && opts.stderr) opts.stderr = false; // merged into stdout, as upstream
   const container = pickContainer(pod, q.get('container'));
   const node = nodeOf(pod);
-  const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') throw errors.badRequest(`cannot ${verb} into a container in a completed pod; current phase is ${phase}`);
-  const st = statusOf(pod, container);
-  if (!st?.state?.running) throw errors.badRequest(`container not found ("${container}")`);
 
-  let session: StreamSession;
+  // the client's transport, chosen before anything is accepted
+  let accept: () => Promise<StreamSession>;
+  let webSocket = false;
   if (isWebSocket(u.req)) {
     const protocol = negotiate(u.req.headers['sec-websocket-protocol'], WS_CHANNEL_PROTOCOLS);
     // a refusal (not 101) makes kubectl retry over SPDY
     if (!protocol) throw noProtocol(u.req.headers['sec-websocket-protocol'], WS_CHANNEL_PROTOCOLS);
-    session = webSocketSession(await acceptWebSocket(u, protocol), protocol, opts);
+    webSocket = true;
+    accept = async () => webSocketSession(await acceptWebSocket(u, protocol), protocol, opts);
   } else if (isSpdy(u.req)) {
     const offered = u.req.headers['x-stream-protocol-version'];
     const protocol = negotiate(offered, SPDY_CHANNEL_PROTOCOLS);
     if (!protocol) throw noProtocol(offered, SPDY_CHANNEL_PROTOCOLS);
-    session = await spdySession(acceptSpdy(u, protocol), protocol, opts);
+    accept = () => spdySession(acceptSpdy(u, protocol), protocol, opts);
   } else {
     throw upgradeRequired();
+  }
+
+  const phase = pod.status?.phase;
+  const st = statusOf(pod, container);
+  if (verb === 'attach') {
+    // what the node's kubelet would answer for a container that does not run (upstream's API server checks nothing here)
+    if (phase === 'Succeeded' || phase === 'Failed' || !st?.state?.running) return refuseUpgrade(u, webSocket, accept, `container ${container} not found in pod ${name}_${u.route.namespace}`);
+  } else {
+    if (phase === 'Succeeded' || phase === 'Failed') throw errors.badRequest(`cannot ${verb} into a container in a completed pod; current phase is ${phase}`);
+    if (!st?.state?.running) throw errors.badRequest(`container not found ("${container}")`);
   }
 
   const agentQuery = new URLSearchParams();
   for (const c of command) agentQuery.append('command', c);
   for (const [k, v] of Object.entries(opts)) if (v) agentQuery.set(k, 'true');
   const path = `/${verb}/${encodeURIComponent(u.route.namespace!)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}`;
-  let agent: WebSocket;
+  // the node first: its refusal (the container has ended) is the answer to the client's upgrade, as upstream
+  // relays the kubelet's; the agent's output waits (paused) until the client's session is there
+  let agent: WebSocket | undefined;
+  let failure: string | undefined;
   try {
     agent = await nodes.webSocket(node, path, agentQuery);
+    agent.on('error', () => {});
   } catch (e) {
-    await session.finish(failureStatus((e as Error).message));
+    if (e instanceof NodeRefusal) return refuseUpgrade(u, webSocket, accept, e.text);
+    failure = (e as Error).message;
+  }
+  let session: StreamSession;
+  try {
+    session = await accept();
+  } catch (e) {
+    agent?.terminate();
+    throw e;
+  }
+  if (!agent) {
+    await session.finish(failureStatus(failure ?? 'the connection to the node agent was lost'));
     return;
   }
   await relay(session, agent);
+}
+
+/**
+ * The node's refusal of an exec or attach, given to the client as upstream's API server gives it:
+ * over SPDY the kubelet's own answer passes through (kubectl: "unable to upgrade connection: TEXT");
+ * over WebSocket the stream translator, whose SPDY upgrade to the kubelet failed, reports an
+ * InternalError Status on the error channel.
+ */
+async function refuseUpgrade(u: UpgradeRequest, webSocket: boolean, accept: () => Promise<StreamSession>, text: string): Promise<void> {
+  if (webSocket) {
+    const session = await accept();
+    await session.finish(failureStatus(`Internal error occurred: unable to upgrade connection: ${text}`));
+    return;
+  }
+  u.socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
 
 /** Joins the client's session to the agent's v5 WebSocket until the agent reports the end. */

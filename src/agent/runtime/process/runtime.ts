@@ -37,6 +37,7 @@ import type {
   StartedContainer,
   ContainerUsage,
 } from '../runtime.js';
+import { ContainerNotRunningError } from '../runtime.js';
 import { Cgroups } from './cgroups.js';
 import { ImageCatalog, ImagePullError, type CatalogEntry } from './catalog.js';
 import { isLoopbackRegistry, OciPuller, parseImageRef, type PulledImage } from './oci.js';
@@ -163,6 +164,8 @@ interface Container extends LogSource {
   adopted?: boolean;
   /** runs in a PID namespace it shares (the pod's, or its debug target's): initPid is the main process itself */
   sharedPid?: boolean;
+  /** the main process as first seen (host pid and start time): its end is the container's, before the init and bwrap pass it on */
+  main?: { pid: number; start: string };
   /** handed over to a later agent (release): this runtime does nothing more with it */
   released?: boolean;
 }
@@ -912,6 +915,7 @@ export class ProcessRuntime implements ContainerRuntime {
     // in a shared PID namespace bwrap names its child by that namespace's pid: the host's is found by NSpid
     if (info) c.initPid = pidNs ? await hostPidIn(() => this.cgroups.pids(cgroup), info) : info;
     if (pidNs) c.sharedPid = true;
+    await this.awaitMain(c);
     // everything a later agent needs to adopt the container (the environment may hold secrets: root only)
     const meta: ContainerMeta = { id, name: spec.name, image: spec.image, imageID, argv, startedAt: c.startedAt.toISOString(), initPid: c.initPid, outerPid: c.outerPid, outerStart: c.outerStart, env, plan, privPrefix, cgroup, sharedPid: c.sharedPid };
     fs.writeFileSync(path.join(dir, 'container.json'), JSON.stringify(meta), { mode: 0o600 });
@@ -1166,7 +1170,11 @@ export class ProcessRuntime implements ContainerRuntime {
 
   async attach(containerId: string, req: AttachRequest): Promise<void> {
     const c = this.containers.get(containerId);
-    if (!c || c.exited) throw new Error(`container not found (${containerId}) or not running`);
+    // where the session's output starts, taken before the check: output written before it by a main process
+    // that still runs afterwards is the one thing an attach misses (as on a kubelet); if the process has
+    // ended, the attach fails and the client reads the logs, which have all of it
+    let pos = c ? fileSize(c.logPath) : 0;
+    if (!c || !this.running(containerId)) throw new ContainerNotRunningError(`container ${containerId} is not running`);
     let writer: fs.WriteStream | undefined;
     // stdinOnce: stdin belongs to the first client that attaches it, and closes when that client is done
     const once = !!c.spec.stdinOnce;
@@ -1192,7 +1200,6 @@ export class ProcessRuntime implements ContainerRuntime {
       })();
     }
     if (out) {
-      let pos = fileSize(c.logPath);
       const pump = () => {
         const size = fileSize(c.logPath);
         if (size < pos) pos = 0;
@@ -1214,6 +1221,36 @@ export class ProcessRuntime implements ContainerRuntime {
       req.stdin?.unpipe(writer);
       writer.end();
     }
+  }
+
+  /**
+   * The main process's own end counts: the runtime's note of it (onChildExit) comes only after tini,
+   * bwrap and the node's child handle have passed it on, and an attach accepted in between would
+   * wait for output that was already written.
+   */
+  running(containerId: string): boolean {
+    const c = this.containers.get(containerId);
+    if (!c || c.exited || c.released) return false;
+    this.noteMain(c);
+    if (c.main) return alive(c.main.pid, c.main.start);
+    // the init has not started the main process yet (or never could): running while the init runs
+    return !!c.initPid && alive(c.initPid, procStart(c.initPid));
+  }
+
+  /** Notes the container's main process once its init has started it (bounded: an init that never starts one ends). */
+  private async awaitMain(c: Container): Promise<void> {
+    for (let i = 0; i < 400 && c.initPid && !c.exited; i++) {
+      this.noteMain(c);
+      if (c.main || !alive(c.initPid, procStart(c.initPid))) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private noteMain(c: Container): void {
+    if (c.main) return;
+    const pid = this.mainPid(c);
+    const start = pid ? procStart(pid) : '';
+    if (pid && start) c.main = { pid, start };
   }
 
   /** Lets go of the runtime's writer of a container's stdin: with no attach session writing, the container reads EOF. */
