@@ -104,12 +104,14 @@ export interface NodeAgentOptions {
 const MAX_HELD_EVENTS = 1000;
 /**
  * How long a newly mounted volume may wait to be reported in status.volumesInUse, so the
- * volumes of pods starting together go out in one Node write instead of one each. A released
- * volume is reported at once: the attach/detach controller waits for that to move it. Until
- * its pod is gone from the API the controller keeps the attachment anyway, and a ReadWriteOnce
- * volume's directory stays locked on this machine while a sandbox holds it (withVolumeLocks).
+ * volumes of pods starting meanwhile go out in one Node write instead of one each. The report
+ * matters once the attach/detach controller may detach, which it does only for a volume no
+ * unfinished pod of this node uses in the API: so a pod's deletion sends what is pending at
+ * once (a graceful one leaves its grace period for it; after a forced one, a ReadWriteOnce
+ * volume's directory stays locked on this machine while the sandbox holds it, withVolumeLocks).
+ * A released volume is reported at once: the controller waits for that to move it elsewhere.
  */
-const VOLUMES_IN_USE_BATCH_MS = 200;
+const VOLUMES_IN_USE_BATCH_MS = 1000;
 
 type AgentState = 'new' | 'running' | 'partitioned' | 'reconnecting' | 'dead';
 
@@ -401,8 +403,12 @@ export class NodeAgent {
     }
     this.removeHandlers = informer.addEventHandler({
       onAdd: (pod) => this.onPod(pod),
-      onUpdate: (_, pod) => this.onPod(pod),
+      onUpdate: (_, pod) => {
+        if (pod.metadata.deletionTimestamp) this.flushVolumesInUse();
+        this.onPod(pod);
+      },
       onDelete: (pod) => {
+        this.flushVolumesInUse();
         const w = this.workers.get(pod.metadata.uid!);
         if (w) w.apiDeleted();
         else this.runtime.removePodLogs?.(pod.metadata.uid!);
@@ -643,6 +649,14 @@ export class NodeAgent {
         void this.reportVolumesInUse();
       });
     }
+  }
+
+  /** A pod is going: what waits on the batch timer is reported now. */
+  private flushVolumesInUse(): void {
+    if (!this.volumesInUseTimer) return;
+    this.volumesInUseTimer();
+    this.volumesInUseTimer = undefined;
+    void this.reportVolumesInUse();
   }
 
   /**
