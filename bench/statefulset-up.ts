@@ -13,7 +13,7 @@
 // `npm run bench statefulset-up` runs them all; statefulset-up-1000-parallel one of them.
 // PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
 // PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap. PETSET_BENCH_COUNTS=1 also prints,
-// per run, the API writes per replica and the watch events sent, by resource and kind, between
+// per run, the API writes per replica, the lists and the watch events sent, by resource and kind, between
 // the set's creation and Ready (from the server's /metrics).
 import fs from 'node:fs';
 import https from 'node:https';
@@ -45,7 +45,7 @@ function text(r: Running, p: string): Promise<string> {
   });
 }
 
-/** Writes (by resource[/subresource] and verb) and watch events sent (by kind) so far, from /metrics. */
+/** Writes (by resource[/subresource] and verb), lists (by resource) and watch events sent (by kind) so far, from /metrics. */
 async function counts(r: Running): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
@@ -55,6 +55,8 @@ async function counts(r: Running): Promise<Map<string, number>> {
     const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     if (m[1] === 'apiserver_watch_events_total') add(`watch ${labels.kind}`, Number(m[3]));
     else if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(labels.verb!)) add(`write ${labels.verb} ${labels.resource}${labels.subresource ? '/' + labels.subresource : ''}`, Number(m[3]));
+    // lists are where quadratic work hides (a namespace-wide pod list per pod start)
+    else if (labels.verb === 'LIST') add(`list ${labels.resource}`, Number(m[3]));
   }
   return out;
 }
