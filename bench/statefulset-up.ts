@@ -12,7 +12,9 @@
 //
 // `npm run bench statefulset-up` runs them all; statefulset-up-1000-parallel one of them.
 // PETSET_BENCH_RUNS=3 takes the median of three fresh clusters per figure (default one);
-// PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap.
+// PETSET_BENCH_CAP_SECONDS replaces each scenario's time cap. PETSET_BENCH_COUNTS=1 also prints,
+// per run, the API writes per replica, the lists and the watch events sent, by resource and kind, between
+// the set's creation and Ready (from the server's /metrics).
 import fs from 'node:fs';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +31,41 @@ export function api(r: Running, method: string, p: string, body?: unknown): Prom
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
+}
+
+function text(r: Running, p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(`${r.url}${p}`, { ca: r.ca, headers: { Authorization: `Bearer ${r.token}` } }, (res) => {
+        let out = '';
+        res.on('data', (d) => (out += d));
+        res.on('end', () => resolve(out));
+      })
+      .on('error', reject);
+  });
+}
+
+/** Writes (by resource[/subresource] and verb), lists (by resource) and watch events sent (by kind) so far, from /metrics. */
+async function counts(r: Running): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
+  for (const line of (await text(r, '/metrics')).split('\n')) {
+    const m = /^(apiserver_request_total|apiserver_watch_events_total)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (m[1] === 'apiserver_watch_events_total') add(`watch ${labels.kind}`, Number(m[3]));
+    else if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(labels.verb!)) add(`write ${labels.verb} ${labels.resource}${labels.subresource ? '/' + labels.subresource : ''}`, Number(m[3]));
+    // lists are where quadratic work hides (a namespace-wide pod list per pod start)
+    else if (labels.verb === 'LIST') add(`list ${labels.resource}`, Number(m[3]));
+  }
+  return out;
+}
+
+function printCounts(before: Map<string, number>, after: Map<string, number>, replicas: number): void {
+  const diff = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+  const total = (prefix: string) => diff.filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+  const lines = diff.sort((a, b) => b[1] - a[1]).map(([k, v]) => `    ${k}: ${v} (${(v / replicas).toFixed(2)}/replica)`);
+  process.stderr.write(`  writes ${total('write ')} (${(total('write ') / replicas).toFixed(1)}/replica), watch events ${total('watch ')} (${(total('watch ') / replicas).toFixed(1)}/replica)\n${lines.join('\n')}\n`);
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
@@ -60,6 +97,8 @@ export async function timeToReady(replicas: number, policy: 'Parallel' | 'Ordere
   const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);
   try {
     const pid = r.proc.pid!;
+    const counting = process.env.PETSET_BENCH_COUNTS === '1';
+    const before = counting ? await counts(r) : undefined;
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     for (let i = 0; i < sets; i++) {
@@ -82,7 +121,11 @@ export async function timeToReady(replicas: number, policy: 'Parallel' | 'Ordere
       const list = await api(r, 'GET', '/apis/apps/v1/namespaces/default/statefulsets');
       const ready = list.items.reduce((n: number, set: any) => n + (set.status?.readyReplicas ?? 0), 0);
       const seconds = (performance.now() - t0) / 1000;
-      if (ready === replicas * sets || seconds > capSeconds) return { seconds, cpuSeconds: cpuSeconds(pid) - cpu0, peakRssMb: peakRssMb(pid), ready };
+      if (ready === replicas * sets || seconds > capSeconds) {
+        const run = { seconds, cpuSeconds: cpuSeconds(pid) - cpu0, peakRssMb: peakRssMb(pid), ready };
+        if (before) printCounts(before, await counts(r), replicas * sets);
+        return run;
+      }
       await new Promise((res) => setTimeout(res, sets > 1 ? 500 : 100));
     }
   } finally {

@@ -8,7 +8,7 @@
 // force-deleted, or replaced by a namesake), then reports the node and resumes.
 import { randomUUID } from 'node:crypto';
 import { isApiError } from '../api/errors.js';
-import type { KubeObject } from '../api/object.js';
+import { deepEqual, type KubeObject } from '../api/object.js';
 import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -102,6 +102,16 @@ export interface NodeAgentOptions {
 }
 
 const MAX_HELD_EVENTS = 1000;
+/**
+ * How long a newly mounted volume may wait to be reported in status.volumesInUse, so the
+ * volumes of pods starting meanwhile go out in one Node write instead of one each. The report
+ * matters once the attach/detach controller may detach, which it does only for a volume no
+ * unfinished pod of this node uses in the API: so a pod's deletion sends what is pending at
+ * once (a graceful one leaves its grace period for it; after a forced one, a ReadWriteOnce
+ * volume's directory stays locked on this machine while the sandbox holds it, withVolumeLocks).
+ * A released volume is reported at once: the controller waits for that to move it elsewhere.
+ */
+const VOLUMES_IN_USE_BATCH_MS = 1000;
 
 type AgentState = 'new' | 'running' | 'partitioned' | 'reconnecting' | 'dead';
 
@@ -126,6 +136,10 @@ export class NodeAgent {
   private node?: KubeObject;
   private lease?: KubeObject;
   private lastStatusReport = 0;
+  /** status.volumesInUse: a report is due (changed since the last one), one is waiting on the batch timer, one is being written */
+  private volumesInUseDirty = false;
+  private volumesInUseTimer?: () => void;
+  private volumesInUseWriting = false;
   private onlineWaiters: (() => void)[] = [];
   private readonly heldEvents: Parameters<EventRecorder['event']>[] = [];
   private readonly bootID = randomUUID();
@@ -168,8 +182,8 @@ export class NodeAgent {
       nodeName: opts.nodeName,
       dataDir: opts.dataDir,
       waitForAttach: opts.waitForAttach,
-      // tell the attach/detach controller at once, so a volume can move to another node without waiting for the next status tick
-      onVolumesInUseChanged: () => this.timers.after(0, () => void this.syncNodeStatus(false).catch(() => {})),
+      // tell the attach/detach controller without waiting for the next status tick, so a volume can move to another node soon
+      onVolumesInUseChanged: () => this.volumesInUseChanged(),
     });
     this.backOff = { initialMs: opts.backOff?.initialMs ?? 10_000, maxMs: opts.backOff?.maxMs ?? 300_000 };
     this.workerHost = this.makeWorkerHost();
@@ -393,8 +407,12 @@ export class NodeAgent {
     }
     this.removeHandlers = informer.addEventHandler({
       onAdd: (pod) => this.onPod(pod),
-      onUpdate: (_, pod) => this.onPod(pod),
+      onUpdate: (_, pod) => {
+        if (pod.metadata.deletionTimestamp) this.flushVolumesInUse();
+        this.onPod(pod);
+      },
       onDelete: (pod) => {
+        this.flushVolumesInUse();
         const w = this.workers.get(pod.metadata.uid!);
         if (w) w.apiDeleted();
         else this.runtime.removePodLogs?.(pod.metadata.uid!);
@@ -616,6 +634,58 @@ export class NodeAgent {
     if (!force && !due && !nodeStatusDiffers(desired, current.status)) return;
     this.node = await this.client.nodes().patch(this.nodeName, { status: desired }, 'strategic', { subresource: 'status' });
     this.lastStatusReport = Date.now();
+  }
+
+  /** The node's mounted volumes changed: report a release at once, a new mount within VOLUMES_IN_USE_BATCH_MS. */
+  private volumesInUseChanged(): void {
+    this.volumesInUseDirty = true;
+    if (this.volumesInUseWriting) return; // the write in flight reports it when done
+    const reported = new Set<string>(this.node?.status?.volumesInUse ?? []);
+    const now = this.volumes.volumesInUse();
+    const released = reported.size > now.filter((v) => reported.has(v)).length;
+    if (released) {
+      this.volumesInUseTimer?.();
+      this.volumesInUseTimer = undefined;
+      this.timers.after(0, () => void this.reportVolumesInUse());
+    } else if (!this.volumesInUseTimer) {
+      this.volumesInUseTimer = this.timers.after(VOLUMES_IN_USE_BATCH_MS, () => {
+        this.volumesInUseTimer = undefined;
+        void this.reportVolumesInUse();
+      });
+    }
+  }
+
+  /** A pod is going: what waits on the batch timer is reported now. */
+  private flushVolumesInUse(): void {
+    if (!this.volumesInUseTimer) return;
+    this.volumesInUseTimer();
+    this.volumesInUseTimer = undefined;
+    void this.reportVolumesInUse();
+  }
+
+  /**
+   * Writes status.volumesInUse alone, from the Node this agent last read or wrote (only the
+   * agent writes that field), skipping the write when it already says so; whatever changes
+   * meanwhile goes in the next write. A failure (the Node deleted, say) falls back to the full
+   * status sync, which re-registers the Node.
+   */
+  private async reportVolumesInUse(): Promise<void> {
+    if (this.volumesInUseWriting) return;
+    this.volumesInUseWriting = true;
+    try {
+      while (this.volumesInUseDirty && this.state === 'running') {
+        this.volumesInUseDirty = false;
+        const want = this.volumes.volumesInUse();
+        if (this.node && deepEqual(want, this.node.status?.volumesInUse ?? [])) continue;
+        try {
+          this.node = await this.client.nodes().patch(this.nodeName, { status: { volumesInUse: want } }, 'strategic', { subresource: 'status' });
+        } catch {
+          await this.syncNodeStatus(false).catch(() => {});
+        }
+      }
+    } finally {
+      this.volumesInUseWriting = false;
+    }
   }
 
   private async renewLease(): Promise<void> {

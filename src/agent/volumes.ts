@@ -9,9 +9,14 @@
 // The Multi-Attach check reads pods of other nodes only when one could hold the volume: with
 // the attach/detach controller on (waitForAttach), a pod whose sandbox is up on another node
 // mounted the volume only after it was attached there, and that attachment stays while the
-// pod is scheduled there and unfinished. So a volume with no VolumeAttachment on another node
-// has no such user, and a pod start costs an index lookup instead of a namespace-wide pod list
-// (which made a StatefulSet's start quadratic in its replicas).
+// pod is scheduled there and unfinished; the controller attaches a ReadWriteOnce volume to
+// this node only while no other node has an attachment of it. So a volume with an attachment
+// on this node has no user elsewhere, and a pod start costs an index lookup instead of a
+// namespace-wide pod list (which made a StatefulSet's start quadratic in its replicas). The
+// agent therefore watches only this node's attachments (a field selector on spec.nodeName:
+// every agent watching all of them was most of the cluster's watch traffic), waits for its
+// attachment first, and lists pods only when the attachment is slow to come (a volume held
+// elsewhere never gets one), to name the pods that hold it.
 import { promises as fs, mkdtempSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +47,9 @@ const VOLUME_ATTACHMENTS = { group: 'storage.k8s.io', version: 'v1', resource: '
 const DEFAULT_ATTACH_TIMEOUT_MS = 123_000;
 /** attachments by spec.source.persistentVolumeName */
 const BY_VOLUME = 'persistentVolumeName';
+/** how long a pod waits for its attachment before looking for pods of other nodes holding the volume, and then how often */
+const HELD_ELSEWHERE_FIRST_CHECK_MS = 1000;
+const HELD_ELSEWHERE_CHECK_EVERY_MS = 5000;
 
 interface ClaimedVolume {
   /** the pod's name for the volume */
@@ -78,8 +86,8 @@ export class PodVolumes {
       else if (v.emptyDir) paths[v.name] = await this.emptyDir(uid, v.name);
       else if (v.hostPath) paths[v.name] = await prepareHostPath(v.name, v.hostPath);
     }
-    await this.checkOtherNodes(pod, claimed);
     await this.waitForAttachments(pod, claimed, stillWanted);
+    await this.checkOtherNodes(pod, claimed);
     const exclusiveDirs: string[] = [];
     for (const c of claimed) {
       const dir = await volumeDirectory(c.pv);
@@ -210,10 +218,16 @@ export class PodVolumes {
     const inf = this.attachmentInformer();
     await inf.synced();
     const deadline = Date.now() + (this.opts.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS);
+    let checkElsewhereAt = Date.now() + HELD_ELSEWHERE_FIRST_CHECK_MS;
     for (;;) {
       const missing = pending();
       if (!missing.length) return;
       if (this.closed || !stillWanted()) throw new Error('the pod is no longer to run on this node');
+      if (Date.now() >= checkElsewhereAt) {
+        // no attachment yet: the controller may be holding it back because another node has the volume (Multi-Attach)
+        checkElsewhereAt = Date.now() + HELD_ELSEWHERE_CHECK_EVERY_MS;
+        await this.checkOtherNodes(pod, claimed);
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
         const names = missing.map((c) => c.volume).join(' ');
@@ -247,16 +261,16 @@ export class PodVolumes {
     return inf.byIndex(BY_VOLUME, pvName).some((va) => va.spec?.nodeName === this.opts.nodeName && va.status?.attached === true && !va.metadata.deletionTimestamp);
   }
 
-  /** Whether some VolumeAttachment, in any state, ties the volume to a node other than this one. */
-  private attachedElsewhere(pvName: string): boolean {
+  /** Whether a VolumeAttachment, in any state and not going away, ties the volume to this node. */
+  private attachmentHere(pvName: string): boolean {
     return this.attachmentInformer()
       .byIndex(BY_VOLUME, pvName)
-      .some((va) => va.spec?.nodeName !== this.opts.nodeName);
+      .some((va) => va.spec?.nodeName === this.opts.nodeName && !va.metadata.deletionTimestamp);
   }
 
   private attachmentInformer(): Informer {
     if (!this.attachments) {
-      this.attachments = new Informer(this.opts.client, VOLUME_ATTACHMENTS);
+      this.attachments = new Informer(this.opts.client, VOLUME_ATTACHMENTS, { fieldSelector: `spec.nodeName=${this.opts.nodeName}` });
       this.attachments.addIndexer(BY_VOLUME, (va) => {
         const pv = va.spec?.source?.persistentVolumeName;
         return typeof pv === 'string' ? [pv] : [];
@@ -281,8 +295,8 @@ export class PodVolumes {
     if (!exclusive.length) return;
     if (this.opts.waitForAttach !== false && exclusive.every((c) => isAttachableVolume(c.pv))) {
       await this.attachmentInformer().synced();
-      // no attachment elsewhere: no pod of another node has this volume mounted (see the top of this file)
-      if (!exclusive.some((c) => this.attachedElsewhere(c.pv.metadata.name!))) return;
+      // attached (or being attached) here: no pod of another node has this volume mounted (see the top of this file)
+      if (exclusive.every((c) => this.attachmentHere(c.pv.metadata.name!))) return;
     }
     const ns = pod.metadata.namespace ?? 'default';
     const uid = pod.metadata.uid;

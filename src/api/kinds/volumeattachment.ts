@@ -35,6 +35,12 @@ export const volumeAttachmentKind: KindDef = {
   definition: 'io.k8s.api.storage.v1.VolumeAttachment',
   subresources: { status: true },
 
+  // petset's own selectable field (upstream offers only metadata.name here): each node agent
+  // watches the attachments of its node alone, instead of every node's.
+  fields: {
+    'spec.nodeName': (va) => String(va.spec?.nodeName ?? ''),
+  },
+
   validate(va) {
     const spec = record(va.spec);
     const errs: FieldError[] = [];
