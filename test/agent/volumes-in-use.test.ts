@@ -4,63 +4,28 @@
 // periodic node status (here ten minutes away), so the controller detaches it. Also the
 // VolumeAttachments of one node, by the spec.nodeName field selector the agents watch with.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startNodeAgent, type NodeAgent } from '../../src/agent/agent.js';
 import { isApiError } from '../../src/api/errors.js';
-import { defaultRegistry } from '../../src/api/kinds/index.js';
 import { PETSET_ATTACHER, uniqueVolumeName } from '../../src/api/kinds/volumeattachment.js';
 import type { KubeObject } from '../../src/api/object.js';
-import { installStorageAdmission } from '../../src/apiserver/storage-admission.js';
-import { ControllerRunner } from '../../src/client/controller-runner.js';
-import { SharedInformerFactory } from '../../src/client/informer.js';
-import type { Controller } from '../../src/controllers/manager.js';
-import { ensureDefaultStorageClass, volumeAttachments, volumeControllers } from '../../src/controllers/volume/index.js';
-import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { volumeAttachments } from '../../src/controllers/volume/index.js';
+import { waitFor, type TestServer } from '../support/server.js';
+import { startVolumeCluster, type VolumeCluster } from './volume-cluster.js';
 
 const NS = 'default';
 const NODES = ['vol-node-a', 'vol-node-b'];
+let cluster: VolumeCluster;
 let srv: TestServer;
-let dataDir: string;
-let informers: SharedInformerFactory;
-let runner: ControllerRunner;
-let controllers: Controller[];
-const agents: NodeAgent[] = [];
 
 before(async () => {
-  srv = await startTestServer();
-  installStorageAdmission(srv.api);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'petset-volumes-in-use-'));
-  informers = new SharedInformerFactory(srv.client);
-  controllers = volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true, resyncMs: 200 });
-  runner = new ControllerRunner(srv.client, defaultRegistry(), informers);
-  await runner.start(controllers);
-  await ensureDefaultStorageClass(srv.client);
-  for (const [i, name] of NODES.entries()) {
-    agents.push(
-      await startNodeAgent({
-        client: srv.client,
-        nodeName: name,
-        nodeIndex: i,
-        dataDir: path.join(dataDir, 'nodes', name),
-        backOff: { initialMs: 500, maxMs: 1000 },
-        leaseRenewIntervalMs: 500,
-        // the periodic status sync never comes during the test: only the prompt report can pass it
-        nodeStatusUpdateIntervalMs: 600_000,
-      }),
-    );
-  }
+  cluster = await startVolumeCluster('petset-volumes-in-use-', NODES, {
+    // the periodic status sync never comes during the test: only the prompt report can pass it
+    nodeStatusUpdateIntervalMs: 600_000,
+  });
+  ({ srv } = cluster);
 });
 
-after(async () => {
-  for (const a of agents) await a.stop();
-  for (const c of controllers) c.stop();
-  await runner.stop();
-  await srv.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster.stop());
 
 const pods = () => srv.client.pods(NS);
 const claims = () => srv.client.persistentVolumeClaims(NS);

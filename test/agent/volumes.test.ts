@@ -3,60 +3,27 @@
 // and removed with their pod, unbound claims and access-mode conflicts keeping a pod in
 // ContainerCreating with FailedMount events until they clear.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startNodeAgent, type NodeAgent } from '../../src/agent/agent.js';
 import { isApiError } from '../../src/api/errors.js';
-import { defaultRegistry } from '../../src/api/kinds/index.js';
 import type { KubeObject } from '../../src/api/object.js';
-import { installStorageAdmission } from '../../src/apiserver/storage-admission.js';
-import { ControllerRunner } from '../../src/client/controller-runner.js';
-import { SharedInformerFactory } from '../../src/client/informer.js';
-import type { Controller } from '../../src/controllers/manager.js';
-import { ensureDefaultStorageClass, volumeControllers } from '../../src/controllers/volume/index.js';
-import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { waitFor, type TestServer } from '../support/server.js';
+import { startVolumeCluster, type VolumeCluster } from './volume-cluster.js';
 
 const NS = 'default';
+let cluster: VolumeCluster;
 let srv: TestServer;
 let dataDir: string;
-let informers: SharedInformerFactory;
-let runner: ControllerRunner;
-let controllers: Controller[];
-const agents: NodeAgent[] = [];
+let agents: NodeAgent[];
 
 before(async () => {
-  srv = await startTestServer();
-  installStorageAdmission(srv.api);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'petset-agent-volumes-'));
-  informers = new SharedInformerFactory(srv.client);
-  controllers = volumeControllers({ dataDir, singleMachine: true, serveForeignProvisioners: true, resyncMs: 200 });
-  runner = new ControllerRunner(srv.client, defaultRegistry(), informers);
-  await runner.start(controllers);
-  await ensureDefaultStorageClass(srv.client);
-  for (const [i, name] of ['node-a', 'node-b'].entries()) {
-    agents.push(
-      await startNodeAgent({
-        client: srv.client,
-        nodeName: name,
-        nodeIndex: i,
-        dataDir: path.join(dataDir, 'nodes', name),
-        backOff: { initialMs: 500, maxMs: 1000 },
-        leaseRenewIntervalMs: 500,
-        nodeStatusUpdateIntervalMs: 500,
-      }),
-    );
-  }
+  cluster = await startVolumeCluster('petset-agent-volumes-', ['node-a', 'node-b'], { nodeStatusUpdateIntervalMs: 500 });
+  ({ srv, dataDir, agents } = cluster);
 });
 
-after(async () => {
-  for (const a of agents) await a.stop();
-  for (const c of controllers) c.stop();
-  await runner.stop();
-  await srv.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster.stop());
 
 const pods = () => srv.client.pods(NS);
 const claims = () => srv.client.persistentVolumeClaims(NS);
