@@ -358,7 +358,6 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- sandboxes ----
 
   async createSandbox(req: SandboxRequest): Promise<string> {
-    await this.shimsReady;
     const id = randomBytes(16).toString('hex');
     const dir = path.join(this.opts.stateDir, 'sandboxes', id);
     fs.mkdirSync(path.join(dir, 'containers'), { recursive: true, mode: 0o755 });
@@ -408,6 +407,8 @@ export class ProcessRuntime implements ContainerRuntime {
       }
       this.cgroups.create(`petset/${id}`, podPids && podPids > 0 ? { pids: podPids } : {});
       this.cgroups.create(`petset/${id}/pause`);
+      // the pause program's check (it decides what the sandbox's holder runs)
+      await this.shimsReady;
       await this.startPause(sb);
       this.saveRecord(sb);
       return id;
@@ -740,9 +741,10 @@ export class ProcessRuntime implements ContainerRuntime {
   // ---- containers ----
 
   async startContainer(sandboxId: string, req: ContainerRequest, onExit: (exit: ContainerExit) => void): Promise<StartedContainer> {
-    await this.shimsReady;
     const sb = this.sandboxes.get(sandboxId);
     if (!sb || sb.removed) throw new Error(`sandbox ${sandboxId} not found`);
+    // busybox's applets (found first in its PATH); awaited after the lookup, which must see the sandbox as the call found it
+    await this.shimsReady;
     const spec = req.container;
     const pod = sb.pod;
     const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''), spec.imagePullPolicy);
