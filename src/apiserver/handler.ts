@@ -666,12 +666,14 @@ function notFoundPath(path: string): ApiError {
 
 /** An error answer written on a connection that was not (yet) upgraded. */
 export function writeUpgradeError(socket: Duplex, e: unknown): void {
-  if (socket.destroyed || !socket.writable) return;
   const res = errorResponse(e);
-  const body = JSON.stringify(res.body);
-  socket.end(
-    `HTTP/1.1 ${res.status} ${http.STATUS_CODES[res.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  answerUpgradeAndClose(socket, res.status, 'application/json', JSON.stringify(res.body));
+}
+
+/** An answer other than 101 to an upgrade request, after which the connection closes. */
+export function answerUpgradeAndClose(socket: Duplex, status: number, contentType: string, body: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export function errorResponse(e: unknown): ApiResponse {

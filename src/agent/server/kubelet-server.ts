@@ -102,8 +102,7 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
       const refusal = parts[0] === 'attach' ? attachRefusal(agent, parts[1], parts[2], parts[3]) : undefined;
       if (refusal) {
         // before the upgrade, as a kubelet answers: kubectl shows "unable to upgrade connection: <text>" and, in run, reads the logs
-        socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`);
-        return;
+        return answerAndClose(socket, 500, refusal);
       }
       wss.handleUpgrade(req, socket, head, (ws) => void serveRemoteCommand(agent, parts[0] as 'exec' | 'attach', parts[1], parts[2], parts[3], url.searchParams, ws));
       return;
@@ -132,6 +131,11 @@ export async function startKubeletServer(agent: KubeletServerHost, opts: Kubelet
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/** A plain-text error answer on a connection that asked for an upgrade, which then closes. */
+function answerAndClose(socket: Duplex, code: number, message: string): void {
+  socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
 }
 
 /** The kubelet's words for an attach to a container that does not run (not started, or ended). */
@@ -305,15 +309,14 @@ async function serveRemoteCommand(
 
 async function servePortForward(agent: KubeletServerHost, ns: string, pod: string, q: URLSearchParams, socket: Duplex, head: Buffer): Promise<void> {
   const port = Number(q.get('port'));
-  const fail = (code: number, text: string, message: string): void =>
-    void socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return void fail(400, 'Bad Request', `invalid port ${JSON.stringify(q.get('port'))}`);
+  const fail = (code: number, message: string): void => answerAndClose(socket, code, message);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return void fail(400, `invalid port ${JSON.stringify(q.get('port'))}`);
   let conn: Duplex;
   try {
     conn = await agent.runtime.portForward(await agent.sandboxId(ns, pod), port);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return fail(500, 'Internal Server Error', `error forwarding port ${port} to pod ${pod}: ${err.message}`);
+    return fail(500, `error forwarding port ${port} to pod ${pod}: ${err.message}`);
   }
   socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n');
   if (head.length) conn.write(head);

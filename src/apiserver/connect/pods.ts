@@ -21,7 +21,7 @@ import {
 } from '../../api/stream-protocol.js';
 import { field } from '../../api/validation.js';
 import type { ApiRequest, ApiResponse, ApiStream } from '../../api/request.js';
-import type { ApiServer, ResourceRoute, UpgradeRequest } from '../handler.js';
+import { answerUpgradeAndClose, type ApiServer, type ResourceRoute, type UpgradeRequest } from '../handler.js';
 import { SpdySession, type SpdyStream } from '../streams/spdy.js';
 import { spdySession, webSocketSession, type RemoteCommandOptions, type StreamSession } from '../streams/session.js';
 import { NodeConnections, NodeRefusal } from './node-connection.js';
@@ -282,7 +282,7 @@ async function refuseUpgrade(u: UpgradeRequest, webSocket: boolean, accept: () =
     await session.finish(failureStatus(`Internal error occurred: unable to upgrade connection: ${text}`));
     return;
   }
-  u.socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  answerUpgradeAndClose(u.socket, 500, 'text/plain; charset=utf-8', text);
 }
 
 /** Joins the client's session to the agent's v5 WebSocket until the agent reports the end. */

@@ -71,15 +71,15 @@ export async function installPause(dir: string): Promise<string | undefined> {
     fs.chmodSync(file, 0o755);
     return await new Promise<string | undefined>((resolve) => {
       const child = spawn(file, [], { stdio: 'ignore' });
+      // still running after the moment: it works (and is stopped); gone before it, or never started: it cannot run here
+      let lasted = false;
       const timer = setTimeout(() => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => resolve(file));
+        lasted = true;
         child.kill('SIGTERM');
       }, 50);
-      // gone within the moment (or never started): the pause cannot run here
       child.once('exit', () => {
         clearTimeout(timer);
-        resolve(undefined);
+        resolve(lasted ? file : undefined);
       });
       child.once('error', () => {
         clearTimeout(timer);
