@@ -12,11 +12,21 @@ export const LATENCY_BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0
 type Labels = Record<string, string>;
 
 function labelText(labels: Labels): string {
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${escapeLabel(labels[k])}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  // A metric's label sets share one shape: its sorted order is worked out once.
+  const shape = keys.join(',');
+  let sorted = SORTED_SHAPES.get(shape);
+  if (sorted === undefined) SORTED_SHAPES.set(shape, (sorted = [...keys].sort()));
+  let out = '{';
+  for (let i = 0; i < sorted.length; i++) {
+    const k = sorted[i]!;
+    out += `${i ? ',' : ''}${k}="${escapeLabel(labels[k]!)}"`;
+  }
+  return out + '}';
 }
+
+const SORTED_SHAPES = new Map<string, string[]>();
 
 /** Prometheus' escaping of a label value; most values have nothing to escape. */
 function escapeLabel(v: string): string {
@@ -37,6 +47,15 @@ class Counter {
     const v = this.values.get(key);
     if (v) v.value += by;
     else this.values.set(key, { labels, value: by });
+  }
+  /** An adder for one label set, for hot paths that count under the same labels again and again. */
+  series(labels: Labels): (by?: number) => void {
+    const key = labelText(labels);
+    return (by = 1) => {
+      const v = this.values.get(key);
+      if (v) v.value += by;
+      else this.values.set(key, { labels, value: by });
+    };
   }
   get(labels: Labels): number {
     return this.values.get(labelText(labels))?.value ?? 0;
@@ -192,6 +211,7 @@ function countedStream(res: ApiResponse, metrics: ApiMetrics, base: Record<strin
   const gauge = { verb: l.verb, group: l.group, version: l.version, resource: l.resource, subresource: l.subresource, scope: l.scope, component: 'apiserver' };
   const watchers = { group: l.group, version: l.version, kind };
   const isWatch = l.verb === 'WATCH';
+  const countEvent = metrics.watchEvents.series(watchers);
   let open = false;
   const finish = () => {
     if (!open) return;
@@ -207,7 +227,7 @@ function countedStream(res: ApiResponse, metrics: ApiMetrics, base: Record<strin
       if (isWatch) metrics.registeredWatchers.add(watchers, 1);
       inner.start(
         (chunk) => {
-          if (isWatch && typeof chunk === 'object' && !Buffer.isBuffer(chunk)) metrics.watchEvents.add(watchers);
+          if (isWatch && typeof chunk === 'object' && !Buffer.isBuffer(chunk)) countEvent();
           send(chunk);
         },
         () => {
@@ -239,21 +259,37 @@ const TIMED_OPERATIONS = new Set(['get', 'list', 'create', 'update', 'delete']);
 
 /** The store with each read and write timed under etcd_request_duration_seconds{operation,type}. */
 export function instrumentStore<S extends Store>(store: S, metrics: ApiMetrics): S {
+  // One wrapper per method, made on first use: the proxy sits under every store call.
+  const wrapped = new Map<string | symbol, { of: unknown; fn: unknown }>();
+  const labelsByType = new Map<string, Labels>();
+  const labelsFor = (operation: string, key: string): Labels => {
+    const type = storageType(key);
+    const id = `${operation} ${type}`;
+    let labels = labelsByType.get(id);
+    if (labels === undefined) labelsByType.set(id, (labels = { operation, type }));
+    return labels;
+  };
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      if (typeof prop !== 'string' || !TIMED_OPERATIONS.has(prop)) return value.bind(target);
-      return async (key: string, ...rest: unknown[]) => {
-        const started = process.hrtime.bigint();
-        const labels = { operation: prop, type: storageType(key) };
-        try {
-          return await value.call(target, key, ...rest);
-        } finally {
-          metrics.etcdDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-          metrics.etcdTotal.add(labels);
-        }
-      };
+      const known = wrapped.get(prop);
+      if (known !== undefined && known.of === value) return known.fn;
+      const fn =
+        typeof prop !== 'string' || !TIMED_OPERATIONS.has(prop)
+          ? value.bind(target)
+          : async (key: string, ...rest: unknown[]) => {
+              const started = process.hrtime.bigint();
+              try {
+                return await value.call(target, key, ...rest);
+              } finally {
+                const labels = labelsFor(prop, key);
+                metrics.etcdDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+                metrics.etcdTotal.add(labels);
+              }
+            };
+      wrapped.set(prop, { of: value, fn });
+      return fn;
     },
   });
 }
