@@ -6,7 +6,7 @@ import { isPodTerminal } from '../api/pod-status.js';
 import { LabelSelector, labelSelectorFromObject, type Labels } from '../api/selectors.js';
 import { findUntoleratedTaint, TAINT, taintsOf, taintText, tolerationsOf, tolerationsTolerate } from '../api/taints.js';
 import { nodeMatchesPodSelectors } from './node-selectors.js';
-import { addInto, podHostPorts, podRequests, portsConflict, resourceList, wholeUnits, type HostPort, type Resources } from './resources.js';
+import { addInto, subtractFrom, podHostPorts, podRequests, portsConflict, resourceList, wholeUnits, type HostPort, type Resources } from './resources.js';
 import { planVolumes, type PodClaims, type VolumeCache, type VolumePlan } from './volumes.js';
 
 export const REASONS = {
@@ -83,17 +83,47 @@ export function nodeInfo(node: KubeObject, assignedPods: Iterable<KubeObject>): 
     podsWithRequiredAntiAffinity: [],
     podsByController: new Map(),
   };
-  for (const pod of assignedPods) {
-    if (isPodTerminal(pod)) continue;
-    const f = factsOf(pod);
-    info.pods.push(pod);
-    addInto(info.requested, f.requests);
-    addInto(info.nonZeroRequested, f.nonZeroRequests);
-    info.usedPorts.push(...f.ports);
-    if (f.requiredAntiAffinity) info.podsWithRequiredAntiAffinity.push(pod);
-    if (f.controller) info.podsByController.set(f.controller, (info.podsByController.get(f.controller) ?? 0) + 1);
-  }
+  for (const pod of assignedPods) addPod(info, pod);
   return info;
+}
+
+/** Counts a pod in its node's info (a terminal pod takes no room and is left out). */
+export function addPod(info: NodeInfo, pod: KubeObject): void {
+  if (isPodTerminal(pod)) return;
+  const f = factsOf(pod);
+  info.pods.push(pod);
+  addInto(info.requested, f.requests);
+  addInto(info.nonZeroRequested, f.nonZeroRequests);
+  info.usedPorts.push(...f.ports);
+  if (f.requiredAntiAffinity) info.podsWithRequiredAntiAffinity.push(pod);
+  if (f.controller) info.podsByController.set(f.controller, (info.podsByController.get(f.controller) ?? 0) + 1);
+}
+
+/**
+ * Takes back what addPod counted for this very pod object, so that a node's info follows its
+ * pods' changes without being rebuilt from all of them (a node of 100 pods would otherwise be
+ * walked again for every decision after any of its pods changed).
+ */
+export function removePod(info: NodeInfo, pod: KubeObject): void {
+  const at = info.pods.indexOf(pod);
+  if (at < 0) return; // terminal when added, or never added
+  const f = factsOf(pod);
+  info.pods.splice(at, 1);
+  subtractFrom(info.requested, f.requests);
+  subtractFrom(info.nonZeroRequested, f.nonZeroRequests);
+  for (const port of f.ports) {
+    const i = info.usedPorts.indexOf(port);
+    if (i >= 0) info.usedPorts.splice(i, 1);
+  }
+  if (f.requiredAntiAffinity) {
+    const i = info.podsWithRequiredAntiAffinity.indexOf(pod);
+    if (i >= 0) info.podsWithRequiredAntiAffinity.splice(i, 1);
+  }
+  if (f.controller) {
+    const n = (info.podsByController.get(f.controller) ?? 0) - 1;
+    if (n > 0) info.podsByController.set(f.controller, n);
+    else info.podsByController.delete(f.controller);
+  }
 }
 
 export function byName(a: NodeInfo, b: NodeInfo): number {

@@ -25,6 +25,11 @@ export function addInto(target: Resources, add: Resources): void {
   for (const [k, v] of add) target.set(k, (target.get(k) ?? 0n) + v);
 }
 
+/** Takes back what addInto added (quantities are exact integers, so nothing drifts). */
+export function subtractFrom(target: Resources, taken: Resources): void {
+  for (const [k, v] of taken) target.set(k, (target.get(k) ?? 0n) - v);
+}
+
 function maxInto(target: Resources, other: Resources): void {
   for (const [k, v] of other) if (v > (target.get(k) ?? 0n)) target.set(k, v);
 }

@@ -15,7 +15,7 @@ import type { ControllerContext } from '../client/controller-runner.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { WorkQueue } from '../client/workqueue.js';
 import { volumeAccessCheck } from '../api/volume-access.js';
-import { affinityState, byName, filterNode, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
+import { addPod, affinityState, byName, filterNode, removePod, fitErrorMessage, nodeInfo, REASONS, type CycleState, type FilterStatus, type NodeInfo } from './filters.js';
 import { podHostPorts, podRequests } from './resources.js';
 import { pickNode } from './score.js';
 import { bindingProgress, podClaimKeys, podClaims, reservedVolume, SELECTED_NODE_ANNOTATION, type VolumeCache, type VolumePlan } from './volumes.js';
@@ -68,7 +68,7 @@ export class Scheduler {
   private readonly nodeOfPod = new Map<string, string>();
   /** the same pods by the claims they use, namespace/claim → key → pod: a claim's holders without walking every pod */
   private readonly podsByClaim = new Map<string, Map<string, KubeObject>>();
-  /** node infos kept between decisions; dropped when the node's pods change, rebuilt when the Node object does */
+  /** node infos kept between decisions; they follow their pods' changes (addPod, removePod) and are rebuilt when the Node object changes */
   private readonly infos = new Map<string, NodeInfo>();
   /** bumped by every cluster change that may make a parked pod schedulable */
   private clusterEvents = 0;
@@ -282,15 +282,24 @@ export class Scheduler {
       const gone = pods.get(key);
       pods.delete(key);
       if (!pods.size) this.podsOnNode.delete(was);
-      this.infos.delete(was);
-      if (gone) this.fileByClaims(key, gone, false);
+      if (gone) {
+        this.fileByClaims(key, gone, false);
+        const info = this.infos.get(was);
+        if (info) removePod(info, gone);
+      }
     }
     if (pod && node) {
       let pods = this.podsOnNode.get(node);
       if (!pods) this.podsOnNode.set(node, (pods = new Map()));
+      const before = pods.get(key);
       pods.set(key, pod);
       this.nodeOfPod.set(key, node);
-      this.infos.delete(node);
+      // the node's info follows the change instead of being rebuilt from all its pods
+      const info = this.infos.get(node);
+      if (info && before !== pod) {
+        if (before) removePod(info, before);
+        addPod(info, pod);
+      }
       this.fileByClaims(key, pod, true);
     } else {
       this.nodeOfPod.delete(key);
