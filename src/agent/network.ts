@@ -128,12 +128,17 @@ export function addressHolders(pods: Iterable<KubeObject>): Map<string, string[]
   for (const p of pods) {
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
-    const ips = new Set<string>([p.status?.podIP, ...(p.status?.podIPs ?? []).map((x: { ip?: string }) => x?.ip)].filter((x): x is string => typeof x === 'string' && x !== ''));
-    for (const ip of ips) {
+    // walked for every address handed out: no per-pod arrays or sets
+    const uid = p.metadata.uid!;
+    const hold = (ip: unknown) => {
+      if (typeof ip !== 'string' || ip === '') return;
       const list = out.get(ip);
-      if (list) list.push(p.metadata.uid!);
-      else out.set(ip, [p.metadata.uid!]);
-    }
+      if (!list) out.set(ip, [uid]);
+      else if (list[list.length - 1] !== uid) list.push(uid);
+    };
+    hold(p.status?.podIP);
+    const ips = p.status?.podIPs;
+    if (Array.isArray(ips)) for (const x of ips) hold(x?.ip);
   }
   return out;
 }
