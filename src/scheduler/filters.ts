@@ -244,8 +244,11 @@ const interPodAffinity: Filter = (state, info) => {
       return fail(false, REASONS.podAntiAffinity);
     }
   }
-  for (const [k, v] of Object.entries(labels)) {
-    if ((a.existingAntiAffinityCounts.get(pairKey(k, v)) ?? 0) > 0) return fail(false, REASONS.existingAntiAffinity);
+  // most clusters have no pod with required anti-affinity: nothing to look up per node label
+  if (a.existingAntiAffinityCounts.size) {
+    for (const [k, v] of Object.entries(labels)) {
+      if ((a.existingAntiAffinityCounts.get(pairKey(k, v)) ?? 0) > 0) return fail(false, REASONS.existingAntiAffinity);
+    }
   }
   return undefined;
 };
