@@ -246,7 +246,6 @@ export class ProcessRuntime implements ContainerRuntime {
     fs.mkdirSync(path.join(opts.stateDir, 'sandboxes'), { recursive: true, mode: 0o700 });
     this.shimDir = path.join(opts.stateDir, 'shims');
     this.puller = new OciPuller(opts.imageCacheDir ?? path.join(opts.stateDir, 'images'));
-    this.writeShims();
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
     this.availableCaps = capsOfMask(bnd);
     this.rotateTimer = setInterval(() => {
@@ -270,26 +269,35 @@ export class ProcessRuntime implements ContainerRuntime {
     this.client ??= client;
   }
 
-  private writeShims(): void {
-    // shims are rewritten at every start: the directory is read-only inside pods and owned by root
-    for (const [rel, f] of Object.entries(SHIM_FILES)) {
-      const file = path.join(this.shimDir, rel);
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-      fs.writeFileSync(file, f.content, { mode: f.mode });
-      fs.chmodSync(file, f.mode);
-    }
-    fs.chmodSync(this.shimDir, 0o755);
-    this.shimsReady = Promise.all([this.installBusyboxApplets(), installPause(this.shimDir)]).then(([, pause]) => {
-      // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
-      this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
+  /**
+   * The shims (the files pods see under SHIM_MOUNT, the pause program's check, busybox's applet
+   * links), made when the first sandbox or container needs them rather than while `petset up`
+   * starts: a start that runs no pod pays nothing for them. Rewritten once per agent start: the
+   * directory is read-only inside pods and owned by root.
+   */
+  private shims(): Promise<void> {
+    // a failed attempt (a full disk) is tried again by the next sandbox
+    this.shimsReady ??= this.writeShims().catch((e: unknown) => {
+      this.shimsReady = undefined;
+      throw e;
     });
+    return this.shimsReady;
   }
 
-  /**
-   * The shims that take a moment (the pause program's check, busybox's applet links), made
-   * while the agent starts rather than before: sandboxes and containers wait for them.
-   */
-  private shimsReady: Promise<void> = Promise.resolve();
+  private shimsReady?: Promise<void>;
+
+  private async writeShims(): Promise<void> {
+    for (const [rel, f] of Object.entries(SHIM_FILES)) {
+      const file = path.join(this.shimDir, rel);
+      await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+      await fsp.writeFile(file, f.content, { mode: f.mode });
+      await fsp.chmod(file, f.mode);
+    }
+    await fsp.chmod(this.shimDir, 0o755);
+    const [, pause] = await Promise.all([this.installBusyboxApplets(), installPause(this.shimDir)]);
+    // (named inside a quoted shell script below: a path that would need quoting keeps `sleep infinity`)
+    this.pauseProgram = pause && /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(pause) ? pause : undefined;
+  }
 
   /** The busybox image's applets, first in its PATH: one link to the host's busybox each. */
   private async installBusyboxApplets(): Promise<void> {
@@ -408,7 +416,7 @@ export class ProcessRuntime implements ContainerRuntime {
       this.cgroups.create(`petset/${id}`, podPids && podPids > 0 ? { pids: podPids } : {});
       this.cgroups.create(`petset/${id}/pause`);
       // the pause program's check (it decides what the sandbox's holder runs)
-      await this.shimsReady;
+      await this.shims();
       await this.startPause(sb);
       this.saveRecord(sb);
       return id;
@@ -744,7 +752,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const sb = this.sandboxes.get(sandboxId);
     if (!sb || sb.removed) throw new Error(`sandbox ${sandboxId} not found`);
     // busybox's applets (found first in its PATH); awaited after the lookup, which must see the sandbox as the call found it
-    await this.shimsReady;
+    await this.shims();
     const spec = req.container;
     const pod = sb.pod;
     const { entry, imageID, rootfs, imageUser } = await this.resolveImage(String(spec.image ?? ''), spec.imagePullPolicy);
