@@ -6,7 +6,7 @@ import { typedObjects } from '../api/typed.js';
 import { decodeKindValue } from '../api/customresources.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
-import { clone, currentTimestamp, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
+import { clone, currentTimestamp, deepEqual, deepFreeze, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
@@ -142,8 +142,9 @@ export class ResourceStorage {
       // upstream passes etcd's "request is too large" on (as a 500); it is the client's request that is too big, so 413
       throw new ApiError(413, 'RequestEntityTooLarge', 'etcdserver: request is too large');
     }
-    // clone gives exactly what parsing `s` gives, taken while the object is as `s` shows it
-    if (key !== undefined) this.recentlyEncoded.remember(key, s, clone(obj));
+    // clone gives exactly what parsing `s` gives, taken while the object is as `s` shows it;
+    // frozen, so that watch events can share its parts (decodeShared)
+    if (key !== undefined) this.recentlyEncoded.remember(key, s, deepFreeze(clone(obj)));
     if (rv !== undefined) obj.metadata.resourceVersion = rv;
     return s;
   }
@@ -153,6 +154,18 @@ export class ResourceStorage {
     const obj = (known ? clone(known) : JSON.parse(kv.value)) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
     return obj;
+  }
+
+  /**
+   * The stored object with its resourceVersion, deep-frozen, for readers that never change it
+   * (one watch event given to every watcher): a recently written value shares all but its top
+   * and metadata with the value kept decoded instead of being copied whole.
+   */
+  decodeShared(kv: KeyValue): Readonly<KubeObject> {
+    const known = this.recentlyEncoded.get(kv.key, kv.value);
+    const obj = (known ? { ...known, metadata: { ...known.metadata } } : JSON.parse(kv.value)) as KubeObject;
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return deepFreeze(obj);
   }
 
   /**
