@@ -396,7 +396,9 @@ export class ResourceStorage {
 
   /**
    * Read-modify-write with retries on store conflicts. `mutate` gets a private copy of the
-   * current object and returns the desired object (or throws an ApiError).
+   * current object and returns the desired object (or throws an ApiError); with `readsOnly` it
+   * promises to only read the object it gets and to return one sharing nothing with it (PUT,
+   * PATCH), and gets the current object itself, saving a copy of it per write.
    */
   async guaranteedUpdate(
     kind: AnyKindDef,
@@ -405,13 +407,14 @@ export class ResourceStorage {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     ctx: WriteContext,
     subresource?: string,
+    readsOnly = false,
   ): Promise<KubeObject> {
     const key = objectKey(kind, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);
       if (!kv) throw errors.notFound(resourceRef(kind), name);
       const current = this.decode(kv);
-      const desired = await mutate(clone(current));
+      const desired = await mutate(readsOnly ? current : clone(current));
       const next = await this.prepareUpdate(kind, desired, current, ctx, subresource);
       if (deepEqual(next, current)) return current; // a no-op keeps the resourceVersion and emits nothing
       if (ctx.dryRun) {
@@ -473,6 +476,7 @@ export class ResourceStorage {
       },
       ctx,
       subresource,
+      true,
     );
   }
 
