@@ -162,10 +162,18 @@ export class ResourceStorage {
    * and metadata with the value kept decoded instead of being copied whole.
    */
   decodeShared(kv: KeyValue): Readonly<KubeObject> {
+    return deepFreeze(this.readShared(kv));
+  }
+
+  /** decodeShared's object, left unfrozen when it was parsed (then it shares nothing). */
+  private readShared(kv: KeyValue): KubeObject {
     const known = this.recentlyEncoded.get(kv.key, kv.value);
     const obj = (known ? { ...known, metadata: { ...known.metadata } } : JSON.parse(kv.value)) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
-    return deepFreeze(obj);
+    if (!known) return obj;
+    // frozen as known is: its top and metadata are this reader's copies, the rest is shared
+    Object.freeze(obj.metadata);
+    return Object.freeze(obj);
   }
 
   /**
@@ -189,6 +197,17 @@ export class ResourceStorage {
   async tryGet(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const kv = await this.store.get(objectKey(kind, namespace, name));
     return kv ? servedAs(kind, this.decode(kv)) : undefined;
+  }
+
+  /**
+   * The object for a server-side reader that only looks at it (admission, the Node authorizer):
+   * a recently written one shares its parts, frozen, with the value kept from its write instead
+   * of being copied whole. Never to be changed (nor kept: it may be frozen or not).
+   */
+  async tryGetShared(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<Readonly<KubeObject> | undefined> {
+    if (kind.custom) return this.tryGet(kind, namespace, name);
+    const kv = await this.store.get(objectKey(kind, namespace, name));
+    return kv ? this.readShared(kv) : undefined;
   }
 
   async list(kind: AnyKindDef, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
