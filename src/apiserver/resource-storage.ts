@@ -432,10 +432,14 @@ export class ResourceStorage {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);
       if (!kv) throw errors.notFound(resourceRef(kind), name);
-      const current = this.decode(kv);
+      // A status write builds its result from a copy of the current object (prepareUpdate), so
+      // when mutate only reads too, the current object itself is only read: it is the shared one.
+      // Elsewhere parts of it go into the result (the status of a main-resource write).
+      const current = readsOnly && subresource === 'status' && !kind.custom ? this.readShared(kv) : this.decode(kv);
       const desired = await mutate(readsOnly ? current : clone(current));
       const next = await this.prepareUpdate(kind, desired, current, ctx, subresource);
-      if (deepEqual(next, current)) return current; // a no-op keeps the resourceVersion and emits nothing
+      // a no-op keeps the resourceVersion and emits nothing
+      if (deepEqual(next, current)) return Object.isFrozen(current) ? clone(current) : current;
       if (ctx.dryRun) {
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         return next;

@@ -110,6 +110,24 @@ describe('in-process watch events are shared frozen', () => {
       assert.equal((mb.object as KubeObject).metadata.labels?.app, 'api');
       assert.equal((mb.object as KubeObject).spec.containers[0].image, 'nginx');
       assert.notEqual((mb.object as KubeObject).metadata.resourceVersion, (eb.object as KubeObject).metadata.resourceVersion);
+
+      // status writes read the stored object shared: what they answer is still the caller's own,
+      // a no-op one included, and the watchers' earlier events stay as they were
+      const current = clone(mb.object as KubeObject);
+      const written = await a.pods('shared').updateStatus({ ...current, status: { phase: 'Pending', message: 'one' } });
+      assert.equal(Object.isFrozen(written) || Object.isFrozen(written.status) || Object.isFrozen(written.spec), false);
+      written.status.message = 'changed by the caller';
+      const same = await a.pods('shared').updateStatus({ ...written, status: { phase: 'Pending', message: 'one' } });
+      assert.equal(same.metadata.resourceVersion, written.metadata.resourceVersion, 'a no-op');
+      assert.equal(Object.isFrozen(same) || Object.isFrozen(same.spec), false);
+      same.spec.containers[0].image = 'changed by the caller';
+      const [sa] = await Promise.all([na(), nb()]);
+      assert.equal(sa.type, 'MODIFIED');
+      assert.equal((sa.object as KubeObject).status.message, 'one');
+      assert.equal((mb.object as KubeObject).status?.message, undefined);
+      const stored = await b.pods('shared').get('web-0');
+      assert.equal(stored.status.message, 'one');
+      assert.equal(stored.spec.containers[0].image, 'nginx');
     } finally {
       wa.stop();
       wb.stop();
