@@ -112,6 +112,25 @@ function copyJson(v: unknown): unknown {
   }
 }
 
+/**
+ * Makes a JSON-shaped value immutable all the way down, in place, and returns it: an object
+ * many readers share (one watch event for every in-process watcher, an informer's cache) is
+ * then safe from any one of them, and a reader that writes to it gets a TypeError (modules are
+ * strict) instead of silently changing what the others see. An object already frozen is taken
+ * as frozen all the way down (this freezes children before their parent), so freezing what
+ * shares frozen parts costs only the new parts.
+ */
+export function deepFreeze<T>(v: T): T {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v) || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) deepFreeze(v[i]);
+  } else {
+    const o = v as Record<string, unknown>;
+    for (const k in o) deepFreeze(o[k]);
+  }
+  return Object.freeze(v);
+}
+
 /** Deep equality for JSON-shaped data (key order does not matter). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

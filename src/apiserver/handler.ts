@@ -436,6 +436,8 @@ export class ApiServer {
       },
       ctx,
       sub,
+      // the patch is applied to a copy (applyPatch leaves `current` as it is)
+      true,
     );
     ctx.warnings?.push(...fieldWarnings);
     return withWarnings(json(200, fresh(updated)), ctx);

@@ -54,7 +54,7 @@ export function installQuotaAdmission(api: ApiServer): void {
         policy = def.preemptionPolicy;
       }
     } else {
-      const pc = await storage.tryGet(kinds.priorityClasses, undefined, spec.priorityClassName);
+      const pc = await storage.tryGetShared(kinds.priorityClasses, undefined, spec.priorityClassName);
       if (!pc) throw errors.forbidden(resourceRef(kind), pod.metadata.name ?? pod.metadata.generateName, `no PriorityClass with name ${spec.priorityClassName} was found`);
       value = pc.value;
       policy = pc.preemptionPolicy;

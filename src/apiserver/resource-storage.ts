@@ -6,7 +6,7 @@ import { typedObjects } from '../api/typed.js';
 import { decodeKindValue } from '../api/customresources.js';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { ApiError, errors, type FieldErrorLike } from '../api/errors.js';
-import { clone, currentTimestamp, deepEqual, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
+import { clone, currentTimestamp, deepEqual, deepFreeze, isPlainObject, timestamp, type KubeList, type KubeObject } from '../api/object.js';
 import { kindApiVersion, resourceRef, type AnyKindDef, type Registry } from '../api/registry.js';
 import { validateObjectMeta, validateObjectMetaUpdate, field, isDNS1123Subdomain } from '../api/validation.js';
 import type { UserInfo } from '../api/request.js';
@@ -142,8 +142,9 @@ export class ResourceStorage {
       // upstream passes etcd's "request is too large" on (as a 500); it is the client's request that is too big, so 413
       throw new ApiError(413, 'RequestEntityTooLarge', 'etcdserver: request is too large');
     }
-    // clone gives exactly what parsing `s` gives, taken while the object is as `s` shows it
-    if (key !== undefined) this.recentlyEncoded.remember(key, s, clone(obj));
+    // clone gives exactly what parsing `s` gives, taken while the object is as `s` shows it;
+    // frozen, so that watch events can share its parts (decodeShared)
+    if (key !== undefined) this.recentlyEncoded.remember(key, s, deepFreeze(clone(obj)));
     if (rv !== undefined) obj.metadata.resourceVersion = rv;
     return s;
   }
@@ -153,6 +154,26 @@ export class ResourceStorage {
     const obj = (known ? clone(known) : JSON.parse(kv.value)) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
     return obj;
+  }
+
+  /**
+   * The stored object with its resourceVersion, deep-frozen, for readers that never change it
+   * (one watch event given to every watcher): a recently written value shares all but its top
+   * and metadata with the value kept decoded instead of being copied whole.
+   */
+  decodeShared(kv: KeyValue): Readonly<KubeObject> {
+    return deepFreeze(this.readShared(kv));
+  }
+
+  /** decodeShared's object, left unfrozen when it was parsed (then it shares nothing). */
+  private readShared(kv: KeyValue): KubeObject {
+    const known = this.recentlyEncoded.get(kv.key, kv.value);
+    const obj = (known ? { ...known, metadata: { ...known.metadata } } : JSON.parse(kv.value)) as KubeObject;
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    if (!known) return obj;
+    // frozen as known is: its top and metadata are this reader's copies, the rest is shared
+    Object.freeze(obj.metadata);
+    return Object.freeze(obj);
   }
 
   /**
@@ -176,6 +197,17 @@ export class ResourceStorage {
   async tryGet(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const kv = await this.store.get(objectKey(kind, namespace, name));
     return kv ? servedAs(kind, this.decode(kv)) : undefined;
+  }
+
+  /**
+   * The object for a server-side reader that only looks at it (admission, the Node authorizer):
+   * a recently written one shares its parts, frozen, with the value kept from its write instead
+   * of being copied whole. Never to be changed (nor kept: it may be frozen or not).
+   */
+  async tryGetShared(kind: AnyKindDef, namespace: string | undefined, name: string): Promise<Readonly<KubeObject> | undefined> {
+    if (kind.custom) return this.tryGet(kind, namespace, name);
+    const kv = await this.store.get(objectKey(kind, namespace, name));
+    return kv ? this.readShared(kv) : undefined;
   }
 
   async list(kind: AnyKindDef, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
@@ -383,7 +415,9 @@ export class ResourceStorage {
 
   /**
    * Read-modify-write with retries on store conflicts. `mutate` gets a private copy of the
-   * current object and returns the desired object (or throws an ApiError).
+   * current object and returns the desired object (or throws an ApiError); with `readsOnly` it
+   * promises to only read the object it gets and to return one sharing nothing with it (PUT,
+   * PATCH), and gets the current object itself, saving a copy of it per write.
    */
   async guaranteedUpdate(
     kind: AnyKindDef,
@@ -392,15 +426,20 @@ export class ResourceStorage {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     ctx: WriteContext,
     subresource?: string,
+    readsOnly = false,
   ): Promise<KubeObject> {
     const key = objectKey(kind, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);
       if (!kv) throw errors.notFound(resourceRef(kind), name);
-      const current = this.decode(kv);
-      const desired = await mutate(clone(current));
+      // A status write builds its result from a copy of the current object (prepareUpdate), so
+      // when mutate only reads too, the current object itself is only read: it is the shared one.
+      // Elsewhere parts of it go into the result (the status of a main-resource write).
+      const current = readsOnly && subresource === 'status' && !kind.custom ? this.readShared(kv) : this.decode(kv);
+      const desired = await mutate(readsOnly ? current : clone(current));
       const next = await this.prepareUpdate(kind, desired, current, ctx, subresource);
-      if (deepEqual(next, current)) return current; // a no-op keeps the resourceVersion and emits nothing
+      // a no-op keeps the resourceVersion and emits nothing
+      if (deepEqual(next, current)) return Object.isFrozen(current) ? clone(current) : current;
       if (ctx.dryRun) {
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         return next;
@@ -460,6 +499,7 @@ export class ResourceStorage {
       },
       ctx,
       subresource,
+      true,
     );
   }
 

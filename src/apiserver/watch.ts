@@ -25,7 +25,10 @@ export interface WatchOptions {
 /** Turns an object into what the client asked for (the object itself, or a one-row Table). */
 export type EventFormatter = (obj: KubeObject, first: boolean) => unknown;
 
-/** A store event's objects, decoded once for every watcher of it. */
+/**
+ * A store event's objects, decoded once for every watcher of it and shared by them, so
+ * deep-frozen: no watcher can change what another is given.
+ */
 class DecodedEvent {
   readonly obj: KubeObject;
   private prevObj?: KubeObject;
@@ -34,12 +37,12 @@ class DecodedEvent {
     private readonly storage: ResourceStorage,
     private readonly ev: StoreEvent,
   ) {
-    this.obj = storage.decode(ev.kv);
+    this.obj = storage.decodeShared(ev.kv);
   }
 
   /** Decoded on first use: only watchers with selectors look at it. */
   get prev(): KubeObject | undefined {
-    if (!this.prevObj && this.ev.prev) this.prevObj = this.storage.decode(this.ev.prev);
+    if (!this.prevObj && this.ev.prev) this.prevObj = this.storage.decodeShared(this.ev.prev);
     return this.prevObj;
   }
 }

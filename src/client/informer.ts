@@ -4,15 +4,15 @@
 // whose differences against the cache reach handlers as adds, updates and deletes.
 import { isApiError, type Status } from '../api/errors.js';
 import type { KubeList, KubeObject } from '../api/object.js';
-import { controllerRef } from '../api/object.js';
+import { controllerRef, deepFreeze } from '../api/object.js';
 import type { WatchEvent } from '../api/request.js';
 import { apiErrorFromStatus, type Client, type ResourceClient, type ResourceType, type Watch } from './client.js';
 
 export type IndexFunc<T extends KubeObject = KubeObject> = (obj: T) => string[];
 
 /**
- * Handlers get the cached objects themselves: treat them as read-only and clone() before
- * changing anything. Handlers should be quick (typically: queue a key).
+ * Handlers get the cached objects themselves, deep-frozen (shared by every handler and lister,
+ * and in-process with every other watcher): clone() one before changing it. Handlers should be quick (typically: queue a key).
  */
 export interface EventHandlers<T extends KubeObject = KubeObject> {
   onAdd?(obj: T): void;
@@ -218,7 +218,8 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private apply(ev: WatchEvent<T>): void {
     if (ev.type === 'ERROR') throw apiErrorFromStatus(ev.object as Status);
-    const obj = ev.object as T;
+    // frozen: every handler and lister shares the cached object (in-process events come frozen already)
+    const obj = deepFreeze(ev.object as T);
     const rv = obj.metadata?.resourceVersion;
     if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.upsert(obj);
     else if (ev.type === 'DELETED') this.remove(keyOf(obj), obj);
@@ -226,7 +227,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private replace(fresh: T[], resourceVersion: string): void {
-    const incoming = new Map(fresh.map((o) => [keyOf(o), o]));
+    const incoming = new Map(fresh.map((o) => [keyOf(o), deepFreeze(o)]));
     for (const [key, old] of this.items) if (!incoming.has(key)) this.remove(key, old);
     for (const [key, obj] of incoming) {
       const old = this.items.get(key);

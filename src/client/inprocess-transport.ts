@@ -1,8 +1,10 @@
-// Calls the API server's handler directly. Everything crossing the boundary is copied,
-// so neither side can mutate what the other holds (the same isolation HTTP gives).
+// Calls the API server's handler directly. Neither side can change what the other holds (the
+// isolation HTTP gives): request and response bodies are copied, and watch events, which the
+// server hands to every watcher of them at once, are shared deep-frozen instead of copied per
+// watcher (a watcher that writes to one gets a TypeError).
 import { ApiError } from '../api/errors.js';
 import { unsharedBodies, unsharedResponses, type ApiHandler, type ApiRequest, type ApiResponse, type ApiStream, type UserInfo, type WatchEvent } from '../api/request.js';
-import { clone } from '../api/object.js';
+import { clone, deepFreeze } from '../api/object.js';
 import type { Transport } from './transport.js';
 
 export class InProcessTransport implements Transport {
@@ -12,7 +14,7 @@ export class InProcessTransport implements Transport {
   ) {}
 
   async request(req: ApiRequest): Promise<ApiResponse> {
-    const { body, bytes } = copyBody(req.body, req.bodyBytes === undefined);
+    const body = copyBody(req.body);
     const inbound: ApiRequest = {
       method: req.method,
       path: req.path,
@@ -24,7 +26,11 @@ export class InProcessTransport implements Transport {
       // the copy is this request's alone: the server may take it over
       if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) unsharedBodies.add(body);
       inbound.body = body;
-      inbound.bodyBytes = req.bodyBytes ?? bytes;
+      // The size is not measured (a JSON encoding just for that cost as much as the copy): the
+      // callers here are the control plane's own parts, the request limit guards the server's
+      // HTTP reads (which count the bytes they read), and the store still refuses any object
+      // too big to keep (413) whichever way it came.
+      if (req.bodyBytes !== undefined) inbound.bodyBytes = req.bodyBytes;
     }
     let res: ApiResponse;
     try {
@@ -38,31 +44,28 @@ export class InProcessTransport implements Transport {
     if (res.headers) out.headers = { ...res.headers };
     if (res.warnings) out.warnings = [...res.warnings];
     // a body the server built for this response alone needs no copy
-    if (res.body !== undefined) out.body = typeof res.body === 'object' && res.body !== null && unsharedResponses.has(res.body) ? res.body : copyBody(res.body, false).body;
-    if (res.stream) out.stream = copyingStream(res.stream);
+    if (res.body !== undefined) out.body = typeof res.body === 'object' && res.body !== null && unsharedResponses.has(res.body) ? res.body : copyBody(res.body);
+    if (res.stream) out.stream = freezingStream(res.stream);
     return out;
   }
 }
 
-/**
- * A copy of a body that shares nothing with it (clone gives what a JSON round trip gives) and,
- * when asked, the size of its JSON encoding, which the server checks against its body limit.
- */
-function copyBody(body: unknown, measure: boolean): { body: unknown; bytes: number } {
-  if (body === undefined) return { body, bytes: 0 };
-  if (Buffer.isBuffer(body)) return { body: Buffer.from(body), bytes: body.length };
-  if (typeof body === 'string') return { body, bytes: measure ? Buffer.byteLength(body) : 0 };
-  return { body: clone(body), bytes: measure ? Buffer.byteLength(JSON.stringify(body)) : 0 };
+/** A copy of a body that shares nothing with it (clone gives what a JSON round trip gives). */
+function copyBody(body: unknown): unknown {
+  if (body === undefined || typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) return Buffer.from(body);
+  return clone(body);
 }
 
 /**
- * The server hands the same object to every watcher of an event; each in-process watcher gets
- * its own copy.
+ * The server hands the same object to every watcher of an event: in-process watchers share it,
+ * frozen once (the first watcher's delivery freezes it; the rest find it frozen), so none can
+ * change what another watcher, or the server, holds.
  */
-function copyingStream(stream: ApiStream): ApiStream {
+function freezingStream(stream: ApiStream): ApiStream {
   return {
     start(send, end) {
-      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: clone(chunk.object) } : chunk), end);
+      stream.start((chunk) => send(isEvent(chunk) ? { type: chunk.type, object: deepFreeze(chunk.object) } : chunk), end);
     },
     stop() {
       stream.stop();

@@ -74,7 +74,7 @@ export function serviceAccountAdmission(storage: ResourceStorage): Admission {
       const attempts = name === 'default' ? 10 : 1;
       for (let i = 0; i < attempts && !sa; i++) {
         if (i) await sleep(100 + randomInt(100));
-        sa = await storage.tryGet(accounts, namespace, name);
+        sa = await storage.tryGetShared(accounts, namespace, name);
       }
       if (!sa) {
         throw errors.forbidden(resourceRef(kind), obj.metadata.name || undefined, `error looking up service account ${namespace}/${name}: serviceaccount ${JSON.stringify(name)} not found`);

@@ -126,9 +126,9 @@ export function cachedNodeGraph(storage: ResourceStorage, pods: AnyKindDef, pvs:
     async podsOnFresh(nodeName: string, namespace?: string): Promise<KubeObject[]> {
       return (await storage.list(pods, namespace, { fieldSelector: `spec.nodeName=${nodeName}` })).items;
     },
-    pod: (namespace, name) => storage.tryGet(pods, namespace, name),
+    pod: (namespace, name) => storage.tryGetShared(pods, namespace, name),
     async volumeClaimOf(pvName) {
-      const pv = await storage.tryGet(pvs, undefined, pvName);
+      const pv = await storage.tryGetShared(pvs, undefined, pvName);
       const ref = pv?.spec?.claimRef;
       return ref?.name && ref?.namespace ? { namespace: ref.namespace, name: ref.name } : undefined;
     },
