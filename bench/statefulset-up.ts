@@ -91,10 +91,10 @@ export interface Run {
  * `sets` StatefulSets of `replicas` each (named web, or web-0 … when several), with one claim
  * per replica unless `claims` is false, on one simulated node per 100 pods.
  */
-export async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, sets = 1, claims = true): Promise<Run> {
+export async function timeToReady(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, sets = 1, claims = true, serverArgs: string[] = []): Promise<Run> {
   // a node runs at most 110 pods (its allocatable "pods"): one node per 100 replicas
   const nodes = Math.max(1, Math.ceil((replicas * sets) / 100));
-  const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes)]);
+  const r = await startUp(undefined, ['--runtime', 'sim', '--nodes', String(nodes), ...serverArgs]);
   try {
     const pid = r.proc.pid!;
     const counting = process.env.PETSET_BENCH_COUNTS === '1';
@@ -133,24 +133,25 @@ export async function timeToReady(replicas: number, policy: 'Parallel' | 'Ordere
   }
 }
 
-function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, goal?: string): Scenario {
-  const tag = `sts_up_${policy === 'Parallel' ? 'parallel' : 'ordered'}_${replicas}`;
+/** unsafeNoFsync: the same through `petset up --unsafe-no-fsync` (commits do not wait for the disk), figures named *_unsafe_no_fsync */
+function scenario(replicas: number, policy: 'Parallel' | 'OrderedReady', capSeconds: number, goal?: string, unsafeNoFsync = false): Scenario {
+  const tag = `sts_up_${policy === 'Parallel' ? 'parallel' : 'ordered'}_${replicas}${unsafeNoFsync ? '_unsafe_no_fsync' : ''}`;
   return {
-    // the count first, so a filter naming 100 does not also run 1,000 and 5,000
-    name: `statefulset-up-${replicas}-${policy === 'Parallel' ? 'parallel' : 'ordered'}`,
+    // the count first, so a filter naming 100 does not also run 1,000 and 5,000 (nor the unsafe variant)
+    name: `statefulset-up-${unsafeNoFsync ? 'unsafe-no-fsync-' : ''}${replicas}-${policy === 'Parallel' ? 'parallel' : 'ordered'}`,
     async run(report) {
       const runs: Run[] = [];
       const count = Math.max(1, Number(process.env.PETSET_BENCH_RUNS ?? 1));
       const cap = Number(process.env.PETSET_BENCH_CAP_SECONDS ?? capSeconds);
       for (let i = 0; i < count; i++) {
-        const run = await timeToReady(replicas, policy, cap);
+        const run = await timeToReady(replicas, policy, cap, 1, true, unsafeNoFsync ? ['--unsafe-no-fsync'] : []);
         runs.push(run);
         if (run.ready !== replicas) {
           process.stderr.write(`  only ${run.ready} of ${replicas} Ready after the ${cap} s cap\n`);
           break;
         }
       }
-      report({ name: `${tag}_ready_seconds`, value: median(runs.map((x) => x.seconds)), unit: 's', goal });
+      report({ name: `${tag}_ready_seconds`, value: median(runs.map((x) => x.seconds)), unit: 's', goal: unsafeNoFsync ? undefined : goal });
       report({ name: `${tag}_cpu_seconds`, value: median(runs.map((x) => x.cpuSeconds)), unit: 's' });
       report({ name: `${tag}_cpu_ms_per_replica`, value: (median(runs.map((x) => x.cpuSeconds)) * 1000) / replicas, unit: 'ms' });
       report({ name: `${tag}_peak_rss_mb`, value: median(runs.map((x) => x.peakRssMb)), unit: 'MiB' });
@@ -187,5 +188,6 @@ export const statefulsetUpScenarios: Scenario[] = [
   scenario(1000, 'Parallel', 180, '< 3 s'),
   scenario(5000, 'Parallel', 180, '< 15 s'),
   scenario(100, 'OrderedReady', 180, '< 2 s'),
+  scenario(100, 'OrderedReady', 180, undefined, true),
   tenThousandPods,
 ];

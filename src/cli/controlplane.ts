@@ -106,6 +106,8 @@ export interface ControlPlaneOptions {
   compactionIntervalMs?: number;
   /** bytes the store keeps reserved on its disk for deletes when the disk fills (default 8 MiB) */
   spaceReserveBytes?: number;
+  /** commit without fsync (--unsafe-no-fsync; the SQLite store only) */
+  unsafeNoFsync?: boolean;
   /** kube-apiserver's --admission-control-config-file (the PodSecurity plugin's defaults and exemptions) */
   admissionControlConfigFile?: string;
   /** kube-apiserver's --audit-log-path: one audit.k8s.io/v1 Event per request (level Metadata), JSON lines */
@@ -218,7 +220,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       store = instrumentStore(await openEtcdStore({ endpoints: opts.etcd.servers, tls: opts.etcd.tls, autoCompact: compaction, log }), metrics);
     } else {
       const dbFile = path.join(opts.dataDir, 'state.db');
-      const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes, autoCompact: compaction });
+      const sqlite = openSqliteStore(dbFile, { log, spaceReserveBytes: opts.spaceReserveBytes, autoCompact: compaction, fsync: !opts.unsafeNoFsync });
       spaceAlarm = sqlite;
       store = instrumentStore(sqlite, metrics);
       for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);

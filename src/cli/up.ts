@@ -78,6 +78,10 @@ Starts the petset control plane in the foreground and serves the Kubernetes API 
   --etcd-compaction-interval D
                    how often old revisions are compacted, as kube-apiserver's flag (default 5m;
                    0 never); watches from compacted resourceVersions get 410 Gone and relist
+  --unsafe-no-fsync
+                   commit without waiting for the disk, as etcd's flag: faster, and a crash of
+                   the machine (not of petset) may lose the last writes; for rehearsals and CI,
+                   never for state you keep (the SQLite store; give etcd its own flag)
 ${ETCD_FLAGS_USAGE}
 Node health timings, as kube-controller-manager's and the kubelet's flags (durations such
 as 500ms, 5s, 1m30s); shorten them to see node failures handled in seconds:
@@ -101,7 +105,7 @@ and unreachable (300 unless the pod sets its own).
 `;
 
 export async function up(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help', 'allocate-node-cidrs']);
+  const args = parseArgs(argv, { f: 'filename', filename: 'filename' }, ['help', 'allocate-node-cidrs', 'unsafe-no-fsync']);
   if (flag(args, 'help')) {
     process.stdout.write(UP_USAGE);
     return 0;
@@ -161,6 +165,8 @@ export async function up(argv: string[]): Promise<number> {
   const compactionIntervalMs = flagDuration(args, 'etcd-compaction-interval', 300_000);
   if (compactionIntervalMs < 0) throw new Error('--etcd-compaction-interval must not be negative');
   const etcd = etcdFlags(args);
+  const unsafeNoFsync = flag(args, 'unsafe-no-fsync') === 'true';
+  if (unsafeNoFsync && etcd) throw new Error('--unsafe-no-fsync applies to petset\'s own SQLite store: with --etcd-servers, start etcd with --unsafe-no-fsync instead');
   const webPortFlag = flag(args, 'web-port') ?? '0';
   const webPort = webPortFlag === 'off' ? undefined : flagInt(args, 'web-port', 0);
   const manifests = files.flatMap((f) => readManifests(f)); // read before starting: a bad file fails fast
@@ -173,7 +179,7 @@ export async function up(argv: string[]): Promise<number> {
   // cluster IPs off loopback are local to a machine only with a pod network there: without one
   // (a control-plane machine whose nodes join from other machines) a proxy here could serve none
   const servicesElsewhere = !rootPodNetwork && serviceClusterIPRange !== undefined && !serviceClusterIPRange.startsWith('127.');
-  const cp = await startControlPlane({ proxy: !servicesElsewhere, allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, clusterSigningDurationSeconds, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
+  const cp = await startControlPlane({ proxy: !servicesElsewhere, allocateNodeCIDRs, dataDir, port, host, nodes, simNodes, serveForeignProvisioners, nodeLifecycle, hpaSyncPeriodMs, clusterSigningDurationSeconds, agentTimings, processRuntime, maxWaitForUnmountMs, serviceClusterIPRange, podCIDR, rootPodNetwork, eventTtlMs, requestTimeoutMs, compactionIntervalMs, unsafeNoFsync, etcd, auditLogPath, maxWatchesPerUser, maxRequestsInFlightPerUser, admissionControlConfigFile, dns: { host: dnsHost, port: dnsPort, upstreams } });
   const out = process.stdout;
   const where = etcd ? `objects in etcd at ${etcd.servers.join(',')}, certificates in ${dataDir}` : `data in ${dataDir}`;
   out.write(`petset is up at ${cp.url} (${where}, started in ${Date.now() - started} ms)\n`);

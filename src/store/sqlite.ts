@@ -60,6 +60,12 @@ export interface SqliteStoreOptions {
   spaceCheckIntervalMs?: number;
   /** Where the store's notices go (space alarm, values set aside at start); default stderr. */
   log?: (line: string) => void;
+  /**
+   * false: commits are not fsync'd (etcd's --unsafe-no-fsync). A crash of petset loses nothing
+   * (the commit is in the OS's cache); a crash of the machine may lose the last commits, though
+   * the file stays consistent (WAL with synchronous=NORMAL). Default true.
+   */
+  fsync?: boolean;
 }
 
 export interface SqliteStoreStats {
@@ -167,8 +173,9 @@ export class SqliteStore implements Store {
         db.pragma('locking_mode = EXCLUSIVE');
         db.pragma('journal_mode = WAL');
       }
-      // FULL: a commit is on disk (WAL fsync'd) before the write is acknowledged.
-      db.pragma('synchronous = FULL');
+      // FULL: a commit is on disk (WAL fsync'd) before the write is acknowledged. NORMAL (asked
+      // for by --unsafe-no-fsync): the WAL is fsync'd only before a checkpoint.
+      db.pragma(opts.fsync === false ? 'synchronous = NORMAL' : 'synchronous = FULL');
       this.initSchema();
       this.loadState();
     } catch (err) {
