@@ -24,7 +24,7 @@ import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
-import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDirLock } from './datadir.js';
+import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type Credentials, type DataDirLock } from './datadir.js';
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
 import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
@@ -157,6 +157,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let podNetwork: PodNetwork | undefined;
   let policy: NetworkPolicyEnforcer | undefined;
   let policyInformers: SharedInformerFactory | undefined;
+  let credentials: Promise<Credentials> | undefined;
   const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
   const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
   const host = opts.host ?? '127.0.0.1';
@@ -206,7 +207,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     // the `kubernetes` service's address is in the serving certificate, for in-cluster clients
     const apiServiceIP = kubernetesServiceIP(serviceRange(serviceClusterIPRange));
-    const creds = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
+    // the new files' fsyncs run in the thread pool while the store opens; nothing reads them before the await below
+    credentials = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
+    credentials.catch(() => {}); // its error is thrown by that await (a store failing first must not leave it unhandled)
     const metrics = new ApiMetrics();
     const compaction = opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 };
     const setAside: SetAside[] = [];
@@ -224,6 +227,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
       setAside.push(...sqlite.setAsideWhileLoading().map((q) => ({ ...q })));
     }
+    const creds = await credentials;
     const registry = defaultRegistry();
     // nothing that reads objects runs before the ones it could not serve are set aside
     for (const q of setAside) log(describe(q));
@@ -413,6 +417,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    // the credentials' renames finish before the lock goes: nothing of this start touches pki/ after it
+    await credentials?.catch(() => {});
     await teardown(0);
     throw e;
   }
