@@ -52,6 +52,8 @@ import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
 import { DEFAULT_POD_CIDR, nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
 
+type ProcessRuntimeOptions = { catalogFile?: string; imageSource?: ImageSource; podPidsLimit?: number };
+
 export interface ControlPlaneOptions {
   dataDir: string;
   host?: string;
@@ -97,7 +99,7 @@ export interface ControlPlaneOptions {
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
   /** run the local nodes' pods as real processes (default: simulated) */
-  processRuntime?: { catalogFile?: string; imageSource?: ImageSource; podPidsLimit?: number };
+  processRuntime?: ProcessRuntimeOptions | Promise<ProcessRuntimeOptions | undefined>;
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
@@ -389,7 +391,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
-    const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
+    // (up's runtime choice may still be under way: only the nodes wait for it)
+    const processRuntimeOptions = await opts.processRuntime;
+    const processRuntime = processRuntimeOptions && { ...processRuntimeOptions, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings, opts.simNodes ?? 0);
     if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
