@@ -24,7 +24,7 @@ import type { Store } from '../store/store.js';
 import { defaultRegistry } from '../api/kinds/index.js';
 import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/inprocess-transport.js';
-import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type DataDirLock } from './datadir.js';
+import { ensureCredentials, lockDataDir, makePrivate, secureDataDir, type Credentials, type DataDirLock } from './datadir.js';
 import { describe, involvedObjectOf, quarantineUnservable, type SetAside } from './quarantine.js';
 import { EventRecorder } from '../client/events.js';
 import { moveServicesIntoRange } from '../apiserver/service-ip-repair.js';
@@ -51,6 +51,8 @@ import { PodNetwork } from '../agent/podnet/pod-network.js';
 import { NetworkPolicyEnforcer } from '../agent/podnet/policy-enforcer.js';
 import { DEFAULT_POD_CIDR, nodeAddressFor, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { podNetworkId, sandboxNetwork } from './pod-network-choice.js';
+
+type ProcessRuntimeOptions = { catalogFile?: string; imageSource?: ImageSource; podPidsLimit?: number };
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -97,7 +99,7 @@ export interface ControlPlaneOptions {
   /** non-long-running requests end with 504 after this (kube-apiserver's --request-timeout, 60 s) */
   requestTimeoutMs?: number;
   /** run the local nodes' pods as real processes (default: simulated) */
-  processRuntime?: { catalogFile?: string; imageSource?: ImageSource; podPidsLimit?: number };
+  processRuntime?: ProcessRuntimeOptions | Promise<ProcessRuntimeOptions | undefined>;
   /** how long pods of real processes get to exit when the control plane stops (default 10 s) */
   stopGraceMs?: number;
   /** where start-up warnings go (a shared data dir, quarantined objects, the space alarm); default stderr */
@@ -159,6 +161,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let podNetwork: PodNetwork | undefined;
   let policy: NetworkPolicyEnforcer | undefined;
   let policyInformers: SharedInformerFactory | undefined;
+  let credentials: Promise<Credentials> | undefined;
   const serviceClusterIPRange = opts.serviceClusterIPRange ?? (opts.rootPodNetwork ? ROOT_SERVICE_CLUSTER_IP_RANGE : undefined);
   const podCIDR = opts.podCIDR ?? (opts.rootPodNetwork ? ROOT_POD_CIDR : undefined);
   const host = opts.host ?? '127.0.0.1';
@@ -208,7 +211,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     // the `kubernetes` service's address is in the serving certificate, for in-cluster clients
     const apiServiceIP = kubernetesServiceIP(serviceRange(serviceClusterIPRange));
-    const creds = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
+    // the new files' fsyncs run in the thread pool while the store opens; nothing reads them before the await below
+    credentials = ensureCredentials(opts.dataDir, [...(host === '127.0.0.1' || host === 'localhost' ? [] : [host]), apiServiceIP]);
+    credentials.catch(() => {}); // its error is thrown by that await (a store failing first must not leave it unhandled)
     const metrics = new ApiMetrics();
     const compaction = opts.compactionIntervalMs === 0 ? false : { intervalMinutes: (opts.compactionIntervalMs ?? 300_000) / 60_000 };
     const setAside: SetAside[] = [];
@@ -226,6 +231,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       for (const f of [`${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}.reserve`]) makePrivate(f);
       setAside.push(...sqlite.setAsideWhileLoading().map((q) => ({ ...q })));
     }
+    const creds = await credentials;
     const registry = defaultRegistry();
     // nothing that reads objects runs before the ones it could not serve are set aside
     for (const q of setAside) log(describe(q));
@@ -387,7 +393,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await proxy.start(proxyInformers);
     }
     // pods ask the cluster DNS through the kube-dns service's cluster IP
-    const processRuntime = opts.processRuntime && { ...opts.processRuntime, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
+    // (up's runtime choice may still be under way: only the nodes wait for it)
+    const processRuntimeOptions = await opts.processRuntime;
+    const processRuntime = processRuntimeOptions && { ...processRuntimeOptions, network: podNetwork && sandboxNetwork(podNetwork, policy), clusterDNS: opts.dns !== false ? kubeDnsServiceIP(serviceRange(serviceClusterIPRange)) : undefined };
     nodes = new LocalNodes(handle, opts.dataDir, processRuntime, nodeConnectionToken, opts.runtime, podCIDR);
     const agentsUp = nodes.start(opts.nodes ?? 1, opts.agentTimings, opts.simNodes ?? 0);
     if (!(await untilDoneOrDiskFull(agentsUp, spaceAlarm))) {
@@ -415,6 +423,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
     };
   } catch (e) {
+    // the credentials' renames finish before the lock goes: nothing of this start touches pki/ after it
+    await credentials?.catch(() => {});
     await teardown(0);
     throw e;
   }

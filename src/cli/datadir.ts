@@ -157,49 +157,70 @@ export interface Credentials {
   serviceAccountKeyPem: string;
 }
 
-/** Writes a whole file or nothing: a kill -9 mid-write must not leave a truncated key behind. */
-function writeAtomic(file: string, data: string, mode = 0o600): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+/**
+ * What ensureCredentials changes on disk, in order: a removal, or a file that takes its name
+ * from `${file}.tmp` once every new file's content is on disk.
+ */
+type CredentialStep = { remove: string } | { file: string; data: string };
+
+/**
+ * Applies the steps so that a kill -9 at any moment leaves each file whole or absent and
+ * the names in the steps' order: every new file is first written beside its name and fsync'd
+ * (all at once, in the thread pool: one fsync after another held up every start by up to
+ * ~30 ms), then the removals and renames happen one by one in the order given.
+ */
+async function applyInOrder(steps: CredentialStep[]): Promise<void> {
+  const writes = steps.filter((s): s is { file: string; data: string } => 'file' in s);
+  await Promise.all(
+    writes.map(async ({ file, data }) => {
+      const fh = await fs.promises.open(`${file}.tmp`, 'w', 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
+  for (const s of steps) {
+    if ('remove' in s) fs.rmSync(s.remove, { force: true });
+    else fs.renameSync(`${s.file}.tmp`, s.file);
   }
-  fs.renameSync(tmp, file);
 }
 
-function readOr(file: string, make: () => string, mode = 0o600): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    const v = make();
-    writeAtomic(file, v, mode);
-    return v;
-  }
-}
-
-/** The CA, serving certificate and admin token, made on first start and reused after. */
-export function ensureCredentials(dir: string, extraHosts: string[] = []): Credentials {
+/**
+ * The CA, serving certificate and admin token, made on first start and reused after.
+ *
+ * Every certificate on disk is paired with its key and signed by the CA beside it, whenever a
+ * kill -9 stops this: a certificate's file (for the serving one, the hosts file) is removed
+ * before any of its material is replaced, and comes back only after its key and its CA.
+ */
+export async function ensureCredentials(dir: string, extraHosts: string[] = []): Promise<Credentials> {
   const pki = path.join(dir, 'pki');
   fs.mkdirSync(pki, { recursive: true, mode: 0o700 });
+  const at = (name: string) => path.join(pki, name);
+  const has = (name: string) => fs.existsSync(at(name));
+  const read = (name: string) => fs.readFileSync(at(name), 'utf8');
+  // removals first, then the new files in this order (see applyInOrder)
+  const removals: CredentialStep[] = [];
+  const writes: CredentialStep[] = [];
   let ca: CertKeyPair;
   let newCA = false;
-  if (fs.existsSync(path.join(pki, 'ca.crt')) && fs.existsSync(path.join(pki, 'ca.key'))) {
-    ca = { certPem: fs.readFileSync(path.join(pki, 'ca.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'ca.key'), 'utf8') };
+  if (has('ca.crt') && has('ca.key')) {
+    ca = { certPem: read('ca.crt'), keyPem: read('ca.key') };
   } else {
     ca = createCA('petset-ca');
     newCA = true;
-    writeAtomic(path.join(pki, 'ca.key'), ca.keyPem);
-    writeAtomic(path.join(pki, 'ca.crt'), ca.certPem);
+    // a certificate left from before must not meet the new key
+    removals.push({ remove: at('ca.crt') });
+    writes.push({ file: at('ca.key'), data: ca.keyPem }, { file: at('ca.crt'), data: ca.certPem });
   }
   const hosts = ['localhost', '127.0.0.1', '::1', ...extraHosts];
-  const hostsFile = path.join(pki, 'apiserver.hosts');
+  const hostsFile = at('apiserver.hosts');
   let serving: CertKeyPair;
   const sameHosts = fs.existsSync(hostsFile) && fs.readFileSync(hostsFile, 'utf8') === hosts.join(',');
-  if (!newCA && sameHosts && fs.existsSync(path.join(pki, 'apiserver.crt')) && fs.existsSync(path.join(pki, 'apiserver.key'))) {
-    serving = { certPem: fs.readFileSync(path.join(pki, 'apiserver.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'apiserver.key'), 'utf8') };
+  if (!newCA && sameHosts && has('apiserver.crt') && has('apiserver.key')) {
+    serving = { certPem: read('apiserver.crt'), keyPem: read('apiserver.key') };
   } else {
     serving = createServingCert(ca, {
       commonName: 'petset-apiserver',
@@ -207,27 +228,34 @@ export function ensureCredentials(dir: string, extraHosts: string[] = []): Crede
       ipAddresses: hosts.filter((h) => /^[\d.:]+$/.test(h)),
     });
     // the hosts file goes first and comes back last: a kill in between means "make it again",
-    // never a key paired with another certificate
-    fs.rmSync(hostsFile, { force: true });
-    writeAtomic(path.join(pki, 'apiserver.key'), serving.keyPem);
-    writeAtomic(path.join(pki, 'apiserver.crt'), serving.certPem);
-    writeAtomic(hostsFile, hosts.join(','));
+    // never a key paired with another certificate (or a certificate of another CA)
+    removals.push({ remove: hostsFile });
+    writes.push({ file: at('apiserver.key'), data: serving.keyPem }, { file: at('apiserver.crt'), data: serving.certPem }, { file: hostsFile, data: hosts.join(',') });
   }
-  const adminToken = readOr(path.join(pki, 'admin.token'), () => randomBytes(32).toString('hex')).trim();
+  const readOr = (name: string, make: () => string): string => {
+    try {
+      return read(name);
+    } catch {
+      const v = make();
+      writes.push({ file: at(name), data: v });
+      return v;
+    }
+  };
+  const adminToken = readOr('admin.token', () => randomBytes(32).toString('hex')).trim();
   // made again with a new CA, as the serving certificate is; the key goes first and the
   // certificate last, so a certificate on disk always has its key beside it
   let adminCert: CertKeyPair;
-  if (!newCA && fs.existsSync(path.join(pki, 'admin.crt')) && fs.existsSync(path.join(pki, 'admin.key'))) {
-    adminCert = { certPem: fs.readFileSync(path.join(pki, 'admin.crt'), 'utf8'), keyPem: fs.readFileSync(path.join(pki, 'admin.key'), 'utf8') };
+  if (!newCA && has('admin.crt') && has('admin.key')) {
+    adminCert = { certPem: read('admin.crt'), keyPem: read('admin.key') };
   } else {
     adminCert = createClientCert(ca, { commonName: 'petset-admin', organizations: ['system:masters'] });
-    fs.rmSync(path.join(pki, 'admin.crt'), { force: true });
-    writeAtomic(path.join(pki, 'admin.key'), adminCert.keyPem);
-    writeAtomic(path.join(pki, 'admin.crt'), adminCert.certPem);
+    removals.push({ remove: at('admin.crt') });
+    writes.push({ file: at('admin.key'), data: adminCert.keyPem }, { file: at('admin.crt'), data: adminCert.certPem });
   }
-  const nodeConnectionToken = readOr(path.join(pki, 'node-connection.token'), () => randomBytes(32).toString('hex')).trim();
-  const serviceAccountKeyPem = readOr(path.join(pki, 'sa.key'), () =>
+  const nodeConnectionToken = readOr('node-connection.token', () => randomBytes(32).toString('hex')).trim();
+  const serviceAccountKeyPem = readOr('sa.key', () =>
     generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   );
+  if (writes.length) await applyInOrder([...removals, ...writes]);
   return { ca, serving, adminToken, adminCert, nodeConnectionToken, serviceAccountKeyPem };
 }

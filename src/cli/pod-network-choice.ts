@@ -19,7 +19,8 @@ export interface PodNetworkChoice {
 /** auto: root with the process runtime where root, ip and nft are there; root: required (throws when impossible); host: as asked. */
 export async function choosePodNetwork(
   requested: string,
-  runtime: RuntimeKind,
+  /** a promise when the runtime is still being chosen: waited for only when the choice depends on it */
+  runtime: RuntimeKind | Promise<RuntimeKind>,
   /** the ranges given on the command line: loopback ones mean the host network */
   ranges: { podCIDR?: string; serviceCIDR?: string } = {},
   unavailable: () => Promise<string | undefined> = podNetworkUnavailable,
@@ -32,7 +33,7 @@ export async function choosePodNetwork(
     if (requested === 'root') throw new Error(`--pod-network root cannot use the loopback range ${cidr} (${name}); give a range such as ${name === '--pod-cidr' ? '10.244.0.0/16' : '10.96.0.0/12'}`);
     return { mode: 'host', why: `${name} ${cidr} is a loopback range` };
   }
-  if (runtime !== 'process') {
+  if ((await runtime) !== 'process') {
     if (requested === 'root') throw new Error('--pod-network root needs real pods: use it with --runtime process');
     return { mode: 'host', why: 'the simulated runtime runs no real pods' };
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '../client/client.js';
 import type { ContainerRuntime } from '../agent/runtime/runtime.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
-import { ProcessRuntime, processRuntimeUnavailable, type ImageSource, type SandboxNetwork } from '../agent/runtime/process/runtime.js';
+import { ProcessRuntime, processRuntimeUnavailable, processRuntimeUnavailableAsync, type ImageSource, type SandboxNetwork } from '../agent/runtime/process/runtime.js';
 
 export type RuntimeKind = 'process' | 'sim';
 
@@ -18,7 +18,17 @@ export interface RuntimeChoice {
 export function chooseRuntime(requested: string, unavailable: () => string | undefined = processRuntimeUnavailable): RuntimeChoice {
   if (requested === 'sim') return { kind: 'sim' };
   if (requested !== 'process' && requested !== 'auto') throw new Error(`--runtime must be process, sim or auto (got "${requested}")`);
-  const why = unavailable();
+  return runtimeFor(requested, unavailable());
+}
+
+/** chooseRuntime with the bubblewrap check run off the main thread (a bad --runtime still throws at once). */
+export function chooseRuntimeAsync(requested: string, unavailable: () => Promise<string | undefined> = processRuntimeUnavailableAsync): Promise<RuntimeChoice> {
+  if (requested === 'sim') return Promise.resolve({ kind: 'sim' });
+  if (requested !== 'process' && requested !== 'auto') throw new Error(`--runtime must be process, sim or auto (got "${requested}")`);
+  return unavailable().then((why) => runtimeFor(requested, why));
+}
+
+function runtimeFor(requested: string, why: string | undefined): RuntimeChoice {
   if (!why) return { kind: 'process' };
   if (requested === 'process') throw new Error(`--runtime process cannot run here: ${why}`);
   return { kind: 'sim', why };

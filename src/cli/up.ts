@@ -10,7 +10,7 @@ import { loopbackResolvers, parseUpstream } from '../dns/server.js';
 import { serviceRange } from '../apiserver/service-ips.js';
 import { DEFAULT_POD_CIDR, maxNodeIndex, podRange, ROOT_POD_CIDR } from '../agent/network.js';
 import { choosePodNetwork } from './pod-network-choice.js';
-import { chooseRuntime, podMaxPids } from './runtime-choice.js';
+import { chooseRuntime, chooseRuntimeAsync, podMaxPids } from './runtime-choice.js';
 import { ImageCatalog } from '../agent/runtime/process/catalog.js';
 import type { ImageSource } from '../agent/runtime/process/runtime.js';
 import { ETCD_FLAGS_USAGE, etcdFlags } from './etcd-flags.js';
@@ -117,7 +117,10 @@ export async function up(argv: string[]): Promise<number> {
   const nodes = flagInt(args, 'nodes', 1);
   const simNodes = flagInt(args, 'sim-nodes', 0);
   if (simNodes < 0) throw new Error(`--sim-nodes must be 0 or more (got ${simNodes})`);
-  const runtime = chooseRuntime(flag(args, 'runtime') ?? 'auto');
+  const requestedRuntime = flag(args, 'runtime') ?? 'auto';
+  // auto: bubblewrap's check (a sandbox spawned and waited for) runs while the control plane
+  // starts; the nodes wait for its answer. An impossible --runtime process fails before anything starts.
+  const runtimeChoice = requestedRuntime === 'auto' ? chooseRuntimeAsync(requestedRuntime) : Promise.resolve(chooseRuntime(requestedRuntime));
   const catalogFile = flag(args, 'image-catalog');
   if (catalogFile) ImageCatalog.fromFile(catalogFile); // a bad file fails fast
   const imageSource = flag(args, 'image-source') ?? 'auto';
@@ -142,7 +145,7 @@ export async function up(argv: string[]): Promise<number> {
   const maxWaitForUnmountMs = positive(flagDuration(args, 'max-wait-for-unmount-duration', 6 * 60_000), 'max-wait-for-unmount-duration');
   const serviceClusterIPRange = flag(args, 'service-cluster-ip-range');
   if (serviceClusterIPRange) serviceRange(serviceClusterIPRange); // a bad range fails before anything starts
-  const podNetwork = await choosePodNetwork(flag(args, 'pod-network') ?? 'auto', runtime.kind, { podCIDR: flag(args, 'pod-cidr'), serviceCIDR: serviceClusterIPRange });
+  const podNetwork = await choosePodNetwork(flag(args, 'pod-network') ?? 'auto', runtimeChoice.then((r) => r.kind), { podCIDR: flag(args, 'pod-cidr'), serviceCIDR: serviceClusterIPRange });
   const rootPodNetwork = podNetwork.mode === 'root';
   const podCIDR = flag(args, 'pod-cidr') ?? (rootPodNetwork ? ROOT_POD_CIDR : undefined);
   if (podCIDR) {
@@ -173,8 +176,10 @@ export async function up(argv: string[]): Promise<number> {
   keepLoggingOnFullDisk();
 
   const started = Date.now();
-  if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
-  const processRuntime = runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
+  const processRuntime = runtimeChoice.then((runtime) => {
+    if (runtime.why) process.stdout.write(`Using the simulated runtime: ${runtime.why}\n`);
+    return runtime.kind === 'process' ? { catalogFile, imageSource: imageSource as ImageSource, podPidsLimit } : undefined;
+  });
   const allocateNodeCIDRs = flag(args, 'allocate-node-cidrs') === 'true';
   // cluster IPs off loopback are local to a machine only with a pod network there: without one
   // (a control-plane machine whose nodes join from other machines) a proxy here could serve none

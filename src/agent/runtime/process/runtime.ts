@@ -190,13 +190,36 @@ interface ContainerMeta {
 
 /** Why the process runtime cannot run here, or undefined when it can. */
 export function processRuntimeUnavailable(): string | undefined {
+  const missing = processRuntimePrerequisiteMissing();
+  if (missing) return missing;
+  const r = spawnSync('/usr/bin/bwrap', BWRAP_CHECK, { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? undefined : bwrapCannot(r.stderr || r.error?.message || `exit ${r.status}`);
+}
+
+/** The same check with bubblewrap's sandbox waited for off the main thread (petset up starts meanwhile). */
+export async function processRuntimeUnavailableAsync(): Promise<string | undefined> {
+  const missing = processRuntimePrerequisiteMissing();
+  if (missing) return missing;
+  return new Promise((resolve) =>
+    execFile('/usr/bin/bwrap', BWRAP_CHECK, { encoding: 'utf8', timeout: 10_000 }, (err, _stdout, stderr) =>
+      resolve(!err ? undefined : bwrapCannot(stderr || (typeof err.code === 'number' ? `exit ${err.code}` : err.message))),
+    ),
+  );
+}
+
+/** a sandbox as pods get (pid, uts and ipc namespaces, its own /dev and /proc) running true */
+const BWRAP_CHECK = ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--dev', '/dev', '--proc', '/proc', '/bin/true'];
+
+function bwrapCannot(detail: string): string {
+  return `bubblewrap cannot create namespaces here: ${detail.trim()}`;
+}
+
+function processRuntimePrerequisiteMissing(): string | undefined {
   if (process.platform !== 'linux') return `the process runtime needs Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'the process runtime needs root (it creates namespaces, mounts and cgroups); run petset up as root or use --runtime sim';
   for (const tool of ['/usr/bin/bwrap', '/usr/bin/nsenter', '/usr/bin/unshare', '/usr/bin/setpriv']) {
     if (!fs.existsSync(tool)) return `${tool} is missing: apt-get install -y bubblewrap util-linux`;
   }
-  const r = spawnSync('/usr/bin/bwrap', ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--dev', '/dev', '--proc', '/proc', '/bin/true'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) return `bubblewrap cannot create namespaces here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
   return undefined;
 }
 
