@@ -11,7 +11,7 @@ import { isApiError } from '../api/errors.js';
 import { deepEqual, type KubeObject } from '../api/object.js';
 import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
-import { Informer } from '../client/informer.js';
+import { Informer, stripManagedFields } from '../client/informer.js';
 import { GatedTransport } from './gated-transport.js';
 import { addressHolders, HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator, podRange } from './network.js';
 import type { Cidr } from './podnet/cidr.js';
@@ -363,7 +363,7 @@ export class NodeAgent {
 
   /** List pods, stop the unwanted ones, report the node, then run the rest. */
   private async connect(): Promise<void> {
-    const informer = new Informer(this.client, resources.pods, { fieldSelector: `spec.nodeName=${this.nodeName}` });
+    const informer = new Informer(this.client, resources.pods, { fieldSelector: `spec.nodeName=${this.nodeName}`, transform: stripManagedFields });
     this.informer = informer;
     informer.start();
     if (!(await informer.synced()) || this.state !== 'reconnecting') return;

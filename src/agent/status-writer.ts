@@ -103,6 +103,9 @@ export class PodStatusWriter {
         .pods<KubeObject>(w.namespace)
         .patch(w.name, { metadata: { uid: w.uid }, status: desired }, 'strategic', { subresource: 'status' });
       this.written.set(w, { json, resourceVersion: updated.metadata.resourceVersion });
+      // the worker keeps it until the pod's next change: without managedFields, as the informer
+      // hands pods over (the answer is this request's own, so it can be changed)
+      if (!Object.isFrozen(updated.metadata)) delete updated.metadata.managedFields;
       w.update(updated);
     } catch (e) {
       // gone, or a namesake with another uid (the uid in the patch cannot change)

@@ -9,7 +9,7 @@
 import type { Registry } from '../api/registry.js';
 import type { KubeObject } from '../api/object.js';
 import type { Client, ResourceType } from './client.js';
-import { SharedInformerFactory, type Informer, type InformerOptions } from './informer.js';
+import { SharedInformerFactory, stripManagedFields, type Informer, type InformerOptions } from './informer.js';
 import { runWorkers, type ReconcileResult, type RunWorkersOptions, type WorkQueue } from './workqueue.js';
 
 /** Where a controller gets its informers (shared with every other controller of the runner). */
@@ -98,7 +98,8 @@ export class ControllerRunner {
      */
     private readonly clientFor?: (controller: Controller) => Client,
   ) {
-    this.informers = informers ?? new SharedInformerFactory(client);
+    // kube-controller-manager's and kube-scheduler's informers drop managedFields: no controller reads them
+    this.informers = informers ?? new SharedInformerFactory(client, { transform: stripManagedFields });
   }
 
   get controllers(): Controller[] {

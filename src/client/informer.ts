@@ -30,6 +30,32 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** list page size (default 500) */
   pageSize?: number;
+  /**
+   * Applied to every object before it is cached and handed to handlers (client-go's
+   * SetTransform), e.g. stripManagedFields. Gets and returns deep-frozen objects.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+// One trimmed object per object trimmed: in-process informers of one resource are handed the
+// same frozen object for an event, so they share its trimmed form too.
+const trimmed = new WeakMap<KubeObject, KubeObject>();
+
+/**
+ * The object without metadata.managedFields, as kube-controller-manager's and kube-scheduler's
+ * informers keep them: no controller reads them, and on a pod they are most of its size, kept
+ * once per object in every cache. Writes built from a trimmed object lose nothing: an update that
+ * sends no managedFields keeps the stored ones. Shares everything else with `obj` (deep-frozen).
+ */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  let out = trimmed.get(obj);
+  if (!out) {
+    const { managedFields: _, ...metadata } = obj.metadata;
+    out = Object.freeze({ ...obj, metadata: Object.freeze(metadata) }) as KubeObject;
+    trimmed.set(obj, out);
+  }
+  return out as T;
 }
 
 /** "namespace/name", or "name" for cluster-scoped objects. */
@@ -219,7 +245,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private apply(ev: WatchEvent<T>): void {
     if (ev.type === 'ERROR') throw apiErrorFromStatus(ev.object as Status);
     // frozen: every handler and lister shares the cached object (in-process events come frozen already)
-    const obj = deepFreeze(ev.object as T);
+    const obj = this.cached(ev.object as T);
     const rv = obj.metadata?.resourceVersion;
     if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.upsert(obj);
     else if (ev.type === 'DELETED') this.remove(keyOf(obj), obj);
@@ -227,7 +253,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private replace(fresh: T[], resourceVersion: string): void {
-    const incoming = new Map(fresh.map((o) => [keyOf(o), deepFreeze(o)]));
+    const incoming = new Map(fresh.map((o) => [keyOf(o), this.cached(o)]));
     for (const [key, old] of this.items) if (!incoming.has(key)) this.remove(key, old);
     for (const [key, obj] of incoming) {
       const old = this.items.get(key);
@@ -238,6 +264,12 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.isSynced = true;
       for (const w of this.syncWaiters.splice(0)) w(true);
     }
+  }
+
+  /** What the cache keeps of an object it is given: frozen, then transformed. */
+  private cached(obj: T): T {
+    const frozen = deepFreeze(obj);
+    return this.options.transform ? (this.options.transform(frozen) as T) : frozen;
   }
 
   private upsert(obj: T): void {
@@ -319,7 +351,7 @@ export class SharedInformerFactory {
 
   constructor(
     readonly client: Client,
-    private readonly defaults: Pick<InformerOptions, 'watchTimeoutSeconds' | 'pageSize'> = {},
+    private readonly defaults: Pick<InformerOptions, 'watchTimeoutSeconds' | 'pageSize' | 'transform'> = {},
   ) {}
 
   /** Informers asked for after start() are started at once. */
