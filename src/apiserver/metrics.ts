@@ -43,19 +43,17 @@ class Counter {
     readonly type: 'counter' | 'gauge' = 'counter',
   ) {}
   add(labels: Labels, by = 1): void {
-    const key = labelText(labels);
-    const v = this.values.get(key);
-    if (v) v.value += by;
-    else this.values.set(key, { labels, value: by });
+    this.addUnder(labelText(labels), labels, by);
   }
   /** An adder for one label set, for hot paths that count under the same labels again and again. */
   series(labels: Labels): (by?: number) => void {
     const key = labelText(labels);
-    return (by = 1) => {
-      const v = this.values.get(key);
-      if (v) v.value += by;
-      else this.values.set(key, { labels, value: by });
-    };
+    return (by = 1) => this.addUnder(key, labels, by);
+  }
+  private addUnder(key: string, labels: Labels, by: number): void {
+    const v = this.values.get(key);
+    if (v) v.value += by;
+    else this.values.set(key, { labels, value: by });
   }
   get(labels: Labels): number {
     return this.values.get(labelText(labels))?.value ?? 0;
