@@ -160,11 +160,12 @@ describe('double kill -9 during a Parallel scale-up with claims (slow)', () => {
       // restart, and kill again ~0.2 s later: every other time while it is still starting
       if (rep % 2 === 0) {
         const early = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...args], { stdio: 'ignore' });
+        // listened for from the spawn: a start that ends by itself before the kill (it can be that
+        // quick) must not leave this waiting for an exit that already happened
+        const exited = new Promise((r) => early.once('exit', r));
         await pause(150 + ((rep * 53) % 200));
-        await new Promise((r) => {
-          early.once('exit', r);
-          early.kill('SIGKILL');
-        });
+        early.kill('SIGKILL');
+        await exited;
       } else {
         c = await startCluster({ dataDir, extraArgs: args });
         live.push(c);
