@@ -159,7 +159,9 @@ describe('double kill -9 during a Parallel scale-up with claims (slow)', () => {
 
       // restart, and kill again ~0.2 s later: every other time while it is still starting
       if (rep % 2 === 0) {
-        const early = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', ...args], { stdio: 'ignore' });
+        // the same simulated cluster as startCluster's (with petset up's default runtime, a start
+        // quick enough to get its root pod network up before the kill would leave it behind)
+        const early = spawn(process.execPath, [petsetBin, 'up', '--data-dir', dataDir, '--port', '0', '--runtime', 'sim', ...args], { stdio: 'ignore' });
         // listened for from the spawn: a start that ends by itself before the kill (it can be that
         // quick) must not leave this waiting for an exit that already happened
         const exited = new Promise((r) => early.once('exit', r));
