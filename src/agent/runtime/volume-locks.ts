@@ -5,7 +5,7 @@
 // a ReadWriteOnce volume, as Kubernetes allows, so a lock belongs to a node and counts its
 // sandboxes.
 //
-// A lock is a file under /run/petset/volume-locks naming its holders by process id and start
+// A lock is a file under /run/petset/volume-locks (see lockRoot) naming its holders by process id and start
 // time: a holder whose process is gone (a crashed node, a killed petset) holds nothing. Holders
 // inside this process are also kept in memory, so a simulated sandbox (which has no process of
 // its own) holds its lock exactly as long as it exists.
@@ -43,17 +43,40 @@ export class VolumeLockedError extends Error {
   }
 }
 
+const TMPFS_MAGIC = 0x01021994;
+
+function onTmpfs(dir: string): boolean {
+  try {
+    return fs.statfsSync(dir).type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where every petset process of this machine keeps its locks: /run/petset, a tmpfs on most
+ * systems; /dev/shm instead when /run lies on a disk and /dev/shm does not (a container's /run
+ * often does: a lock write and rename measured ~0.9 ms there against ~15 µs on tmpfs, on the
+ * main thread of every sandbox start and stop); the temp directory when neither is writable.
+ * The choice depends only on the machine's mounts, so all petsets on it agree. A directory
+ * someone else owns is passed over: /dev/shm and /tmp are open to every user.
+ */
 function lockRoot(): string {
-  for (const dir of ['/run/petset/volume-locks', path.join(os.tmpdir(), 'petset-volume-locks')]) {
+  const run = '/run/petset/volume-locks';
+  const shm = '/dev/shm/petset-volume-locks';
+  const order = !onTmpfs('/run') && onTmpfs('/dev/shm') ? [shm, run] : [run, shm];
+  for (const dir of [...order, path.join(os.tmpdir(), 'petset-volume-locks')]) {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const st = fs.lstatSync(dir);
+      if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) continue;
       fs.accessSync(dir, fs.constants.W_OK);
       return dir;
     } catch {
       // try the next place
     }
   }
-  throw new Error('no writable place for volume locks (/run/petset or the temp directory)');
+  throw new Error('no writable place for volume locks (/run/petset, /dev/shm or the temp directory)');
 }
 
 export function processStartTime(pid: number): string | undefined {
