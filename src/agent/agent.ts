@@ -220,6 +220,7 @@ export class NodeAgent {
   detach(): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
+    this.recorder?.stop();
     this.gate.cut();
     this.informer?.stop();
     this.timers.close();
@@ -236,6 +237,7 @@ export class NodeAgent {
   crash(): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
+    this.recorder?.stop();
     this.gate.cut();
     this.informer?.stop();
     this.timers.close();

@@ -50,6 +50,7 @@ export class EventRecorder {
   /** insertion-ordered, oldest first: an LRU by re-insertion */
   private readonly seen = new Map<string, Seen>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private stopped = false;
 
   constructor(
     private readonly client: Client,
@@ -59,6 +60,7 @@ export class EventRecorder {
 
   /** Records an event about obj. Returns at once; the write happens in the background. */
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+    if (this.stopped) return;
     try {
       const ref = referenceTo(obj);
       if (!this.allow(ref)) return;
@@ -69,7 +71,7 @@ export class EventRecorder {
       this.pending++;
       const when = new Date();
       this.chain = this.chain
-        .then(() => this.write(ref, type, reason, message, when))
+        .then(() => (this.stopped ? undefined : this.write(ref, type, reason, message, when)))
         .catch((e: unknown) => console.warn(`[events] could not record ${type} ${reason} on ${ref.kind} ${ref.namespace ?? ''}/${ref.name}: ${e instanceof Error ? e.message : String(e)}`))
         .finally(() => this.pending--);
     } catch (e) {
@@ -91,6 +93,15 @@ export class EventRecorder {
       this.dropped = 0;
     }, DROP_REPORT_MS);
     this.dropReport.unref?.();
+  }
+
+  /**
+   * Records nothing more: what waits to be written is dropped without a word, as a component
+   * that dies loses its queue (a node agent that stops or crashes while a thousand events
+   * wait would otherwise print a failure line for each).
+   */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Resolves when every event recorded so far has been written (or dropped). */

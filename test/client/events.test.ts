@@ -113,4 +113,23 @@ describe('EventRecorder', () => {
     await rec.flush();
     assert.equal(events().length, 26);
   });
+
+  it('drops what waits without a word once stopped (a node agent going away)', async () => {
+    const { rec, events } = setup();
+    const warn = console.warn;
+    const logged: string[] = [];
+    console.warn = (m: string) => logged.push(m);
+    try {
+      rec.event(set, 'Normal', 'Written', 'before the stop');
+      await rec.flush();
+      for (let i = 0; i < 5; i++) rec.event({ ...set, metadata: { ...set.metadata, name: `p-${i}`, uid: `u-p${i}` } }, 'Normal', 'Pending', 'queued');
+      rec.stop();
+      rec.event(set, 'Normal', 'Late', 'after the stop');
+      await rec.flush();
+      assert.deepEqual(events().map((e) => e.reason), ['Written']);
+      assert.deepEqual(logged, []);
+    } finally {
+      console.warn = warn;
+    }
+  });
 });
