@@ -13,7 +13,7 @@ import { Client, resources } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer, stripManagedFields } from '../client/informer.js';
 import { GatedTransport } from './gated-transport.js';
-import { addressHolders, HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator, podRange } from './network.js';
+import { HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podAddresses, podCIDRFor, PodIPAllocator, podRange } from './network.js';
 import type { Cidr } from './podnet/cidr.js';
 import { machineCapacity, newNode, NODE_LEASE_NAMESPACE, nodeLabels, nodeLease, nodeStatus, nodeStatusDiffers, microTime, type NodeDescription } from './node-status.js';
 import { PodWorker, type BackOffSettings, type WorkerHost } from './pod-worker.js';
@@ -102,6 +102,8 @@ export interface NodeAgentOptions {
 }
 
 const MAX_HELD_EVENTS = 1000;
+/** the agent's pod informer's index of the addresses pods hold (network.ts podAddresses) */
+const POD_ADDRESSES = 'podAddresses';
 /**
  * How long a newly mounted volume may wait to be reported in status.volumesInUse, so the
  * volumes of pods starting meanwhile go out in one Node write instead of one each. The report
@@ -196,7 +198,7 @@ export class NodeAgent {
     this.hostIP = this.opts.nodeIP ?? nodeAddressFor(this.nodeIndex, this.podRange);
     await this.opts.onNodeIndex?.(this.nodeIndex);
     // what is in use comes from the API's pods on this node, so a restart never reissues a live address
-    this.ips = new PodIPAllocator(this.nodeIndex, () => addressHolders(this.informer?.list() ?? []), this.podRange);
+    this.ips = new PodIPAllocator(this.nodeIndex, (ip) => this.informer?.byIndex(POD_ADDRESSES, ip).map((p) => p.metadata.uid!) ?? [], this.podRange);
     const leftovers = await this.runtime.listSandboxes();
     if (this.opts.adopt && this.runtime.adoptSandbox) {
       // decided once the API's pods are known (connect), before anything starts
@@ -366,6 +368,7 @@ export class NodeAgent {
   /** List pods, stop the unwanted ones, report the node, then run the rest. */
   private async connect(): Promise<void> {
     const informer = new Informer(this.client, resources.pods, { fieldSelector: `spec.nodeName=${this.nodeName}`, transform: stripManagedFields });
+    informer.addIndexer(POD_ADDRESSES, podAddresses);
     this.informer = informer;
     informer.start();
     if (!(await informer.synced()) || this.state !== 'reconnecting') return;

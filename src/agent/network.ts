@@ -57,7 +57,7 @@ export function nodeIndexOfCIDR(cidr: unknown, range: Cidr = DEFAULT_RANGE): num
  * Who, according to the API, holds each pod address on this node: the uids of the pods bound
  * here that are not terminal and whose status shows that address (see addressHolders).
  */
-export type AddressHolders = () => ReadonlyMap<string, readonly string[]>;
+export type AddressHolders = (ip: string) => readonly string[];
 
 /**
  * Hands out the node's pod addresses. Nothing is remembered across a crash: what is in use is
@@ -75,7 +75,7 @@ export class PodIPAllocator {
 
   constructor(
     readonly nodeIndex: number,
-    private readonly heldInAPI: AddressHolders = () => new Map(),
+    private readonly heldInAPI: AddressHolders = () => [],
     readonly range: Cidr = DEFAULT_RANGE,
   ) {
     this.base = nodeSubnetBase(nodeIndex, range);
@@ -83,7 +83,7 @@ export class PodIPAllocator {
 
   /** An address for pod `uid`: its `previous` one when still free, else the next free one. */
   allocate(uid = '', previous?: string): string {
-    const held = this.heldInAPI();
+    const held = this.heldInAPI;
     const wanted = this.hostOf(previous);
     if (wanted !== undefined && this.free(wanted, uid, held)) return this.take(wanted, uid);
     const span = LAST_POD_HOST - FIRST_POD_HOST + 1;
@@ -109,11 +109,11 @@ export class PodIPAllocator {
     return n >= FIRST_POD_HOST && n <= LAST_POD_HOST ? n : undefined;
   }
 
-  private free(host: number, uid: string, held: ReadonlyMap<string, readonly string[]>): boolean {
+  private free(host: number, uid: string, held: AddressHolders): boolean {
     const owner = this.owners.get(host);
     if (owner !== undefined && (owner !== uid || uid === '')) return false;
     // any other live pod showing the address keeps it, even when two show it (then neither gets it back)
-    return (held.get(intToIp(this.base + host)) ?? []).every((holder) => uid !== '' && holder === uid);
+    return held(intToIp(this.base + host)).every((holder) => uid !== '' && holder === uid);
   }
 
   private take(host: number, uid: string): string {
@@ -122,25 +122,28 @@ export class PodIPAllocator {
   }
 }
 
-/** The pods of a node's API view that hold each address (pure; for PodIPAllocator). */
-export function addressHolders(pods: Iterable<KubeObject>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const p of pods) {
-    const phase = p.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') continue;
-    // walked for every address handed out: no per-pod arrays or sets
-    const uid = p.metadata.uid!;
-    const hold = (ip: unknown) => {
-      if (typeof ip !== 'string' || ip === '') return;
-      const list = out.get(ip);
-      if (!list) out.set(ip, [uid]);
-      else if (list[list.length - 1] !== uid) list.push(uid);
-    };
-    hold(p.status?.podIP);
-    const ips = p.status?.podIPs;
-    if (Array.isArray(ips)) for (const x of ips) hold(x?.ip);
-  }
+/**
+ * The addresses a pod holds in the API's view: those its status shows while it is not
+ * terminal. The node agent indexes its pods by them, so handing out an address looks up the
+ * candidate instead of walking every pod of the node (which made a node's start of n pods
+ * cost n² steps).
+ */
+export function podAddresses(p: KubeObject): string[] {
+  const phase = p.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return [];
+  const out: string[] = [];
+  const hold = (ip: unknown) => {
+    if (typeof ip === 'string' && ip !== '' && !out.includes(ip)) out.push(ip);
+  };
+  hold(p.status?.podIP);
+  const ips = p.status?.podIPs;
+  if (Array.isArray(ips)) for (const x of ips) hold(x?.ip);
   return out;
+}
+
+/** Who holds each address among `pods` (looked at again at each call, as an informer's view would be). */
+export function addressHolders(pods: Iterable<KubeObject>): AddressHolders {
+  return (ip) => [...pods].filter((p) => podAddresses(p).includes(ip)).map((p) => p.metadata.uid!);
 }
 
 interface HostPort {

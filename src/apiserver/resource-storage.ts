@@ -118,6 +118,24 @@ export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
 export { unsharedBodies } from '../api/request.js';
 import { unsharedBodies } from '../api/request.js';
 
+/**
+ * The current object copied for a status write, whose status, labels and annotations are the
+ * request's: those keep their places in key order but are not copied only to be replaced (a
+ * pod's status is about half of it, and node agents write it several times per pod).
+ */
+function copyForStatusWrite(current: KubeObject): KubeObject {
+  const next: Record<string, unknown> = {};
+  for (const k of Object.keys(current)) {
+    if (k === 'status') next.status = undefined;
+    else if (k === 'metadata') {
+      const meta: Record<string, unknown> = {};
+      for (const mk of Object.keys(current.metadata)) meta[mk] = mk === 'labels' || mk === 'annotations' ? undefined : clone((current.metadata as Record<string, unknown>)[mk]);
+      next.metadata = meta;
+    } else next[k] = clone((current as Record<string, unknown>)[k]);
+  }
+  return next as KubeObject;
+}
+
 export class ResourceStorage {
   admission: Admission[] = [];
 
@@ -537,7 +555,7 @@ export class ResourceStorage {
 
     if (subresource === 'status') {
       // the status subresource changes status (and labels/annotations); never spec or owners
-      const next = clone(current);
+      const next = copyForStatusWrite(current);
       next.status = obj.status;
       next.metadata.labels = m.labels;
       next.metadata.annotations = m.annotations;

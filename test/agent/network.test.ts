@@ -55,7 +55,7 @@ describe('pod addresses across agent restarts', () => {
   it('never hands a live pod\'s address to another pod after a restart, and gives each pod its own back', () => {
     // the API after a crash: web-59 and web-61 ran with .21 and .22; the restarted agent remembers nothing
     const api = [pod('web-59', '127.64.2.21'), pod('web-61', '127.64.2.22'), pod('web-62')];
-    const ips = new PodIPAllocator(2, () => addressHolders(api));
+    const ips = new PodIPAllocator(2, addressHolders(api));
     // a pod without an address is started first: it must not get .21 or .22 even though round-robin starts at .2
     const taken = Array.from({ length: 25 }, (_, i) => ips.allocate(`new-${i}`));
     assert.ok(!taken.includes('127.64.2.21') && !taken.includes('127.64.2.22'), `handed out a live pod's address: ${taken}`);
@@ -69,7 +69,7 @@ describe('pod addresses across agent restarts', () => {
 
   it('gives an address two pods show to neither of them, and frees the addresses of terminal pods', () => {
     const api = [pod('a', '127.64.2.21'), pod('b', '127.64.2.21'), pod('done', '127.64.2.2', 'Succeeded')];
-    const ips = new PodIPAllocator(2, () => addressHolders(api));
+    const ips = new PodIPAllocator(2, addressHolders(api));
     const a = ips.allocate('a', '127.64.2.21');
     const b = ips.allocate('b', '127.64.2.21');
     assert.notEqual(a, '127.64.2.21');
@@ -82,7 +82,7 @@ describe('pod addresses across agent restarts', () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
     const api: any[] = [];
-    let ips = new PodIPAllocator(5, () => addressHolders(api));
+    let ips = new PodIPAllocator(5, addressHolders(api));
     const live = new Map<string, string>();
     for (let step = 0; step < 5000; step++) {
       const uid = `p${rand(300)}`;
@@ -102,7 +102,7 @@ describe('pod addresses across agent restarts', () => {
       if (rand(500) === 0) {
         api.length = 0;
         for (const [u, ip] of live) api.push(pod(u, ip));
-        ips = new PodIPAllocator(5, () => addressHolders(api));
+        ips = new PodIPAllocator(5, addressHolders(api));
         // the restarted agent starts every pod again, each asking for the address its status shows
         for (const [u, ip] of live) live.set(u, ips.allocate(u, ip));
         const again = [...live.values()];
