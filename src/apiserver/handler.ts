@@ -423,12 +423,20 @@ export class ApiServer {
     // the HTTP front end hands patches over as raw text, so the patch code reports syntax errors as upstream does
     const parsed = typeof body === 'string' ? tryParse(body) : body;
     const wantRV = isPlainObject(parsed) && isPlainObject(parsed.metadata) ? (parsed.metadata.resourceVersion as string | undefined) : undefined;
+    // A status patch that names only status and metadata (what node agents and controllers
+    // send) is applied to a copy of those two alone: a status write keeps nothing else of the
+    // patched object (prepareUpdate), so spec and the rest stay shared with the current object
+    // rather than copied for each write.
+    const statusOnly =
+      sub === 'status' && !kind.custom && contentType !== CONTENT.jsonPatch && isPlainObject(parsed) && Object.keys(parsed).every((k) => k === 'status' || k === 'metadata');
     const updated = await this.storage.guaranteedUpdate(
       kind,
       namespace,
       name!,
       (current) => {
-        const patched = applyClientPatch(contentType, current, body, schema, this.registry.definitions);
+        const patched = statusOnly
+          ? applyClientPatch(contentType, statusView(current), body, schema, this.registry.definitions, true)
+          : applyClientPatch(contentType, current, body, schema, this.registry.definitions);
         if (wantRV && wantRV !== current.metadata.resourceVersion) throw errors.modified(resourceRef(kind), name!);
         if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw errors.badRequest('the patch produced an object without metadata');
         const text = contentType === CONTENT.jsonPatch ? undefined : body;
@@ -563,9 +571,16 @@ export class ApiServer {
  * (Upstream answers a few strategic merge patch failures, e.g. mixed list element types or a
  * missing merge key, with a 500; they are bad requests.)
  */
-function applyClientPatch(contentType: string, current: KubeObject, body: unknown, schema: Schema, defs: Definitions): KubeObject {
+/** The object a status-only patch is applied to: its own top level, metadata and status; the rest is current's. */
+function statusView(current: KubeObject): KubeObject {
+  const view: KubeObject = { ...current, metadata: clone(current.metadata) };
+  if (Object.hasOwn(current, 'status')) view.status = clone(current.status);
+  return view;
+}
+
+function applyClientPatch(contentType: string, current: KubeObject, body: unknown, schema: Schema, defs: Definitions, ownsCurrent = false): KubeObject {
   try {
-    return applyPatch(contentType, current, body, schema, defs) as KubeObject;
+    return applyPatch(contentType, current, body, schema, defs, ownsCurrent) as KubeObject;
   } catch (e) {
     if (e instanceof ApiError && e.code < 500) throw e;
     throw errors.badRequest(e instanceof Error ? e.message : String(e));

@@ -261,7 +261,11 @@ export function instrumentStore<S extends Store>(store: S, metrics: ApiMetrics):
   const wrapped = new Map<string | symbol, { of: unknown; fn: unknown }>();
   const labelsByType = new Map<string, Labels>();
   const labelsFor = (operation: string, key: string): Labels => {
-    const type = storageType(key);
+    // most keys are /registry/<resource>/...: their type is the resource (storageType), found
+    // without splitting the key; custom resources (<group>/<plural>) and services take the long way
+    const end = key.startsWith('/registry/') ? key.indexOf('/', 10) : -1;
+    const segment = end > 10 ? key.slice(10, end) : '';
+    const type = segment && segment !== 'services' && !segment.includes('.') ? (HISTORICAL_NAMES[segment] ?? segment) : storageType(key);
     const id = `${operation} ${type}`;
     let labels = labelsByType.get(id);
     if (labels === undefined) labelsByType.set(id, (labels = { operation, type }));
@@ -273,18 +277,27 @@ export function instrumentStore<S extends Store>(store: S, metrics: ApiMetrics):
       if (typeof value !== 'function') return value;
       const known = wrapped.get(prop);
       if (known !== undefined && known.of === value) return known.fn;
+      const operation = prop as string;
       const fn =
         typeof prop !== 'string' || !TIMED_OPERATIONS.has(prop)
           ? value.bind(target)
-          : async (key: string, ...rest: unknown[]) => {
-              const started = process.hrtime.bigint();
-              try {
-                return await value.call(target, key, ...rest);
-              } finally {
-                const labels = labelsFor(prop, key);
-                metrics.etcdDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+          : // no async frame of its own: the call's promise is answered as it is, timed on its way
+            (key: string, ...rest: unknown[]) => {
+              const started = performance.now();
+              const record = () => {
+                const labels = labelsFor(operation, key);
+                metrics.etcdDuration.observe(labels, (performance.now() - started) / 1000);
                 metrics.etcdTotal.add(labels);
+              };
+              let answer: Promise<unknown>;
+              try {
+                answer = Promise.resolve(value.call(target, key, ...rest));
+              } catch (e) {
+                record();
+                return Promise.reject(e);
               }
+              answer.then(record, record);
+              return answer;
             };
       wrapped.set(prop, { of: value, fn });
       return fn;

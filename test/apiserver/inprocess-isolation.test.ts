@@ -34,3 +34,26 @@ it('keeps the server and other callers apart from what a caller changes in a res
   assert.deepEqual((await maps.get('cm')).data, { a: '2', b: '3' });
   assert.deepEqual((await maps.list()).items.find((m: any) => m.metadata.name === 'cm')?.data, { a: '2', b: '3' });
 });
+
+it('applies a status patch that names only status and metadata without touching the rest', async () => {
+  const pods = srv.client.pods('default');
+  await pods.create({ metadata: { name: 'p', labels: { a: '1' } }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'busybox' }] } });
+  // the current object is the one the server keeps shared (frozen) after its last write
+  const strategic = await pods.patch('p', { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, 'strategic', { subresource: 'status' });
+  assert.equal(strategic.status.phase, 'Running');
+  const merged = await pods.patch('p', { metadata: { labels: { b: '2' } }, status: { podIP: '10.0.0.5' } }, 'merge', { subresource: 'status' });
+  assert.deepEqual(merged.metadata.labels, { a: '1', b: '2' });
+  assert.equal(merged.status.podIP, '10.0.0.5');
+  assert.equal(merged.status.phase, 'Running');
+  // a spec change in a status patch is ignored, as upstream's status strategy does
+  const withSpec = await pods.patch('p', { spec: { nodeName: 'node-2' }, status: { message: 'hi' } }, 'merge', { subresource: 'status' });
+  assert.equal(withSpec.spec.nodeName, 'node-1');
+  assert.equal(withSpec.status.message, 'hi');
+  merged.spec.containers[0].image = 'changed by the caller';
+  const now = await pods.get('p');
+  assert.equal(now.spec.containers[0].image, 'busybox');
+  assert.equal(now.spec.nodeName, 'node-1');
+  assert.deepEqual(now.metadata.labels, { a: '1', b: '2' });
+  assert.equal(now.status.message, 'hi');
+  assert.deepEqual(now.status.conditions.map((c: any) => c.type), ['Ready']);
+});

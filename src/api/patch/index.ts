@@ -34,13 +34,15 @@ export function applyPatch(
   patchBody: unknown,
   schema: Schema | undefined,
   definitions: Definitions,
+  /** `original` is the caller's own copy, to be changed in place (not with JSON patch) */
+  ownsOriginal = false,
 ): KubeObject {
   switch (contentType.split(';')[0].trim()) {
     case MERGE_PATCH: {
       // The merge-patch library reports every undecodable body with this one text.
       const patch = decode(patchBody, () => errors.badRequest('Invalid JSON Patch'));
       if (patch === null) throw errors.badRequest('Invalid JSON Patch');
-      const result = mergePatch(original, patch);
+      const result = mergePatch(original, patch, ownsOriginal);
       if (!isPlainObject(result)) throw undecodableResult(result);
       return result as KubeObject;
     }
@@ -56,7 +58,7 @@ export function applyPatch(
       if (patch !== null && !isPlainObject(patch)) {
         throw errors.badRequest(`json: cannot unmarshal ${jsonKind(patch)} into Go value of type map[string]interface {}`);
       }
-      return strategicMergePatch(original, patch, schema, definitions) as KubeObject;
+      return strategicMergePatch(original, patch, schema, definitions, ownsOriginal) as KubeObject;
     }
     default:
       throw errors.unsupportedMediaType(PATCH_CONTENT_TYPES);

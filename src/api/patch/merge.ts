@@ -3,9 +3,9 @@
 
 import { clone, isPlainObject } from '../object.js';
 
-/** Applies `patch` to `target` without touching either. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  return mergeInto(clone(target), patch);
+/** Applies `patch` to `target` without touching either (or, when the caller owns `target`, to target itself). */
+export function mergePatch(target: unknown, patch: unknown, ownsTarget = false): unknown {
+  return mergeInto(ownsTarget ? target : clone(target), patch);
 }
 
 function mergeInto(target: unknown, patch: unknown): unknown {

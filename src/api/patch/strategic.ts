@@ -41,9 +41,9 @@ const UNKNOWN_FIELD: Field = { name: '', strategy: '', mergeKey: '' };
 /** A patch value that leaves the field unset (a `$patch: delete` map for an absent field). */
 const ABSENT = Symbol('absent');
 
-/** Applies `patch` to a copy of `original`; neither argument is modified. */
-export function strategicMergePatch(original: JsonMap, patch: JsonMap | null, schema: Schema | undefined, defs: Definitions): JsonMap {
-  const result = clone(original);
+/** Applies `patch` to a copy of `original`; neither argument is modified (original is, in place, when the caller owns it). */
+export function strategicMergePatch(original: JsonMap, patch: JsonMap | null, schema: Schema | undefined, defs: Definitions, ownsOriginal = false): JsonMap {
+  const result = ownsOriginal ? original : clone(original);
   return patch === null ? result : new Merger(defs).map(result, clone(patch), schema);
 }
 

@@ -47,6 +47,16 @@ const RESOURCE_BY_NAME: Record<ApiAction['resource'], ResourceType> = {
  * decide comes to read more of a pod, it belongs here too.
  */
 function passInput(pod: KubeObject): string {
+  let input = passInputs.get(pod);
+  if (input === undefined) passInputs.set(pod, (input = passInputOf(pod)));
+  return input;
+}
+
+// Informer objects are frozen and shared: an update's old pod is the previous update's new
+// one, whose input was computed then.
+const passInputs = new WeakMap<KubeObject, string>();
+
+function passInputOf(pod: KubeObject): string {
   const ready = (pod.status?.conditions as any[] | undefined)?.find((c) => c?.type === 'Ready');
   return JSON.stringify([
     pod.metadata.name,
