@@ -54,8 +54,8 @@ export function nodeIndexOfCIDR(cidr: unknown, range: Cidr = DEFAULT_RANGE): num
 }
 
 /**
- * Who, according to the API, holds each pod address on this node: the uids of the pods bound
- * here that are not terminal and whose status shows that address (see addressHolders).
+ * Who, according to the API, holds a pod address on this node: the uids of the pods bound
+ * here whose status shows it while they are not terminal (see podAddresses).
  */
 export type AddressHolders = (ip: string) => readonly string[];
 
@@ -83,13 +83,12 @@ export class PodIPAllocator {
 
   /** An address for pod `uid`: its `previous` one when still free, else the next free one. */
   allocate(uid = '', previous?: string): string {
-    const held = this.heldInAPI;
     const wanted = this.hostOf(previous);
-    if (wanted !== undefined && this.free(wanted, uid, held)) return this.take(wanted, uid);
+    if (wanted !== undefined && this.free(wanted, uid)) return this.take(wanted, uid);
     const span = LAST_POD_HOST - FIRST_POD_HOST + 1;
     for (let i = 0; i < span; i++) {
       const host = FIRST_POD_HOST + ((this.next - FIRST_POD_HOST + i) % span);
-      if (!this.free(host, uid, held)) continue;
+      if (!this.free(host, uid)) continue;
       this.next = host + 1;
       return this.take(host, uid);
     }
@@ -109,11 +108,11 @@ export class PodIPAllocator {
     return n >= FIRST_POD_HOST && n <= LAST_POD_HOST ? n : undefined;
   }
 
-  private free(host: number, uid: string, held: AddressHolders): boolean {
+  private free(host: number, uid: string): boolean {
     const owner = this.owners.get(host);
     if (owner !== undefined && (owner !== uid || uid === '')) return false;
     // any other live pod showing the address keeps it, even when two show it (then neither gets it back)
-    return held(intToIp(this.base + host)).every((holder) => uid !== '' && holder === uid);
+    return this.heldInAPI(intToIp(this.base + host)).every((holder) => uid !== '' && holder === uid);
   }
 
   private take(host: number, uid: string): string {
@@ -139,11 +138,6 @@ export function podAddresses(p: KubeObject): string[] {
   const ips = p.status?.podIPs;
   if (Array.isArray(ips)) for (const x of ips) hold(x?.ip);
   return out;
-}
-
-/** Who holds each address among `pods` (looked at again at each call, as an informer's view would be). */
-export function addressHolders(pods: Iterable<KubeObject>): AddressHolders {
-  return (ip) => [...pods].filter((p) => podAddresses(p).includes(ip)).map((p) => p.metadata.uid!);
 }
 
 interface HostPort {

@@ -566,11 +566,6 @@ export class ApiServer {
 
 /* ---------- helpers ---------- */
 
-/**
- * A patch the merge code cannot apply is the client's error, whatever the code threw.
- * (Upstream answers a few strategic merge patch failures, e.g. mixed list element types or a
- * missing merge key, with a 500; they are bad requests.)
- */
 /** The object a status-only patch is applied to: its own top level, metadata and status; the rest is current's. */
 function statusView(current: KubeObject): KubeObject {
   const view: KubeObject = { ...current, metadata: clone(current.metadata) };
@@ -578,6 +573,11 @@ function statusView(current: KubeObject): KubeObject {
   return view;
 }
 
+/**
+ * A patch the merge code cannot apply is the client's error, whatever the code threw.
+ * (Upstream answers a few strategic merge patch failures, e.g. mixed list element types or a
+ * missing merge key, with a 500; they are bad requests.)
+ */
 function applyClientPatch(contentType: string, current: KubeObject, body: unknown, schema: Schema, defs: Definitions, ownsCurrent = false): KubeObject {
   try {
     return applyPatch(contentType, current, body, schema, defs, ownsCurrent) as KubeObject;

@@ -244,12 +244,27 @@ function countedStream(res: ApiResponse, metrics: ApiMetrics, base: Record<strin
 /** The storage type upstream labels etcd metrics with: the resource, with its group when it has one. */
 function storageType(key: string): string {
   // upstream's layout (src/store/registry-keys.ts): /registry/<resource or its historical name>/...,
-  // custom resources and CRDs under /registry/<group>/<plural>/...
-  const parts = key.split('/');
-  if (parts[1] !== 'registry' || !parts[2]) return 'unknown';
-  if (parts[2] === 'services' && (parts[3] === 'specs' || parts[3] === 'endpoints')) return parts[3] === 'specs' ? 'services' : 'endpoints';
-  if (HISTORICAL_NAMES[parts[2]]) return HISTORICAL_NAMES[parts[2]];
-  return parts[2].includes('.') && parts[3] ? `${parts[3]}.${parts[2]}` : parts[2];
+  // custom resources and CRDs under /registry/<group>/<plural>/...; read segment by segment
+  // rather than split, as every store call asks
+  const PREFIX = '/registry/';
+  if (!key.startsWith(PREFIX)) return 'unknown';
+  const segment = (from: number) => {
+    const end = key.indexOf('/', from);
+    return end < 0 ? key.slice(from) : key.slice(from, end);
+  };
+  const first = segment(PREFIX.length);
+  if (!first) return 'unknown';
+  const second = () => segment(PREFIX.length + first.length + 1);
+  if (first === 'services') {
+    const sub = second();
+    if (sub === 'specs' || sub === 'endpoints') return sub === 'specs' ? 'services' : 'endpoints';
+  }
+  if (HISTORICAL_NAMES[first]) return HISTORICAL_NAMES[first];
+  if (first.includes('.')) {
+    const plural = second();
+    if (plural) return `${plural}.${first}`;
+  }
+  return first;
 }
 const HISTORICAL_NAMES: Record<string, string> = { minions: 'nodes', controllers: 'replicationcontrollers', ingress: 'ingresses' };
 
@@ -261,11 +276,7 @@ export function instrumentStore<S extends Store>(store: S, metrics: ApiMetrics):
   const wrapped = new Map<string | symbol, { of: unknown; fn: unknown }>();
   const labelsByType = new Map<string, Labels>();
   const labelsFor = (operation: string, key: string): Labels => {
-    // most keys are /registry/<resource>/...: their type is the resource (storageType), found
-    // without splitting the key; custom resources (<group>/<plural>) and services take the long way
-    const end = key.startsWith('/registry/') ? key.indexOf('/', 10) : -1;
-    const segment = end > 10 ? key.slice(10, end) : '';
-    const type = segment && segment !== 'services' && !segment.includes('.') ? (HISTORICAL_NAMES[segment] ?? segment) : storageType(key);
+    const type = storageType(key);
     const id = `${operation} ${type}`;
     let labels = labelsByType.get(id);
     if (labels === undefined) labelsByType.set(id, (labels = { operation, type }));

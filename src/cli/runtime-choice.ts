@@ -16,16 +16,19 @@ export interface RuntimeChoice {
 
 /** auto: process where possible; process: required (throws when impossible); sim: as asked. */
 export function chooseRuntime(requested: string, unavailable: () => string | undefined = processRuntimeUnavailable): RuntimeChoice {
-  if (requested === 'sim') return { kind: 'sim' };
-  if (requested !== 'process' && requested !== 'auto') throw new Error(`--runtime must be process, sim or auto (got "${requested}")`);
-  return runtimeFor(requested, unavailable());
+  return checksProcessRuntime(requested) ? runtimeFor(requested, unavailable()) : { kind: 'sim' };
 }
 
 /** chooseRuntime with the bubblewrap check run off the main thread (a bad --runtime still throws at once). */
 export function chooseRuntimeAsync(requested: string, unavailable: () => Promise<string | undefined> = processRuntimeUnavailableAsync): Promise<RuntimeChoice> {
-  if (requested === 'sim') return Promise.resolve({ kind: 'sim' });
+  return checksProcessRuntime(requested) ? unavailable().then((why) => runtimeFor(requested, why)) : Promise.resolve({ kind: 'sim' });
+}
+
+/** Whether the answer depends on the process runtime's check (process, auto); sim does not; anything else throws. */
+function checksProcessRuntime(requested: string): boolean {
+  if (requested === 'sim') return false;
   if (requested !== 'process' && requested !== 'auto') throw new Error(`--runtime must be process, sim or auto (got "${requested}")`);
-  return unavailable().then((why) => runtimeFor(requested, why));
+  return true;
 }
 
 function runtimeFor(requested: string, why: string | undefined): RuntimeChoice {

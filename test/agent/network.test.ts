@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressHolders, HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podCIDRFor, PodIPAllocator, podRange } from '../../src/agent/network.js';
+import { HostPortTable, hostPortsOf, maxNodeIndex, nodeAddressFor, nodeIndexOfCIDR, podAddresses, podCIDRFor, PodIPAllocator, podRange, type AddressHolders } from '../../src/agent/network.js';
+import type { KubeObject } from '../../src/api/object.js';
 
 describe('pod addresses', () => {
   it('gives each node index its own /24 in 127.64.0.0/12', () => {
@@ -48,6 +49,12 @@ describe('pod addresses', () => {
     assert.throws(() => a.allocate());
   });
 });
+
+/** Who holds an address among `pods`, read again at each call as the agent's informer index is. */
+const addressHolders =
+  (pods: KubeObject[]): AddressHolders =>
+  (ip) =>
+    pods.filter((p) => podAddresses(p).includes(ip)).map((p) => p.metadata.uid!);
 
 describe('pod addresses across agent restarts', () => {
   const pod = (uid: string, podIP?: string, phase = 'Running') => ({ metadata: { uid }, status: { phase, ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}) } }) as any;
