@@ -246,6 +246,8 @@ export class NodeAgent {
     this.runtime.killAll();
     for (const w of this.workers.values()) w.abandon();
     this.workers.clear();
+    // a dead process watches nothing; its pods' directories stay for the next start
+    this.volumes.halt();
     void this.server?.close();
     this.server = undefined;
   }

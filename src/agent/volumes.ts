@@ -135,11 +135,16 @@ export class PodVolumes {
     for (const uid of entries) if (!keep.has(uid)) await fs.rm(this.podDir(uid), { recursive: true, force: true });
   }
 
-  /** Removes the data directory if it was made for this agent alone. */
-  async close(): Promise<void> {
+  /** Stops watching attachments and wakes whoever waits on one; the directories stay (a crashed agent's). */
+  halt(): void {
     this.closed = true;
     this.attachments?.stop();
     for (const waiters of [...this.attachWaiters.values()]) for (const wake of [...waiters]) wake();
+  }
+
+  /** Halts, and removes the data directory if it was made for this agent alone. */
+  async close(): Promise<void> {
+    this.halt();
     if (this.ownsDataDir && this.dataDir) await fs.rm(this.dataDir, { recursive: true, force: true });
   }
 
