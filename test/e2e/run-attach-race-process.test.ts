@@ -10,7 +10,9 @@
 // agent has been asked about an attach, so kubectl sees the pod Running and Ready after the command
 // is over. (2) Ending while the attach is set up: the
 // command waits for a file; the attach, after the upgrade, creates it, waits for the command's
-// end, and only then starts. Both with kubectl 1.27 (SPDY) and 1.33 (WebSocket).
+// end, and only then starts. (3) Printed before the attach, ended after it: the attach waits for the
+// output, is accepted while the command still runs, then lets it end. Both with kubectl 1.27 (SPDY)
+// and 1.33 (WebSocket).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +41,8 @@ class RaceRuntime extends ProcessRuntime {
   /** containers (by name) whose command waits for /tmp/gate, which their attach creates */
   readonly gated = new Set<string>();
   private readonly held = new Map<string, Array<() => void>>();
+  /** containers (by name) whose attach waits until their output is written, then lets the command end */
+  readonly printedFirst = new Set<string>();
 
   constructor(opts: ConstructorParameters<typeof ProcessRuntime>[0]) {
     super(opts);
@@ -78,6 +82,13 @@ class RaceRuntime extends ProcessRuntime {
 
   override async attach(id: string, req: AttachRequest): Promise<void> {
     const c = this.internal(id);
+    if (c && this.printedFirst.has(c.name)) {
+      await eventually(() => readText(path.join(c.dir, 'output.log')).includes('second-line'), 30_000, `${c.name}'s output`);
+      // accepted while the command still runs (it waits for the gate), after all of its output
+      const session = super.attach(id, req);
+      await this.exec(id, { command: ['touch', '/tmp/gate'], tty: false });
+      return session;
+    }
     if (c && this.gated.has(c.name)) {
       await this.exec(id, { command: ['touch', '/tmp/gate'], tty: false });
       await commandOver(c);
@@ -155,6 +166,17 @@ describe("kubectl run -it: a command over before kubectl's attach still shows it
       const r = await runIt(bin, cp.kubeconfigPath, name, 'while [ ! -e /tmp/gate ]; do sleep 0.05; done; echo first-line; echo second-line').finally(() => rt.letGo(name));
       t.diagnostic(JSON.stringify(r.out));
       assert.match(r.out, new RegExp(`warning: couldn't attach to pod/${name}, falling back to streaming logs: container ${name} not found in pod ${name}_default`), r.out);
+      assert.match(r.out, /first-line\r*\nsecond-line/, r.out);
+      assert.match(r.out, new RegExp(`pod "${name}" deleted`), r.out);
+      assert.equal(r.code, 0, r.out);
+    });
+
+    it(`kubectl ${v}: the command printed before the attach and ended after it (the session shows its output from the start)`, async (t) => {
+      const name = `printed${tag}`;
+      rt.printedFirst.add(name);
+      const r = await runIt(bin, cp.kubeconfigPath, name, 'echo first-line; echo second-line; while [ ! -e /tmp/gate ]; do sleep 0.05; done');
+      t.diagnostic(JSON.stringify(r.out));
+      assert.doesNotMatch(r.out, /couldn't attach/, r.out);
       assert.match(r.out, /first-line\r*\nsecond-line/, r.out);
       assert.match(r.out, new RegExp(`pod "${name}" deleted`), r.out);
       assert.equal(r.code, 0, r.out);

@@ -168,6 +168,8 @@ interface Container extends LogSource {
   main?: { pid: number; start: string };
   /** handed over to a later agent (release): this runtime does nothing more with it */
   released?: boolean;
+  /** a session has attached (a stdinOnce container's first one is shown the output from the start) */
+  attached?: boolean;
 }
 
 /** What a later agent needs to adopt a running container (container.json). */
@@ -1203,11 +1205,15 @@ export class ProcessRuntime implements ContainerRuntime {
 
   async attach(containerId: string, req: AttachRequest): Promise<void> {
     const c = this.containers.get(containerId);
-    // where the session's output starts, taken before the check: output written before it by a main process
-    // that still runs afterwards is the one thing an attach misses (as on a kubelet); if the process has
-    // ended, the attach fails and the client reads the logs, which have all of it
-    let pos = c ? fileSize(c.logPath) : 0;
+    // where the session's output starts, taken before the check: if the process has ended, the attach fails
+    // and the client reads the logs, which have all of it. A kubelet also loses what a process that still runs
+    // wrote before the attach; for the first session of a stdinOnce container (what `kubectl run -it` starts,
+    // often a one-shot command such as `dig` that may be exiting as the attach lands) the output starts at the
+    // container's start instead, so the user sees all of it whichever way the race goes.
+    const firstOfOnce = !!c?.spec.stdinOnce && !c.attached;
+    let pos = c && !firstOfOnce ? fileSize(c.logPath) : 0;
     if (!c || !this.running(containerId)) throw new ContainerNotRunningError(`container ${containerId} is not running`);
+    c.attached = true;
     let writer: fs.WriteStream | undefined;
     // stdinOnce: stdin belongs to the first client that attaches it, and closes when that client is done
     const once = !!c.spec.stdinOnce;
