@@ -45,7 +45,7 @@ function text(r: Running, p: string): Promise<string> {
   });
 }
 
-/** Writes (by resource[/subresource] and verb), lists (by resource) and watch events sent (by kind) so far, from /metrics. */
+/** Writes (by resource[/subresource] and verb), gets and lists (by resource) and watch events sent (by kind) so far, from /metrics. */
 async function counts(r: Running): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
@@ -57,6 +57,8 @@ async function counts(r: Running): Promise<Map<string, number>> {
     else if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(labels.verb!)) add(`write ${labels.verb} ${labels.resource}${labels.subresource ? '/' + labels.subresource : ''}`, Number(m[3]));
     // lists are where quadratic work hides (a namespace-wide pod list per pod start)
     else if (labels.verb === 'LIST') add(`list ${labels.resource}`, Number(m[3]));
+    // so are reads of one object per event
+    else if (labels.verb === 'GET') add(`get ${labels.resource}${labels.subresource ? '/' + labels.subresource : ''}`, Number(m[3]));
   }
   return out;
 }

@@ -214,8 +214,8 @@ const CUSTOM_TOP: Schema = {
  * unstructured JSON (never a type error: the schema's validation reports those with field
  * paths), its metadata decoded as ObjectMeta and the rest pruned by the structural schema.
  */
-export function decodeKindValue(value: unknown, kind: KindDef, defs: Definitions, opts: { mutate?: boolean } = {}): TypedDecodeResult {
-  if (!kind.custom) return decodeTyped(value, { $ref: kind.definition }, defs, { mutate: opts.mutate, kindName: kind.kind });
+export function decodeKindValue(value: unknown, kind: KindDef, defs: Definitions, opts: { mutate?: boolean; sharesWith?: object } = {}): TypedDecodeResult {
+  if (!kind.custom) return decodeTyped(value, { $ref: kind.definition }, defs, { mutate: opts.mutate, kindName: kind.kind, sharesWith: opts.sharesWith });
   const meta = decodeTyped(value, CUSTOM_TOP, defs, { mutate: opts.mutate, kindName: kind.kind });
   if (meta.error || !isPlainObject(meta.value)) return meta;
   const target = opts.mutate || meta.value !== value ? meta.value : structuredClone(value);

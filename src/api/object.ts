@@ -144,11 +144,18 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) if (!deepEqual(ao[k], bo[k])) return false;
-  return true;
+  // Keys holding undefined count as absent (JSON drops them). No key arrays: this runs on every
+  // write (managed fields compare objects level by level), and their garbage showed in profiles.
+  let defined = 0;
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) continue;
+    const v = ao[k];
+    if (v === undefined) continue;
+    if (!Object.hasOwn(bo, k) || !deepEqual(v, bo[k])) return false;
+    defined++;
+  }
+  for (const k in bo) if (Object.hasOwn(bo, k) && bo[k] !== undefined) defined--;
+  return defined === 0;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, any> {

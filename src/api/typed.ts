@@ -43,18 +43,28 @@ class Stop {
   constructor(readonly message: string) {}
 }
 
+export interface DecodeOptions {
+  mutate?: boolean;
+  kindName?: string;
+  /**
+   * An object decoded before (a stored object) whose top-level fields `value` may share: a field
+   * holding the very same object is taken as decoded (a status patch shares the current spec).
+   */
+  sharesWith?: object;
+}
+
 /**
  * Decodes `value` against `schema` (a kind's definition reference). `mutate` says the value is
  * private to the caller and may be changed in place; otherwise a copy is changed when needed.
  */
-export function decodeTyped(value: unknown, schema: Schema, defs: Definitions, opts: { mutate?: boolean; kindName?: string } = {}): TypedDecodeResult {
+export function decodeTyped(value: unknown, schema: Schema, defs: Definitions, opts: DecodeOptions = {}): TypedDecodeResult {
   const unknown: string[] = [];
   const edits: Edit[] = [];
   const depthError = tooDeep(value, MAX_OBJECT_DEPTH);
   if (depthError) return { error: depthError, unknown, value };
   const top = goTypeOf(schema, defs, opts.kindName ?? 'Object');
   try {
-    walk(value, schema, defs, { struct: top.struct, field: null, segs: null }, unknown, edits);
+    walk(value, schema, defs, { struct: top.struct, field: null, segs: null, sharesWith: opts.sharesWith as Record<string, unknown> | undefined }, unknown, edits);
   } catch (e) {
     if (e instanceof Stop) return { error: e.message, unknown, value };
     throw e;
@@ -100,6 +110,8 @@ interface Ctx {
   struct: string;
   field: Link | null;
   segs: Link | null;
+  /** at the top only: DecodeOptions.sharesWith */
+  sharesWith?: Record<string, unknown>;
 }
 
 function walk(v: unknown, schema: Schema | undefined, defs: Definitions, ctx: Ctx, unknown: string[], edits: Edit[]): void {
@@ -158,8 +170,10 @@ function walk(v: unknown, schema: Schema | undefined, defs: Definitions, ctx: Ct
       const ap = s.additionalProperties;
       // a struct (properties) starts a new error context; a map keeps the one of the field holding it
       const struct = props && ref ? shortName(ref) : ctx.struct;
+      const shared = ctx.sharesWith;
       for (const k in obj) {
         const child = obj[k];
+        if (shared !== undefined && typeof child === 'object' && child !== null && shared[k] === child) continue;
         const ps = props?.[k];
         if (ps) {
           const segs: Link = { up: ctx.segs, key: k };

@@ -62,8 +62,9 @@ export function decodePatchedObject(
   current?: KubeObject,
   patchText?: unknown,
 ): KubeObject {
-  // not in place: the patched object may share parts with the current one
-  const res = decodeKindValue(patched, kind, registry.definitions);
+  // not in place: the patched object may share parts with the current one; those parts were
+  // decoded when they were stored
+  const res = decodeKindValue(patched, kind, registry.definitions, { sharesWith: current });
   if (res.unknown.length && current) {
     // fields stored before unknown ones were dropped are not the patch's doing
     const before = new Set(decodeKindValue(current, kind, registry.definitions).unknown);

@@ -2,7 +2,7 @@
 // must be exactly what the round trip gave (stored objects and responses are built from it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clone } from '../../src/api/object.js';
+import { clone, deepEqual } from '../../src/api/object.js';
 
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v));
 
@@ -63,4 +63,19 @@ test('the copy shares nothing with the original', () => {
   c.spec.list[0]!.n = 2;
   c.spec.list.push({ n: 3 });
   assert.deepEqual(original, { metadata: { labels: { a: 'b' } }, spec: { list: [{ n: 1 }] } });
+});
+
+test('deepEqual is JSON equality: a key holding undefined is absent, key order does not count', () => {
+  assert.ok(deepEqual({ a: 1, b: { c: [1, { d: 'x' }] } }, { b: { c: [1, { d: 'x' }] }, a: 1 }));
+  assert.ok(deepEqual({ a: 1, u: undefined }, { a: 1 }));
+  assert.ok(deepEqual({ a: 1 }, { u: undefined, a: 1 }));
+  assert.ok(!deepEqual({ a: 1 }, { a: 1, b: 2 }));
+  assert.ok(!deepEqual({ a: 1, b: 2 }, { a: 1 }));
+  assert.ok(!deepEqual({ a: undefined, b: 1 }, { a: 1 }));
+  assert.ok(!deepEqual({ a: [1, 2] }, { a: [1, 2, 3] }));
+  assert.ok(!deepEqual({ a: [] }, { a: {} }));
+  assert.ok(!deepEqual({ a: null }, { a: {} }));
+  // an inherited property is not the other object's own key
+  assert.ok(!deepEqual({ toString: 'x' }, {}));
+  assert.ok(!deepEqual({}, { toString: 'x' }));
 });

@@ -139,6 +139,11 @@ test('FieldsV1 uses f:, k:, v: keys with "." for a member that has children, and
     },
   });
   assert.deepEqual(FieldSet.fromFieldsV1(e.fieldsV1).toFieldsV1(), e.fieldsV1);
+  // written in upstream's order: "." first, then fields, keys, values (clients see these bytes)
+  assert.equal(
+    JSON.stringify(e.fieldsV1),
+    '{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\\"name\\":\\"a\\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\\"containerPort\\":80,\\"protocol\\":\\"TCP\\"}":{".":{},"f:containerPort":{},"f:protocol":{}}}}},"f:replicas":{},"f:selector":{},"f:tags":{"v:\\"a\\"":{},"v:\\"b\\"":{}}}}',
+  );
   assert.match(e.time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 });
 
@@ -151,6 +156,20 @@ test('a create records an Update entry with "." for structures the write added; 
     'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } },
     'f:spec': { 'f:containers': { '.': {}, 'k:{"name":"a"}': { '.': {}, 'f:image': {}, 'f:name': {} } }, 'f:replicas': {} },
   });
+});
+
+test('an updater writing again fields it owns keeps its entry\'s fields with a new time; a new field adds to them', () => {
+  const created = create(thing({ replicas: 1 }), 'kubectl-create');
+  const first = update(created, { ...created, status: { ready: 1 } }, 'controller', 'status');
+  const again = update(first, { ...first, status: { ready: 2 } }, 'controller', 'status');
+  const before = entry(first, 'controller')!;
+  const after = entry(again, 'controller')!;
+  assert.deepEqual(after.fieldsV1, { 'f:status': { '.': {}, 'f:ready': {} } });
+  assert.deepEqual(after.fieldsV1, before.fieldsV1);
+  assert.notEqual(after.time, before.time);
+  const grown = update(again, { ...again, metadata: { ...again.metadata, labels: { app: 'a' } }, status: { ready: 3 } }, 'controller', 'status');
+  assert.deepEqual(entry(grown, 'controller')!.fieldsV1, { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:status': { '.': {}, 'f:ready': {} } });
+  assert.deepEqual(entry(grown, 'kubectl-create')!.fieldsV1, entry(created, 'kubectl-create')!.fieldsV1);
 });
 
 test('an Update on a subresource is recorded with it, and ignores managedFields in the request', () => {

@@ -86,6 +86,18 @@ describe('decodeTyped', () => {
     assert.equal((input.metadata as any).bogus, 1);
   });
 
+  it('takes top-level fields that hold the very object of an object decoded before as decoded (sharesWith), and only those', () => {
+    const kind = registry.kinds.find((k) => k.plural === 'pods' && k.group === '')!;
+    const current = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] }, status: { phase: 'Pending' } };
+    const patched = { metadata: { name: 'p' }, spec: current.spec, status: { phase: 'Running', bogus: 1 } };
+    const res = decodeTyped(patched, registry.schema(kind), registry.definitions, { kindName: 'Pod', sharesWith: current });
+    assert.deepEqual(res.unknown, ['status.bogus']);
+    assert.deepEqual(res.value, { metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] }, status: { phase: 'Running' } });
+    // a different object in the same place is decoded
+    const copied = { ...patched, spec: { containers: [{ name: 'c', imagePullPolice: 'x' }] }, status: { phase: 'Running' } };
+    assert.deepEqual(decodeTyped(copied, registry.schema(kind), registry.definitions, { kindName: 'Pod', sharesWith: current }).unknown, ['spec.containers[0].imagePullPolice']);
+  });
+
   it('keeps free-form content (RawExtension) and refuses values nested deeper than the limit', () => {
     const rev = { data: { any: { thing: [1, { x: null }] } }, revision: 1 };
     assert.deepEqual(decode('controllerrevisions', rev, 'apps').value, rev);

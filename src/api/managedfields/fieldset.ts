@@ -41,6 +41,16 @@ export class FieldSet {
     return c;
   }
 
+  /** Every path of `o` is in this set (an empty child of `o` counts as not covered: callers only miss a shortcut). */
+  covers(o: FieldSet): boolean {
+    for (const m of o.members) if (!this.members.has(m)) return false;
+    for (const [pe, c] of o.children) {
+      const mine = this.children.get(pe);
+      if (!mine || !mine.covers(c)) return false;
+    }
+    return true;
+  }
+
   isEmpty(): boolean {
     if (this.members.size) return false;
     for (const c of this.children.values()) if (!c.isEmpty()) return false;
@@ -128,13 +138,18 @@ export class FieldSet {
     return out;
   }
 
-  toFieldsV1(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    const keys = sortElements([...new Set([...this.members, ...this.children.keys()])]);
-    for (const pe of keys) {
+  /** The FieldsV1 encoding, written into `out` (a child's object may already hold "."). */
+  toFieldsV1(out: Record<string, unknown> = {}): Record<string, unknown> {
+    const keys = [...this.members];
+    for (const pe of this.children.keys()) if (!this.members.has(pe)) keys.push(pe);
+    for (const pe of sortElements(keys)) {
       const c = this.children.get(pe);
-      const inner = c && !c.isEmpty() ? c.toFieldsV1() : {};
-      out[pe] = this.members.has(pe) && c && !c.isEmpty() ? { '.': {}, ...inner } : inner;
+      if (c === undefined || c.isEmpty()) {
+        out[pe] = {};
+        continue;
+      }
+      // a member with children is written as "." first, inside the children's object
+      out[pe] = c.toFieldsV1(this.members.has(pe) ? { '.': {} } : {});
     }
     return out;
   }
@@ -182,17 +197,34 @@ function checkElement(pe: string): void {
   throw new Error(`unknown path element: ${pe}`);
 }
 
-const RANK: Record<string, number> = { 'f:': 0, 'k:': 1, 'v:': 2, 'i:': 3 };
+/** f: 0, k: 1, v: 2, i: 3, anything else 4 (read from the characters: a comparison allocates nothing) */
+function rank(pe: PathElement): number {
+  if (pe.charCodeAt(1) !== 58 /* : */) return 4;
+  switch (pe.charCodeAt(0)) {
+    case 102 /* f */:
+      return 0;
+    case 107 /* k */:
+      return 1;
+    case 118 /* v */:
+      return 2;
+    case 105 /* i */:
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+function compareElements(a: PathElement, b: PathElement): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 3) return Number(a.slice(2)) - Number(b.slice(2));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Upstream orders field names, then keys, then values, then indexes. */
 export function sortElements(pes: PathElement[]): PathElement[] {
-  return pes.sort((a, b) => {
-    const ra = RANK[a.slice(0, 2)] ?? 4;
-    const rb = RANK[b.slice(0, 2)] ?? 4;
-    if (ra !== rb) return ra - rb;
-    if (ra === 3) return Number(a.slice(2)) - Number(b.slice(2));
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
+  return pes.sort(compareElements);
 }
 
 /* ---------- path elements ---------- */

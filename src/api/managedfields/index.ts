@@ -166,7 +166,7 @@ function encodeManaged(managed: Managed): ManagedFieldsEntry[] {
     const e: ManagedFieldsEntry = { manager: o.manager, operation: o.operation, apiVersion: o.apiVersion } as ManagedFieldsEntry;
     if (o.time) e.time = o.time;
     e.fieldsType = 'FieldsV1';
-    e.fieldsV1 = o.set.toFieldsV1();
+    e.fieldsV1 = o.raw?.fieldsV1 !== undefined && o.set === o.rawSet ? o.raw.fieldsV1 : o.set.toFieldsV1();
     if (o.subresource) e.subresource = o.subresource;
     return e;
   });
@@ -285,7 +285,13 @@ function recordUpdate(scope: FieldManagerScope, managed: Managed, live: Obj, nex
   const owner: Owner = { manager, operation: 'Update', apiVersion: scope.apiVersion, subresource: scope.subresource, time: scope.now, set: changed };
   const id = identity(owner);
   const previous = managed.get(id);
-  if (previous) owner.set = changed.union(previous.set);
+  if (previous && previous.set.covers(changed)) {
+    // the manager writes fields it already owns (a node agent's status writes): its set and
+    // their stored encoding stay, only the time is new
+    owner.set = previous.set;
+    owner.raw = previous.raw;
+    owner.rawSet = previous.rawSet;
+  } else if (previous) owner.set = changed.union(previous.set);
   managed.set(id, owner);
 }
 

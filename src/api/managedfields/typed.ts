@@ -8,6 +8,7 @@
 //     it, a patch-strategy `merge` list with a merge key is a map keyed by it, one without a key
 //     is a set, and anything else is atomic (as upstream converts its OpenAPI);
 //   - scalar, and untyped (free-form: maps granular, lists atomic).
+import { deepEqual } from '../object.js';
 import { resolveSchema, type Definitions, type Schema } from '../schema.js';
 import { FieldSet, fieldElement, indexElement, keyElement, pathString, valueElement, type Path, type PathElement } from './fieldset.js';
 
@@ -87,6 +88,27 @@ function entrySchema(node: Node, key: string): { schema?: Schema; named: boolean
   }
   if (node.t === 'map') return { schema: node.elem, named: false, known: true };
   return { schema: undefined, named: false, known: true };
+}
+
+/** entrySchema's schema alone (the comparison of every write asks it per field: no object made). */
+function entrySchemaOf(node: Node, key: string): Schema | undefined {
+  if (node.t === 'struct') return Object.hasOwn(node.fields, key) ? node.fields[key] : node.rest;
+  if (node.t === 'map') return node.elem;
+  return undefined;
+}
+
+// Field names repeat from write to write: their path elements are kept instead of being
+// concatenated per field per comparison (bounded: map keys such as label names vary freely).
+const FIELD_ELEMENTS_KEPT = 4096;
+const fieldElements = new Map<string, PathElement>();
+
+function cachedFieldElement(name: string): PathElement {
+  let pe = fieldElements.get(name);
+  if (pe === undefined) {
+    if (fieldElements.size >= FIELD_ELEMENTS_KEPT) fieldElements.clear();
+    fieldElements.set(name, (pe = fieldElement(name)));
+  }
+  return pe;
 }
 
 /** Each list item's path element, or undefined when they do not identify the items (live data). */
@@ -222,9 +244,8 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
     const inMeta = path.length === 1 && path[0] === 'f:metadata';
     const visit = (k: string) => {
       if (skipTop?.has(k) || (inMeta && k === 'managedFields')) return;
-      const e = entrySchema(node, k);
-      path.push(fieldElement(k));
-      walkCompare(lo[k], ro[k], nodeOf(e.schema, defs), defs, path, c);
+      path.push(cachedFieldElement(k));
+      walkCompare(lo[k], ro[k], nodeOf(entrySchemaOf(node, k), defs), defs, path, c);
       path.pop();
     };
     for (const k in lo) visit(k);
@@ -449,15 +470,5 @@ function walkEnsure(set: FieldSet, node: Node, defs: Definitions): FieldSet {
   return out;
 }
 
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ka = Object.keys(a as Obj).filter((k) => (a as Obj)[k] !== undefined);
-  const kb = Object.keys(b as Obj).filter((k) => (b as Obj)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => jsonEqual((a as Obj)[k], (b as Obj)[k]));
-}
+/** JSON equality (keys holding undefined count as absent). */
+export const jsonEqual = deepEqual;
