@@ -158,12 +158,12 @@ export class FieldSet {
   static fromFieldsV1(v: unknown): FieldSet {
     const s = new FieldSet();
     if (!isObject(v)) throw new Error('expected an object');
-    for (const [pe, inner] of Object.entries(v)) {
+    for (const pe in v) {
       if (pe === '.') continue;
+      const inner = v[pe];
       checkElement(pe);
       if (!isObject(inner)) throw new Error(`expected an object at ${pe}`);
-      const keys = Object.keys(inner);
-      if (keys.length === 0) {
+      if (!hasKeys(inner)) {
         s.members.add(pe);
         continue;
       }
@@ -180,6 +180,11 @@ export class FieldSet {
   }
 }
 
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -222,9 +227,21 @@ function compareElements(a: PathElement, b: PathElement): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Upstream orders field names, then keys, then values, then indexes. */
+/** Upstream orders field names, then keys, then values, then indexes (in place). */
 export function sortElements(pes: PathElement[]): PathElement[] {
-  return pes.sort(compareElements);
+  // a level of a field set holds a few elements: an insertion sort makes no garbage, where
+  // Array.prototype.sort's work array was a good part of what encoding managed fields allocated
+  if (pes.length > 32) return pes.sort(compareElements);
+  for (let i = 1; i < pes.length; i++) {
+    const x = pes[i];
+    let j = i - 1;
+    while (j >= 0 && compareElements(pes[j], x) > 0) {
+      pes[j + 1] = pes[j];
+      j--;
+    }
+    pes[j + 1] = x;
+  }
+  return pes;
 }
 
 /* ---------- path elements ---------- */
