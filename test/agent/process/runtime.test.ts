@@ -324,8 +324,13 @@ describe('process runtime', { skip: why }, () => {
       yield { width: 120, height: 40 };
     }
     const session = rt.exec!(c.id, { command: ['sh'], tty: true, stdin: ttyIn, stdout: ttyOut, resize: sizes() });
-    ttyIn.write('tty; stty size\n');
-    await waitFor(() => screen.includes('30 100'), 20_000, 'the first size');
+    // typed again until answered: what reaches the terminal before the shell has set it up may be
+    // flushed by the shell's own terminal settings, as type-ahead on any terminal can be (seen in CI)
+    await waitFor(async () => {
+      ttyIn.write('tty; stty size\n');
+      await new Promise((r) => setTimeout(r, 100));
+      return screen.includes('30 100');
+    }, 20_000, 'the first size');
     resized();
     await waitFor(async () => {
       ttyIn.write('stty size\n');

@@ -265,12 +265,7 @@ while True:
         if not data:
             break
         os.write(1, data)
-    if 0 in ready:
-        data = os.read(0, 65536)
-        if data:
-            os.write(master, data)
-        else:
-            fds.remove(0)
+    # a size before input: the session's first size is in place before the command reads what was typed
     if 3 in ready:
         data = os.read(3, 4096)
         if not data:
@@ -283,6 +278,12 @@ while True:
                 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
             except Exception:
                 pass
+    if 0 in ready:
+        data = os.read(0, 65536)
+        if data:
+            os.write(master, data)
+        else:
+            fds.remove(0)
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
 `;
