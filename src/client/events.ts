@@ -72,7 +72,10 @@ export class EventRecorder {
       const when = new Date();
       this.chain = this.chain
         .then(() => (this.stopped ? undefined : this.write(ref, type, reason, message, when)))
-        .catch((e: unknown) => console.warn(`[events] could not record ${type} ${reason} on ${ref.kind} ${ref.namespace ?? ''}/${ref.name}: ${e instanceof Error ? e.message : String(e)}`))
+        .catch((e: unknown) => {
+          // a write under way when the recorder stopped fails with its owner's transport: not news
+          if (!this.stopped) console.warn(`[events] could not record ${type} ${reason} on ${ref.kind} ${ref.namespace ?? ''}/${ref.name}: ${e instanceof Error ? e.message : String(e)}`);
+        })
         .finally(() => this.pending--);
     } catch (e) {
       console.warn(`[events] could not record ${reason}: ${String(e)}`);

@@ -132,4 +132,23 @@ describe('EventRecorder', () => {
       console.warn = warn;
     }
   });
+
+  it('keeps quiet about a write under way when it stopped, which then fails (the agent\'s transport is cut)', async () => {
+    const { api, rec, events } = setup();
+    const warn = console.warn;
+    const logged: string[] = [];
+    console.warn = (m: string) => logged.push(m);
+    try {
+      api.canned.push(() => {
+        rec.stop();
+        return { status: 500, body: errors.internal('the API server cannot be reached').toStatus() };
+      });
+      rec.event(set, 'Normal', 'InFlight', 'written as the agent stops');
+      await rec.flush();
+      assert.equal(events().length, 0);
+      assert.deepEqual(logged, []);
+    } finally {
+      console.warn = warn;
+    }
+  });
 });
