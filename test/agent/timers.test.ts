@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDuration, parseDuration, TimerQueue } from '../../src/agent/timers.js';
+import { withWarnings } from '../support/warnings.js';
 
 describe('durations', () => {
   it('parses Go-style durations and bare milliseconds', () => {
@@ -53,16 +54,12 @@ describe('TimerQueue', () => {
 
   it('keeps working when a callback throws', async () => {
     const q = new TimerQueue();
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
+    await withWarnings(async () => {
       q.after(1, () => {
         throw new Error('boom');
       });
       await q.sleep(5);
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 });
 

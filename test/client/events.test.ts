@@ -6,6 +6,7 @@ import { Client } from '../../src/client/client.js';
 import { EventRecorder } from '../../src/client/events.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
 import { FakeApi } from './fake-api.js';
+import { withWarnings } from '../support/warnings.js';
 
 const set: KubeObject = {
   apiVersion: 'apps/v1',
@@ -88,10 +89,7 @@ describe('EventRecorder', () => {
 
   it('never throws and logs failures', async () => {
     const { api, rec, events } = setup();
-    const warn = console.warn;
-    const logged: string[] = [];
-    console.warn = (m: string) => logged.push(m);
-    try {
+    await withWarnings(async (logged) => {
       api.canned.push(() => ({ status: 500, body: errors.internal('disk full').toStatus() }));
       rec.event(set, 'Normal', 'A', 'a');
       rec.event({ metadata: null } as unknown as KubeObject, 'Normal', 'B', 'b');
@@ -101,9 +99,7 @@ describe('EventRecorder', () => {
       assert.equal(logged.length, 2);
       assert.ok(logged.some((m) => /could not record Normal A on StatefulSet prod\/web: Internal error occurred: disk full/.test(m)), logged.join('\n'));
       assert.ok(logged.some((m) => /could not record B/.test(m)));
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 
   it('lets 25 events per object through, then throttles', async () => {
@@ -116,10 +112,7 @@ describe('EventRecorder', () => {
 
   it('drops what waits without a word once stopped (a node agent going away)', async () => {
     const { rec, events } = setup();
-    const warn = console.warn;
-    const logged: string[] = [];
-    console.warn = (m: string) => logged.push(m);
-    try {
+    await withWarnings(async (logged) => {
       rec.event(set, 'Normal', 'Written', 'before the stop');
       await rec.flush();
       for (let i = 0; i < 5; i++) rec.event({ ...set, metadata: { ...set.metadata, name: `p-${i}`, uid: `u-p${i}` } }, 'Normal', 'Pending', 'queued');
@@ -128,17 +121,12 @@ describe('EventRecorder', () => {
       await rec.flush();
       assert.deepEqual(events().map((e) => e.reason), ['Written']);
       assert.deepEqual(logged, []);
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 
   it('keeps quiet about a write under way when it stopped, which then fails (the agent\'s transport is cut)', async () => {
     const { api, rec, events } = setup();
-    const warn = console.warn;
-    const logged: string[] = [];
-    console.warn = (m: string) => logged.push(m);
-    try {
+    await withWarnings(async (logged) => {
       api.canned.push(() => {
         rec.stop();
         return { status: 500, body: errors.internal('the API server cannot be reached').toStatus() };
@@ -147,8 +135,6 @@ describe('EventRecorder', () => {
       await rec.flush();
       assert.equal(events().length, 0);
       assert.deepEqual(logged, []);
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 });

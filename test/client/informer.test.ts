@@ -6,6 +6,7 @@ import { Client, resources } from '../../src/client/client.js';
 import { InProcessTransport } from '../../src/client/inprocess-transport.js';
 import { indexers, Informer, keyOf, SharedInformerFactory, splitKey } from '../../src/client/informer.js';
 import { FakeApi } from './fake-api.js';
+import { withWarnings } from '../support/warnings.js';
 
 const pod = (name: string, opts: { ns?: string; node?: string; owner?: string; labels?: Record<string, string> } = {}): KubeObject => ({
   metadata: {
@@ -195,10 +196,7 @@ describe('Informer', () => {
 
   it('backs off and retries when list or watch fail', async () => {
     const { api, client } = setup();
-    const warn = console.warn;
-    const warnings: string[] = [];
-    console.warn = (m: string) => warnings.push(m);
-    try {
+    await withWarnings(async (warnings) => {
       api.canned.push((r) => (r.query.get('watch') ? undefined : { status: 500, body: errors.internal('db down').toStatus() }));
       api.canned.push((r) => (r.query.get('watch') ? { status: 503, body: errors.serviceUnavailable('busy').toStatus() } : undefined));
       const inf = new Informer(client, resources.pods).start();
@@ -208,16 +206,12 @@ describe('Informer', () => {
       assert.match(warnings[0], /informer v1\/pods: list failed: Internal error occurred: db down/);
       assert.match(warnings[1], /watch failed: busy/);
       inf.stop();
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 
   it('keeps going when a handler throws', async () => {
     const { api, client } = setup();
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
+    await withWarnings(async () => {
       const inf = new Informer(client, resources.pods);
       inf.addEventHandler({ onAdd: () => { throw new Error('boom'); } });
       const log = recorder(inf);
@@ -226,21 +220,18 @@ describe('Informer', () => {
       await inf.synced();
       assert.deepEqual(log, ['add default/a']);
       inf.stop();
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 
   it('answers synced() with false when stopped first', async () => {
     const { api, client } = setup();
     api.canned.push(() => ({ status: 500, body: errors.internal('x').toStatus() }));
-    const warn = console.warn;
-    console.warn = () => {};
-    const inf = new Informer(client, resources.pods).start();
-    const waiting = inf.synced();
-    inf.stop();
-    assert.equal(await waiting, false);
-    console.warn = warn;
+    await withWarnings(async () => {
+      const inf = new Informer(client, resources.pods).start();
+      const waiting = inf.synced();
+      inf.stop();
+      assert.equal(await waiting, false);
+    });
   });
 });
 
