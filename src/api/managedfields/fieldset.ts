@@ -64,9 +64,9 @@ export class FieldSet {
     return out;
   }
 
-  /** Sets are not changed once built, so a union with an empty set may share the other. */
+  /** Sets are not changed once built, so a union with a set this one covers (or an empty one) may share this one. */
   union(o: FieldSet): FieldSet {
-    if (o.members.size === 0 && o.children.size === 0) return this;
+    if (this.covers(o)) return this;
     if (this.members.size === 0 && this.children.size === 0) return o;
     const out = new FieldSet();
     for (const m of this.members) out.members.add(m);
@@ -129,8 +129,7 @@ export class FieldSet {
   /** Every member path, in the order upstream iterates them (sorted, a member before its children). */
   paths(prefix: Path = []): Path[] {
     const out: Path[] = [];
-    const keys = sortElements([...new Set([...this.members, ...this.children.keys()])]);
-    for (const pe of keys) {
+    for (const pe of this.elements()) {
       if (this.members.has(pe)) out.push([...prefix, pe]);
       const c = this.children.get(pe);
       if (c) out.push(...c.paths([...prefix, pe]));
@@ -138,11 +137,16 @@ export class FieldSet {
     return out;
   }
 
-  /** The FieldsV1 encoding, written into `out` (a child's object may already hold "."). */
-  toFieldsV1(out: Record<string, unknown> = {}): Record<string, unknown> {
+  /** This level's elements (members and children, each once), in upstream's order. */
+  private elements(): PathElement[] {
     const keys = [...this.members];
     for (const pe of this.children.keys()) if (!this.members.has(pe)) keys.push(pe);
-    for (const pe of sortElements(keys)) {
+    return sortElements(keys);
+  }
+
+  /** The FieldsV1 encoding, written into `out` (a child's object may already hold "."). */
+  toFieldsV1(out: Record<string, unknown> = {}): Record<string, unknown> {
+    for (const pe of this.elements()) {
       const c = this.children.get(pe);
       if (c === undefined || c.isEmpty()) {
         out[pe] = {};
@@ -246,7 +250,19 @@ export function sortElements(pes: PathElement[]): PathElement[] {
 
 /* ---------- path elements ---------- */
 
-export const fieldElement = (name: string): PathElement => `f:${name}`;
+// Field names repeat from write to write: their path elements are kept instead of being
+// concatenated per field per comparison (bounded: map keys such as label names vary freely).
+const FIELD_ELEMENTS_KEPT = 4096;
+const fieldElements = new Map<string, PathElement>();
+
+export function fieldElement(name: string): PathElement {
+  let pe = fieldElements.get(name);
+  if (pe === undefined) {
+    if (fieldElements.size >= FIELD_ELEMENTS_KEPT) fieldElements.clear();
+    fieldElements.set(name, (pe = `f:${name}`));
+  }
+  return pe;
+}
 export const indexElement = (i: number): PathElement => `i:${i}`;
 export const valueElement = (v: unknown): PathElement => `v:${JSON.stringify(v)}`;
 /** A keyed list item; the keys are written in name order, as upstream sorts them. */

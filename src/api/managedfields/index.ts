@@ -4,8 +4,9 @@
 // between managers, pruning of fields an applier stopped sending, and the kubectl
 // client-side-apply → server-side-apply upgrade. Pure: objects in, objects out.
 import { ApiError } from '../errors.js';
+import { deepEqual } from '../object.js';
 import { FieldSet, pathString, type Path } from './fieldset.js';
-import { compare, ensureNamedFieldsAreMembers, jsonEqual, merge, removeItems, SchemaError, toFieldSet, zeroValue, type Obj, type Typed } from './typed.js';
+import { compare, ensureNamedFieldsAreMembers, merge, removeItems, SchemaError, toFieldSet, zeroValue, type Obj, type Typed } from './typed.js';
 
 export { FieldSet, pathString } from './fieldset.js';
 export { compare, merge, removeItems, toFieldSet, SchemaError, type Typed } from './typed.js';
@@ -285,13 +286,13 @@ function recordUpdate(scope: FieldManagerScope, managed: Managed, live: Obj, nex
   const owner: Owner = { manager, operation: 'Update', apiVersion: scope.apiVersion, subresource: scope.subresource, time: scope.now, set: changed };
   const id = identity(owner);
   const previous = managed.get(id);
-  if (previous && previous.set.covers(changed)) {
-    // the manager writes fields it already owns (a node agent's status writes): its set and
-    // their stored encoding stay, only the time is new
-    owner.set = previous.set;
+  if (previous) owner.set = previous.set.union(changed);
+  if (previous && owner.set === previous.set) {
+    // the manager wrote fields it already owns (a node agent's status writes): its stored
+    // encoding stays, only the time is new
     owner.raw = previous.raw;
     owner.rawSet = previous.rawSet;
-  } else if (previous) owner.set = changed.union(previous.set);
+  }
   managed.set(id, owner);
 }
 
@@ -363,7 +364,7 @@ export function applyConfiguration(scope: FieldManagerScope, live: Obj | undefin
   }
   managed = result.managed;
   const out = result.obj;
-  const changed = !jsonEqual(stripMeta(current), stripMeta(out));
+  const changed = !deepEqual(stripMeta(current), stripMeta(out));
   const self = managed.get(identity({ manager, operation: 'Apply', apiVersion: scope.apiVersion, subresource: scope.subresource }));
   if (self && (changed || !live)) self.time = scope.now;
   if (manager === 'kubectl') syncLastApplied(out, config);

@@ -82,12 +82,8 @@ function isObj(v: unknown): v is Obj {
 
 /** The schema of a struct/map entry, and whether it is a declared (named) field. */
 function entrySchema(node: Node, key: string): { schema?: Schema; named: boolean; known: boolean } {
-  if (node.t === 'struct') {
-    if (Object.hasOwn(node.fields, key)) return { schema: node.fields[key], named: true, known: true };
-    return { schema: node.rest, named: false, known: !!node.rest };
-  }
-  if (node.t === 'map') return { schema: node.elem, named: false, known: true };
-  return { schema: undefined, named: false, known: true };
+  const named = node.t === 'struct' && Object.hasOwn(node.fields, key);
+  return { schema: entrySchemaOf(node, key), named, known: node.t !== 'struct' || named || !!node.rest };
 }
 
 /** entrySchema's schema alone (the comparison of every write asks it per field: no object made). */
@@ -95,20 +91,6 @@ function entrySchemaOf(node: Node, key: string): Schema | undefined {
   if (node.t === 'struct') return Object.hasOwn(node.fields, key) ? node.fields[key] : node.rest;
   if (node.t === 'map') return node.elem;
   return undefined;
-}
-
-// Field names repeat from write to write: their path elements are kept instead of being
-// concatenated per field per comparison (bounded: map keys such as label names vary freely).
-const FIELD_ELEMENTS_KEPT = 4096;
-const fieldElements = new Map<string, PathElement>();
-
-function cachedFieldElement(name: string): PathElement {
-  let pe = fieldElements.get(name);
-  if (pe === undefined) {
-    if (fieldElements.size >= FIELD_ELEMENTS_KEPT) fieldElements.clear();
-    fieldElements.set(name, (pe = fieldElement(name)));
-  }
-  return pe;
 }
 
 /** Each list item's path element, or undefined when they do not identify the items (live data). */
@@ -226,13 +208,13 @@ function leaf(l: unknown, r: unknown, path: Path, c: Comparison): void {
   if (l === undefined && r === undefined) return;
   if (l === undefined) c.added.insert(path);
   else if (r === undefined) c.removed.insert(path);
-  else if (!jsonEqual(l, r)) c.modified.insert(path);
+  else if (!deepEqual(l, r)) c.modified.insert(path);
 }
 
 function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path: Path, c: Comparison, root = false, skipTop?: ReadonlySet<string>): void {
   if (l === r && l !== undefined) return;
   // most of an object is unchanged by a write: a plain deep comparison skips it cheaply
-  if (!root && typeof l === 'object' && l !== null && typeof r === 'object' && r !== null && jsonEqual(l, r)) return;
+  if (!root && typeof l === 'object' && l !== null && typeof r === 'object' && r !== null && deepEqual(l, r)) return;
   const mapLike = node.t === 'struct' || node.t === 'map' || node.t === 'untyped';
   const bothEmpty = isEmptyContainer(l) && isEmptyContainer(r);
   let lpes: PathElement[] | undefined;
@@ -244,7 +226,7 @@ function walkCompare(l: unknown, r: unknown, node: Node, defs: Definitions, path
     const inMeta = path.length === 1 && path[0] === 'f:metadata';
     const visit = (k: string) => {
       if (skipTop?.has(k) || (inMeta && k === 'managedFields')) return;
-      path.push(cachedFieldElement(k));
+      path.push(fieldElement(k));
       walkCompare(lo[k], ro[k], nodeOf(entrySchemaOf(node, k), defs), defs, path, c);
       path.pop();
     };
@@ -469,6 +451,3 @@ function walkEnsure(set: FieldSet, node: Node, defs: Definitions): FieldSet {
   }
   return out;
 }
-
-/** JSON equality (keys holding undefined count as absent). */
-export const jsonEqual = deepEqual;
